@@ -1,0 +1,312 @@
+"""Immutable snapshot of a catalog: what the engine (configurator, bom) reads.
+
+These frozen dataclasses are the contract between the catalog package (files,
+database) and the engine. They hold no database ids and no ORM rows. Rule,
+condition and formula texts are kept as source text here; the configurator
+parses them. Every object that came from a file carries a ``loc`` (file, line,
+column of its mapping in the source) so that later errors can point back to the
+exact place; ``loc`` never takes part in equality or hashing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+
+Value = str | int | bool
+"""An attribute value: an enum/set value code, an int, or a bool."""
+
+LOCALES = ("en", "zh-CN")
+
+
+@dataclass(frozen=True, slots=True)
+class SourceLoc:
+    """Where an object was read from: 1-based line and column."""
+
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    """A translated text. ``en`` is required; ``zh_CN`` falls back to ``en``."""
+
+    en: str
+    zh_CN: str = ""
+
+    def get(self, locale: str) -> str:
+        """Return the text for ``locale`` ("en", "zh-CN", "zh_CN", "zh"...).
+
+        >>> Label("Frame", "车架").get("zh-CN")
+        '车架'
+        >>> Label("Frame").get("zh_Hans_CN")
+        'Frame'
+        """
+        if locale.lower().replace("_", "-").startswith("zh"):
+            return self.zh_CN or self.en
+        return self.en
+
+
+class AttributeKind(StrEnum):
+    ENUM = "enum"
+    BOOL = "bool"
+    INT = "int"
+    SET = "set"
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """One value of an enum or set attribute."""
+
+    code: str
+    label: Label
+    description: Label | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Attribute:
+    """A configurable property of a product (or of a configurable module).
+
+    - ``enum``: ``choices`` non-empty; ``default`` a choice code.
+    - ``bool``: ``default`` a bool.
+    - ``int``: ``minimum``..``maximum`` inclusive with ``step`` (values are
+      ``minimum + k*step``); ``unit`` such as "mm"; ``default`` an int.
+    - ``set``: ``choices`` non-empty; ``min_count``..``max_count`` selected;
+      ``default`` a tuple of choice codes (kept in ``default_set``).
+    """
+
+    code: str
+    kind: AttributeKind
+    label: Label
+    choices: tuple[Choice, ...] = ()
+    minimum: int | None = None
+    maximum: int | None = None
+    step: int = 1
+    min_count: int = 0
+    max_count: int | None = None
+    default: Value | None = None
+    default_set: tuple[str, ...] | None = None
+    unit: str | None = None
+    group: str | None = None
+    """Storefront step this attribute is shown in (a code from Product.groups)."""
+    description: Label | None = None
+    loc: SourceLoc | None = field(default=None, compare=False, repr=False)
+
+    def domain(self) -> tuple[Value, ...]:
+        """Every value of a single-valued attribute (enum, bool, int), in order.
+
+        For a set attribute: the element codes.
+
+        >>> Attribute("n", AttributeKind.INT, Label("n"), minimum=2, maximum=8, step=3).domain()
+        (2, 5, 8)
+        """
+        if self.kind is AttributeKind.BOOL:
+            return (False, True)
+        if self.kind is AttributeKind.INT:
+            assert self.minimum is not None and self.maximum is not None
+            return tuple(range(self.minimum, self.maximum + 1, max(self.step, 1)))
+        return tuple(c.code for c in self.choices)
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A hard constraint: either ``text`` in the rule language or a table.
+
+    Table rules: ``columns`` are attribute codes; each row has one cell per
+    column; a cell is a value, a range text ``"1..12"``, ``"*"`` (any), or for
+    several values a tuple. ``allow=True`` lists allowed rows (any other
+    combination is forbidden), ``allow=False`` lists forbidden rows.
+    """
+
+    id: str
+    message: Label
+    text: str | None = None
+    columns: tuple[str, ...] = ()
+    rows: tuple[tuple[Value | tuple[Value, ...], ...], ...] = ()
+    allow: bool = True
+    loc: SourceLoc | None = field(default=None, compare=False, repr=False)
+    text_loc: SourceLoc | None = field(default=None, compare=False, repr=False)
+    """Position of the first character of ``text`` in the file."""
+
+    @property
+    def is_table(self) -> bool:
+        return self.text is None
+
+
+@dataclass(frozen=True, slots=True)
+class PriceTable:
+    """A price looked up by the values of ``columns``: rows are (*values, amount)."""
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[tuple[Value | tuple[Value, ...], ...], Decimal], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PriceRule:
+    """A surcharge (or discount, when negative).
+
+    Exactly one of ``add`` (a decimal text or an arithmetic formula over int and
+    bool attributes, e.g. ``"gears * 40"``), ``percent`` (percentage of the
+    base price plus all ``add``/``table`` lines, e.g. ``"10"``) or ``table``.
+    ``when`` is an optional condition in the rule language.
+    """
+
+    id: str
+    label: Label
+    when: str | None = None
+    add: str | None = None
+    percent: str | None = None
+    table: PriceTable | None = None
+    loc: SourceLoc | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class BomLine:
+    """A super-BOM line of a product or a component line of a module.
+
+    ``qty`` is a formula text (``"2"``, ``"width / 500 + 1"``); ``when`` an
+    optional condition; ``op`` links to a routing operation number; ``params``
+    passes values to a configurable module: (module attribute, expression over
+    the parent's attributes).
+    """
+
+    pos: int
+    item: str
+    qty: str = "1"
+    when: str | None = None
+    scrap_pct: Decimal = Decimal("0")
+    op: int | None = None
+    params: tuple[tuple[str, str], ...] = ()
+    loc: SourceLoc | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """A routing operation; ``setup_min``/``run_min`` are formula texts (minutes;
+    run time is per unit produced)."""
+
+    op: int
+    name: Label
+    work_center: str
+    setup_min: str = "0"
+    run_min: str = "0"
+    when: str | None = None
+    loc: SourceLoc | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    code: str
+    name: Label
+    uom: str = "pc"
+    cost: Decimal = Decimal("0")
+    lead_time_days: int = 0
+    loc: SourceLoc | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Module:
+    """A standardized assembly. Configurable when it has attributes."""
+
+    code: str
+    name: Label
+    components: tuple[BomLine, ...] = ()
+    operations: tuple[Operation, ...] = ()
+    attributes: tuple[Attribute, ...] = ()
+    rules: tuple[Rule, ...] = ()
+    uom: str = "pc"
+    lead_time_days: int = 0
+    loc: SourceLoc | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def configurable(self) -> bool:
+        return bool(self.attributes)
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """A storefront step grouping attributes."""
+
+    code: str
+    label: Label
+
+
+@dataclass(frozen=True, slots=True)
+class ProductTest:
+    """A golden test configuration written in the catalog file.
+
+    ``decisions`` are (attribute, value) pairs; set values are tuples of codes.
+    ``expect`` is "accept" (the decisions are consistent and, when
+    ``complete`` is true, form a complete valid configuration) or "reject"
+    (inconsistent; ``reason`` names the rule id expected among the causes).
+    """
+
+    id: str
+    decisions: tuple[tuple[str, Value | tuple[str, ...]], ...]
+    expect: str = "accept"
+    reason: str | None = None
+    loc: SourceLoc | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    code: str
+    name: Label
+    base_price: Decimal
+    attributes: tuple[Attribute, ...]
+    rules: tuple[Rule, ...] = ()
+    prices: tuple[PriceRule, ...] = ()
+    bom: tuple[BomLine, ...] = ()
+    routing: tuple[Operation, ...] = ()
+    groups: tuple[Group, ...] = ()
+    tests: tuple[ProductTest, ...] = ()
+    description: Label | None = None
+    image: str | None = None
+    """Name of an illustration template shipped with the storefront, optional."""
+    lead_time_days: int = 0
+    """Assembly lead time added to the production time for delivery estimates."""
+    loc: SourceLoc | None = field(default=None, compare=False, repr=False)
+
+    def attribute(self, code: str) -> Attribute:
+        for a in self.attributes:
+            if a.code == code:
+                return a
+        raise KeyError(code)
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    """A whole catalog: the unit that is imported, versioned and published."""
+
+    code: str
+    name: Label
+    currency: str
+    parts: tuple[Part, ...]
+    modules: tuple[Module, ...]
+    products: tuple[Product, ...]
+    format: str = "c2m-catalog/1"
+    description: Label | None = None
+    loc: SourceLoc | None = field(default=None, compare=False, repr=False)
+
+    def product(self, code: str) -> Product:
+        for p in self.products:
+            if p.code == code:
+                return p
+        raise KeyError(code)
+
+    def part(self, code: str) -> Part | None:
+        for p in self.parts:
+            if p.code == code:
+                return p
+        return None
+
+    def module(self, code: str) -> Module | None:
+        for m in self.modules:
+            if m.code == code:
+                return m
+        return None

@@ -1,0 +1,49 @@
+"""The one Protocol every solver backend implements.
+
+UNSAT is data, not an exception: ``propagate`` and ``solve`` return ``None``.
+All methods take a :data:`configurator.model.Restriction` (allowed values per
+solver variable) so decisions, "not this value" and set elements are all the
+same thing to a backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from fractions import Fraction
+from typing import Protocol
+
+from catalog.snapshot import Value
+from configurator.model import Model, Restriction
+
+
+class Backend(Protocol):
+    name: str
+    """"mdd", "reference", "sat", "brute"."""
+    model: Model
+
+    def propagate(self, restrict: Restriction) -> dict[str, frozenset[Value]] | None:
+        """For every variable, the exact set of values that extend to a full solution
+        under ``restrict`` (global consistency), or ``None`` when there is none."""
+        ...
+
+    def count(self, restrict: Restriction) -> int:
+        """The exact number of full solutions under ``restrict``."""
+        ...
+
+    def solve(
+        self,
+        restrict: Restriction,
+        weights: Mapping[str, Mapping[Value, Fraction]] | None = None,
+    ) -> dict[str, Value] | None:
+        """A full solution minimizing the sum of unary ``weights`` (missing = 0),
+        ties broken towards each variable's earlier domain values; ``None`` if none."""
+        ...
+
+
+class CompileBudgetExceeded(Exception):
+    """A backend could not compile the model within its node or time budget."""
+
+    def __init__(self, backend: str, detail: str) -> None:
+        super().__init__(f"{backend}: {detail}")
+        self.backend = backend
+        self.detail = detail

@@ -1,0 +1,7 @@
+"""`c2m` commands: bom."""
+
+from __future__ import annotations
+
+import click
+
+COMMANDS: list[click.Command] = []

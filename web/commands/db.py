@@ -1,0 +1,7 @@
+"""`c2m` commands: db."""
+
+from __future__ import annotations
+
+import click
+
+COMMANDS: list[click.Command] = []
