@@ -1,0 +1,28 @@
+"""The Flask application: storefront, manufacturer workspace and REST API."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from web import config as config_module
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Create and configure an instance of the Flask application."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.update(config_module.DEFAULTS)
+    app.config.update(config_module.from_environment(app.instance_path))
+    if test_config is not None:
+        app.config.update(test_config)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    from web import database, errors, health
+
+    database.init_app(app)
+    errors.init_app(app)
+    app.register_blueprint(health.bp)
+    return app

@@ -1,0 +1,134 @@
+"""The single mapping from errors to HTTP: RFC 9457 problem documents.
+
+Below ``web/`` nothing knows a status code. Domain errors carry a stable
+``reason``; this module turns them (and every werkzeug HTTP error) into
+``application/problem+json`` for API paths, so no request yields a stack trace.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, json, request
+from werkzeug.exceptions import HTTPException
+
+from bom.errors import BomError
+from catalog.errors import CatalogError
+from configurator.errors import ConfiguratorError
+
+log = logging.getLogger("web.errors")
+
+PROBLEM_JSON = "application/problem+json"
+
+# reason -> HTTP status; domain reasons not listed map to 422.
+STATUS_BY_REASON: dict[str, int] = {
+    "catalog_not_found": 404,
+    "version_not_found": 404,
+    "product_not_found": 404,
+    "not_found": 404,
+    "configuration_not_found": 404,
+    "order_not_found": 404,
+    "version_immutable": 409,
+    "conflict": 409,
+    "idempotency_conflict": 409,
+    "unauthorized": 401,
+    "forbidden": 403,
+}
+
+DOMAIN_ERRORS = (CatalogError, ConfiguratorError, BomError)
+
+
+class ApiProblem(Exception):
+    """Raised by views to answer with a specific problem document."""
+
+    def __init__(self, status: int, reason: str, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.reason = reason
+        self.detail = detail
+        self.extra = extra
+
+
+def problem_response(status: int, reason: str, detail: str, **extra: Any) -> Response:
+    from werkzeug.http import HTTP_STATUS_CODES
+
+    body: dict[str, Any] = {
+        "type": f"about:blank#{reason}" if reason else "about:blank",
+        "title": HTTP_STATUS_CODES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        "reason": reason,
+    }
+    if request:
+        body["instance"] = request.path
+    body.update({k: v for k, v in extra.items() if v is not None})
+    resp = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_JSON)
+    return resp
+
+
+def domain_error_payload(exc: Exception) -> dict[str, Any]:
+    """Structured details of a domain error, for the ``errors`` member."""
+    extra: dict[str, Any] = {}
+    problems = getattr(exc, "problems", None)
+    if problems:
+        extra["errors"] = [str(p) for p in problems]
+    errors = getattr(exc, "errors", None)
+    if errors and not problems:
+        extra["errors"] = [str(e) for e in errors]
+    for attr in ("attribute", "value", "field", "line", "column", "rule_id", "missing", "allowed"):
+        v = getattr(exc, attr, None)
+        if v is not None and isinstance(v, str | int | float | bool | list | tuple):
+            extra[attr] = list(v) if isinstance(v, tuple) else v
+    return extra
+
+
+def _wants_problem() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best in (
+        "application/json",
+        PROBLEM_JSON,
+    )
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(ApiProblem)
+    def _api_problem(exc: ApiProblem) -> Response:
+        return problem_response(exc.status, exc.reason, exc.detail, **exc.extra)
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Any:
+        if not _wants_problem():
+            return exc
+        status = exc.code or 500
+        reason = (exc.name or "error").lower().replace(" ", "_")
+        extra: dict[str, Any] = {}
+        data = getattr(exc, "data", None)  # flask-smorest / webargs validation messages
+        if isinstance(data, dict) and "messages" in data:
+            extra["errors"] = data["messages"]
+            reason = "validation_error" if status == 422 else reason
+        resp = problem_response(status, reason, exc.description or exc.name, **extra)
+        for key, value in (exc.get_response().headers.items() if status == 405 else []):
+            if key.lower() == "allow":
+                resp.headers["Allow"] = value
+        return resp
+
+    for cls in DOMAIN_ERRORS:
+
+        @app.errorhandler(cls)
+        def _domain(exc: Exception) -> Any:
+            reason = getattr(exc, "reason", "error")
+            status = getattr(exc, "http_status", None) or STATUS_BY_REASON.get(reason, 422)
+            if not _wants_problem():
+                from flask import abort
+
+                abort(status, str(exc))
+            return problem_response(status, reason, str(exc), **domain_error_payload(exc))
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Any:
+        if isinstance(exc, HTTPException):
+            return _http(exc)
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        if not _wants_problem():
+            return "Internal error", 500
+        return problem_response(500, "internal_error", "The server could not complete the request.")
