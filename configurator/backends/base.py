@@ -13,6 +13,7 @@ from fractions import Fraction
 from typing import Protocol
 
 from catalog.snapshot import Value
+from configurator.errors import ConfiguratorError
 from configurator.model import Model, Restriction
 
 
@@ -47,3 +48,36 @@ class CompileBudgetExceeded(Exception):
         super().__init__(f"{backend}: {detail}")
         self.backend = backend
         self.detail = detail
+
+
+class BackendTimeout(ConfiguratorError):
+    """A backend query ran longer than its time budget."""
+
+    reason = "solver_timeout"
+
+    def __init__(self, backend: str, timeout_s: float) -> None:
+        super().__init__(f"{backend}: query exceeded its time budget of {timeout_s:g} s")
+        self.backend = backend
+        self.timeout_s = timeout_s
+
+
+class SearchLimitExceeded(ConfiguratorError):
+    """An enumerating backend would have to visit more than its configured limit."""
+
+    reason = "search_limit"
+
+    def __init__(self, backend: str, detail: str) -> None:
+        super().__init__(f"{backend}: {detail}")
+        self.backend = backend
+        self.detail = detail
+
+
+class UnknownVariable(ConfiguratorError):
+    """A restriction or weight names a variable the model does not have."""
+
+    reason = "unknown_variable"
+
+    def __init__(self, name: str, model_key: str) -> None:
+        super().__init__(f"unknown solver variable {name!r} in model {model_key!r}")
+        self.name = name
+        self.model_key = model_key
