@@ -87,7 +87,9 @@ class ReferenceBackend:
         self.model = model
         self.timeout_s = timeout_s
 
-    def _solutions(self, domains: dict[str, tuple[Value, ...]], deadline: _Deadline) -> Iterator[dict[str, Value]]:
+    def _solutions(
+        self, domains: dict[str, tuple[Value, ...]], deadline: _Deadline
+    ) -> Iterator[dict[str, Value]]:
         if not constant_constraints_hold(self.model):
             return
         if any(not d for d in domains.values()):
@@ -102,7 +104,9 @@ class ReferenceBackend:
             problem.addVariable(var.name, list(domains[var.name]))
         for c in self.model.constraints:
             if c.scope:
-                problem.addConstraint(constraint.FunctionConstraint(_guarded(c.predicate, deadline)), list(c.scope))
+                problem.addConstraint(
+                    constraint.FunctionConstraint(_guarded(c.predicate, deadline)), list(c.scope)
+                )
         names = [v.name for v in self.model.variables]
         for solution in problem.getSolutionIter():
             deadline.check_now()

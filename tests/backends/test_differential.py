@@ -1,0 +1,101 @@
+"""Every backend agrees with brute-force enumeration on random small models."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from configurator.backends.base import Backend
+from configurator.backends.brute import BruteBackend
+from configurator.backends.select import make_backend
+from configurator.model import Model
+
+from .strategies import models, restrictions, weights
+
+MDD_PRESENT = importlib.util.find_spec("configurator.backends.mdd") is not None
+
+BACKENDS = [
+    "reference",
+    "sat",
+    pytest.param(
+        "mdd",
+        marks=pytest.mark.skipif(not MDD_PRESENT, reason="configurator.backends.mdd is not importable yet"),
+    ),
+]
+
+FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def backend(name: str, model: Model) -> Backend:
+    return make_backend(model, prefer=name)
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+@FAST
+@given(data=st.data())
+def test_propagate_matches_brute_force(name: str, data: st.DataObject) -> None:
+    model = data.draw(models())
+    restrict = data.draw(restrictions(model))
+    assert backend(name, model).propagate(restrict) == BruteBackend(model).propagate(restrict)
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+@FAST
+@given(data=st.data())
+def test_count_matches_brute_force(name: str, data: st.DataObject) -> None:
+    model = data.draw(models())
+    restrict = data.draw(restrictions(model))
+    assert backend(name, model).count(restrict) == BruteBackend(model).count(restrict)
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+@FAST
+@given(data=st.data())
+def test_weighted_solve_returns_the_same_solution_as_brute_force(name: str, data: st.DataObject) -> None:
+    model = data.draw(models())
+    restrict = data.draw(restrictions(model))
+    w = data.draw(weights(model))
+    assert backend(name, model).solve(restrict, w) == BruteBackend(model).solve(restrict, w)
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+@FAST
+@given(data=st.data())
+def test_unweighted_solve_returns_the_lexicographically_first_solution(
+    name: str, data: st.DataObject
+) -> None:
+    model = data.draw(models())
+    restrict = data.draw(restrictions(model))
+    expected = next(BruteBackend(model).solutions(restrict), None)
+    assert backend(name, model).solve(restrict) == expected
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_large_domains_agree_with_brute_force(name: str, data: st.DataObject) -> None:
+    # Domains above six values take the SAT backend's counter-based at-most-one.
+    model = data.draw(models(min_vars=2, max_vars=3, max_domain=9))
+    restrict = data.draw(restrictions(model))
+    w = data.draw(weights(model))
+    brute = BruteBackend(model)
+    other = backend(name, model)
+    assert other.propagate(restrict) == brute.propagate(restrict)
+    assert other.count(restrict) == brute.count(restrict)
+    assert other.solve(restrict, w) == brute.solve(restrict, w)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_brute_force_solutions_satisfy_every_constraint_and_the_restriction(data: st.DataObject) -> None:
+    model = data.draw(models())
+    restrict = data.draw(restrictions(model))
+    for solution in BruteBackend(model).solutions(restrict):
+        assert list(solution) == [v.name for v in model.variables]
+        for name, allowed in restrict.items():
+            assert solution[name] in allowed
+        for c in model.constraints:
+            assert c.predicate(*(solution[n] for n in c.scope))

@@ -1,0 +1,102 @@
+"""Choosing a backend by name and falling back from the decision diagram to SAT."""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import logging
+
+import pytest
+
+from configurator.backends.base import CompileBudgetExceeded
+from configurator.backends.select import (
+    BackendUnavailable,
+    UnknownBackend,
+    available_backends,
+    make_backend,
+)
+from configurator.model import Constraint, Model, Variable
+
+MDD_PRESENT = importlib.util.find_spec("configurator.backends.mdd") is not None
+
+
+def chain(n: int) -> Model:
+    """n variables of 4 values, each pair of neighbours and of every third variable related."""
+    variables = tuple(Variable(f"v{i}", (0, 1, 2, 3), f"v{i}") for i in range(n))
+    pairs = [(i, i + 1) for i in range(n - 1)] + [(i, (i * 7 + 3) % n) for i in range(0, n, 3)]
+    constraints = tuple(
+        Constraint(f"r{i}-{j}", (f"v{i}", f"v{j}"), lambda a, b: (a + b) % 3 != 0) for i, j in pairs if i != j
+    )
+    return Model(f"chain-{n}", variables, constraints)
+
+
+@pytest.mark.parametrize(
+    ("prefer", "expected"), [("sat", "sat"), ("reference", "reference"), ("brute", "brute")]
+)
+def test_explicit_names_pick_that_backend(prefer: str, expected: str) -> None:
+    backend = make_backend(chain(4), prefer=prefer)
+    assert backend.name == expected
+    assert backend.count({}) == make_backend(chain(4), prefer="brute").count({})
+
+
+def test_unknown_backend_name_is_rejected_with_the_choices() -> None:
+    with pytest.raises(UnknownBackend, match="'cplex'.*mdd, sat, reference, brute") as info:
+        make_backend(chain(3), prefer="cplex")
+    assert info.value.reason == "unknown_backend"
+
+
+def test_available_backends_lists_the_always_present_ones_in_preference_order() -> None:
+    names = available_backends()
+    assert names[-3:] == ["sat", "reference", "brute"]
+    assert ("mdd" in names) == MDD_PRESENT
+
+
+@pytest.mark.skipif(not MDD_PRESENT, reason="configurator.backends.mdd is not importable yet")
+def test_auto_prefers_the_decision_diagram() -> None:
+    assert make_backend(chain(5)).name == "mdd"
+
+
+@pytest.mark.skipif(not MDD_PRESENT, reason="configurator.backends.mdd is not importable yet")
+def test_auto_falls_back_to_sat_and_logs_why_when_compilation_exceeds_its_budget(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    model = chain(12)
+    with caplog.at_level(logging.WARNING, logger="configurator.backends"):
+        backend = make_backend(model, node_budget=2)
+    assert backend.name == "sat"
+    assert any(
+        "falling back to SAT" in r.getMessage() and model.key in r.getMessage() for r in caplog.records
+    )
+    assert backend.count({"v0": frozenset({0})}) == make_backend(model, prefer="reference").count(
+        {"v0": frozenset({0})}
+    )
+
+
+@pytest.mark.skipif(not MDD_PRESENT, reason="configurator.backends.mdd is not importable yet")
+def test_explicit_mdd_propagates_the_budget_error() -> None:
+    with pytest.raises(CompileBudgetExceeded):
+        make_backend(chain(12), prefer="mdd", node_budget=2)
+
+
+@pytest.mark.skipif(MDD_PRESENT, reason="the decision-diagram backend is present")
+def test_auto_uses_sat_and_logs_when_the_decision_diagram_is_missing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="configurator.backends"):
+        backend = make_backend(chain(4))
+    assert backend.name == "sat"
+    assert any("unavailable" in r.getMessage() for r in caplog.records)
+    with pytest.raises(BackendUnavailable):
+        make_backend(chain(4), prefer="mdd")
+
+
+def test_chain_model_has_solutions() -> None:
+    # Guards the fixture itself: a fallback test on an unsatisfiable model would prove little.
+    model = chain(6)
+    count = make_backend(model, prefer="sat").count({})
+    brute = sum(
+        1
+        for combo in itertools.product(range(4), repeat=6)
+        if all(c.predicate(*(combo[int(n[1:])] for n in c.scope)) for c in model.constraints)
+    )
+    assert count == brute > 0
