@@ -1,0 +1,1 @@
+"""Engine benchmarks: the Renault Megane model, generated clustered products and the timing harness."""

@@ -1,0 +1,769 @@
+"""The default backend: the model compiled once into a layered multi-valued decision diagram.
+
+Compilation goes through a BDD (CUDD via ``dd.cudd``): every variable's value
+*index* is encoded in ``ceil(log2 |domain|)`` bits (kept together as a CUDD
+variable group, so reordering moves a variable's bits as one block), each
+constraint becomes a BDD built directly from its allowed tuples, and the
+constraints are conjoined as a balanced tree in scope-locality order with
+dynamic reordering (group sifting) switched on. The final BDD is then read out
+into a layered MDD, one layer per variable in the BDD's final order, held in
+plain Python lists and ``int`` bitsets. After that the BDD is thrown away and
+every query is a pass or two over the MDD:
+
+- ``propagate``: a backward pass marks the nodes that still reach the true
+  terminal under the restriction, a forward pass walks the live part from the
+  root and collects the values on live edges (global consistency);
+- ``count``: path counting with exact Python ints;
+- ``solve``: shortest path with exact ``Fraction`` weights, ties broken
+  towards earlier domain values in the model's variable order.
+
+Layers are complete: an edge always goes from layer ``i`` to layer ``i + 1``
+(a BDD node that does not test a variable is repeated in that variable's
+layer with one edge per value), so there are no long edges and counting needs
+no multiplicities. Every MDD node reaches the true terminal (the BDD is
+reduced and the domain constraints are part of it), which is what makes the
+"full layer" shortcuts in ``propagate`` valid.
+
+>>> from configurator.model import Constraint, Model, Variable
+>>> m = Model(key="doc-mdd", variables=(Variable("a", (1, 2, 3), "a"), Variable("b", (1, 2, 3), "b")),
+...           constraints=(Constraint("lt", ("a", "b"), lambda a, b: a < b),))
+>>> be = MddBackend(m)
+>>> be.count({}), sorted(be.propagate({"b": frozenset({2})})["a"])
+(3, [1])
+>>> be.solve({}, {"b": {2: Fraction(-5)}})
+{'a': 1, 'b': 2}
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import threading
+import time
+import warnings
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import dd.cudd as cudd
+
+from catalog.snapshot import Value
+from configurator.backends.base import CompileBudgetExceeded
+from configurator.model import Constraint, Model, Restriction
+
+DEFAULT_NODE_BUDGET = 2_000_000
+"""Largest BDD (any intermediate conjunction) and largest MDD, in nodes."""
+DEFAULT_TIME_BUDGET_S = 60.0
+"""Wall-clock seconds a compilation may take; checked between BDD operations."""
+MAX_TABLE_ROWS = 2_000_000
+"""Largest Cartesian product enumerated to turn one predicate constraint into a table."""
+CACHE_SIZE = 32
+"""Compiled diagrams kept in the module-level LRU (keyed by ``Model.key``)."""
+_BYTES_PER_NODE = 400
+"""CUDD memory allowance per budgeted node (node, unique table, computed table)."""
+_MIN_CUDD_MEMORY = 256 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class MddStats:
+    """What a compilation produced and cost."""
+
+    compile_seconds: float
+    bdd_nodes: int
+    """Nodes of the final BDD (after the last reordering)."""
+    peak_bdd_nodes: int
+    """Largest intermediate BDD met while conjoining."""
+    mdd_nodes: int
+    """Nodes of the layered MDD, terminal included."""
+    mdd_edges: int
+    order: tuple[str, ...]
+    """Solver variables in layer order (the BDD's final order)."""
+    reorderings: int
+
+
+class _Diagram:
+    """A compiled layered MDD plus precomputed unrestricted answers.
+
+    Layer ``i`` holds the nodes where variable ``order[i]`` is decided; layer
+    ``n`` is the single true terminal. Nodes are local indices per layer;
+    node sets are ``int`` bitsets. Immutable after construction.
+    """
+
+    def __init__(
+        self,
+        model: Model,
+        order: Sequence[int],
+        kids: list[list[tuple[tuple[int, int], ...]]],
+        stats: MddStats,
+    ) -> None:
+        self.model = model
+        self.stats = stats
+        self.n = len(order)
+        self.order = tuple(order)
+        """Model variable position of each layer."""
+        self.layer_of = {model.variables[p].name: i for i, p in enumerate(order)}
+        self.domains = [model.variables[p].domain for p in order]
+        self.index = [{v: k for k, v in enumerate(dom)} for dom in self.domains]
+        self.empty = not kids or not kids[0]
+        # Per layer: per node its (value, child) edges, split for speed.
+        self.vals: list[list[tuple[int, ...]]] = [[tuple(a for a, _ in e) for e in layer] for layer in kids]
+        self.dsts: list[list[tuple[int, ...]]] = [[tuple(d for _, d in e) for e in layer] for layer in kids]
+        self.size = [len(layer) for layer in kids] + [1]
+        self.full = [(1 << s) - 1 for s in self.size]
+        self._bitsets()
+        self._counts()
+        self.frozen: list[dict[int, frozenset[Value]]] = [{} for _ in range(self.n)]
+        self.unrestricted = None if self.empty else self._to_result(self.layer_vals)
+
+    def _bitsets(self) -> None:
+        n = self.n
+        self.out_vals: list[list[int]] = []
+        self.kid_mask: list[list[int]] = []
+        self.parents: list[list[int]] = []
+        self.in_vals: list[list[int]] = []
+        self.has_val: list[list[int]] = []
+        self.layer_vals: list[int] = []
+        for i in range(n):
+            out_vals, kid_mask = [], []
+            parents = [0] * self.size[i + 1]
+            in_vals = [0] * self.size[i + 1]
+            has_val = [0] * len(self.domains[i])
+            for u, (vs, ds) in enumerate(zip(self.vals[i], self.dsts[i], strict=True)):
+                ov = km = 0
+                for a, d in zip(vs, ds, strict=True):
+                    ov |= 1 << a
+                    km |= 1 << d
+                    parents[d] |= 1 << u
+                    in_vals[d] |= 1 << a
+                    has_val[a] |= 1 << u
+                out_vals.append(ov)
+                kid_mask.append(km)
+            self.out_vals.append(out_vals)
+            self.kid_mask.append(kid_mask)
+            self.parents.append(parents)
+            self.in_vals.append(in_vals)
+            self.has_val.append(has_val)
+            lv = 0
+            for ov in out_vals:
+                lv |= ov
+            self.layer_vals.append(lv)
+
+    def _counts(self) -> None:
+        n = self.n
+        below: list[list[int]] = [[] for _ in range(n + 1)]
+        below[n] = [1]
+        for i in range(n - 1, -1, -1):
+            nxt = below[i + 1]
+            below[i] = [sum(nxt[d] for d in ds) for ds in self.dsts[i]]
+        above: list[list[int]] = [[0] * s for s in self.size]
+        if not self.empty:
+            above[0][0] = 1
+        for i in range(n):
+            cur, nxt = above[i], above[i + 1]
+            for u, ds in enumerate(self.dsts[i]):
+                for d in ds:
+                    nxt[d] += cur[u]
+        self.below = below
+        self.above = above
+        self.total = below[0][0] if not self.empty else 0
+
+    # -- restriction -------------------------------------------------------
+
+    def masks(self, restrict: Restriction) -> list[int | None] | None:
+        """Allowed value-index bitset per layer (``None`` = unrestricted); ``None`` when a set is empty."""
+        allowed: list[int | None] = [None] * self.n
+        for name, values in restrict.items():
+            i = self.layer_of.get(name)
+            if i is None:
+                raise KeyError(f"{name!r} is not a variable of model {self.model.key!r}")
+            index = self.index[i]
+            m = 0
+            for v in values:
+                k = index.get(v)
+                if k is not None:
+                    m |= 1 << k
+            if m == 0:
+                return None
+            prev = allowed[i]
+            m = m if prev is None else m & prev
+            if m == 0:
+                return None
+            if m != (1 << len(self.domains[i])) - 1:
+                allowed[i] = m
+        return allowed
+
+    def _to_result(self, vals: Sequence[int]) -> dict[str, frozenset[Value]]:
+        out: dict[str, frozenset[Value]] = {}
+        variables = self.model.variables
+        for i in range(self.n):
+            m = vals[i]
+            cache = self.frozen[i]
+            fs = cache.get(m)
+            if fs is None:
+                dom = self.domains[i]
+                fs = frozenset(dom[k] for k in _bits(m))
+                if len(cache) < 4096:
+                    cache[m] = fs
+            out[variables[self.order[i]].name] = fs
+        # Model order, so results print and compare the same way on every backend.
+        return {v.name: out[v.name] for v in variables}
+
+    # -- propagate -------------------------------------------------------------
+
+    def alive(self, allowed: Sequence[int | None], hi: int) -> list[int | None] | None:
+        """Per layer, the nodes that reach the terminal under ``allowed`` (``None`` = all)."""
+        alive: list[int | None] = [None] * (self.n + 1)
+        for i in range(hi, -1, -1):
+            nxt, ai = alive[i + 1], allowed[i]
+            if nxt is None:
+                if ai is None:
+                    continue
+                has_val = self.has_val[i]
+                m = 0
+                for a in _bits(ai):
+                    if a < len(has_val):
+                        m |= has_val[a]
+            elif ai is None:
+                parents = self.parents[i]
+                m = 0
+                for d in _bits(nxt):
+                    m |= parents[d]
+            else:
+                m = self._alive_restricted(i, ai, nxt)
+            if m == 0:
+                return None
+            alive[i] = None if m == self.full[i] else m
+        return alive
+
+    def _alive_restricted(self, i: int, ai: int, nxt: int) -> int:
+        m = 0
+        out_vals = self.out_vals[i]
+        for u, (vs, ds) in enumerate(zip(self.vals[i], self.dsts[i], strict=True)):
+            if out_vals[u] & ai:
+                for a, d in zip(vs, ds, strict=True):
+                    if (ai >> a) & 1 and (nxt >> d) & 1:
+                        m |= 1 << u
+                        break
+        return m
+
+    def propagate(self, restrict: Restriction) -> dict[str, frozenset[Value]] | None:
+        if self.empty:
+            return None
+        allowed = self.masks(restrict)
+        if allowed is None:
+            return None
+        restricted = [i for i, a in enumerate(allowed) if a is not None]
+        if not restricted:
+            assert self.unrestricted is not None
+            return dict(self.unrestricted)
+        alive = self.alive(allowed, restricted[-1])
+        if alive is None:
+            return None
+        return self._to_result(self._forward(allowed, alive))
+
+    def _forward(self, allowed: Sequence[int | None], alive: Sequence[int | None]) -> list[int]:
+        vals = [0] * self.n
+        reach: int | None = 1 if self.size[0] > 1 else None
+        for i in range(self.n):
+            ai, nxt = allowed[i], alive[i + 1]
+            if ai is None and reach == alive[i]:
+                # Every live node here is reached and every value is allowed, so each live
+                # child has a reached parent: the next reach is exactly the live set.
+                if nxt is None:
+                    vals[i] = self.layer_vals[i]
+                else:
+                    in_vals, v = self.in_vals[i], 0
+                    for d in _bits(nxt):
+                        v |= in_vals[d]
+                    vals[i] = v
+                reach = nxt
+                continue
+            nodes: Iterator[int] | range = range(self.size[i]) if reach is None else _bits(reach)
+            if ai is None and nxt is None:
+                out_vals, kid_mask, v, r = self.out_vals[i], self.kid_mask[i], 0, 0
+                for u in nodes:
+                    v |= out_vals[u]
+                    r |= kid_mask[u]
+            else:
+                v, r = self._forward_restricted(i, nodes, ai, nxt)
+            vals[i] = v
+            reach = None if r == self.full[i + 1] else r
+        return vals
+
+    def _forward_restricted(
+        self, i: int, nodes: Iterator[int] | range, ai: int | None, nxt: int | None
+    ) -> tuple[int, int]:
+        v = r = 0
+        vals_i, dsts_i = self.vals[i], self.dsts[i]
+        for u in nodes:
+            for a, d in zip(vals_i[u], dsts_i[u], strict=True):
+                if (ai is None or (ai >> a) & 1) and (nxt is None or (nxt >> d) & 1):
+                    v |= 1 << a
+                    r |= 1 << d
+        return v, r
+
+    # -- count -------------------------------------------------------------------
+
+    def count(self, restrict: Restriction) -> int:
+        if self.empty:
+            return 0
+        allowed = self.masks(restrict)
+        if allowed is None:
+            return 0
+        restricted = [i for i, a in enumerate(allowed) if a is not None]
+        if not restricted:
+            return self.total
+        lo, hi = restricted[0], restricted[-1]
+        # Paths root -> layer lo are unrestricted (precomputed); walk forward only through the
+        # band lo..hi, then finish with the precomputed unrestricted counts below hi.
+        above = self.above[lo]
+        fwd: dict[int, int] = {u: above[u] for u in range(self.size[lo])}
+        for i in range(lo, hi + 1):
+            ai = allowed[i]
+            vals_i, dsts_i = self.vals[i], self.dsts[i]
+            nxt: dict[int, int] = {}
+            get = nxt.get
+            for u, c in fwd.items():
+                for a, d in zip(vals_i[u], dsts_i[u], strict=True):
+                    if ai is None or (ai >> a) & 1:
+                        nxt[d] = get(d, 0) + c
+            if not nxt:
+                return 0
+            fwd = nxt
+        below = self.below[hi + 1]
+        return sum(c * below[d] for d, c in fwd.items())
+
+    # -- solve ---------------------------------------------------------------------
+
+    def solve(
+        self,
+        restrict: Restriction,
+        weights: Mapping[str, Mapping[Value, Fraction]] | None,
+    ) -> dict[str, Value] | None:
+        if self.empty:
+            return None
+        allowed = self.masks(restrict)
+        if allowed is None:
+            return None
+        # Tie-break: among minimum-weight solutions take the lexicographically smallest tuple of
+        # value indices in *model* order. With base B > every index, that is the minimum of
+        # sum(index_j * B**(n-1-j)), a unary weight, so one shortest-path pass does both.
+        variables = self.model.variables
+        base = max(len(v.domain) for v in variables) if variables else 1
+        nvars = len(variables)
+        lex = [base ** (nvars - 1 - p) for p in self.order]
+        wt = self._weights(weights)
+        inf: tuple[Fraction, int] | None = None
+        best: list[list[tuple[Fraction, int] | None]] = [[] for _ in range(self.n + 1)]
+        best[self.n] = [(Fraction(0), 0)]
+        choice: list[list[int]] = [[] for _ in range(self.n)]
+        for i in range(self.n - 1, -1, -1):
+            best[i], choice[i] = self._best_layer(i, allowed[i], best[i + 1], wt[i], lex[i])
+        if best[0][0] is inf:
+            return None
+        picked: dict[str, Value] = {}
+        u = 0
+        for i in range(self.n):
+            e = choice[i][u]
+            a = self.vals[i][u][e]
+            picked[variables[self.order[i]].name] = self.domains[i][a]
+            u = self.dsts[i][u][e]
+        return {v.name: picked[v.name] for v in variables}
+
+    def _weights(self, weights: Mapping[str, Mapping[Value, Fraction]] | None) -> list[list[Fraction] | None]:
+        wt: list[list[Fraction] | None] = [None] * self.n
+        for name, per_value in (weights or {}).items():
+            i = self.layer_of.get(name)
+            if i is None:
+                raise KeyError(f"{name!r} is not a variable of model {self.model.key!r}")
+            wt[i] = [Fraction(per_value.get(v, 0)) for v in self.domains[i]]
+        return wt
+
+    def _best_layer(
+        self,
+        i: int,
+        ai: int | None,
+        nxt: list[tuple[Fraction, int] | None],
+        wt: list[Fraction] | None,
+        lex: int,
+    ) -> tuple[list[tuple[Fraction, int] | None], list[int]]:
+        zero = Fraction(0)
+        layer_best: list[tuple[Fraction, int] | None] = []
+        layer_choice: list[int] = []
+        for vs, ds in zip(self.vals[i], self.dsts[i], strict=True):
+            top: tuple[Fraction, int] | None = None
+            arg = -1
+            for e, (a, d) in enumerate(zip(vs, ds, strict=True)):
+                if ai is not None and not (ai >> a) & 1:
+                    continue
+                rest = nxt[d]
+                if rest is None:
+                    continue
+                cand = (rest[0] + (wt[a] if wt is not None else zero), rest[1] + a * lex)
+                if top is None or cand < top:
+                    top, arg = cand, e
+            layer_best.append(top)
+            layer_choice.append(arg)
+        return layer_best, layer_choice
+
+
+def _bits(m: int) -> Iterator[int]:
+    """Indices of the set bits of ``m``, lowest first.
+
+    >>> list(_bits(0b10110))
+    [1, 2, 4]
+    """
+    while m:
+        low = m & -m
+        yield low.bit_length() - 1
+        m ^= low
+
+
+# -- compilation -------------------------------------------------------------------------
+
+
+class _Compiler:
+    """One compilation of a model through CUDD; discarded afterwards."""
+
+    def __init__(self, model: Model, node_budget: int, time_budget_s: float) -> None:
+        self.model = model
+        self.node_budget = node_budget
+        self.deadline = time.monotonic() + time_budget_s
+        self.time_budget_s = time_budget_s
+        self.start = time.perf_counter()
+        self.peak = 0
+        self.bdd = cudd.BDD()
+        self.bdd.configure(
+            reordering=False,
+            max_memory=max(_MIN_CUDD_MEMORY, node_budget * _BYTES_PER_NODE),
+        )
+        self.position = {v.name: p for p, v in enumerate(model.variables)}
+        self.index = [{x: k for k, x in enumerate(v.domain)} for v in model.variables]
+        self.bit_names: list[list[str]] = []
+        for p, v in enumerate(model.variables):
+            k = (len(v.domain) - 1).bit_length() if v.domain else 0
+            names = [f"v{p}b{j}" for j in range(k)]
+            for nm in names:
+                self.bdd.declare(nm)
+            if k > 1:
+                # Keep a variable's bits adjacent through reordering so it maps to one MDD layer.
+                self.bdd.group({names[0]: k})
+            self.bit_names.append(names)
+        self.bit_vars = [[self.bdd.var(nm) for nm in names] for names in self.bit_names]
+
+    def check(self, what: str) -> None:
+        if time.monotonic() > self.deadline:
+            raise CompileBudgetExceeded(
+                "mdd", f"time budget of {self.time_budget_s:g} s exceeded while {what}"
+            )
+
+    def check_size(self, f: Any, what: str) -> None:
+        size = len(f)
+        self.peak = max(self.peak, size)
+        if size > self.node_budget:
+            raise CompileBudgetExceeded(
+                "mdd", f"BDD of {size} nodes exceeds the node budget of {self.node_budget} while {what}"
+            )
+        self.check(what)
+
+    # A constraint's tuples as value indices, in the scope order.
+    def rows(self, c: Constraint) -> list[tuple[int, ...]]:
+        pos = [self.position[name] for name in c.scope]
+        index = [self.index[p] for p in pos]
+        if c.allowed is not None:
+            out = []
+            for t in c.allowed:
+                ks = tuple(ix.get(x, -1) for ix, x in zip(index, t, strict=True))
+                if -1 not in ks:
+                    out.append(ks)
+            return out
+        doms = [self.model.variables[p].domain for p in pos]
+        size = math.prod(len(d) for d in doms)
+        if size > MAX_TABLE_ROWS:
+            raise CompileBudgetExceeded(
+                "mdd", f"constraint {c.rule_id!r} spans {size} combinations (limit {MAX_TABLE_ROWS})"
+            )
+        out = []
+        for n, ks in enumerate(itertools.product(*(range(len(d)) for d in doms))):
+            if n % 65536 == 65535:
+                self.check(f"enumerating constraint {c.rule_id!r}")
+            if c.predicate(*(d[k] for d, k in zip(doms, ks, strict=True))):
+                out.append(ks)
+        return out
+
+    def table(self, pos: Sequence[int], rows: list[tuple[int, ...]]) -> Any:
+        """The BDD of "the scope's values are one of ``rows``" (value indices), built bottom-up.
+
+        Columns are taken in the current BDD level order and equal sub-tables are shared, so
+        the number of CUDD calls is about the size of the table's own reduced diagram, not the
+        number of rows times the arity (which is what makes big configuration tables cheap).
+        """
+        bdd = self.bdd
+        level = [bdd.level_of_var(self.bit_names[p][0]) if self.bit_names[p] else -1 for p in pos]
+        cols = sorted(range(len(pos)), key=lambda j: level[j])
+        bitv = [self.bit_vars[pos[j]] for j in cols]
+        rows = sorted({tuple(r[j] for j in cols) for r in rows})
+        memo: dict[tuple[int, frozenset[tuple[int, int]]], Any] = {}
+        width = len(cols)
+
+        def build(rs: list[tuple[int, ...]], j: int) -> Any:
+            if j == width:
+                return bdd.true
+            groups: dict[int, list[tuple[int, ...]]] = {}
+            for r in rs:
+                groups.setdefault(r[j], []).append(r)
+            children = {a: build(g, j + 1) for a, g in groups.items()}
+            key = (j, frozenset((a, int(f)) for a, f in children.items()))
+            got = memo.get(key)
+            if got is None:
+                got = _split(bdd, bitv[j], children)
+                memo[key] = got
+            return got
+
+        return build(rows, 0) if rows else bdd.false
+
+    def conjoin(self, parts: list[tuple[float, Any]]) -> Any:
+        """AND all parts as a balanced tree; ``parts`` are (locality key, BDD) pairs."""
+        bdd = self.bdd
+        fs = [f for _, f in sorted(parts, key=lambda kf: kf[0])]
+        if not fs:
+            return bdd.true
+        bdd.configure(reordering=True)
+        while len(fs) > 1:
+            nxt = []
+            for j in range(0, len(fs) - 1, 2):
+                g = self.apply_and(fs[j], fs[j + 1])
+                if g == bdd.false:
+                    return g
+                nxt.append(g)
+            if len(fs) % 2:
+                nxt.append(fs[-1])
+            fs = nxt
+        return fs[0]
+
+    def apply_and(self, f: Any, g: Any) -> Any:
+        try:
+            h = self.bdd.apply("and", f, g)
+        except RuntimeError:
+            # CUDD returns NULL when the manager hits max_memory (derived from the node budget).
+            raise CompileBudgetExceeded(
+                "mdd", f"CUDD ran out of its memory allowance (node budget {self.node_budget})"
+            ) from None
+        self.check_size(h, "conjoining constraints")
+        return h
+
+    def compile(self) -> _Diagram:
+        model = self.model
+        parts: list[tuple[float, Any]] = []
+        for c in model.constraints:
+            pos = [self.position[name] for name in c.scope]
+            f = self.table(pos, self.rows(c))
+            self.check_size(f, f"building constraint {c.rule_id!r}")
+            parts.append((_locality(pos), f))
+        for p, v in enumerate(model.variables):
+            k = len(self.bit_names[p])
+            if len(v.domain) < (1 << k):
+                # Codes past the domain size are not values.
+                parts.append((float(p), self.table([p], [(a,) for a in range(len(v.domain))])))
+        if not model.variables or any(not v.domain for v in model.variables):
+            root = self.bdd.false
+        else:
+            root = self.conjoin(parts)
+        if root != self.bdd.false and len(root) > 1:
+            self.bdd.reorder()  # one last sifting pass: a smaller BDD gives a smaller MDD
+        self.bdd.configure(reordering=False)
+        self.check_size(root, "reordering the final BDD")
+        order = self.layer_order()
+        kids = self.to_layers(root, order)
+        stats = MddStats(
+            compile_seconds=time.perf_counter() - self.start,
+            bdd_nodes=len(root),
+            peak_bdd_nodes=self.peak,
+            mdd_nodes=sum(len(layer) for layer in kids) + 1,
+            mdd_edges=sum(len(e) for layer in kids for e in layer),
+            order=tuple(model.variables[p].name for p in order),
+            reorderings=self.reorderings(),
+        )
+        return _Diagram(model, order, kids, stats)
+
+    def reorderings(self) -> int:
+        with warnings.catch_warnings():
+            # dd warns that the unit of the "mem" entry changed; only the reordering count is read.
+            warnings.simplefilter("ignore")
+            return int(self.bdd.statistics()["n_reorderings"])
+
+    def layer_order(self) -> list[int]:
+        """Model variable positions sorted by the level of their bits; bitless ones last."""
+        bdd = self.bdd
+
+        def key(p: int) -> tuple[int, int]:
+            names = self.bit_names[p]
+            return (min(bdd.level_of_var(nm) for nm in names), p) if names else (1 << 30, p)
+
+        return sorted(range(len(self.model.variables)), key=key)
+
+    def to_layers(self, root: Any, order: Sequence[int]) -> list[list[tuple[tuple[int, int], ...]]]:
+        bdd = self.bdd
+        if root == bdd.false:
+            return []
+        layer: dict[int, Any] = {int(root): root}
+        kids: list[list[tuple[tuple[int, int], ...]]] = []
+        total = 0
+        for p in order:
+            names = self.bit_names[p]
+            levels = sorted((bdd.level_of_var(nm), j) for j, nm in enumerate(names))
+            m = len(self.model.variables[p].domain)
+            nxt: dict[int, Any] = {}
+            slot: dict[int, int] = {}
+            edges_layer: list[tuple[tuple[int, int], ...]] = []
+            for u in layer.values():
+                edges: list[tuple[int, int]] = []
+                for a, g in _descend(u, levels, len(names), m, bdd.false):
+                    key = int(g)
+                    d = slot.get(key)
+                    if d is None:
+                        d = slot[key] = len(nxt)
+                        nxt[key] = g
+                    edges.append((a, d))
+                edges_layer.append(tuple(edges))
+            kids.append(edges_layer)
+            total += len(nxt)
+            if total > self.node_budget:
+                raise CompileBudgetExceeded(
+                    "mdd", f"MDD of more than {self.node_budget} nodes (node budget) while converting"
+                )
+            self.check("converting the BDD into layers")
+            layer = nxt
+        assert len(layer) == 1 and next(iter(layer.values())) == bdd.true
+        return kids
+
+
+def _descend(u: Any, levels: list[tuple[int, int]], k: int, m: int, false: Any) -> Iterator[tuple[int, Any]]:
+    """(value index, node after the variable's bits) for every value index ``< m`` not leading to false."""
+    out: list[tuple[int, Any]] = []
+
+    def walk(g: Any, depth: int, code: int) -> None:
+        if g == false:
+            return
+        if depth == len(levels):
+            if code < m:
+                out.append((code, g))
+            return
+        lvl, j = levels[depth]
+        bit = 1 << (k - 1 - j)
+        if g.var is not None and g.level == lvl:
+            lo, hi = g.low, g.high
+            if g.negated:
+                lo, hi = ~lo, ~hi
+            walk(lo, depth + 1, code)
+            walk(hi, depth + 1, code | bit)
+        else:
+            walk(g, depth + 1, code)
+            walk(g, depth + 1, code | bit)
+
+    walk(u, 0, 0)
+    out.sort(key=lambda ag: ag[0])
+    return iter(out)
+
+
+def _split(bdd: Any, bitv: Sequence[Any], children: Mapping[int, Any]) -> Any:
+    """OR over values a of (the variable's bits encode a) AND children[a], as a bit-level decision tree."""
+    k = len(bitv)
+
+    def rec(vals: list[int], depth: int) -> Any:
+        if not vals:
+            return bdd.false
+        if depth == k:
+            return children[vals[0]]
+        shift = k - 1 - depth
+        lo = [a for a in vals if not (a >> shift) & 1]
+        hi = [a for a in vals if (a >> shift) & 1]
+        return bdd.ite(bitv[depth], rec(hi, depth + 1), rec(lo, depth + 1))
+
+    return rec(sorted(children), 0)
+
+
+def _locality(pos: Sequence[int]) -> float:
+    return (min(pos) + max(pos)) / 2 if pos else 0.0
+
+
+# -- cache and backend ---------------------------------------------------------------------
+
+_cache: OrderedDict[str, _Diagram] = OrderedDict()
+_failures: OrderedDict[tuple[str, int, float], CompileBudgetExceeded] = OrderedDict()
+_lock = threading.Lock()
+
+
+def compile_diagram(
+    model: Model,
+    *,
+    node_budget: int = DEFAULT_NODE_BUDGET,
+    time_budget_s: float = DEFAULT_TIME_BUDGET_S,
+) -> _Diagram:
+    """The compiled diagram of ``model``, from the LRU cache when ``model.key`` was compiled before."""
+    with _lock:
+        hit = _cache.get(model.key)
+        if hit is not None:
+            _cache.move_to_end(model.key)
+            return hit
+        failed = _failures.get((model.key, node_budget, time_budget_s))
+        if failed is not None:
+            raise CompileBudgetExceeded(failed.backend, failed.detail)
+    try:
+        diagram = _Compiler(model, node_budget, time_budget_s).compile()
+    except CompileBudgetExceeded as exc:
+        with _lock:
+            _failures[(model.key, node_budget, time_budget_s)] = exc
+            while len(_failures) > CACHE_SIZE:
+                _failures.popitem(last=False)
+        raise
+    with _lock:
+        _cache[model.key] = diagram
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    return diagram
+
+
+def clear_cache() -> None:
+    """Forget every compiled diagram and remembered failure."""
+    with _lock:
+        _cache.clear()
+        _failures.clear()
+
+
+class MddBackend:
+    """Backend answering every query from a compiled layered MDD (see the module docstring)."""
+
+    name = "mdd"
+
+    def __init__(
+        self,
+        model: Model,
+        *,
+        node_budget: int = DEFAULT_NODE_BUDGET,
+        time_budget_s: float = DEFAULT_TIME_BUDGET_S,
+    ) -> None:
+        self.model = model
+        self._d = compile_diagram(model, node_budget=node_budget, time_budget_s=time_budget_s)
+
+    @property
+    def stats(self) -> MddStats:
+        return self._d.stats
+
+    def propagate(self, restrict: Restriction) -> dict[str, frozenset[Value]] | None:
+        return self._d.propagate(restrict)
+
+    def count(self, restrict: Restriction) -> int:
+        return self._d.count(restrict)
+
+    def solve(
+        self,
+        restrict: Restriction,
+        weights: Mapping[str, Mapping[Value, Fraction]] | None = None,
+    ) -> dict[str, Value] | None:
+        return self._d.solve(restrict, weights)
+
+
+__all__ = ["CompileBudgetExceeded", "MddBackend", "MddStats", "clear_cache", "compile_diagram"]
