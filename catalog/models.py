@@ -12,7 +12,7 @@ by the migration enforce it in the database as well (see
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -60,6 +60,34 @@ class DecimalText(TypeDecorator[Decimal]):
         return None if value is None else Decimal(value)
 
 
+class UtcDateTime(TypeDecorator[datetime]):
+    """A point in time, always returned timezone-aware in UTC.
+
+    PostgreSQL keeps the offset; SQLite stores plain text and would hand back
+    naive values. Storing UTC everywhere keeps comparisons in SQL (validity
+    windows) correct on both. Naive values given to us are taken as UTC.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        value = value.astimezone(UTC)
+        # SQLite compares the stored text: keep one format without an offset.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
 class CatalogRecord(Base):
     """A catalog, identified by its code; its content lives in its versions."""
 
@@ -69,7 +97,7 @@ class CatalogRecord(Base):
     code: Mapped[str] = mapped_column(Text, unique=True)
     name_en: Mapped[str] = mapped_column(Text)
     name_zh: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     versions: Mapped[list[CatalogVersion]] = relationship(
         back_populates="catalog", order_by="CatalogVersion.number"
@@ -103,10 +131,10 @@ class CatalogVersion(Base):
     status: Mapped[str] = mapped_column(String(16), default=VersionStatus.DRAFT.value)
     document: Mapped[str] = mapped_column(Text)
     content_hash: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    valid_from: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    valid_to: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    published_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    valid_from: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    valid_to: Mapped[datetime | None] = mapped_column(UtcDateTime())
     source: Mapped[str | None] = mapped_column(Text)
     comment: Mapped[str | None] = mapped_column(Text)
 

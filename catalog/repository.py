@@ -1,0 +1,89 @@
+"""Queries on stored catalogs (SQLAlchemy 2.x ``select()``), kept out of the use cases.
+
+The repository returns ORM rows and never commits; ``catalog.services`` owns
+transactions and turns rows into frozen values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from catalog.models import CatalogRecord, CatalogVersion, VersionStatus
+
+
+class CatalogRepository:
+    """Catalog rows of one session."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, code: str, *, for_update: bool = False) -> CatalogRecord | None:
+        """The catalog ``code``; ``for_update`` locks its row (PostgreSQL) so that
+        concurrent imports of one catalog number their versions one after the other."""
+        query = select(CatalogRecord).where(CatalogRecord.code == code)
+        if for_update:
+            query = query.with_for_update()
+        return self.session.scalars(query).one_or_none()
+
+    def add(self, record: CatalogRecord) -> None:
+        self.session.add(record)
+        self.session.flush()
+
+    def all(self) -> Sequence[CatalogRecord]:
+        return self.session.scalars(select(CatalogRecord).order_by(CatalogRecord.code)).all()
+
+    def version(self, catalog_id: int, number: int) -> CatalogVersion | None:
+        query = (
+            select(CatalogVersion)
+            .where(CatalogVersion.catalog_id == catalog_id, CatalogVersion.number == number)
+            .options(selectinload(CatalogVersion.products))
+        )
+        return self.session.scalars(query).one_or_none()
+
+    def versions(self, catalog_id: int) -> Sequence[CatalogVersion]:
+        query = (
+            select(CatalogVersion)
+            .where(CatalogVersion.catalog_id == catalog_id)
+            .order_by(CatalogVersion.number)
+            .options(selectinload(CatalogVersion.products))
+        )
+        return self.session.scalars(query).all()
+
+    def draft(self, catalog_id: int) -> CatalogVersion | None:
+        query = (
+            select(CatalogVersion)
+            .where(CatalogVersion.catalog_id == catalog_id, CatalogVersion.status == VersionStatus.DRAFT.value)
+            .options(selectinload(CatalogVersion.products))
+        )
+        return self.session.scalars(query).one_or_none()
+
+    def last_number(self, catalog_id: int) -> int:
+        """The highest version number of the catalog, 0 when it has none."""
+        query = select(func.max(CatalogVersion.number)).where(CatalogVersion.catalog_id == catalog_id)
+        return self.session.scalar(query) or 0
+
+    def effective(self, catalog_id: int, at: datetime) -> CatalogVersion | None:
+        """The published version in force at ``at``.
+
+        Among published versions whose validity window contains ``at``, the one
+        whose window opened last wins (then the higher number): publishing a
+        version with a future ``valid_from`` schedules it without touching the
+        version currently on sale. Archived versions are withdrawn from sale.
+        """
+        query = (
+            select(CatalogVersion)
+            .where(
+                CatalogVersion.catalog_id == catalog_id,
+                CatalogVersion.status == VersionStatus.PUBLISHED.value,
+                CatalogVersion.valid_from <= at,
+                or_(CatalogVersion.valid_to.is_(None), CatalogVersion.valid_to > at),
+            )
+            .order_by(CatalogVersion.valid_from.desc(), CatalogVersion.number.desc())
+            .limit(1)
+            .options(selectinload(CatalogVersion.products))
+        )
+        return self.session.scalars(query).first()

@@ -1,0 +1,79 @@
+"""Shared fixtures: databases.
+
+``database_url`` runs a test on a fresh temporary SQLite file and, when
+``C2M_TEST_DATABASE_URL`` names a PostgreSQL database, also on PostgreSQL in a
+schema of its own (created for the test, dropped after it), so tests never see
+each other's rows even when run in parallel.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from catalog.db import make_engine, upgrade_database
+
+POSTGRES_URL = os.environ.get("C2M_TEST_DATABASE_URL", "").strip()
+
+DATABASES = [pytest.param("sqlite", id="sqlite")]
+if POSTGRES_URL:
+    DATABASES.append(pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres))
+
+
+def _postgres_schema_url(schema: str) -> str:
+    # libpq's "options" sets search_path for every connection of the URL, so
+    # migrations, triggers and the ORM all work inside the test's schema.
+    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    return url.render_as_string(hide_password=False)
+
+
+@pytest.fixture(params=DATABASES)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database (no tables): a temp SQLite file, or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.sqlite'}"
+        return
+    schema = f"test_{uuid.uuid4().hex[:16]}"
+    admin = make_engine(POSTGRES_URL)
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        yield _postgres_schema_url(schema)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def migrated_url(database_url: str) -> str:
+    """The database of ``database_url`` upgraded to the latest migration."""
+    upgrade_database(database_url)
+    return database_url
+
+
+@pytest.fixture
+def engine(migrated_url: str) -> Iterator[Engine]:
+    """An engine on a migrated database (foreign keys, write-once triggers in place)."""
+    eng = make_engine(migrated_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@pytest.fixture
+def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session on a migrated database; closed (uncommitted work rolled back) after the test."""
+    with session_factory() as s:
+        yield s
