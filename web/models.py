@@ -1,0 +1,186 @@
+"""ORM models of the application layer: configurations, orders, production
+orders, API tokens, webhooks and their outbox, users.
+
+They hang off the one ``catalog.db.Base`` so Alembic sees one schema. The
+engine (configurator, bom) never sees these rows: services in ``web`` turn them
+into decisions and snapshots. Only decisions are stored for a configuration;
+implied values are recomputed on every read against the pinned catalog version.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from catalog.db import Base
+from catalog.models import DecimalText, UtcDateTime
+
+
+class ConfigurationRecord(Base):
+    """A buyer's configuration in progress: ordered decisions pinned to a catalog version."""
+
+    __tablename__ = "configurations"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    share_token: Mapped[str] = mapped_column(String(64), unique=True)
+    catalog_code: Mapped[str] = mapped_column(Text)
+    version_number: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    product_code: Mapped[str] = mapped_column(Text)
+    decisions: Mapped[str] = mapped_column(Text, default="[]")
+    """JSON list of ``{"attribute": ..., "value": ...}`` in the order they were made."""
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class OrderRecord(Base):
+    """An accepted order: decisions, the catalog version, and the frozen BOM with its hash."""
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        CheckConstraint("quantity >= 1", name="quantity_positive"),
+        Index("ix_orders_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    configuration_id: Mapped[str | None] = mapped_column(String(36))
+    catalog_code: Mapped[str] = mapped_column(Text)
+    version_number: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    product_code: Mapped[str] = mapped_column(Text)
+    decisions: Mapped[str] = mapped_column(Text)
+    """JSON list of the buyer's decisions."""
+    configuration: Mapped[str] = mapped_column(Text)
+    """JSON object: the complete configuration (attribute -> value) that was ordered."""
+    quantity: Mapped[int] = mapped_column(Integer, default=1)
+    currency: Mapped[str] = mapped_column(String(3))
+    price_total: Mapped[Decimal] = mapped_column(DecimalText())
+    price_breakdown: Mapped[str] = mapped_column(Text)
+    bom: Mapped[str] = mapped_column(Text)
+    """Canonical JSON of the frozen BOM."""
+    bom_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(24), default="accepted")
+    customer_name: Mapped[str | None] = mapped_column(Text)
+    customer_email: Mapped[str | None] = mapped_column(Text)
+    locale: Mapped[str] = mapped_column(String(8), default="en")
+    due_date: Mapped[str | None] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    production_orders: Mapped[list[ProductionOrderRecord]] = relationship(back_populates="order")
+
+
+class ProductionOrderRecord(Base):
+    """The manufacturing work an order creates, as the ERP pulls it."""
+
+    __tablename__ = "production_orders"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="RESTRICT"))
+    document: Mapped[str] = mapped_column(Text)
+    """Canonical JSON of the production order."""
+    document_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(24), default="released")
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    acknowledged_by: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    order: Mapped[OrderRecord] = relationship(back_populates="production_orders")
+
+
+class IdempotencyKey(Base):
+    """The first response given for an ``Idempotency-Key``, replayed for retries.
+
+    The primary key makes concurrent requests with one key race on the insert:
+    exactly one wins and creates the order, the others read its response.
+    """
+
+    __tablename__ = "idempotency_keys"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """Who used the key (token id or ``public``): keys of different callers never collide."""
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    response_body: Mapped[str | None] = mapped_column(Text)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ApiToken(Base):
+    """An API token; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    prefix: Mapped[str] = mapped_column(String(16))
+    """The first characters of the token, shown in listings to recognise it."""
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[str] = mapped_column(Text)
+    """Space-separated scopes: ``erp:read``, ``catalog:write``, ``orders:write``."""
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class WebhookEndpoint(Base):
+    """Where events are delivered, signed with the endpoint's secret (Standard Webhooks)."""
+
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    secret: Mapped[str] = mapped_column(Text)
+    """``whsec_``-prefixed base64 secret."""
+    event_types: Mapped[str] = mapped_column(Text, default="*")
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class OutboxEvent(Base):
+    """An event written in the same transaction as the change it reports.
+
+    The worker claims due rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL),
+    delivers them, and retries with backoff; ``event_id`` is stable across
+    retries so receivers can de-duplicate.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "delivered_at", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(64), unique=True)
+    event_type: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class User(Base):
+    """A manufacturer's staff member (workspace login)."""
+
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint("role IN ('admin', 'editor', 'viewer')", name="role_known"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(Text, unique=True)
+    password_hash: Mapped[str] = mapped_column(Text)
+    """argon2id hash."""
+    role: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
