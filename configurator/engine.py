@@ -1,0 +1,836 @@
+"""The configurator engine: state, explanations, repairs, completion, counting, validation.
+
+A :class:`Configurator` wraps one product's compiled model and a solver
+backend. Every question is answered from the buyer's decisions (oldest
+first, see :mod:`configurator.decisions`), so the engine itself is stateless
+and safe to share between requests.
+
+The guarantee that matters to a buyer: a value shown as possible extends to
+at least one complete valid configuration. Backends answer ``propagate``
+with *global* consistency (every value that survives is part of a full
+solution), not with local propagation, which can leave values that look
+fine one rule at a time but lead into a dead end several choices later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import time
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+from threading import Lock
+
+from catalog.snapshot import Attribute, AttributeKind, Label, Product, Value
+from configurator.backends.base import Backend
+from configurator.decisions import (
+    AnyDecision,
+    AttributeValue,
+    Decision,
+    SetElement,
+    check_decision,
+    check_value,
+    effective_decisions,
+    find_attribute,
+    format_value,
+    restriction_of,
+)
+from configurator.diagnosis import fastdiag, quickxplain
+from configurator.errors import ConfiguratorError
+from configurator.model import Constraint, Model
+from configurator.pricing import PriceBreakdown, PriceModel
+
+SOURCES = ("user", "implied", "default")
+"""Where a fixed value came from: a buyer decision, forced by the rules and decisions, or a default."""
+
+MAX_SET_ENUMERATION = 8
+"""Open set elements up to which a set attribute's remaining subsets are enumerated for pricing."""
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True, slots=True)
+class RuleRef:
+    """A rule (or a structural constraint such as a set's min/max count) with its buyer-facing message."""
+
+    rule_id: str
+    message: Label
+
+
+@dataclass(frozen=True, slots=True)
+class ValueState:
+    """One value of an attribute (for a set attribute: one element).
+
+    ``possible``: choosing this value now (replacing any earlier decision on
+    the same attribute or element) still leads to a complete valid
+    configuration. For a set element, ``possible`` is about putting it in and
+    ``possible_out`` about leaving it out. ``price_delta``: the price change
+    of choosing it, including every value it forces and the defaults that
+    still apply afterwards; ``0`` for the selected value, ``None`` when the
+    value is impossible.
+    """
+
+    value: Value
+    possible: bool
+    selected: bool
+    source: str | None
+    price_delta: Decimal | None
+    possible_out: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeState:
+    """The state of one attribute: its value when fixed, where it came from, and every value."""
+
+    code: str
+    kind: AttributeKind
+    value: AttributeValue | None
+    """The fixed value (a frozenset for a set attribute whose every element is fixed), else ``None``."""
+    source: str | None
+    """"user", "implied", "default" or ``None`` when open. For a set: "default" if any element is
+    default-filled, else "user" if any is user-fixed, else "implied"."""
+    values: tuple[ValueState, ...]
+
+    @property
+    def possible(self) -> tuple[Value, ...]:
+        """Values (set: elements that may be included) still possible."""
+        return tuple(v.value for v in self.values if v.possible)
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """Why the decisions cannot all hold, and what the state dropped to stay usable.
+
+    ``decisions``: a minimal conflicting subset (QuickXplain, preferring older
+    decisions); ``rules``: a minimal set of rules that make them conflict;
+    ``dropped``: a minimal set of decisions (FastDiag, dropping the oldest)
+    left out to compute the state.
+    """
+
+    decisions: tuple[AnyDecision, ...]
+    rules: tuple[RuleRef, ...]
+    dropped: tuple[AnyDecision, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    """The propagated state of a configuration."""
+
+    product: str
+    decisions: tuple[AnyDecision, ...]
+    """The decisions in force (effective, minus ``conflict.dropped`` when there is a conflict)."""
+    attributes: tuple[AttributeState, ...]
+    conflict: Conflict | None
+    price: PriceBreakdown
+    complete: bool
+    """Every attribute is fixed by the buyer or by implication (defaults do not count)."""
+    missing: tuple[str, ...]
+    """Attributes not yet fixed by the buyer or by implication, in product order."""
+    count: int
+    """Number of valid complete configurations that extend ``decisions``."""
+
+    def attribute(self, code: str) -> AttributeState:
+        for a in self.attributes:
+            if a.code == code:
+                return a
+        raise KeyError(code)
+
+    def values(self) -> dict[str, AttributeValue]:
+        """Every fixed attribute value (including default-filled ones)."""
+        return {a.code: a.value for a in self.attributes if a.value is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """Why ``value`` of ``attribute`` is not possible.
+
+    ``possible`` is true when it is possible after all (then both tuples are
+    empty). Otherwise ``decisions`` is a minimal subset of the buyer's
+    decisions that rules it out (empty when the rules alone exclude it) and
+    ``rules`` a minimal set of rules involved.
+    """
+
+    attribute: str
+    value: AttributeValue
+    possible: bool
+    decisions: tuple[AnyDecision, ...]
+    rules: tuple[RuleRef, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Repair:
+    """Decisions to drop so that the wanted value becomes possible.
+
+    ``decisions`` = ``keep`` with the wanted decision added (it replaces any
+    decision on the same attribute or element).
+    """
+
+    drop: tuple[AnyDecision, ...]
+    keep: tuple[AnyDecision, ...]
+    decisions: tuple[AnyDecision, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """A rule a full configuration breaks (or a domain problem: unknown, missing, invalid value)."""
+
+    rule_id: str
+    message: Label
+    attributes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ModelStats:
+    """Size of the compiled model (``c2m model stats``)."""
+
+    product: str
+    variables: int
+    constraints: int
+    rules: int
+    backend: str
+    compile_seconds: float
+    size: int | None
+    """Decision-diagram node count when the backend reports one."""
+    count: int
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class ConflictError(ConfiguratorError):
+    """The decisions contradict each other or the rules (raised where a state cannot be degraded)."""
+
+    reason = "conflict"
+
+    def __init__(self, conflict: Conflict) -> None:
+        names = ", ".join(str(d) for d in conflict.decisions) or "(none)"
+        rules = ", ".join(r.rule_id for r in conflict.rules)
+        super().__init__(f"conflicting decisions: {names}" + (f" (rules: {rules})" if rules else ""))
+        self.conflict = conflict
+
+
+class ValueImpossible(ConfiguratorError):
+    """No repair helps: the rules alone exclude the value."""
+
+    reason = "value_impossible"
+
+    def __init__(self, attribute: str, value: object, rules: Sequence[RuleRef]) -> None:
+        shown = format_value(value)
+        ids = ", ".join(r.rule_id for r in rules)
+        super().__init__(f"{attribute}={shown} is impossible in every configuration (rules: {ids})")
+        self.attribute = attribute
+        self.value = value
+        self.rules = tuple(rules)
+
+
+class NoValidConfiguration(ConfiguratorError):
+    """The product's rules admit no configuration at all (a catalog error)."""
+
+    reason = "no_valid_configuration"
+
+    def __init__(self, product: str) -> None:
+        super().__init__(f"product {product!r} has no valid configuration: its rules contradict each other")
+        self.product = product
+
+
+class UnknownObjective(ConfiguratorError):
+    reason = "unknown_objective"
+
+    def __init__(self, objective: str) -> None:
+        super().__init__(f"unknown objective {objective!r}; expected 'defaults' or 'cheapest'")
+        self.objective = objective
+
+
+class OptimizationLimitExceeded(ConfiguratorError):
+    """The cheapest-configuration search needed more nodes than its limit."""
+
+    reason = "optimization_limit"
+
+    def __init__(self, product: str, limit: int) -> None:
+        super().__init__(f"cheapest configuration of {product!r}: search exceeded {limit} nodes")
+        self.product = product
+        self.limit = limit
+
+
+# --------------------------------------------------------------------------- compiled model cache
+
+_CACHE_SIZE = 32
+_cache: OrderedDict[tuple[object, ...], tuple[Model, Backend, float]] = OrderedDict()
+_cache_lock = Lock()
+
+
+def _compiled(product: Product, catalog_key: str, backend: str) -> tuple[Model, Backend, float]:
+    # Keyed by the catalog's content key when known: two requests for the same
+    # published version share one compiled diagram. Without a key the product
+    # value itself (hashable, frozen) is the key.
+    ident: object = catalog_key if catalog_key else product
+    cache_key = (ident, product.code, backend)
+    with _cache_lock:
+        hit = _cache.get(cache_key)
+        if hit is not None:
+            _cache.move_to_end(cache_key)
+            return hit
+    from configurator.backends.select import make_backend
+    from configurator.build import build_model
+
+    model_key = f"{catalog_key}:{product.code}" if catalog_key else f"{product.code}"
+    started = time.perf_counter()
+    model = build_model(product, key=model_key)
+    solver = make_backend(model, prefer=backend)
+    entry = (model, solver, time.perf_counter() - started)
+    with _cache_lock:
+        _cache[cache_key] = entry
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return entry
+
+
+# --------------------------------------------------------------------------- the engine
+
+
+@dataclass(slots=True)
+class _Settled:
+    """Decisions propagated, then defaults applied on top."""
+
+    restrict: dict[str, frozenset[Value]]
+    base: dict[str, frozenset[Value]]
+    """Domains under the decisions alone."""
+    final: dict[str, frozenset[Value]]
+    """Domains after defaults."""
+    defaulted: set[str] = field(default_factory=set)
+
+
+class Configurator:
+    """The facade over one product: build once, ask many times.
+
+    ``backend`` is "auto" (decision diagram, SAT fallback) or a backend name;
+    ``solver`` injects an already-built backend (its ``model`` is used as is).
+    """
+
+    def __init__(
+        self,
+        product: Product,
+        *,
+        catalog_key: str = "",
+        backend: str = "auto",
+        currency: str = "CNY",
+        solver: Backend | None = None,
+    ) -> None:
+        self.product = product
+        self.currency = currency
+        self.catalog_key = catalog_key
+        if solver is None:
+            self.model, self.backend, self.compile_seconds = _compiled(product, catalog_key, backend)
+        else:
+            self.model, self.backend, self.compile_seconds = solver.model, solver, 0.0
+        self.pricing = PriceModel.of(product)
+        self._variables = {v.name: v for v in self.model.variables}
+        self._attr_vars: dict[str, tuple[str, ...]] = {}
+        for a in product.attributes:
+            if a.kind is AttributeKind.SET:
+                self._attr_vars[a.code] = tuple(self.model.set_elements.get(a.code, ()))
+            else:
+                self._attr_vars[a.code] = (a.code,)
+        self._rule_labels = {r.id: r.message for r in product.rules}
+        self._rule_order: list[str] = []
+        for c in self.model.constraints:
+            if c.rule_id not in self._rule_order:
+                self._rule_order.append(c.rule_id)
+        self._rule_check_cache: dict[tuple[frozenset[str], tuple[tuple[str, frozenset[Value]], ...]], bool] = {}
+
+    # ----------------------------------------------------------------- decisions
+
+    def check(self, decisions: Iterable[AnyDecision]) -> tuple[AnyDecision, ...]:
+        """Validate decisions (unknown attribute, invalid value) and return the effective ones."""
+        return effective_decisions(check_decision(self.product, d) for d in decisions)
+
+    def _restrict(self, decisions: Iterable[AnyDecision]) -> dict[str, frozenset[Value]]:
+        return restriction_of(self.model, decisions)
+
+    def _consistent(self, decisions: Sequence[AnyDecision]) -> bool:
+        return self.backend.propagate(self._restrict(decisions)) is not None
+
+    def _target(self, attribute: str, value: object, included: bool) -> AnyDecision:
+        attr = find_attribute(self.product, attribute)
+        if attr.kind is AttributeKind.SET and isinstance(value, str):
+            return check_decision(self.product, SetElement(attribute, value, included))
+        return check_decision(self.product, Decision(attribute, check_value(attr, value)))
+
+    @staticmethod
+    def _replaces(target: AnyDecision, d: AnyDecision) -> bool:
+        """Whether ``target``, made now, would replace or fold ``d`` (same attribute / element)."""
+        if d.attribute != target.attribute:
+            return False
+        if isinstance(target, Decision) or isinstance(d, Decision):
+            return True
+        return d.element == target.element
+
+    # ----------------------------------------------------------------- defaults
+
+    def _default_candidates(self, restrict: Mapping[str, frozenset[Value]]) -> list[tuple[str, Value]]:
+        out: list[tuple[str, Value]] = []
+        for a in self.product.attributes:
+            if a.kind is AttributeKind.SET:
+                if a.default_set is None:
+                    continue
+                chosen = set(a.default_set)
+                for name in self._attr_vars[a.code]:
+                    if name not in restrict:
+                        out.append((name, self._variables[name].element in chosen))
+            elif a.default is not None and a.code not in restrict:
+                out.append((a.code, a.default))
+        return out
+
+    def _settle(self, decisions: Sequence[AnyDecision]) -> _Settled | None:
+        restrict = self._restrict(decisions)
+        base = self.backend.propagate(restrict)
+        if base is None:
+            return None
+        # Defaults are soft: each applies when still possible after the decisions and
+        # the earlier defaults (attribute order). When all individually possible
+        # defaults hold together, that greedy pass accepts exactly them, so one joint
+        # query replaces one query per default (the common case).
+        cands = [(n, v) for n, v in self._default_candidates(restrict) if v in base[n] and len(base[n]) > 1]
+        if not cands:
+            return _Settled(restrict, base, base)
+        joint = dict(restrict)
+        joint.update((n, frozenset({v})) for n, v in cands)
+        final = self.backend.propagate(joint)
+        if final is not None:
+            return _Settled(joint, base, final, {n for n, _ in cands})
+        current = dict(restrict)
+        final = base
+        defaulted: set[str] = set()
+        for name, value in cands:
+            if len(final[name]) > 1 and value in final[name]:
+                current[name] = frozenset({value})
+                narrowed = self.backend.propagate(current)
+                assert narrowed is not None  # value was in a globally consistent domain
+                final = narrowed
+                defaulted.add(name)
+        return _Settled(current, base, final, defaulted)
+
+    # ----------------------------------------------------------------- values and prices
+
+    def _attribute_value(self, attr: Attribute, domains: Mapping[str, frozenset[Value]]) -> AttributeValue | None:
+        names = self._attr_vars[attr.code]
+        if any(len(domains[n]) != 1 for n in names):
+            return None
+        if attr.kind is AttributeKind.SET:
+            return frozenset(
+                str(self._variables[n].element) for n in names if next(iter(domains[n])) is True
+            )
+        return next(iter(domains[names[0]]))
+
+    def _candidates(self, domains: Mapping[str, frozenset[Value]]) -> dict[str, tuple[AttributeValue, ...]]:
+        """Remaining values per attribute for pricing (sets: subsets, when few enough)."""
+        out: dict[str, tuple[AttributeValue, ...]] = {}
+        for a in self.product.attributes:
+            names = self._attr_vars[a.code]
+            if a.kind is not AttributeKind.SET:
+                out[a.code] = tuple(v for v in self._variables[a.code].domain if v in domains[a.code])
+                continue
+            included = [str(self._variables[n].element) for n in names if domains[n] == frozenset({True})]
+            optional = [str(self._variables[n].element) for n in names if len(domains[n]) > 1]
+            if len(optional) > MAX_SET_ENUMERATION:
+                continue
+            subsets: list[AttributeValue] = []
+            for k in range(len(optional) + 1):
+                for extra in itertools.combinations(optional, k):
+                    subsets.append(frozenset(included) | frozenset(extra))
+            out[a.code] = tuple(subsets)
+        return out
+
+    def _price(self, domains: Mapping[str, frozenset[Value]]) -> PriceBreakdown:
+        return self.pricing.breakdown(self._candidates(domains), currency=self.currency)
+
+    def _price_after(self, decisions: Sequence[AnyDecision], extra: AnyDecision) -> Decimal | None:
+        settled = self._settle(effective_decisions([*decisions, extra]))
+        if settled is None:
+            return None
+        return self._price(settled.final).total
+
+    # ----------------------------------------------------------------- state
+
+    def state(self, decisions: Iterable[AnyDecision] = ()) -> State:
+        """The propagated state: possible values, fixed values and their sources, price, count.
+
+        Inconsistent decisions do not raise: ``conflict`` describes them and the
+        state is computed without a minimal set of the oldest decisions.
+        """
+        effective = self.check(decisions)
+        conflict: Conflict | None = None
+        settled = self._settle(effective)
+        if settled is None:
+            conflict = self._conflict(effective)
+            dropped = {id(d) for d in conflict.dropped}
+            effective = tuple(d for d in effective if id(d) not in dropped)
+            settled = self._settle(effective)
+            if settled is None:
+                raise NoValidConfiguration(self.product.code)
+        price = self._price(settled.final)
+        attributes = tuple(self._attribute_state(a, effective, settled, price.total) for a in self.product.attributes)
+        missing = tuple(
+            a.code for a in self.product.attributes
+            if any(len(settled.base[n]) != 1 for n in self._attr_vars[a.code])
+        )
+        return State(
+            product=self.product.code,
+            decisions=effective,
+            attributes=attributes,
+            conflict=conflict,
+            price=price,
+            complete=not missing,
+            missing=missing,
+            count=self.backend.count(self._restrict(effective)),
+        )
+
+    def _source(self, name: str, settled: _Settled) -> str | None:
+        if name in settled.restrict and name not in settled.defaulted:
+            return "user"
+        if len(settled.base[name]) == 1:
+            return "implied"
+        if len(settled.final[name]) == 1:
+            return "default"
+        return None
+
+    def _attribute_state(
+        self, attr: Attribute, decisions: tuple[AnyDecision, ...], settled: _Settled, total: Decimal
+    ) -> AttributeState:
+        names = self._attr_vars[attr.code]
+        own = [d for d in decisions if d.attribute == attr.code]
+        value = self._attribute_value(attr, settled.final)
+        sources = [self._source(n, settled) for n in names]
+        if value is None:
+            source = None
+        elif attr.kind is AttributeKind.SET:
+            source = next((s for s in ("default", "user", "implied") if s in sources), "implied")
+        else:
+            source = sources[0]
+        if attr.kind is AttributeKind.SET:
+            values = self._set_values(attr, decisions, own, settled, total)
+        else:
+            values = self._single_values(attr, decisions, own, settled, total, source)
+        return AttributeState(attr.code, attr.kind, value, source, values)
+
+    def _delta(self, decisions: tuple[AnyDecision, ...], extra: AnyDecision, total: Decimal) -> Decimal | None:
+        after = self._price_after(decisions, extra)
+        return None if after is None else after - total
+
+    def _single_values(
+        self,
+        attr: Attribute,
+        decisions: tuple[AnyDecision, ...],
+        own: list[AnyDecision],
+        settled: _Settled,
+        total: Decimal,
+        source: str | None,
+    ) -> tuple[ValueState, ...]:
+        name = attr.code
+        if own:
+            # The buyer may switch: what is possible once their own choice is set aside.
+            others = [d for d in decisions if d.attribute != name]
+            domain = self.backend.propagate(self._restrict(others))
+            possible = domain[name] if domain is not None else frozenset()
+        else:
+            possible = settled.base[name]
+        fixed = next(iter(settled.final[name])) if len(settled.final[name]) == 1 else None
+        out: list[ValueState] = []
+        for v in self._variables[name].domain:
+            selected = fixed is not None and v == fixed
+            delta: Decimal | None = None
+            if selected:
+                delta = Decimal("0.00")
+            elif v in possible:
+                delta = self._delta(decisions, Decision(name, v), total)
+            out.append(ValueState(v, v in possible, selected, source if selected else None, delta))
+        return tuple(out)
+
+    def _set_values(
+        self,
+        attr: Attribute,
+        decisions: tuple[AnyDecision, ...],
+        own: list[AnyDecision],
+        settled: _Settled,
+        total: Decimal,
+    ) -> tuple[ValueState, ...]:
+        out: list[ValueState] = []
+        for name in self._attr_vars[attr.code]:
+            element = str(self._variables[name].element)
+            mine = [d for d in own if self._replaces(SetElement(attr.code, element), d)]
+            if not mine:
+                can = settled.base[name]
+                can_in, can_out = True in can, False in can
+            else:
+                can_in = self._consistent(effective_decisions([*decisions, SetElement(attr.code, element, True)]))
+                can_out = self._consistent(effective_decisions([*decisions, SetElement(attr.code, element, False)]))
+            dom = settled.final[name]
+            included = dom == frozenset({True})
+            source = self._source(name, settled) if len(dom) == 1 else None
+            delta: Decimal | None = None
+            if included:
+                delta = Decimal("0.00")
+            elif can_in:
+                delta = self._delta(decisions, SetElement(attr.code, element, True), total)
+            out.append(ValueState(element, can_in, included, source, delta, can_out))
+        return tuple(out)
+
+    # ----------------------------------------------------------------- conflicts and explanations
+
+    def _conflict(self, decisions: tuple[AnyDecision, ...]) -> Conflict:
+        def oracle(subset: Sequence[AnyDecision]) -> bool:
+            return self._consistent(subset)
+
+        # Keep the newest decisions: the buyer's last click is what they want now.
+        drop = fastdiag(list(reversed(decisions)), oracle)
+        if drop is None:
+            raise NoValidConfiguration(self.product.code)
+        core = quickxplain(decisions, oracle) or ()
+        rules = self._rules_for(self._restrict(core))
+        dropped = tuple(d for d in decisions if any(d is x for x in drop))
+        return Conflict(tuple(core), rules, dropped)
+
+    def explain(
+        self, decisions: Iterable[AnyDecision], attribute: str, value: object, *, included: bool = True
+    ) -> Explanation:
+        """Why ``attribute=value`` is not possible under ``decisions``.
+
+        The value is treated as a new decision: an existing decision on the same
+        attribute (for a set: the same element, via ``included``) is set aside,
+        since choosing the value would replace it. ``decisions`` in the result
+        is the minimal conflict that uses the oldest decisions possible
+        (QuickXplain over the decisions oldest first), which is also what
+        :meth:`repair` prefers to drop.
+        """
+        effective = self.check(decisions)
+        target = self._target(attribute, value, included)
+        shown: AttributeValue = value if isinstance(value, frozenset) else check_or_element(target)
+        others = [d for d in effective if not self._replaces(target, d)]
+
+        def oracle(subset: Sequence[AnyDecision]) -> bool:
+            return self._consistent([*subset, target])
+
+        core = quickxplain(others, oracle)
+        if core is None:
+            return Explanation(attribute, shown, True, (), ())
+        rules = self._rules_for(self._restrict([*core, target]))
+        return Explanation(attribute, shown, False, core, rules)
+
+    def repair(
+        self, decisions: Iterable[AnyDecision], attribute: str, value: object, *, included: bool = True
+    ) -> Repair:
+        """A minimal set of decisions to drop so that ``attribute=value`` becomes possible.
+
+        FastDiag over the decisions newest first: the result keeps the newest
+        decisions whenever it can and drops the oldest. Raises
+        :class:`ValueImpossible` when the rules alone exclude the value.
+        """
+        effective = self.check(decisions)
+        target = self._target(attribute, value, included)
+        others = [d for d in effective if not self._replaces(target, d)]
+
+        def oracle(subset: Sequence[AnyDecision]) -> bool:
+            return self._consistent([*subset, target])
+
+        drop = fastdiag(list(reversed(others)), oracle)
+        if drop is None:
+            raise ValueImpossible(attribute, value, self._rules_for(self._restrict([target])))
+        dropped = tuple(d for d in others if any(d is x for x in drop))
+        keep = tuple(d for d in others if not any(d is x for x in drop))
+        return Repair(dropped, keep, effective_decisions([*keep, target]))
+
+    def _rule_label(self, rule_id: str) -> Label:
+        label = self._rule_labels.get(rule_id)
+        if label is not None:
+            return label
+        # Structural constraints (set min/max counts, ...) have no catalog message.
+        return Label(rule_id)
+
+    def _rules_for(self, restrict: Mapping[str, frozenset[Value]]) -> tuple[RuleRef, ...]:
+        """A minimal set of rules that, with ``restrict``, admits no solution (QuickXplain over rules)."""
+        fixed = tuple(sorted(restrict.items()))
+
+        def oracle(rule_ids: Sequence[str]) -> bool:
+            key = (frozenset(rule_ids), fixed)
+            hit = self._rule_check_cache.get(key)
+            if hit is None:
+                hit = self._satisfiable(frozenset(rule_ids), restrict)
+                if len(self._rule_check_cache) > 4096:
+                    self._rule_check_cache.clear()
+                self._rule_check_cache[key] = hit
+            return hit
+
+        core = quickxplain(self._rule_order, oracle) or ()
+        return tuple(RuleRef(r, self._rule_label(r)) for r in core)
+
+    def _satisfiable(self, rule_ids: frozenset[str], restrict: Mapping[str, frozenset[Value]]) -> bool:
+        from configurator.backends.select import make_backend
+
+        constraints = tuple(c for c in self.model.constraints if c.rule_id in rule_ids)
+        # Only variables some kept constraint (or the restriction) touches matter:
+        # every other variable is unconstrained and always extends.
+        used = {n for c in constraints for n in c.scope} | set(restrict)
+        variables = tuple(v for v in self.model.variables if v.name in used)
+        digest = hashlib.sha256("\n".join(sorted(rule_ids)).encode()).hexdigest()[:16]
+        sub = Model(f"{self.model.key}#rules-{digest}", variables, constraints, {})
+        return make_backend(sub, prefer="sat").solve(restrict) is not None
+
+    # ----------------------------------------------------------------- completion and counting
+
+    def count(self, decisions: Iterable[AnyDecision] = ()) -> int:
+        """The exact number of valid complete configurations extending ``decisions`` (0 on a conflict)."""
+        return self.backend.count(self._restrict(self.check(decisions)))
+
+    def complete(self, decisions: Iterable[AnyDecision] = (), objective: str = "defaults") -> dict[str, AttributeValue]:
+        """A full valid configuration extending ``decisions``.
+
+        ``"defaults"``: defaults where still possible, then the first possible
+        value attribute by attribute (set elements: left out first).
+        ``"cheapest"``: a configuration of minimal total price (exact; see
+        docs/engine.md for how). Raises :class:`ConflictError` on inconsistent decisions.
+        """
+        effective = self.check(decisions)
+        if objective not in ("defaults", "cheapest"):
+            raise UnknownObjective(objective)
+        settled = self._settle(effective)
+        if settled is None:
+            raise ConflictError(self._conflict(effective))
+        if objective == "cheapest":
+            return self._assignment(self._cheapest(self._restrict(effective)))
+        restrict = dict(settled.restrict)
+        domains = settled.final
+        for a in self.product.attributes:
+            for name in self._attr_vars[a.code]:
+                if len(domains[name]) > 1:
+                    first = next(v for v in self._variables[name].domain if v in domains[name])
+                    restrict[name] = frozenset({first})
+                    narrowed = self.backend.propagate(restrict)
+                    assert narrowed is not None  # a globally consistent value always extends
+                    domains = narrowed
+        return self._assignment(domains)
+
+    def _cheapest(self, restrict: dict[str, frozenset[Value]]) -> dict[str, frozenset[Value]]:
+        weights = self.pricing.unary_weights()
+        if weights is not None:
+            # Separable prices: one weighted solve on the backend is exact.
+            solution = self.backend.solve(restrict, {a: w for a, w in weights.items() if w})
+            assert solution is not None
+            return {n: frozenset({v}) for n, v in solution.items()}
+        return self._branch_and_bound(restrict)
+
+    def _branch_and_bound(
+        self, restrict: dict[str, frozenset[Value]], node_limit: int = 20_000
+    ) -> dict[str, frozenset[Value]]:
+        # Depth-first over attributes in product order. Global consistency means
+        # every branch reaches a solution (no dead ends), so the search only
+        # spends nodes on optimality; the price model's lower bound prunes.
+        order = [n for a in self.product.attributes for n in self._attr_vars[a.code]]
+        best_total: Decimal | None = None
+        best: dict[str, frozenset[Value]] | None = None
+        nodes = 0
+
+        def visit(current: dict[str, frozenset[Value]]) -> None:
+            nonlocal best_total, best, nodes
+            nodes += 1
+            if nodes > node_limit:
+                raise OptimizationLimitExceeded(self.product.code, node_limit)
+            domains = self.backend.propagate(current)
+            assert domains is not None
+            name = next((n for n in order if len(domains[n]) > 1), None)
+            if name is None:
+                total = self._price(domains).total
+                if best_total is None or total < best_total:
+                    best_total, best = total, domains
+                return
+            if best_total is not None:
+                bound = self.pricing.lower_bound(self._candidates(domains))
+                if bound is not None and bound >= Fraction(best_total):
+                    return
+            for v in self._variables[name].domain:
+                if v in domains[name]:
+                    visit({**current, name: frozenset({v})})
+
+        visit(dict(restrict))
+        assert best is not None
+        return best
+
+    def _assignment(self, domains: Mapping[str, frozenset[Value]]) -> dict[str, AttributeValue]:
+        out: dict[str, AttributeValue] = {}
+        for a in self.product.attributes:
+            value = self._attribute_value(a, domains)
+            assert value is not None
+            out[a.code] = value
+        return out
+
+    # ----------------------------------------------------------------- validation
+
+    def validate(self, configuration: Mapping[str, object]) -> tuple[Violation, ...]:
+        """Every problem with a full configuration: unknown or missing attributes,
+        invalid values, and every violated rule (not just the first)."""
+        problems: list[Violation] = []
+        known = {a.code for a in self.product.attributes}
+        for code in configuration:
+            if code not in known:
+                problems.append(Violation(
+                    f"{code}:unknown", Label(f"Unknown attribute {code!r}.", f"未知属性 {code!r}。"), (code,)
+                ))
+        solver_values: dict[str, Value] = {}
+        for a in self.product.attributes:
+            if a.code not in configuration:
+                problems.append(Violation(
+                    f"{a.code}:missing",
+                    Label(f"{a.label.en} is not chosen.", f"尚未选择{a.label.zh_CN or a.label.en}。"),
+                    (a.code,),
+                ))
+                continue
+            try:
+                value = check_value(a, configuration[a.code])
+            except ConfiguratorError as exc:
+                problems.append(Violation(f"{a.code}:domain", Label(str(exc)), (a.code,)))
+                continue
+            if isinstance(value, frozenset):
+                for name in self._attr_vars[a.code]:
+                    solver_values[name] = self._variables[name].element in value
+            else:
+                solver_values[a.code] = value
+        seen: dict[str, list[Constraint]] = {}
+        for c in self.model.constraints:
+            if all(n in solver_values for n in c.scope) and not c.predicate(*(solver_values[n] for n in c.scope)):
+                seen.setdefault(c.rule_id, []).append(c)
+        for rule_id, constraints in seen.items():
+            attrs: list[str] = []
+            for c in constraints:
+                for n in c.scope:
+                    attr = self._variables[n].attribute
+                    if attr not in attrs:
+                        attrs.append(attr)
+            problems.append(Violation(rule_id, self._rule_label(rule_id), tuple(attrs)))
+        return tuple(problems)
+
+    # ----------------------------------------------------------------- statistics
+
+    def stats(self) -> ModelStats:
+        """Model and backend figures for ``c2m model stats``."""
+        size = getattr(self.backend, "size", None)
+        if callable(size):
+            size = size()
+        return ModelStats(
+            product=self.product.code,
+            variables=len(self.model.variables),
+            constraints=len(self.model.constraints),
+            rules=len(self._rule_order),
+            backend=self.backend.name,
+            compile_seconds=self.compile_seconds,
+            size=size if isinstance(size, int) else None,
+            count=self.backend.count({}),
+        )
+
+
+def check_or_element(target: AnyDecision) -> AttributeValue:
+    """The value a target decision stands for (a set element's code for :class:`SetElement`)."""
+    return target.element if isinstance(target, SetElement) else target.value
+

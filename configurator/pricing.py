@@ -1,0 +1,301 @@
+"""Prices of full and partial configurations, with one line per price rule that applies.
+
+Arithmetic is exact: formulas are evaluated with ``Fraction`` by the rule
+language's evaluator, and every line amount is rounded once to cents
+(``ROUND_HALF_UP``, i.e. halves away from zero). The total is the base price
+plus the rounded lines.
+
+Kinds of price rules (``catalog.snapshot.PriceRule``):
+
+- ``add``: a fixed amount or a formula over int and bool attributes;
+- ``table``: an amount looked up by the values of some attributes (first
+  matching row; no matching row means no line);
+- ``percent``: a percentage of the base price plus every ``add`` and
+  ``table`` line that applies.
+
+Partial configurations are priced from *candidates*: for every attribute,
+the values it may still take (one value when fixed). A line applies when its
+condition holds and its amount is the same for every remaining combination
+of the attributes it reads; a line that reads an attribute with no
+candidates does not apply yet.
+
+>>> from catalog.snapshot import Attribute, AttributeKind, Label, PriceRule, Product
+>>> bike = Product("bike", Label("Bike"), Decimal("1000.00"),
+...     (Attribute("gears", AttributeKind.INT, Label("Gears"), minimum=1, maximum=12),),
+...     prices=(PriceRule("g", Label("Gears"), add="gears * 12.5"),))
+>>> print(price(bike, {"gears": 3}).total)
+1037.50
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+from functools import lru_cache
+
+from catalog.snapshot import AttributeKind, Label, PriceRule, PriceTable, Product, Value
+from configurator.errors import ConfiguratorError
+from configurator.rules.ast import Expr
+from configurator.rules.evaluate import EvaluationError, evaluate, references
+
+AttrValue = Value | frozenset[str]
+
+MAX_COMBINATIONS = 4096
+"""Remaining value combinations of one line's attributes examined before giving up on it."""
+
+_RANGE = re.compile(r"^\s*(-?\d+)\s*\.\.\s*(-?\d+)\s*$")
+
+
+@dataclass(frozen=True, slots=True)
+class PriceLine:
+    """One applied price rule: its amount and the attributes that caused it."""
+
+    rule_id: str
+    label: Label
+    amount: Decimal
+    decisions: tuple[str, ...]
+    """Attributes the rule reads (condition, formula, table columns), in product order."""
+
+
+@dataclass(frozen=True, slots=True)
+class PriceBreakdown:
+    currency: str
+    base: Decimal
+    lines: tuple[PriceLine, ...]
+    total: Decimal
+
+
+class PriceRuleError(ConfiguratorError):
+    """A price rule's formula could not be evaluated (e.g. division by zero, wrong type)."""
+
+    reason = "price_rule_error"
+
+    def __init__(self, rule_id: str, detail: str) -> None:
+        super().__init__(f"price rule {rule_id!r}: {detail}")
+        self.rule_id = rule_id
+        self.detail = detail
+
+
+def to_cents(amount: Fraction) -> Decimal:
+    """Round an exact amount to cents, halves away from zero (``ROUND_HALF_UP``).
+
+    >>> to_cents(Fraction(1, 200)), to_cents(Fraction(-1, 200)), to_cents(Fraction(1, 3))
+    (Decimal('0.01'), Decimal('-0.01'), Decimal('0.33'))
+    """
+    sign = -1 if amount < 0 else 1
+    cents = (abs(amount) * 100 + Fraction(1, 2)).__floor__()
+    return (Decimal(sign * cents) / 100).quantize(Decimal("0.01"))
+
+
+def _cell_matches(cell: Value | tuple[Value, ...], value: AttrValue) -> bool:
+    if isinstance(cell, tuple):
+        if isinstance(value, frozenset):
+            return frozenset(str(c) for c in cell) == value
+        return any(_cell_matches(c, value) for c in cell)
+    if cell == "*":
+        return True
+    if isinstance(value, bool) or isinstance(cell, bool):
+        return isinstance(value, bool) and isinstance(cell, bool) and value == cell
+    if isinstance(value, int):
+        if isinstance(cell, str):
+            m = _RANGE.match(cell)
+            if m:
+                return int(m.group(1)) <= value <= int(m.group(2))
+            return cell.strip().lstrip("-").isdigit() and int(cell) == value
+        return cell == value
+    return cell == value
+
+
+def table_amount(table: PriceTable, env: Mapping[str, AttrValue]) -> Fraction | None:
+    """The amount of the first row matching ``env`` (``KeyError`` if a column is missing).
+
+    >>> t = PriceTable(("size",), ((("S",), Decimal("0")), (("*",), Decimal("50.00"))))
+    >>> table_amount(t, {"size": "XL"})
+    Fraction(50, 1)
+    """
+    values = [env[c] for c in table.columns]
+    for cells, amount in table.rows:
+        if all(_cell_matches(cell, v) for cell, v in zip(cells, values, strict=True)):
+            return Fraction(amount)
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Line:
+    rule: PriceRule
+    when: Expr | None
+    add: Expr | None
+    percent: Expr | None
+    reads: tuple[str, ...]
+
+    def outcome(self, env: Mapping[str, AttrValue]) -> Fraction | None:
+        """Amount (add/table) or percentage (percent) when the line applies, else ``None``.
+
+        ``KeyError`` when a needed attribute is not in ``env``.
+        """
+        try:
+            if self.when is not None and evaluate(self.when, env) is not True:
+                return None
+            if self.rule.table is not None:
+                return table_amount(self.rule.table, env)
+            expr = self.add if self.add is not None else self.percent
+            assert expr is not None
+            value = evaluate(expr, env)
+        except EvaluationError as exc:
+            raise PriceRuleError(self.rule.id, str(exc)) from exc
+        if isinstance(value, bool) or not isinstance(value, int | Fraction):
+            raise PriceRuleError(self.rule.id, f"formula gives {value!r}, not a number")
+        return Fraction(value)
+
+    def outcomes(self, candidates: Mapping[str, Sequence[AttrValue]]) -> set[Fraction | None] | None:
+        """Every outcome over the remaining combinations, or ``None`` when undetermined."""
+        known = [a for a in self.reads if a in candidates]
+        size = 1
+        for a in known:
+            size *= len(candidates[a])
+        if size == 0 or size > MAX_COMBINATIONS:
+            return None
+        found: set[Fraction | None] = set()
+        for combo in itertools.product(*(candidates[a] for a in known)):
+            try:
+                found.add(self.outcome(dict(zip(known, combo, strict=True))))
+            except KeyError:
+                return None
+        return found
+
+
+def _compile(product: Product, rule: PriceRule, text: str, role: str) -> Expr:
+    from configurator.rules import check_expression, parse_expression
+
+    expr = parse_expression(text, rule_id=rule.id)
+    return check_expression(expr, product, role=role, rule_id=rule.id)
+
+
+class PriceModel:
+    """A product's price rules, parsed and checked once (:meth:`of` caches per product)."""
+
+    def __init__(self, product: Product) -> None:
+        self.product = product
+        order = {a.code: i for i, a in enumerate(product.attributes)}
+        lines: list[_Line] = []
+        for rule in product.prices:
+            when = _compile(product, rule, rule.when, "condition") if rule.when else None
+            add = _compile(product, rule, rule.add, "formula") if rule.add is not None else None
+            percent = _compile(product, rule, rule.percent, "formula") if rule.percent is not None else None
+            reads: set[str] = set()
+            for expr in (when, add, percent):
+                if expr is not None:
+                    reads |= references(expr)
+            if rule.table is not None:
+                reads |= set(rule.table.columns)
+            lines.append(_Line(rule, when, add, percent, tuple(sorted(reads, key=lambda a: order.get(a, 0)))))
+        self.lines = tuple(lines)
+
+    @staticmethod
+    @lru_cache(maxsize=64)
+    def of(product: Product) -> PriceModel:
+        return PriceModel(product)
+
+    def breakdown(self, candidates: Mapping[str, Sequence[AttrValue]], *, currency: str = "CNY") -> PriceBreakdown:
+        """The price of a (partial) configuration given each attribute's remaining values."""
+        base = self.product.base_price
+        applied: list[PriceLine] = []
+        subtotal = Fraction(base)
+        for line in self.lines:
+            if line.percent is not None:
+                continue
+            found = line.outcomes(candidates)
+            if found is not None and len(found) == 1:
+                (amount,) = found
+                if amount is not None:
+                    cents = to_cents(amount)
+                    applied.append(PriceLine(line.rule.id, line.rule.label, cents, line.reads))
+                    subtotal += Fraction(cents)
+        for line in self.lines:
+            if line.percent is None:
+                continue
+            found = line.outcomes(candidates)
+            if found is not None and len(found) == 1:
+                (pct,) = found
+                if pct is not None:
+                    cents = to_cents(subtotal * pct / 100)
+                    applied.append(PriceLine(line.rule.id, line.rule.label, cents, line.reads))
+        # Keep the catalog's order of price rules in the breakdown.
+        position = {line.rule.id: i for i, line in enumerate(self.lines)}
+        applied.sort(key=lambda p: position[p.rule_id])
+        total = (base + sum((p.amount for p in applied), Decimal("0"))).quantize(Decimal("0.01"))
+        return PriceBreakdown(currency, base, tuple(applied), total)
+
+    def lower_bound(self, candidates: Mapping[str, Sequence[AttrValue]]) -> Fraction | None:
+        """A lower bound of the total over every remaining combination, ``None`` when unknown."""
+        lo = hi = Fraction(self.product.base_price)
+        percents: list[tuple[Fraction, Fraction]] = []
+        for line in self.lines:
+            found = line.outcomes(candidates)
+            if found is None:
+                return None
+            amounts = [Fraction(0) if a is None else a for a in found]
+            if line.percent is not None:
+                percents.append((min(amounts), max(amounts)))
+            else:
+                lo += Fraction(to_cents(min(amounts)))
+                hi += Fraction(to_cents(max(amounts)))
+        bound = lo
+        for plo, phi in percents:
+            # Rounding is monotone, so rounding the smallest corner bounds the rounded amount.
+            bound += Fraction(to_cents(min(s * p / 100 for s in (lo, hi) for p in (plo, phi))))
+        return bound
+
+    def unary_weights(self) -> dict[str, dict[Value, Fraction]] | None:
+        """Per-attribute price weights when the total is a sum of one-attribute terms.
+
+        That holds when every ``add``/``table`` rule reads at most one
+        (non-set) attribute and every ``percent`` rule is a constant,
+        non-negative percentage with a constant condition: then the total is
+        a non-decreasing function of the sum of the weights, so minimizing the
+        sum minimizes the price exactly. ``None`` otherwise.
+        """
+        weights: dict[str, dict[Value, Fraction]] = {}
+        for line in self.lines:
+            if line.percent is not None:
+                if line.reads:
+                    return None
+                pct = line.outcome({})
+                if pct is not None and pct < 0:
+                    return None
+                continue
+            if not line.reads:
+                continue
+            if len(line.reads) > 1:
+                return None
+            attr = self.product.attribute(line.reads[0])
+            if attr.kind is AttributeKind.SET:
+                return None
+            per_value = weights.setdefault(attr.code, {})
+            for v in attr.domain():
+                amount = line.outcome({attr.code: v})
+                per_value[v] = per_value.get(v, Fraction(0)) + (Fraction(to_cents(amount)) if amount else 0)
+        return weights
+
+
+def price(
+    product: Product,
+    assignment: Mapping[str, AttrValue],
+    *,
+    candidates: Mapping[str, Sequence[AttrValue]] | None = None,
+    currency: str = "CNY",
+) -> PriceBreakdown:
+    """Price a full or partial configuration.
+
+    ``assignment`` holds the fixed attribute values; ``candidates`` may add,
+    for open attributes, the values they may still take (a line reading an
+    open attribute applies only if it comes out the same for all of them).
+    """
+    merged: dict[str, Sequence[AttrValue]] = dict(candidates or {})
+    for code, value in assignment.items():
+        merged[code] = (value,)
+    return PriceModel.of(product).breakdown(merged, currency=currency)
