@@ -1,0 +1,239 @@
+"""Canonical JSON and SHA-256 digests of BOMs and production orders.
+
+The same BOM or order always gives the same bytes: object keys sorted, no
+insignificant whitespace, UTF-8 (non-ASCII text as is), decimals as
+normalized strings (``"2.5"``, never ``"2.50"`` or ``"2.5E+1"``), dates and
+datetimes in ISO 8601 (naive plant-local datetimes, seconds precision),
+labels as ``{"en": ..., "zh-CN": ...}``, attribute values as JSON strings,
+numbers, booleans or (sets) sorted arrays. Floats are refused: every number
+is exact.
+
+An order stores :func:`digest` of its BOM; regenerating the BOM from the same
+catalog version and decisions must give the same digest.
+
+>>> canonical_json({"b": Decimal("2.50"), "a": [1, "金"]})
+b'{"a":[1,"\\xe9\\x87\\x91"],"b":"2.5"}'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from bom.lines import Assignment, BillOfMaterials, BomItem, PartRequirement, Provenance
+from bom.orders import Feasibility, MaterialRequirement, ProductionOrder, ScheduledOperation
+from bom.routing import RoutedOperation
+from catalog.snapshot import Label
+
+BOM_FORMAT = "c2m-bom/1"
+ORDER_FORMAT = "c2m-production-order/1"
+
+Json = Any  # None | bool | int | str | list[Json] | dict[str, Json]
+
+
+def decimal_text(value: Decimal) -> str:
+    """A decimal as a plain, normalized string.
+
+    >>> decimal_text(Decimal("120.500")), decimal_text(Decimal("1E+2")), decimal_text(Decimal("-0.0"))
+    ('120.5', '100', '0')
+    """
+    if not value.is_finite():
+        raise ValueError(f"cannot serialize {value}")
+    if value == 0:
+        return "0"
+    text = format(value.normalize(), "f")
+    return text
+
+
+def label_json(label: Label) -> dict[str, str]:
+    return {"en": label.en, "zh-CN": label.zh_CN or label.en}
+
+
+def _values(values: Assignment) -> dict[str, Json]:
+    return {code: list(v) if isinstance(v, tuple) else v for code, v in values}
+
+
+def _provenance(p: Provenance) -> dict[str, Json]:
+    return {"condition": p.condition, "quantity_formula": p.quantity_formula, "inputs": _values(p.inputs)}
+
+
+def _item(i: BomItem) -> dict[str, Json]:
+    return {
+        "level": i.level,
+        "position": i.position,
+        "path": i.path,
+        "item": i.item,
+        "name": label_json(i.name),
+        "kind": i.kind.value,
+        "quantity_per": i.quantity_per,
+        "total_quantity": i.total_quantity,
+        "unit": i.unit,
+        "scrap_pct": i.scrap_pct,
+        "total_with_scrap": i.total_with_scrap,
+        "cost": i.cost,
+        "op": i.op,
+        "owner": i.owner,
+        "provenance": _provenance(i.provenance),
+        "configuration": _values(i.configuration),
+    }
+
+
+def _part(p: PartRequirement) -> dict[str, Json]:
+    return {
+        "item": p.item,
+        "name": label_json(p.name),
+        "unit": p.unit,
+        "total_quantity": p.total_quantity,
+        "total_with_scrap": p.total_with_scrap,
+        "unit_cost": p.unit_cost,
+        "cost": p.cost,
+        "lead_time_days": p.lead_time_days,
+        "paths": list(p.paths),
+    }
+
+
+def bom_json(bom: BillOfMaterials) -> dict[str, Json]:
+    """The BOM as a JSON-ready mapping (decimals still Decimal; see :func:`canonical_json`)."""
+    return {
+        "format": BOM_FORMAT,
+        "catalog": bom.catalog,
+        "currency": bom.currency,
+        "product": bom.product,
+        "product_name": label_json(bom.product_name),
+        "quantity": bom.quantity,
+        "configuration": _values(bom.configuration),
+        "items": [_item(i) for i in bom.items],
+        "parts": [_part(p) for p in bom.parts],
+        "total_cost": bom.total_cost,
+    }
+
+
+def _operation(s: ScheduledOperation) -> dict[str, Json]:
+    o: RoutedOperation = s.operation
+    return {
+        "sequence": o.sequence,
+        "level": o.level,
+        "path": o.path,
+        "item": o.item,
+        "op": o.op,
+        "name": label_json(o.name),
+        "work_center": o.work_center,
+        "quantity": o.quantity,
+        "setup_min": o.setup_min,
+        "run_min": o.run_min,
+        "run_total": o.run_total,
+        "duration": o.duration,
+        "condition": o.condition,
+        "inputs": _values(o.inputs),
+        "planned_start": s.planned_start,
+        "planned_end": s.planned_end,
+    }
+
+
+def _material(m: MaterialRequirement) -> dict[str, Json]:
+    return {
+        "item": m.item,
+        "name": label_json(m.name),
+        "unit": m.unit,
+        "quantity": m.quantity,
+        "need_date": m.need_date,
+        "lead_time_days": m.lead_time_days,
+        "latest_order_date": m.latest_order_date,
+        "consumed_by": list(m.consumed_by),
+    }
+
+
+def _feasibility(f: Feasibility | None) -> dict[str, Json] | None:
+    if f is None:
+        return None
+    return {
+        "today": f.today,
+        "earliest_start": f.earliest_start,
+        "earliest_end": f.earliest_end,
+        "due_date_reachable": f.due_date_reachable,
+        "late_materials": list(f.late_materials),
+    }
+
+
+def order_json(order: ProductionOrder) -> dict[str, Json]:
+    """The production order as a JSON-ready mapping, its BOM included."""
+    return {
+        "format": ORDER_FORMAT,
+        "number": order.number,
+        "catalog": order.catalog,
+        "catalog_version": order.catalog_version,
+        "catalog_hash": order.catalog_hash,
+        "product": order.product,
+        "product_name": label_json(order.product_name),
+        "quantity": order.quantity,
+        "configuration": _values(order.configuration),
+        "due_date": order.due_date,
+        "planned_start": order.planned_start,
+        "planned_end": order.planned_end,
+        "calendar": order.calendar.describe(),
+        "operations": [_operation(s) for s in order.operations],
+        "materials": [_material(m) for m in order.materials],
+        "feasibility": _feasibility(order.feasibility),
+        "bom": bom_json(order.bom),
+        "bom_sha256": digest(order.bom),
+    }
+
+
+def _plain(obj: Any) -> Json:
+    """Turn decimals, dates, enums, tuples and sets into JSON values, recursively."""
+    if obj is None or isinstance(obj, bool | int | str):
+        return obj
+    if isinstance(obj, float):
+        raise TypeError(f"floats are not allowed in canonical JSON: {obj!r}")
+    if isinstance(obj, Decimal):
+        return decimal_text(obj)
+    if isinstance(obj, datetime):
+        return obj.isoformat(timespec="seconds")
+    if isinstance(obj, date):
+        return obj.isoformat()
+    if isinstance(obj, Enum):
+        return _plain(obj.value)
+    if isinstance(obj, Label):
+        return label_json(obj)
+    if isinstance(obj, BillOfMaterials):
+        return _plain(bom_json(obj))
+    if isinstance(obj, ProductionOrder):
+        return _plain(order_json(obj))
+    if isinstance(obj, Mapping):
+        out = {}
+        for k, v in obj.items():
+            if not isinstance(k, str):
+                raise TypeError(f"object keys must be strings, got {k!r}")
+            out[k] = _plain(v)
+        return out
+    if isinstance(obj, frozenset | set):
+        return sorted(_plain(v) for v in obj)
+    if isinstance(obj, list | tuple):
+        return [_plain(v) for v in obj]
+    raise TypeError(f"cannot serialize {type(obj).__name__} to canonical JSON")
+
+
+def to_json_value(obj: Any) -> Json:
+    """``obj`` (a BOM, a production order, or plain data) as JSON-ready Python values."""
+    return _plain(obj)
+
+
+def canonical_json(obj: Any) -> bytes:
+    """The canonical UTF-8 JSON bytes of a BOM, a production order or plain data."""
+    return json.dumps(
+        _plain(obj), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
+
+
+def digest(obj: Any) -> str:
+    """SHA-256 (hex) of :func:`canonical_json`.
+
+    >>> digest({})
+    '44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a'
+    """
+    return hashlib.sha256(canonical_json(obj)).hexdigest()

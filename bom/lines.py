@@ -1,0 +1,176 @@
+"""The exploded bill of materials: frozen values, exact decimal quantities.
+
+A :class:`BillOfMaterials` is what :func:`bom.explode.explode` returns for one
+complete configuration: a multi-level list of :class:`BomItem` (depth-first,
+each parent followed by its children, siblings in position order) and a flat
+list of :class:`PartRequirement` (leaf parts summed over the whole tree).
+
+Quantities are :class:`~decimal.Decimal`. They are computed exactly (rational
+arithmetic) and converted once at the end: exactly when the fraction has a
+finite decimal expansion, otherwise rounded half-even to
+:data:`QUANTITY_PLACES` places.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal
+from enum import StrEnum
+from fractions import Fraction
+
+from catalog.snapshot import Label
+
+QUANTITY_PLACES = 6
+"""Decimal places kept for a quantity or cost whose exact value does not terminate (e.g. 1/3)."""
+
+ConfigValue = str | int | bool | tuple[str, ...]
+"""An attribute value as stored in a BOM: set values are sorted tuples of element codes."""
+
+Assignment = tuple[tuple[str, ConfigValue], ...]
+"""Attribute values as ``(code, value)`` pairs, in the owner's attribute order."""
+
+
+def to_decimal(value: Fraction | int) -> Decimal:
+    """Convert an exact rational to a Decimal: exact when it terminates, else rounded.
+
+    >>> to_decimal(Fraction(5, 4))
+    Decimal('1.25')
+    >>> to_decimal(Fraction(1, 3))
+    Decimal('0.333333')
+    >>> to_decimal(3)
+    Decimal('3')
+    """
+    f = Fraction(value)
+    d = f.denominator
+    # A fraction terminates in base 10 iff its reduced denominator is 2^a * 5^b.
+    while d % 2 == 0:
+        d //= 2
+    while d % 5 == 0:
+        d //= 5
+    if d == 1:
+        exact = Decimal(f.numerator) / Decimal(f.denominator)
+        return _plain(exact)
+    rounded = (Decimal(f.numerator) / Decimal(f.denominator)).quantize(
+        Decimal(1).scaleb(-QUANTITY_PLACES), rounding=ROUND_HALF_EVEN
+    )
+    return _plain(rounded)
+
+
+def _plain(d: Decimal) -> Decimal:
+    """Strip trailing zeros without switching to exponent notation."""
+    if d == 0:
+        return Decimal(0)
+    n = d.normalize()
+    exponent = n.as_tuple().exponent
+    if isinstance(exponent, int) and exponent > 0:
+        return n.quantize(Decimal(1))
+    return n
+
+
+class ItemKind(StrEnum):
+    PART = "part"
+    MODULE = "module"
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """Why a line is in the BOM and where its quantity came from.
+
+    ``condition`` is the ``when`` text of the super-BOM line (``None`` when
+    unconditional), ``quantity_formula`` its ``qty`` text, ``inputs`` the
+    attribute values (in the owner's context) the condition, the formula and
+    any module ``params`` read, sorted by attribute code.
+    """
+
+    condition: str | None
+    quantity_formula: str
+    inputs: Assignment
+
+
+@dataclass(frozen=True, slots=True)
+class BomItem:
+    """One line of the exploded multi-level BOM.
+
+    ``position`` is the super-BOM line position as four digits (``"0020"``),
+    ``path`` the positions from the top (``"0020/0010"``), ``level`` 1 for the
+    product's own lines. ``quantity_per`` is per one unit of the parent,
+    ``total_quantity`` for the whole order (multiplied down the tree and by the
+    order quantity), ``total_with_scrap`` adds ``scrap_pct`` percent;
+    children of a module are computed from its ``total_with_scrap`` (the
+    scrapped assemblies must be built too). ``cost`` is the rolled-up cost of
+    the line: parts ``total_with_scrap * unit cost``, modules the sum of their
+    children. ``op`` links to the owner's routing operation; ``configuration``
+    is the module's own attribute values (configurable modules only).
+    """
+
+    level: int
+    position: str
+    path: str
+    item: str
+    name: Label
+    kind: ItemKind
+    quantity_per: Decimal
+    total_quantity: Decimal
+    unit: str
+    scrap_pct: Decimal
+    total_with_scrap: Decimal
+    cost: Decimal
+    op: int | None
+    owner: str
+    """Code of the product or module whose BOM this line belongs to."""
+    provenance: Provenance
+    configuration: Assignment = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PartRequirement:
+    """A leaf part summed over the whole BOM (the flat parts list)."""
+
+    item: str
+    name: Label
+    unit: str
+    total_quantity: Decimal
+    total_with_scrap: Decimal
+    unit_cost: Decimal
+    cost: Decimal
+    """``total_with_scrap * unit_cost``."""
+    lead_time_days: int
+    paths: tuple[str, ...]
+    """Every BOM path where the part occurs."""
+
+
+@dataclass(frozen=True, slots=True)
+class BillOfMaterials:
+    """The exploded BOM of one configured product, for ``quantity`` units."""
+
+    catalog: str
+    currency: str
+    product: str
+    product_name: Label
+    quantity: int
+    configuration: Assignment
+    items: tuple[BomItem, ...]
+    parts: tuple[PartRequirement, ...]
+    total_cost: Decimal
+    """Material cost of the whole order: the sum of the parts' costs."""
+
+    def unit_cost(self) -> Decimal:
+        """Material cost of one unit.
+
+        >>> BillOfMaterials("c", "CNY", "p", Label("P"), 4, (), (), (), Decimal("10")).unit_cost()
+        Decimal('2.5')
+        """
+        return to_decimal(Fraction(self.total_cost) / self.quantity)
+
+    def item_at(self, path: str) -> BomItem:
+        """The line at ``path`` (``KeyError`` when absent)."""
+        for item in self.items:
+            if item.path == path:
+                return item
+        raise KeyError(path)
+
+    def children(self, path: str) -> tuple[BomItem, ...]:
+        """Direct children of the line at ``path`` (``""`` for the top level)."""
+        prefix = f"{path}/" if path else ""
+        depth = path.count("/") + 2 if path else 1
+        return tuple(i for i in self.items if i.path.startswith(prefix) and i.level == depth)
