@@ -1,0 +1,476 @@
+"""The shape of a c2m-catalog/1 document as marshmallow schemas.
+
+These schemas check keys, required keys, types and code patterns of the plain
+document (see ``positions.to_plain``). They only validate: building the
+snapshot dataclasses is ``build.py``'s job, and checks that need more than one
+field (domains, references, uniqueness) live in ``validate.py``.
+``schema_problems`` turns marshmallow's nested error dict into positioned
+``Problem`` objects with messages a catalog author can act on.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
+
+from catalog.files.positions import Document
+from catalog.files.problems import Path, Problem, format_path
+
+FORMAT = "c2m-catalog/1"
+UOMS = ("pc", "m", "mm", "kg", "g", "l", "m2", "set")
+KEYWORDS = frozenset({"and", "or", "not", "in", "true", "false"})
+
+CATALOG_CODE = r"[a-z0-9][a-z0-9-]*"
+ITEM_CODE = r"[A-Z0-9][A-Z0-9._-]*"
+ATTRIBUTE_CODE = r"[A-Za-z_][A-Za-z0-9_]*"
+VALUE_CODE = r"[A-Za-z0-9_][A-Za-z0-9_.-]*"
+ID = r"[a-z0-9][a-z0-9_-]*"
+WORK_CENTER = r"[A-Za-z0-9][A-Za-z0-9._-]*"
+
+
+def _pattern(regex: str, what: str) -> Callable[[str], None]:
+    compiled = re.compile(regex + r"\Z")
+
+    def check(value: str) -> None:
+        if not compiled.match(value):
+            raise ValidationError(f"{value!r} is not a valid {what} (expected {regex})")
+
+    return check
+
+
+def _attribute_code(value: str) -> None:
+    _pattern(ATTRIBUTE_CODE, "attribute code")(value)
+    if value in KEYWORDS:
+        raise ValidationError(f"{value!r} is a rule-language keyword and cannot be an attribute code")
+
+
+def _value_code(value: str) -> None:
+    _pattern(VALUE_CODE, "value code")(value)
+    if ".." in value:
+        raise ValidationError(f"{value!r} is not a valid value code ('..' is reserved for ranges)")
+
+
+def _format(value: str) -> None:
+    if value != FORMAT:
+        raise ValidationError(f"unsupported format {value!r}; this version reads {FORMAT}")
+
+
+def _currency(value: str) -> None:
+    if not re.fullmatch(r"[A-Z]{3}", value):
+        raise ValidationError(f"{value!r} is not a 3-letter ISO 4217 currency code such as CNY or EUR")
+
+
+def _not_blank(value: str) -> None:
+    if not value.strip():
+        raise ValidationError("must not be empty")
+
+
+_Messages = dict[str, str | list[Any] | dict[Any, Any]]
+_TYPE_MESSAGES: _Messages = {
+    "invalid": "must be a string",
+    "null": "must not be null",
+    "required": "missing required key",
+}
+
+
+def _messages(**overrides: str) -> _Messages:
+    return {**_TYPE_MESSAGES, **overrides}
+
+
+def _text(*validators: Callable[[str], None], **kwargs: Any) -> fields.String:
+    return fields.String(validate=[_not_blank, *validators], error_messages=_TYPE_MESSAGES, **kwargs)
+
+
+def _int(minimum: int | None = None, **kwargs: Any) -> fields.Integer:
+    checks: list[validate.Validator] = []
+    if minimum is not None:
+        checks.append(validate.Range(min=minimum, error=f"must be at least {minimum} (got {{input}})"))
+    return fields.Integer(
+        strict=True,
+        validate=checks,
+        error_messages=_messages(invalid="must be an integer"),
+        **kwargs,
+    )
+
+
+def _bool(**kwargs: Any) -> fields.Boolean:
+    # marshmallow's Boolean accepts "yes", 1 and friends; a catalog must say true or false
+    return fields.Boolean(
+        truthy={True}, falsy={False}, error_messages=_messages(invalid="must be true or false"), **kwargs
+    )
+
+
+def _list(inner: fields.Field[Any], **kwargs: Any) -> fields.List[Any]:
+    return fields.List(inner, error_messages=_messages(invalid="must be a list"), **kwargs)
+
+
+def _nested(schema: type[Schema], **kwargs: Any) -> fields.Nested:
+    return fields.Nested(schema, error_messages=_messages(type="must be a mapping"), **kwargs)
+
+
+def _uom() -> fields.String:
+    return fields.String(
+        allow_none=True,
+        validate=validate.OneOf(
+            UOMS, error="{input!r} is not a unit of measure; use one of " + ", ".join(UOMS)
+        ),
+        error_messages=_TYPE_MESSAGES,
+    )
+
+
+class DecimalText(fields.Field[Decimal]):
+    """A decimal written as a string ("420.00") or a number; never a bool."""
+
+    def __init__(
+        self, *, minimum: Decimal | None = None, below: Decimal | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(error_messages=_TYPE_MESSAGES, **kwargs)
+        self.minimum = minimum
+        self.below = below
+
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> Decimal:
+        if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+            raise ValidationError('must be a decimal number such as "420.00"')
+        try:
+            number = Decimal(value.strip()) if isinstance(value, str) else Decimal(value)
+        except InvalidOperation:
+            raise ValidationError(f"{value!r} is not a decimal number") from None
+        if not number.is_finite():
+            raise ValidationError(f"{value!r} is not a finite decimal number")
+        if self.minimum is not None and number < self.minimum:
+            raise ValidationError(
+                f"must not be negative (got {value})" if self.minimum == 0 else f"must be >= {self.minimum}"
+            )
+        if self.below is not None and number >= self.below:
+            raise ValidationError(f"must be below {self.below} (got {value})")
+        return number
+
+
+class Expression(fields.Field[str]):
+    """Text in the rule language. Formulas may also be written as numbers
+    (``qty: 2``), and module params as booleans."""
+
+    def __init__(
+        self, *, numbers: bool = False, booleans: bool = False, positive: bool = False, **kwargs: Any
+    ) -> None:
+        super().__init__(error_messages=_TYPE_MESSAGES, **kwargs)
+        self.numbers = numbers
+        self.booleans = booleans
+        self.positive = positive
+
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> str:
+        if isinstance(value, bool):
+            if self.booleans:
+                return "true" if value else "false"
+        elif isinstance(value, str):
+            _not_blank(value)
+            return value
+        elif isinstance(value, int | Decimal) and self.numbers:
+            if value < 0 or (self.positive and value == 0):
+                raise ValidationError(
+                    f"must be {'positive' if self.positive else 'not negative'} (got {value})"
+                )
+            return str(value)
+        kinds = "a formula (text or number)" if self.numbers else "an expression in the rule language (text)"
+        raise ValidationError(f"must be {kinds}")
+
+
+class _Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class LabelSchema(_Strict):
+    """A text in English with an optional Simplified Chinese translation."""
+
+    en = _text(required=True)
+    zh_CN = fields.String(data_key="zh-CN", allow_none=True, error_messages=_TYPE_MESSAGES)
+
+    @pre_load
+    def _from_string(self, data: Any, **kwargs: Any) -> Any:
+        return {"en": data} if isinstance(data, str) else data
+
+
+def _label(**kwargs: Any) -> fields.Nested:
+    return _nested(LabelSchema, **kwargs)
+
+
+class ChoiceSchema(_Strict):
+    code = fields.String(required=True, validate=_value_code, error_messages=_TYPE_MESSAGES)
+    name = _label(allow_none=True)
+    description = _label(allow_none=True)
+
+    @pre_load
+    def _from_scalar(self, data: Any, **kwargs: Any) -> Any:
+        # `values: [S, M, L]` is shorthand for codes whose label is the code
+        return data if isinstance(data, dict | list) else {"code": data}
+
+
+class AttributeSchema(_Strict):
+    code = fields.String(required=True, validate=_attribute_code, error_messages=_TYPE_MESSAGES)
+    name = _label(required=True)
+    type = fields.String(
+        required=True,
+        validate=validate.OneOf(
+            ["enum", "bool", "int", "set"], error="{input!r} is not one of enum, bool, int, set"
+        ),
+        error_messages=_TYPE_MESSAGES,
+    )
+    group = fields.String(allow_none=True, validate=_pattern(ID, "group code"), error_messages=_TYPE_MESSAGES)
+    description = _label(allow_none=True)
+    values = _list(_nested(ChoiceSchema), allow_none=True)
+    default = fields.Raw(allow_none=True)
+    min = _int(allow_none=True)
+    max = _int(allow_none=True)
+    step = _int(allow_none=True)
+    unit = fields.String(
+        allow_none=True, validate=[_not_blank, validate.Length(max=20)], error_messages=_TYPE_MESSAGES
+    )
+    min_count = _int(0, allow_none=True)
+    max_count = _int(0, allow_none=True)
+
+
+class RuleSchema(_Strict):
+    id = fields.String(required=True, validate=_pattern(ID, "rule id"), error_messages=_TYPE_MESSAGES)
+    rule = Expression(allow_none=True)
+    table = _list(fields.String(error_messages=_TYPE_MESSAGES), allow_none=True)
+    allow = _list(_list(fields.Raw()), allow_none=True)
+    forbid = _list(_list(fields.Raw()), allow_none=True)
+    message = _label(required=True)
+
+
+class PriceTableSchema(_Strict):
+    columns = _list(fields.String(error_messages=_TYPE_MESSAGES), required=True)
+    rows = _list(_list(fields.Raw()), required=True)
+
+
+class PriceSchema(_Strict):
+    id = fields.String(allow_none=True, validate=_pattern(ID, "price id"), error_messages=_TYPE_MESSAGES)
+    label = _label(required=True)
+    when = Expression(allow_none=True)
+    add = Expression(numbers=True, allow_none=True)
+    percent = DecimalText(allow_none=True)
+    table = _nested(PriceTableSchema, allow_none=True)
+
+
+class ComponentSchema(_Strict):
+    """A module's component line: ``pos`` may be left out (10, 20, ...)."""
+
+    pos = _int(1, allow_none=True)
+    item = fields.String(
+        required=True, validate=_pattern(ITEM_CODE, "part or module code"), error_messages=_TYPE_MESSAGES
+    )
+    qty = Expression(numbers=True, positive=True, allow_none=True)
+    when = Expression(allow_none=True)
+    scrap_pct = DecimalText(minimum=Decimal(0), below=Decimal(100), allow_none=True)
+    op = _int(1, allow_none=True)
+    params = fields.Dict(
+        keys=fields.String(error_messages=_TYPE_MESSAGES),
+        values=Expression(numbers=True, booleans=True),
+        allow_none=True,
+        error_messages=_messages(invalid="must be a mapping of module attribute to expression"),
+    )
+
+
+class BomLineSchema(ComponentSchema):
+    """A product's super-BOM line: ``pos`` is required."""
+
+    pos = _int(1, required=True)
+
+
+class OperationSchema(_Strict):
+    op = _int(1, required=True)
+    name = _label(required=True)
+    work_center = fields.String(
+        required=True, validate=_pattern(WORK_CENTER, "work center code"), error_messages=_TYPE_MESSAGES
+    )
+    setup_min = Expression(numbers=True, allow_none=True)
+    run_min = Expression(numbers=True, allow_none=True)
+    when = Expression(allow_none=True)
+
+
+class PartSchema(_Strict):
+    code = fields.String(
+        required=True, validate=_pattern(ITEM_CODE, "part code"), error_messages=_TYPE_MESSAGES
+    )
+    name = _label(required=True)
+    uom = _uom()
+    cost = DecimalText(minimum=Decimal(0), allow_none=True)
+    lead_time_days = _int(0, allow_none=True)
+
+
+class ModuleSchema(_Strict):
+    code = fields.String(
+        required=True, validate=_pattern(ITEM_CODE, "module code"), error_messages=_TYPE_MESSAGES
+    )
+    name = _label(required=True)
+    uom = _uom()
+    lead_time_days = _int(0, allow_none=True)
+    attributes = _list(_nested(AttributeSchema), allow_none=True)
+    rules = _list(_nested(RuleSchema), allow_none=True)
+    components = _list(_nested(ComponentSchema), allow_none=True)
+    operations = _list(_nested(OperationSchema), allow_none=True)
+
+
+class GroupSchema(_Strict):
+    code = fields.String(required=True, validate=_pattern(ID, "group code"), error_messages=_TYPE_MESSAGES)
+    name = _label(required=True)
+
+
+class TestSchema(_Strict):
+    id = fields.String(required=True, validate=_pattern(ID, "test id"), error_messages=_TYPE_MESSAGES)
+    set = fields.Dict(
+        keys=fields.String(error_messages=_TYPE_MESSAGES),
+        values=fields.Raw(allow_none=False),
+        required=True,
+        error_messages=_messages(invalid="must be a mapping of attribute to value"),
+    )
+    expect = fields.String(
+        allow_none=True,
+        validate=validate.OneOf(["accept", "reject"], error="{input!r} is not one of accept, reject"),
+        error_messages=_TYPE_MESSAGES,
+    )
+    reason = fields.String(allow_none=True, validate=_pattern(ID, "rule id"), error_messages=_TYPE_MESSAGES)
+
+
+class ProductSchema(_Strict):
+    code = fields.String(
+        required=True, validate=_pattern(CATALOG_CODE, "product code"), error_messages=_TYPE_MESSAGES
+    )
+    name = _label(required=True)
+    description = _label(allow_none=True)
+    image = fields.String(allow_none=True, validate=_pattern(ID, "image name"), error_messages=_TYPE_MESSAGES)
+    base_price = DecimalText(minimum=Decimal(0), required=True)
+    lead_time_days = _int(0, allow_none=True)
+    groups = _list(_nested(GroupSchema), allow_none=True)
+    attributes = _list(_nested(AttributeSchema), allow_none=True)
+    rules = _list(_nested(RuleSchema), allow_none=True)
+    prices = _list(_nested(PriceSchema), allow_none=True)
+    bom = _list(_nested(BomLineSchema), allow_none=True)
+    routing = _list(_nested(OperationSchema), allow_none=True)
+    tests = _list(_nested(TestSchema), allow_none=True)
+
+
+class CatalogSchema(_Strict):
+    format = fields.String(required=True, validate=_format, error_messages=_TYPE_MESSAGES)
+    code = fields.String(
+        required=True, validate=_pattern(CATALOG_CODE, "catalog code"), error_messages=_TYPE_MESSAGES
+    )
+    name = _label(required=True)
+    currency = fields.String(required=True, validate=_currency, error_messages=_TYPE_MESSAGES)
+    description = _label(allow_none=True)
+    parts = _list(_nested(PartSchema), allow_none=True)
+    modules = _list(_nested(ModuleSchema), allow_none=True)
+    products = _list(_nested(ProductSchema), allow_none=True)
+
+
+# --- from marshmallow errors to positioned problems ---------------------------
+
+
+def schema_problems(data: object, doc: Document) -> tuple[list[Problem], list[Path]]:
+    """Check ``data`` against ``CatalogSchema``; return problems and the paths
+    they concern (later checks skip objects under those paths)."""
+    errors = CatalogSchema().validate(data)  # type: ignore[arg-type]
+    problems: list[Problem] = []
+    paths: list[Path] = []
+    for path, message, at_key in _flatten(errors, ()):
+        text = _explain(path, message, doc)
+        line, column = doc.position(path, at_key=at_key)
+        where = format_path(path)
+        if not where and message == "must be a mapping":
+            text = "a catalog must be a mapping (format, code, name, currency, parts, modules, products)"
+        problems.append(Problem(doc.file, line, column, where, f"{where}: {text}" if where else text))
+        paths.append(path)
+    return problems, paths
+
+
+def _flatten(errors: object, path: Path, at_key: bool = False) -> list[tuple[Path, str, bool]]:
+    out: list[tuple[Path, str, bool]] = []
+    if isinstance(errors, dict):
+        for key, value in errors.items():
+            if key == "_schema":
+                out.extend(_flatten(value, path, at_key))
+            elif key in ("key", "value") and isinstance(value, list):
+                # fields.Dict reports {"<entry>": {"key": [...], "value": [...]}}
+                out.extend(_flatten(value, path, key == "key"))
+            else:
+                out.extend(_flatten(value, (*path, key), at_key))
+    elif isinstance(errors, list):
+        for message in errors:
+            if isinstance(message, str):
+                out.append((path, message, at_key or message == "Unknown field."))
+            else:
+                out.extend(_flatten(message, path, at_key))
+    return out
+
+
+_TYPE_PREFIXES = ("must be a", "must be an", "must be true or false", "must not be null")
+
+
+def _explain(path: Path, message: str, doc: Document) -> str:
+    if message == "Unknown field.":
+        allowed = allowed_keys(path[:-1])
+        return f"unknown key {path[-1]!r}; allowed keys: {', '.join(allowed)}"
+    if message == "missing required key" and path:
+        return f"missing required key {path[-1]!r}"
+    if message.startswith(_TYPE_PREFIXES) and "(got" not in message:
+        node = doc.node_at(path)
+        if node is None and path:
+            parent = doc.node_at(path[:-1])
+            node = parent if not isinstance(parent, dict) else None
+        if node is not None:
+            return f"{message} (got {_describe(node)})"
+    return message
+
+
+def _describe(node: object) -> str:
+    from catalog.files.positions import Mapping as MappingNode
+    from catalog.files.positions import Scalar
+
+    if isinstance(node, MappingNode):
+        return "a mapping"
+    if isinstance(node, Scalar):
+        value = node.value
+        if value is None:
+            return "null"
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return repr(value) if isinstance(value, str) else str(value)
+    return "a list"
+
+
+def allowed_keys(path: Path) -> list[str]:
+    """The keys the schema allows in the mapping at ``path``.
+
+    >>> allowed_keys(("parts", 0))
+    ['code', 'name', 'uom', 'cost', 'lead_time_days']
+    """
+    current: object = CatalogSchema()
+    for part in path:
+        while isinstance(current, fields.Nested | fields.List):
+            if isinstance(current, fields.List):
+                if not isinstance(part, int):
+                    return []
+                current = current.inner
+                break
+            current = current.schema
+        else:
+            if isinstance(current, Schema) and isinstance(part, str):
+                current = _fields_by_key(current).get(part)
+                continue
+            return []
+    while isinstance(current, fields.Nested):
+        current = current.schema
+    return list(_fields_by_key(current)) if isinstance(current, Schema) else []
+
+
+def _fields_by_key(schema: Schema) -> dict[str, fields.Field[Any]]:
+    return {f.data_key or name: f for name, f in schema.fields.items()}
