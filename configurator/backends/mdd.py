@@ -40,6 +40,7 @@ import itertools
 import math
 import threading
 import time
+import traceback
 import warnings
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
@@ -50,7 +51,7 @@ from typing import Any
 import dd.cudd as cudd
 
 from catalog.snapshot import Value
-from configurator.backends.base import CompileBudgetExceeded
+from configurator.backends.base import CompileBudgetExceeded, UnknownVariable
 from configurator.model import Constraint, Model, Restriction
 
 DEFAULT_NODE_BUDGET = 2_000_000
@@ -106,7 +107,8 @@ class _Diagram:
         self.layer_of = {model.variables[p].name: i for i, p in enumerate(order)}
         self.domains = [model.variables[p].domain for p in order]
         self.index = [{v: k for k, v in enumerate(dom)} for dom in self.domains]
-        self.empty = not kids or not kids[0]
+        self.empty = bool(kids) and not kids[0]
+        """The model has no solution (a model without variables has one: the empty assignment)."""
         # Per layer: per node its (value, child) edges, split for speed.
         self.vals: list[list[tuple[int, ...]]] = [[tuple(a for a, _ in e) for e in layer] for layer in kids]
         self.dsts: list[list[tuple[int, ...]]] = [[tuple(d for _, d in e) for e in layer] for layer in kids]
@@ -177,7 +179,7 @@ class _Diagram:
         for name, values in restrict.items():
             i = self.layer_of.get(name)
             if i is None:
-                raise KeyError(f"{name!r} is not a variable of model {self.model.key!r}")
+                raise UnknownVariable(name, self.model.key)
             index = self.index[i]
             m = 0
             for v in values:
@@ -377,7 +379,7 @@ class _Diagram:
         for name, per_value in (weights or {}).items():
             i = self.layer_of.get(name)
             if i is None:
-                raise KeyError(f"{name!r} is not a variable of model {self.model.key!r}")
+                raise UnknownVariable(name, self.model.key)
             wt[i] = [Fraction(per_value.get(v, 0)) for v in self.domains[i]]
         return wt
 
@@ -453,6 +455,13 @@ class _Compiler:
             self.bit_names.append(names)
         self.bit_vars = [[self.bdd.var(nm) for nm in names] for names in self.bit_names]
 
+    def close(self) -> None:
+        """Drop every BDD reference before the manager goes (dd insists on that order)."""
+        self.bit_vars = []
+        gc_bdd = self.bdd
+        del self.bdd
+        del gc_bdd
+
     def check(self, what: str) -> None:
         if time.monotonic() > self.deadline:
             raise CompileBudgetExceeded(
@@ -504,25 +513,11 @@ class _Compiler:
         level = [bdd.level_of_var(self.bit_names[p][0]) if self.bit_names[p] else -1 for p in pos]
         cols = sorted(range(len(pos)), key=lambda j: level[j])
         bitv = [self.bit_vars[pos[j]] for j in cols]
-        rows = sorted({tuple(r[j] for j in cols) for r in rows})
+        ordered = sorted({tuple(r[j] for j in cols) for r in rows})
+        if not ordered:
+            return bdd.false
         memo: dict[tuple[int, frozenset[tuple[int, int]]], Any] = {}
-        width = len(cols)
-
-        def build(rs: list[tuple[int, ...]], j: int) -> Any:
-            if j == width:
-                return bdd.true
-            groups: dict[int, list[tuple[int, ...]]] = {}
-            for r in rs:
-                groups.setdefault(r[j], []).append(r)
-            children = {a: build(g, j + 1) for a, g in groups.items()}
-            key = (j, frozenset((a, int(f)) for a, f in children.items()))
-            got = memo.get(key)
-            if got is None:
-                got = _split(bdd, bitv[j], children)
-                memo[key] = got
-            return got
-
-        return build(rows, 0) if rows else bdd.false
+        return _table_node(bdd, bitv, ordered, 0, memo)
 
     def conjoin(self, parts: list[tuple[float, Any]]) -> Any:
         """AND all parts as a balanced tree; ``parts`` are (locality key, BDD) pairs."""
@@ -567,7 +562,7 @@ class _Compiler:
             if len(v.domain) < (1 << k):
                 # Codes past the domain size are not values.
                 parts.append((float(p), self.table([p], [(a,) for a in range(len(v.domain))])))
-        if not model.variables or any(not v.domain for v in model.variables):
+        if any(not v.domain for v in model.variables):
             root = self.bdd.false
         else:
             root = self.conjoin(parts)
@@ -607,7 +602,7 @@ class _Compiler:
     def to_layers(self, root: Any, order: Sequence[int]) -> list[list[tuple[tuple[int, int], ...]]]:
         bdd = self.bdd
         if root == bdd.false:
-            return []
+            return [[] for _ in order]
         layer: dict[int, Any] = {int(root): root}
         kids: list[list[tuple[tuple[int, int], ...]]] = []
         total = 0
@@ -620,7 +615,10 @@ class _Compiler:
             edges_layer: list[tuple[tuple[int, int], ...]] = []
             for u in layer.values():
                 edges: list[tuple[int, int]] = []
-                for a, g in _descend(u, levels, len(names), m, bdd.false):
+                found: list[tuple[int, Any]] = []
+                _descend(u, levels, len(names), m, bdd.false, 0, 0, found)
+                found.sort(key=lambda ag: ag[0])
+                for a, g in found:
                     key = int(g)
                     d = slot.get(key)
                     if d is None:
@@ -640,49 +638,74 @@ class _Compiler:
         return kids
 
 
-def _descend(u: Any, levels: list[tuple[int, int]], k: int, m: int, false: Any) -> Iterator[tuple[int, Any]]:
-    """(value index, node after the variable's bits) for every value index ``< m`` not leading to false."""
-    out: list[tuple[int, Any]] = []
-
-    def walk(g: Any, depth: int, code: int) -> None:
-        if g == false:
-            return
-        if depth == len(levels):
-            if code < m:
-                out.append((code, g))
-            return
-        lvl, j = levels[depth]
-        bit = 1 << (k - 1 - j)
-        if g.var is not None and g.level == lvl:
-            lo, hi = g.low, g.high
-            if g.negated:
-                lo, hi = ~lo, ~hi
-            walk(lo, depth + 1, code)
-            walk(hi, depth + 1, code | bit)
-        else:
-            walk(g, depth + 1, code)
-            walk(g, depth + 1, code | bit)
-
-    walk(u, 0, 0)
-    out.sort(key=lambda ag: ag[0])
-    return iter(out)
+def _table_node(
+    bdd: Any,
+    bitv: Sequence[Sequence[Any]],
+    rows: list[tuple[int, ...]],
+    j: int,
+    memo: dict[tuple[int, frozenset[tuple[int, int]]], Any],
+) -> Any:
+    """BDD of the suffixes (columns ``j``..) of ``rows``; equal suffix sets share one result."""
+    if j == len(bitv):
+        return bdd.true
+    groups: dict[int, list[tuple[int, ...]]] = {}
+    for r in rows:
+        groups.setdefault(r[j], []).append(r)
+    children = {a: _table_node(bdd, bitv, g, j + 1, memo) for a, g in groups.items()}
+    key = (j, frozenset((a, int(f)) for a, f in children.items()))
+    got = memo.get(key)
+    if got is None:
+        got = memo[key] = _split(bdd, bitv[j], children, sorted(children), 0)
+    return got
 
 
-def _split(bdd: Any, bitv: Sequence[Any], children: Mapping[int, Any]) -> Any:
-    """OR over values a of (the variable's bits encode a) AND children[a], as a bit-level decision tree."""
+def _split(bdd: Any, bitv: Sequence[Any], children: Mapping[int, Any], vals: list[int], depth: int) -> Any:
+    """OR over values a in ``vals`` of (the variable's bits encode a) AND children[a]: a bit-level decision tree."""
+    if not vals:
+        return bdd.false
     k = len(bitv)
+    if depth == k:
+        return children[vals[0]]
+    shift = k - 1 - depth
+    lo = [a for a in vals if not (a >> shift) & 1]
+    hi = [a for a in vals if (a >> shift) & 1]
+    return bdd.ite(
+        bitv[depth], _split(bdd, bitv, children, hi, depth + 1), _split(bdd, bitv, children, lo, depth + 1)
+    )
 
-    def rec(vals: list[int], depth: int) -> Any:
-        if not vals:
-            return bdd.false
-        if depth == k:
-            return children[vals[0]]
-        shift = k - 1 - depth
-        lo = [a for a in vals if not (a >> shift) & 1]
-        hi = [a for a in vals if (a >> shift) & 1]
-        return bdd.ite(bitv[depth], rec(hi, depth + 1), rec(lo, depth + 1))
 
-    return rec(sorted(children), 0)
+def _descend(
+    g: Any,
+    levels: list[tuple[int, int]],
+    k: int,
+    m: int,
+    false: Any,
+    depth: int,
+    code: int,
+    out: list[tuple[int, Any]],
+) -> None:
+    """Append (value index, node after the variable's bits) for each value index ``< m`` not leading to false.
+
+    ``levels`` are the variable's (BDD level, bit position) pairs in level order; a bit the node
+    does not test leads to the same node for both of its values.
+    """
+    if g == false:
+        return
+    if depth == len(levels):
+        if code < m:
+            out.append((code, g))
+        return
+    lvl, j = levels[depth]
+    bit = 1 << (k - 1 - j)
+    if g.var is not None and g.level == lvl:
+        lo, hi = g.low, g.high
+        if g.negated:  # CUDD complement edges: the cofactors of a complemented node are complemented
+            lo, hi = ~lo, ~hi
+        _descend(lo, levels, k, m, false, depth + 1, code, out)
+        _descend(hi, levels, k, m, false, depth + 1, code | bit, out)
+    else:
+        _descend(g, levels, k, m, false, depth + 1, code, out)
+        _descend(g, levels, k, m, false, depth + 1, code | bit, out)
 
 
 def _locality(pos: Sequence[int]) -> float:
@@ -702,28 +725,54 @@ def compile_diagram(
     node_budget: int = DEFAULT_NODE_BUDGET,
     time_budget_s: float = DEFAULT_TIME_BUDGET_S,
 ) -> _Diagram:
-    """The compiled diagram of ``model``, from the LRU cache when ``model.key`` was compiled before."""
+    """The compiled diagram of ``model``, from the LRU cache when ``model.key`` was compiled before.
+
+    A budget failure is remembered too (per key and budgets), so a model that does not compile
+    costs its time budget once, not on every request.
+    """
+    failure_key = (model.key, node_budget, time_budget_s)
     with _lock:
         hit = _cache.get(model.key)
         if hit is not None:
             _cache.move_to_end(model.key)
             return hit
-        failed = _failures.get((model.key, node_budget, time_budget_s))
+        failed = _failures.get(failure_key)
         if failed is not None:
             raise CompileBudgetExceeded(failed.backend, failed.detail)
+    compiler = _Compiler(model, node_budget, time_budget_s)
     try:
-        diagram = _Compiler(model, node_budget, time_budget_s).compile()
+        diagram = compiler.compile()
     except CompileBudgetExceeded as exc:
+        _drop_bdd_references(exc)
         with _lock:
-            _failures[(model.key, node_budget, time_budget_s)] = exc
+            _failures[failure_key] = exc
             while len(_failures) > CACHE_SIZE:
                 _failures.popitem(last=False)
         raise
+    except BaseException as exc:
+        _drop_bdd_references(exc)
+        raise
+    finally:
+        compiler.close()
     with _lock:
         _cache[model.key] = diagram
         while len(_cache) > CACHE_SIZE:
             _cache.popitem(last=False)
     return diagram
+
+
+def _drop_bdd_references(exc: BaseException | None) -> None:
+    """Clear the locals of the frames an exception carries (and of its cause/context chain).
+
+    Those frames hold ``dd.cudd.Function`` objects. Left alone they would be freed later by the
+    cycle collector, possibly after their CUDD manager, which dd reports as nodes still referenced
+    at shutdown. The tracebacks keep their line information.
+    """
+    for _ in range(16):
+        if exc is None:
+            return
+        traceback.clear_frames(exc.__traceback__)
+        exc = exc.__cause__ or exc.__context__
 
 
 def clear_cache() -> None:
