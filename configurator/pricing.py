@@ -30,7 +30,6 @@ candidates does not apply yet.
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -39,6 +38,7 @@ from functools import lru_cache
 
 from catalog.snapshot import AttributeKind, Label, PriceRule, PriceTable, Product, Value
 from configurator.errors import ConfiguratorError
+from configurator.rules import check_expression, parse_cell, parse_expression
 from configurator.rules.ast import Expr
 from configurator.rules.evaluate import EvaluationError, evaluate, references
 
@@ -46,8 +46,6 @@ AttrValue = Value | frozenset[str]
 
 MAX_COMBINATIONS = 4096
 """Remaining value combinations of one line's attributes examined before giving up on it."""
-
-_RANGE = re.compile(r"^\s*(-?\d+)\s*\.\.\s*(-?\d+)\s*$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,36 +89,28 @@ def to_cents(amount: Fraction) -> Decimal:
     return (Decimal(sign * cents) / 100).quantize(Decimal("0.01"))
 
 
-def _cell_matches(cell: Value | tuple[Value, ...], value: AttrValue) -> bool:
-    if isinstance(cell, tuple):
-        if isinstance(value, frozenset):
-            return frozenset(str(c) for c in cell) == value
-        return any(_cell_matches(c, value) for c in cell)
-    if cell == "*":
-        return True
-    if isinstance(value, bool) or isinstance(cell, bool):
-        return isinstance(value, bool) and isinstance(cell, bool) and value == cell
-    if isinstance(value, int):
-        if isinstance(cell, str):
-            m = _RANGE.match(cell)
-            if m:
-                return int(m.group(1)) <= value <= int(m.group(2))
-            return cell.strip().lstrip("-").isdigit() and int(cell) == value
-        return cell == value
-    return cell == value
+def table_rows(table: PriceTable, product: Product) -> tuple[tuple[tuple[frozenset[Value], ...], Fraction], ...]:
+    """A price table's rows as per-column value sets (cells parsed by the rule language)."""
+    columns = [product.attribute(c) for c in table.columns]
+    return tuple(
+        (tuple(parse_cell(cell, a) for cell, a in zip(cells, columns, strict=True)), Fraction(amount))
+        for cells, amount in table.rows
+    )
 
 
-def table_amount(table: PriceTable, env: Mapping[str, AttrValue]) -> Fraction | None:
+def table_amount(
+    rows: Sequence[tuple[tuple[frozenset[Value], ...], Fraction]], columns: Sequence[str], env: Mapping[str, AttrValue]
+) -> Fraction | None:
     """The amount of the first row matching ``env`` (``KeyError`` if a column is missing).
 
-    >>> t = PriceTable(("size",), ((("S",), Decimal("0")), (("*",), Decimal("50.00"))))
-    >>> table_amount(t, {"size": "XL"})
+    >>> table_amount([((frozenset({"S"}),), Fraction(0)), ((frozenset({"S", "XL"}),), Fraction(50))], ["size"],
+    ...              {"size": "XL"})
     Fraction(50, 1)
     """
-    values = [env[c] for c in table.columns]
-    for cells, amount in table.rows:
-        if all(_cell_matches(cell, v) for cell, v in zip(cells, values, strict=True)):
-            return Fraction(amount)
+    values = [env[c] for c in columns]
+    for cells, amount in rows:
+        if all(v in cell for cell, v in zip(cells, values, strict=True)):
+            return amount
     return None
 
 
@@ -131,6 +121,7 @@ class _Line:
     add: Expr | None
     percent: Expr | None
     reads: tuple[str, ...]
+    table: tuple[tuple[tuple[frozenset[Value], ...], Fraction], ...] | None
 
     def outcome(self, env: Mapping[str, AttrValue]) -> Fraction | None:
         """Amount (add/table) or percentage (percent) when the line applies, else ``None``.
@@ -140,8 +131,8 @@ class _Line:
         try:
             if self.when is not None and evaluate(self.when, env) is not True:
                 return None
-            if self.rule.table is not None:
-                return table_amount(self.rule.table, env)
+            if self.rule.table is not None and self.table is not None:
+                return table_amount(self.table, self.rule.table.columns, env)
             expr = self.add if self.add is not None else self.percent
             assert expr is not None
             value = evaluate(expr, env)
@@ -168,11 +159,9 @@ class _Line:
         return found
 
 
-def _compile(product: Product, rule: PriceRule, text: str, role: str) -> Expr:
-    from configurator.rules import check_expression, parse_expression
-
+def _compile(product: Product, rule: PriceRule, text: str, kind: str) -> Expr:
     expr = parse_expression(text, rule_id=rule.id)
-    return check_expression(expr, product, role=role, rule_id=rule.id)
+    return check_expression(expr, product.attributes, kind=kind, rule_id=rule.id)
 
 
 class PriceModel:
@@ -192,7 +181,9 @@ class PriceModel:
                     reads |= references(expr)
             if rule.table is not None:
                 reads |= set(rule.table.columns)
-            lines.append(_Line(rule, when, add, percent, tuple(sorted(reads, key=lambda a: order.get(a, 0)))))
+            table = table_rows(rule.table, product) if rule.table is not None else None
+            reads_in_order = tuple(sorted(reads, key=lambda a: order.get(a, 0)))
+            lines.append(_Line(rule, when, add, percent, reads_in_order, table))
         self.lines = tuple(lines)
 
     @staticmethod

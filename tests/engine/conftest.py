@@ -9,6 +9,7 @@ import pytest
 from catalog.snapshot import Attribute, AttributeKind, Choice, Label, Product, Rule
 from configurator.engine import Configurator
 from configurator.model import Constraint, Model, Variable, element_var
+
 from .fake_backend import ExhaustiveBackend
 
 TABLE = {"aluminium": range(1, 11), "steel": range(1, 9), "carbon": range(9, 12)}
