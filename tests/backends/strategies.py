@@ -8,6 +8,7 @@ built from the AST and given meaning by ``configurator.rules.evaluate``.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from collections.abc import Callable, Sequence
 from fractions import Fraction
@@ -114,7 +115,8 @@ def table_predicate(allowed: frozenset[tuple[Value, ...]]) -> Callable[..., bool
 
 
 @st.composite
-def constraints(draw: st.DrawFn, variables: Sequence[Variable], number: int) -> Constraint:
+def constraints(draw: st.DrawFn, variables: Sequence[Variable], number: int) -> tuple[Constraint, str]:
+    """A random constraint and a text telling what its predicate means."""
     scope = draw(
         st.lists(st.sampled_from(variables), min_size=1, max_size=min(3, len(variables)), unique=True)
     )
@@ -124,14 +126,20 @@ def constraints(draw: st.DrawFn, variables: Sequence[Variable], number: int) -> 
         allowed = frozenset(draw(st.lists(st.sampled_from(product), max_size=len(product), unique=True)))
         names = tuple(v.name for v in scope)
         # Half the tables also carry `allowed`, so both ways of reading a table are exercised.
-        return Constraint(
-            rule_id, names, table_predicate(allowed), allowed=allowed if draw(st.booleans()) else None
-        )
+        given = allowed if draw(st.booleans()) else None
+        c = Constraint(rule_id, names, table_predicate(allowed), allowed=given)
+        return c, f"{rule_id}{names}{given is not None}:{sorted(map(repr, allowed))}"
     expr = draw(expressions(scope))
     read = references(expr)
     # The scope is what the expression reads (possibly nothing: a constant rule).
     names = tuple(v.name for v in scope if v.name in read)
-    return Constraint(rule_id, names, expression_predicate(expr, names))
+    return Constraint(rule_id, names, expression_predicate(expr, names)), f"{rule_id}{names}:{expr!r}"
+
+
+def model_key(variables: Sequence[Variable], described: Sequence[tuple[Constraint, str]]) -> str:
+    """A key that differs whenever the content differs: backends may cache compiled models by key."""
+    text = repr(tuple(variables)) + "|".join(d for _, d in described)
+    return "random-" + hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 @st.composite
@@ -143,8 +151,8 @@ def models(draw: st.DrawFn, min_vars: int = 2, max_vars: int = 7, max_domain: in
         name = f"s{i}[e]" if draw(st.integers(0, 4)) == 0 else f"v{i}"
         variables.append(Variable(name, draw(domains(max_domain)), name.split("[")[0]))
     k = draw(st.integers(0, 6))
-    cons = tuple(draw(constraints(variables, j)) for j in range(k))
-    return Model(f"random-{n}-{k}", tuple(variables), cons)
+    described = [draw(constraints(variables, j)) for j in range(k)]
+    return Model(model_key(variables, described), tuple(variables), tuple(c for c, _ in described))
 
 
 @st.composite
