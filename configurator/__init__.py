@@ -1,0 +1,158 @@
+"""The configurator: rule language, compiled product models, and the engine facade.
+
+The facade is :class:`Configurator`. A configuration is an ordered sequence
+of decisions (oldest first); every call takes the decisions and answers from
+the compiled model, so one instance serves every buyer of a product.
+
+A walk through a tiny product:
+
+>>> from decimal import Decimal
+>>> from catalog.snapshot import Attribute, AttributeKind, Choice, Label, PriceRule, Product, Rule
+>>> bike = Product(
+...     code="bike", name=Label("Bike"), base_price=Decimal("1000.00"),
+...     attributes=(
+...         Attribute("frame", AttributeKind.ENUM, Label("Frame"), default="steel",
+...                   choices=(Choice("steel", Label("Steel")), Choice("carbon", Label("Carbon")))),
+...         Attribute("rack", AttributeKind.BOOL, Label("Rack")),
+...         Attribute("gears", AttributeKind.INT, Label("Gears"), minimum=1, maximum=3),
+...     ),
+...     rules=(Rule("carbon-no-rack", Label("Carbon frames cannot carry a rack.", "碳纤维车架不能安装货架。"),
+...                 text="frame == carbon -> not rack"),),
+...     prices=(PriceRule("carbon", Label("Carbon frame"), when="frame == carbon", add="800"),),
+... )
+>>> conf = Configurator(bike, backend="brute")
+>>> state = conf.state([Decision("frame", "carbon")])
+>>> rack = state.attribute("rack")
+>>> rack.value, rack.source, rack.possible
+(False, 'implied', (False,))
+>>> str(state.price.total), state.count, state.complete
+('1800.00', 3, False)
+>>> why = conf.explain([Decision("gears", 2), Decision("frame", "carbon")], "rack", True)
+>>> [str(d) for d in why.decisions], [r.message.get("zh-CN") for r in why.rules]
+(['frame=carbon'], ['碳纤维车架不能安装货架。'])
+>>> fix = conf.repair([Decision("frame", "carbon"), Decision("gears", 2)], "rack", True)
+>>> [str(d) for d in fix.drop], [str(d) for d in fix.decisions]
+(['frame=carbon'], ['gears=2', 'rack=true'])
+>>> conf.complete(fix.decisions)
+{'frame': 'steel', 'rack': True, 'gears': 2}
+>>> conf.count([Decision("rack", True)])
+3
+>>> conf.validate({"frame": "carbon", "rack": True, "gears": 2})[0].rule_id
+'carbon-no-rack'
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from catalog.snapshot import Catalog
+from configurator.decisions import (
+    AnyDecision,
+    AttributeValue,
+    Decision,
+    InvalidDecisionText,
+    InvalidValue,
+    SetElement,
+    UnknownAttribute,
+    check_value,
+    effective_decisions,
+    format_value,
+    parse_decision,
+    parse_value,
+)
+from configurator.engine import (
+    AttributeState,
+    Configurator,
+    Conflict,
+    ConflictError,
+    Explanation,
+    ModelStats,
+    NoValidConfiguration,
+    OptimizationLimitExceeded,
+    Repair,
+    RuleRef,
+    State,
+    UnknownObjective,
+    ValueImpossible,
+    ValueState,
+    Violation,
+)
+from configurator.errors import ConfiguratorError
+from configurator.pricing import PriceBreakdown, PriceLine, PriceRuleError, price
+
+
+class UnknownProduct(ConfiguratorError):
+    """The catalog has no product with this code."""
+
+    reason = "unknown_product"
+
+    def __init__(self, code: str, catalog: str, known: tuple[str, ...]) -> None:
+        import difflib
+
+        self.code = code
+        self.catalog = catalog
+        self.suggestions = tuple(difflib.get_close_matches(code, list(known), n=3))
+        hint = f"; did you mean {', '.join(self.suggestions)}?" if self.suggestions else ""
+        listing = f" (products: {', '.join(known)})" if known and not self.suggestions else ""
+        super().__init__(f"catalog {catalog!r} has no product {code!r}{hint}{listing}")
+
+
+def load_product(
+    catalog: str | Path | Catalog, product_code: str, *, backend: str = "auto"
+) -> Configurator:
+    """A :class:`Configurator` for one product of a catalog (a ``Catalog`` or a catalog file path).
+
+    Files are read with the rule checker, so a broken rule is reported as a
+    ``catalog.files.CatalogInvalid`` with file positions. The catalog's content
+    hash keys the compiled-model cache, and its currency prices the product.
+    """
+    from catalog.files import content_hash, load_catalog_file
+    from configurator.rules import expression_checker
+
+    if not isinstance(catalog, Catalog):
+        catalog = load_catalog_file(catalog, expression_checker=expression_checker)
+    try:
+        product = catalog.product(product_code)
+    except KeyError:
+        raise UnknownProduct(product_code, catalog.code, tuple(p.code for p in catalog.products)) from None
+    return Configurator(
+        product, catalog_key=content_hash(catalog), backend=backend, currency=catalog.currency
+    )
+
+
+__all__ = [
+    "AnyDecision",
+    "AttributeState",
+    "AttributeValue",
+    "Configurator",
+    "Conflict",
+    "ConflictError",
+    "ConfiguratorError",
+    "Decision",
+    "Explanation",
+    "InvalidDecisionText",
+    "InvalidValue",
+    "ModelStats",
+    "NoValidConfiguration",
+    "OptimizationLimitExceeded",
+    "PriceBreakdown",
+    "PriceLine",
+    "PriceRuleError",
+    "Repair",
+    "RuleRef",
+    "SetElement",
+    "State",
+    "UnknownAttribute",
+    "UnknownObjective",
+    "UnknownProduct",
+    "ValueImpossible",
+    "ValueState",
+    "Violation",
+    "check_value",
+    "effective_decisions",
+    "format_value",
+    "load_product",
+    "parse_decision",
+    "parse_value",
+    "price",
+]

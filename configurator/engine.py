@@ -647,7 +647,16 @@ class Configurator:
         label = self._rule_labels.get(rule_id)
         if label is not None:
             return label
-        # Structural constraints (set min/max counts, ...) have no catalog message.
+        # Structural constraints (a set's min/max count) have no catalog message: say what they require.
+        code, _, suffix = rule_id.rpartition(":")
+        if suffix == "count" and code in self._attr_vars:
+            attr = self.product.attribute(code)
+            most = attr.max_count if attr.max_count is not None else len(attr.choices)
+            zh = attr.label.zh_CN or attr.label.en
+            return Label(
+                f"Choose {attr.min_count} to {most} of {attr.label.en}.",
+                f"{zh}需选择 {attr.min_count} 至 {most} 项。",
+            )
         return Label(rule_id)
 
     def _rules_for(self, restrict: Mapping[str, frozenset[Value]]) -> tuple[RuleRef, ...]:
@@ -815,9 +824,10 @@ class Configurator:
 
     def stats(self) -> ModelStats:
         """Model and backend figures for ``c2m model stats``."""
-        size = getattr(self.backend, "size", None)
-        if callable(size):
-            size = size()
+        stats = getattr(self.backend, "stats", None)
+        if callable(stats):
+            stats = stats()
+        size = getattr(stats, "mdd_nodes", None)
         return ModelStats(
             product=self.product.code,
             variables=len(self.model.variables),

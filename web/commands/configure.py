@@ -1,7 +1,235 @@
-"""`c2m` commands: configure."""
+"""`c2m` commands: configure a product from a catalog file, and model statistics.
+
+``c2m configure PRODUCT --catalog FILE [--set ATTR=VALUE]... [--json] [--lang en|zh-CN]``
+prints the propagated state; exit 1 on a conflict or bad input, with the
+reason on stderr. ``c2m model stats PRODUCT --catalog FILE [--backend ...]``
+prints the size of the compiled model.
+"""
 
 from __future__ import annotations
 
+import json
+import sys
+from typing import Any
+
 import click
 
-COMMANDS: list[click.Command] = []
+from catalog.errors import CatalogError
+from catalog.files import CatalogInvalid
+from configurator import (
+    AttributeState,
+    Configurator,
+    ConfiguratorError,
+    Decision,
+    SetElement,
+    State,
+    format_value,
+    load_product,
+    parse_decision,
+)
+from configurator.decisions import AnyDecision
+
+BACKENDS = ("auto", "mdd", "sat", "reference", "brute")
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+def _open(catalog_file: str, product: str, backend: str) -> Configurator:
+    """Load the product or exit 1 with every catalog problem as FILE:LINE:COL lines."""
+    try:
+        return load_product(catalog_file, product, backend=backend)
+    except CatalogInvalid as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        sys.exit(1)
+    except (CatalogError, ConfiguratorError) as exc:
+        _fail(str(exc))
+        raise  # unreachable: _fail exits
+
+
+def _json_value(value: object) -> Any:
+    if isinstance(value, frozenset):
+        return sorted(value)
+    return value
+
+
+def _decision_text(d: AnyDecision) -> str:
+    return str(d)
+
+
+def _unavailable(conf: Configurator, decisions: tuple[AnyDecision, ...], attr: AttributeState,
+                 lang: str) -> list[dict[str, Any]]:
+    """Why each impossible value is impossible (rules and the decisions that exclude it)."""
+    out: list[dict[str, Any]] = []
+    for v in attr.values:
+        if v.possible:
+            continue
+        why = conf.explain(decisions, attr.code, v.value)
+        if why.possible:
+            continue
+        out.append({
+            "value": _json_value(v.value),
+            "decisions": [_decision_text(d) for d in why.decisions],
+            "rules": [{"id": r.rule_id, "message": r.message.get(lang)} for r in why.rules],
+        })
+    return out
+
+
+def _state_document(conf: Configurator, state: State, lang: str) -> dict[str, Any]:
+    attributes: dict[str, Any] = {}
+    for attr in state.attributes:
+        values = []
+        for v in attr.values:
+            entry: dict[str, Any] = {
+                "value": _json_value(v.value),
+                "possible": v.possible,
+                "selected": v.selected,
+                "source": v.source,
+                "price_delta": None if v.price_delta is None else str(v.price_delta),
+            }
+            if v.possible_out is not None:
+                entry["possible_out"] = v.possible_out
+            values.append(entry)
+        attributes[attr.code] = {
+            "kind": attr.kind.value,
+            "label": conf.product.attribute(attr.code).label.get(lang),
+            "value": None if attr.value is None else _json_value(attr.value),
+            "source": attr.source,
+            "possible": [_json_value(v) for v in attr.possible],
+            "values": values,
+            "unavailable": _unavailable(conf, state.decisions, attr, lang),
+        }
+    conflict = None
+    if state.conflict is not None:
+        conflict = {
+            "decisions": [_decision_text(d) for d in state.conflict.decisions],
+            "rules": [{"id": r.rule_id, "message": r.message.get(lang)} for r in state.conflict.rules],
+            "dropped": [_decision_text(d) for d in state.conflict.dropped],
+        }
+    return {
+        "product": state.product,
+        "decisions": [_decision_text(d) for d in state.decisions],
+        "attributes": attributes,
+        "conflict": conflict,
+        "price": {
+            "currency": state.price.currency,
+            "base": str(state.price.base),
+            "total": str(state.price.total),
+            "lines": [
+                {"rule_id": p.rule_id, "label": p.label.get(lang), "amount": str(p.amount),
+                 "attributes": list(p.decisions)}
+                for p in state.price.lines
+            ],
+        },
+        "complete": state.complete,
+        "missing": list(state.missing),
+        "count": state.count,
+    }
+
+
+def _shown(value: object) -> str:
+    return format_value(value) if value is not None else "-"
+
+
+def _print_table(conf: Configurator, doc: dict[str, Any], lang: str) -> None:
+    product = conf.product
+    click.echo(f"{product.code}: {product.name.get(lang)}")
+    rows = [("ATTRIBUTE", "VALUE", "SOURCE", "POSSIBLE")]
+    notes: list[tuple[int, str]] = []
+    for code, a in doc["attributes"].items():
+        value = a["value"]
+        shown_value = ",".join(value) if isinstance(value, list) else _shown(value)
+        possible = ", ".join(_shown(v) for v in a["possible"]) or "-"
+        rows.append((code, shown_value or "{}", a["source"] or "-", possible))
+        for u in a["unavailable"]:
+            reason = "; ".join(r["message"] for r in u["rules"]) or "no rule admits it"
+            because = f" (because {', '.join(u['decisions'])})" if u["decisions"] else ""
+            notes.append((len(rows) - 1, f"    not {_shown(u['value'])}: {reason}{because}"))
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    for i, r in enumerate(rows):
+        line = "  ".join(cell.ljust(widths[k]) for k, cell in enumerate(r[:3])) + "  " + r[3]
+        click.echo(click.style(line, bold=True) if i == 0 else line)
+        for row, note in notes:
+            if row == i:
+                click.echo(click.style(note, dim=True))
+    price = doc["price"]
+    click.echo("")
+    click.echo(f"base price {price['base']} {price['currency']}")
+    for line in price["lines"]:
+        click.echo(f"  {line['label']}: {line['amount']}")
+    click.echo(f"total {price['total']} {price['currency']}")
+    status = "complete" if doc["complete"] else f"missing: {', '.join(doc['missing'])}"
+    click.echo(f"{status}; {doc['count']} valid configuration{'s' if doc['count'] != 1 else ''}")
+
+
+@click.command("configure")
+@click.argument("product")
+@click.option("--catalog", "catalog_file", required=True, metavar="FILE", help="Catalog file (YAML or JSON).")
+@click.option("--set", "settings", multiple=True, metavar="ATTR=VALUE",
+              help="A decision, repeatable, in order. Sets: a=x,y (whole set), a=+x or a=-x (one element).")
+@click.option("--json", "as_json", is_flag=True, help="Print the state as JSON.")
+@click.option("--lang", type=click.Choice(["en", "zh-CN"]), default="en", show_default=True)
+@click.option("--backend", type=click.Choice(BACKENDS), default="auto", show_default=True)
+def configure(product: str, catalog_file: str, settings: tuple[str, ...], as_json: bool, lang: str,
+              backend: str) -> None:
+    """Print the propagated configuration state of PRODUCT after the --set decisions."""
+    conf = _open(catalog_file, product, backend)
+    decisions: list[Decision | SetElement] = []
+    try:
+        for text in settings:
+            decisions.append(parse_decision(conf.product, text))
+        state = conf.state(decisions)
+        doc = _state_document(conf, state, lang)
+    except ConfiguratorError as exc:
+        _fail(str(exc))
+        return
+    if as_json:
+        click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+    else:
+        _print_table(conf, doc, lang)
+    if state.conflict is not None:
+        conflict = doc["conflict"]
+        rules = "; ".join(r["message"] for r in conflict["rules"])
+        _fail(f"conflicting decisions {', '.join(conflict['decisions'])}: {rules} "
+              f"(state shown without {', '.join(conflict['dropped'])})")
+
+
+@click.group("model")
+def model() -> None:
+    """Inspect compiled product models."""
+
+
+@model.command("stats")
+@click.argument("product")
+@click.option("--catalog", "catalog_file", required=True, metavar="FILE", help="Catalog file (YAML or JSON).")
+@click.option("--backend", type=click.Choice(BACKENDS), default="auto", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def stats(product: str, catalog_file: str, backend: str, as_json: bool) -> None:
+    """Print the size of PRODUCT's compiled model: variables, constraints, backend, compile time, count."""
+    conf = _open(catalog_file, product, backend)
+    try:
+        figures = conf.stats()
+    except ConfiguratorError as exc:
+        _fail(str(exc))
+        return
+    doc = {
+        "product": figures.product,
+        "variables": figures.variables,
+        "constraints": figures.constraints,
+        "rules": figures.rules,
+        "backend": figures.backend,
+        "compile_seconds": round(figures.compile_seconds, 4),
+        "mdd_nodes": figures.size,
+        "count": figures.count,
+    }
+    if as_json:
+        click.echo(json.dumps(doc, indent=2))
+        return
+    for key, value in doc.items():
+        click.echo(f"{key.replace('_', ' '):<16}{'-' if value is None else value}")
+
+
+COMMANDS: list[click.Command] = [configure, model]
