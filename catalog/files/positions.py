@@ -220,8 +220,11 @@ def parse_yaml(text: str, file: str) -> Document:
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        parts = [p for p in (error.context, error.problem) if p]
-        doc.problems.append(Problem(file, line, column, "", f"YAML syntax error: {'; '.join(parts)}"))
+        message = f"YAML syntax error: {error.problem or error.context}"
+        context = error.context_mark
+        if error.context and context is not None and (context.line + 1, context.column + 1) != (line, column):
+            message += f" ({error.context} started at line {context.line + 1}, column {context.column + 1})"
+        doc.problems.append(Problem(file, line, column, "", message))
         return doc
     except yaml.YAMLError as error:  # reader errors: control characters and the like
         doc.problems.append(Problem(file, 1, 1, "", f"YAML error: {error}"))
@@ -421,7 +424,8 @@ class _JsonScanner:
             return Mapping((), line, column), pos + 1
         while True:
             if not text.startswith('"', pos):
-                raise _JsonSyntaxError(pos, "expected a string key in double quotes")
+                hint = " (remove the comma before '}')" if text.startswith("}", pos) and entries else ""
+                raise _JsonSyntaxError(pos, f"expected a string key in double quotes{hint}")
             key, pos = self.string(pos)
             pos = _skip(text, pos)
             if not text.startswith(":", pos):

@@ -196,7 +196,11 @@ class LabelSchema(_Strict):
 
     @pre_load
     def _from_string(self, data: Any, **kwargs: Any) -> Any:
-        return {"en": data} if isinstance(data, str) else data
+        if isinstance(data, str):
+            return {"en": data}
+        if not isinstance(data, dict):
+            raise ValidationError("must be a text or a mapping {en: ..., zh-CN: ...}")
+        return data
 
 
 def _label(**kwargs: Any) -> fields.Nested:
@@ -385,10 +389,15 @@ def schema_problems(data: object, doc: Document) -> tuple[list[Problem], list[Pa
         text = _explain(path, message, doc)
         line, column = doc.position(path, at_key=at_key)
         where = format_path(path)
-        if not where and message == "must be a mapping":
-            text = "a catalog must be a mapping (format, code, name, currency, parts, modules, products)"
-        problems.append(Problem(doc.file, line, column, where, f"{where}: {text}" if where else text))
-        paths.append(path)
+        if not path and text.startswith("must be a mapping"):
+            text = (
+                "a catalog must be a mapping with format, code, name, currency, parts, modules and products"
+            )
+        # a missing or unknown key is named in the text: prefix the mapping's path
+        prefix = format_path(path[:-1]) if text.startswith(("missing required key", "unknown key")) else where
+        problems.append(Problem(doc.file, line, column, where, f"{prefix}: {text}" if prefix else text))
+        if message != "Unknown field.":  # an unknown key is ignored: the rest is still usable
+            paths.append(path)
     return problems, paths
 
 
@@ -419,6 +428,8 @@ def _explain(path: Path, message: str, doc: Document) -> str:
     if message == "Unknown field.":
         allowed = allowed_keys(path[:-1])
         return f"unknown key {path[-1]!r}; allowed keys: {', '.join(allowed)}"
+    if message == "Invalid input type.":
+        message = "must be a mapping"
     if message == "missing required key" and path:
         return f"missing required key {path[-1]!r}"
     if message.startswith(_TYPE_PREFIXES) and "(got" not in message:

@@ -186,7 +186,7 @@ class Validator:
             if owners:
                 self.report(
                     (*path, key),
-                    f"{key!r} does not apply to a {kind} attribute (only to {', '.join(owners)})",
+                    f"{key!r} does not apply to {_a(kind)} attribute (only to {', '.join(owners)})",
                     at_key=True,
                 )
         group = data.get("group")
@@ -210,7 +210,7 @@ class Validator:
         if not values:
             self.report(
                 (*path, "values") if "values" in data else path,
-                f"empty domain: a {data['type']} attribute needs at least one value",
+                f"empty domain: {_a(data['type'])} attribute needs at least one value",
             )
             return False
         seen: dict[Any, Path] = {}
@@ -361,7 +361,8 @@ class Validator:
             path = (*rpath, index)
             if len(row) != width:
                 extra = " plus the amount" if amount else ""
-                self.report(path, f"row has {len(row)} cells but the table has {len(columns)} columns{extra}")
+                cells = f"{len(row)} cell{'s' if len(row) != 1 else ''}"
+                self.report(path, f"row has {cells} but the table has {len(columns)} columns{extra}")
                 continue
             for column_index, (attribute, value) in enumerate(zip(attributes, row, strict=False)):
                 problem = _cell_problem(attribute, value) if attribute is not None else None
@@ -428,7 +429,7 @@ class Validator:
         default_pos: bool,
     ) -> None:
         positions: dict[Any, Path] = {}
-        op_key = "operations" if key == "components" else "routing"
+        owner = "the module" if key == "components" else "the routing"
         for index, line, lpath in ((i, d, p) for i, (d, p) in enumerate(_dicts(items, (*path, key)))):
             pos = line.get("pos")
             if pos is None and default_pos:
@@ -445,8 +446,9 @@ class Validator:
                 self.report((*lpath, "item"), f"unknown part or module {item!r}{hint}")
             op = line.get("op")
             if op is not None and ops is not None and op not in ops:
-                known = ", ".join(str(n) for n in sorted(ops)) or "none"
-                self.report((*lpath, "op"), f"unknown operation {op} (operations in {op_key}: {known})")
+                known = ", ".join(str(n) for n in sorted(ops))
+                has = f"has operations {known}" if known else "has no operations"
+                self.report((*lpath, "op"), f"unknown operation {op}; {owner} {has}")
             self.expression((*lpath, "qty"), line.get("qty"), "formula", scope)
             self.expression((*lpath, "when"), line.get("when"), "condition", scope)
             self.params(line, lpath, scope)
@@ -581,6 +583,10 @@ def _find_cycles(edges: dict[str, list[tuple[str, Path]]]) -> list[list[str]]:
     return cycles
 
 
+def _a(kind: str) -> str:
+    return f"an {kind}" if kind in ("enum", "int") else f"a {kind}"
+
+
 def _codes(data: dict[str, Any]) -> list[Any]:
     return [v.get("code") if isinstance(v, dict) else v for v in data.get("values") or []]
 
@@ -661,7 +667,9 @@ def _cell_problem(attribute: Attribute, value: object) -> str | None:
         if low > high:
             return f"range {value!r} is empty"
         if low < attribute.minimum or high > attribute.maximum:
-            return f"range {value!r} goes outside {attribute.code}'s domain {_describe_domain(attribute)}"
+            return (
+                f"range {value!r} goes outside the domain of {attribute.code} ({_describe_domain(attribute)})"
+            )
         return None
     problem = _value_problem(attribute, value)
     if problem and attribute.kind is AttributeKind.INT:
