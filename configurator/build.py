@@ -1,0 +1,289 @@
+"""Compile a catalog product into the backend-neutral :class:`~configurator.model.Model`.
+
+- Attributes become solver variables as documented in ``configurator.model``:
+  enum, bool and int attributes one variable each; a set attribute one bool
+  variable per element plus, when ``min_count``/``max_count`` actually limit
+  the selection, a cardinality constraint with rule id ``"<attr>:count"``.
+- A rule text is parsed and checked against the product's attributes, then
+  becomes one constraint over the solver variables of the attributes it reads
+  (all element variables of a set attribute it reads; the predicate rebuilds
+  the frozenset of selected codes). It holds exactly when the expression
+  evaluates to ``True``; an evaluation error (division by zero) counts as
+  violated.
+- A table rule becomes a constraint with the exact ``allowed`` tuples (rows
+  expanded against the column domains; a forbid table is complemented), or a
+  row-matching predicate alone when that set would be too large to list.
+
+Variable order matters to the decision-diagram backend: related attributes
+should sit together. The order used is the declaration order or a greedy
+connectivity order, whichever gives rules the smaller total span.
+
+>>> from catalog.snapshot import Attribute, AttributeKind, Choice, Label, Product, Rule
+>>> from decimal import Decimal
+>>> frame = Attribute("frame", AttributeKind.ENUM, Label("Frame"),
+...                   choices=(Choice("steel", Label("Steel")), Choice("carbon", Label("Carbon"))))
+>>> rack = Attribute("rack", AttributeKind.BOOL, Label("Rack"))
+>>> extras = Attribute("extras", AttributeKind.SET, Label("Extras"), max_count=1,
+...                    choices=(Choice("bell", Label("Bell")), Choice("lock", Label("Lock"))))
+>>> p = Product("bike", Label("Bike"), Decimal("1"), (frame, rack, extras),
+...             rules=(Rule("carbon-no-rack", Label("No rack on carbon"), text="frame == carbon -> not rack"),))
+>>> m = build_model(p, key="doc:bike")
+>>> [v.name for v in m.variables]
+['frame', 'rack', 'extras[bell]', 'extras[lock]']
+>>> [(c.rule_id, c.scope) for c in m.constraints]
+[('extras:count', ('extras[bell]', 'extras[lock]')), ('carbon-no-rack', ('frame', 'rack'))]
+>>> m.constraints[1].predicate("carbon", True)
+False
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+from collections.abc import Mapping, Sequence
+
+from catalog.snapshot import Attribute, AttributeKind, Product, Rule, Value
+from configurator.model import Constraint, Model, Variable, element_var
+from configurator.rules import (
+    EvaluationError,
+    RuleError,
+    RuleSetInvalid,
+    check_expression,
+    check_text,
+    evaluate,
+    parse_expression,
+    references,
+    row_matches,
+    row_sets,
+)
+from configurator.rules.ast import Expr
+
+MAX_ALLOWED_TUPLES = 1_000_000
+"""Largest table listed as explicit ``allowed`` tuples; bigger ones keep only their predicate."""
+
+
+def build_model(product: Product, *, key: str) -> Model:
+    """The constraint model of ``product``; ``key`` identifies it in backend caches.
+
+    Raises the rule language's errors (:class:`~configurator.rules.RuleError`
+    subclasses, or :class:`~configurator.rules.RuleSetInvalid` for several in
+    one text) with ``where`` and ``source`` filled in.
+    """
+    attrs = product.attributes
+    by_code = {a.code: a for a in attrs}
+    compiled: list[tuple[Rule, Expr | None, tuple[str, ...]]] = []
+    for rule in product.rules:
+        if rule.text is not None:
+            checked = _checked(rule, attrs)
+            compiled.append((rule, checked, tuple(sorted(references(checked)))))
+        else:
+            compiled.append((rule, None, rule.columns))
+    order = attribute_order([a.code for a in attrs], [scope for _, _, scope in compiled])
+    variables: list[Variable] = []
+    set_elements: dict[str, tuple[str, ...]] = {}
+    vars_of: dict[str, tuple[str, ...]] = {}
+    for code in order:
+        a = by_code[code]
+        if a.kind is AttributeKind.SET:
+            elements = tuple(c.code for c in a.choices)
+            names = tuple(element_var(code, e) for e in elements)
+            variables.extend(
+                Variable(n, (False, True), code, element=e) for n, e in zip(names, elements, strict=True)
+            )
+            set_elements[code] = names
+            vars_of[code] = names
+        else:
+            variables.append(Variable(code, a.domain(), code))
+            vars_of[code] = (code,)
+    constraints: list[Constraint] = []
+    for code in order:
+        a = by_code[code]
+        if a.kind is AttributeKind.SET:
+            card = _cardinality(a, vars_of[code])
+            if card is not None:
+                constraints.append(card)
+    position = {code: i for i, code in enumerate(order)}
+    for rule, expr, scope_attrs in compiled:
+        ordered = sorted(scope_attrs, key=position.__getitem__)
+        if expr is not None:
+            constraints.append(_expression_constraint(rule.id, expr, ordered, by_code, vars_of))
+        else:
+            constraints.append(_table_constraint(rule, attrs))
+    return Model(
+        key=key, variables=tuple(variables), constraints=tuple(constraints), set_elements=set_elements
+    )
+
+
+def _checked(rule: Rule, attrs: Sequence[Attribute]) -> Expr:
+    assert rule.text is not None
+    try:
+        return check_expression(
+            parse_expression(rule.text, rule_id=rule.id), attrs, kind="rule", rule_id=rule.id
+        )
+    except (RuleError, RuleSetInvalid):
+        # Re-run through the catalog checker only to report every problem at its file position.
+        errors = check_text(
+            rule.text,
+            attrs,
+            kind="rule",
+            rule_id=rule.id,
+            where=f"rule {rule.id}",
+            loc=rule.loc,
+            text_loc=rule.text_loc,
+        )
+        if len(errors) == 1:
+            raise errors[0] from None
+        raise RuleSetInvalid(errors) from None
+
+
+def _cardinality(a: Attribute, names: tuple[str, ...]) -> Constraint | None:
+    """``min_count <= |selected| <= max_count``; ``None`` when that excludes nothing."""
+    low = max(a.min_count, 0)
+    high = len(names) if a.max_count is None else a.max_count
+    if low == 0 and high >= len(names):
+        return None
+
+    def predicate(*selected: bool) -> bool:
+        return low <= sum(selected) <= high
+
+    allowed: frozenset[tuple[Value, ...]] | None = None
+    if len(names) <= 16:
+        allowed = frozenset(t for t in itertools.product((False, True), repeat=len(names)) if predicate(*t))
+    return Constraint(f"{a.code}:count", names, predicate, allowed)
+
+
+def _expression_constraint(
+    rule_id: str,
+    expr: Expr,
+    scope_attrs: Sequence[str],
+    by_code: Mapping[str, Attribute],
+    vars_of: Mapping[str, tuple[str, ...]],
+) -> Constraint:
+    # How to rebuild each attribute's value from the scope's flat list of solver values.
+    readers: list[tuple[str, int, tuple[str, ...] | None]] = []
+    scope: list[str] = []
+    for code in scope_attrs:
+        names = vars_of[code]
+        if by_code[code].kind is AttributeKind.SET:
+            readers.append((code, len(scope), tuple(c.code for c in by_code[code].choices)))
+        else:
+            readers.append((code, len(scope), None))
+        scope.extend(names)
+
+    def predicate(*values: Value) -> bool:
+        env: dict[str, object] = {}
+        for code, start, elements in readers:
+            if elements is None:
+                env[code] = values[start]
+            else:
+                env[code] = frozenset(
+                    e for e, on in zip(elements, values[start : start + len(elements)], strict=True) if on
+                )
+        try:
+            return evaluate(expr, env) is True
+        except EvaluationError:
+            return False
+
+    return Constraint(rule_id, tuple(scope), predicate)
+
+
+def _table_constraint(rule: Rule, attrs: Sequence[Attribute]) -> Constraint:
+    try:
+        rows = row_sets(rule, attrs)
+    except RuleError as err:
+        err.where = f"rule {rule.id}"
+        err.source = rule.loc
+        raise
+    by_code = {a.code: a for a in attrs}
+    allow = rule.allow
+
+    def predicate(*values: Value) -> bool:
+        return any(row_matches(row, values) for row in rows) == allow
+
+    listed = sum(math.prod(len(cell) for cell in row) for row in rows)
+    space = math.prod(len(by_code[c].domain()) for c in rule.columns)
+    allowed: frozenset[tuple[Value, ...]] | None = None
+    if (listed if allow else space) <= MAX_ALLOWED_TUPLES:
+        hit: set[tuple[Value, ...]] = set()
+        for row in rows:
+            hit.update(itertools.product(*row))
+        if allow:
+            allowed = frozenset(hit)
+        else:
+            allowed = frozenset(
+                t for t in itertools.product(*(by_code[c].domain() for c in rule.columns)) if t not in hit
+            )
+    return Constraint(rule.id, tuple(rule.columns), predicate, allowed)
+
+
+def attribute_order(codes: Sequence[str], scopes: Sequence[Sequence[str]]) -> list[str]:
+    """Declaration order or a greedy connectivity order, whichever has the smaller total rule span.
+
+    The greedy order starts with the first attribute and repeatedly takes the
+    attribute sharing the most rules with those already placed (declaration
+    order breaks ties), so the attributes of one module stay together even
+    when they are declared apart.
+
+    >>> attribute_order(["a", "x", "b", "y"], [("a", "b"), ("x", "y"), ("a", "b")])
+    ['a', 'b', 'x', 'y']
+    >>> attribute_order(["a", "b", "c"], [("a", "b"), ("b", "c")])
+    ['a', 'b', 'c']
+    """
+    declared = list(codes)
+    greedy = _greedy_order(declared, scopes)
+    return greedy if _span(greedy, scopes) < _span(declared, scopes) else declared
+
+
+def _span(order: Sequence[str], scopes: Sequence[Sequence[str]]) -> int:
+    pos = {c: i for i, c in enumerate(order)}
+    return sum(max(pos[c] for c in s) - min(pos[c] for c in s) for s in scopes if s)
+
+
+def _greedy_order(codes: Sequence[str], scopes: Sequence[Sequence[str]]) -> list[str]:
+    index = {c: i for i, c in enumerate(codes)}
+    rules_of: list[list[int]] = [[] for _ in codes]
+    members = [sorted({index[c] for c in s}) for s in scopes]
+    for r, ms in enumerate(members):
+        for i in ms:
+            rules_of[i].append(r)
+    score = [0] * len(codes)
+    placed = [False] * len(codes)
+    touched = [False] * len(scopes)
+    heap: list[tuple[int, int]] = []
+    order: list[str] = []
+    for start in range(len(codes)):
+        # One component at a time; within it, the most connected attribute next (lazy heap).
+        if placed[start]:
+            continue
+        heapq.heappush(heap, (0, start))
+        while heap:
+            neg, i = heapq.heappop(heap)
+            if placed[i] or -neg != score[i]:
+                continue
+            placed[i] = True
+            order.append(codes[i])
+            _raise_neighbours(i, rules_of, members, touched, placed, score, heap)
+    return order
+
+
+def _raise_neighbours(
+    i: int,
+    rules_of: Sequence[Sequence[int]],
+    members: Sequence[Sequence[int]],
+    touched: list[bool],
+    placed: Sequence[bool],
+    score: list[int],
+    heap: list[tuple[int, int]],
+) -> None:
+    for r in rules_of[i]:
+        if touched[r]:
+            continue
+        touched[r] = True
+        for j in members[r]:
+            if not placed[j]:
+                score[j] += 1
+                heapq.heappush(heap, (-score[j], j))
+
+
+__all__ = ["MAX_ALLOWED_TUPLES", "attribute_order", "build_model"]
