@@ -51,7 +51,9 @@ def _product(**over: object) -> Product:
 GOOD = _product(
     rules=(
         Rule("carbon-no-rack", Label("m"), text="frame_material == carbon -> not rack"),
-        Rule("t", Label("m"), columns=("frame_material", "gears"), rows=(("carbon", [11, 12]), ("steel", "*"))),
+        Rule(
+            "t", Label("m"), columns=("frame_material", "gears"), rows=(("carbon", [11, 12]), ("steel", "*"))
+        ),
     ),
     prices=(
         PriceRule("carbon", Label("Carbon"), when="frame_material == carbon", add="3000.00"),
@@ -67,7 +69,9 @@ GOOD = _product(
         BomLine(10, "FRAME", qty="1", when="frame_material == aluminium and frame_size == M", op=10),
         BomLine(20, "SHELF", qty="width / 400", params=(("depth", "gears * 100"), ("finish", "matte"))),
     ),
-    routing=(Operation(10, Label("Weld"), "WELD", setup_min="15", run_min="30", when="frame_material != carbon"),),
+    routing=(
+        Operation(10, Label("Weld"), "WELD", setup_min="15", run_min="30", when="frame_material != carbon"),
+    ),
 )
 
 
@@ -79,7 +83,9 @@ def test_every_problem_of_a_product_is_returned_with_its_place() -> None:
     loc = SourceLoc("bikes.yaml", 40, 7)
     product = _product(
         rules=(
-            Rule("r1", Label("m"), text="frame_material == titanium", text_loc=SourceLoc("bikes.yaml", 12, 15)),
+            Rule(
+                "r1", Label("m"), text="frame_material == titanium", text_loc=SourceLoc("bikes.yaml", 12, 15)
+            ),
             Rule("r2", Label("m"), text="rack and", loc=loc),
             Rule("t", Label("m"), columns=("gears",), rows=((13,),), loc=loc),
         ),
@@ -159,11 +165,27 @@ def test_check_catalog_lists_readable_lines() -> None:
         (
             "rack and\n  frame_material == titanium",
             "condition",
-            [(2, 21, "'titanium' is not a value of frame_material (values: aluminium, steel, carbon); "
-              "it is not an attribute either")],
+            [
+                (
+                    2,
+                    21,
+                    "'titanium' is not a value of frame_material (values: aluminium, steel, carbon); "
+                    "it is not an attribute either",
+                )
+            ],
         ),
-        ("rack", "formula", [(1, 1, "a formula needs numbers, but rack is true or false; use if(rack, 1, 0) "
-                                     "to count it as a number")]),
+        (
+            "rack",
+            "formula",
+            [
+                (
+                    1,
+                    1,
+                    "a formula needs numbers, but rack is true or false; use if(rack, 1, 0) "
+                    "to count it as a number",
+                )
+            ],
+        ),
     ],
 )
 def test_expression_checker_returns_positions_relative_to_the_text(

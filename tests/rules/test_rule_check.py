@@ -17,6 +17,7 @@ from configurator.rules import (
     parse_expression,
 )
 from configurator.rules.ast import Binary, Call, In, Int, Name, Str, Unary
+
 from .bike_attributes import BIKE_ATTRIBUTES, FRAME, SIZE
 
 
@@ -41,8 +42,14 @@ def test_bare_value_codes_become_strings_and_attributes_stay_names() -> None:
         ("frame_size in {S, 'M'}", In(Name("frame_size"), (Str("S"), Str("M")))),
         ("frame_size not in {XL}", In(Name("frame_size"), (Str("XL"),), negated=True)),
         ("has(accessories, lights)", Call("has", (Name("accessories"), Str("lights")))),
-        ("frame_size == if(rack, L, M)", Binary("==", Name("frame_size"), Call("if", (Name("rack"), Str("L"), Str("M"))))),
-        ("if(rack, L, M) == frame_size", Binary("==", Call("if", (Name("rack"), Str("L"), Str("M"))), Name("frame_size"))),
+        (
+            "frame_size == if(rack, L, M)",
+            Binary("==", Name("frame_size"), Call("if", (Name("rack"), Str("L"), Str("M")))),
+        ),
+        (
+            "if(rack, L, M) == frame_size",
+            Binary("==", Call("if", (Name("rack"), Str("L"), Str("M"))), Name("frame_size")),
+        ),
         ('wheel == "700c"', Binary("==", Name("wheel"), Str("700c"))),
     ],
 )
@@ -191,7 +198,9 @@ def test_attribute_wins_over_a_value_with_the_same_code() -> None:
     with pytest.raises(RuleTypeError) as info:
         check("frame_material == steel", attributes=attrs)
     assert 'to mean the value, quote it: "steel"' in info.value.detail
-    assert check('frame_material == "steel"', attributes=attrs) == Binary("==", Name("frame_material"), Str("steel"))
+    assert check('frame_material == "steel"', attributes=attrs) == Binary(
+        "==", Name("frame_material"), Str("steel")
+    )
 
 
 def test_param_target_resolves_values_and_checks_kind() -> None:

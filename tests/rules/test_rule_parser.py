@@ -46,7 +46,18 @@ VALID = [
     ("min(a, b, 3)", Call("min", (n("a"), n("b"), Int(3)))),
     ("max(a)", Call("max", (n("a"),))),
     ("abs(-x)", Call("abs", (Unary("-", n("x")),))),
-    ("ceil(w / 3) + floor(w / 3) + round(w / 3)", Binary("+", Binary("+", Call("ceil", (Binary("/", n("w"), Int(3)),)), Call("floor", (Binary("/", n("w"), Int(3)),))), Call("round", (Binary("/", n("w"), Int(3)),)))),
+    (
+        "ceil(w / 3) + floor(w / 3) + round(w / 3)",
+        Binary(
+            "+",
+            Binary(
+                "+",
+                Call("ceil", (Binary("/", n("w"), Int(3)),)),
+                Call("floor", (Binary("/", n("w"), Int(3)),)),
+            ),
+            Call("round", (Binary("/", n("w"), Int(3)),)),
+        ),
+    ),
     ("if(rack, 1, 0)", Call("if", (n("rack"), Int(1), Int(0)))),
     ("count", n("count")),
     ("android or order", Binary("or", n("android"), n("order"))),
@@ -116,7 +127,13 @@ def test_positions_of_items_ranges_and_calls() -> None:
 
 INVALID = [
     # text, line, column, expected (subset that must be listed), words in the message
-    ("gears ==", 1, 9, {"a name", "a number", "'('"}, "expected a value, a name or '(' after '==' but found end of text"),
+    (
+        "gears ==",
+        1,
+        9,
+        {"a name", "a number", "'('"},
+        "expected a value, a name or '(' after '==' but found end of text",
+    ),
     ("frame_material == carbon and", 1, 29, {"a name", "'not'"}, "after 'and' but found end of text"),
     ("a < b < c", 1, 7, {"'and'", "end of text"}, "comparisons cannot be chained"),
     ("a == b == c", 1, 8, {"'or'"}, "found '=='"),
@@ -131,7 +148,7 @@ INVALID = [
     ("x in 1", 1, 6, {"'{'"}, "found the number 1"),
     ("min(a,)", 1, 7, {"a name"}, "found ')'"),
     ("a = b", 1, 3, {"a comparison"}, "comparisons are written =="),
-    ("x == \"open", 1, 6, {"a quoted value"}, "must end on the same line"),
+    ('x == "open', 1, 6, {"a quoted value"}, "must end on the same line"),
     ("rack and\n  express ==\n", 3, 1, {"a name"}, "after '==' but found end of text"),
     ("rack and\n  == 3", 2, 3, {"a name"}, "after 'and' but found '=='"),
     ("", 1, 1, {"a name"}, "the expression is empty"),
@@ -143,7 +160,9 @@ INVALID = [
 ]
 
 
-@pytest.mark.parametrize(("text", "line", "column", "expected", "words"), INVALID, ids=[t[0] or "empty" for t in INVALID])
+@pytest.mark.parametrize(
+    ("text", "line", "column", "expected", "words"), INVALID, ids=[t[0] or "empty" for t in INVALID]
+)
 def test_invalid_expressions_report_position_and_expected(
     text: str, line: int, column: int, expected: set[str], words: str
 ) -> None:
@@ -162,7 +181,10 @@ def test_expected_set_after_comparison_is_exact() -> None:
     with pytest.raises(RuleSyntaxError) as info:
         parse_expression("gears ==")
     assert info.value.expected == ("a name", "a number", "a quoted value", "'true'", "'false'", "'('", "'-'")
-    assert info.value.message == "line 1, column 9: expected a value, a name or '(' after '==' but found end of text"
+    assert (
+        info.value.message
+        == "line 1, column 9: expected a value, a name or '(' after '==' but found end of text"
+    )
 
 
 def test_attribute_names_are_not_offered_a_call() -> None:

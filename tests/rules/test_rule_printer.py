@@ -58,7 +58,7 @@ def test_printer_handles_trees_deeper_than_the_recursion_limit() -> None:
 
 @pytest.mark.parametrize(
     ("value", "quoted"),
-    [("XL", '"XL"'), ('say "hi"', "'say \"hi\"'"), ("a\\b", '"a\\\\b"'), ("it's \"x\"", '"it\'s \\"x\\""')],
+    [("XL", '"XL"'), ('say "hi"', "'say \"hi\"'"), ("a\\b", '"a\\\\b"'), ('it\'s "x"', '"it\'s \\"x\\""')],
 )
 def test_quoted_values_parse_back(value: str, quoted: str) -> None:
     assert quote(value) == quoted

@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from catalog.snapshot import Label, Rule
-from configurator.rules import CellError, TableError, allowed_tuples, check_table_rule, parse_cell, row_matches, row_sets
+from configurator.rules import (
+    CellError,
+    TableError,
+    allowed_tuples,
+    check_table_rule,
+    parse_cell,
+    row_matches,
+    row_sets,
+)
 
 from .bike_attributes import ACCESSORIES, BIKE_ATTRIBUTES, FRAME, GEARS, RACK, WHEEL, WIDTH
 
@@ -62,7 +70,9 @@ def test_bad_cells_say_why(cell: object, attribute: object, words: str) -> None:
     assert info.value.reason == "rule_table"
 
 
-def _table(rows: tuple[tuple[object, ...], ...], allow: bool = True, columns=("frame_material", "gears")) -> Rule:
+def _table(
+    rows: tuple[tuple[object, ...], ...], allow: bool = True, columns=("frame_material", "gears")
+) -> Rule:
     return Rule("gears-by-material", Label("m"), columns=columns, rows=rows, allow=allow)  # type: ignore[arg-type]
 
 
@@ -80,14 +90,22 @@ def test_table_rule_problems_are_all_reported_with_row_and_column() -> None:
 def test_table_columns_must_be_known_single_valued_attributes() -> None:
     rule = _table((("a", "b", "c"),), columns=("frame_materal", "accessories", "gears"))
     found = [e.detail for e in check_table_rule(rule, BIKE_ATTRIBUTES)]
-    assert "column 'frame_materal' is not an attribute of this product; did you mean 'frame_material' or 'frame_size'?" in found
+    assert (
+        "column 'frame_materal' is not an attribute of this product; did you mean 'frame_material' or 'frame_size'?"
+        in found
+    )
     assert any("'accessories' is a set attribute" in f for f in found)
     assert any("row 1, column gears" in f for f in found)
 
 
 def test_allow_and_forbid_tables_expand_to_allowed_tuples() -> None:
     allow = _table((("carbon", [11, 12]), ("steel", "1..2")))
-    assert allowed_tuples(allow, BIKE_ATTRIBUTES) == {("carbon", 11), ("carbon", 12), ("steel", 1), ("steel", 2)}
+    assert allowed_tuples(allow, BIKE_ATTRIBUTES) == {
+        ("carbon", 11),
+        ("carbon", 12),
+        ("steel", 1),
+        ("steel", 2),
+    }
     forbid = _table((("carbon", "*"),), allow=False)
     tuples = allowed_tuples(forbid, BIKE_ATTRIBUTES)
     assert len(tuples) == 2 * 12 and all(m != "carbon" for m, _ in tuples)
