@@ -14,6 +14,7 @@ fine one rule at a time but lead into a dead end several choices later.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import itertools
 import time
@@ -261,6 +262,9 @@ class OptimizationLimitExceeded(ConfiguratorError):
 _CACHE_SIZE = 32
 _cache: OrderedDict[tuple[object, ...], tuple[Model, Backend, float]] = OrderedDict()
 _cache_lock = Lock()
+# Solver backends wrap native libraries; release them while the interpreter is
+# still whole rather than during module teardown.
+atexit.register(_cache.clear)
 
 
 def _compiled(product: Product, catalog_key: str, backend: str) -> tuple[Model, Backend, float]:
