@@ -15,8 +15,11 @@ so one solver instance answers every query.
 - ``propagate``: solution-guided: every model found marks one value of every
   variable as supported; only values still unmarked are asked about, each
   with one more assumption.
-- ``count``: enumeration with blocking clauses on a fresh solver copy. It is
-  exponential in the worst case and bounded by ``count_limit``
+- ``count``: a DPLL-style model counter over the tabulated constraints
+  (generalized arc consistency after each branch, independent components
+  counted separately and multiplied, components cached by their domains), so
+  loosely coupled products count fast; it is still exponential in the worst
+  case and bounded by ``count_node_limit`` branch nodes
   (:class:`SearchLimitExceeded` beyond it).
 - ``solve``: without weights, a greedy lexicographic descent over the
   incremental solver; with weights, one weighted MaxSAT call (RC2) whose
@@ -42,7 +45,7 @@ from __future__ import annotations
 import itertools
 import math
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from fractions import Fraction
 from typing import Any
 
@@ -65,7 +68,7 @@ class SatBackend:
 
     ``table_limit`` bounds the product of a constraint's scope domains that is
     tabulated (:class:`SearchLimitExceeded` naming the rule beyond it);
-    ``count_limit`` bounds the number of solutions ``count`` enumerates. The
+    ``count_node_limit`` bounds the branch nodes ``count`` may visit. The
     instance is safe to share between threads: queries are serialized.
     """
 
@@ -76,12 +79,12 @@ class SatBackend:
         model: Model,
         *,
         solver_name: str = "cadical153",
-        count_limit: int = 1_000_000,
+        count_node_limit: int = 1_000_000,
         table_limit: int = 2_000_000,
     ) -> None:
         self.model = model
         self.solver_name = solver_name
-        self.count_limit = count_limit
+        self.count_node_limit = count_node_limit
         self.table_limit = table_limit
         self._pool = IDPool()
         # (variable index, value index) -> literal, and back.
@@ -92,6 +95,8 @@ class SatBackend:
             lit: (i, k) for i, lits in enumerate(self._lits) for k, lit in enumerate(lits)
         }
         self._clauses: list[list[int]] = []
+        self._tables: list[tuple[tuple[int, ...], list[tuple[int, ...]]]] = []
+        """Each constraint as (distinct variable indices, allowed value-index tuples), for counting."""
         self._unsat = False
         self._encode_domains()
         for number, c in enumerate(model.constraints):
@@ -130,11 +135,19 @@ class SatBackend:
             )
         allowed: list[list[int]] = []
         forbidden: list[list[int]] = []
+        rows: list[tuple[int, ...]] = []
+        distinct = tuple(dict.fromkeys(positions))
         for combo in itertools.product(*(range(len(d)) for d in domains)):
             values = tuple(d[k] for d, k in zip(domains, combo, strict=True))
             ok = values in c.allowed if c.allowed is not None else bool(c.predicate(*values))
             lits = [self._lits[i][k] for i, k in zip(positions, combo, strict=True)]
             (allowed if ok else forbidden).append(lits)
+            if ok:
+                seen = dict(zip(positions, combo, strict=True))
+                # A variable listed twice in a scope must take one value.
+                if all(seen[i] == k for i, k in zip(positions, combo, strict=True)):
+                    rows.append(tuple(seen[i] for i in distinct))
+        self._tables.append((distinct, rows))
         if not forbidden:
             return
         arity = len(c.scope)
@@ -215,31 +228,20 @@ class SatBackend:
             supported[i][k] = True
 
     def count(self, restrict: Restriction) -> int:
-        """Exact count by enumeration with blocking clauses (exponential; see ``count_limit``)."""
+        """Exact count by component-caching search (exponential in the worst case)."""
         assumptions = self._assumptions(restrict)
         if assumptions is None:
             return 0
-        if not self._lits:
-            return 1
-        n = 0
-        with Solver(name=self.solver_name, bootstrap_with=self._clauses) as copy:
-            for lit in assumptions:
-                copy.add_clause([lit])
-            while copy.solve():
-                model = copy.get_model()
-                assert model is not None
-                chosen = self._values(model)
-                n += 1
-                if n > self.count_limit:
-                    raise SearchLimitExceeded(
-                        self.name,
-                        f"more than {self.count_limit} solutions to count by enumeration "
-                        f"in model {self.model.key!r}",
-                    )
-                # Block this assignment of the model variables (auxiliary
-                # literals are determined by it, so nothing is counted twice).
-                copy.add_clause([-self._lits[i][k] for i, k in enumerate(chosen)])
-        return n
+        excluded = set(assumptions)
+        domains = [sum(1 << k for k, lit in enumerate(lits) if -lit not in excluded) for lits in self._lits]
+        counter = _ComponentCounter(self._tables, len(self._lits), self.count_node_limit)
+        try:
+            return counter.count(domains)
+        except _NodeLimit:
+            raise SearchLimitExceeded(
+                self.name,
+                f"counting model {self.model.key!r} needs more than {self.count_node_limit} search nodes",
+            ) from None
 
     def solve(self, restrict: Restriction, weights: Weights | None = None) -> dict[str, Value] | None:
         check_weights(self.model, weights)
@@ -328,3 +330,115 @@ def _integer_weights(
         rows.append([w - low if x in kept else Fraction(0) for w, x in zip(row, var.domain, strict=True)])
     scale = math.lcm(*(w.denominator for row in rows for w in row)) if rows else 1
     return [[int(w * scale) for w in row] for row in rows]
+
+
+class _NodeLimit(Exception):
+    pass
+
+
+class _ComponentCounter:
+    """#CSP by branching, with arc consistency, decomposition and caching.
+
+    Domains are bitsets of value indices. After each branch, generalized arc
+    consistency on the tables leaves every constraint with at most one
+    unfixed variable entailed, so the unfixed variables split into
+    independent components (linked by constraints over two or more of them)
+    whose counts multiply. A component's count depends only on its own
+    domains and the fixed values around it, which is the cache key.
+    """
+
+    def __init__(
+        self, tables: Sequence[tuple[tuple[int, ...], list[tuple[int, ...]]]], n_vars: int, node_limit: int
+    ) -> None:
+        self._tables = tables
+        self._touching: list[list[int]] = [[] for _ in range(n_vars)]
+        for number, (scope, _) in enumerate(tables):
+            for i in scope:
+                self._touching[i].append(number)
+        self._node_limit = node_limit
+        self._nodes = 0
+        self._cache: dict[tuple[tuple[int, ...], tuple[int, ...]], int] = {}
+
+    def count(self, domains: list[int]) -> int:
+        if not self._arc_consistent(domains, range(len(self._tables))):
+            return 0
+        return self._split(domains, range(len(domains)))
+
+    def _arc_consistent(self, domains: list[int], constraints: Iterable[int]) -> bool:
+        """Narrow ``domains`` in place to values with a support in every table; False if one empties."""
+        queue = list(dict.fromkeys(constraints))
+        queued = set(queue)
+        while queue:
+            number = queue.pop()
+            queued.discard(number)
+            scope, rows = self._tables[number]
+            support = [0] * len(scope)
+            for row in rows:
+                if all(domains[i] >> k & 1 for i, k in zip(scope, row, strict=True)):
+                    for p, k in enumerate(row):
+                        support[p] |= 1 << k
+            for p, i in enumerate(scope):
+                narrowed = domains[i] & support[p]
+                if narrowed != domains[i]:
+                    if not narrowed:
+                        return False
+                    domains[i] = narrowed
+                    for other in self._touching[i]:
+                        if other != number and other not in queued:
+                            queued.add(other)
+                            queue.append(other)
+        return True
+
+    def _split(self, domains: list[int], variables: Iterable[int]) -> int:
+        """Count the completions of ``variables`` (domains arc consistent) as a product of components."""
+        free = [i for i in variables if domains[i] & (domains[i] - 1)]
+        parent = {i: i for i in free}
+
+        def root(i: int) -> int:
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            return i
+
+        for i in free:
+            for number in self._touching[i]:
+                for j in self._tables[number][0]:
+                    if j in parent:
+                        parent[root(j)] = root(i)
+        components: dict[int, list[int]] = {}
+        for i in free:
+            components.setdefault(root(i), []).append(i)
+        total = 1
+        for component in components.values():
+            if len(component) == 1:
+                # Only entailed constraints touch a lone free variable.
+                total *= domains[component[0]].bit_count()
+            else:
+                total *= self._component(domains, component)
+            if total == 0:
+                return 0
+        return total
+
+    def _component(self, domains: list[int], component: list[int]) -> int:
+        touching = sorted({n for i in component for n in self._touching[i]})
+        around = sorted({j for n in touching for j in self._tables[n][0]})
+        key = (tuple(component), tuple(domains[j] for j in around))
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        self._nodes += 1
+        if self._nodes > self._node_limit:
+            raise _NodeLimit
+        # Branch on the most constrained variable: it splits the component soonest.
+        pivot = max(component, key=lambda i: (len(self._touching[i]), -domains[i].bit_count()))
+        total = 0
+        bits = domains[pivot]
+        while bits:
+            bit = bits & -bits
+            bits ^= bit
+            branch = list(domains)
+            branch[pivot] = bit
+            if self._arc_consistent(branch, self._touching[pivot]):
+                total += self._split(branch, component)
+        self._cache[key] = total
+        return total

@@ -130,12 +130,41 @@ def test_brute_force_refuses_search_spaces_above_its_limit() -> None:
     assert backend.count({"v0": frozenset({0})}) == 256
 
 
-def test_sat_count_refuses_to_enumerate_past_its_limit() -> None:
-    variables = tuple(Variable(f"v{i}", (0, 1), f"v{i}") for i in range(6))
-    backend = SatBackend(Model("wide", variables, ()), count_limit=10)
-    with pytest.raises(SearchLimitExceeded, match="more than 10 solutions"):
-        backend.count({})
-    assert backend.count({"v0": frozenset({0}), "v1": frozenset({1}), "v2": frozenset({0})}) == 8
+def test_sat_count_refuses_to_search_past_its_node_limit() -> None:
+    # Every pair of neighbours related: one component, no caching shortcut at first.
+    variables = tuple(Variable(f"v{i}", (0, 1, 2), f"v{i}") for i in range(8))
+    constraints = tuple(
+        Constraint(f"r{i}", (f"v{i}", f"v{j}"), lambda a, b: a != b)
+        for i in range(8)
+        for j in range(i + 1, 8)
+        if j - i < 3
+    )
+    model = Model("dense", variables, constraints)
+    with pytest.raises(SearchLimitExceeded, match="more than 2 search nodes") as info:
+        SatBackend(model, count_node_limit=2).count({})
+    assert info.value.reason == "search_limit"
+    assert SatBackend(model).count({}) == BruteBackend(model).count({})
+
+
+def test_sat_counts_independent_clusters_without_enumerating_them() -> None:
+    # 20 independent pairs of 4-valued variables: 10**20 solutions, counted by
+    # multiplying components instead of visiting them.
+    variables = tuple(Variable(f"v{i}", (0, 1, 2, 3), f"v{i}") for i in range(40))
+    constraints = tuple(
+        Constraint(f"r{i}", (f"v{i}", f"v{i + 1}"), lambda a, b: a + b != 3) for i in range(0, 40, 2)
+    )
+    backend = SatBackend(Model("clusters", variables, constraints), count_node_limit=1000)
+    assert backend.count({}) == 12**20
+    assert backend.count({"v0": frozenset({0})}) == 3 * 12**19
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_count_distinguishes_residual_rules_that_leave_the_same_domains(name: str) -> None:
+    # After fixing x, both branches leave y and z with full domains, but the
+    # rule left over differs (3 completions for x = 0, 2 for x = 1).
+    variables = tuple(Variable(n, (0, 1), n) for n in ("x", "y", "z"))
+    rule = Constraint("r", ("x", "y", "z"), lambda x, y, z: (y or z) if x == 0 else y == z)
+    assert make(name, Model("residual", variables, (rule,))).count({}) == 5
 
 
 def test_sat_refuses_to_tabulate_huge_rule_scopes_naming_the_rule() -> None:
