@@ -9,6 +9,7 @@ any working directory.
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 from typing import Any
@@ -38,10 +39,36 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 """The Alembic script folder at the repository root (next to the packages)."""
 
 
+MODEL_MODULES: tuple[str, ...] = ("catalog.models", "bom.models", "web.models")
+"""Every module that defines ORM models on ``Base``, in dependency order."""
+
+OPTIONAL_MODEL_MODULES = frozenset({"bom.models", "web.models"})
+"""Modules a package may not provide (yet); only their absence is tolerated."""
+
+
 class Base(DeclarativeBase):
     """Declarative base of every ORM model in the project."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def import_models() -> MetaData:
+    """Import every model module so that ``Base.metadata`` describes the whole schema.
+
+    Names are resolved at run time: the domain packages do not import the
+    packages above them, yet migrations see every table.
+
+    >>> "catalog_versions" in import_models().tables
+    True
+    """
+    for name in MODEL_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            # A broken import inside an existing module must surface, not look like absence.
+            if name not in OPTIONAL_MODEL_MODULES or exc.name != name:
+                raise
+    return Base.metadata
 
 
 def default_database_url(instance_dir: str | os.PathLike[str]) -> str:

@@ -1,7 +1,8 @@
 """ORM models of stored catalogs: catalogs, their versions and a product index.
 
-A version keeps the whole catalog as canonical JSON text (``document``) with
-its SHA-256 (``content_hash``); the engine reads it back as a
+A version keeps the whole catalog as JSON text (``document``, see
+``catalog.services.document_text``) with its content hash (SHA-256 of the
+canonical JSON, ``catalog.files.content_hash``); the engine reads it back as a
 ``catalog.snapshot.Catalog``. ``catalog_products`` repeats a few fields of each
 product only so that listings need not parse documents.
 
@@ -113,7 +114,9 @@ class CatalogVersion(Base):
         CheckConstraint("number >= 1", name="number_positive"),
         CheckConstraint("status IN ('draft', 'published', 'archived')", name="status_known"),
         CheckConstraint("status = 'draft' OR published_at IS NOT NULL", name="published_has_date"),
-        CheckConstraint("valid_to IS NULL OR valid_from IS NULL OR valid_to > valid_from", name="valid_range"),
+        CheckConstraint(
+            "valid_to IS NULL OR valid_from IS NULL OR valid_to > valid_from", name="valid_range"
+        ),
         CheckConstraint("length(content_hash) = 64", name="content_hash_sha256"),
         # At most one draft per catalog: imports and edits replace it instead of piling up.
         Index(

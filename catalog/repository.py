@@ -1,7 +1,10 @@
 """Queries on stored catalogs (SQLAlchemy 2.x ``select()``), kept out of the use cases.
 
 The repository returns ORM rows and never commits; ``catalog.services`` owns
-transactions and turns rows into frozen values.
+transactions and turns rows into frozen values. Every query refreshes rows
+already in the session (``populate_existing``): sessions here often keep
+objects across commits (``expire_on_commit=False``), and a check such as the
+content hash at publication must see what the database holds now.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from catalog.models import CatalogRecord, CatalogVersion, VersionStatus
+
+_FRESH = {"populate_existing": True}
 
 
 class CatalogRepository:
@@ -27,14 +32,16 @@ class CatalogRepository:
         query = select(CatalogRecord).where(CatalogRecord.code == code)
         if for_update:
             query = query.with_for_update()
-        return self.session.scalars(query).one_or_none()
+        return self.session.scalars(query, execution_options=_FRESH).one_or_none()
 
     def add(self, record: CatalogRecord) -> None:
         self.session.add(record)
         self.session.flush()
 
     def all(self) -> Sequence[CatalogRecord]:
-        return self.session.scalars(select(CatalogRecord).order_by(CatalogRecord.code)).all()
+        return self.session.scalars(
+            select(CatalogRecord).order_by(CatalogRecord.code), execution_options=_FRESH
+        ).all()
 
     def version(self, catalog_id: int, number: int) -> CatalogVersion | None:
         query = (
@@ -42,7 +49,7 @@ class CatalogRepository:
             .where(CatalogVersion.catalog_id == catalog_id, CatalogVersion.number == number)
             .options(selectinload(CatalogVersion.products))
         )
-        return self.session.scalars(query).one_or_none()
+        return self.session.scalars(query, execution_options=_FRESH).one_or_none()
 
     def versions(self, catalog_id: int) -> Sequence[CatalogVersion]:
         query = (
@@ -51,15 +58,17 @@ class CatalogRepository:
             .order_by(CatalogVersion.number)
             .options(selectinload(CatalogVersion.products))
         )
-        return self.session.scalars(query).all()
+        return self.session.scalars(query, execution_options=_FRESH).all()
 
     def draft(self, catalog_id: int) -> CatalogVersion | None:
         query = (
             select(CatalogVersion)
-            .where(CatalogVersion.catalog_id == catalog_id, CatalogVersion.status == VersionStatus.DRAFT.value)
+            .where(
+                CatalogVersion.catalog_id == catalog_id, CatalogVersion.status == VersionStatus.DRAFT.value
+            )
             .options(selectinload(CatalogVersion.products))
         )
-        return self.session.scalars(query).one_or_none()
+        return self.session.scalars(query, execution_options=_FRESH).one_or_none()
 
     def last_number(self, catalog_id: int) -> int:
         """The highest version number of the catalog, 0 when it has none."""
@@ -86,4 +95,4 @@ class CatalogRepository:
             .limit(1)
             .options(selectinload(CatalogVersion.products))
         )
-        return self.session.scalars(query).first()
+        return self.session.scalars(query, execution_options=_FRESH).first()

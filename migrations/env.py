@@ -7,31 +7,18 @@ connection in ``config.attributes["connection"]`` to run inside its transaction.
 
 from __future__ import annotations
 
-import importlib
 import logging.config
 from pathlib import Path
 
 from alembic import context
 from sqlalchemy import Connection
 
-from catalog.db import Base, default_database_url, make_engine
-
-# Every package that defines ORM models on catalog.db.Base. catalog.models always
-# exists; the others are imported when their package provides them, so adding
-# bom/models.py or web/models.py later needs no change here.
-MODEL_MODULES = ("catalog.models", "bom.models", "web.models")
-OPTIONAL_MODEL_MODULES = frozenset({"bom.models", "web.models"})
-
-for _name in MODEL_MODULES:
-    try:
-        importlib.import_module(_name)
-    except ModuleNotFoundError as exc:
-        # Only the absence of the module itself is tolerated; a broken import inside it must surface.
-        if _name not in OPTIONAL_MODEL_MODULES or exc.name != _name:
-            raise
+from catalog.db import default_database_url, import_models, make_engine
 
 config = context.config
-target_metadata = Base.metadata
+# catalog.models and, when their packages provide them, bom.models and web.models
+# (catalog.db.MODEL_MODULES): adding those modules later needs no change here.
+target_metadata = import_models()
 
 if config.config_file_name is not None and config.attributes.get("configure_logging", True):
     logging.config.fileConfig(config.config_file_name, disable_existing_loggers=False)

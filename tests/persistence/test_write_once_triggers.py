@@ -26,7 +26,8 @@ def _insert_version(conn: Connection, *, number: int = 1) -> int:
         {"c": catalog_id, "n": number, "h": HASH},
     )
     version_id = conn.execute(
-        text("SELECT id FROM catalog_versions WHERE catalog_id = :c AND number = :n"), {"c": catalog_id, "n": number}
+        text("SELECT id FROM catalog_versions WHERE catalog_id = :c AND number = :n"),
+        {"c": catalog_id, "n": number},
     ).scalar_one()
     conn.execute(
         text(
@@ -91,7 +92,9 @@ def _refused(engine: Engine, statement: str, version_id: int) -> None:
         "insert_product",
     ],
 )
-def test_database_refuses_changes_to_a_published_version(engine: Engine, published_version: int, statement: str) -> None:
+def test_database_refuses_changes_to_a_published_version(
+    engine: Engine, published_version: int, statement: str
+) -> None:
     _refused(engine, statement, published_version)
     with engine.connect() as conn:
         row = conn.execute(
@@ -99,13 +102,16 @@ def test_database_refuses_changes_to_a_published_version(engine: Engine, publish
             {"v": published_version},
         ).one()
         products = conn.execute(
-            text("SELECT code, base_price FROM catalog_products WHERE version_id = :v"), {"v": published_version}
+            text("SELECT code, base_price FROM catalog_products WHERE version_id = :v"),
+            {"v": published_version},
         ).all()
     assert tuple(row) == ("published", "{}", HASH, 1)
     assert [tuple(p) for p in products] == [("city-bike", "1999.00")]
 
 
-def test_database_refuses_moving_a_published_version_to_another_catalog(engine: Engine, published_version: int) -> None:
+def test_database_refuses_moving_a_published_version_to_another_catalog(
+    engine: Engine, published_version: int
+) -> None:
     with engine.begin() as conn:
         conn.execute(
             text(
@@ -124,7 +130,9 @@ def test_database_allows_archiving_a_published_version_and_nothing_after(
     engine: Engine, published_version: int
 ) -> None:
     with engine.begin() as conn:
-        conn.execute(text("UPDATE catalog_versions SET status = 'archived' WHERE id = :v"), {"v": published_version})
+        conn.execute(
+            text("UPDATE catalog_versions SET status = 'archived' WHERE id = :v"), {"v": published_version}
+        )
     _refused(engine, "UPDATE catalog_versions SET status = 'published' WHERE id = :v", published_version)
     _refused(engine, "DELETE FROM catalog_versions WHERE id = :v", published_version)
     _refused(engine, "UPDATE catalog_products SET name_en = 'x' WHERE version_id = :v", published_version)
@@ -135,7 +143,9 @@ def test_database_allows_closing_the_validity_window_of_a_published_version(
 ) -> None:
     with engine.begin() as conn:
         conn.execute(
-            text("UPDATE catalog_versions SET valid_to = '2027-01-01 00:00:00', comment = 'superseded' WHERE id = :v"),
+            text(
+                "UPDATE catalog_versions SET valid_to = '2027-01-01 00:00:00', comment = 'superseded' WHERE id = :v"
+            ),
             {"v": published_version},
         )
         comment = conn.execute(
@@ -161,8 +171,12 @@ def test_database_refuses_inserting_a_version_that_is_already_published(engine: 
 def test_drafts_stay_editable_and_deletable(engine: Engine) -> None:
     with engine.begin() as conn:
         version_id = _insert_version(conn)
-        conn.execute(text("UPDATE catalog_versions SET document = '{\"a\": 1}' WHERE id = :v"), {"v": version_id})
-        conn.execute(text("UPDATE catalog_products SET base_price = '5.00' WHERE version_id = :v"), {"v": version_id})
+        conn.execute(
+            text("UPDATE catalog_versions SET document = '{\"a\": 1}' WHERE id = :v"), {"v": version_id}
+        )
+        conn.execute(
+            text("UPDATE catalog_products SET base_price = '5.00' WHERE version_id = :v"), {"v": version_id}
+        )
         conn.execute(text("DELETE FROM catalog_versions WHERE id = :v"), {"v": version_id})
         left = conn.execute(text("SELECT count(*) FROM catalog_products")).scalar_one()
     assert left == 0  # the products went with their draft (ON DELETE CASCADE)
@@ -172,7 +186,9 @@ def test_publishing_requires_a_publication_date(engine: Engine) -> None:
     with engine.begin() as conn:
         version_id = _insert_version(conn)
     with pytest.raises(exc.IntegrityError), engine.begin() as conn:
-        conn.execute(text("UPDATE catalog_versions SET status = 'published' WHERE id = :v"), {"v": version_id})
+        conn.execute(
+            text("UPDATE catalog_versions SET status = 'published' WHERE id = :v"), {"v": version_id}
+        )
 
 
 def test_a_catalog_has_at_most_one_draft(engine: Engine) -> None:
@@ -184,6 +200,10 @@ def test_a_catalog_has_at_most_one_draft(engine: Engine) -> None:
 
 def test_database_refuses_bulk_removal_of_published_versions(engine: Engine, published_version: int) -> None:
     # PostgreSQL's TRUNCATE skips row triggers, so it has a statement trigger of its own.
-    statement = "TRUNCATE catalog_versions CASCADE" if engine.dialect.name == "postgresql" else "DELETE FROM catalog_versions"
+    statement = (
+        "TRUNCATE catalog_versions CASCADE"
+        if engine.dialect.name == "postgresql"
+        else "DELETE FROM catalog_versions"
+    )
     with pytest.raises(exc.IntegrityError, match="version_immutable"), engine.begin() as conn:
         conn.execute(text(statement))
