@@ -58,4 +58,5 @@ class ExhaustiveBackend:
             cost = sum((Fraction((weights or {}).get(n, {}).get(r[n], 0)) for n in self._names), Fraction(0))
             return cost, tuple(order[n][r[n]] for n in self._names)
 
-        return dict(min(rows, key=key))
+        best = min(rows, key=key)
+        return dict(best)

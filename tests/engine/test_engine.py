@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 
 from catalog.snapshot import Label, PriceRule, PriceTable, Product
-from configurator.decisions import Decision, InvalidValue, SetElement, UnknownAttribute
+from configurator.decisions import AnyDecision, Decision, InvalidValue, SetElement, UnknownAttribute
 from configurator.engine import (
     Configurator,
     ConflictError,
@@ -25,8 +26,8 @@ from .fake_backend import ExhaustiveBackend
 CARBON = Decision("frame", "carbon")
 
 
-def consistent(backend: ExhaustiveBackend, conf: Configurator, decisions: list[object]) -> bool:
-    return backend.propagate(conf._restrict(decisions)) is not None  # type: ignore[arg-type]
+def consistent(backend: ExhaustiveBackend, conf: Configurator, decisions: Sequence[AnyDecision]) -> bool:
+    return backend.propagate(conf._restrict(decisions)) is not None
 
 
 # ----------------------------------------------------------------------------- state
@@ -59,7 +60,7 @@ def test_choosing_carbon_implies_no_rack_and_restricts_gears(conf: Configurator)
 
 
 def test_possible_values_are_exactly_those_that_extend(conf: Configurator, backend: ExhaustiveBackend) -> None:
-    decisions = [SetElement("acc", "lights"), Decision("gears", 9)]
+    decisions: list[AnyDecision] = [SetElement("acc", "lights"), Decision("gears", 9)]
     state = conf.state(decisions)
     for attr in ("rack",):
         for v in state.attribute(attr).values:
@@ -143,7 +144,7 @@ def test_explain_names_the_decision_and_rule(conf: Configurator) -> None:
 
 
 def test_explain_combines_several_decisions_and_rules(conf: Configurator, backend: ExhaustiveBackend) -> None:
-    decisions = [Decision("gears", 9), SetElement("acc", "lights")]
+    decisions: list[AnyDecision] = [Decision("gears", 9), SetElement("acc", "lights")]
     why = conf.explain(decisions, "rack", True)
     assert why.decisions == tuple(decisions)
     assert {r.rule_id for r in why.rules} == {"carbon-no-rack", "gears-by-frame", "lights-not-aluminium"}
@@ -154,7 +155,7 @@ def test_explain_combines_several_decisions_and_rules(conf: Configurator, backen
 
 
 def test_explained_rules_are_minimal(conf: Configurator) -> None:
-    decisions = [Decision("gears", 9), SetElement("acc", "lights")]
+    decisions: list[AnyDecision] = [Decision("gears", 9), SetElement("acc", "lights")]
     why = conf.explain(decisions, "rack", True)
     restrict = conf._restrict([*why.decisions, Decision("rack", True)])
     ids = frozenset(r.rule_id for r in why.rules)
@@ -205,15 +206,19 @@ def test_explain_rules_include_the_set_count_limit(conf: Configurator) -> None:
         ([SetElement("acc", "lights"), Decision("gears", 9)], (SetElement("acc", "lights"),)),
     ],
 )
-def test_repair_drops_the_oldest_decision(conf: Configurator, decisions: list[object], dropped: tuple[object]) -> None:
-    fix = conf.repair(decisions, "rack", True)  # type: ignore[arg-type]
+def test_repair_drops_the_oldest_decision(
+    conf: Configurator, decisions: list[AnyDecision], dropped: tuple[AnyDecision]
+) -> None:
+    fix = conf.repair(decisions, "rack", True)
     assert fix.drop == dropped
     assert fix.decisions[-1] == Decision("rack", True)
     assert conf.state(fix.decisions).conflict is None
 
 
 def test_repair_is_minimal(conf: Configurator, backend: ExhaustiveBackend) -> None:
-    decisions = [Decision("gears", 3), SetElement("acc", "lock"), Decision("rack", False), SetElement("acc", "bell")]
+    decisions: list[AnyDecision] = [
+        Decision("gears", 3), SetElement("acc", "lock"), Decision("rack", False), SetElement("acc", "bell")
+    ]
     fix = conf.repair(decisions, "frame", "carbon")
     assert set(fix.drop) == {Decision("gears", 3), SetElement("acc", "lock")}
     for d in fix.drop:
