@@ -15,6 +15,7 @@ In(operand=Name(id='gears'), items=(Range(low=1, high=3), Int(value=8)), negated
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cache
 from importlib.resources import files
 from typing import Any
 
@@ -180,8 +181,12 @@ class _Build(Transformer[Token, Expr]):
 
 _GRAMMAR = files("configurator.rules").joinpath("grammar.lark").read_text(encoding="utf-8")
 _LARK = Lark(_GRAMMAR, parser="lalr", lexer="basic", transformer=_Build(), maybe_placeholders=False)
-_LEXER = Lark(_GRAMMAR, parser="lalr", lexer="basic")
-"""A second instance without the transformer, used only to re-lex text when reporting an error."""
+
+
+@cache
+def _plain_parser() -> Lark:
+    """A second instance without the transformer, used only to replay text when reporting an error."""
+    return Lark(_GRAMMAR, parser="lalr", lexer="basic")
 
 
 # Readable names of terminals, in the order they are listed in messages.
@@ -272,9 +277,10 @@ def _state_at(text: str, pos: int) -> tuple[Token | None, set[str]]:
     """
     last: Token | None = None
     try:
-        for tok in _LEXER.lex(text[:pos]):
+        plain = _plain_parser()
+        for tok in plain.lex(text[:pos]):
             last = tok
-        interactive = _LEXER.parse_interactive(text[:pos])
+        interactive = plain.parse_interactive(text[:pos])
         interactive.exhaust_lexer()
         accepted = set(interactive.accepts())  # type: ignore[no-untyped-call]
     except UnexpectedInput:

@@ -52,7 +52,7 @@ GOOD = _product(
     rules=(
         Rule("carbon-no-rack", Label("m"), text="frame_material == carbon -> not rack"),
         Rule(
-            "t", Label("m"), columns=("frame_material", "gears"), rows=(("carbon", [11, 12]), ("steel", "*"))
+            "t", Label("m"), columns=("frame_material", "gears"), rows=(("carbon", (11, 12)), ("steel", "*"))
         ),
     ),
     prices=(

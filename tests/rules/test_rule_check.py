@@ -6,6 +6,7 @@ import pytest
 
 from catalog.snapshot import Attribute, AttributeKind, Label
 from configurator.rules import (
+    RuleError,
     RuleSetInvalid,
     RuleTooComplex,
     RuleTypeError,
@@ -16,16 +17,16 @@ from configurator.rules import (
     evaluate,
     parse_expression,
 )
-from configurator.rules.ast import Binary, Call, In, Int, Name, Str, Unary
+from configurator.rules.ast import Binary, Call, Expr, In, Int, Name, Str, Unary
 
 from .bike_attributes import BIKE_ATTRIBUTES, FRAME, SIZE
 
 
-def check(text: str, kind: str = "rule", attributes: tuple[Attribute, ...] = BIKE_ATTRIBUTES):
+def check(text: str, kind: str = "rule", attributes: tuple[Attribute, ...] = BIKE_ATTRIBUTES) -> Expr:
     return check_expression(parse_expression(text), attributes, kind=kind, rule_id="r1")
 
 
-def errors(text: str, kind: str = "rule") -> list:
+def errors(text: str, kind: str = "rule") -> list[RuleError]:
     return check_all(parse_expression(text), BIKE_ATTRIBUTES, kind=kind, rule_id="r1")
 
 

@@ -28,9 +28,7 @@ from configurator.rules.parser import ARITY
 SETTINGS = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 names = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,8}", fullmatch=True).filter(lambda s: s not in KEYWORDS)
-values = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\n\r"), max_size=8
-)
+values = st.text(alphabet=st.characters(blacklist_categories=["Cs"], blacklist_characters="\n\r"), max_size=8)
 leaves: st.SearchStrategy[Expr] = st.one_of(
     names.map(Name),
     st.integers(min_value=0, max_value=10**12).map(Int),

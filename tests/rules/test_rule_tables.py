@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from catalog.snapshot import Label, Rule
+from catalog.snapshot import Attribute, Label, Rule
 from configurator.rules import (
     CellError,
     TableError,
@@ -39,7 +39,7 @@ from .bike_attributes import ACCESSORIES, BIKE_ATTRIBUTES, FRAME, GEARS, RACK, W
         ("420..480", WIDTH, {450}),
     ],
 )
-def test_cells_match_the_right_values(cell: object, attribute: object, expected: set[object]) -> None:
+def test_cells_match_the_right_values(cell: object, attribute: Attribute, expected: set[object]) -> None:
     assert parse_cell(cell, attribute) == frozenset(expected)
 
 
@@ -63,7 +63,7 @@ def test_cells_match_the_right_values(cell: object, attribute: object, expected:
         (False, GEARS, "is not a number"),
     ],
 )
-def test_bad_cells_say_why(cell: object, attribute: object, words: str) -> None:
+def test_bad_cells_say_why(cell: object, attribute: Attribute, words: str) -> None:
     with pytest.raises(CellError) as info:
         parse_cell(cell, attribute)
     assert words in str(info.value)
@@ -71,7 +71,9 @@ def test_bad_cells_say_why(cell: object, attribute: object, words: str) -> None:
 
 
 def _table(
-    rows: tuple[tuple[object, ...], ...], allow: bool = True, columns=("frame_material", "gears")
+    rows: tuple[tuple[object, ...], ...],
+    allow: bool = True,
+    columns: tuple[str, ...] = ("frame_material", "gears"),
 ) -> Rule:
     return Rule("gears-by-material", Label("m"), columns=columns, rows=rows, allow=allow)  # type: ignore[arg-type]
 
