@@ -1,7 +1,117 @@
-"""`c2m` commands: db."""
+"""`c2m` commands: db (schema migrations) and the database options shared by other commands."""
 
 from __future__ import annotations
 
-import click
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
 
-COMMANDS: list[click.Command] = []
+import click
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+import web
+from catalog.db import (
+    current_revisions,
+    default_database_url,
+    head_revisions,
+    make_engine,
+    sqlite_file,
+    upgrade_database,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def instance_dir() -> Path:
+    """The instance folder Flask uses for the ``web`` package (``<repo>/instance``)."""
+    return Path(web.__file__).resolve().parent.parent / "instance"
+
+
+def url_option(command: F) -> F:
+    """The ``--url`` option; without it, ``C2M_DATABASE_URL`` or ``instance/c2m.sqlite``."""
+    return click.option(
+        "--url",
+        "url",
+        metavar="URL",
+        default=None,
+        help="SQLAlchemy database URL (default: $C2M_DATABASE_URL, else instance/c2m.sqlite).",
+    )(command)
+
+
+def resolve_url(url: str | None) -> str:
+    return url or default_database_url(instance_dir())
+
+
+def open_migrated_engine(url: str) -> Engine:
+    """An engine on a database at the latest migration, else a ClickException saying what to run."""
+    path = sqlite_file(url)
+    # Connecting would create an empty SQLite file: check first, and leave nothing behind.
+    if path is not None and not path.exists():
+        raise click.ClickException(f"database not initialised: run c2m db upgrade ({path} does not exist)")
+    engine = make_engine(url)
+    try:
+        current = current_revisions(engine)
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        raise click.ClickException(f"cannot open the database: {exc.__class__.__name__}: {exc}") from exc
+    if not current:
+        engine.dispose()
+        raise click.ClickException("database not initialised: run c2m db upgrade")
+    heads = head_revisions()
+    if current != heads:
+        engine.dispose()
+        raise click.ClickException(
+            f"database schema is at {', '.join(current)} but the code expects {', '.join(heads)}: "
+            "run c2m db upgrade"
+        )
+    return engine
+
+
+@click.group("db")
+def db_group() -> None:
+    """Database schema: create and upgrade it."""
+
+
+@db_group.command("upgrade")
+@url_option
+@click.option("--revision", default="head", show_default=True, help="Alembic revision to upgrade to.")
+def upgrade_command(url: str | None, revision: str) -> None:
+    """Create the tables, or bring them to the latest schema."""
+    target = resolve_url(url)
+    path = sqlite_file(target)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        upgrade_database(target, revision)
+    except SQLAlchemyError as exc:
+        raise click.ClickException(f"upgrade failed: {exc.__class__.__name__}: {exc}") from exc
+    engine = make_engine(target)
+    try:
+        at = ", ".join(current_revisions(engine))
+    finally:
+        engine.dispose()
+    click.echo(f"database at revision {at}")
+
+
+@db_group.command("current")
+@url_option
+def current_command(url: str | None) -> None:
+    """Show the revision the database is at and the latest one."""
+    target = resolve_url(url)
+    path = sqlite_file(target)
+    if path is not None and not path.exists():
+        raise click.ClickException(f"database not initialised: run c2m db upgrade ({path} does not exist)")
+    engine = make_engine(target)
+    try:
+        current = current_revisions(engine)
+    finally:
+        engine.dispose()
+    heads = head_revisions()
+    click.echo(f"current: {', '.join(current) or '(none)'}")
+    click.echo(f"head:    {', '.join(heads)}")
+    if current != heads:
+        click.echo("run c2m db upgrade to bring the database up to date")
+
+
+COMMANDS: list[click.Command] = [db_group]
