@@ -23,7 +23,10 @@ from catalog.snapshot import AttributeKind, Catalog, Label, Module, Product
 try:
     from catalog.files import load_catalog_file
 except ImportError as exc:  # pragma: no cover - only while the loader is being built
-    pytest.skip(f"catalog.files is not importable yet ({exc}); demo catalogs cannot be loaded", allow_module_level=True)
+    pytest.skip(
+        f"catalog.files is not importable yet ({exc}); demo catalogs cannot be loaded",
+        allow_module_level=True,
+    )
 
 try:
     from configurator.rules.catalog_check import check_catalog, expression_checker
@@ -127,7 +130,9 @@ def test_demo_catalogs_have_distinct_codes_and_industries() -> None:
 
 @pytest.mark.parametrize("path", PATHS, ids=PATH_IDS)
 def test_every_label_has_a_chinese_text(path: Path) -> None:
-    missing = [where for where, label in labels(load(path)) if not label.zh_CN.strip() or not label.en.strip()]
+    missing = [
+        where for where, label in labels(load(path)) if not label.zh_CN.strip() or not label.en.strip()
+    ]
     assert missing == []
 
 
@@ -209,7 +214,9 @@ def test_product_prices_use_every_kind_of_price_rule(path: Path, code: str) -> N
     assert any(p.percent for p in product.prices)
     assert any(p.table for p in product.prices)
     assert any(p.add and p.when for p in product.prices)
-    assert any(p.add and any(code in p.add for code in ints) for p in product.prices), "no formula over an int"
+    assert any(p.add and any(code in p.add for code in ints) for p in product.prices), (
+        "no formula over an int"
+    )
 
 
 @pytest.mark.parametrize(("path", "code"), PRODUCTS, ids=PRODUCT_IDS)
@@ -241,7 +248,8 @@ def decisions_of(product: Product, pairs: tuple[tuple[str, Any], ...]) -> list[A
 
 def defaults_of(product: Product) -> dict[str, Any]:
     return {
-        a.code: frozenset(a.default_set or ()) if a.kind is AttributeKind.SET else a.default for a in product.attributes
+        a.code: frozenset(a.default_set or ()) if a.kind is AttributeKind.SET else a.default
+        for a in product.attributes
     }
 
 
