@@ -122,3 +122,35 @@ def test_valid_texts_pass_the_checker() -> None:
     catalog = load_catalog_text(PRODUCT.replace("bogus", "legs"), expression_checker=checker)
     assert catalog.products[0].rules[2].text == "arms ->\n  legs == legs\n"
     assert len(checker.calls) == 12
+
+
+def test_the_configurator_checker_plugs_in_and_positions_land_on_the_error() -> None:
+    catalog_check = pytest.importorskip("configurator.rules.catalog_check")
+    text = HEAD + (
+        "products:\n"
+        "  - code: p\n"
+        "    name: P\n"
+        "    base_price: 1\n"
+        "    attributes: [{code: frame, name: F, type: enum, values: [alu, steel]}, {code: rack, name: R, type: bool}]\n"
+        "    rules:\n"
+        "      - id: r\n"
+        "        rule: |\n"
+        "          frame == alu ->\n"
+        "            not rakc\n"
+        "        message: M\n"
+        '    prices: [{when: "frame == steel and (rack", add: 5, label: X}]\n'
+    )
+    with pytest.raises(CatalogInvalid) as caught:
+        load_catalog_text(text, expression_checker=catalog_check.expression_checker)
+    positions = [(p.line, p.column, p.field) for p in caught.value.problems]
+    assert positions == [(14, 17, "products[0].rules[0].rule"), (16, 46, "products[0].prices[0].when")]
+
+
+def test_documented_and_test_catalogs_pass_the_configurator_checker() -> None:
+    catalog_check = pytest.importorskip("configurator.rules.catalog_check")
+    from pathlib import Path
+
+    from catalog.files import load_catalog_file
+
+    full = Path(__file__).resolve().parent / "full_catalog.yaml"
+    assert load_catalog_file(full, expression_checker=catalog_check.expression_checker).products
