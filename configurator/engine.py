@@ -281,7 +281,10 @@ def _compiled(product: Product, catalog_key: str, backend: str) -> tuple[Model, 
     from configurator.backends.select import make_backend
     from configurator.build import build_model
 
-    model_key = f"{catalog_key}:{product.code}" if catalog_key else f"{product.code}"
+    # Backends keep their own caches keyed by Model.key, so without a catalog key
+    # the key must still identify the product's content, not just its code.
+    content = catalog_key or hashlib.sha256(repr(product).encode()).hexdigest()[:20]
+    model_key = f"{content}:{product.code}"
     started = time.perf_counter()
     model = build_model(product, key=model_key)
     solver = make_backend(model, prefer=backend)
