@@ -461,6 +461,24 @@ class _Checker:
                 expr,
                 f"the parameter {target.code} is {target.kind.value}, but {_snippet(expr)} is {_describe_type(t)}",
             )
+            return
+        constant = _int_constant(expr)
+        if target.kind is AttributeKind.INT and constant is not None and constant not in target.domain():
+            # a fixed value outside the module's domain would make every configuration invalid
+            self.type_error(
+                expr,
+                f"{constant} is not a value of {target.code} "
+                f"({target.minimum}..{target.maximum} step {target.step})",
+            )
+
+
+def _int_constant(expr: Expr) -> int | None:
+    """The value of an integer literal, possibly negated; None for anything else."""
+    if isinstance(expr, Int):
+        return expr.value
+    if isinstance(expr, Unary) and expr.op == "-" and isinstance(expr.operand, Int):
+        return -expr.operand.value
+    return None
 
 
 def _check(

@@ -19,7 +19,7 @@ from configurator.rules import (
 )
 from configurator.rules.ast import Binary, Call, Expr, In, Int, Name, Str, Unary
 
-from .bike_attributes import BIKE_ATTRIBUTES, FRAME, SIZE
+from .bike_attributes import BIKE_ATTRIBUTES, FRAME, SIZE, WIDTH
 
 
 def check(text: str, kind: str = "rule", attributes: tuple[Attribute, ...] = BIKE_ATTRIBUTES) -> Expr:
@@ -239,3 +239,11 @@ def test_checked_expressions_evaluate() -> None:
     assert evaluate(has, {"accessories": frozenset({"lights"})}) is True
     member = check("frame_size in {S, M}")
     assert evaluate(member, {"frame_size": "M"}) is True
+
+
+def test_constant_int_params_must_be_in_the_module_domain() -> None:
+    assert check_all(parse_expression("450"), BIKE_ATTRIBUTES, kind="param", target=WIDTH) == []
+    [err] = check_all(parse_expression("425"), BIKE_ATTRIBUTES, kind="param", target=WIDTH)
+    assert err.detail == "425 is not a value of width (400..2400 step 50)"
+    [err] = check_all(parse_expression("-50"), BIKE_ATTRIBUTES, kind="param", target=WIDTH)
+    assert "-50 is not a value of width" in err.detail
