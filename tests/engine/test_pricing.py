@@ -88,7 +88,10 @@ def test_division_by_zero_in_a_formula_names_the_rule() -> None:
 def test_separable_prices_give_unary_weights_and_others_do_not() -> None:
     separable = PriceModel.of(with_prices(PriceRule("c", Label("C"), when="frame == carbon", add="500"),
                                           PriceRule("p", Label("P"), percent="5")))
-    assert separable.unary_weights() == {"frame": {"aluminium": 0, "steel": 0, "carbon": 500}}
+    expected: dict[str, dict[object, Fraction]] = {
+        "frame": {"aluminium": Fraction(0), "steel": Fraction(0), "carbon": Fraction(500)}
+    }
+    assert separable.unary_weights() == expected
     joint = PriceModel.of(with_prices(PriceRule("j", Label("J"), when="frame == carbon and rack", add="1")))
     assert joint.unary_weights() is None
     conditional_percent = PriceModel.of(with_prices(PriceRule("p", Label("P"), when="rack", percent="5")))
