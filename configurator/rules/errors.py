@@ -15,6 +15,7 @@ of which catalog object) and ``source`` (the best known file position).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from catalog.snapshot import SourceLoc
 from configurator.errors import ConfiguratorError
@@ -65,6 +66,10 @@ class RuleError(ConfiguratorError):
 
     def __str__(self) -> str:
         return self.describe()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # keyword-only constructors do not survive Exception's default pickling
+        return (_restore, (type(self), self.args, self.__dict__.copy()))
 
 
 class RuleSyntaxError(RuleError):
@@ -173,3 +178,13 @@ class RuleSetInvalid(ConfiguratorError):
         self.errors = tuple(errors)
         lines = "\n".join(f"  - {e}" for e in self.errors)
         super().__init__(f"{len(self.errors)} problems:\n{lines}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_restore, (type(self), self.args, self.__dict__.copy()))
+
+
+def _restore(cls: type[Exception], args: tuple[Any, ...], state: dict[str, Any]) -> Exception:
+    err = cls.__new__(cls)
+    err.args = args
+    err.__dict__.update(state)
+    return err

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 
 from catalog.snapshot import Attribute, AttributeKind, Label
@@ -247,3 +249,15 @@ def test_constant_int_params_must_be_in_the_module_domain() -> None:
     assert err.detail == "425 is not a value of width (400..2400 step 50)"
     [err] = check_all(parse_expression("-50"), BIKE_ATTRIBUTES, kind="param", target=WIDTH)
     assert "-50 is not a value of width" in err.detail
+
+
+def test_errors_survive_pickling() -> None:
+    with pytest.raises(RuleSetInvalid) as info:
+        check("gears and gaers or frame_material == titanium")
+    copy = pickle.loads(pickle.dumps(info.value))
+    assert [str(e) for e in copy.errors] == [str(e) for e in info.value.errors]
+    assert isinstance(copy.errors[2], UnknownValue) and copy.errors[2].allowed == (
+        "aluminium",
+        "steel",
+        "carbon",
+    )
