@@ -43,8 +43,6 @@ A walk through a tiny product:
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from catalog.snapshot import Catalog
 from configurator.decisions import (
     AnyDecision,
@@ -98,26 +96,32 @@ class UnknownProduct(ConfiguratorError):
 
 
 def load_product(
-    catalog: str | Path | Catalog, product_code: str, *, backend: str = "auto"
+    catalog: Catalog, product_code: str, *, catalog_key: str = "", backend: str = "auto"
 ) -> Configurator:
-    """A :class:`Configurator` for one product of a catalog (a ``Catalog`` or a catalog file path).
+    """A :class:`Configurator` for one product of a catalog, priced in the catalog's currency.
 
-    Files are read with the rule checker, so a broken rule is reported as a
-    ``catalog.files.CatalogInvalid`` with file positions. The catalog's content
-    hash keys the compiled-model cache, and its currency prices the product.
+    ``catalog_key`` (e.g. the published version's content hash) keys the
+    compiled-model cache. Reading catalog *files* belongs to
+    ``catalog.files.load_catalog_file`` (pass ``configurator.rules.expression_checker``
+    so rules are checked with file positions); the engine never parses files,
+    so it stays free of the serialization layer.
+
+    >>> from decimal import Decimal
+    >>> from catalog.snapshot import Attribute, AttributeKind, Catalog, Label, Product
+    >>> shop = Catalog("shop", Label("Shop"), "EUR", (), (), (Product(
+    ...     "lamp", Label("Lamp"), Decimal("20.00"), (Attribute("dimmable", AttributeKind.BOOL, Label("Dim")),)),))
+    >>> load_product(shop, "lamp", backend="brute").count([])
+    2
+    >>> load_product(shop, "lmap")
+    Traceback (most recent call last):
+    ...
+    configurator.UnknownProduct: catalog 'shop' has no product 'lmap'; did you mean lamp?
     """
-    from catalog.files import content_hash, load_catalog_file
-    from configurator.rules import expression_checker
-
-    if not isinstance(catalog, Catalog):
-        catalog = load_catalog_file(catalog, expression_checker=expression_checker)
     try:
         product = catalog.product(product_code)
     except KeyError:
         raise UnknownProduct(product_code, catalog.code, tuple(p.code for p in catalog.products)) from None
-    return Configurator(
-        product, catalog_key=content_hash(catalog), backend=backend, currency=catalog.currency
-    )
+    return Configurator(product, catalog_key=catalog_key, backend=backend, currency=catalog.currency)
 
 
 __all__ = [

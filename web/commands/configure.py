@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from catalog.errors import CatalogError
-from catalog.files import CatalogInvalid
+from catalog.files import CatalogInvalid, content_hash, load_catalog_file
 from configurator import (
     AttributeState,
     Configurator,
@@ -28,6 +28,7 @@ from configurator import (
     parse_decision,
 )
 from configurator.decisions import AnyDecision
+from configurator.rules import expression_checker
 
 BACKENDS = ("auto", "mdd", "sat", "reference", "brute")
 
@@ -40,7 +41,8 @@ def _fail(message: str) -> None:
 def _open(catalog_file: str, product: str, backend: str) -> Configurator:
     """Load the product or exit 1 with every catalog problem as FILE:LINE:COL lines."""
     try:
-        return load_product(catalog_file, product, backend=backend)
+        catalog = load_catalog_file(catalog_file, expression_checker=expression_checker)
+        return load_product(catalog, product, catalog_key=content_hash(catalog), backend=backend)
     except CatalogInvalid as exc:
         for problem in exc.problems:
             click.echo(str(problem), err=True)
