@@ -615,7 +615,7 @@ class Configurator:
         """
         effective = self.check(decisions)
         target = self._target(attribute, value, included)
-        shown: AttributeValue = value if isinstance(value, frozenset) else check_or_element(target)
+        shown: AttributeValue = value if isinstance(value, frozenset) else _target_value(target)
         others = [d for d in effective if not self._replaces(target, d)]
 
         def oracle(subset: Sequence[AnyDecision]) -> bool:
@@ -847,7 +847,7 @@ class Configurator:
         )
 
 
-def check_or_element(target: AnyDecision) -> AttributeValue:
+def _target_value(target: AnyDecision) -> AttributeValue:
     """The value a target decision stands for (a set element's code for :class:`SetElement`)."""
     return target.element if isinstance(target, SetElement) else target.value
 
