@@ -122,16 +122,25 @@ def evaluate(expr: Expr, env: Mapping[str, EvalValue]) -> EvalValue:
     raise EvaluationError(f"cannot evaluate {expr!r}")
 
 
+_LOGIC = frozenset({"and", "or", "->", "<->"})
+
+
+def _logic(op: str, expr: Binary, env: Mapping[str, EvalValue]) -> bool:
+    left = _truth(evaluate(expr.left, env))
+    # "and", "or" and "->" short-circuit: the right side may be undefined (x / 0) when not needed
+    if op == "and":
+        return left and _truth(evaluate(expr.right, env))
+    if op == "or":
+        return left or _truth(evaluate(expr.right, env))
+    if op == "->":
+        return (not left) or _truth(evaluate(expr.right, env))
+    return left == _truth(evaluate(expr.right, env))
+
+
 def _binary(expr: Binary, env: Mapping[str, EvalValue]) -> EvalValue:
     op = expr.op
-    if op == "and":
-        return _truth(evaluate(expr.left, env)) and _truth(evaluate(expr.right, env))
-    if op == "or":
-        return _truth(evaluate(expr.left, env)) or _truth(evaluate(expr.right, env))
-    if op == "->":
-        return (not _truth(evaluate(expr.left, env))) or _truth(evaluate(expr.right, env))
-    if op == "<->":
-        return _truth(evaluate(expr.left, env)) == _truth(evaluate(expr.right, env))
+    if op in _LOGIC:
+        return _logic(op, expr, env)
     left = evaluate(expr.left, env)
     right = evaluate(expr.right, env)
     if op == "==":
@@ -147,6 +156,10 @@ def _binary(expr: Binary, env: Mapping[str, EvalValue]) -> EvalValue:
         return a > b
     if op == ">=":
         return a >= b
+    return _arithmetic(op, a, b)
+
+
+def _arithmetic(op: str, a: Fraction, b: Fraction) -> EvalValue:
     if op == "+":
         return _norm(a + b)
     if op == "-":
