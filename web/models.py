@@ -75,6 +75,8 @@ class OrderRecord(Base):
     customer_email: Mapped[str | None] = mapped_column(Text)
     locale: Mapped[str] = mapped_column(String(8), default="en")
     due_date: Mapped[str | None] = mapped_column(String(10))
+    access_token_hash: Mapped[str | None] = mapped_column(String(64))
+    """SHA-256 of the order's access token (given once, on creation) that opens its status page."""
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     production_orders: Mapped[list[ProductionOrderRecord]] = relationship(back_populates="order")
@@ -169,6 +171,10 @@ class OutboxEvent(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime())
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)
+    failed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    """Set when delivery was given up after the last attempt (dead letter)."""
+    delivered_endpoints: Mapped[str | None] = mapped_column(Text)
+    """Space-separated ids of the endpoints that accepted the event, so retries skip them."""
 
 
 class User(Base):
