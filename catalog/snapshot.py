@@ -254,6 +254,37 @@ class ProductTest:
 
 
 @dataclass(frozen=True, slots=True)
+class BomRequirement:
+    """A promise about the BOM of every valid configuration, checked over the whole space.
+
+    The requirement counts the product's super-BOM lines that a configuration
+    selects (their ``when`` holds) among those it names: by position
+    (``positions``) or by item code pattern (``items``; ``*`` matches any
+    characters, e.g. ``"FRAME-*"``). The count must be ``exactly`` N, or lie
+    within ``at_least``..``at_most``. The catalog checks look for a valid
+    configuration breaking it (a counter-example) on the compiled model.
+
+    >>> BomRequirement("one-frame", Label("Exactly one frame"), items=("FRAME-*",), exactly=1).bounds()
+    (1, 1)
+    """
+
+    id: str
+    message: Label
+    items: tuple[str, ...] = ()
+    positions: tuple[int, ...] = ()
+    exactly: int | None = None
+    at_least: int | None = None
+    at_most: int | None = None
+    loc: SourceLoc | None = field(default=None, compare=False, repr=False)
+
+    def bounds(self) -> tuple[int, int | None]:
+        """The allowed line count as (lowest, highest or ``None`` for no upper bound)."""
+        if self.exactly is not None:
+            return self.exactly, self.exactly
+        return self.at_least or 0, self.at_most
+
+
+@dataclass(frozen=True, slots=True)
 class Product:
     code: str
     name: Label
@@ -271,6 +302,8 @@ class Product:
     lead_time_days: int = 0
     """Assembly lead time added to the production time for delivery estimates."""
     loc: SourceLoc | None = field(default=None, compare=False, repr=False)
+    requires: tuple[BomRequirement, ...] = ()
+    """BOM requirements checked over every valid configuration (see :class:`BomRequirement`)."""
 
     def attribute(self, code: str) -> Attribute:
         for a in self.attributes:

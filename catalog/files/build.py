@@ -16,6 +16,7 @@ from catalog.snapshot import (
     Attribute,
     AttributeKind,
     BomLine,
+    BomRequirement,
     Catalog,
     Choice,
     Group,
@@ -118,6 +119,19 @@ class Builder:
             description=optional_label(data.get("description")),
             image=data.get("image"),
             lead_time_days=data.get("lead_time_days") or 0,
+            loc=self.loc(path),
+            requires=tuple(self.requirement(d, p) for d, p in items("requires")),
+        )
+
+    def requirement(self, data: Data, path: Path) -> BomRequirement:
+        return BomRequirement(
+            id=data["id"],
+            message=label(data["message"]),
+            items=tuple(data.get("items") or ()),
+            positions=tuple(data.get("positions") or ()),
+            exactly=data.get("exactly"),
+            at_least=data.get("at_least"),
+            at_most=data.get("at_most"),
             loc=self.loc(path),
         )
 

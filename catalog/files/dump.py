@@ -19,6 +19,7 @@ from catalog.snapshot import (
     Attribute,
     AttributeKind,
     BomLine,
+    BomRequirement,
     Catalog,
     Choice,
     Label,
@@ -136,7 +137,7 @@ def _module(module: Module) -> Document:
 
 
 def _product(product: Product) -> Document:
-    return {
+    out: Document = {
         "code": product.code,
         "name": _label(product.name),
         "description": _optional_label(product.description),
@@ -150,6 +151,23 @@ def _product(product: Product) -> Document:
         "bom": [_line(line) for line in product.bom],
         "routing": [_operation(o) for o in product.routing],
         "tests": [_test(t) for t in product.tests],
+    }
+    # Written only when present: catalogs without requirements keep the
+    # canonical document (and so the content hash) they had before the key existed.
+    if product.requires:
+        out["requires"] = [_requirement(r) for r in product.requires]
+    return out
+
+
+def _requirement(requirement: BomRequirement) -> Document:
+    return {
+        "id": requirement.id,
+        "items": list(requirement.items),
+        "positions": list(requirement.positions),
+        "exactly": requirement.exactly,
+        "at_least": requirement.at_least,
+        "at_most": requirement.at_most,
+        "message": _label(requirement.message),
     }
 
 

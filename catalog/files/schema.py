@@ -26,6 +26,8 @@ KEYWORDS = frozenset({"and", "or", "not", "in", "true", "false"})
 
 CATALOG_CODE = r"[a-z0-9][a-z0-9-]*"
 ITEM_CODE = r"[A-Z0-9][A-Z0-9._-]*"
+ITEM_PATTERN = r"[A-Z0-9*][A-Z0-9._*-]*"
+"""An item code in which ``*`` matches any characters (BOM requirements)."""
 ATTRIBUTE_CODE = r"[A-Za-z_][A-Za-z0-9_]*"
 VALUE_CODE = r"[A-Za-z0-9_][A-Za-z0-9_.-]*"
 ID = r"[a-z0-9][a-z0-9_-]*"
@@ -345,6 +347,21 @@ class TestSchema(_Strict):
     reason = fields.String(allow_none=True, validate=_pattern(ID, "rule id"), error_messages=_TYPE_MESSAGES)
 
 
+class RequirementSchema(_Strict):
+    """A BOM requirement: how many of the named super-BOM lines every configuration selects."""
+
+    id = fields.String(required=True, validate=_pattern(ID, "requirement id"), error_messages=_TYPE_MESSAGES)
+    items = _list(
+        fields.String(validate=_pattern(ITEM_PATTERN, "item code pattern"), error_messages=_TYPE_MESSAGES),
+        allow_none=True,
+    )
+    positions = _list(_int(1), allow_none=True)
+    exactly = _int(0, allow_none=True)
+    at_least = _int(0, allow_none=True)
+    at_most = _int(0, allow_none=True)
+    message = _label(required=True)
+
+
 class ProductSchema(_Strict):
     code = fields.String(
         required=True, validate=_pattern(CATALOG_CODE, "product code"), error_messages=_TYPE_MESSAGES
@@ -361,6 +378,7 @@ class ProductSchema(_Strict):
     bom = _list(_nested(BomLineSchema), allow_none=True)
     routing = _list(_nested(OperationSchema), allow_none=True)
     tests = _list(_nested(TestSchema), allow_none=True)
+    requires = _list(_nested(RequirementSchema), allow_none=True)
 
 
 class CatalogSchema(_Strict):

@@ -9,6 +9,7 @@ first one.
 from __future__ import annotations
 
 import difflib
+import fnmatch
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -140,6 +141,7 @@ class Validator:
         ops = self.operations(path, "routing", product.get("routing"), scope)
         self.lines(path, "bom", product.get("bom"), scope, ops, default_pos=False)
         self.tests(path, product.get("tests"), scope)
+        self.requirements(path, product.get("requires"), product.get("bom"))
 
     # --- attributes ----------------------------------------------------------
 
@@ -536,6 +538,40 @@ class Validator:
                     (*tpath, "reason"),
                     f"unknown rule {reason!r}; rules: {', '.join(scope.rule_ids) or '(none)'}",
                 )
+
+    # --- BOM requirements -----------------------------------------------------
+
+    def requirements(self, path: Path, items: object, bom: object) -> None:
+        lines = [line for line, _ in _dicts(bom, (*path, "bom"))]
+        positions = {line.get("pos") for line in lines}
+        codes = [line["item"] for line in lines if isinstance(line.get("item"), str)]
+        ids: dict[Any, Path] = {}
+        for req, rpath in _dicts(items, (*path, "requires")):
+            if isinstance(req.get("id"), str):
+                self.unique(ids, req["id"], (*rpath, "id"), "requirement id")
+            if not self.clean(rpath):
+                continue
+            patterns, numbers = req.get("items") or [], req.get("positions") or []
+            if not patterns and not numbers:
+                self.report(
+                    rpath, "a requirement names BOM lines with 'items' (code patterns) or 'positions'"
+                )
+            for index, pattern in enumerate(patterns):
+                if not any(fnmatch.fnmatchcase(code, pattern) for code in codes):
+                    self.report((*rpath, "items", index), f"{pattern!r} matches no item of the product's bom")
+            for index, number in enumerate(numbers):
+                if number not in positions:
+                    known = ", ".join(str(p) for p in sorted(p for p in positions if isinstance(p, int)))
+                    self.report(
+                        (*rpath, "positions", index), f"the bom has no position {number}; positions: {known}"
+                    )
+            exactly, low, high = req.get("exactly"), req.get("at_least"), req.get("at_most")
+            if exactly is not None and (low is not None or high is not None):
+                self.report(rpath, "give either 'exactly' or 'at_least'/'at_most', not both")
+            elif exactly is None and low is None and high is None:
+                self.report(rpath, "a requirement needs 'exactly', 'at_least' or 'at_most'")
+            elif low is not None and high is not None and low > high:
+                self.report((*rpath, "at_least"), f"at_least {low} is greater than at_most {high}")
 
     # --- expressions -------------------------------------------------------------
 
