@@ -1,0 +1,702 @@
+"""Saved configurations: a buyer's decisions pinned to a catalog version.
+
+A configuration row stores only the buyer's decisions, oldest first, as a
+JSON list (``ConfigurationRecord.decisions``). One entry is one of:
+
+- ``{"attribute": "frame_material", "value": "carbon"}``: fixes an enum,
+  bool (``true``/``false``) or int attribute; for a set attribute ``value``
+  is the whole set as a list (``{"attribute": "accessories", "value": ["bell"]}``);
+- ``{"attribute": "accessories", "element": "bell", "included": true}``: puts
+  one element of a set attribute in (or, with ``false``, leaves it out).
+
+The list is the buyer's *history*: a later entry on the same attribute (or set
+element) replaces an earlier one when the engine computes the state, so
+:func:`undo` (drop the last entry) brings back what was there before. When the
+history grows past :data:`MAX_HISTORY` it is compacted to the decisions in
+force.
+
+Every read re-validates the stored entries against the pinned version: an
+entry that no longer fits (unknown attribute or value, e.g. after
+:func:`rebase` onto a newer version) is reported in
+:attr:`Configuration.invalid` and left out of the state, never silently
+deleted; removing or replacing the decision deletes it.
+
+:func:`state_document` renders an engine :class:`~configurator.State` as the
+plain JSON-ready dict both the API and the storefront show. Reasons for
+greyed-out values are *not* computed there by default: one explanation costs
+a diagnosis (tens of milliseconds each, against ~20 ms for the whole state of
+the demo bike), so a state would get several times slower with every greyed
+value. Instead each attribute lists the rules that constrain it
+(``rules``), and the reason for one value comes from :func:`explain`
+(``GET .../explain``); pass ``reasons=True`` to compute them all (the
+storefront does so only for the attribute the buyer opens).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from catalog.snapshot import Attribute, AttributeKind, Product, Value
+from configurator import (
+    AnyDecision,
+    AttributeValue,
+    Configurator,
+    ConfiguratorError,
+    Decision,
+    Explanation,
+    Repair,
+    RuleRef,
+    SetElement,
+    State,
+    effective_decisions,
+)
+from configurator.decisions import check_decision, find_attribute, parse_value
+from web.models import ConfigurationRecord
+from web.services.catalogs import LoadedCatalog, find_product, get_configurator, load_catalog
+
+__all__ = [
+    "MAX_HISTORY",
+    "Configuration",
+    "ConfigurationNotFound",
+    "DecisionConflict",
+    "InvalidDecision",
+    "InvalidDecisionShape",
+    "NothingToUndo",
+    "add_decision",
+    "complete",
+    "create_configuration",
+    "decision_from_json",
+    "decision_to_json",
+    "explain",
+    "explanation_document",
+    "get_configuration",
+    "get_shared",
+    "json_value",
+    "rebase",
+    "remove_decision",
+    "repair",
+    "replace_decisions",
+    "state_document",
+    "undo",
+]
+
+MAX_HISTORY = 200
+"""Stored history entries beyond which the history is compacted to the decisions in force."""
+MAX_DECISIONS_PER_REQUEST = 500
+"""A request may not send more decisions than this (protects the diagnosis from huge inputs)."""
+
+ON_CONFLICT = ("reject", "keep")
+"""What a new decision that contradicts earlier ones does: ``reject`` raises
+:class:`DecisionConflict` and stores nothing; ``keep`` stores it and the state
+reports the conflict (dropping the oldest culprits to stay usable)."""
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class ConfigurationNotFound(ConfiguratorError):
+    reason = "configuration_not_found"
+
+    def __init__(self, key: str, by: str = "id") -> None:
+        super().__init__(f"no configuration with {by} {key!r}")
+        self.key = key
+
+
+class InvalidDecisionShape(ConfiguratorError):
+    """A decision in a request is not one of the documented JSON shapes."""
+
+    reason = "invalid_decision"
+
+    def __init__(self, detail: str, field: str = "decision") -> None:
+        super().__init__(detail)
+        self.field = field
+
+
+class NothingToUndo(ConfiguratorError):
+    reason = "nothing_to_undo"
+
+    def __init__(self) -> None:
+        super().__init__("the configuration has no decision to undo")
+
+
+class DecisionConflict(ConfiguratorError):
+    """The decisions contradict each other; ``culprits`` and ``rules`` say why."""
+
+    reason = "conflict"
+
+    def __init__(self, culprits: Sequence[AnyDecision], rules: Sequence[RuleRef]) -> None:
+        names = ", ".join(str(d) for d in culprits) or "(none)"
+        ids = ", ".join(r.rule_id for r in rules)
+        super().__init__(f"conflicting decisions: {names}" + (f" (rules: {ids})" if ids else ""))
+        self.culprits = tuple(culprits)
+        self.rules = tuple(rules)
+
+
+class DecisionNotFound(ConfiguratorError):
+    reason = "decision_not_found"
+
+    def __init__(self, attribute: str, element: str | None) -> None:
+        what = f"{attribute} element {element!r}" if element else attribute
+        super().__init__(f"the configuration has no decision on {what}")
+        self.attribute = attribute
+
+
+# --------------------------------------------------------------------------- decisions as JSON
+
+
+def json_value(value: object) -> Any:
+    """A value as JSON shows it: sets become sorted lists.
+
+    >>> json_value(frozenset({"lock", "bell"})), json_value(True), json_value(3)
+    (['bell', 'lock'], True, 3)
+    """
+    if isinstance(value, frozenset | set | tuple | list):
+        return sorted(str(v) for v in value)
+    return value
+
+
+def decision_to_json(decision: AnyDecision) -> dict[str, Any]:
+    """The stored/API form of a decision.
+
+    >>> decision_to_json(Decision("frame", "carbon"))
+    {'attribute': 'frame', 'value': 'carbon'}
+    >>> decision_to_json(SetElement("accessories", "bell", False))
+    {'attribute': 'accessories', 'element': 'bell', 'included': False}
+    """
+    if isinstance(decision, SetElement):
+        return {"attribute": decision.attribute, "element": decision.element, "included": decision.included}
+    return {"attribute": decision.attribute, "value": json_value(decision.value)}
+
+
+def _value_for(attribute: Attribute, value: object) -> AttributeValue:
+    # JSON carries bools and ints natively; query strings and forms send text,
+    # which is parsed the way the CLI parses --set values.
+    if isinstance(value, str) and attribute.kind in (
+        AttributeKind.BOOL,
+        AttributeKind.INT,
+        AttributeKind.SET,
+    ):
+        return parse_value(attribute, value)
+    # Anything else (lists for sets included) is checked, and normalised, by check_decision.
+    return value  # type: ignore[return-value]
+
+
+def decision_from_json(product: Product, raw: object) -> AnyDecision:
+    """Parse and check one decision against ``product``.
+
+    :raise InvalidDecisionShape: not an object of a documented shape.
+    :raise UnknownAttribute: the product has no such attribute.
+    :raise InvalidValue: the value (or element) is not in the attribute's domain.
+
+    >>> from catalog.snapshot import Label
+    >>> p = Product("p", Label("P"), Decimal(0), (Attribute("rack", AttributeKind.BOOL, Label("Rack")),))
+    >>> decision_from_json(p, {"attribute": "rack", "value": "yes"})
+    Decision(attribute='rack', value=True)
+    """
+    if not isinstance(raw, Mapping):
+        raise InvalidDecisionShape(f"a decision is an object, got {type(raw).__name__}")
+    attribute_code = raw.get("attribute")
+    if not isinstance(attribute_code, str) or not attribute_code:
+        raise InvalidDecisionShape("a decision needs 'attribute' (an attribute code)", "attribute")
+    unknown = sorted(set(raw) - {"attribute", "value", "element", "included"})
+    if unknown:
+        raise InvalidDecisionShape(f"unknown field(s) in a decision: {', '.join(unknown)}", unknown[0])
+    attribute = find_attribute(product, attribute_code)
+    if "element" in raw:
+        if "value" in raw:
+            raise InvalidDecisionShape("a decision has either 'value' or 'element', not both", "element")
+        element, included = raw["element"], raw.get("included", True)
+        if not isinstance(element, str):
+            raise InvalidDecisionShape("'element' is a value code of a set attribute", "element")
+        if not isinstance(included, bool):
+            raise InvalidDecisionShape("'included' is true or false", "included")
+        return check_decision(product, SetElement(attribute.code, element, included))
+    if "value" not in raw:
+        raise InvalidDecisionShape(
+            "a decision needs 'value' (or 'element' for one element of a set)", "value"
+        )
+    if "included" in raw:
+        raise InvalidDecisionShape("'included' goes with 'element'", "included")
+    return check_decision(product, Decision(attribute.code, _value_for(attribute, raw["value"])))
+
+
+@dataclass(frozen=True, slots=True)
+class InvalidDecision:
+    """A stored decision that does not fit the pinned version (kept, reported, left out of the state)."""
+
+    index: int
+    """Position in the stored history (0 = oldest)."""
+    decision: Any
+    reason: str
+    detail: str
+
+
+# --------------------------------------------------------------------------- the loaded configuration
+
+
+@dataclass(slots=True)
+class Configuration:
+    """A stored configuration, re-validated against its pinned version.
+
+    ``history`` holds the valid stored decisions oldest first; ``invalid`` the
+    ones that did not validate. :meth:`state` is computed once per object.
+    """
+
+    record: ConfigurationRecord
+    catalog: LoadedCatalog
+    product: Product
+    configurator: Configurator
+    history: tuple[AnyDecision, ...]
+    invalid: tuple[InvalidDecision, ...]
+    raw: list[Any]
+    """The stored entries as read (valid and invalid), oldest first."""
+    _state: State | None = field(default=None, repr=False)
+
+    @property
+    def id(self) -> str:
+        return self.record.id
+
+    @property
+    def share_token(self) -> str:
+        return self.record.share_token
+
+    def state(self) -> State:
+        """The engine state of the valid decisions (conflicts degrade, see ``State.conflict``)."""
+        if self._state is None:
+            self._state = self.configurator.state(self.history)
+        return self._state
+
+    def effective(self) -> tuple[AnyDecision, ...]:
+        """The decisions in force (later replaces earlier), before conflict handling."""
+        return effective_decisions(self.history)
+
+
+def _validate(
+    product: Product, raw: list[Any]
+) -> tuple[tuple[AnyDecision, ...], tuple[InvalidDecision, ...]]:
+    valid: list[AnyDecision] = []
+    invalid: list[InvalidDecision] = []
+    for index, entry in enumerate(raw):
+        try:
+            valid.append(decision_from_json(product, entry))
+        except ConfiguratorError as exc:
+            invalid.append(
+                InvalidDecision(index, entry, getattr(exc, "reason", "invalid_decision"), str(exc))
+            )
+    return tuple(valid), tuple(invalid)
+
+
+def _open(
+    session: Session, record: ConfigurationRecord, loaded: LoadedCatalog | None = None
+) -> Configuration:
+    if loaded is None:
+        loaded = load_catalog(session, record.catalog_code, record.version_number)
+    product = loaded.product(record.product_code)
+    try:
+        raw = json.loads(record.decisions or "[]")
+    except json.JSONDecodeError:
+        raw = []
+    if not isinstance(raw, list):
+        raw = [raw]
+    history, invalid = _validate(product, raw)
+    configurator = get_configurator(loaded.catalog, product.code, loaded.content_hash)
+    return Configuration(record, loaded, product, configurator, history, invalid, raw)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _check_conflict(configuration: Configuration, on_conflict: str) -> None:
+    if on_conflict not in ON_CONFLICT:
+        raise InvalidDecisionShape(f"on_conflict is one of {', '.join(ON_CONFLICT)}", "on_conflict")
+    if on_conflict == "keep":
+        return
+    conflict = configuration.state().conflict
+    if conflict is not None:
+        raise DecisionConflict(conflict.decisions, conflict.rules)
+
+
+def _store(
+    session: Session, configuration: Configuration, raw: list[Any], on_conflict: str = "keep"
+) -> Configuration:
+    """Validate ``raw`` as the new history, check conflicts, then write it."""
+    if len(raw) > MAX_HISTORY:
+        # Keep the invalid entries (the buyer has not dealt with them yet) and the decisions in force.
+        history, invalid = _validate(configuration.product, raw)
+        raw = [i.decision for i in invalid] + [decision_to_json(d) for d in effective_decisions(history)]
+    history, invalid = _validate(configuration.product, raw)
+    updated = Configuration(
+        configuration.record,
+        configuration.catalog,
+        configuration.product,
+        configuration.configurator,
+        history,
+        invalid,
+        raw,
+    )
+    _check_conflict(updated, on_conflict)
+    record = configuration.record
+    record.decisions = json.dumps(raw, ensure_ascii=False)
+    record.updated_at = _now()
+    session.add(record)
+    session.commit()
+    return updated
+
+
+def _parse_all(product: Product, decisions: Iterable[object]) -> list[dict[str, Any]]:
+    """Check request decisions; return their normalised stored form."""
+    items = list(decisions)
+    if len(items) > MAX_DECISIONS_PER_REQUEST:
+        raise InvalidDecisionShape(f"at most {MAX_DECISIONS_PER_REQUEST} decisions per request", "decisions")
+    return [decision_to_json(decision_from_json(product, d)) for d in items]
+
+
+# --------------------------------------------------------------------------- use cases
+
+
+def create_configuration(
+    session: Session,
+    product_code: str,
+    decisions: Iterable[object] = (),
+    *,
+    catalog_code: str | None = None,
+    on_conflict: str = "reject",
+    at: datetime | None = None,
+) -> Configuration:
+    """Start a configuration of ``product_code`` pinned to the catalog version in force.
+
+    ``decisions`` are JSON decisions (see the module docstring). The new row
+    gets a random UUID and an unguessable ``share_token``.
+
+    :raise ProductNotFound: (404) / :raise AmbiguousProduct: (422, name the catalog).
+    :raise UnknownAttribute, InvalidValue, InvalidDecisionShape: (422).
+    :raise DecisionConflict: (409) the decisions contradict each other and ``on_conflict`` is "reject".
+    """
+    loaded, product = find_product(session, product_code, catalog_code, at=at)
+    raw: list[Any] = _parse_all(product, decisions)
+    now = _now()
+    record = ConfigurationRecord(
+        id=str(uuid.uuid4()),
+        share_token=secrets.token_urlsafe(24),
+        catalog_code=loaded.code,
+        version_number=loaded.number,
+        content_hash=loaded.content_hash,
+        product_code=product.code,
+        decisions="[]",
+        created_at=now,
+        updated_at=now,
+    )
+    configurator = get_configurator(loaded.catalog, product.code, loaded.content_hash)
+    draft = Configuration(record, loaded, product, configurator, (), (), [])
+    return _store(session, draft, raw, on_conflict)
+
+
+def get_configuration(session: Session, configuration_id: str) -> Configuration:
+    """The configuration ``configuration_id``, re-validated. :raise ConfigurationNotFound: (404)."""
+    record = session.get(ConfigurationRecord, configuration_id) if len(configuration_id) <= 36 else None
+    if record is None:
+        raise ConfigurationNotFound(configuration_id)
+    return _open(session, record)
+
+
+def get_shared(session: Session, share_token: str) -> Configuration:
+    """The configuration behind a share link. :raise ConfigurationNotFound: (404)."""
+    record = None
+    if len(share_token) <= 64:
+        record = session.scalars(
+            select(ConfigurationRecord).where(ConfigurationRecord.share_token == share_token)
+        ).one_or_none()
+    if record is None:
+        raise ConfigurationNotFound(share_token, "share token")
+    return _open(session, record)
+
+
+def add_decision(
+    session: Session, configuration: Configuration, decision: object, *, on_conflict: str = "reject"
+) -> Configuration:
+    """Append one decision (JSON form). :raise DecisionConflict: (409) unless ``on_conflict="keep"``."""
+    (entry,) = _parse_all(configuration.product, [decision])
+    return _store(session, configuration, [*configuration.raw, entry], on_conflict)
+
+
+def replace_decisions(
+    session: Session,
+    configuration: Configuration,
+    decisions: Iterable[object],
+    *,
+    on_conflict: str = "reject",
+) -> Configuration:
+    """Replace the whole history with ``decisions`` (JSON form)."""
+    return _store(session, configuration, _parse_all(configuration.product, decisions), on_conflict)
+
+
+def remove_decision(
+    session: Session, configuration: Configuration, attribute: str, element: str | None = None
+) -> Configuration:
+    """Drop every stored entry on ``attribute`` (or only on set ``element`` of it), invalid ones included.
+
+    Removing a set element from a whole-set decision leaves the rest of the set decided.
+
+    :raise DecisionNotFound: (422) nothing stored on that attribute / element.
+    """
+    kept: list[Any] = []
+    removed = False
+    for entry in configuration.raw:
+        on_attribute = isinstance(entry, Mapping) and entry.get("attribute") == attribute
+        if not on_attribute:
+            kept.append(entry)
+            continue
+        if element is None or entry.get("element") == element:
+            removed = True
+            continue
+        value = entry.get("value")
+        if "value" in entry and isinstance(value, list) and element in value:
+            # A whole-set decision: take the element out, keep the rest of the set decided.
+            kept.append({"attribute": attribute, "value": [v for v in value if v != element]})
+            removed = True
+            continue
+        kept.append(entry)
+    if not removed:
+        raise DecisionNotFound(attribute, element)
+    return _store(session, configuration, kept)
+
+
+def undo(session: Session, configuration: Configuration) -> Configuration:
+    """Drop the newest stored entry. :raise NothingToUndo: (422) the history is empty."""
+    if not configuration.raw:
+        raise NothingToUndo()
+    return _store(session, configuration, configuration.raw[:-1])
+
+
+def rebase(session: Session, configuration: Configuration, *, at: datetime | None = None) -> Configuration:
+    """Move the configuration to the version of its catalog in force now.
+
+    Entries that do not fit the new version are kept and reported in
+    ``invalid`` (the buyer decides what to do with them).
+    """
+    loaded = load_catalog(session, configuration.catalog.code, at=at)
+    record = configuration.record
+    product = loaded.product(record.product_code)
+    record.version_number = loaded.number
+    record.content_hash = loaded.content_hash
+    configurator = get_configurator(loaded.catalog, product.code, loaded.content_hash)
+    moved = Configuration(record, loaded, product, configurator, (), (), configuration.raw)
+    return _store(session, moved, configuration.raw)
+
+
+def _target(configuration: Configuration, attribute: str, value: object) -> object:
+    """The value of an explain/repair target: for a set attribute one element code
+    (text without a comma) or the whole set (a list, or comma-separated text)."""
+    attr = find_attribute(configuration.product, attribute)
+    if attr.kind is AttributeKind.SET and isinstance(value, str) and "," not in value:
+        return value
+    return _value_for(attr, value)
+
+
+def explain(
+    configuration: Configuration, attribute: str, value: object, *, included: bool = True
+) -> Explanation:
+    """Why ``attribute=value`` is not possible (for a set attribute ``value`` may be one element code)."""
+    target = _target(configuration, attribute, value)
+    return configuration.configurator.explain(configuration.history, attribute, target, included=included)
+
+
+def repair(
+    session: Session,
+    configuration: Configuration,
+    attribute: str,
+    value: object,
+    *,
+    included: bool = True,
+    apply: bool = False,
+) -> tuple[Repair, Configuration]:
+    """Decisions to drop so ``attribute=value`` becomes possible; with ``apply``, store the repaired decisions.
+
+    :raise ValueImpossible: (422) the rules alone exclude the value.
+    """
+    target = _target(configuration, attribute, value)
+    fix = configuration.configurator.repair(configuration.history, attribute, target, included=included)
+    if apply:
+        raw = [i.decision for i in configuration.invalid] + [decision_to_json(d) for d in fix.decisions]
+        configuration = _store(session, configuration, raw)
+    return fix, configuration
+
+
+def complete(
+    session: Session, configuration: Configuration, objective: str = "defaults", *, apply: bool = False
+) -> tuple[dict[str, AttributeValue], Configuration]:
+    """A full valid configuration extending the decisions; with ``apply``, decide every remaining attribute.
+
+    :raise ConflictError: (409) the stored decisions conflict. :raise UnknownObjective: (422).
+    """
+    values = configuration.configurator.complete(configuration.history, objective)
+    if apply:
+        decided = {d.attribute for d in configuration.effective() if isinstance(d, Decision)}
+        extra = [decision_to_json(Decision(a, v)) for a, v in values.items() if a not in decided]
+        configuration = _store(session, configuration, [*configuration.raw, *extra])
+    return values, configuration
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def _money(amount: Decimal | None) -> str | None:
+    return None if amount is None else f"{amount:.2f}"
+
+
+def _rule(ref: RuleRef, locale: str) -> dict[str, str]:
+    return {"rule_id": ref.rule_id, "message": ref.message.get(locale)}
+
+
+def _value_label(attribute: Attribute, value: Value, locale: str) -> str:
+    if attribute.kind in (AttributeKind.ENUM, AttributeKind.SET):
+        for choice in attribute.choices:
+            if choice.code == value:
+                return choice.label.get(locale)
+    if attribute.kind is AttributeKind.BOOL:
+        yes, no = ("是", "否") if locale.lower().startswith("zh") else ("yes", "no")
+        return yes if value else no
+    return f"{value} {attribute.unit}" if attribute.unit else str(value)
+
+
+def _rules_by_attribute(configurator: Configurator) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    variables = {v.name: v.attribute for v in configurator.model.variables}
+    for constraint in configurator.model.constraints:
+        for name in constraint.scope:
+            ids = out.setdefault(variables[name], [])
+            if constraint.rule_id not in ids:
+                ids.append(constraint.rule_id)
+    return out
+
+
+def explanation_document(explanation: Explanation, locale: str) -> dict[str, Any]:
+    """An :class:`Explanation` as JSON: the culprit decisions and the rules with messages in ``locale``."""
+    return {
+        "attribute": explanation.attribute,
+        "value": json_value(explanation.value),
+        "possible": explanation.possible,
+        "decisions": [decision_to_json(d) for d in explanation.decisions],
+        "rules": [_rule(r, locale) for r in explanation.rules],
+    }
+
+
+def state_document(
+    state: State,
+    product: Product,
+    locale: str = "en",
+    *,
+    configurator: Configurator | None = None,
+    reasons: bool | Iterable[str] = False,
+) -> dict[str, Any]:
+    """Render a state for JSON (API) and templates (storefront), labels in ``locale``.
+
+    Per attribute: code, label, description, kind, group, unit, bounds, value
+    (sets: sorted list), source, and every value with its label, ``possible``,
+    ``selected``, ``source`` and ``price_delta`` (decimal string, ``None``
+    when impossible). With a ``configurator``, each attribute lists the rules
+    that constrain it (``rules``), and ``reasons`` (True for every attribute,
+    or a collection of attribute codes) adds to each greyed value the
+    explanation: culprit decisions and rules (see the module docstring for
+    why this is opt-in).
+    """
+    wanted: set[str]
+    if reasons is True:
+        wanted = {a.code for a in product.attributes}
+    elif reasons is False:
+        wanted = set()
+    else:
+        wanted = set(reasons)
+    constrained = _rules_by_attribute(configurator) if configurator is not None else {}
+    rule_messages = {r.id: r.message for r in product.rules}
+    attributes: list[dict[str, Any]] = []
+    for attribute_state in state.attributes:
+        attr = product.attribute(attribute_state.code)
+        values: list[dict[str, Any]] = []
+        for vs in attribute_state.values:
+            item: dict[str, Any] = {
+                "value": vs.value,
+                "label": _value_label(attr, vs.value, locale),
+                "possible": vs.possible,
+                "selected": vs.selected,
+                "source": vs.source,
+                "price_delta": _money(vs.price_delta),
+            }
+            if vs.possible_out is not None:
+                item["possible_out"] = vs.possible_out
+            if configurator is not None and attr.code in wanted and not vs.possible:
+                why = configurator.explain(state.decisions, attr.code, vs.value)
+                item["reason"] = {
+                    "decisions": [decision_to_json(d) for d in why.decisions],
+                    "rules": [_rule(r, locale) for r in why.rules],
+                }
+            values.append(item)
+        attributes.append(
+            {
+                "code": attr.code,
+                "label": attr.label.get(locale),
+                "description": attr.description.get(locale) if attr.description else None,
+                "kind": attr.kind.value,
+                "group": attr.group,
+                "unit": attr.unit,
+                "min": attr.minimum,
+                "max": attr.maximum,
+                "step": attr.step if attr.kind is AttributeKind.INT else None,
+                "min_count": attr.min_count if attr.kind is AttributeKind.SET else None,
+                "max_count": attr.max_count if attr.kind is AttributeKind.SET else None,
+                "value": json_value(attribute_state.value) if attribute_state.value is not None else None,
+                "source": attribute_state.source,
+                "values": values,
+                # Catalog rules only: structural constraints (a set's counts) are described by min/max_count.
+                "rules": [
+                    {"rule_id": rid, "message": rule_messages[rid].get(locale)}
+                    for rid in constrained.get(attr.code, [])
+                    if rid in rule_messages
+                ],
+            }
+        )
+    conflict = None
+    if state.conflict is not None:
+        conflict = {
+            "decisions": [decision_to_json(d) for d in state.conflict.decisions],
+            "rules": [_rule(r, locale) for r in state.conflict.rules],
+            "dropped": [decision_to_json(d) for d in state.conflict.dropped],
+        }
+    price = state.price
+    return {
+        "product": product.code,
+        "label": product.name.get(locale),
+        "locale": locale,
+        "groups": [{"code": g.code, "label": g.label.get(locale)} for g in product.groups],
+        "decisions": [decision_to_json(d) for d in state.decisions],
+        "attributes": attributes,
+        "price": {
+            "currency": price.currency,
+            "base": _money(price.base),
+            "total": _money(price.total),
+            "lines": [
+                {
+                    "rule_id": line.rule_id,
+                    "label": line.label.get(locale),
+                    "amount": _money(line.amount),
+                    "attributes": list(line.decisions),
+                }
+                for line in price.lines
+            ],
+        },
+        "complete": state.complete,
+        "missing": list(state.missing),
+        "count": state.count,
+        "conflict": conflict,
+    }
