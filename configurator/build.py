@@ -75,7 +75,7 @@ def build_model(product: Product, *, key: str) -> Model:
     compiled: list[tuple[Rule, Expr | None, tuple[str, ...]]] = []
     for rule in product.rules:
         if rule.text is not None:
-            checked = _checked(rule, attrs)
+            checked = _checked(rule, attrs, by_code)
             compiled.append((rule, checked, tuple(sorted(references(checked)))))
         else:
             compiled.append((rule, None, rule.columns))
@@ -109,18 +109,20 @@ def build_model(product: Product, *, key: str) -> Model:
         if expr is not None:
             constraints.append(_expression_constraint(rule.id, expr, ordered, by_code, vars_of))
         else:
-            constraints.append(_table_constraint(rule, attrs))
+            constraints.append(_table_constraint(rule, attrs, by_code))
     return Model(
         key=key, variables=tuple(variables), constraints=tuple(constraints), set_elements=set_elements
     )
 
 
-def _checked(rule: Rule, attrs: Sequence[Attribute]) -> Expr:
+def _checked(rule: Rule, attrs: Sequence[Attribute], by_code: Mapping[str, Attribute]) -> Expr:
     assert rule.text is not None
     try:
-        return check_expression(
-            parse_expression(rule.text, rule_id=rule.id), attrs, kind="rule", rule_id=rule.id
-        )
+        parsed = parse_expression(rule.text, rule_id=rule.id)
+        # Check against the attributes the text names (bare value codes are names too): the result
+        # is the same as against all of them, and products with thousands of attributes stay fast.
+        named = [by_code[n] for n in sorted(references(parsed)) if n in by_code]
+        return check_expression(parsed, named, kind="rule", rule_id=rule.id)
     except (RuleError, RuleSetInvalid):
         # Re-run through the catalog checker only to report every problem at its file position.
         errors = check_text(
@@ -188,14 +190,16 @@ def _expression_constraint(
     return Constraint(rule_id, tuple(scope), predicate)
 
 
-def _table_constraint(rule: Rule, attrs: Sequence[Attribute]) -> Constraint:
+def _table_constraint(rule: Rule, attrs: Sequence[Attribute], by_code: Mapping[str, Attribute]) -> Constraint:
     try:
-        rows = row_sets(rule, attrs)
+        if all(c in by_code for c in rule.columns):
+            rows = row_sets(rule, [by_code[c] for c in dict.fromkeys(rule.columns)])
+        else:
+            rows = row_sets(rule, attrs)  # raises, with did-you-mean hints over every attribute
     except RuleError as err:
         err.where = f"rule {rule.id}"
         err.source = rule.loc
         raise
-    by_code = {a.code: a for a in attrs}
     allow = rule.allow
 
     def predicate(*values: Value) -> bool:

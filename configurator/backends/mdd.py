@@ -60,6 +60,10 @@ DEFAULT_TIME_BUDGET_S = 60.0
 """Wall-clock seconds a compilation may take; checked between BDD operations."""
 MAX_TABLE_ROWS = 2_000_000
 """Largest Cartesian product enumerated to turn one predicate constraint into a table."""
+REORDER_MAX_BITS = 1024
+"""Models with more BDD bits than this are compiled in their initial variable order, without sifting."""
+REORDER_FIRST_AT = 100_000
+"""Intermediate BDD size that first triggers a sifting pass while conjoining (then twice the size)."""
 CACHE_SIZE = 32
 """Compiled diagrams kept in the module-level LRU (keyed by ``Model.key``)."""
 _BYTES_PER_NODE = 400
@@ -82,6 +86,8 @@ class MddStats:
     order: tuple[str, ...]
     """Solver variables in layer order (the BDD's final order)."""
     reorderings: int
+    phases: tuple[tuple[str, float], ...] = ()
+    """Seconds per compile phase: tables, conjoin, reorder, convert, index."""
 
 
 class _Diagram:
@@ -97,10 +103,10 @@ class _Diagram:
         model: Model,
         order: Sequence[int],
         kids: list[list[tuple[tuple[int, int], ...]]],
-        stats: MddStats,
+        stats: MddStats | None,
     ) -> None:
         self.model = model
-        self.stats = stats
+        self.stats = stats or MddStats(0.0, 0, 0, 0, 0, (), 0)
         self.n = len(order)
         self.order = tuple(order)
         """Model variable position of each layer."""
@@ -443,17 +449,31 @@ class _Compiler:
         )
         self.position = {v.name: p for p, v in enumerate(model.variables)}
         self.index = [{x: k for k, x in enumerate(v.domain)} for v in model.variables]
-        self.bit_names: list[list[str]] = []
-        for p, v in enumerate(model.variables):
-            k = (len(v.domain) - 1).bit_length() if v.domain else 0
-            names = [f"v{p}b{j}" for j in range(k)]
+        self.bit_names = [
+            [f"v{p}b{j}" for j in range(max(len(v.domain) - 1, 0).bit_length())]
+            for p, v in enumerate(model.variables)
+        ]
+        # Sifting costs about (number of bits)^2 swaps per pass: worth it for product-sized models
+        # (Renault: ~200 bits), too slow past about a thousand bits. Small models start from the
+        # FORCE order and are sifted; large ones keep the model's order (build_model clusters it:
+        # FORCE, blind to domain sizes, can pull a few global attributes into the middle).
+        self.reordering = sum(len(names) for names in self.bit_names) <= REORDER_MAX_BITS
+        if self.reordering:
+            scopes = [[self.position[name] for name in c.scope] for c in model.constraints]
+            initial = initial_order(len(model.variables), scopes)
+        else:
+            initial = list(range(len(model.variables)))
+        self.rank = [0] * len(initial)
+        for r, p in enumerate(initial):
+            self.rank[p] = r
+            names = self.bit_names[p]
             for nm in names:
                 self.bdd.declare(nm)
-            if k > 1:
+            if len(names) > 1:
                 # Keep a variable's bits adjacent through reordering so it maps to one MDD layer.
-                self.bdd.group({names[0]: k})
-            self.bit_names.append(names)
+                self.bdd.group({names[0]: len(names)})
         self.bit_vars = [[self.bdd.var(nm) for nm in names] for names in self.bit_names]
+        self.next_reorder = REORDER_FIRST_AT
 
     def close(self) -> None:
         """Drop every BDD reference before the manager goes (dd insists on that order)."""
@@ -519,19 +539,23 @@ class _Compiler:
         memo: dict[tuple[int, frozenset[tuple[int, int]]], Any] = {}
         return _table_node(bdd, bitv, ordered, 0, memo)
 
-    def conjoin(self, parts: list[tuple[float, Any]]) -> Any:
+    def conjoin(self, parts: list[tuple[tuple[int, int], Any]]) -> Any:
         """AND all parts as a balanced tree; ``parts`` are (locality key, BDD) pairs."""
         bdd = self.bdd
         fs = [f for _, f in sorted(parts, key=lambda kf: kf[0])]
         if not fs:
             return bdd.true
-        bdd.configure(reordering=True)
         while len(fs) > 1:
             nxt = []
             for j in range(0, len(fs) - 1, 2):
                 g = self.apply_and(fs[j], fs[j + 1])
                 if g == bdd.false:
                     return g
+                if self.reordering and len(g) > self.next_reorder:
+                    # Sift only when an intermediate result grows: with the FORCE order most
+                    # product models never get here, and sifting is the costly step.
+                    bdd.reorder()
+                    self.next_reorder = max(REORDER_FIRST_AT, 2 * len(g))
                 nxt.append(g)
             if len(fs) % 2:
                 nxt.append(fs[-1])
@@ -551,28 +575,46 @@ class _Compiler:
 
     def compile(self) -> _Diagram:
         model = self.model
-        parts: list[tuple[float, Any]] = []
+        phases: list[tuple[str, float]] = []
+        mark = time.perf_counter()
+
+        def phase(name: str) -> None:
+            nonlocal mark
+            now = time.perf_counter()
+            phases.append((name, now - mark))
+            mark = now
+
+        parts: list[tuple[tuple[int, int], Any]] = []
         for c in model.constraints:
             pos = [self.position[name] for name in c.scope]
             f = self.table(pos, self.rows(c))
             self.check_size(f, f"building constraint {c.rule_id!r}")
-            parts.append((_locality(pos), f))
+            parts.append((_locality([self.rank[p] for p in pos]), f))
         for p, v in enumerate(model.variables):
             k = len(self.bit_names[p])
             if len(v.domain) < (1 << k):
                 # Codes past the domain size are not values.
-                parts.append((float(p), self.table([p], [(a,) for a in range(len(v.domain))])))
+                parts.append(
+                    ((self.rank[p], self.rank[p]), self.table([p], [(a,) for a in range(len(v.domain))]))
+                )
+        phase("tables")
         if any(not v.domain for v in model.variables):
             root = self.bdd.false
         else:
             root = self.conjoin(parts)
-        if root != self.bdd.false and len(root) > 1:
+        del parts
+        phase("conjoin")
+        if self.reordering and root != self.bdd.false and len(root) > 1:
             self.bdd.reorder()  # one last sifting pass: a smaller BDD gives a smaller MDD
         self.bdd.configure(reordering=False)
         self.check_size(root, "reordering the final BDD")
+        phase("reorder")
         order = self.layer_order()
         kids = self.to_layers(root, order)
-        stats = MddStats(
+        phase("convert")
+        diagram = _Diagram(model, order, kids, None)
+        phase("index")
+        diagram.stats = MddStats(
             compile_seconds=time.perf_counter() - self.start,
             bdd_nodes=len(root),
             peak_bdd_nodes=self.peak,
@@ -580,8 +622,9 @@ class _Compiler:
             mdd_edges=sum(len(e) for layer in kids for e in layer),
             order=tuple(model.variables[p].name for p in order),
             reorderings=self.reorderings(),
+            phases=tuple(phases),
         )
-        return _Diagram(model, order, kids, stats)
+        return diagram
 
     def reorderings(self) -> int:
         with warnings.catch_warnings():
@@ -708,8 +751,52 @@ def _descend(
         _descend(g, levels, k, m, false, depth + 1, code | bit, out)
 
 
-def _locality(pos: Sequence[int]) -> float:
-    return (min(pos) + max(pos)) / 2 if pos else 0.0
+def initial_order(n: int, scopes: Sequence[Sequence[int]], rounds: int = 40) -> list[int]:
+    """A static variable order keeping each constraint's scope close together (FORCE heuristic).
+
+    Each round moves every variable to the mean centre of the scopes it is in; the order with the
+    smallest total scope span wins, the given order ``0..n-1`` included (build_model already
+    clusters modules, and then it usually stays).
+
+    >>> initial_order(4, [(0, 2), (1, 3)])
+    [0, 2, 1, 3]
+    >>> initial_order(3, [(0, 1), (1, 2)])
+    [0, 1, 2]
+    """
+    order = list(range(n))
+    scopes = [s for s in scopes if len(s) > 1]
+    if not scopes or n < 3:
+        return order
+    member: list[list[int]] = [[] for _ in range(n)]
+    for k, s in enumerate(scopes):
+        for p in s:
+            member[p].append(k)
+
+    def span(pos: Sequence[int]) -> int:
+        return sum(max(pos[p] for p in s) - min(pos[p] for p in s) for s in scopes)
+
+    pos = list(range(n))
+    best, best_span = order, span(pos)
+    for _ in range(rounds):
+        centre = [sum(pos[p] for p in s) / len(s) for s in scopes]
+        target = [
+            sum(centre[k] for k in member[p]) / len(member[p]) if member[p] else pos[p] for p in range(n)
+        ]
+        order = sorted(range(n), key=lambda p: (target[p], pos[p]))
+        for r, p in enumerate(order):
+            pos[p] = r
+        cost = span(pos)
+        if cost < best_span:
+            best, best_span = order, cost
+        elif cost == best_span:
+            break
+    return best
+
+
+def _locality(pos: Sequence[int]) -> tuple[int, int]:
+    """Conjunction order key: by the scope's last variable, so a rule linking a global attribute
+    to a module is conjoined together with that module's own rules."""
+    return (max(pos), min(pos)) if pos else (-1, -1)
 
 
 # -- cache and backend ---------------------------------------------------------------------
