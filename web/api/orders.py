@@ -1,0 +1,141 @@
+"""Orders: place one (storefront clients, idempotent), read its status, list them (ERP).
+
+- ``POST /api/v1/orders``: public (storefront) or a token with ``orders:write``;
+  header ``Idempotency-Key`` required. Keys are scoped per token (or ``public``).
+- ``GET /api/v1/orders/{number}``: with the order's access token (``?token=`` or
+  ``X-Order-Token``) returned on creation, or a token with ``erp:read``. A wrong
+  order token answers 404, so order numbers cannot be probed.
+- ``GET /api/v1/orders``: ``erp:read``; cursor pagination.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import g, jsonify, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from web import database
+from web.api.order_schemas import (
+    IdempotencyHeaderSchema,
+    OrderAccessQuerySchema,
+    OrderCreatedSchema,
+    OrderPageSchema,
+    OrderSchema,
+    PageQuerySchema,
+    PlaceOrderSchema,
+)
+from web.api.schemas import ProblemSchema
+from web.auth import authenticate, require_scope
+from web.errors import ApiProblem, problem_response
+from web.models import ApiToken
+from web.services import orders as service
+
+blp = Blueprint("orders", __name__, url_prefix="/api/v1/orders", description="Place orders and follow them.")
+
+PROBLEM = "application/problem+json"
+BEARER = [{"bearerAuth": []}]
+
+
+def problems(*codes: int) -> Any:
+    """Declare problem responses for ``codes`` on an operation."""
+
+    def decorate(view: Any) -> Any:
+        for code in codes:
+            view = blp.alt_response(code, schema=ProblemSchema, content_type=PROBLEM)(view)
+        return view
+
+    return decorate
+
+
+def token_scope(token: ApiToken) -> str:
+    return f"token:{token.id}"
+
+
+@blp.route("")
+class Orders(MethodView):
+    @blp.doc(security=[{}, *BEARER], summary="Place an order")
+    @blp.arguments(IdempotencyHeaderSchema, location="headers")
+    @blp.arguments(PlaceOrderSchema)
+    @blp.response(201, OrderCreatedSchema)
+    @problems(400, 401, 403, 404, 409, 422)
+    def post(self, headers: dict[str, Any], body: dict[str, Any]) -> Any:
+        """Place an order from a saved configuration or from decisions.
+
+        The configuration is re-validated against its catalog version; the
+        order, its frozen BOM, the production order and the webhook events are
+        stored in one transaction. Retrying with the same ``Idempotency-Key``
+        and body replays the first response; the same key with another body
+        is refused (422 ``idempotency_key_reused``).
+        """
+        key = headers.get("idempotency_key")
+        if not key:
+            raise ApiProblem(
+                400, "idempotency_key_missing", "send an Idempotency-Key header (e.g. a fresh UUID)"
+            )
+        session = database.session()
+        token = authenticate(session)
+        if token is not None and "orders:write" not in token.scopes.split():
+            raise ApiProblem(
+                403, "forbidden", "the token lacks scope orders:write", required_scope="orders:write"
+            )
+        scope = token_scope(token) if token is not None else service.PUBLIC_SCOPE
+        try:
+            status, result = service.place_order(session, idempotency_key=key, scope=scope, **body)
+        except ApiProblem as exc:
+            if exc.reason != "idempotency_in_progress":
+                raise
+            resp = problem_response(exc.status, exc.reason, exc.detail)
+            resp.headers["Retry-After"] = str(exc.extra.get("retry_after", 1))
+            return resp
+        response = jsonify(OrderCreatedSchema().dump(result))
+        response.status_code = status
+        response.headers["Location"] = f"{blp.url_prefix}/{result['number']}"
+        return response
+
+    @require_scope("erp:read")
+    @blp.doc(security=BEARER, summary="List orders (ERP)")
+    @blp.arguments(PageQuerySchema, location="query")
+    @blp.response(200, OrderPageSchema)
+    @problems(400, 401, 403)
+    def get(self, query: dict[str, Any]) -> dict[str, Any]:
+        """Orders oldest first; follow ``next`` until it is null."""
+        items, following = service.list_orders(
+            database.read_session(), after=query.get("after"), limit=query["limit"]
+        )
+        return {"items": items, "next": following}
+
+
+@blp.route("/<string:number>")
+class OrderByNumber(MethodView):
+    @blp.doc(security=[{}, *BEARER], summary="An order's status")
+    @blp.arguments(OrderAccessQuerySchema, location="query")
+    @blp.response(200, OrderSchema)
+    @problems(401, 403, 404)
+    def get(self, query: dict[str, Any], number: str) -> Any:
+        """The order with its production orders: with its access token, or an ``erp:read`` token."""
+        session = database.read_session()
+        bearer = authenticate(database.session())
+        order = service.find_order(session, number)
+        if bearer is not None:
+            if "erp:read" not in bearer.scopes.split():
+                raise ApiProblem(
+                    403, "forbidden", "the token lacks scope erp:read", required_scope="erp:read"
+                )
+            g.api_token = bearer
+        else:
+            access = query.get("token") or request.headers.get("X-Order-Token")
+            if not access:
+                raise ApiProblem(
+                    401,
+                    "unauthorized",
+                    "send the order's access token (?token=...) or an API token with erp:read",
+                )
+            if order is not None and not service.order_token_matches(order, access):
+                order = None
+        if order is None:
+            raise ApiProblem(
+                404, "order_not_found", f"no order {number!r} (or the access token does not match)"
+            )
+        return service.order_body(order, list(order.production_orders))

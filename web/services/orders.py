@@ -1,0 +1,712 @@
+"""Placing orders, once per Idempotency-Key, and reading them back for buyers and the ERP.
+
+:func:`place_order` re-validates the configuration against the catalog version
+it is pinned to, prices it, explodes its BOM and schedules a production order
+(all pure computation, outside any write transaction), then stores in ONE
+short transaction: the idempotency key, the order (decisions, complete
+configuration, version, price and breakdown, the frozen canonical BOM and its
+SHA-256), the production order (canonical document and its SHA-256) and the
+outbox events ``order.created`` and ``production_order.released``.
+
+Idempotency. The key row is the transaction's first write, and it is keyed
+(key, scope). Two requests with one key therefore race on that insert: on
+PostgreSQL the second insert waits for the first transaction and then fails
+with a unique violation; on SQLite writers queue on the database lock and the
+second one fails the same way. The loser reads the winner's committed row and
+replays its stored response (same status, same body). A failure rolls back the
+key with everything else, so a request that was refused (422) can be retried
+with the same key once fixed. Keys are scoped per API token (or ``public``):
+two clients never see each other's responses.
+
+Numbers. ``SO-<year>-<id>`` and ``PO-<year>-<id>`` come from the order row's id
+after the insert (a placeholder is written first): the database hands out
+ids, so numbers are unique and race-free on every backend without a counter
+table.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import math
+import secrets
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from bom import (
+    BillOfMaterials,
+    ProductionOrder,
+    RoutedOperation,
+    WorkCalendar,
+    canonical_json,
+    create_production_order,
+    digest,
+    explode,
+    route,
+    to_json_value,
+)
+from catalog.snapshot import Product
+from configurator import AnyDecision, AttributeValue, PriceBreakdown, price
+from web.errors import ApiProblem
+from web.models import IdempotencyKey, OrderRecord, ProductionOrderRecord
+from web.services.catalogs import LoadedCatalog, get_configurator, load_catalog
+from web.services.configurations import decision_from_json, decision_to_json, get_configuration
+from web.webhooks import enqueue
+
+__all__ = [
+    "MAX_QUANTITY",
+    "PUBLIC_SCOPE",
+    "Cursor",
+    "acknowledge",
+    "due_date_for",
+    "find_order",
+    "find_production_order",
+    "list_orders",
+    "list_production_orders",
+    "order_body",
+    "place_order",
+    "production_order_summary",
+    "rebuild_production_order",
+    "request_hash",
+]
+
+PUBLIC_SCOPE = "public"
+MAX_QUANTITY = 10_000
+PENDING_PREFIX = "pending-"
+WRITE_RETRIES = 5
+"""Attempts at the write transaction when the database says it is busy (SQLite lock timeout, deadlock)."""
+IN_PROGRESS_WAIT = 5.0
+"""Seconds a request waits for another request holding its key before answering 409."""
+
+
+# --------------------------------------------------------------------------- request fingerprint
+
+
+def request_hash(body: Mapping[str, Any]) -> str:
+    """SHA-256 of a request body's canonical JSON (key order and absent/null fields do not matter).
+
+    >>> request_hash({"a": 1, "b": None}) == request_hash({"a": 1})
+    True
+    """
+    plain = {k: v for k, v in body.items() if v is not None}
+    text = json.dumps(plain, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# --------------------------------------------------------------------------- scheduling
+
+
+def due_date_for(
+    product: Product,
+    bom: BillOfMaterials,
+    operations: Sequence[RoutedOperation],
+    today: date,
+    calendar: WorkCalendar,
+) -> date:
+    """The promised due date: ``today`` plus the production lead time in working days.
+
+    Lead time = the longest material lead time of the BOM's parts (materials
+    are ordered in parallel) + the working days the routing needs, operations
+    one after another + the product's own assembly lead time.
+
+    >>>     >>> from catalog.snapshot import Label
+    >>> p = Product("p", Label("P"), Decimal(0), (), lead_time_days=1)
+    >>> b = BillOfMaterials("c", "CNY", "p", Label("P"), 1, (), (), (), Decimal(0))
+    >>> due_date_for(p, b, (), date(2025, 3, 7), WorkCalendar())   # a Friday: next working day
+    datetime.date(2025, 3, 10)
+    """
+    materials = max((part.lead_time_days for part in bom.parts), default=0)
+    seconds = sum(math.ceil(op.duration * 60) for op in operations)
+    production = math.ceil(seconds / calendar.seconds_per_day)
+    return calendar.add_working_days(today, materials + production + product.lead_time_days)
+
+
+# --------------------------------------------------------------------------- placing
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """Everything computed for an order before the write transaction."""
+
+    loaded: LoadedCatalog
+    product: Product
+    configuration_id: str | None
+    decisions: tuple[AnyDecision, ...]
+    values: dict[str, AttributeValue]
+    breakdown: PriceBreakdown
+    production: ProductionOrder
+
+
+def place_order(
+    session: Session,
+    *,
+    idempotency_key: str,
+    scope: str,
+    configuration_id: str | None = None,
+    catalog: str | None = None,
+    version: int | None = None,
+    product: str | None = None,
+    decisions: Sequence[Mapping[str, Any]] | None = None,
+    quantity: int = 1,
+    customer_name: str | None = None,
+    customer_email: str | None = None,
+    locale: str = "en",
+    today: date | None = None,
+    calendar: WorkCalendar | None = None,
+) -> tuple[int, dict[str, Any]]:
+    """Place an order (or replay the response already given for ``idempotency_key``).
+
+    Either ``configuration_id`` (a saved configuration, pinned to its catalog
+    version) or ``catalog`` + ``product`` + ``decisions`` (``version``
+    defaults to the one in force). Returns ``(status, body)``: 201 and the
+    order with its one-time ``access_token``, or the stored pair on a replay.
+    The session must have no pending work; this function commits.
+
+    :raise ApiProblem: 422 ``idempotency_key_reused`` (same key, other body),
+        409 ``idempotency_in_progress``, 422 ``configuration_incomplete`` /
+        ``configuration_conflict`` / ``configuration_invalid``, 404
+        ``configuration_not_found``, 409 ``version_archived``; domain errors
+        (unknown catalog, product, attribute, invalid value) propagate.
+    """
+    body = {
+        "configuration_id": configuration_id,
+        "catalog": catalog,
+        "version": version,
+        "product": product,
+        "decisions": list(decisions) if decisions is not None else None,
+        "quantity": quantity,
+        "customer_name": customer_name,
+        "customer_email": customer_email,
+        "locale": locale,
+    }
+    fingerprint = request_hash(body)
+    session.rollback()  # start from a clean slate: this function owns its transactions
+    existing = session.get(IdempotencyKey, (idempotency_key, scope))
+    if existing is not None:
+        return _replay(session, existing, fingerprint)
+    session.rollback()
+
+    if isinstance(quantity, bool) or not 1 <= quantity <= MAX_QUANTITY:
+        raise ApiProblem(422, "invalid_quantity", f"quantity must be 1..{MAX_QUANTITY}", field="quantity")
+    prepared = _prepare(
+        session,
+        configuration_id=configuration_id,
+        catalog=catalog,
+        version=version,
+        product=product,
+        decisions=decisions,
+        quantity=quantity,
+        today=today or datetime.now(UTC).date(),
+        calendar=calendar or WorkCalendar(),
+    )
+    session.rollback()  # end the read transaction: the write transaction starts with a write
+
+    for attempt in range(WRITE_RETRIES):
+        try:
+            return _store(
+                session,
+                prepared,
+                idempotency_key=idempotency_key,
+                scope=scope,
+                fingerprint=fingerprint,
+                quantity=quantity,
+                customer_name=customer_name,
+                customer_email=customer_email,
+                locale=locale,
+            )
+        except IntegrityError:
+            session.rollback()
+            winner = _wait_for_key(session, idempotency_key, scope)
+            if winner is None:
+                raise  # a violation of something other than the key
+            return _replay(session, winner, fingerprint)
+        except OperationalError as exc:
+            session.rollback()
+            if not _is_busy(exc) or attempt == WRITE_RETRIES - 1:
+                raise
+            time.sleep(0.05 * (2**attempt))
+    raise AssertionError("unreachable")
+
+
+def _is_busy(exc: OperationalError) -> bool:
+    text = str(exc.orig).lower()
+    return "locked" in text or "deadlock" in text or "could not serialize" in text
+
+
+def _wait_for_key(session: Session, key: str, scope: str) -> IdempotencyKey | None:
+    """The key row another request committed; waits briefly while its response is not yet stored."""
+    deadline = time.monotonic() + IN_PROGRESS_WAIT
+    while True:
+        row = session.get(IdempotencyKey, (key, scope), populate_existing=True)
+        if row is None or row.status_code is not None or time.monotonic() > deadline:
+            return row
+        session.rollback()
+        time.sleep(0.05)
+
+
+def _replay(session: Session, row: IdempotencyKey, fingerprint: str) -> tuple[int, dict[str, Any]]:
+    status, stored, same = row.status_code, row.response_body, row.request_hash == fingerprint
+    session.rollback()
+    if not same:
+        raise ApiProblem(
+            422,
+            "idempotency_key_reused",
+            "this Idempotency-Key was already used with a different request body; use a new key for a new order",
+        )
+    if status is None or stored is None:
+        raise ApiProblem(
+            409,
+            "idempotency_in_progress",
+            "a request with this Idempotency-Key is still being processed",
+            retry_after=1,
+        )
+    return status, json.loads(stored)
+
+
+def _prepare(
+    session: Session,
+    *,
+    configuration_id: str | None,
+    catalog: str | None,
+    version: int | None,
+    product: str | None,
+    decisions: Sequence[Mapping[str, Any]] | None,
+    quantity: int,
+    today: date,
+    calendar: WorkCalendar,
+) -> _Prepared:
+    if configuration_id is not None:
+        saved = get_configuration(session, configuration_id)  # 404 configuration_not_found
+        if saved.catalog.content_hash != saved.record.content_hash:
+            raise ApiProblem(
+                409,
+                "catalog_version_mismatch",
+                f"configuration {configuration_id} was made on content {saved.record.content_hash[:12]} "
+                f"but version {saved.catalog.number} holds {saved.catalog.content_hash[:12]}",
+            )
+        if saved.invalid:
+            raise ApiProblem(
+                422,
+                "configuration_invalid",
+                "decisions that do not fit the catalog version: "
+                + "; ".join(f"#{i.index}: {i.detail}" for i in saved.invalid),
+                violations=[{"rule": i.reason, "message": i.detail, "attributes": []} for i in saved.invalid],
+            )
+        loaded, item, engine, chosen = saved.catalog, saved.product, saved.configurator, saved.history
+    else:
+        if catalog is None or product is None or decisions is None:
+            raise ApiProblem(
+                422,
+                "missing_configuration",
+                "give either configuration_id, or catalog, product and decisions",
+                field="configuration_id",
+            )
+        loaded = load_catalog(session, catalog, version)
+        item = loaded.product(product)
+        chosen = tuple(decision_from_json(item, d) for d in decisions)
+        engine = get_configurator(loaded.catalog, item.code, loaded.content_hash)
+    if loaded.status != "published":
+        raise ApiProblem(
+            409,
+            "version_archived",
+            f"version {loaded.number} of catalog {loaded.code!r} is withdrawn from sale; configure the product again",
+        )
+    state = engine.state(chosen)
+    if state.conflict is not None:
+        rules = [r.rule_id for r in state.conflict.rules]
+        raise ApiProblem(
+            422,
+            "configuration_conflict",
+            "the decisions cannot all hold: "
+            + ", ".join(str(d) for d in state.conflict.decisions)
+            + (f" (rules: {', '.join(rules)})" if rules else ""),
+            decisions=[str(d) for d in state.conflict.decisions],
+            rules=rules,
+        )
+    values = state.values()
+    missing = [a.code for a in item.attributes if a.code not in values]
+    if missing:
+        raise ApiProblem(
+            422, "configuration_incomplete", f"not chosen yet: {', '.join(missing)}", missing=missing
+        )
+    violations = engine.validate(values)
+    if violations:
+        raise ApiProblem(
+            422,
+            "configuration_invalid",
+            "; ".join(f"{v.rule_id}: {v.message.en}" for v in violations),
+            violations=[
+                {"rule": v.rule_id, "message": v.message.en, "attributes": list(v.attributes)}
+                for v in violations
+            ],
+        )
+    breakdown = price(item, values, currency=loaded.catalog.currency)
+    bom = explode(loaded.catalog, item.code, values, quantity=quantity)
+    due = due_date_for(item, bom, route(loaded.catalog, bom), today, calendar)
+    production = create_production_order(
+        loaded.catalog,
+        str(loaded.number),
+        loaded.content_hash,
+        item.code,
+        values,
+        quantity=quantity,
+        due_date=due,
+        number=PENDING_PREFIX,
+        calendar=calendar,
+        today=today,
+    )
+    return _Prepared(
+        loaded=loaded,
+        product=item,
+        configuration_id=configuration_id,
+        decisions=engine.check(chosen),
+        values=values,
+        breakdown=breakdown,
+        production=production,
+    )
+
+
+def order_number(order_id: int, year: int) -> str:
+    """>>> order_number(42, 2026)
+    'SO-2026-000042'"""
+    return f"SO-{year}-{order_id:06d}"
+
+
+def production_order_number(order_id: int, year: int) -> str:
+    """>>> production_order_number(42, 2026)
+    'PO-2026-000042'"""
+    return f"PO-{year}-{order_id:06d}"
+
+
+def _price_json(breakdown: PriceBreakdown, quantity: int) -> dict[str, Any]:
+    return {
+        "currency": breakdown.currency,
+        "base": str(breakdown.base),
+        "lines": [
+            {
+                "rule": line.rule_id,
+                "label": {"en": line.label.en, "zh-CN": line.label.zh_CN or line.label.en},
+                "amount": str(line.amount),
+                "attributes": list(line.decisions),
+            }
+            for line in breakdown.lines
+        ],
+        "unit_total": str(breakdown.total),
+        "quantity": quantity,
+        "total": str(breakdown.total * quantity),
+    }
+
+
+def _store(
+    session: Session,
+    prepared: _Prepared,
+    *,
+    idempotency_key: str,
+    scope: str,
+    fingerprint: str,
+    quantity: int,
+    customer_name: str | None,
+    customer_email: str | None,
+    locale: str,
+) -> tuple[int, dict[str, Any]]:
+    now = datetime.now(UTC)
+    key_row = IdempotencyKey(key=idempotency_key, scope=scope, request_hash=fingerprint, created_at=now)
+    session.add(key_row)
+    session.flush()  # the first write: concurrent requests with this key collide here
+
+    bom = prepared.production.bom
+    bom_bytes = canonical_json(bom)
+    access_token = secrets.token_urlsafe(24)
+    loaded = prepared.loaded
+    order = OrderRecord(
+        number=PENDING_PREFIX + uuid.uuid4().hex[:24],
+        configuration_id=prepared.configuration_id,
+        catalog_code=loaded.code,
+        version_number=loaded.number,
+        content_hash=loaded.content_hash,
+        product_code=prepared.product.code,
+        decisions=json.dumps([decision_to_json(d) for d in prepared.decisions], ensure_ascii=False),
+        configuration=json.dumps(to_json_value(prepared.values), ensure_ascii=False, sort_keys=True),
+        quantity=quantity,
+        currency=loaded.catalog.currency,
+        price_total=prepared.breakdown.total * quantity,
+        price_breakdown=json.dumps(_price_json(prepared.breakdown, quantity), ensure_ascii=False),
+        bom=bom_bytes.decode("utf-8"),
+        bom_hash=hashlib.sha256(bom_bytes).hexdigest(),
+        status="accepted",
+        customer_name=customer_name,
+        customer_email=customer_email,
+        locale=locale,
+        due_date=prepared.production.due_date.isoformat(),
+        access_token_hash=_token_hash(access_token),
+        created_at=now,
+    )
+    session.add(order)
+    session.flush()
+    order.number = order_number(order.id, now.year)
+    production = replace(prepared.production, number=production_order_number(order.id, now.year))
+    document = canonical_json(production)
+    po_row = ProductionOrderRecord(
+        number=production.number,
+        order_id=order.id,
+        document=document.decode("utf-8"),
+        document_hash=hashlib.sha256(document).hexdigest(),
+        status="released",
+        created_at=now,
+    )
+    session.add(po_row)
+    session.flush()
+    enqueue(session, "order.created", {"order": order_event(order, [po_row])}, now=now)
+    enqueue(
+        session,
+        "production_order.released",
+        {"production_order": production_order_summary(po_row, order)},
+        now=now,
+    )
+    body = order_body(order, [po_row])
+    body["access_token"] = access_token
+    key_row.status_code = 201
+    key_row.response_body = json.dumps(body, ensure_ascii=False)
+    key_row.order_id = order.id
+    session.commit()
+    return 201, body
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat(timespec="seconds") if moment is not None else None
+
+
+def order_event(order: OrderRecord, production_orders: Sequence[ProductionOrderRecord]) -> dict[str, Any]:
+    """The ``order.created`` event data: what a receiver needs to react, not the whole BOM."""
+    return {
+        "number": order.number,
+        "status": order.status,
+        "catalog": order.catalog_code,
+        "version": order.version_number,
+        "product": order.product_code,
+        "quantity": order.quantity,
+        "currency": order.currency,
+        "total": str(order.price_total),
+        "due_date": order.due_date,
+        "bom_sha256": order.bom_hash,
+        "production_orders": [p.number for p in production_orders],
+        "created_at": _iso(order.created_at),
+    }
+
+
+def order_body(order: OrderRecord, production_orders: Sequence[ProductionOrderRecord]) -> dict[str, Any]:
+    """An order as the API shows it (the buyer's status page data and the ERP's order record)."""
+    return {
+        "number": order.number,
+        "status": order.status,
+        "created_at": _iso(order.created_at),
+        "catalog": order.catalog_code,
+        "version": order.version_number,
+        "content_hash": order.content_hash,
+        "product": order.product_code,
+        "configuration_id": order.configuration_id,
+        "decisions": json.loads(order.decisions),
+        "configuration": json.loads(order.configuration),
+        "quantity": order.quantity,
+        "currency": order.currency,
+        "price": json.loads(order.price_breakdown),
+        "due_date": order.due_date,
+        "customer_name": order.customer_name,
+        "customer_email": order.customer_email,
+        "locale": order.locale,
+        "bom_sha256": order.bom_hash,
+        "production_orders": [
+            {"number": p.number, "status": p.status, "document_sha256": p.document_hash}
+            for p in production_orders
+        ],
+    }
+
+
+def production_order_summary(row: ProductionOrderRecord, order: OrderRecord) -> dict[str, Any]:
+    """A production order as listed to the ERP (the full document is a separate read)."""
+    return {
+        "number": row.number,
+        "order_number": order.number,
+        "status": row.status,
+        "catalog": order.catalog_code,
+        "version": order.version_number,
+        "product": order.product_code,
+        "quantity": order.quantity,
+        "due_date": order.due_date,
+        "document_sha256": row.document_hash,
+        "created_at": _iso(row.created_at),
+        "acknowledged_at": _iso(row.acknowledged_at),
+        "acknowledged_by": row.acknowledged_by,
+    }
+
+
+def find_order(session: Session, number: str) -> OrderRecord | None:
+    return session.scalars(select(OrderRecord).where(OrderRecord.number == number)).one_or_none()
+
+
+def order_token_matches(order: OrderRecord, token: str) -> bool:
+    """Constant-time check of an order access token."""
+    if not order.access_token_hash:
+        return False
+    return hmac.compare_digest(order.access_token_hash, _token_hash(token))
+
+
+def find_production_order(session: Session, number: str) -> ProductionOrderRecord | None:
+    return session.scalars(
+        select(ProductionOrderRecord).where(ProductionOrderRecord.number == number)
+    ).one_or_none()
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """An opaque position in a listing: the kind of listing and the last id seen.
+
+    >>> Cursor.decode(Cursor("po", 42).encode(), "po")
+    Cursor(kind='po', last_id=42)
+    """
+
+    kind: str
+    last_id: int
+
+    def encode(self) -> str:
+        raw = json.dumps({"k": self.kind, "i": self.last_id}, separators=(",", ":")).encode("ascii")
+        return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+    @staticmethod
+    def decode(text: str, kind: str) -> Cursor:
+        """:raise ApiProblem 400 ``invalid_cursor``: not a cursor of this listing."""
+        try:
+            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+            data = json.loads(raw)
+            if (
+                data["k"] != kind
+                or not isinstance(data["i"], int)
+                or isinstance(data["i"], bool)
+                or data["i"] < 0
+            ):
+                raise ValueError(text)
+            return Cursor(kind, data["i"])
+        except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
+            raise ApiProblem(
+                400, "invalid_cursor", "'after' must be a cursor returned by this listing", field="after"
+            ) from None
+
+
+def list_production_orders(
+    session: Session, *, after: str | None, limit: int, status: str | None = None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Production orders in creation order after the cursor; returns (items, next cursor or None)."""
+    query = select(ProductionOrderRecord, OrderRecord).join(
+        OrderRecord, ProductionOrderRecord.order_id == OrderRecord.id
+    )
+    if after:
+        query = query.where(ProductionOrderRecord.id > Cursor.decode(after, "po").last_id)
+    if status:
+        query = query.where(ProductionOrderRecord.status == status)
+    rows = session.execute(query.order_by(ProductionOrderRecord.id).limit(limit + 1)).all()
+    page = rows[:limit]
+    items = []
+    for po, order in page:
+        item = production_order_summary(po, order)
+        item["cursor"] = Cursor("po", po.id).encode()
+        items.append(item)
+    following = Cursor("po", page[-1][0].id).encode() if len(rows) > limit else None
+    return items, following
+
+
+def list_orders(
+    session: Session, *, after: str | None, limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Orders in creation order after the cursor; returns (items, next cursor or None)."""
+    query = select(OrderRecord)
+    if after:
+        query = query.where(OrderRecord.id > Cursor.decode(after, "order").last_id)
+    rows = list(session.scalars(query.order_by(OrderRecord.id).limit(limit + 1)))
+    page = rows[:limit]
+    by_order: dict[int, list[ProductionOrderRecord]] = {o.id: [] for o in page}
+    if page:
+        for po in session.scalars(
+            select(ProductionOrderRecord)
+            .where(ProductionOrderRecord.order_id.in_(list(by_order)))
+            .order_by(ProductionOrderRecord.id)
+        ):
+            by_order[po.order_id].append(po)
+    items = []
+    for order in page:
+        item = order_body(order, by_order[order.id])
+        item["cursor"] = Cursor("order", order.id).encode()
+        items.append(item)
+    following = Cursor("order", page[-1].id).encode() if len(rows) > limit else None
+    return items, following
+
+
+def acknowledge(session: Session, number: str, by: str) -> ProductionOrderRecord | None:
+    """Mark a production order received by the ERP; idempotent (the first acknowledgement stands).
+
+    Returns the row (None when unknown). Commits; emits ``production_order.acknowledged`` once.
+    """
+    now = datetime.now(UTC)
+    result = session.execute(
+        update(ProductionOrderRecord)
+        .where(ProductionOrderRecord.number == number, ProductionOrderRecord.acknowledged_at.is_(None))
+        .values(status="acknowledged", acknowledged_at=now, acknowledged_by=by)
+    )
+    row = find_production_order(session, number)
+    if row is None:
+        session.rollback()
+        return None
+    session.refresh(row)
+    if result.rowcount == 1:  # type: ignore[attr-defined]
+        enqueue(
+            session,
+            "production_order.acknowledged",
+            {"production_order": production_order_summary(row, row.order)},
+            now=now,
+        )
+    session.commit()
+    return row
+
+
+def rebuild_production_order(session: Session, row: ProductionOrderRecord) -> ProductionOrder:
+    """Regenerate a stored production order from its order's configuration and pinned catalog version.
+
+    The result's canonical JSON is byte-identical to the stored document
+    (checked: a mismatch raises ``RuntimeError``, a bug rather than bad input).
+    """
+    order = row.order
+    loaded = load_catalog(session, order.catalog_code, order.version_number)
+    stored = json.loads(row.document)
+    feasibility = stored.get("feasibility")
+    production = create_production_order(
+        loaded.catalog,
+        str(order.version_number),
+        loaded.content_hash,
+        order.product_code,
+        json.loads(order.configuration),
+        quantity=order.quantity,
+        due_date=date.fromisoformat(stored["due_date"]),
+        number=row.number,
+        calendar=WorkCalendar(),  # orders are scheduled on the default calendar (see place_order)
+        today=date.fromisoformat(feasibility["today"]) if feasibility else None,
+    )
+    if digest(production) != row.document_hash:
+        raise RuntimeError(f"production order {row.number} does not regenerate to its stored document")
+    return production

@@ -1,0 +1,373 @@
+"""Webhooks: events written to the outbox with the change they report, delivered by ``c2m worker``.
+
+Delivery follows the Standard Webhooks scheme (https://www.standardwebhooks.com):
+the body is ``{"type": ..., "timestamp": ..., "data": {...}}``, and three headers
+let the receiver check it: ``webhook-id`` (the event's id, the same on every
+retry so receivers can drop duplicates), ``webhook-timestamp`` (seconds since
+the epoch, at delivery) and ``webhook-signature`` (``v1,<base64 HMAC-SHA256>``
+of ``id.timestamp.body`` under the endpoint's ``whsec_`` secret).
+
+The worker claims due events, posts each to every active endpoint subscribed
+to its type and records the outcome. A failed event is retried with
+exponential backoff and jitter; the endpoints that already accepted it are
+remembered and skipped. After ``max_attempts`` the event is given up
+(``failed_at`` is set: the dead letter, listed by ``c2m worker --status``).
+
+Claiming is safe with several workers: on PostgreSQL with ``SELECT ... FOR
+UPDATE SKIP LOCKED``; on SQLite (a single machine) by a compare-and-set update
+of ``next_attempt_at``. Either way a claim is a lease: the claimed rows'
+``next_attempt_at`` moves ``lease`` into the future, so a worker that dies
+mid-delivery only delays its events, never loses them.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+import secrets
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+from standardwebhooks import Webhook
+
+from web.models import OutboxEvent, WebhookEndpoint
+
+EVENT_TYPES = (
+    "order.created",
+    "production_order.released",
+    "production_order.acknowledged",
+)
+"""Event types the application emits; an endpoint subscribes to some or to ``*`` (all)."""
+
+DEFAULT_MAX_ATTEMPTS = 8
+BACKOFF_BASE = timedelta(seconds=30)
+BACKOFF_CAP = timedelta(hours=6)
+DEFAULT_TIMEOUT = 10.0
+"""Seconds to wait for a receiver's answer."""
+DEFAULT_LEASE = timedelta(minutes=5)
+"""How long a claim keeps other workers off an event; longer than a batch's deliveries take."""
+MAX_ERROR_TEXT = 500
+
+
+class WebhookError(ValueError):
+    """An endpoint definition is not acceptable (bad URL, unknown event type)."""
+
+    reason = "invalid_webhook"
+
+
+# --------------------------------------------------------------------------- endpoints
+
+
+def new_secret() -> str:
+    """A fresh signing secret in the ``whsec_<base64>`` form receivers' libraries accept.
+
+    >>> s = new_secret(); s.startswith("whsec_") and len(base64.b64decode(s[6:])) == 32
+    True
+    """
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+
+
+def add_endpoint(session: Session, url: str, event_types: Sequence[str] = ()) -> WebhookEndpoint:
+    """Register ``url`` for ``event_types`` (all when empty) with a new secret; flushes, does not commit.
+
+    :raise WebhookError: the URL is not http(s) or an event type is unknown.
+    """
+    parsed = urllib.parse.urlsplit(url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise WebhookError(f"webhook URL must be an absolute http:// or https:// URL, got {url!r}")
+    unknown = sorted(set(event_types) - set(EVENT_TYPES) - {"*"})
+    if unknown:
+        raise WebhookError(f"unknown event type(s) {', '.join(unknown)}; known: {', '.join(EVENT_TYPES)}")
+    types = "*" if not event_types or "*" in event_types else " ".join(sorted(set(event_types)))
+    row = WebhookEndpoint(url=url, secret=new_secret(), event_types=types, active=True, created_at=_now())
+    session.add(row)
+    session.flush()
+    return row
+
+
+def subscribes(endpoint: WebhookEndpoint, event_type: str) -> bool:
+    types = endpoint.event_types.split()
+    return "*" in types or event_type in types
+
+
+# --------------------------------------------------------------------------- events
+
+
+def enqueue(
+    session: Session, event_type: str, data: Mapping[str, Any], *, now: datetime | None = None
+) -> OutboxEvent:
+    """Add an event to the outbox in the caller's transaction (it is sent only if that commits)."""
+    if event_type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {event_type!r}")
+    moment = now or _now()
+    payload = {"type": event_type, "timestamp": moment.isoformat(timespec="seconds"), "data": dict(data)}
+    row = OutboxEvent(
+        event_id=str(uuid.uuid4()),
+        event_type=event_type,
+        payload=json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True),
+        created_at=moment,
+        attempts=0,
+        next_attempt_at=moment,
+    )
+    session.add(row)
+    return row
+
+
+def backoff_delay(attempts: int, *, rng: random.Random | None = None) -> timedelta:
+    """How long to wait after the ``attempts``-th failed attempt.
+
+    ``BACKOFF_BASE * 2**(attempts-1)``, capped at ``BACKOFF_CAP``, then scaled
+    by a random factor in [0.5, 1] ("equal jitter"), so receivers coming back
+    from an outage are not hit by every worker at the same instant.
+
+    >>> backoff_delay(1, rng=random.Random(0)) <= timedelta(seconds=30)
+    True
+    >>> backoff_delay(30, rng=random.Random(0)) <= BACKOFF_CAP
+    True
+    """
+    if attempts < 1:
+        raise ValueError("attempts starts at 1")
+    ceiling = min(BACKOFF_BASE * (2 ** min(attempts - 1, 32)), BACKOFF_CAP)
+    factor = 0.5 + 0.5 * (rng or _rng).random()
+    return timedelta(seconds=round(ceiling.total_seconds() * factor, 3))
+
+
+_rng = random.Random()
+
+
+# --------------------------------------------------------------------------- delivery
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """The outcome of posting one event to one endpoint."""
+
+    endpoint_id: int
+    ok: bool
+    status: int | None
+    error: str | None
+
+
+Sender = Callable[[str, bytes, Mapping[str, str], float], int]
+"""Posts ``body`` with ``headers`` to ``url`` within ``timeout`` seconds; returns the HTTP status.
+Raises ``OSError`` (``urllib.error.URLError`` included) when no answer comes."""
+
+
+def urllib_send(url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> int:
+    """The default :data:`Sender`: a plain POST with urllib; redirects are not followed."""
+
+    class _NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+    opener = urllib.request.build_opener(_NoRedirect)
+    request = urllib.request.Request(url, data=body, headers=dict(headers), method="POST")
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+
+
+def signed_headers(endpoint_secret: str, event_id: str, body: str, at: datetime) -> dict[str, str]:
+    """The Standard Webhooks headers for ``body`` sent at ``at``."""
+    signature = Webhook(endpoint_secret).sign(event_id, at, body)
+    return {
+        "content-type": "application/json",
+        "user-agent": "c2m-webhooks/1",
+        "webhook-id": event_id,
+        "webhook-timestamp": str(int(at.timestamp())),
+        "webhook-signature": signature,
+    }
+
+
+def deliver(
+    event: OutboxEvent,
+    endpoints: Iterable[WebhookEndpoint],
+    *,
+    send: Sender = urllib_send,
+    timeout: float = DEFAULT_TIMEOUT,
+    now: Callable[[], datetime] | None = None,
+) -> list[Attempt]:
+    """Post ``event`` to each endpoint; 2xx is success, anything else (or no answer) a failure."""
+    clock = now or _now
+    out: list[Attempt] = []
+    body = event.payload.encode("utf-8")
+    for endpoint in endpoints:
+        headers = signed_headers(endpoint.secret, event.event_id, event.payload, clock())
+        try:
+            status = send(endpoint.url, body, headers, timeout)
+        except (OSError, ValueError) as exc:  # URLError, timeouts, refused connections, bad URLs
+            out.append(Attempt(endpoint.id, False, None, f"{type(exc).__name__}: {exc}"))
+            continue
+        ok = 200 <= status < 300
+        out.append(Attempt(endpoint.id, ok, status, None if ok else f"HTTP {status}"))
+    return out
+
+
+# --------------------------------------------------------------------------- the worker
+
+
+@dataclass(slots=True)
+class DrainReport:
+    """What one pass of the worker did."""
+
+    claimed: int = 0
+    delivered: int = 0
+    retrying: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def _due(now: datetime) -> Any:
+    return (
+        OutboxEvent.delivered_at.is_(None),
+        OutboxEvent.failed_at.is_(None),
+        OutboxEvent.next_attempt_at <= now,
+    )
+
+
+def claim(session: Session, *, batch: int, now: datetime, lease: timedelta = DEFAULT_LEASE) -> list[int]:
+    """Claim up to ``batch`` due events (oldest first) for this worker; commits the claim."""
+    until = now + lease
+    if session.get_bind().dialect.name == "postgresql":
+        ids = list(
+            session.scalars(
+                select(OutboxEvent.id)
+                .where(*_due(now))
+                .order_by(OutboxEvent.id)
+                .limit(batch)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        if ids:
+            session.execute(update(OutboxEvent).where(OutboxEvent.id.in_(ids)).values(next_attempt_at=until))
+        session.commit()
+        return ids
+    candidates = session.execute(
+        select(OutboxEvent.id, OutboxEvent.next_attempt_at)
+        .where(*_due(now))
+        .order_by(OutboxEvent.id)
+        .limit(batch)
+    ).all()
+    session.rollback()
+    claimed: list[int] = []
+    for event_id, seen in candidates:
+        # Compare-and-set: only the worker that still sees the old due time gets the row.
+        result = session.execute(
+            update(OutboxEvent)
+            .where(
+                OutboxEvent.id == event_id,
+                OutboxEvent.next_attempt_at == seen,
+                OutboxEvent.delivered_at.is_(None),
+            )
+            .values(next_attempt_at=until)
+        )
+        session.commit()
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            claimed.append(event_id)
+    return claimed
+
+
+def drain(
+    factory: sessionmaker[Session],
+    *,
+    batch: int = 50,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    send: Sender = urllib_send,
+    timeout: float = DEFAULT_TIMEOUT,
+    now: Callable[[], datetime] | None = None,
+    rng: random.Random | None = None,
+) -> DrainReport:
+    """One pass: claim due events, deliver them, record the outcomes."""
+    clock = now or _now
+    report = DrainReport()
+    with factory() as session:
+        ids = claim(session, batch=batch, now=clock())
+        report.claimed = len(ids)
+        for event_id in ids:
+            event = session.get(OutboxEvent, event_id)
+            assert event is not None
+            done = set((event.delivered_endpoints or "").split())
+            endpoints = [
+                e
+                for e in session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.active.is_(True)))
+                if subscribes(e, event.event_type) and str(e.id) not in done
+            ]
+            session.rollback()  # no transaction stays open while we wait on receivers
+            attempts = deliver(event, endpoints, send=send, timeout=timeout, now=clock)
+            done |= {str(a.endpoint_id) for a in attempts if a.ok}
+            failures = [a for a in attempts if not a.ok]
+            moment = clock()
+            event = session.get(OutboxEvent, event_id)
+            assert event is not None
+            event.attempts += 1
+            event.delivered_endpoints = " ".join(sorted(done, key=int)) or None
+            if not failures:
+                event.delivered_at = moment
+                event.last_error = None
+                report.delivered += 1
+            else:
+                event.last_error = "; ".join(f"endpoint {a.endpoint_id}: {a.error}" for a in failures)[
+                    :MAX_ERROR_TEXT
+                ]
+                report.errors.append(f"{event.event_id}: {event.last_error}")
+                if event.attempts >= max_attempts:
+                    event.failed_at = moment
+                    report.failed += 1
+                else:
+                    event.next_attempt_at = moment + backoff_delay(event.attempts, rng=rng)
+                    report.retrying += 1
+            session.commit()
+    return report
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxStatus:
+    pending: int
+    delivered: int
+    failed: int
+    dead_letters: tuple[OutboxEvent, ...]
+
+
+def outbox_status(session: Session, *, limit: int = 20) -> OutboxStatus:
+    """Counts of pending, delivered and given-up events, and the latest given-up ones."""
+
+    def count(*where: Any) -> int:
+        return int(session.scalar(select(func.count()).select_from(OutboxEvent).where(*where)) or 0)
+
+    pending = count(OutboxEvent.delivered_at.is_(None), OutboxEvent.failed_at.is_(None))
+    delivered = count(OutboxEvent.delivered_at.is_not(None))
+    failed = count(OutboxEvent.failed_at.is_not(None))
+    dead = tuple(
+        session.scalars(
+            select(OutboxEvent)
+            .where(OutboxEvent.failed_at.is_not(None))
+            .order_by(OutboxEvent.id.desc())
+            .limit(limit)
+        )
+    )
+    return OutboxStatus(pending, delivered, failed, dead)
+
+
+def retry_failed(session: Session, *, event_id: str | None = None) -> int:
+    """Put given-up events (or just ``event_id``) back in the queue with a fresh attempt budget; commits."""
+    query = update(OutboxEvent).where(OutboxEvent.failed_at.is_not(None))
+    if event_id is not None:
+        query = query.where(OutboxEvent.event_id == event_id)
+    result = session.execute(query.values(failed_at=None, attempts=0, next_attempt_at=_now()))
+    session.commit()
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
