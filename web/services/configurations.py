@@ -60,7 +60,12 @@ from configurator import (
     State,
     effective_decisions,
 )
-from configurator.decisions import check_decision, find_attribute, parse_value
+from configurator.decisions import (
+    UnknownAttribute,
+    check_decision,
+    find_attribute,
+    parse_value,
+)
 from web.models import ConfigurationRecord
 from web.services.catalogs import LoadedCatalog, find_product, get_configurator, load_catalog
 
@@ -354,12 +359,37 @@ def _store(
     return updated
 
 
-def _parse_all(product: Product, decisions: Iterable[object]) -> list[dict[str, Any]]:
-    """Check request decisions; return their normalised stored form."""
+def _field_of(exc: ConfiguratorError, raw: object) -> str:
+    given = getattr(exc, "field", None)
+    if isinstance(given, str) and given:
+        return given
+    if isinstance(exc, UnknownAttribute):
+        return "attribute"
+    if isinstance(raw, Mapping) and "element" in raw:
+        return "element"
+    return "value"
+
+
+def _parse_all(
+    product: Product, decisions: Iterable[object], where: str = "decisions"
+) -> list[dict[str, Any]]:
+    """Check request decisions; return their normalised stored form.
+
+    A failing decision's error gets ``field``: where it is in the request
+    (``decisions[2].value``, or ``attribute``/``value`` when ``where`` is empty).
+    """
     items = list(decisions)
     if len(items) > MAX_DECISIONS_PER_REQUEST:
         raise InvalidDecisionShape(f"at most {MAX_DECISIONS_PER_REQUEST} decisions per request", "decisions")
-    return [decision_to_json(decision_from_json(product, d)) for d in items]
+    out: list[dict[str, Any]] = []
+    for index, item in enumerate(items):
+        try:
+            out.append(decision_to_json(decision_from_json(product, item)))
+        except ConfiguratorError as exc:
+            sub = _field_of(exc, item)
+            exc.field = f"{where}[{index}].{sub}" if where else sub  # type: ignore[attr-defined]
+            raise
+    return out
 
 
 # --------------------------------------------------------------------------- use cases
@@ -426,7 +456,7 @@ def add_decision(
     session: Session, configuration: Configuration, decision: object, *, on_conflict: str = "reject"
 ) -> Configuration:
     """Append one decision (JSON form). :raise DecisionConflict: (409) unless ``on_conflict="keep"``."""
-    (entry,) = _parse_all(configuration.product, [decision])
+    (entry,) = _parse_all(configuration.product, [decision], where="")
     return _store(session, configuration, [*configuration.raw, entry], on_conflict)
 
 

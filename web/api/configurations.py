@@ -1,0 +1,296 @@
+"""API: configurations (public, rate-limited, addressed by an unguessable UUID).
+
+A configuration is created pinned to the catalog version in force and keeps
+that version; every response carries the re-computed state in the language of
+``Accept-Language``. Stored decisions that no longer validate are listed in
+``invalid_decisions`` instead of disappearing. Greyed values carry reasons
+only with ``?reasons=true`` or through ``GET .../explain`` (one diagnosis per
+value costs more than the whole state; see ``web.services.configurations``).
+
+Problems: unknown configuration/product 404; unknown attribute or value 422
+with ``field`` naming where it is in the request; contradicting decisions 409
+(reason ``conflict``) with the culprit decisions and rules; a body of the wrong
+shape 422 with per-field messages; malformed JSON 400.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask_smorest import Blueprint
+
+from configurator import ConflictError, RuleRef
+from configurator.decisions import AnyDecision
+from web import database
+from web.api.catalog import ACCEPT_LANGUAGE, request_locale
+from web.api.schemas import (
+    PROBLEM_JSON,
+    AddDecisionSchema,
+    CompleteSchema,
+    CompletionSchema,
+    ConfigurationSchema,
+    CreateConfigurationSchema,
+    ExplainQuerySchema,
+    ExplanationSchema,
+    ProblemSchema,
+    RemoveDecisionQuerySchema,
+    RepairResultSchema,
+    RepairSchema,
+    ReplaceDecisionsSchema,
+    SharedConfigurationSchema,
+    StateQuerySchema,
+)
+from web.errors import ApiProblem
+from web.limits import public
+from web.services import configurations as service
+from web.services.configurations import Configuration
+
+blp = Blueprint(
+    "configurations",
+    __name__,
+    url_prefix="/api/v1",
+    description="Configure a product: decide, explain, repair.",
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def problems(*statuses: int) -> Callable[[F], F]:
+    """Document the problem responses ``statuses`` of a view (application/problem+json)."""
+
+    def decorate(view: F) -> F:
+        for status in statuses:
+            view = blp.alt_response(status, schema=ProblemSchema, content_type=PROBLEM_JSON)(view)
+        return view
+
+    return decorate
+
+
+def _rules(rules: tuple[RuleRef, ...], locale: str) -> list[dict[str, str]]:
+    return [{"rule_id": r.rule_id, "message": r.message.get(locale)} for r in rules]
+
+
+def _conflict_problem(
+    culprits: tuple[AnyDecision, ...], rules: tuple[RuleRef, ...], detail: str
+) -> ApiProblem:
+    locale = request_locale()
+    return ApiProblem(
+        409,
+        "conflict",
+        detail,
+        culprits=[service.decision_to_json(d) for d in culprits],
+        rules=_rules(rules, locale),
+    )
+
+
+def conflicts_as_problems(view: F) -> F:
+    """Turn decision conflicts into 409 problems that name the culprits and the rules."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return view(*args, **kwargs)
+        except service.DecisionConflict as exc:
+            raise _conflict_problem(exc.culprits, exc.rules, str(exc)) from None
+        except ConflictError as exc:
+            raise _conflict_problem(exc.conflict.decisions, exc.conflict.rules, str(exc)) from None
+        except service.DecisionNotFound as exc:
+            raise ApiProblem(404, exc.reason, str(exc), attribute=exc.attribute) from None
+        except service.NothingToUndo as exc:
+            raise ApiProblem(409, exc.reason, str(exc)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def configuration_json(configuration: Configuration, *, reasons: bool = False) -> dict[str, Any]:
+    """The API form of a configuration: pinned version, stored decisions, invalid ones, state."""
+    record = configuration.record
+    return {
+        "id": record.id,
+        "share_token": record.share_token,
+        "catalog": record.catalog_code,
+        "version": record.version_number,
+        "content_hash": record.content_hash,
+        "product": record.product_code,
+        "created_at": record.created_at,
+        "updated_at": record.updated_at,
+        "decisions": configuration.raw,
+        "invalid_decisions": [
+            {"index": i.index, "decision": i.decision, "reason": i.reason, "detail": i.detail}
+            for i in configuration.invalid
+        ],
+        "state": service.state_document(
+            configuration.state(),
+            configuration.product,
+            request_locale(),
+            configurator=configuration.configurator,
+            reasons=reasons,
+        ),
+    }
+
+
+def _load(configuration_id: str) -> Configuration:
+    return service.get_configuration(database.session(), configuration_id)
+
+
+ID_PATH = "/configurations/<string(maxlength=64):configuration_id>"
+
+
+@blp.route("/configurations", methods=["POST"])
+@public
+@blp.doc(parameters=[ACCEPT_LANGUAGE], summary="Start a configuration")
+@blp.arguments(CreateConfigurationSchema)
+@blp.response(201, ConfigurationSchema)
+@problems(400, 404, 409, 422, 429)
+@conflicts_as_problems
+def create(body: dict[str, Any]) -> dict[str, Any]:
+    """Create a configuration of ``product`` (optionally with decisions), pinned to the version in force.
+
+    Keep ``id`` private (it allows changes); ``share_token`` gives read-only access via ``/shared/{token}``.
+    """
+    configuration = service.create_configuration(
+        database.session(),
+        body["product"],
+        body["decisions"],
+        catalog_code=body.get("catalog"),
+        on_conflict=body["on_conflict"],
+    )
+    return configuration_json(configuration)
+
+
+@blp.route(ID_PATH, methods=["GET"])
+@public
+@blp.doc(parameters=[ACCEPT_LANGUAGE], summary="A configuration and its state")
+@blp.arguments(StateQuerySchema, location="query")
+@blp.response(200, ConfigurationSchema)
+@problems(404, 422, 429)
+def get(query: dict[str, Any], configuration_id: str) -> dict[str, Any]:
+    return configuration_json(_load(configuration_id), reasons=query["reasons"])
+
+
+@blp.route("/shared/<string(maxlength=128):share_token>", methods=["GET"])
+@public
+@blp.doc(parameters=[ACCEPT_LANGUAGE], summary="A shared configuration (read-only)")
+@blp.response(200, SharedConfigurationSchema)
+@problems(404, 429)
+def shared(share_token: str) -> dict[str, Any]:
+    return configuration_json(service.get_shared(database.read_session(), share_token))
+
+
+@blp.route(f"{ID_PATH}/decisions", methods=["POST"])
+@public
+@blp.doc(parameters=[ACCEPT_LANGUAGE], summary="Add a decision")
+@blp.arguments(AddDecisionSchema)
+@blp.response(200, ConfigurationSchema)
+@problems(400, 404, 409, 422, 429)
+@conflicts_as_problems
+def add_decision(body: dict[str, Any], configuration_id: str) -> dict[str, Any]:
+    """Add one decision. A decision that contradicts earlier ones is a 409 naming the culprits,
+    unless ``on_conflict`` is ``keep`` (then the state reports the conflict)."""
+    on_conflict = body.pop("on_conflict")
+    configuration = service.add_decision(
+        database.session(), _load(configuration_id), body, on_conflict=on_conflict
+    )
+    return configuration_json(configuration)
+
+
+@blp.route(f"{ID_PATH}/decisions", methods=["PUT"])
+@public
+@blp.doc(parameters=[ACCEPT_LANGUAGE], summary="Replace every decision")
+@blp.arguments(ReplaceDecisionsSchema)
+@blp.response(200, ConfigurationSchema)
+@problems(400, 404, 409, 422, 429)
+@conflicts_as_problems
+def replace_decisions(body: dict[str, Any], configuration_id: str) -> dict[str, Any]:
+    configuration = service.replace_decisions(
+        database.session(), _load(configuration_id), body["decisions"], on_conflict=body["on_conflict"]
+    )
+    return configuration_json(configuration)
+
+
+@blp.route(f"{ID_PATH}/decisions/<string(maxlength=200):attribute>", methods=["DELETE"])
+@public
+@blp.doc(parameters=[ACCEPT_LANGUAGE], summary="Remove the decision on an attribute (or one set element)")
+@blp.arguments(RemoveDecisionQuerySchema, location="query")
+@blp.response(200, ConfigurationSchema)
+@problems(404, 422, 429)
+@conflicts_as_problems
+def remove_decision(query: dict[str, Any], configuration_id: str, attribute: str) -> dict[str, Any]:
+    configuration = service.remove_decision(
+        database.session(), _load(configuration_id), attribute, query.get("element")
+    )
+    return configuration_json(configuration)
+
+
+@blp.route(f"{ID_PATH}/undo", methods=["POST"])
+@public
+@blp.doc(parameters=[ACCEPT_LANGUAGE], summary="Undo the last decision")
+@blp.response(200, ConfigurationSchema)
+@problems(404, 409, 429)
+@conflicts_as_problems
+def undo(configuration_id: str) -> dict[str, Any]:
+    return configuration_json(service.undo(database.session(), _load(configuration_id)))
+
+
+@blp.route(f"{ID_PATH}/explain", methods=["GET"])
+@public
+@blp.doc(parameters=[ACCEPT_LANGUAGE], summary="Why a value is not possible")
+@blp.arguments(ExplainQuerySchema, location="query")
+@blp.response(200, ExplanationSchema)
+@problems(404, 422, 429)
+def explain(query: dict[str, Any], configuration_id: str) -> dict[str, Any]:
+    """The minimal set of the buyer's decisions and the rules that rule ``attribute=value`` out
+    (``possible: true`` and empty lists when it is possible after all)."""
+    configuration = _load(configuration_id)
+    why = service.explain(configuration, query["attribute"], query["value"], included=query["included"])
+    return service.explanation_document(why, request_locale())
+
+
+@blp.route(f"{ID_PATH}/repair", methods=["POST"])
+@public
+@blp.doc(parameters=[ACCEPT_LANGUAGE], summary="Decisions to drop so a value becomes possible")
+@blp.arguments(RepairSchema)
+@blp.response(200, RepairResultSchema)
+@problems(400, 404, 409, 422, 429)
+@conflicts_as_problems
+def repair(body: dict[str, Any], configuration_id: str) -> dict[str, Any]:
+    """A minimal set of decisions to drop (the oldest first) so ``attribute=value`` becomes possible;
+    with ``apply``, the repaired decisions are stored. 422 ``value_impossible`` when no repair helps."""
+    fix, configuration = service.repair(
+        database.session(),
+        _load(configuration_id),
+        body["attribute"],
+        body["value"],
+        included=body["included"],
+        apply=body["apply"],
+    )
+    return {
+        "drop": [service.decision_to_json(d) for d in fix.drop],
+        "keep": [service.decision_to_json(d) for d in fix.keep],
+        "decisions": [service.decision_to_json(d) for d in fix.decisions],
+        "applied": body["apply"],
+        "configuration": configuration_json(configuration) if body["apply"] else None,
+    }
+
+
+@blp.route(f"{ID_PATH}/complete", methods=["POST"])
+@public
+@blp.doc(parameters=[ACCEPT_LANGUAGE], summary="A full valid configuration extending the decisions")
+@blp.arguments(CompleteSchema)
+@blp.response(200, CompletionSchema)
+@problems(400, 404, 409, 422, 429)
+@conflicts_as_problems
+def complete(body: dict[str, Any], configuration_id: str) -> dict[str, Any]:
+    """``defaults`` (defaults, then first possible values) or ``cheapest`` (minimal total price);
+    with ``apply`` every remaining attribute is decided and stored."""
+    values, configuration = service.complete(
+        database.session(), _load(configuration_id), body["objective"], apply=body["apply"]
+    )
+    return {
+        "objective": body["objective"],
+        "values": {code: service.json_value(v) for code, v in values.items()},
+        "applied": body["apply"],
+        "configuration": configuration_json(configuration) if body["apply"] else None,
+    }

@@ -1,0 +1,381 @@
+"""Marshmallow schemas shared by the API's blueprints: problems, catalogs, products, configurations.
+
+Request schemas reject unknown fields (marshmallow's default ``RAISE``), so
+the OpenAPI document says ``additionalProperties: false`` and a misspelt
+field is a 422 naming it. Response schemas mirror exactly what the views
+return. Values of attributes are JSON scalars (a code, an int, a bool) or,
+for set attributes, lists of codes; they are declared as ``Raw`` with the
+documented JSON type so the spec stays truthful.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, validates_schema
+
+PROBLEM_JSON = "application/problem+json"
+
+VALUE_JSON_SCHEMA: dict[str, Any] = {
+    "oneOf": [
+        {"type": "string"},
+        {"type": "integer"},
+        {"type": "boolean"},
+        {"type": "array", "items": {"type": "string"}},
+    ],
+    "description": "A value code, an integer, a boolean, or for a set attribute a list of element codes.",
+}
+ATTRIBUTE_CODE = validate.Length(min=1, max=200)
+
+
+def value_field(**kwargs: Any) -> fields.Raw:
+    """An attribute value (see ``VALUE_JSON_SCHEMA``)."""
+    metadata = dict(VALUE_JSON_SCHEMA)
+    if kwargs.get("allow_none"):
+        metadata = {"oneOf": [*VALUE_JSON_SCHEMA["oneOf"], {"type": "null"}]}
+    return fields.Raw(metadata=metadata, **kwargs)
+
+
+# --------------------------------------------------------------------------- problems
+
+
+class ProblemSchema(Schema):
+    """An RFC 9457 problem document; ``reason`` is the stable machine-readable cause."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    type = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String(required=True)
+    reason = fields.String(required=True)
+    instance = fields.String()
+    errors = fields.Raw(metadata={"description": "Field messages or FILE:LINE:COL problem lines."})
+
+
+# --------------------------------------------------------------------------- decisions
+
+
+class DecisionSchema(Schema):
+    """One decision: ``{"attribute", "value"}`` or, for one element of a set, ``{"attribute", "element", "included"}``."""
+
+    attribute = fields.String(required=True, validate=ATTRIBUTE_CODE)
+    value = value_field()
+    element = fields.String(validate=ATTRIBUTE_CODE)
+    included = fields.Boolean()
+
+    @validates_schema
+    def _one_shape(self, data: dict[str, Any], **_: Any) -> None:
+        if ("value" in data) == ("element" in data):
+            raise ValidationError("give either 'value' or 'element'", "value")
+        if "included" in data and "element" not in data:
+            raise ValidationError("'included' goes with 'element'", "included")
+        if "value" in data and data["value"] is None:
+            raise ValidationError("a value is required", "value")
+
+
+class DecisionOutSchema(Schema):
+    attribute = fields.String(required=True)
+    value = value_field()
+    element = fields.String()
+    included = fields.Boolean()
+
+
+class InvalidDecisionSchema(Schema):
+    index = fields.Integer(
+        required=True, metadata={"description": "Position in the stored history (0 = oldest)."}
+    )
+    decision = fields.Raw(required=True, metadata={"description": "The stored entry as it was saved."})
+    reason = fields.String(required=True)
+    detail = fields.String(required=True)
+
+
+ON_CONFLICT = fields.String(
+    load_default="reject",
+    validate=validate.OneOf(("reject", "keep")),
+    metadata={
+        "description": "reject: 409 and nothing stored; keep: store it, the state reports the conflict."
+    },
+)
+
+
+class CreateConfigurationSchema(Schema):
+    product = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    catalog = fields.String(
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "Needed only when several catalogs sell the product."},
+    )
+    decisions = fields.List(
+        fields.Nested(DecisionSchema), load_default=list, validate=validate.Length(max=500)
+    )
+    on_conflict = ON_CONFLICT
+
+
+class AddDecisionSchema(DecisionSchema):
+    on_conflict = ON_CONFLICT
+
+
+class ReplaceDecisionsSchema(Schema):
+    decisions = fields.List(fields.Nested(DecisionSchema), required=True, validate=validate.Length(max=500))
+    on_conflict = ON_CONFLICT
+
+
+class RemoveDecisionQuerySchema(Schema):
+    element = fields.String(
+        validate=ATTRIBUTE_CODE, metadata={"description": "For a set attribute: remove only this element."}
+    )
+
+
+class StateQuerySchema(Schema):
+    reasons = fields.Boolean(
+        load_default=False,
+        metadata={"description": "Explain every greyed value (slower: one diagnosis per value)."},
+    )
+
+
+class ExplainQuerySchema(Schema):
+    attribute = fields.String(required=True, validate=ATTRIBUTE_CODE)
+    value = fields.String(
+        required=True,
+        validate=validate.Length(max=2000),
+        metadata={"description": "As text: a code, an integer, true/false; for a set one element code."},
+    )
+    included = fields.Boolean(
+        load_default=True, metadata={"description": "For a set element: in (true) or out."}
+    )
+
+
+class RepairSchema(Schema):
+    attribute = fields.String(required=True, validate=ATTRIBUTE_CODE)
+    value = value_field(required=True)
+    included = fields.Boolean(load_default=True)
+    apply = fields.Boolean(load_default=False)
+
+
+class CompleteSchema(Schema):
+    objective = fields.String(load_default="defaults", validate=validate.OneOf(("defaults", "cheapest")))
+    apply = fields.Boolean(load_default=False)
+
+
+# --------------------------------------------------------------------------- state
+
+
+class RuleMessageSchema(Schema):
+    rule_id = fields.String(required=True)
+    message = fields.String(required=True)
+
+
+class ReasonSchema(Schema):
+    decisions = fields.List(fields.Nested(DecisionOutSchema), required=True)
+    rules = fields.List(fields.Nested(RuleMessageSchema), required=True)
+
+
+class ValueStateSchema(Schema):
+    value = value_field(required=True)
+    label = fields.String(required=True)
+    possible = fields.Boolean(required=True)
+    selected = fields.Boolean(required=True)
+    source = fields.String(allow_none=True, required=True)
+    price_delta = fields.String(
+        allow_none=True, required=True, metadata={"description": "Decimal string; null when impossible."}
+    )
+    possible_out = fields.Boolean(metadata={"description": "Set elements: leaving it out is possible."})
+    reason = fields.Nested(
+        ReasonSchema, metadata={"description": "Only with ?reasons=true, on greyed values."}
+    )
+
+
+class AttributeStateSchema(Schema):
+    code = fields.String(required=True)
+    label = fields.String(required=True)
+    description = fields.String(allow_none=True)
+    kind = fields.String(required=True, validate=validate.OneOf(("enum", "bool", "int", "set")))
+    group = fields.String(allow_none=True)
+    unit = fields.String(allow_none=True)
+    min = fields.Integer(allow_none=True)
+    max = fields.Integer(allow_none=True)
+    step = fields.Integer(allow_none=True)
+    min_count = fields.Integer(allow_none=True)
+    max_count = fields.Integer(allow_none=True)
+    value = value_field(allow_none=True)
+    source = fields.String(allow_none=True)
+    values = fields.List(fields.Nested(ValueStateSchema), required=True)
+    rules = fields.List(
+        fields.Nested(RuleMessageSchema), metadata={"description": "Rules that constrain it."}
+    )
+
+
+class GroupSchema(Schema):
+    code = fields.String(required=True)
+    label = fields.String(required=True)
+
+
+class StatePriceLineSchema(Schema):
+    rule_id = fields.String(required=True)
+    label = fields.String(required=True)
+    amount = fields.String(required=True)
+    attributes = fields.List(fields.String(), required=True)
+
+
+class StatePriceSchema(Schema):
+    currency = fields.String(required=True)
+    base = fields.String(required=True)
+    total = fields.String(required=True)
+    lines = fields.List(fields.Nested(StatePriceLineSchema), required=True)
+
+
+class ConflictSchema(Schema):
+    decisions = fields.List(fields.Nested(DecisionOutSchema), required=True)
+    rules = fields.List(fields.Nested(RuleMessageSchema), required=True)
+    dropped = fields.List(fields.Nested(DecisionOutSchema), required=True)
+
+
+class StateSchema(Schema):
+    product = fields.String(required=True)
+    label = fields.String(required=True)
+    locale = fields.String(required=True)
+    groups = fields.List(fields.Nested(GroupSchema), required=True)
+    decisions = fields.List(fields.Nested(DecisionOutSchema), required=True)
+    attributes = fields.List(fields.Nested(AttributeStateSchema), required=True)
+    price = fields.Nested(StatePriceSchema, required=True)
+    complete = fields.Boolean(required=True)
+    missing = fields.List(fields.String(), required=True)
+    count = fields.Integer(required=True)
+    conflict = fields.Nested(ConflictSchema, allow_none=True, required=True)
+
+
+class SharedConfigurationSchema(Schema):
+    """A configuration seen through its share link: read-only, so no id or token."""
+
+    catalog = fields.String(required=True)
+    version = fields.Integer(required=True)
+    content_hash = fields.String(required=True)
+    product = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+    updated_at = fields.DateTime(required=True)
+    decisions = fields.List(
+        fields.Raw(), required=True, metadata={"description": "Stored history, oldest first."}
+    )
+    invalid_decisions = fields.List(fields.Nested(InvalidDecisionSchema), required=True)
+    state = fields.Nested(StateSchema, required=True)
+
+
+class ConfigurationSchema(SharedConfigurationSchema):
+    id = fields.String(required=True)
+    share_token = fields.String(required=True)
+
+
+class ExplanationSchema(Schema):
+    attribute = fields.String(required=True)
+    value = value_field(required=True)
+    possible = fields.Boolean(required=True)
+    decisions = fields.List(fields.Nested(DecisionOutSchema), required=True)
+    rules = fields.List(fields.Nested(RuleMessageSchema), required=True)
+
+
+class RepairResultSchema(Schema):
+    drop = fields.List(fields.Nested(DecisionOutSchema), required=True)
+    keep = fields.List(fields.Nested(DecisionOutSchema), required=True)
+    decisions = fields.List(fields.Nested(DecisionOutSchema), required=True)
+    applied = fields.Boolean(required=True)
+    configuration = fields.Nested(ConfigurationSchema, allow_none=True, required=True)
+
+
+class CompletionSchema(Schema):
+    objective = fields.String(required=True)
+    values = fields.Dict(keys=fields.String(), values=value_field(), required=True)
+    applied = fields.Boolean(required=True)
+    configuration = fields.Nested(ConfigurationSchema, allow_none=True, required=True)
+
+
+# --------------------------------------------------------------------------- catalogs and products
+
+
+class ProductSummarySchema(Schema):
+    catalog = fields.String(required=True)
+    version = fields.Integer(required=True)
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    description = fields.String(allow_none=True)
+    image = fields.String(allow_none=True)
+    base_price = fields.String(required=True)
+    currency = fields.String(required=True)
+    lead_time_days = fields.Integer(required=True)
+
+
+class ChoiceSchema(Schema):
+    value = value_field(required=True)
+    label = fields.String(required=True)
+    description = fields.String(allow_none=True)
+
+
+class AttributeSchema(Schema):
+    code = fields.String(required=True)
+    label = fields.String(required=True)
+    description = fields.String(allow_none=True)
+    kind = fields.String(required=True)
+    group = fields.String(allow_none=True)
+    unit = fields.String(allow_none=True)
+    min = fields.Integer(allow_none=True)
+    max = fields.Integer(allow_none=True)
+    step = fields.Integer(allow_none=True)
+    min_count = fields.Integer(allow_none=True)
+    max_count = fields.Integer(allow_none=True)
+    default = value_field(allow_none=True)
+    values = fields.List(fields.Nested(ChoiceSchema), required=True)
+
+
+class PriceRuleInfoSchema(Schema):
+    rule_id = fields.String(required=True)
+    label = fields.String(required=True)
+
+
+class ProductDetailSchema(ProductSummarySchema):
+    content_hash = fields.String(required=True)
+    groups = fields.List(fields.Nested(GroupSchema), required=True)
+    attributes = fields.List(fields.Nested(AttributeSchema), required=True)
+    rules = fields.List(fields.Nested(RuleMessageSchema), required=True)
+    prices = fields.List(fields.Nested(PriceRuleInfoSchema), required=True)
+
+
+class VersionProductSchema(Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    base_price = fields.String(required=True)
+    currency = fields.String(required=True)
+
+
+class CatalogVersionSchema(Schema):
+    catalog = fields.String(required=True)
+    number = fields.Integer(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(("draft", "published", "archived")))
+    content_hash = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+    published_at = fields.DateTime(allow_none=True)
+    valid_from = fields.DateTime(allow_none=True)
+    valid_to = fields.DateTime(allow_none=True)
+    source = fields.String(allow_none=True)
+    comment = fields.String(allow_none=True)
+    products = fields.List(fields.Nested(VersionProductSchema), required=True)
+
+
+class CatalogSchema(Schema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    current_version = fields.Integer(allow_none=True, required=True)
+    latest_version = fields.Integer(allow_none=True, required=True)
+    draft_version = fields.Integer(allow_none=True, required=True)
+    versions = fields.List(fields.Nested(CatalogVersionSchema), required=True)
+
+
+class UploadQuerySchema(Schema):
+    publish = fields.Boolean(
+        load_default=False, metadata={"description": "Publish the imported version at once."}
+    )
+    comment = fields.String(validate=validate.Length(max=2000))
+
+
+class PublishSchema(Schema):
+    valid_from = fields.DateTime(metadata={"description": "Start of sale, UTC when naive (default now)."})
+    valid_to = fields.DateTime(allow_none=True, metadata={"description": "End of sale (default open)."})
