@@ -1,0 +1,100 @@
+"""`c2m webhook`: register endpoints that receive signed events, list them, revive dead letters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from web.commands.db import open_migrated_engine, resolve_url, url_option
+from web.models import OutboxEvent, WebhookEndpoint
+from web.webhooks import EVENT_TYPES, WebhookError, add_endpoint, retry_failed
+
+
+@contextmanager
+def database_session(url: str | None) -> Iterator[Session]:
+    """A session on the migrated database of ``--url`` (or the default one)."""
+    engine = open_migrated_engine(resolve_url(url))
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+@click.group("webhook")
+def webhook_group() -> None:
+    """Webhook endpoints: events are signed (Standard Webhooks) and sent by `c2m worker`."""
+
+
+@webhook_group.command("add")
+@click.argument("endpoint_url", metavar="URL")
+@click.option(
+    "--events",
+    "events",
+    multiple=True,
+    type=click.Choice(("*", *EVENT_TYPES)),
+    help="Event type to send (repeat the option; default: all).",
+)
+@url_option
+def add_command(endpoint_url: str, events: tuple[str, ...], url: str | None) -> None:
+    """Register URL; prints the signing secret (shown once: store it in the receiver)."""
+    with database_session(url) as session:
+        try:
+            endpoint = add_endpoint(session, endpoint_url, events)
+        except WebhookError as exc:
+            raise click.ClickException(str(exc)) from exc
+        session.commit()
+        click.echo(f"endpoint {endpoint.id}: {endpoint.url} ({endpoint.event_types})")
+        click.echo(f"secret: {endpoint.secret}")
+
+
+@webhook_group.command("list")
+@url_option
+def list_command(url: str | None) -> None:
+    """List endpoints and the outbox: pending, delivered, given up (dead letters)."""
+    with database_session(url) as session:
+        endpoints = list(session.scalars(select(WebhookEndpoint).order_by(WebhookEndpoint.id)))
+        if not endpoints:
+            click.echo("no webhook endpoints")
+        for e in endpoints:
+            state = "active" if e.active else "disabled"
+            click.echo(f"{e.id}  {state:8}  {e.event_types:40}  {e.url}")
+
+        def count(*where: object) -> int:
+            return int(session.scalar(select(func.count()).select_from(OutboxEvent).where(*where)) or 0)
+
+        pending = count(OutboxEvent.delivered_at.is_(None), OutboxEvent.failed_at.is_(None))
+        delivered = count(OutboxEvent.delivered_at.is_not(None))
+        dead = count(OutboxEvent.failed_at.is_not(None))
+        click.echo(f"outbox: {pending} pending, {delivered} delivered, {dead} given up (c2m worker --status)")
+
+
+@webhook_group.command("disable")
+@click.argument("endpoint_id", type=int)
+@url_option
+def disable_command(endpoint_id: int, url: str | None) -> None:
+    """Stop sending events to endpoint ENDPOINT_ID."""
+    with database_session(url) as session:
+        endpoint = session.get(WebhookEndpoint, endpoint_id)
+        if endpoint is None:
+            raise click.ClickException(f"no webhook endpoint {endpoint_id}")
+        endpoint.active = False
+        session.commit()
+        click.echo(f"endpoint {endpoint_id} disabled")
+
+
+@webhook_group.command("retry")
+@click.argument("event_id", required=False)
+@url_option
+def retry_command(event_id: str | None, url: str | None) -> None:
+    """Queue given-up events again (all of them, or EVENT_ID) with a fresh attempt budget."""
+    with database_session(url) as session:
+        n = retry_failed(session, event_id=event_id)
+    click.echo(f"{n} event(s) queued again")
+
+
+COMMANDS: list[click.Command] = [webhook_group]
