@@ -1,0 +1,602 @@
+"""Catalog checks on the compiled model: what a manufacturer wants to know before publishing.
+
+Each check answers from the product's compiled model and a solver backend,
+never by listing configurations:
+
+- **void product** (error): the rules admit no configuration at all
+  (``count == 0``);
+- **dead values** (warning): values no valid configuration uses, found by
+  one ``propagate`` without decisions (global consistency);
+- **forced values** (warning): attributes with several values of which every
+  valid configuration uses the same one (same ``propagate``);
+- **redundant rules** (warning): a rule whose removal leaves the solution set
+  unchanged. Removing a rule can only add solutions, so the rule is redundant
+  exactly when the other rules imply it: the model of the other rules plus
+  the rule's *negation* has no solution (one SAT call per rule);
+- **golden tests** (error when failing): the catalog's ``tests``; an accept
+  test passes when its decisions extend to a valid configuration, a reject
+  test when they do not *and* its expected rule is among the rules of the
+  engine's explanation of the conflict;
+- **count change** (info): the exact number of configurations against the
+  previously published version of the product.
+
+The whole-space BOM checks (requirements such as "exactly one frame", item
+existence, non-negative quantities) live in :mod:`bom.checks`, which builds on
+:func:`find_configuration` here.
+
+>>> from decimal import Decimal
+>>> from catalog.snapshot import Attribute, AttributeKind, Choice, Label, Product, Rule
+>>> frame = Attribute("frame", AttributeKind.ENUM, Label("Frame"),
+...                   choices=(Choice("steel", Label("Steel")), Choice("carbon", Label("Carbon"))))
+>>> rack = Attribute("rack", AttributeKind.BOOL, Label("Rack"))
+>>> bike = Product("bike", Label("Bike"), Decimal("1"), (frame, rack), rules=(
+...     Rule("steel-only", Label("Steel only"), text="frame == steel"),
+...     Rule("carbon-no-rack", Label("No rack on carbon"), text="frame == carbon -> not rack"),
+... ))
+>>> report = check_product(bike, backend="sat")
+>>> report.count
+2
+>>> [(f.check, f.subject) for f in report.findings]
+[('dead_value', 'frame=carbon'), ('forced_value', 'frame=steel'), ('redundant_rule', 'carbon-no-rack')]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from catalog.snapshot import Attribute, AttributeKind, Product, Rule, SourceLoc, Value
+from configurator.backends.base import Backend
+from configurator.backends.select import make_backend
+from configurator.build import build_model
+from configurator.decisions import AnyDecision, AttributeValue, Decision, format_value
+from configurator.engine import Configurator, RuleRef
+from configurator.errors import ConfiguratorError
+from configurator.model import Constraint, Model, Variable
+
+
+class Severity(StrEnum):
+    """How a finding weighs on publishing: errors block it, warnings and infos do not."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+CHECKS = (
+    "void_product",
+    "dead_value",
+    "forced_value",
+    "redundant_rule",
+    "golden_test",
+    "count_change",
+    "bom_requirement",
+    "bom_item",
+    "bom_quantity",
+    "product_change",
+    "check_failed",
+)
+"""Every ``Finding.check`` name, in report order."""
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One result of a catalog check.
+
+    ``subject`` names what it is about (``attribute=value``, a rule id, a test
+    id, a requirement id); ``message`` says it in English for the report;
+    ``configuration`` is a counter-example or witness configuration when the
+    check found one (attribute code, value pairs in product order); ``rules``
+    the rule ids involved.
+    """
+
+    check: str
+    severity: Severity
+    product: str
+    subject: str
+    message: str
+    configuration: tuple[tuple[str, AttributeValue], ...] = ()
+    rules: tuple[str, ...] = ()
+    loc: SourceLoc | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ProductReport:
+    """The checks of one product: its configuration count, findings and the seconds each check took."""
+
+    product: str
+    count: int
+    previous_count: int | None
+    findings: tuple[Finding, ...]
+    timings: tuple[tuple[str, float], ...]
+
+    @property
+    def errors(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.severity is Severity.ERROR)
+
+    @property
+    def warnings(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.severity is Severity.WARNING)
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogReport:
+    """The checks of a whole catalog; ``publishable`` when no finding is an error."""
+
+    catalog: str
+    products: tuple[ProductReport, ...]
+    findings: tuple[Finding, ...] = ()
+    """Catalog-level findings (products added or removed against the previous version)."""
+
+    def all_findings(self) -> tuple[Finding, ...]:
+        return (*self.findings, *(f for p in self.products for f in p.findings))
+
+    @property
+    def errors(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.all_findings() if f.severity is Severity.ERROR)
+
+    @property
+    def warnings(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.all_findings() if f.severity is Severity.WARNING)
+
+    @property
+    def publishable(self) -> bool:
+        return not self.errors
+
+    def seconds(self) -> float:
+        """Total time the checks took."""
+        return sum(s for p in self.products for _, s in p.timings)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def configuration_of(model: Model, solution: Mapping[str, Value]) -> tuple[tuple[str, AttributeValue], ...]:
+    """A backend solution (solver variables) as attribute values, sets rebuilt as frozensets.
+
+    >>> from configurator.model import Variable
+    >>> m = Model("k", (Variable("rack", (False, True), "rack"),
+    ...                 Variable("extras[bell]", (False, True), "extras", element="bell")), (),
+    ...           {"extras": ("extras[bell]",)})
+    >>> configuration_of(m, {"rack": True, "extras[bell]": True})
+    (('rack', True), ('extras', frozenset({'bell'})))
+    """
+    out: dict[str, AttributeValue] = {}
+    for variable in model.variables:
+        if variable.element is None:
+            out[variable.attribute] = solution[variable.name]
+        else:
+            chosen = out.get(variable.attribute, frozenset())
+            assert isinstance(chosen, frozenset)
+            out[variable.attribute] = (
+                chosen | {variable.element} if solution[variable.name] is True else chosen
+            )
+    return tuple(out.items())
+
+
+def format_configuration(configuration: Iterable[tuple[str, AttributeValue]]) -> str:
+    """``a=x, b=y`` for reports.
+
+    >>> format_configuration([("frame", "steel"), ("extras", frozenset({"bell", "lock"}))])
+    'frame=steel, extras={bell, lock}'
+    """
+    return ", ".join(f"{code}={_shown(value)}" for code, value in configuration)
+
+
+def _shown(value: AttributeValue) -> str:
+    if isinstance(value, frozenset):
+        return "{" + ", ".join(sorted(value)) + "}"
+    return format_value(value)
+
+
+def _variables_of(model: Model, attribute: str) -> tuple[str, ...]:
+    return model.set_elements.get(attribute) or (attribute,)
+
+
+def find_configuration(
+    product: Product,
+    *,
+    extra_rules: Sequence[Rule] = (),
+    condition: Callable[[Mapping[str, object]], bool] | None = None,
+    attributes: Sequence[str] = (),
+    backend: str = "auto",
+    key: str = "",
+) -> tuple[tuple[str, AttributeValue], ...] | None:
+    """A valid configuration of ``product`` that also satisfies ``extra_rules`` and ``condition``, or ``None``.
+
+    This is how whole-space properties are proven: write the *violation* as
+    an extra rule (compiled with the product through ``build_model`` on a
+    copy made with ``dataclasses.replace``) or as a Python ``condition`` over
+    the values of ``attributes`` (for what the rule language cannot say as a
+    rule, such as a formula with decimals); a solution is a counter-example,
+    ``None`` proves the property for every valid configuration.
+
+    >>> from decimal import Decimal
+    >>> from catalog.snapshot import Attribute, AttributeKind, Label, Product, Rule
+    >>> gears = Attribute("gears", AttributeKind.INT, Label("Gears"), minimum=1, maximum=12)
+    >>> p = Product("p", Label("P"), Decimal("1"), (gears,), rules=(Rule("few", Label("few"), text="gears <= 8"),))
+    >>> find_configuration(p, extra_rules=[Rule("x", Label("x"), text="gears > 8")], backend="sat") is None
+    True
+    >>> find_configuration(p, condition=lambda env: env["gears"] * 2 == 14, attributes=["gears"], backend="sat")
+    (('gears', 7),)
+    """
+    copy = dataclasses.replace(product, rules=(*product.rules, *extra_rules)) if extra_rules else product
+    tag = hashlib.sha256("\n".join(f"{r.id}:{r.text}" for r in extra_rules).encode()).hexdigest()[:12]
+    model = build_model(copy, key=f"{key or 'check'}:{product.code}#{tag}")
+    if condition is not None:
+        model = dataclasses.replace(
+            model,
+            constraints=(*model.constraints, _condition_constraint(product, model, condition, attributes)),
+        )
+    solution = make_backend(model, prefer=backend).solve({})
+    return None if solution is None else configuration_of(model, solution)
+
+
+def _condition_constraint(
+    product: Product,
+    model: Model,
+    condition: Callable[[Mapping[str, object]], bool],
+    attributes: Sequence[str],
+) -> Constraint:
+    readers: list[tuple[str, int, tuple[str, ...] | None]] = []
+    scope: list[str] = []
+    for code in dict.fromkeys(attributes):
+        attribute = product.attribute(code)
+        names = _variables_of(model, code)
+        elements = tuple(c.code for c in attribute.choices) if attribute.kind is AttributeKind.SET else None
+        readers.append((code, len(scope), elements))
+        scope.extend(names)
+
+    def predicate(*values: Value) -> bool:
+        env: dict[str, object] = {}
+        for code, start, elements in readers:
+            if elements is None:
+                env[code] = values[start]
+            else:
+                picked = values[start : start + len(elements)]
+                env[code] = frozenset(e for e, on in zip(elements, picked, strict=True) if on)
+        return condition(env)
+
+    return Constraint("check:condition", tuple(scope), predicate)
+
+
+# --------------------------------------------------------------------------- the checks
+
+
+def check_product(
+    product: Product,
+    *,
+    previous: Product | None = None,
+    backend: str = "auto",
+    catalog_key: str = "",
+) -> ProductReport:
+    """Run every model check on ``product`` (see the module docstring).
+
+    ``previous`` is the same product in the last published version, for the
+    count change. A product whose rules do not compile gets one
+    ``check_failed`` error instead of the other checks.
+    """
+    timings: list[tuple[str, float]] = []
+    findings: list[Finding] = []
+
+    def timed(name: str, run: Callable[[], Iterable[Finding]]) -> None:
+        start = time.perf_counter()
+        findings.extend(run())
+        timings.append((name, time.perf_counter() - start))
+
+    start = time.perf_counter()
+    try:
+        conf = Configurator(product, catalog_key=catalog_key, backend=backend)
+    except ConfiguratorError as exc:
+        failed = Finding(
+            "check_failed", Severity.ERROR, product.code, product.code, f"the model does not compile: {exc}"
+        )
+        return ProductReport(product.code, 0, None, (failed,), (("compile", time.perf_counter() - start),))
+    count = conf.backend.count({})
+    timings.append(("compile+count", time.perf_counter() - start))
+    if count == 0:
+        findings.append(
+            Finding(
+                "void_product",
+                Severity.ERROR,
+                product.code,
+                product.code,
+                f"{product.code} has no valid configuration: its rules contradict each other",
+                rules=tuple(r.rule_id for r in _void_core(conf)),
+                loc=product.loc,
+            )
+        )
+    else:
+        timed("values", lambda: values_findings(product, conf.model, conf.backend))
+        timed("redundant_rules", lambda: redundant_rules(product, conf.model))
+        timed("golden_tests", lambda: golden_tests(product, conf))
+    previous_count: int | None = None
+    if previous is not None:
+        start = time.perf_counter()
+        previous_count = _count_of(previous, backend)
+        findings.append(count_change(product.code, previous_count, count))
+        timings.append(("count_change", time.perf_counter() - start))
+    return ProductReport(product.code, count, previous_count, tuple(findings), tuple(timings))
+
+
+def _void_core(conf: Configurator) -> tuple[RuleRef, ...]:
+    # The engine explains conflicts between decisions; with none, its rule
+    # QuickXplain (same package) names a minimal set of rules that conflict alone.
+    return conf._rules_for({})
+
+
+def _count_of(product: Product, backend: str) -> int:
+    try:
+        return Configurator(product, backend=backend).backend.count({})
+    except ConfiguratorError:
+        return 0
+
+
+def values_findings(product: Product, model: Model, backend: Backend) -> list[Finding]:
+    """Dead values (no valid configuration uses them) and forced values (every one does), from one propagate."""
+    domains = backend.propagate({})
+    if domains is None:
+        return []
+    findings: list[Finding] = []
+    for attribute in product.attributes:
+        if attribute.kind is AttributeKind.SET:
+            findings.extend(_set_findings(product, attribute, model, domains))
+            continue
+        full = attribute.domain()
+        possible = domains[attribute.code]
+        dead = [v for v in full if v not in possible]
+        if dead:
+            shown = _values_text(attribute, dead)
+            findings.append(
+                Finding(
+                    "dead_value",
+                    Severity.WARNING,
+                    product.code,
+                    f"{attribute.code}={format_value(dead[0])}" if len(dead) == 1 else f"{attribute.code}",
+                    f"{attribute.code}: {shown} can never be chosen (no valid configuration uses "
+                    f"{'it' if len(dead) == 1 else 'them'})",
+                    loc=attribute.loc,
+                )
+            )
+        if len(full) > 1 and len(possible) == 1:
+            (only,) = tuple(possible)
+            findings.append(
+                Finding(
+                    "forced_value",
+                    Severity.WARNING,
+                    product.code,
+                    f"{attribute.code}={format_value(only)}",
+                    f"{attribute.code} is always {format_value(only)}: the rules force it in every configuration",
+                    loc=attribute.loc,
+                )
+            )
+    return findings
+
+
+def _set_findings(
+    product: Product, attribute: Attribute, model: Model, domains: Mapping[str, frozenset[Value]]
+) -> list[Finding]:
+    findings: list[Finding] = []
+    for name in _variables_of(model, attribute.code):
+        element = model.variable(name).element
+        possible = domains[name]
+        if possible == frozenset({False}):
+            findings.append(
+                Finding(
+                    "dead_value",
+                    Severity.WARNING,
+                    product.code,
+                    f"{attribute.code}+{element}",
+                    f"{attribute.code}: {element} can never be included",
+                    loc=attribute.loc,
+                )
+            )
+        elif possible == frozenset({True}):
+            findings.append(
+                Finding(
+                    "forced_value",
+                    Severity.WARNING,
+                    product.code,
+                    f"{attribute.code}+{element}",
+                    f"{attribute.code}: {element} is included in every configuration",
+                    loc=attribute.loc,
+                )
+            )
+    return findings
+
+
+def _values_text(attribute: Attribute, values: Sequence[Value]) -> str:
+    """Values listed, int runs folded into ranges: ``1..4, 9``."""
+    if attribute.kind is not AttributeKind.INT:
+        return ", ".join(format_value(v) for v in values)
+    step = max(attribute.step, 1)
+    runs: list[list[int]] = []
+    for v in values:
+        assert isinstance(v, int)
+        if runs and v == runs[-1][1] + step:
+            runs[-1][1] = v
+        else:
+            runs.append([v, v])
+    return ", ".join(str(a) if a == b else f"{a}..{b}" for a, b in runs)
+
+
+def redundant_rules(product: Product, model: Model) -> list[Finding]:
+    """Rules the other rules already imply: removing one leaves the solution set unchanged.
+
+    Removing a rule can only add solutions, so rule r is redundant exactly
+    when "every other rule and not r" has no solution. One SAT model answers
+    this for every rule: each rule gets a selector variable ``on`` and its
+    constraints become "the rule holds == on"; the query for r assumes r's
+    selector false and every other selector true. Tabulating the constraints
+    once (rather than once per rule) is what keeps this fast. Structural
+    constraints (a set's count limits) hold in every query.
+    """
+    declared = {r.id: r for r in product.rules}
+    ids = [i for i in dict.fromkeys(c.rule_id for c in model.constraints) if i in declared]
+    if not ids:
+        return []
+    selectors = {rule_id: f"check:on[{rule_id}]" for rule_id in ids}
+    constraints: list[Constraint] = [c for c in model.constraints if c.rule_id not in selectors]
+    for rule_id in ids:
+        constraints.append(
+            _selected(rule_id, selectors[rule_id], [c for c in model.constraints if c.rule_id == rule_id])
+        )
+    variables = (*model.variables, *(Variable(name, (False, True), name) for name in selectors.values()))
+    backend = make_backend(
+        dataclasses.replace(
+            model, key=f"{model.key}#redundancy", variables=variables, constraints=tuple(constraints)
+        ),
+        prefer="sat",
+    )
+    findings: list[Finding] = []
+    for rule_id in ids:
+        restrict = {name: frozenset({r != rule_id}) for r, name in selectors.items()}
+        if backend.solve(restrict) is None:
+            findings.append(
+                Finding(
+                    "redundant_rule",
+                    Severity.WARNING,
+                    product.code,
+                    rule_id,
+                    f"rule {rule_id} is redundant: the other rules already imply it, so removing it "
+                    "changes no configuration",
+                    rules=(rule_id,),
+                    loc=declared[rule_id].loc,
+                )
+            )
+    return findings
+
+
+def _selected(rule_id: str, selector: str, constraints: Sequence[Constraint]) -> Constraint:
+    """One constraint over (selector, *scope): the rule's constraints all hold exactly when the selector is true."""
+    scope = tuple(dict.fromkeys(n for c in constraints for n in c.scope))
+    slices = [tuple(scope.index(n) for n in c.scope) for c in constraints]
+
+    def predicate(on: Value, *values: Value) -> bool:
+        holds = all(c.predicate(*(values[i] for i in s)) for c, s in zip(constraints, slices, strict=True))
+        return holds is on
+
+    return Constraint(f"selected:{rule_id}", (selector, *scope), predicate)
+
+
+def golden_tests(product: Product, conf: Configurator) -> list[Finding]:
+    """Run the catalog's golden test configurations; a failing test is an error, a passing one an info."""
+    findings: list[Finding] = []
+    for test in product.tests:
+        decisions: list[AnyDecision] = [
+            Decision(code, frozenset(value) if isinstance(value, tuple) else value)
+            for code, value in test.decisions
+        ]
+        shown = ", ".join(str(d) for d in decisions)
+        try:
+            consistent = conf.count(decisions) > 0
+        except ConfiguratorError as exc:
+            findings.append(_test_finding(product, test.id, False, f"cannot run: {exc}", test.loc))
+            continue
+        if test.expect == "accept":
+            message = (
+                f"accepted as expected ({shown})"
+                if consistent
+                else f"expected accept, but {shown} has no valid configuration"
+            )
+            rules: tuple[str, ...] = ()
+            if not consistent:
+                rules = _conflict_rules(conf, decisions)
+                message += f" (rules: {', '.join(rules)})" if rules else ""
+            findings.append(_test_finding(product, test.id, consistent, message, test.loc, rules))
+            continue
+        if consistent:
+            findings.append(
+                _test_finding(product, test.id, False, f"expected reject, but {shown} is accepted", test.loc)
+            )
+            continue
+        rules = _conflict_rules(conf, decisions)
+        ok = test.reason is None or test.reason in rules
+        because = ", ".join(rules) or "(no rule)"
+        message = (
+            f"rejected as expected by {because}"
+            if ok
+            else f"rejected, but by {because} instead of the expected rule {test.reason}"
+        )
+        findings.append(_test_finding(product, test.id, ok, message, test.loc, rules))
+    return findings
+
+
+def _conflict_rules(conf: Configurator, decisions: Sequence[AnyDecision]) -> tuple[str, ...]:
+    # The conflict the storefront would explain (``State.conflict``), without
+    # computing the rest of the state (prices of every value).
+    return tuple(r.rule_id for r in conf._conflict(conf.check(decisions)).rules)
+
+
+def _test_finding(
+    product: Product,
+    test_id: str,
+    passed: bool,
+    message: str,
+    loc: SourceLoc | None,
+    rules: tuple[str, ...] = (),
+) -> Finding:
+    severity = Severity.INFO if passed else Severity.ERROR
+    verdict = "passed" if passed else "FAILED"
+    return Finding(
+        "golden_test", severity, product.code, test_id, f"test {test_id} {verdict}: {message}", (), rules, loc
+    )
+
+
+def count_change(product: str, before: int, after: int) -> Finding:
+    """The exact change in the number of configurations, as an info finding.
+
+    >>> count_change("bike", 120, 96).message
+    'configurations: 120 -> 96 (-24, -20.0%)'
+    """
+    delta = after - before
+    percent = f", {delta / before * 100:+.1f}%" if before else ""
+    return Finding(
+        "count_change",
+        Severity.INFO,
+        product,
+        product,
+        f"configurations: {before} -> {after} ({delta:+d}{percent})",
+    )
+
+
+def product_changes(codes_before: Iterable[str], codes_after: Iterable[str]) -> list[Finding]:
+    """Products added and removed against the previous version (infos).
+
+    >>> [f.message for f in product_changes(["a", "b"], ["b", "c"])]
+    ['product c is new', 'product a is removed']
+    """
+    before, after = list(codes_before), list(codes_after)
+    out = [
+        Finding("product_change", Severity.INFO, c, c, f"product {c} is new")
+        for c in after
+        if c not in before
+    ]
+    out += [
+        Finding("product_change", Severity.INFO, c, c, f"product {c} is removed")
+        for c in before
+        if c not in after
+    ]
+    return out
+
+
+__all__ = [
+    "CHECKS",
+    "CatalogReport",
+    "Finding",
+    "ProductReport",
+    "Severity",
+    "check_product",
+    "configuration_of",
+    "count_change",
+    "find_configuration",
+    "format_configuration",
+    "golden_tests",
+    "product_changes",
+    "redundant_rules",
+    "values_findings",
+]
