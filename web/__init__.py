@@ -20,10 +20,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
     os.makedirs(app.instance_path, exist_ok=True)
 
-    from web import api, database, errors, health
+    from web import api, database, errors, health, i18n, limits, storefront
 
     database.init_app(app)
     app.register_blueprint(health.bp)
+    limits.init_app(app)
+    i18n.init_app(app)
+    app.register_blueprint(storefront.bp)
     api.init_app(app)
     # after the API: our problem+json handlers replace flask-smorest's default error shape
     errors.init_app(app)

@@ -1,0 +1,755 @@
+"""Storefront routes.
+
+One function per action; :func:`respond` decides the answer. A plain form
+POST gets ``303 See Other`` back to the configure page (messages travel as
+flashed messages, a greyed value's explanation as ``?why=...`` in the URL);
+an htmx request (header ``HX-Request``) gets the configure panel itself
+(``storefront/_panel.html``), rendered from the very same context, plus an
+out-of-band update of the page's polite live region.
+
+Configuration logic lives in :mod:`web.services.configurations`; this module
+only turns form fields into its JSON decisions and its results into pages.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from flask import abort, current_app, flash, get_flashed_messages, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from markupsafe import Markup
+from werkzeug.wrappers import Response
+
+from bom.errors import BomError
+from catalog.errors import CatalogError
+from catalog.snapshot import Attribute, AttributeKind, Product
+from configurator import (
+    AnyDecision,
+    ConfiguratorError,
+    OptimizationLimitExceeded,
+    SetElement,
+    State,
+    ValueImpossible,
+    format_value,
+)
+from web import database
+from web.i18n import current_locale, label_text
+from web.services import catalogs
+from web.services import configurations as configs
+from web.storefront import bp
+from web.storefront.delivery import DeliveryEstimate, delivery_estimate
+
+BUTTONS_MAX = 12
+"""Int attributes with at most this many values are shown as buttons, larger ones as a select."""
+ILLUSTRATIONS = frozenset({"bike", "wardrobe"})
+"""Illustration templates shipped in ``storefront/illustrations/<name>.svg``."""
+OBJECTIVES = ("defaults", "cheapest")
+
+
+# --------------------------------------------------------------------------- display helpers
+
+
+def is_htmx() -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def value_label(attr: Attribute, value: object) -> str:
+    """A value as the buyer reads it, in the request's language."""
+    if value is None:
+        return "—"
+    if attr.kind is AttributeKind.BOOL:
+        return _("Yes") if value else _("No")
+    if isinstance(value, frozenset | set | list | tuple):
+        chosen = [c for c in attr.choices if c.code in value]
+        return ", ".join(label_text(c.label) for c in chosen) if chosen else _("none")
+    if attr.kind in (AttributeKind.ENUM, AttributeKind.SET):
+        for choice in attr.choices:
+            if choice.code == value:
+                return label_text(choice.label)
+        return str(value)
+    return f"{value} {attr.unit}" if attr.unit else str(value)
+
+
+def decision_text(product: Product, decision: AnyDecision) -> str:
+    """One of the buyer's decisions, e.g. "Rear rack: Yes" or "Accessories: without Bell"."""
+    try:
+        attr = product.attribute(decision.attribute)
+    except KeyError:
+        return str(decision)
+    name = label_text(attr.label)
+    if isinstance(decision, SetElement):
+        element = value_label(attr, decision.element)
+        if decision.included:
+            return _("%(attribute)s: with %(value)s", attribute=name, value=element)
+        return _("%(attribute)s: without %(value)s", attribute=name, value=element)
+    return f"{name}: {value_label(attr, decision.value)}"
+
+
+SOURCE_TEXT = {
+    "user": lambda: _("your choice"),
+    "implied": lambda: _("set by the rules"),
+    "default": lambda: _("default"),
+}
+
+
+def source_text(source: str | None) -> str:
+    return SOURCE_TEXT[source]() if source in SOURCE_TEXT else _("open")
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """An attribute whose value differs between two states."""
+
+    code: str
+    label: str
+    before: str
+    after: str
+    source: str | None
+
+
+def changes_between(product: Product, before: State, after: State) -> list[Change]:
+    out: list[Change] = []
+    for attr in product.attributes:
+        old = _value_of(before, attr.code)
+        new = _value_of(after, attr.code)
+        if old != new:
+            out.append(Change(attr.code, label_text(attr.label), value_label(attr, old), value_label(attr, new),
+                              after.attribute(attr.code).source))
+    return out
+
+
+def _value_of(state: State, code: str) -> object:
+    try:
+        return state.attribute(code).value
+    except KeyError:
+        return None
+
+
+def changes_text(changes: Iterable[Change]) -> str:
+    parts = [f"{c.label}: {c.after}" for c in changes]
+    return _("Updated: %(changes)s.", changes="; ".join(parts)) if parts else ""
+
+
+def illustration(product: Product, values: Mapping[str, object], uid: str) -> Markup:
+    """The product's picture drawn for ``values`` (inline SVG), or a neutral placeholder."""
+    name = product.image if product.image in ILLUSTRATIONS else "generic"
+    title = _("Picture of %(product)s as configured", product=label_text(product.name))
+    return Markup(render_template(f"storefront/illustrations/{name}.svg", v=values, uid=uid, title=title,
+                                  initials=label_text(product.name)[:1]))
+
+
+@bp.app_context_processor
+def _helpers() -> dict[str, Any]:
+    return {"illustration": illustration, "source_text": source_text}
+
+
+# --------------------------------------------------------------------------- the configure panel
+
+
+@dataclass(frozen=True, slots=True)
+class Why:
+    """The greyed value the buyer asked about."""
+
+    attribute: str
+    value: str
+    included: bool = True
+
+    def query(self) -> dict[str, str]:
+        args = {"why": self.attribute, "value": self.value}
+        if not self.included:
+            args["included"] = "0"
+        return args
+
+
+def why_from(args: Mapping[str, str]) -> Why | None:
+    attribute, value = args.get("why"), args.get("value")
+    if not attribute or value is None:
+        return None
+    return Why(attribute, value, args.get("included", "1") not in ("0", "false"))
+
+
+def explanation_view(cfg: configs.Configuration, why: Why) -> dict[str, Any] | None:
+    """Why a value is greyed and what "make it possible" would change, ready for the template."""
+    product = cfg.product
+    try:
+        attr = product.attribute(why.attribute)
+        explanation = configs.explain(cfg, why.attribute, why.value, included=why.included)
+    except (KeyError, ConfiguratorError):
+        return None
+    if attr.kind is AttributeKind.SET:
+        shown = value_label(attr, why.value)
+        wanted = (_("%(value)s in %(attribute)s", value=shown, attribute=label_text(attr.label)) if why.included
+                  else _("%(attribute)s without %(value)s", value=shown, attribute=label_text(attr.label)))
+    else:
+        wanted = f"{label_text(attr.label)}: {value_label(attr, explanation.value)}"
+    view: dict[str, Any] = {
+        "attribute": attr.code,
+        "value": why.value,
+        "included": why.included,
+        "wanted": wanted,
+        "possible": explanation.possible,
+        "rules": [label_text(r.message) for r in explanation.rules],
+        "culprits": [decision_text(product, d) for d in explanation.decisions],
+        "repairable": False,
+        "changes": [],
+        "dropped": [],
+    }
+    if explanation.possible:
+        return view
+    try:
+        fix, _unused = configs.repair(database.session(), cfg, why.attribute, why.value, included=why.included)
+    except ValueImpossible:
+        return view
+    after = cfg.configurator.state(fix.decisions)
+    view["repairable"] = True
+    view["dropped"] = [decision_text(product, d) for d in fix.drop]
+    view["changes"] = changes_between(product, cfg.state(), after)
+    view["price_after"] = after.price.total
+    return view
+
+
+def attribute_view(attr: Attribute, doc: Mapping[str, Any], decided: set[str]) -> dict[str, Any]:
+    values: list[dict[str, Any]] = []
+    for item in doc["values"]:
+        raw = item["value"]
+        delta = item["price_delta"]
+        values.append({
+            "value": raw,
+            "form_value": format_value(raw),
+            "label": value_label(attr, raw),
+            "description": next((label_text(c.description) for c in attr.choices
+                                 if c.code == raw and c.description is not None), None),
+            "possible": item["possible"],
+            "possible_out": item.get("possible_out", True),
+            "selected": item["selected"],
+            "source": item["source"],
+            "delta": Decimal(delta) if delta is not None else None,
+            "id": f"v-{attr.code}-{format_value(raw)}",
+        })
+    if attr.kind is AttributeKind.SET:
+        widget = "checkboxes"
+    elif attr.kind is AttributeKind.INT and len(values) > BUTTONS_MAX:
+        widget = "select"
+    else:
+        widget = "buttons"
+    value = doc["value"]
+    if attr.kind is AttributeKind.SET and value is not None:
+        value = frozenset(value)
+    return {
+        "code": attr.code,
+        "label": label_text(attr.label),
+        "description": label_text(attr.description) if attr.description else None,
+        "kind": attr.kind.value,
+        "widget": widget,
+        "unit": attr.unit,
+        "source": doc["source"],
+        "value_text": value_label(attr, value) if value is not None else None,
+        "options": values,
+        "min_count": attr.min_count,
+        "max_count": attr.max_count if attr.max_count is not None else len(attr.choices),
+        "selected_count": sum(1 for v in values if v["selected"]),
+        "decided": attr.code in decided,
+    }
+
+
+def panel_context(
+    cfg: configs.Configuration, *, why: Why | None = None, changes: list[Change] | None = None,
+    error: str | None = None,
+) -> dict[str, Any]:
+    locale = current_locale()
+    state = cfg.state()
+    product = cfg.product
+    doc = configs.state_document(state, product, locale)
+    docs = {a["code"]: a for a in doc["attributes"]}
+    decided = {d.attribute for d in cfg.effective()}
+    views = {a.code: attribute_view(a, docs[a.code], decided) for a in product.attributes}
+    missing = set(state.missing)
+    steps: list[dict[str, Any]] = []
+    known = {g.code for g in product.groups}
+    for group in product.groups:
+        attrs = [views[a.code] for a in product.attributes if a.group == group.code]
+        if attrs:
+            steps.append({"code": group.code, "label": label_text(group.label), "attributes": attrs,
+                          "done": not any(a["code"] in missing for a in attrs)})
+    rest = [views[a.code] for a in product.attributes if a.group not in known]
+    if rest:
+        steps.append({"code": "more", "label": _("More options"), "attributes": rest,
+                      "done": not any(a["code"] in missing for a in rest)})
+    total = len(product.attributes)
+    conflict = None
+    if state.conflict is not None:
+        conflict = {
+            "decisions": [decision_text(product, d) for d in state.conflict.decisions],
+            "rules": [label_text(r.message) for r in state.conflict.rules],
+            "dropped": [decision_text(product, d) for d in state.conflict.dropped],
+        }
+    explanation = explanation_view(cfg, why) if why is not None else None
+    status = changes_text(changes or [])
+    return {
+        "cfg": cfg,
+        "product": product,
+        "catalog": cfg.catalog.catalog,
+        "state": state,
+        "values": state.values(),
+        "price": state.price,
+        "currency": state.price.currency,
+        "steps": steps,
+        "decided_count": total - len(missing),
+        "total_count": total,
+        "open_count": sum(1 for a in product.attributes if views[a.code]["value_text"] is None),
+        "conflict": conflict,
+        "invalid": cfg.invalid,
+        "why": explanation,
+        "changes": changes or [],
+        "status": status,
+        "error": error,
+        "can_undo": bool(cfg.raw),
+    }
+
+
+def respond(
+    cfg: configs.Configuration,
+    before: State | None = None,
+    *,
+    why: Why | None = None,
+    error: str | None = None,
+    anchor: str | None = None,
+) -> Response | str:
+    """The answer to a configure action: the panel for htmx, else a redirect to the page."""
+    changes = changes_between(cfg.product, before, cfg.state()) if before is not None else []
+    if is_htmx():
+        return render_template("storefront/_panel.html", oob=True,
+                               **panel_context(cfg, why=why, changes=changes, error=error))
+    if error:
+        flash(error, "error")
+    text = changes_text(changes)
+    if text:
+        flash(text, "status")
+    args = why.query() if why is not None else {}
+    target = url_for(".configure", config_id=cfg.id, **args)
+    if why is not None:
+        target += "#why"
+    elif anchor:
+        target += f"#attr-{anchor}"
+    return redirect(target, 303)
+
+
+def _configuration(config_id: str) -> configs.Configuration:
+    return configs.get_configuration(database.session(), config_id)
+
+
+# --------------------------------------------------------------------------- catalog pages
+
+
+@bp.get("/")
+def index() -> str:
+    """Every product of every catalog in force, drawn in its default configuration."""
+    items = []
+    for loaded in catalogs.catalogs_in_force(database.read_session()):
+        for product in loaded.catalog.products:
+            configurator = catalogs.get_configurator(loaded.catalog, product.code, loaded.content_hash)
+            state = configurator.state(())
+            items.append({"loaded": loaded, "product": product, "state": state})
+    return render_template("storefront/index.html", items=items)
+
+
+@bp.get("/p/<catalog_code>/<product_code>")
+def product_page(catalog_code: str, product_code: str) -> str:
+    """A product: picture, description, what can be chosen, and the button to start."""
+    loaded, product = catalogs.find_product(database.read_session(), product_code, catalog_code)
+    configurator = catalogs.get_configurator(loaded.catalog, product.code, loaded.content_hash)
+    state = configurator.state(())
+    groups = []
+    for group in product.groups:
+        attrs = [a for a in product.attributes if a.group == group.code]
+        if attrs:
+            groups.append({"label": label_text(group.label), "attributes": attrs})
+    estimate = _estimate(loaded.catalog, product, state)
+    return render_template("storefront/product.html", loaded=loaded, product=product, state=state,
+                           groups=groups, estimate=estimate, value_label=value_label)
+
+
+@bp.post("/p/<catalog_code>/<product_code>/configure")
+def start(catalog_code: str, product_code: str) -> Response:
+    """Create a configuration pinned to the catalog version in force and open it."""
+    cfg = configs.create_configuration(database.session(), product_code, catalog_code=catalog_code)
+    return redirect(url_for(".configure", config_id=cfg.id), 303)
+
+
+# --------------------------------------------------------------------------- configuring
+
+
+@bp.get("/configure/<config_id>")
+def configure(config_id: str) -> str:
+    """The configurator page (``?why=attr&value=v`` opens the explanation of a greyed value)."""
+    cfg = _configuration(config_id)
+    context = panel_context(cfg, why=why_from(request.args))
+    if is_htmx():
+        return render_template("storefront/_panel.html", oob=True, **context)
+    context["status"] = " ".join(str(m) for m in get_flashed_messages(category_filter=["status"]))
+    return render_template("storefront/configure.html", **context)
+
+
+def _set_entries(cfg: configs.Configuration, attr: Attribute) -> list[dict[str, Any]]:
+    form = request.form
+    if attr.kind is not AttributeKind.SET:
+        value = form.get("value")
+        if value is None:
+            abort(400, "missing field 'value'")
+        return [{"attribute": attr.code, "value": value}]
+    # Checkboxes: only the elements rendered on the page (``shown``) are compared, so a
+    # stale or partial form never silently drops elements it did not show.
+    checked = set(form.getlist("element"))
+    selected = {v.value for v in cfg.state().attribute(attr.code).values if v.selected}
+    entries = []
+    for element in form.getlist("shown"):
+        wanted = element in checked
+        if wanted != (element in selected):
+            entries.append({"attribute": attr.code, "element": element, "included": wanted})
+    toggle = form.get("toggle")  # a single element's own button (no-JS "why" path and tests)
+    if toggle and not entries:
+        entries.append({"attribute": attr.code, "element": toggle, "included": toggle not in selected})
+    return entries
+
+
+@bp.post("/configure/<config_id>/set")
+def set_value(config_id: str) -> Response | str:
+    """Choose a value (or tick set elements). A value that is not possible is not stored:
+    the answer explains why and offers the repair."""
+    session = database.session()
+    cfg = _configuration(config_id)
+    before = cfg.state()
+    try:
+        attr = cfg.product.attribute(request.form.get("attribute", ""))
+    except KeyError:
+        abort(400, "unknown attribute")
+    for entry in _set_entries(cfg, attr):
+        try:
+            cfg = configs.add_decision(session, cfg, entry, on_conflict="reject")
+        except configs.DecisionConflict:
+            if "element" in entry:
+                why = Why(attr.code, entry["element"], entry["included"])
+            else:
+                why = Why(attr.code, str(entry["value"]))
+            return respond(cfg, before, why=why)
+        except ConfiguratorError:
+            shown = entry.get("value", entry.get("element"))
+            return respond(cfg, before, error=_("%(value)s is not a value of %(attribute)s.",
+                                                value=shown, attribute=label_text(attr.label)), anchor=attr.code)
+    return respond(cfg, before, anchor=attr.code)
+
+
+@bp.post("/configure/<config_id>/repair")
+def repair(config_id: str) -> Response | str:
+    """Apply the repair: drop the fewest (oldest) choices that stand in the way, then choose the value."""
+    cfg = _configuration(config_id)
+    before = cfg.state()
+    why = why_from(request.form)
+    if why is None:
+        abort(400, "missing fields 'why' and 'value'")
+    try:
+        _fix, cfg = configs.repair(database.session(), cfg, why.attribute, why.value, included=why.included,
+                                   apply=True)
+    except ValueImpossible:
+        return respond(cfg, before, error=_("This value is excluded by the product's rules in every configuration."))
+    return respond(cfg, before, anchor=why.attribute)
+
+
+@bp.post("/configure/<config_id>/undo")
+def undo(config_id: str) -> Response | str:
+    """Take back the last choice."""
+    cfg = _configuration(config_id)
+    before = cfg.state()
+    try:
+        cfg = configs.undo(database.session(), cfg)
+    except configs.NothingToUndo:
+        return respond(cfg, before, error=_("There is nothing to undo."))
+    return respond(cfg, before)
+
+
+@bp.post("/configure/<config_id>/remove")
+def remove(config_id: str) -> Response | str:
+    """Forget the buyer's choice on one attribute (the rules and defaults decide again)."""
+    cfg = _configuration(config_id)
+    before = cfg.state()
+    attribute = request.form.get("attribute", "")
+    try:
+        cfg = configs.remove_decision(database.session(), cfg, attribute)
+    except ConfiguratorError:
+        return respond(cfg, before, error=_("You have not chosen anything there."))
+    return respond(cfg, before, anchor=attribute)
+
+
+@bp.post("/configure/<config_id>/reset")
+def reset(config_id: str) -> Response | str:
+    """Start over: forget every choice."""
+    cfg = _configuration(config_id)
+    before = cfg.state()
+    cfg = configs.replace_decisions(database.session(), cfg, [])
+    return respond(cfg, before)
+
+
+@bp.post("/configure/<config_id>/complete")
+def finish(config_id: str) -> Response | str:
+    """"Finish for me": decide every open attribute, the recommended way or the cheapest way."""
+    cfg = _configuration(config_id)
+    before = cfg.state()
+    objective = request.form.get("objective", "defaults")
+    if objective not in OBJECTIVES:
+        abort(400, "objective is 'defaults' or 'cheapest'")
+    try:
+        _values, cfg = configs.complete(database.session(), cfg, objective, apply=True)
+    except OptimizationLimitExceeded:
+        return respond(cfg, before, error=_("Finding the cheapest configuration took too long; "
+                                            "please choose a few options first."))
+    except ConfiguratorError:
+        return respond(cfg, before, error=_("Some of your choices do not go together; resolve them first."))
+    return respond(cfg, before)
+
+
+# --------------------------------------------------------------------------- summary, sharing
+
+
+def _estimate(catalog: Any, product: Product, state: State, quantity: int = 1) -> DeliveryEstimate | None:
+    values = state.values()
+    if len(values) != len(product.attributes):
+        return None
+    try:
+        return delivery_estimate(catalog, product.code, values, quantity=quantity)
+    except BomError:
+        current_app.logger.exception("delivery estimate failed for %s", product.code)
+        return None
+
+
+def summary_rows(product: Product, state: State) -> list[dict[str, Any]]:
+    rows = []
+    labels = {g.code: label_text(g.label) for g in product.groups}
+    for attr in product.attributes:
+        a = state.attribute(attr.code)
+        rows.append({"group": labels.get(attr.group or "", _("More options")), "label": label_text(attr.label),
+                     "value": value_label(attr, a.value) if a.value is not None else None, "source": a.source})
+    return rows
+
+
+@bp.get("/configure/<config_id>/summary")
+def summary(config_id: str) -> str:
+    """The configuration, its price and delivery estimate, the share link and the order form."""
+    cfg = _configuration(config_id)
+    state = cfg.state()
+    return render_template(
+        "storefront/summary.html",
+        cfg=cfg, product=cfg.product, state=state, price=state.price, values=state.values(),
+        rows=summary_rows(cfg.product, state),
+        orderable=state.conflict is None and len(state.values()) == len(cfg.product.attributes),
+        estimate=_estimate(cfg.catalog.catalog, cfg.product, state),
+        share_url=url_for(".shared", token=cfg.share_token, _external=True),
+        idempotency_key=uuid.uuid4().hex,
+        form=request.args,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Revalidation:
+    """A shared configuration checked against the catalog version in force now."""
+
+    loaded: catalogs.LoadedCatalog
+    product: Product
+    state: State
+    version_changed: bool
+    invalid: list[str]
+    conflict: dict[str, list[str]] | None
+
+    @property
+    def ok(self) -> bool:
+        return not self.invalid and self.conflict is None
+
+
+def revalidate(cfg: configs.Configuration) -> Revalidation:
+    """Re-read the shared decisions against the version in force (they may have been saved
+    under an older one): which no longer exist, which no longer go together, and the state
+    that remains once the oldest conflicting ones are dropped (the engine's repair)."""
+    session = database.session()
+    loaded = catalogs.load_catalog(session, cfg.catalog.code)
+    product = loaded.product(cfg.product.code)
+    history: list[AnyDecision] = []
+    invalid: list[str] = []
+    for entry in cfg.raw:
+        try:
+            history.append(configs.decision_from_json(product, entry))
+        except ConfiguratorError:
+            attribute = entry.get("attribute") if isinstance(entry, Mapping) else None
+            shown = entry.get("value", entry.get("element")) if isinstance(entry, Mapping) else entry
+            invalid.append(f"{attribute}: {format_value(shown) if shown is not None else ''}")
+    configurator = catalogs.get_configurator(loaded.catalog, product.code, loaded.content_hash)
+    state = configurator.state(history)
+    conflict = None
+    if state.conflict is not None:
+        conflict = {
+            "decisions": [decision_text(product, d) for d in state.conflict.decisions],
+            "rules": [label_text(r.message) for r in state.conflict.rules],
+            "dropped": [decision_text(product, d) for d in state.conflict.dropped],
+        }
+    return Revalidation(loaded, product, state, loaded.content_hash != cfg.record.content_hash, invalid, conflict)
+
+
+@bp.get("/s/<token>")
+def shared(token: str) -> str:
+    """A shared configuration, re-validated against the catalog in force."""
+    cfg = configs.get_shared(database.session(), token)
+    check = revalidate(cfg)
+    return render_template(
+        "storefront/shared.html", cfg=cfg, check=check, product=check.product, state=check.state,
+        price=check.state.price, values=check.state.values(), rows=summary_rows(check.product, check.state),
+    )
+
+
+@bp.post("/s/<token>/copy")
+def copy_shared(token: str) -> Response:
+    """Continue from a shared configuration: a new configuration of one's own, on the version in
+    force, with the shared decisions that still hold (the dropped ones are the repair shown)."""
+    session = database.session()
+    cfg = configs.get_shared(session, token)
+    check = revalidate(cfg)
+    decisions = [configs.decision_to_json(d) for d in check.state.decisions]
+    mine = configs.create_configuration(session, check.product.code, decisions, catalog_code=check.loaded.code)
+    if not check.ok:
+        flash(_("We adjusted the shared configuration to the current catalog."), "info")
+    return redirect(url_for(".configure", config_id=mine.id), 303)
+
+
+@bp.errorhandler(CatalogError)
+@bp.errorhandler(configs.ConfigurationNotFound)
+def _not_found(exc: Exception) -> tuple[str, int]:
+    status = 404 if getattr(exc, "reason", "") in ("catalog_not_found", "version_not_found", "product_not_found",
+                                                    "configuration_not_found", "order_not_found") else 422
+    return render_template("storefront/error.html", status=status, message=str(exc)), status
+
+
+# --------------------------------------------------------------------------- orders
+
+ORDER_SCOPE = "storefront"
+"""Idempotency scope of storefront orders (the API scopes keys by token)."""
+MAX_FORM_QUANTITY = 99
+
+
+def _order_form_errors(form: Mapping[str, str]) -> tuple[dict[str, str], int]:
+    errors: dict[str, str] = {}
+    name = form.get("name", "").strip()
+    email = form.get("email", "").strip()
+    if not name:
+        errors["name"] = _("Please enter your name.")
+    elif len(name) > 200:
+        errors["name"] = _("Please enter at most 200 characters.")
+    local, at, domain = email.partition("@")
+    if not (local and at and "." in domain) or len(email) > 254 or " " in email:
+        errors["email"] = _("Please enter an email address like name@example.com.")
+    quantity = 0
+    try:
+        quantity = int(form.get("quantity", "1"))
+    except ValueError:
+        pass
+    if not 1 <= quantity <= MAX_FORM_QUANTITY:
+        errors["quantity"] = _("Please enter a quantity from 1 to %(max)s.", max=MAX_FORM_QUANTITY)
+    key = form.get("idempotency_key", "")
+    if not (16 <= len(key) <= 64 and key.isalnum()):
+        errors["form"] = _("This form has expired; please reload the page.")
+    return errors, quantity
+
+
+def _summary_page(cfg: configs.Configuration, *, errors: Mapping[str, str], key: str, status: int) -> tuple[str, int]:
+    state = cfg.state()
+    html = render_template(
+        "storefront/summary.html",
+        cfg=cfg, product=cfg.product, state=state, price=state.price, values=state.values(),
+        rows=summary_rows(cfg.product, state),
+        orderable=state.conflict is None and len(state.values()) == len(cfg.product.attributes),
+        estimate=_estimate(cfg.catalog.catalog, cfg.product, state),
+        share_url=url_for(".shared", token=cfg.share_token, _external=True),
+        idempotency_key=key, form=request.form, errors=errors,
+    )
+    return html, status
+
+
+@bp.post("/configure/<config_id>/order")
+def place_order(config_id: str) -> Response | tuple[str, int]:
+    """Place the order. The form's idempotency key (made when the summary was rendered) makes
+    a double click or a resubmitted form return the same order instead of a second one."""
+    from web.errors import ApiProblem
+    from web.services import orders
+
+    cfg = _configuration(config_id)
+    errors, quantity = _order_form_errors(request.form)
+    key = request.form.get("idempotency_key", "")
+    if errors:
+        return _summary_page(cfg, errors=errors, key=key if "form" not in errors else uuid.uuid4().hex, status=422)
+    try:
+        _status, body = orders.place_order(
+            database.session(),
+            idempotency_key=key,
+            scope=ORDER_SCOPE,
+            configuration_id=cfg.id,
+            quantity=quantity,
+            customer_name=request.form["name"].strip(),
+            customer_email=request.form["email"].strip(),
+            locale=current_locale(),
+        )
+    except ApiProblem as exc:
+        message = {
+            "configuration_incomplete": _("Some options are still open: choose them or use “Finish for me”."),
+            "configuration_conflict": _("Some of your choices do not go together; please adjust them."),
+            "idempotency_key_reused": _("This form was already used for another order; please check and submit again."),
+            "idempotency_in_progress": _("Your order is being placed; please wait a moment and reload."),
+            "version_archived": _("This product version is no longer sold; please configure it again."),
+        }.get(exc.reason, _("The order could not be placed: %(detail)s", detail=exc.detail))
+        fresh = uuid.uuid4().hex if exc.reason == "idempotency_key_reused" else key
+        return _summary_page(cfg, errors={"form": message}, key=fresh, status=exc.status)
+    return redirect(url_for(".order_placed", number=body["number"], t=body["access_token"]), 303)
+
+
+def _order_for(number: str) -> tuple[Any, dict[str, Any]]:
+    """The order ``number`` if ``?t=`` is its access token (else 404, as for an unknown number)."""
+    from web.services import orders
+
+    session = database.read_session()
+    order = orders.find_order(session, number)
+    token = request.args.get("t", "")
+    if order is None or not token or not orders.order_token_matches(order, token):
+        abort(404)
+    body = orders.order_body(order, list(order.production_orders))
+    return order, body
+
+
+def _order_view(order: Any, body: Mapping[str, Any]) -> dict[str, Any]:
+    """Order data with catalog labels of the version it was placed on."""
+    loaded = catalogs.load_catalog(database.read_session(), order.catalog_code, order.version_number)
+    product = loaded.product(order.product_code)
+    configuration = body["configuration"]
+    rows = []
+    for attr in product.attributes:
+        raw = configuration.get(attr.code)
+        value = frozenset(raw) if isinstance(raw, list) else raw
+        rows.append({"label": label_text(attr.label), "value": value_label(attr, value)})
+    from datetime import date as _date
+
+    due = _date.fromisoformat(body["due_date"]) if body.get("due_date") else None
+    return {"order": order, "body": body, "product": product, "rows": rows, "due": due,
+            "currency": body["currency"], "price": body["price"],
+            "values": {k: (frozenset(v) if isinstance(v, list) else v) for k, v in configuration.items()}}
+
+
+@bp.get("/orders/<number>/thanks")
+def order_placed(number: str) -> str:
+    """Confirmation right after ordering: the order number and what happens next."""
+    order, body = _order_for(number)
+    return render_template("storefront/order_placed.html", token=request.args["t"], **_order_view(order, body))
+
+
+@bp.get("/orders/<number>")
+def order_status(number: str) -> str:
+    """The buyer's order status page (``?t=`` is the order's access token)."""
+    order, body = _order_for(number)
+    return render_template("storefront/order_status.html", token=request.args["t"], **_order_view(order, body))
