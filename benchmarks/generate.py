@@ -37,6 +37,9 @@ SIZES = (10, 100, 1_000, 10_000)
 CORE_SIZE = 4
 """Global attributes (module 0) read by rules of many modules."""
 
+GLOBAL_EVERY = 10
+"""One global rule (a core attribute constraining a module attribute) per this many modules."""
+
 
 @dataclass(slots=True)
 class _Draft:
@@ -199,8 +202,8 @@ def generate_product(n_attributes: int, *, seed: int = 0, module_size: tuple[int
 
     Up to 12 attributes form a single module; larger products get ``CORE_SIZE``
     global attributes, then modules of ``module_size`` attributes, each with
-    local rules and tables, about one global rule per module (a core
-    attribute constraining a module attribute) and a link between
+    local rules and tables, one global rule (a core attribute constraining a
+    module attribute) every ``GLOBAL_EVERY`` modules and a link between
     neighbouring modules every fifth module.
     """
     if n_attributes < 2:
@@ -223,7 +226,8 @@ def generate_product(n_attributes: int, *, seed: int = 0, module_size: tuple[int
             left -= size
             m += 1
         for k, attrs in enumerate(modules, start=1):
-            _implication(draft, f"g-{k}", rng.choice(core), rng.choice(attrs))
+            if k % GLOBAL_EVERY == 1 or GLOBAL_EVERY == 1:
+                _implication(draft, f"g-{k}", rng.choice(core), rng.choice(attrs))
             if k % 5 == 0 and k < len(modules):
                 _implication(draft, f"x-{k}", rng.choice(attrs), rng.choice(modules[k]))
     return Product(
