@@ -57,7 +57,7 @@ from bom import (
     to_json_value,
 )
 from catalog.snapshot import Product
-from configurator import AnyDecision, AttributeValue, PriceBreakdown, price
+from configurator import AnyDecision, AttributeValue, Decision, PriceBreakdown, SetElement, State, price
 from web.errors import ApiProblem
 from web.models import IdempotencyKey, OrderRecord, ProductionOrderRecord
 from web.services.catalogs import LoadedCatalog, get_configurator, load_catalog
@@ -322,24 +322,12 @@ def _prepare(
             "version_archived",
             f"version {loaded.number} of catalog {loaded.code!r} is withdrawn from sale; configure the product again",
         )
-    state = engine.state(chosen)
-    if state.conflict is not None:
-        rules = [r.rule_id for r in state.conflict.rules]
-        raise ApiProblem(
-            422,
-            "configuration_conflict",
-            "the decisions cannot all hold: "
-            + ", ".join(str(d) for d in state.conflict.decisions)
-            + (f" (rules: {', '.join(rules)})" if rules else ""),
-            decisions=[str(d) for d in state.conflict.decisions],
-            rules=rules,
-        )
-    values = state.values()
-    missing = [a.code for a in item.attributes if a.code not in values]
-    if missing:
-        raise ApiProblem(
-            422, "configuration_incomplete", f"not chosen yet: {', '.join(missing)}", missing=missing
-        )
+    effective = engine.check(chosen)
+    values = _decided_values(item, effective)
+    if values is None:
+        # Some attribute was left to the engine: take the state as the buyer saw it
+        # (implied and default-filled values included), refusing conflicts and gaps.
+        values = _settled_values(engine.state(effective), item)
     violations = engine.validate(values)
     if violations:
         raise ApiProblem(
@@ -370,11 +358,45 @@ def _prepare(
         loaded=loaded,
         product=item,
         configuration_id=configuration_id,
-        decisions=engine.check(chosen),
+        decisions=effective,
         values=values,
         breakdown=breakdown,
         production=production,
     )
+
+
+def _decided_values(item: Product, effective: Sequence[AnyDecision]) -> dict[str, AttributeValue] | None:
+    """The configuration when the buyer decided every attribute (sets as a whole), else None.
+
+    Then no propagation is needed: :meth:`Configurator.validate` checks every
+    rule on the complete values, which is both the re-validation and far
+    cheaper than computing a state with every value's price.
+    """
+    decided = {d.attribute: d.value for d in effective if isinstance(d, Decision)}
+    if any(isinstance(d, SetElement) for d in effective) or len(decided) != len(item.attributes):
+        return None
+    return {a.code: decided[a.code] for a in item.attributes}
+
+
+def _settled_values(state: State, item: Product) -> dict[str, AttributeValue]:
+    if state.conflict is not None:
+        rules = [r.rule_id for r in state.conflict.rules]
+        raise ApiProblem(
+            422,
+            "configuration_conflict",
+            "the decisions cannot all hold: "
+            + ", ".join(str(d) for d in state.conflict.decisions)
+            + (f" (rules: {', '.join(rules)})" if rules else ""),
+            decisions=[str(d) for d in state.conflict.decisions],
+            rules=rules,
+        )
+    values = state.values()
+    missing = [a.code for a in item.attributes if a.code not in values]
+    if missing:
+        raise ApiProblem(
+            422, "configuration_incomplete", f"not chosen yet: {', '.join(missing)}", missing=missing
+        )
+    return values
 
 
 def order_number(order_id: int, year: int) -> str:

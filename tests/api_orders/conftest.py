@@ -1,0 +1,175 @@
+"""Fixtures of the order and ERP API tests: a migrated database with the demo catalogs published,
+the app on it, API tokens, and complete configurations of the demo products."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Engine, inspect, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from catalog.db import Base, make_engine, sqlite_file, upgrade_database
+from catalog.demo import demo_catalog_paths
+from catalog.files import load_catalog_file, load_catalog_text
+from catalog.services import import_catalog
+from configurator import Decision
+from web import create_app
+from web.auth import create_token
+from web.services.catalogs import get_configurator, load_catalog
+from web.services.configurations import decision_to_json
+
+SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
+B2MML_DIR = SHARED / "b2mml"
+
+BIKE = ("wuhan-bikes", "city-ebike")
+WARDROBE = ("foshan-wardrobes", "modular-wardrobe")
+
+# A box whose 'width' has no default: left open, it makes a configuration incomplete.
+TINY_CATALOG = """
+format: c2m-catalog/1
+code: tiny-shop
+name: Tiny shop
+currency: CNY
+parts:
+  - {code: BOX-S, name: Small box, uom: pc, cost: "2.00", lead_time_days: 2}
+  - {code: BOX-L, name: Large box, uom: pc, cost: "3.00", lead_time_days: 4}
+products:
+  - code: box
+    name: Box
+    base_price: "10.00"
+    lead_time_days: 1
+    attributes:
+      - {code: size, name: Size, type: enum, values: [{code: small, name: Small}, {code: large, name: Large}]}
+      - {code: lid, name: Lid, type: bool, default: false}
+      - {code: width, name: Width, type: int, min: 100, max: 300, step: 100, unit: mm}
+    rules:
+      - {id: large-needs-lid, rule: size == large -> lid, message: Large boxes need a lid.}
+    prices:
+      - {id: large, when: size == large, add: "5.00", label: Large}
+    bom:
+      - {pos: 10, item: BOX-S, qty: 1, when: size == small, op: 10}
+      - {pos: 20, item: BOX-L, qty: 1, when: size == large, op: 10}
+    routing:
+      - {op: 10, name: Fold, work_center: FOLD, setup_min: 5, run_min: 3}
+"""
+
+
+def add_columns_missing_from_migration(engine: Engine) -> None:
+    """Add model columns the Alembic migration does not create yet (orders.access_token_hash,
+    outbox.failed_at, outbox.delivered_endpoints), so these tests run before the migration is
+    regenerated; a no-op once it is."""
+    inspector = inspect(engine)
+    with engine.begin() as conn:
+        for table in Base.metadata.sorted_tables:
+            if not inspector.has_table(table.name):
+                continue
+            present = {c["name"] for c in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name not in present:
+                    ddl = column.type.compile(engine.dialect)
+                    conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {ddl}"))
+
+
+def _populate(url: str) -> None:
+    """Migrate, then import and publish the demo catalogs and the tiny shop."""
+    upgrade_database(url)
+    engine = make_engine(url)
+    try:
+        add_columns_missing_from_migration(engine)
+        with Session(engine) as session:
+            for path in demo_catalog_paths():
+                import_catalog(session, load_catalog_file(path), publish=True)
+            import_catalog(session, load_catalog_text(TINY_CATALOG, format="yaml"), publish=True)
+            session.commit()
+    finally:
+        engine.dispose()  # closing the last connection checkpoints SQLite's WAL into the file
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One populated SQLite file per test session; each test gets a copy (migrating is the slow part)."""
+    path = tmp_path_factory.mktemp("orders-template") / "template.sqlite"
+    _populate(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def db_url(database_url: str, request: pytest.FixtureRequest) -> str:
+    """A migrated database with the demo catalogs and the tiny shop imported and published."""
+    target = sqlite_file(database_url)
+    if target is not None:
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), target)
+    else:
+        _populate(database_url)
+    return database_url
+
+
+@pytest.fixture
+def app(db_url: str) -> Iterator[Flask]:
+    app = create_app({"DATABASE_URL": db_url, "TESTING": True, "SECRET_KEY": "test"})
+    yield app
+    app.extensions["c2m.engine"].dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def factory(app: Flask) -> sessionmaker[Session]:
+    """Sessions on the app's database (for checking what the API stored)."""
+    return sessionmaker(app.extensions["c2m.engine"], expire_on_commit=False)
+
+
+@pytest.fixture
+def tokens(factory: sessionmaker[Session]) -> dict[str, str]:
+    """API token secrets by role: erp (erp:read), shop (orders:write), author (catalog:write)."""
+    out: dict[str, str] = {}
+    with factory() as session:
+        for name, scope in (("erp", "erp:read"), ("shop", "orders:write"), ("author", "catalog:write")):
+            out[name] = create_token(session, name, [scope])[1]
+        session.commit()
+    return out
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def complete_decisions(factory: sessionmaker[Session], catalog: str, product: str) -> list[dict[str, Any]]:
+    """Every attribute decided: the engine's ``complete()`` of an empty configuration, as JSON decisions."""
+    with factory() as session:
+        loaded = load_catalog(session, catalog)
+        engine = get_configurator(loaded.catalog, product, loaded.content_hash)
+        return [decision_to_json(Decision(code, value)) for code, value in engine.complete([]).items()]
+
+
+@pytest.fixture
+def bike_order(factory: sessionmaker[Session]) -> dict[str, Any]:
+    """A request body ordering a complete, valid city e-bike."""
+    catalog, product = BIKE
+    return {
+        "catalog": catalog,
+        "product": product,
+        "decisions": complete_decisions(factory, *BIKE),
+        "quantity": 1,
+    }
+
+
+@pytest.fixture
+def wardrobe_order(factory: sessionmaker[Session]) -> dict[str, Any]:
+    catalog, product = WARDROBE
+    return {"catalog": catalog, "product": product, "decisions": complete_decisions(factory, *WARDROBE)}
+
+
+def post_order(
+    client: FlaskClient, body: dict[str, Any], key: str, headers: dict[str, str] | None = None
+) -> Any:
+    return client.post("/api/v1/orders", json=body, headers={"Idempotency-Key": key, **(headers or {})})
