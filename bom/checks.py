@@ -335,7 +335,13 @@ def _quantity_finding(
         )
     if not _may_be_bad(bad, [owner.attribute(code) for code in used]):
         return None
-    example = find_configuration(owner, condition=bad, attributes=used, backend=backend)
+    example = find_configuration(
+        owner,
+        condition=bad,
+        attributes=used,
+        backend=backend,
+        key=f"qty:{owner_code}:{line.pos}:{line.qty}:{line.when}",
+    )
     if example is None:
         return None
     scope = "" if severity is Severity.ERROR else " (over the module's own attribute space)"

@@ -45,6 +45,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import time
+import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -213,7 +214,10 @@ def find_configuration(
     copy made with ``dataclasses.replace``) or as a Python ``condition`` over
     the values of ``attributes`` (for what the rule language cannot say as a
     rule, such as a formula with decimals); a solution is a counter-example,
-    ``None`` proves the property for every valid configuration.
+    ``None`` proves the property for every valid configuration. ``key``
+    names the condition (e.g. the formula text) so that a backend's model
+    cache never confuses two conditions; without it a condition's model is
+    never reused.
 
     >>> from decimal import Decimal
     >>> from catalog.snapshot import Attribute, AttributeKind, Label, Product, Rule
@@ -225,14 +229,20 @@ def find_configuration(
     (('gears', 7),)
     """
     copy = dataclasses.replace(product, rules=(*product.rules, *extra_rules)) if extra_rules else product
-    tag = hashlib.sha256("\n".join(f"{r.id}:{r.text}" for r in extra_rules).encode()).hexdigest()[:12]
-    model = build_model(copy, key=f"{key or 'check'}:{product.code}#{tag}")
+    # Backends may cache compiled models by key: the key must name this exact
+    # content (the product as compiled, the extra rules, the condition's
+    # identity), or a later check would be answered from another model.
+    token = key or (uuid.uuid4().hex if condition is not None else "")
+    content = repr((copy.attributes, copy.rules, token))
+    model = build_model(copy, key=f"check:{product.code}#{hashlib.sha256(content.encode()).hexdigest()[:20]}")
     if condition is not None:
         model = dataclasses.replace(
             model,
             constraints=(*model.constraints, _condition_constraint(product, model, condition, attributes)),
         )
-    solution = make_backend(model, prefer=backend).solve({})
+    # One satisfiability question per model: SAT answers it without the
+    # decision diagram's compilation (and without filling its cache).
+    solution = make_backend(model, prefer="sat" if backend == "auto" else backend).solve({})
     return None if solution is None else configuration_of(model, solution)
 
 
