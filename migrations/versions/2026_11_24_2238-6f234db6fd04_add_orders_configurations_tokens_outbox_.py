@@ -2,7 +2,7 @@
 
 Revision ID: 6f234db6fd04
 Revises: cb84bfd299b2
-Create Date: 2026-11-24 22:23:46.361919
+Create Date: 2026-11-24 22:38:47.531050
 """
 
 from __future__ import annotations
@@ -69,6 +69,7 @@ def upgrade() -> None:
     sa.Column('customer_email', sa.Text(), nullable=True),
     sa.Column('locale', sa.String(length=8), nullable=False),
     sa.Column('due_date', sa.String(length=10), nullable=True),
+    sa.Column('access_token_hash', sa.String(length=64), nullable=True),
     sa.Column('created_at', catalog.models.UtcDateTime(timezone=True), nullable=False),
     sa.CheckConstraint('quantity >= 1', name=op.f('ck_orders_quantity_positive')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_orders')),
@@ -87,6 +88,8 @@ def upgrade() -> None:
     sa.Column('next_attempt_at', catalog.models.UtcDateTime(timezone=True), nullable=False),
     sa.Column('delivered_at', catalog.models.UtcDateTime(timezone=True), nullable=True),
     sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('failed_at', catalog.models.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('delivered_endpoints', sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox')),
     sa.UniqueConstraint('event_id', name=op.f('uq_outbox_event_id'))
     )
