@@ -8,8 +8,6 @@ from pathlib import Path
 import click
 from sqlalchemy.orm import Session
 
-COMMANDS: list[click.Command] = []
-
 
 def load_demo_database(url: str) -> list[str]:
     """Migrate ``url`` to head and import + publish every shipped demo catalog.
@@ -61,4 +59,4 @@ def serve(demo: bool, host: str, port: int) -> None:
     app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
 
 
-COMMANDS.append(serve)
+COMMANDS: list[click.Command] = [serve]
