@@ -23,7 +23,7 @@ from typing import Any
 from babel import Locale, support
 from babel.numbers import format_currency, format_decimal
 from flask import Flask, Response, current_app, request
-from flask_babel import Babel, Domain, get_locale
+from flask_babel import Babel, Domain, format_date, get_locale
 from flask_wtf.csrf import CSRFProtect
 
 from catalog.snapshot import Label
@@ -192,3 +192,4 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["money_delta"] = money_delta
     app.jinja_env.filters["number"] = lambda n: format_decimal(n, locale=Locale.parse(current_locale()))
     app.jinja_env.globals["current_locale"] = current_locale
+    app.jinja_env.globals["format_date"] = format_date
