@@ -28,7 +28,8 @@ from web.api.schemas import (
     CatalogVersionSchema,
     ProblemSchema,
     ProductDetailSchema,
-    ProductSummarySchema,
+    ProductPageQuerySchema,
+    ProductPageSchema,
     PublishSchema,
     UploadQuerySchema,
 )
@@ -146,30 +147,33 @@ def _version(info: CatalogVersionInfo) -> dict[str, Any]:
 @blp.route("/products", methods=["GET"])
 @public
 @blp.doc(parameters=[ACCEPT_LANGUAGE], summary="Products on sale")
-@blp.response(200, ProductSummarySchema(many=True))
-@blp.paginate()
-@problems(429)
-def products(pagination_parameters: Any) -> list[dict[str, Any]]:
-    """Every product of every catalog version in force, paginated (``X-Pagination`` header)."""
-    locale = request_locale()
-    listing = list_products(database.read_session(), locale)
-    pagination_parameters.item_count = len(listing)
-    first = pagination_parameters.first_item
-    page = listing[first : first + pagination_parameters.page_size]
-    return [
-        {
-            "catalog": p.catalog,
-            "version": p.version,
-            "code": p.code,
-            "name": p.name,
-            "description": p.description,
-            "image": p.image,
-            "base_price": f"{p.base_price:.2f}",
-            "currency": p.currency,
-            "lead_time_days": p.lead_time_days,
-        }
-        for p in page
-    ]
+@blp.arguments(ProductPageQuerySchema, location="query")
+@blp.response(200, ProductPageSchema)
+@problems(422, 429)
+def products(query: dict[str, Any]) -> dict[str, Any]:
+    """Every product of every catalog version in force, a page at a time (``page``, ``page_size``)."""
+    listing = list_products(database.read_session(), request_locale())
+    first = (query["page"] - 1) * query["page_size"]
+    page = listing[first : first + query["page_size"]]
+    return {
+        "items": [
+            {
+                "catalog": p.catalog,
+                "version": p.version,
+                "code": p.code,
+                "name": p.name,
+                "description": p.description,
+                "image": p.image,
+                "base_price": f"{p.base_price:.2f}",
+                "currency": p.currency,
+                "lead_time_days": p.lead_time_days,
+            }
+            for p in page
+        ],
+        "page": query["page"],
+        "page_size": query["page_size"],
+        "total": len(listing),
+    }
 
 
 @blp.route("/products/<code>", methods=["GET"])

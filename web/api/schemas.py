@@ -304,6 +304,18 @@ class ProductSummarySchema(Schema):
     lead_time_days = fields.Integer(required=True)
 
 
+class ProductPageQuerySchema(Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    page_size = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class ProductPageSchema(Schema):
+    items = fields.List(fields.Nested(ProductSummarySchema), required=True)
+    page = fields.Integer(required=True)
+    page_size = fields.Integer(required=True)
+    total = fields.Integer(required=True, metadata={"description": "Products on sale in all."})
+
+
 class ChoiceSchema(Schema):
     value = value_field(required=True)
     label = fields.String(required=True)
