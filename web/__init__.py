@@ -27,6 +27,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     limits.init_app(app)
     i18n.init_app(app)
     app.register_blueprint(storefront.bp)
+    from web import accounts, admin
+
+    accounts.init_app(app)
+    app.register_blueprint(admin.bp)
     api.init_app(app)
     # after the API: our problem+json handlers replace flask-smorest's default error shape
     errors.init_app(app)

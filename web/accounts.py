@@ -1,0 +1,162 @@
+"""Workspace accounts: Flask-Login sessions, argon2id password hashes, roles.
+
+Roles, each including the one below it:
+
+- ``viewer``: reads everything in the workspace (catalogs, checks, test bench, orders);
+- ``editor``: also uploads, edits, publishes and archives catalogs;
+- ``admin``: also manages users.
+
+Anonymous visitors asking for a workspace page are sent to the login page;
+anonymous form posts get 401, and a signed-in user without the role gets 403.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from flask import Flask, abort, redirect, request, url_for
+from flask_login import LoginManager, UserMixin, current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from web.models import User
+
+ROLES = ("viewer", "editor", "admin")
+"""Roles from least to most powerful."""
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# argon2-cffi's defaults are argon2id with RFC 9106's low-memory profile.
+_hasher = PasswordHasher()
+# Verifying against this when the e-mail is unknown keeps login timing the same either way.
+_DUMMY_HASH = _hasher.hash("not a password")
+
+login_manager = LoginManager()
+
+
+class AccountError(ValueError):
+    """A user cannot be created or changed as asked (message says why)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Account(UserMixin):  # type: ignore[misc]
+    """The signed-in user for one request (a plain value, not an ORM row)."""
+
+    user_id: int
+    email: str
+    role: str
+
+    def get_id(self) -> str:
+        return str(self.user_id)
+
+    def can(self, role: str) -> bool:
+        """True when this account's role includes ``role``."""
+        return ROLES.index(self.role) >= ROLES.index(role)
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of ``password``.
+
+    >>> hash_password("correct horse").startswith("$argon2id$")
+    True
+    """
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """True when ``password`` matches ``password_hash``."""
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def create_user(session: Session, email: str, password: str, role: str) -> User:
+    """Add a user (not committed). Raises :class:`AccountError` on a bad role, e-mail or password."""
+    email = normalize_email(email)
+    if role not in ROLES:
+        raise AccountError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
+    if "@" not in email or email.startswith("@") or email.endswith("@"):
+        raise AccountError(f"{email!r} is not an e-mail address")
+    if len(password) < 8:
+        raise AccountError("the password must have at least 8 characters")
+    if session.scalars(select(User).where(func.lower(User.email) == email)).first() is not None:
+        raise AccountError(f"a user with e-mail {email} already exists")
+    user = User(
+        email=email,
+        password_hash=hash_password(password),
+        role=role,
+        active=True,
+        created_at=datetime.now(UTC),
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, email: str, password: str) -> Account | None:
+    """The account for these credentials, or ``None`` (unknown e-mail, wrong password, inactive)."""
+    user = session.scalars(select(User).where(func.lower(User.email) == normalize_email(email))).first()
+    if user is None:
+        verify_password(_DUMMY_HASH, password)
+        return None
+    if not verify_password(user.password_hash, password) or not user.active:
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+        session.commit()
+    return Account(user.id, user.email, user.role)
+
+
+def _load(user_id: str) -> Account | None:
+    from web import database
+
+    if not user_id.isdigit():
+        return None
+    user = database.session().get(User, int(user_id))
+    if user is None or not user.active:
+        return None
+    return Account(user.id, user.email, user.role)
+
+
+def _unauthorized() -> Any:
+    # Pages send people to the login form; a form post or other write is simply refused.
+    if request.method in ("GET", "HEAD"):
+        return redirect(url_for("admin.login", next=request.full_path.rstrip("?")))
+    abort(401)
+
+
+def require_role(role: str) -> Callable[[F], F]:
+    """Decorator: the view needs a signed-in user whose role includes ``role``."""
+    if role not in ROLES:
+        raise ValueError(role)
+
+    def decorate(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                return _unauthorized()
+            if not current_user.can(role):
+                abort(403, f"this needs the {role} role; you are signed in as {current_user.role}")
+            return view(*args, **kwargs)
+
+        wrapper._c2m_role = role  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.user_loader(_load)
+    login_manager.unauthorized_handler(_unauthorized)
