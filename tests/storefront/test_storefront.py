@@ -271,6 +271,7 @@ def test_share_link_shows_the_configuration_and_copies_it(client: FlaskClient) -
     ]
 
 
+@pytest.mark.slow
 def test_share_link_revalidates_against_a_changed_catalog_and_offers_the_repair(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import dataclasses
 
