@@ -48,7 +48,7 @@ ACCEPT_LANGUAGE = {
     "schema": {"type": "string"},
     "description": "zh-CN or en (default en): the language of labels and messages.",
 }
-SECURITY = [{"bearerAuth": []}]
+SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 UPLOAD_TYPES = ("application/json", "application/yaml", "application/x-yaml", "text/yaml", "text/plain")
 
 

@@ -41,6 +41,7 @@ from configurator import Configurator, load_product
 __all__ = [
     "AmbiguousProduct",
     "LoadedCatalog",
+    "LruCache",
     "ProductListing",
     "ProductNotFound",
     "catalogs_in_force",
@@ -63,9 +64,14 @@ K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 
-class _Lru(Generic[K, V]):
+class LruCache(Generic[K, V]):
     """A small thread-safe LRU map (functools.lru_cache cannot key on a value we
-    compute after a database read, nor build outside its lock)."""
+    compute after a database read, nor build outside its lock).
+
+    >>> cache: LruCache[str, int] = LruCache(1)
+    >>> cache.put("a", 1), cache.put("b", 2), cache.get("a"), cache.get("b")
+    (1, 2, None, 2)
+    """
 
     def __init__(self, size: int) -> None:
         self.size = size
@@ -102,8 +108,8 @@ class _Lru(Generic[K, V]):
         return len(self._data)
 
 
-_catalogs: _Lru[str, Catalog] = _Lru(CATALOG_CACHE_SIZE)
-_configurators: _Lru[tuple[str, str, str], Configurator] = _Lru(CONFIGURATOR_CACHE_SIZE)
+_catalogs: LruCache[str, Catalog] = LruCache(CATALOG_CACHE_SIZE)
+_configurators: LruCache[tuple[str, str, str], Configurator] = LruCache(CONFIGURATOR_CACHE_SIZE)
 # Building a configurator compiles a decision diagram (a few hundred ms): one lock
 # per key would be finer, but builds are rare (once per version and product per
 # process) and a global build lock keeps two threads from compiling the same model.

@@ -67,7 +67,7 @@ from configurator.decisions import (
     parse_value,
 )
 from web.models import ConfigurationRecord
-from web.services.catalogs import LoadedCatalog, find_product, get_configurator, load_catalog
+from web.services.catalogs import LoadedCatalog, LruCache, find_product, get_configurator, load_catalog
 
 __all__ = [
     "MAX_HISTORY",
@@ -97,6 +97,8 @@ __all__ = [
 
 MAX_HISTORY = 200
 """Stored history entries beyond which the history is compacted to the decisions in force."""
+STATE_CACHE_SIZE = 1024
+"""Computed states kept per process."""
 MAX_DECISIONS_PER_REQUEST = 500
 """A request may not send more decisions than this (protects the diagnosis from huge inputs)."""
 
@@ -105,6 +107,8 @@ ON_CONFLICT = ("reject", "keep")
 :class:`DecisionConflict` and stores nothing; ``keep`` stores it and the state
 reports the conflict (dropping the oldest culprits to stay usable)."""
 
+
+_states: LruCache[tuple[str, str, tuple[AnyDecision, ...]], State] = LruCache(STATE_CACHE_SIZE)
 
 # --------------------------------------------------------------------------- errors
 
@@ -276,9 +280,18 @@ class Configuration:
         return self.record.share_token
 
     def state(self) -> State:
-        """The engine state of the valid decisions (conflicts degrade, see ``State.conflict``)."""
+        """The engine state of the valid decisions (conflicts degrade, see ``State.conflict``).
+
+        States are deterministic in (version content, product, decisions), so
+        they are shared through a per-process LRU: a shared link opened by many
+        people, or a page reloaded, costs one computation.
+        """
         if self._state is None:
-            self._state = self.configurator.state(self.history)
+            key = (self.catalog.content_hash, self.product.code, self.history)
+            cached = _states.get(key)
+            if cached is None:
+                cached = _states.put(key, self.configurator.state(self.history))
+            self._state = cached
         return self._state
 
     def effective(self) -> tuple[AnyDecision, ...]:
