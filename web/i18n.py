@@ -139,9 +139,8 @@ class _FolderDomain(Domain):  # type: ignore[misc]
         for index, dirname in enumerate(self.translation_directories):
             domain = self.domain[0] if len(self.domain) == 1 else self.domain[index]
             catalog = support.Translations.load(dirname, [folder], domain)
-            translations.merge(catalog)
-            if hasattr(catalog, "plural"):
-                translations.plural = catalog.plural
+            if isinstance(catalog, support.Translations):
+                translations.merge(catalog)
         cache[key] = translations
         return translations
 

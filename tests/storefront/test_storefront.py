@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from catalog.db import make_engine
+from tests.storefront.conftest import csrf_token, make_app, start
 from web.i18n import money, normalize_locale
 from web.models import ConfigurationRecord, OrderRecord
-from tests.storefront.conftest import csrf_token, make_app, start
 
 
 def post(client: FlaskClient, path: str, **fields: str) -> object:

@@ -62,7 +62,7 @@ def value_label(attr: Attribute, value: object) -> str:
     if value is None:
         return "—"
     if attr.kind is AttributeKind.BOOL:
-        return _("Yes") if value else _("No")
+        return str(_("Yes") if value else _("No"))
     if isinstance(value, frozenset | set | list | tuple):
         chosen = [c for c in attr.choices if c.code in value]
         return ", ".join(label_text(c.label) for c in chosen) if chosen else _("none")
@@ -84,8 +84,8 @@ def decision_text(product: Product, decision: AnyDecision) -> str:
     if isinstance(decision, SetElement):
         element = value_label(attr, decision.element)
         if decision.included:
-            return _("%(attribute)s: with %(value)s", attribute=name, value=element)
-        return _("%(attribute)s: without %(value)s", attribute=name, value=element)
+            return str(_("%(attribute)s: with %(value)s", attribute=name, value=element))
+        return str(_("%(attribute)s: without %(value)s", attribute=name, value=element))
     return f"{name}: {value_label(attr, decision.value)}"
 
 
@@ -97,7 +97,7 @@ SOURCE_TEXT = {
 
 
 def source_text(source: str | None) -> str:
-    return SOURCE_TEXT[source]() if source in SOURCE_TEXT else _("open")
+    return str(SOURCE_TEXT[source]() if source in SOURCE_TEXT else _("open"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +131,7 @@ def _value_of(state: State, code: str) -> object:
 
 def changes_text(changes: Iterable[Change]) -> str:
     parts = [f"{c.label}: {c.after}" for c in changes]
-    return _("Updated: %(changes)s.", changes="; ".join(parts)) if parts else ""
+    return str(_("Updated: %(changes)s.", changes="; ".join(parts))) if parts else ""
 
 
 def illustration(product: Product, values: Mapping[str, object], uid: str) -> Markup:
@@ -329,7 +329,7 @@ def respond(
     text = changes_text(changes)
     if text:
         flash(text, "status")
-    args = why.query() if why is not None else {}
+    args: dict[str, Any] = dict(why.query()) if why is not None else {}
     target = url_for(".configure", config_id=cfg.id, **args)
     if why is not None:
         target += "#why"
