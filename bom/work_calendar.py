@@ -105,49 +105,50 @@ class WorkCalendar:
         """
         if seconds <= 0:
             return end
-        cursor = self._back_into_work(end)
+        # Track the working day explicitly: a block may end at midnight, on the next calendar date.
+        day, cursor = self._back_into_work(end)
         remaining = seconds
-        while remaining > 0:
-            start = self.start_of(cursor.date())
-            available = int((cursor - start).total_seconds())
+        while True:
+            available = int((cursor - self.start_of(day)).total_seconds())
             if remaining <= available:
                 return cursor - timedelta(seconds=remaining)
             remaining -= available
-            cursor = self.end_of(self.working_day_on_or_before(cursor.date() - timedelta(days=1)))
-        return cursor
+            day = self.working_day_on_or_before(day - timedelta(days=1))
+            cursor = self.end_of(day)
 
     def add(self, start: datetime, seconds: int) -> datetime:
         """The instant ``seconds`` working seconds after ``start``."""
         if seconds <= 0:
             return start
-        cursor = self._forward_into_work(start)
+        day, cursor = self._forward_into_work(start)
         remaining = seconds
-        while remaining > 0:
-            end = self.end_of(cursor.date())
-            available = int((end - cursor).total_seconds())
+        while True:
+            available = int((self.end_of(day) - cursor).total_seconds())
             if remaining <= available:
                 return cursor + timedelta(seconds=remaining)
             remaining -= available
-            cursor = self.start_of(self.working_day_on_or_after(cursor.date() + timedelta(days=1)))
-        return cursor
+            day = self.working_day_on_or_after(day + timedelta(days=1))
+            cursor = self.start_of(day)
 
-    def _back_into_work(self, moment: datetime) -> datetime:
-        day = moment.date()
-        if self.is_working_day(day):
-            if moment > self.end_of(day):
-                return self.end_of(day)
-            if moment > self.start_of(day):
-                return moment
-        return self.end_of(self.working_day_on_or_before(day - timedelta(days=1)))
+    def _back_into_work(self, moment: datetime) -> tuple[date, datetime]:
+        """The working day and instant from which to count backwards (inside or at the end of a block)."""
+        for day in (moment.date(), moment.date() - timedelta(days=1)):
+            if self.is_working_day(day) and self.start_of(day) < moment <= self.end_of(day):
+                return day, moment
+        day = self.working_day_on_or_before(moment.date())
+        if self.end_of(day) > moment:
+            day = self.working_day_on_or_before(day - timedelta(days=1))
+        return day, self.end_of(day)
 
-    def _forward_into_work(self, moment: datetime) -> datetime:
-        day = moment.date()
-        if self.is_working_day(day):
-            if moment < self.start_of(day):
-                return self.start_of(day)
-            if moment < self.end_of(day):
-                return moment
-        return self.start_of(self.working_day_on_or_after(day + timedelta(days=1)))
+    def _forward_into_work(self, moment: datetime) -> tuple[date, datetime]:
+        """The working day and instant from which to count forwards (inside or at the start of a block)."""
+        for day in (moment.date() - timedelta(days=1), moment.date()):
+            if self.is_working_day(day) and self.start_of(day) <= moment < self.end_of(day):
+                return day, moment
+        day = self.working_day_on_or_after(moment.date())
+        if self.start_of(day) < moment:
+            day = self.working_day_on_or_after(day + timedelta(days=1))
+        return day, self.start_of(day)
 
     def describe(self) -> dict[str, object]:
         """The calendar's parameters (recorded on a production order for reproducibility)."""

@@ -1,7 +1,189 @@
-"""`c2m` commands: bom."""
+"""`c2m` commands: bom, production-order.
+
+Both read a catalog file, take the configuration as ``--set ATTR=VALUE``
+options (set attributes: comma-separated codes), and write the export to
+standard output. Bad input (unreadable catalog, unknown product or attribute,
+invalid value, incomplete or invalid configuration) exits with status 1 and a
+message on standard error.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
 import click
 
-COMMANDS: list[click.Command] = []
+from bom import (
+    BomError,
+    bom_b2mml,
+    bom_csv,
+    canonical_json,
+    create_production_order,
+    digest,
+    explode,
+    order_b2mml,
+    parts_csv,
+    route,
+    xml_bytes,
+)
+from bom.errors import UnknownProduct
+from catalog.errors import CatalogError
+from catalog.files import content_hash, load_catalog_file
+from catalog.snapshot import Catalog, Product
+from configurator.decisions import Decision, find_attribute, parse_value
+from configurator.engine import Configurator
+from configurator.errors import ConfiguratorError
+
+
+def _fail(message: str) -> click.ClickException:
+    return click.ClickException(message)
+
+
+def _load(path: str) -> Catalog:
+    try:
+        return load_catalog_file(path)
+    except CatalogError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _product(catalog: Catalog, code: str) -> Product:
+    try:
+        return catalog.product(code)
+    except KeyError:
+        known = ", ".join(p.code for p in catalog.products)
+        raise _fail(f"{UnknownProduct(code)}; the catalog has: {known}") from None
+
+
+def _configuration(
+    catalog: Catalog, product: Product, settings: Sequence[str], complete: bool
+) -> dict[str, Any]:
+    """Parse ``--set`` options; with ``complete``, let the configurator fill the rest."""
+    values: dict[str, Any] = {}
+    try:
+        for setting in settings:
+            attr, sep, text = setting.partition("=")
+            if not sep or not attr.strip():
+                raise _fail(f"--set {setting!r}: expected ATTR=VALUE")
+            attribute = find_attribute(product, attr.strip())
+            values[attribute.code] = parse_value(attribute, text)
+        if complete:
+            configurator = Configurator(product, catalog_key=content_hash(catalog), currency=catalog.currency)
+            return dict(configurator.complete([Decision(k, v) for k, v in values.items()]))
+    except ConfiguratorError as exc:
+        raise _fail(str(exc)) from None
+    return values
+
+
+def _emit(data: bytes | str) -> None:
+    click.echo(data.encode("utf-8") if isinstance(data, str) else data, nl=False)
+
+
+@click.command("bom")
+@click.argument("product_code", metavar="PRODUCT")
+@click.option(
+    "--catalog", "catalog_path", required=True, type=click.Path(dir_okay=False), help="Catalog file."
+)
+@click.option(
+    "--set", "settings", multiple=True, metavar="ATTR=VALUE", help="An attribute value (repeatable)."
+)
+@click.option("--quantity", default=1, show_default=True, type=click.IntRange(min=1), help="Units to build.")
+@click.option(
+    "--format",
+    "fmt",
+    default="json",
+    show_default=True,
+    type=click.Choice(["json", "csv", "csv-flat", "b2mml"]),
+)
+@click.option(
+    "--complete", is_flag=True, help="Fill unset attributes with the configurator (defaults first)."
+)
+def bom_command(
+    product_code: str, catalog_path: str, settings: tuple[str, ...], quantity: int, fmt: str, complete: bool
+) -> None:
+    """Explode the BOM of a configured PRODUCT."""
+    catalog = _load(catalog_path)
+    product = _product(catalog, product_code)
+    configuration = _configuration(catalog, product, settings, complete)
+    try:
+        bom = explode(catalog, product.code, configuration, quantity=quantity)
+        if fmt == "json":
+            _emit(canonical_json(bom) + b"\n")
+        elif fmt == "csv":
+            _emit(bom_csv(bom))
+        elif fmt == "csv-flat":
+            _emit(parts_csv(bom))
+        else:
+            _emit(xml_bytes(bom_b2mml(bom, route(catalog, bom))))
+    except BomError as exc:
+        raise _fail(str(exc)) from None
+
+
+@click.command("production-order")
+@click.argument("product_code", metavar="PRODUCT")
+@click.option(
+    "--catalog", "catalog_path", required=True, type=click.Path(dir_okay=False), help="Catalog file."
+)
+@click.option(
+    "--set", "settings", multiple=True, metavar="ATTR=VALUE", help="An attribute value (repeatable)."
+)
+@click.option("--quantity", default=1, show_default=True, type=click.IntRange(min=1), help="Units to build.")
+@click.option(
+    "--due", "due", required=True, type=click.DateTime(formats=["%Y-%m-%d"]), help="Due date YYYY-MM-DD."
+)
+@click.option(
+    "--today",
+    "today",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Check the due date is reachable from this day.",
+)
+@click.option("--number", default=None, help="Order number (default: PO-<due date>-<BOM digest prefix>).")
+@click.option(
+    "--catalog-version", default="file", show_default=True, help="Catalog version recorded on the order."
+)
+@click.option("--format", "fmt", default="json", show_default=True, type=click.Choice(["json", "b2mml"]))
+@click.option(
+    "--complete", is_flag=True, help="Fill unset attributes with the configurator (defaults first)."
+)
+def production_order_command(
+    product_code: str,
+    catalog_path: str,
+    settings: tuple[str, ...],
+    quantity: int,
+    due: Any,
+    today: Any,
+    number: str | None,
+    catalog_version: str,
+    fmt: str,
+    complete: bool,
+) -> None:
+    """Create a production order for a configured PRODUCT, scheduled backwards from --due."""
+    catalog = _load(catalog_path)
+    product = _product(catalog, product_code)
+    configuration = _configuration(catalog, product, settings, complete)
+    due_date: date = due.date()
+    try:
+        if number is None:
+            bom = explode(catalog, product.code, configuration, quantity=quantity)
+            number = f"PO-{due_date:%Y%m%d}-{digest(bom)[:8].upper()}"
+        order = create_production_order(
+            catalog,
+            catalog_version,
+            content_hash(catalog),
+            product.code,
+            configuration,
+            quantity=quantity,
+            due_date=due_date,
+            number=number,
+            today=today.date() if today is not None else None,
+        )
+    except BomError as exc:
+        raise _fail(str(exc)) from None
+    if fmt == "json":
+        _emit(canonical_json(order) + b"\n")
+    else:
+        _emit(xml_bytes(order_b2mml(order)))
+
+
+COMMANDS: list[click.Command] = [bom_command, production_order_command]
