@@ -61,7 +61,7 @@ products:
       - {id: large-without-lid, set: {size: large, lid: false}, expect: reject, reason: large-needs-lid}
       - {id: small-ok, set: {size: small}, expect: accept}
     requires:
-      - {id: one-box, items: ["BOX-*"], exactly: 1, message: One box}
+      - {id: one-box, items: ["BOX-S", "BOX-L"], exactly: 1, message: One box}
 """
 
 
