@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -53,7 +53,7 @@ def _keyed(
 
 
 def _what_changed(old: Any, new: Any) -> str:
-    fields: Sequence[str] = getattr(old, "__dataclass_fields__", {})
+    fields: Mapping[str, Any] = getattr(old, "__dataclass_fields__", {})
     changed = [
         name
         for name in fields

@@ -27,7 +27,7 @@ def _ticks(start: datetime, end: datetime) -> list[datetime]:
     first = start.replace(minute=0, second=0, microsecond=0)
     if step == timedelta(days=1):
         first = first.replace(hour=0)
-    ticks = []
+    ticks: list[datetime] = []
     moment = first
     while moment <= end and len(ticks) < 40:
         if moment >= start:
