@@ -22,7 +22,13 @@ from bom.errors import (
 from bom.explode import explode
 from bom.export import bom_b2mml, bom_csv, order_b2mml, parts_csv, xml_bytes
 from bom.lines import BillOfMaterials, BomItem, ItemKind, PartRequirement, Provenance
-from bom.orders import Feasibility, MaterialRequirement, ProductionOrder, ScheduledOperation, create_production_order
+from bom.orders import (
+    Feasibility,
+    MaterialRequirement,
+    ProductionOrder,
+    ScheduledOperation,
+    create_production_order,
+)
 from bom.routing import RoutedOperation, route
 from bom.work_calendar import WorkCalendar
 

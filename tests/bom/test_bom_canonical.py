@@ -27,10 +27,17 @@ def test_decimals_are_normalized_plain_strings(value, text):
 
 
 def test_canonical_json_sorts_keys_has_no_whitespace_and_keeps_unicode():
-    data = {"b": [Decimal("1.10"), date(2025, 3, 14)], "a": {"z": True, "y": None}, "c": "车架",
-            "d": datetime(2025, 3, 14, 8, 30)}
+    data = {
+        "b": [Decimal("1.10"), date(2025, 3, 14)],
+        "a": {"z": True, "y": None},
+        "c": "车架",
+        "d": datetime(2025, 3, 14, 8, 30),
+    }
     out = canonical_json(data)
-    assert out == '{"a":{"y":null,"z":true},"b":["1.1","2025-03-14"],"c":"车架","d":"2025-03-14T08:30:00"}'.encode()
+    assert (
+        out
+        == '{"a":{"y":null,"z":true},"b":["1.1","2025-03-14"],"c":"车架","d":"2025-03-14T08:30:00"}'.encode()
+    )
 
 
 @pytest.mark.parametrize("bad", [1.5, {1: "x"}, object()])
@@ -54,22 +61,48 @@ def test_bom_json_has_the_documented_shape(catalog, config):
     data = json.loads(canonical_json(explode(catalog, "cargo-bike", config, quantity=2)))
     assert data["format"] == "c2m-bom/1"
     assert (data["catalog"], data["product"], data["quantity"], data["currency"]) == (
-        "test-bikes", "cargo-bike", 2, "CNY"
+        "test-bikes",
+        "cargo-bike",
+        2,
+        "CNY",
     )
     assert data["configuration"]["accessories"] == ["bell", "lights"]
     spoke = next(i for i in data["items"] if i["path"] == "0020/0020")
     assert spoke["total_with_scrap"] == "134.4"
     assert spoke["name"] == {"en": "Spoke", "zh-CN": "辐条"}
     assert set(spoke) == {
-        "level", "position", "path", "item", "name", "kind", "quantity_per", "total_quantity", "unit", "scrap_pct",
-        "total_with_scrap", "cost", "op", "owner", "provenance", "configuration",
+        "level",
+        "position",
+        "path",
+        "item",
+        "name",
+        "kind",
+        "quantity_per",
+        "total_quantity",
+        "unit",
+        "scrap_pct",
+        "total_with_scrap",
+        "cost",
+        "op",
+        "owner",
+        "provenance",
+        "configuration",
     }
     assert isinstance(data["total_cost"], str)
 
 
 def test_order_json_embeds_the_bom_and_its_digest(catalog, config):
-    order = create_production_order(catalog, "3", "feed", "cargo-bike", config, quantity=1,
-                                    due_date=date(2025, 3, 14), number="PO-9", today=date(2025, 3, 3))
+    order = create_production_order(
+        catalog,
+        "3",
+        "feed",
+        "cargo-bike",
+        config,
+        quantity=1,
+        due_date=date(2025, 3, 14),
+        number="PO-9",
+        today=date(2025, 3, 3),
+    )
     data = json.loads(canonical_json(order))
     assert data["format"] == "c2m-production-order/1"
     assert data["bom_sha256"] == digest(order.bom)
@@ -78,6 +111,15 @@ def test_order_json_embeds_the_bom_and_its_digest(catalog, config):
     assert data["feasibility"]["due_date_reachable"] is True
     assert data["operations"][0]["planned_start"] < data["operations"][-1]["planned_end"]
     assert canonical_json(order) == canonical_json(
-        create_production_order(catalog, "3", "feed", "cargo-bike", config, quantity=1,
-                                due_date=date(2025, 3, 14), number="PO-9", today=date(2025, 3, 3))
+        create_production_order(
+            catalog,
+            "3",
+            "feed",
+            "cargo-bike",
+            config,
+            quantity=1,
+            due_date=date(2025, 3, 14),
+            number="PO-9",
+            today=date(2025, 3, 3),
+        )
     )

@@ -44,8 +44,17 @@ def _parse(data: bytes):
 
 
 def _order(catalog, config, **kw):
-    return create_production_order(catalog, "7", "c0ffee", "cargo-bike", config, quantity=2,
-                                   due_date=date(2025, 3, 14), number="PO-42", **kw)
+    return create_production_order(
+        catalog,
+        "7",
+        "c0ffee",
+        "cargo-bike",
+        config,
+        quantity=2,
+        due_date=date(2025, 3, 14),
+        number="PO-42",
+        **kw,
+    )
 
 
 def test_multi_level_csv_has_a_header_and_one_row_per_bom_line(catalog, config):
@@ -55,7 +64,12 @@ def test_multi_level_csv_has_a_header_and_one_row_per_bom_line(catalog, config):
     assert tuple(rows[0].keys()) == BOM_CSV_COLUMNS
     assert len(rows) == len(bom.items)
     spoke = next(r for r in rows if r["path"] == "0020/0020")
-    assert (spoke["level"], spoke["item"], spoke["total_with_scrap"], spoke["scrap_pct"]) == ("2", "SPOKE", "67.2", "5")
+    assert (spoke["level"], spoke["item"], spoke["total_with_scrap"], spoke["scrap_pct"]) == (
+        "2",
+        "SPOKE",
+        "67.2",
+        "5",
+    )
     assert spoke["name_zh_cn"] == "辐条"
     shelf = next(r for r in rows if r["path"] == "0060")
     assert shelf["configuration"] == "depth=300;finish=painted"
@@ -94,7 +108,7 @@ def test_bom_b2mml_is_valid_and_nests_module_components(catalog, config, definit
     assert segments[0].findtext("b:Duration", namespaces=NS) == "PT29M"  # 5 min setup + 2 wheels x 12 min
     ref = root.findtext("b:OperationsDefinition/b:OperationsMaterialBillID", namespaces=NS)
     assert ref == bill.findtext("b:ID", namespaces=NS)
-    assert b'xml:lang' not in data and data.startswith(b"<?xml version='1.0' encoding='UTF-8'?>")
+    assert b"xml:lang" not in data and data.startswith(b"<?xml version='1.0' encoding='UTF-8'?>")
 
 
 def test_order_b2mml_is_valid_with_schedule_and_materials(catalog, config, schedule_schema):
@@ -135,8 +149,9 @@ def test_order_without_operations_still_exports_a_valid_schedule(config, schedul
 
     cat = make_catalog(bom=(BomLine(10, "BOLT", "3"),))
     cat = replace(cat, products=(replace(cat.products[0], routing=()),))
-    order = create_production_order(cat, "1", "h", "cargo-bike", config, quantity=1, due_date=date(2025, 3, 14),
-                                    number="PO-0")
+    order = create_production_order(
+        cat, "1", "h", "cargo-bike", config, quantity=1, due_date=date(2025, 3, 14), number="PO-0"
+    )
     root = _parse(xml_bytes(order_b2mml(order)))
     schedule_schema.validate(root)
     assert root.findtext(".//b:MaterialRequirement/b:MaterialDefinitionID", namespaces=NS) == "BOLT"

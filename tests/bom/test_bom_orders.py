@@ -52,16 +52,33 @@ def test_run_time_is_multiplied_by_the_quantity_built(catalog, config):
 def test_nested_module_operations_come_before_their_parents():
     from catalog.snapshot import Label, Module, Operation
 
-    inner = Module("INNER", Label("Inner"), components=(BomLine(10, "BOLT"),),
-                   operations=(Operation(10, Label("Inner op"), "X", run_min="1"),))
-    outer = Module("OUTER", Label("Outer"), components=(BomLine(10, "INNER", "2"),),
-                   operations=(Operation(10, Label("Outer op"), "Y", run_min="1"),))
+    inner = Module(
+        "INNER",
+        Label("Inner"),
+        components=(BomLine(10, "BOLT"),),
+        operations=(Operation(10, Label("Inner op"), "X", run_min="1"),),
+    )
+    outer = Module(
+        "OUTER",
+        Label("Outer"),
+        components=(BomLine(10, "INNER", "2"),),
+        operations=(Operation(10, Label("Outer op"), "Y", run_min="1"),),
+    )
     cat = make_catalog(bom=(BomLine(10, "OUTER"), BomLine(20, "INNER")), modules=(inner, outer))
-    config = {"frame_material": "steel", "gears": 3, "rack": False, "accessories": frozenset(), "shelves": 0,
-              "shelf_depth": 200, "finish": "raw"}
+    config = {
+        "frame_material": "steel",
+        "gears": 3,
+        "rack": False,
+        "accessories": frozenset(),
+        "shelves": 0,
+        "shelf_depth": 200,
+        "finish": "raw",
+    }
     ops = route(cat, explode(cat, "cargo-bike", config))
     assert [(o.path, o.item, o.level) for o in ops][:3] == [
-        ("0010/0010", "INNER", 2), ("0010", "OUTER", 1), ("0020", "INNER", 1)
+        ("0010/0010", "INNER", 2),
+        ("0010", "OUTER", 1),
+        ("0020", "INNER", 1),
     ]
     assert ops[0].quantity == Decimal(2)
 
@@ -147,7 +164,10 @@ def test_earliest_start_waits_for_the_longest_lead_time_needed_first(catalog, co
 def test_order_carries_catalog_version_hash_and_configuration(catalog, config):
     order = _order(catalog, config, quantity=2)
     assert (order.number, order.catalog, order.catalog_version, order.catalog_hash) == (
-        "PO-1", "test-bikes", "7", "abc123"
+        "PO-1",
+        "test-bikes",
+        "7",
+        "abc123",
     )
     assert order.quantity == 2 and order.bom.quantity == 2
     assert dict(order.configuration)["shelves"] == 2
@@ -162,14 +182,22 @@ def test_a_different_calendar_changes_the_schedule(catalog, config):
 
 def test_product_without_routing_starts_and_ends_on_the_due_date():
     cat = make_catalog(bom=(BomLine(10, "BOLT", "2"),))
-    config = {"frame_material": "steel", "gears": 3, "rack": False, "accessories": frozenset(), "shelves": 0,
-              "shelf_depth": 200, "finish": "raw"}
+    config = {
+        "frame_material": "steel",
+        "gears": 3,
+        "rack": False,
+        "accessories": frozenset(),
+        "shelves": 0,
+        "shelf_depth": 200,
+        "finish": "raw",
+    }
     from dataclasses import replace
 
     product = replace(cat.products[0], routing=())
     cat = replace(cat, products=(product,))
-    order = create_production_order(cat, "1", "h", "cargo-bike", config, quantity=1, due_date=DUE, number="X",
-                                    today=date(2025, 3, 3))
+    order = create_production_order(
+        cat, "1", "h", "cargo-bike", config, quantity=1, due_date=DUE, number="X", today=date(2025, 3, 3)
+    )
     assert order.operations == ()
     assert order.planned_start == order.planned_end
     assert order.feasibility is not None and order.feasibility.due_date_reachable

@@ -76,6 +76,13 @@ def _configuration(
     return values
 
 
+def _date(option: str, text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise _fail(f"{option} {text!r}: expected a date YYYY-MM-DD") from None
+
+
 def _emit(data: bytes | str) -> None:
     click.echo(data.encode("utf-8") if isinstance(data, str) else data, nl=False)
 
@@ -88,7 +95,9 @@ def _emit(data: bytes | str) -> None:
 @click.option(
     "--set", "settings", multiple=True, metavar="ATTR=VALUE", help="An attribute value (repeatable)."
 )
-@click.option("--quantity", default=1, show_default=True, type=click.IntRange(min=1), help="Units to build.")
+@click.option(
+    "--quantity", default=1, show_default=True, type=int, help="Units to build (a positive integer)."
+)
 @click.option(
     "--format",
     "fmt",
@@ -128,16 +137,11 @@ def bom_command(
 @click.option(
     "--set", "settings", multiple=True, metavar="ATTR=VALUE", help="An attribute value (repeatable)."
 )
-@click.option("--quantity", default=1, show_default=True, type=click.IntRange(min=1), help="Units to build.")
 @click.option(
-    "--due", "due", required=True, type=click.DateTime(formats=["%Y-%m-%d"]), help="Due date YYYY-MM-DD."
+    "--quantity", default=1, show_default=True, type=int, help="Units to build (a positive integer)."
 )
-@click.option(
-    "--today",
-    "today",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    help="Check the due date is reachable from this day.",
-)
+@click.option("--due", "due", required=True, metavar="YYYY-MM-DD", help="Due date.")
+@click.option("--today", "today", metavar="YYYY-MM-DD", help="Check the due date is reachable from this day.")
 @click.option("--number", default=None, help="Order number (default: PO-<due date>-<BOM digest prefix>).")
 @click.option(
     "--catalog-version", default="file", show_default=True, help="Catalog version recorded on the order."
@@ -151,8 +155,8 @@ def production_order_command(
     catalog_path: str,
     settings: tuple[str, ...],
     quantity: int,
-    due: Any,
-    today: Any,
+    due: str,
+    today: str | None,
     number: str | None,
     catalog_version: str,
     fmt: str,
@@ -162,7 +166,8 @@ def production_order_command(
     catalog = _load(catalog_path)
     product = _product(catalog, product_code)
     configuration = _configuration(catalog, product, settings, complete)
-    due_date: date = due.date()
+    due_date = _date("--due", due)
+    today_date = _date("--today", today) if today is not None else None
     try:
         if number is None:
             bom = explode(catalog, product.code, configuration, quantity=quantity)
@@ -176,7 +181,7 @@ def production_order_command(
             quantity=quantity,
             due_date=due_date,
             number=number,
-            today=today.date() if today is not None else None,
+            today=today_date,
         )
     except BomError as exc:
         raise _fail(str(exc)) from None
