@@ -4,6 +4,7 @@ the app on it, API tokens, and complete configurations of the demo products."""
 from __future__ import annotations
 
 import shutil
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -99,15 +100,56 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+APP_TABLES = (
+    "idempotency_keys",
+    "production_orders",
+    "orders",
+    "outbox",
+    "webhook_endpoints",
+    "api_tokens",
+    "configurations",
+)
+"""Tables these tests write; emptied between tests that share a populated PostgreSQL schema."""
+
+
+@pytest.fixture(scope="session")
+def postgres_populated() -> Iterator[str]:
+    """One populated PostgreSQL schema per test session (migrating a schema per test is slow)."""
+    from tests.conftest import POSTGRES_URL, _postgres_schema_url
+
+    schema = f"test_orders_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(POSTGRES_URL)
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        url = _postgres_schema_url(schema)
+        _populate(url)
+        yield url
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
 @pytest.fixture
 def db_url(database_url: str, request: pytest.FixtureRequest) -> str:
-    """A migrated database with the demo catalogs and the tiny shop imported and published."""
+    """A migrated database with the demo catalogs and the tiny shop imported and published, no orders.
+
+    SQLite: a copy of a file populated once. PostgreSQL: a schema populated once per
+    session, its order-side tables emptied (identities restarted) before each test.
+    """
     target = sqlite_file(database_url)
     if target is not None:
         shutil.copyfile(request.getfixturevalue("sqlite_template"), target)
-    else:
-        _populate(database_url)
-    return database_url
+        return database_url
+    url: str = request.getfixturevalue("postgres_populated")
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {', '.join(APP_TABLES)} RESTART IDENTITY CASCADE"))
+    finally:
+        engine.dispose()
+    return url
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import warnings
@@ -179,6 +180,7 @@ def test_csv_tables_of_a_production_order(
         assert {r[0] for r in rows[1:]} >= {"1", "2"}  # multi-level: module components at level 2
 
 
+@functools.cache
 def _schema(entry: str) -> Any:
     xmlschema = pytest.importorskip("xmlschema")
     path = B2MML_DIR / entry

@@ -35,7 +35,7 @@ from web.services import orders as service
 blp = Blueprint("orders", __name__, url_prefix="/api/v1/orders", description="Place orders and follow them.")
 
 PROBLEM = "application/problem+json"
-BEARER = [{"bearerAuth": []}]
+BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 
 
 def problems(*codes: int) -> Any:

@@ -6,12 +6,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import click
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from web.commands.db import open_migrated_engine, resolve_url, url_option
-from web.models import OutboxEvent, WebhookEndpoint
-from web.webhooks import EVENT_TYPES, WebhookError, add_endpoint, retry_failed
+from web.models import WebhookEndpoint
+from web.webhooks import EVENT_TYPES, WebhookError, add_endpoint, outbox_status, retry_failed
 
 
 @contextmanager
@@ -64,13 +64,11 @@ def list_command(url: str | None) -> None:
             state = "active" if e.active else "disabled"
             click.echo(f"{e.id}  {state:8}  {e.event_types:40}  {e.url}")
 
-        def count(*where: object) -> int:
-            return int(session.scalar(select(func.count()).select_from(OutboxEvent).where(*where)) or 0)
-
-        pending = count(OutboxEvent.delivered_at.is_(None), OutboxEvent.failed_at.is_(None))
-        delivered = count(OutboxEvent.delivered_at.is_not(None))
-        dead = count(OutboxEvent.failed_at.is_not(None))
-        click.echo(f"outbox: {pending} pending, {delivered} delivered, {dead} given up (c2m worker --status)")
+        status = outbox_status(session, limit=0)
+        click.echo(
+            f"outbox: {status.pending} pending, {status.delivered} delivered, "
+            f"{status.failed} given up (c2m worker --status)"
+        )
 
 
 @webhook_group.command("disable")

@@ -60,6 +60,7 @@ from catalog.snapshot import Product
 from configurator import AnyDecision, AttributeValue, Decision, PriceBreakdown, SetElement, State, price
 from web.errors import ApiProblem
 from web.models import IdempotencyKey, OrderRecord, ProductionOrderRecord
+from web.observability import fault_delay, timed
 from web.services.catalogs import LoadedCatalog, get_configurator, load_catalog
 from web.services.configurations import decision_from_json, decision_to_json, get_configuration
 from web.webhooks import enqueue
@@ -120,7 +121,8 @@ def due_date_for(
     are ordered in parallel) + the working days the routing needs, operations
     one after another + the product's own assembly lead time.
 
-    >>>     >>> from catalog.snapshot import Label
+    >>> from decimal import Decimal
+    >>> from catalog.snapshot import Label
     >>> p = Product("p", Label("P"), Decimal(0), (), lead_time_days=1)
     >>> b = BillOfMaterials("c", "CNY", "p", Label("P"), 1, (), (), (), Decimal(0))
     >>> due_date_for(p, b, (), date(2025, 3, 7), WorkCalendar())   # a Friday: next working day
@@ -339,21 +341,22 @@ def _prepare(
                 for v in violations
             ],
         )
-    breakdown = price(item, values, currency=loaded.catalog.currency)
-    bom = explode(loaded.catalog, item.code, values, quantity=quantity)
-    due = due_date_for(item, bom, route(loaded.catalog, bom), today, calendar)
-    production = create_production_order(
-        loaded.catalog,
-        str(loaded.number),
-        loaded.content_hash,
-        item.code,
-        values,
-        quantity=quantity,
-        due_date=due,
-        number=PENDING_PREFIX,
-        calendar=calendar,
-        today=today,
-    )
+    with timed("bom"):  # web.observability: pricing, BOM explosion, routing, scheduling
+        breakdown = price(item, values, currency=loaded.catalog.currency)
+        bom = explode(loaded.catalog, item.code, values, quantity=quantity)
+        due = due_date_for(item, bom, route(loaded.catalog, bom), today, calendar)
+        production = create_production_order(
+            loaded.catalog,
+            str(loaded.number),
+            loaded.content_hash,
+            item.code,
+            values,
+            quantity=quantity,
+            due_date=due,
+            number=PENDING_PREFIX,
+            calendar=calendar,
+            today=today,
+        )
     return _Prepared(
         loaded=loaded,
         product=item,
@@ -400,14 +403,20 @@ def _settled_values(state: State, item: Product) -> dict[str, AttributeValue]:
 
 
 def order_number(order_id: int, year: int) -> str:
-    """>>> order_number(42, 2026)
-    'SO-2026-000042'"""
+    """The order number of order row ``order_id`` created in ``year``.
+
+    >>> order_number(42, 2026)
+    'SO-2026-000042'
+    """
     return f"SO-{year}-{order_id:06d}"
 
 
 def production_order_number(order_id: int, year: int) -> str:
-    """>>> production_order_number(42, 2026)
-    'PO-2026-000042'"""
+    """The production order number of order row ``order_id`` created in ``year``.
+
+    >>> production_order_number(42, 2026)
+    'PO-2026-000042'
+    """
     return f"PO-{year}-{order_id:06d}"
 
 
@@ -501,6 +510,7 @@ def _store(
     key_row.status_code = 201
     key_row.response_body = json.dumps(body, ensure_ascii=False)
     key_row.order_id = order.id
+    fault_delay("order")  # fault tests: a worker killed here must leave no trace (C2M_TEST_SLOW_ORDER_S)
     session.commit()
     return 201, body
 
