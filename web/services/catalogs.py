@@ -28,20 +28,24 @@ from decimal import Decimal
 from threading import Lock
 from typing import Generic, TypeVar
 
+from flask import current_app, has_app_context
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, defer
 
 from catalog.errors import CatalogError
 from catalog.files import catalog_from_document
 from catalog.models import CatalogRecord, CatalogVersion, VersionStatus
-from catalog.services import CatalogNotFound, VersionNotFound
+from catalog.services import CatalogNotFound, ContentHashMismatch, VersionNotFound
 from catalog.snapshot import Catalog, Label, Product
-from configurator import Configurator, load_product
+from configurator import Configurator, ConfiguratorError, load_product
+from configurator.backends.base import CompileBudgetExceeded
+from web.observability import timed, timed_call
 
 __all__ = [
     "AmbiguousProduct",
     "LoadedCatalog",
     "LruCache",
+    "ModelTooLarge",
     "ProductListing",
     "ProductNotFound",
     "catalogs_in_force",
@@ -52,6 +56,7 @@ __all__ = [
     "label",
     "list_products",
     "load_catalog",
+    "load_pinned",
     "warm",
 ]
 
@@ -110,6 +115,7 @@ class LruCache(Generic[K, V]):
 
 _catalogs: LruCache[str, Catalog] = LruCache(CATALOG_CACHE_SIZE)
 _configurators: LruCache[tuple[str, str, str], Configurator] = LruCache(CONFIGURATOR_CACHE_SIZE)
+_too_large: LruCache[tuple[str, str, str], ModelTooLarge] = LruCache(CONFIGURATOR_CACHE_SIZE)
 # Building a configurator compiles a decision diagram (a few hundred ms): one lock
 # per key would be finer, but builds are rare (once per version and product per
 # process) and a global build lock keeps two threads from compiling the same model.
@@ -238,6 +244,29 @@ def load_catalog(
     return _loaded(version, code, session)
 
 
+_pinned: LruCache[tuple[str, int, str], LoadedCatalog] = LruCache(CATALOG_CACHE_SIZE)
+
+
+def load_pinned(session: Session, code: str, number: int, content_hash: str) -> LoadedCatalog:
+    """Version ``number`` of ``code`` for a row that pinned it with ``content_hash``.
+
+    Published content never changes, so once a (code, number, hash) has been
+    read in this process it is answered without a query. ``status`` and the
+    validity window are as of that first read (pinned readers need the content,
+    not whether the version is still on sale).
+
+    :raise ContentHashMismatch: the stored version's hash differs from the pinned one.
+    """
+    key = (code, number, content_hash)
+    hit = _pinned.get(key)
+    if hit is not None:
+        return hit
+    loaded = load_catalog(session, code, number)
+    if loaded.content_hash != content_hash:
+        raise ContentHashMismatch(code, number, content_hash, loaded.content_hash)
+    return _pinned.put(key, loaded)
+
+
 def catalogs_in_force(session: Session, *, at: datetime | None = None) -> list[LoadedCatalog]:
     """Every catalog that has a published version in force, by code."""
     out: list[LoadedCatalog] = []
@@ -296,37 +325,97 @@ def find_product(
     return matches[0], matches[0].product(product_code)
 
 
+class ModelTooLarge(ConfiguratorError):
+    """A product's model does not compile within the configured budget (``C2M_COMPILE_BUDGET_S``,
+    ``C2M_COMPILE_NODE_BUDGET``): the product cannot be configured; the rest of the shop is unaffected."""
+
+    reason = "model_too_large"
+    http_status = 503
+
+    def __init__(self, product: str, content_hash: str, detail: str) -> None:
+        super().__init__(
+            f"product {product!r} cannot be configured right now: its model does not compile "
+            f"within the budget ({detail}); the manufacturer must simplify it or raise the budget"
+        )
+        self.product = product
+        self.content_hash = content_hash
+
+
+def _settings(backend: str | None) -> tuple[str, int | None, float | None]:
+    """The backend and compile budgets: explicit arguments, else the app's settings, else the engine's."""
+    if not has_app_context():
+        return backend or "auto", None, None
+    config = current_app.config
+    chosen = backend or str(config.get("SOLVER_BACKEND") or "auto")
+    return chosen, config.get("COMPILE_NODE_BUDGET"), config.get("COMPILE_BUDGET_S")
+
+
+def _instrument(built: Configurator) -> Configurator:
+    """Time the engine's public operations per request (``web.observability``)."""
+    for name in ("state", "explain", "repair", "complete", "count", "validate"):
+        setattr(built, name, timed_call(name)(getattr(built, name)))
+    return built
+
+
 def get_configurator(
-    catalog: Catalog, product_code: str, content_hash: str, *, backend: str = "auto"
+    catalog: Catalog, product_code: str, content_hash: str, *, backend: str | None = None
 ) -> Configurator:
     """The configurator of ``product_code`` in ``catalog`` (whose content hash is ``content_hash``).
 
     Built once per process and (hash, product, backend), then shared: the
     engine is stateless per call, so one instance serves every request.
+    ``backend`` defaults to the app's ``SOLVER_BACKEND``; compilation is bounded
+    by ``COMPILE_NODE_BUDGET`` / ``COMPILE_BUDGET_S`` when set. A model that
+    exceeds them is remembered, so later requests fail at once instead of
+    compiling again (the version's content never changes).
 
     :raise UnknownProduct: the catalog has no such product (404 via its reason).
+    :raise ModelTooLarge: the model does not compile within the budget (503).
     """
-    key = (content_hash, product_code, backend)
+    chosen, node_budget, time_budget_s = _settings(backend)
+    key = (content_hash, product_code, chosen)
     hit = _configurators.get(key)
     if hit is not None:
         return hit
+    failed = _too_large.get(key)
+    if failed is not None:
+        raise failed
     with _build_lock:
         hit = _configurators.get(key)
         if hit is not None:
             return hit
-        built = load_product(catalog, product_code, catalog_key=content_hash, backend=backend)
-        return _configurators.put(key, built)
+        try:
+            with timed("compile"):
+                built = load_product(
+                    catalog,
+                    product_code,
+                    catalog_key=content_hash,
+                    backend=chosen,
+                    node_budget=node_budget,
+                    time_budget_s=time_budget_s,
+                )
+        except CompileBudgetExceeded as exc:
+            error = ModelTooLarge(product_code, content_hash, str(exc))
+            _too_large.put(key, error)
+            raise error from None
+        return _configurators.put(key, _instrument(built))
 
 
-def warm(catalog: Catalog, content_hash: str, *, backend: str = "auto") -> int:
+def warm(catalog: Catalog, content_hash: str, *, backend: str | None = None) -> int:
     """Compile every product of a just-published version so the first buyer does not wait.
 
-    Returns the number of products compiled. The parsed content is cached too.
+    Returns the number of products compiled (a product over the compile budget
+    is skipped: its buyers get :class:`ModelTooLarge`). The parsed content is cached too.
     """
     _catalogs.put(content_hash, catalog)
+    compiled = 0
     for product in catalog.products:
-        get_configurator(catalog, product.code, content_hash, backend=backend)
-    return len(catalog.products)
+        try:
+            get_configurator(catalog, product.code, content_hash, backend=backend)
+        except ModelTooLarge:
+            continue
+        compiled += 1
+    return compiled
 
 
 def cache_info() -> dict[str, int]:
@@ -345,6 +434,8 @@ def clear_caches() -> None:
     """Forget every parsed catalog and configurator (tests)."""
     _catalogs.clear()
     _configurators.clear()
+    _too_large.clear()
+    _pinned.clear()
 
 
 def label(text: Label | None, locale: str) -> str | None:

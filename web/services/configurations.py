@@ -67,7 +67,14 @@ from configurator.decisions import (
     parse_value,
 )
 from web.models import ConfigurationRecord
-from web.services.catalogs import LoadedCatalog, LruCache, find_product, get_configurator, load_catalog
+from web.services.catalogs import (
+    LoadedCatalog,
+    LruCache,
+    find_product,
+    get_configurator,
+    load_catalog,
+    load_pinned,
+)
 
 __all__ = [
     "MAX_HISTORY",
@@ -109,6 +116,12 @@ reports the conflict (dropping the oldest culprits to stay usable)."""
 
 
 _states: LruCache[tuple[str, str, tuple[AnyDecision, ...]], State] = LruCache(STATE_CACHE_SIZE)
+_document_texts: LruCache[tuple[str, str, tuple[AnyDecision, ...], str, bool], str] = LruCache(
+    STATE_CACHE_SIZE
+)
+_documents: LruCache[tuple[str, str, tuple[AnyDecision, ...], str, bool], dict[str, Any]] = LruCache(
+    STATE_CACHE_SIZE
+)
 
 # --------------------------------------------------------------------------- errors
 
@@ -294,6 +307,33 @@ class Configuration:
             self._state = cached
         return self._state
 
+    def document(self, locale: str = "en", *, reasons: bool = False) -> dict[str, Any]:
+        """:func:`state_document` of this configuration, shared through a per-process LRU.
+
+        The same (version, product, decisions, locale) always renders the same
+        document, so it is built once. The returned dict is shared: read it,
+        never modify it.
+        """
+        key = (self.catalog.content_hash, self.product.code, self.history, locale, reasons)
+        cached = _documents.get(key)
+        if cached is None:
+            rendered = state_document(
+                self.state(), self.product, locale, configurator=self.configurator, reasons=reasons
+            )
+            cached = _documents.put(key, rendered)
+        return cached
+
+    def document_json(self, locale: str = "en", *, reasons: bool = False) -> str:
+        """:meth:`document` serialised as compact JSON, cached the same way (responses embed it as is)."""
+        key = (self.catalog.content_hash, self.product.code, self.history, locale, reasons)
+        cached = _document_texts.get(key)
+        if cached is None:
+            text = json.dumps(
+                self.document(locale, reasons=reasons), ensure_ascii=False, separators=(",", ":")
+            )
+            cached = _document_texts.put(key, text)
+        return cached
+
     def effective(self) -> tuple[AnyDecision, ...]:
         """The decisions in force (later replaces earlier), before conflict handling."""
         return effective_decisions(self.history)
@@ -318,7 +358,7 @@ def _open(
     session: Session, record: ConfigurationRecord, loaded: LoadedCatalog | None = None
 ) -> Configuration:
     if loaded is None:
-        loaded = load_catalog(session, record.catalog_code, record.version_number)
+        loaded = load_pinned(session, record.catalog_code, record.version_number, record.content_hash)
     product = loaded.product(record.product_code)
     try:
         raw = json.loads(record.decisions or "[]")

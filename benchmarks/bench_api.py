@@ -1,0 +1,213 @@
+"""API throughput: the configuration state endpoint against a trivial endpoint.
+
+Starts gunicorn (2 sync workers) on 127.0.0.1 with a fresh SQLite database
+holding the demo catalogs, creates one configuration, then for ``--seconds``
+each loads ``GET /api/v1/configurations/{id}`` (the state: engine propagation,
+prices, rendering) and ``GET /healthz`` with ``--threads`` client threads
+(one connection per request, as gunicorn's sync workers close them). Prints
+requests/s and p99 latency for both and the ratio state/healthz (target at
+least 50 %), and appends the table to ``benchmarks/RESULTS.md`` under "API".
+
+Rate limiting is switched off for the run. Usage::
+
+    .venv/bin/python -m benchmarks.bench_api [--seconds 10] [--threads 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "benchmarks" / "RESULTS.md"
+HEADING = "## API"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _seed(url: str) -> None:
+    from sqlalchemy.orm import Session
+
+    from catalog.db import make_engine, upgrade_database
+    from catalog.demo import demo_catalog_paths
+    from catalog.files import load_catalog_file
+    from catalog.services import import_catalog
+
+    upgrade_database(url)
+    engine = make_engine(url)
+    with Session(engine) as session:
+        for path in demo_catalog_paths():
+            import_catalog(session, load_catalog_file(path), publish=True)
+        session.commit()
+    engine.dispose()
+
+
+def _request(port: int, method: str, path: str, body: object | None = None) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        payload = json.dumps(body).encode() if body is not None else None
+        headers = {"Content-Type": "application/json"} if payload else {}
+        conn.request(method, path, body=payload, headers=headers)
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def _wait_ready(port: int, deadline: float) -> None:
+    while time.monotonic() < deadline:
+        try:
+            if _request(port, "GET", "/healthz")[0] == 200:
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("gunicorn did not answer /healthz in time")
+
+
+def _load(port: int, path: str, seconds: float, threads: int) -> tuple[float, float, int]:
+    """(requests/s, p99 ms, errors) for ``threads`` clients hitting ``path`` for ``seconds``."""
+    latencies: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+
+    def worker() -> None:
+        nonlocal errors
+        mine: list[float] = []
+        failed = 0
+        while time.monotonic() < stop:
+            started = time.perf_counter()
+            try:
+                status, _ = _request(port, "GET", path)
+                ok = status == 200
+            except OSError:
+                ok = False
+            if ok:
+                mine.append(time.perf_counter() - started)
+            else:
+                failed += 1
+        with lock:
+            latencies.extend(mine)
+            errors += failed
+
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    began = time.monotonic()
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    elapsed = time.monotonic() - began
+    latencies.sort()
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000 if latencies else float("nan")
+    return len(latencies) / elapsed, p99, errors
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0, help="load duration per endpoint (max 60)")
+    parser.add_argument("--threads", type=int, default=4, help="client threads (max 16)")
+    parser.add_argument("--no-write", action="store_true", help="do not append to benchmarks/RESULTS.md")
+    args = parser.parse_args(argv)
+    seconds = min(max(args.seconds, 1.0), 60.0)
+    threads = min(max(args.threads, 1), 16)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{Path(tmp) / 'bench.sqlite'}"
+        _seed(url)
+        port = _free_port()
+        env = dict(os.environ, C2M_DATABASE_URL=url, C2M_SECRET_KEY="bench")
+        env.pop("C2M_REDIS_URL", None)
+        server = subprocess.Popen(
+            [
+                sys.executable, "-m", "gunicorn",
+                "--workers", "2", "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
+                "web:create_app({'RATELIMIT_ENABLED': False})",
+            ],
+            cwd=REPO, env=env, start_new_session=True,
+        )  # fmt: skip
+        try:
+            _wait_ready(port, time.monotonic() + 60)
+            status, body = _request(
+                port,
+                "POST",
+                "/api/v1/configurations",
+                {
+                    "product": "city-ebike",
+                    "decisions": [
+                        {"attribute": "frame_material", "value": "aluminium"},
+                        {"attribute": "gears", "value": 8},
+                        {"attribute": "accessories", "element": "phone_mount"},
+                    ],
+                },
+            )
+            if status != 201:
+                raise SystemExit(f"creating the configuration failed: {status} {body[:300]!r}")
+            state_path = f"/api/v1/configurations/{json.loads(body)['id']}"
+            for path in (state_path, "/healthz"):  # warm both workers' caches
+                for _ in range(4):
+                    _request(port, "GET", path)
+            state = _load(port, state_path, seconds, threads)
+            health = _load(port, "/healthz", seconds, threads)
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
+
+    ratio = state[0] / health[0] if health[0] else 0.0
+    rows = [
+        ("GET /api/v1/configurations/{id} (state)", state),
+        ("GET /healthz", health),
+    ]
+    lines = [
+        f"{'endpoint':44} {'req/s':>8} {'p99 ms':>8} {'errors':>7}",
+        *(f"{name:44} {r[0]:8.1f} {r[1]:8.1f} {r[2]:7d}" for name, r in rows),
+        f"state/healthz throughput ratio: {ratio:.0%} (target >= 50%)",
+    ]
+    print("\n".join(lines))
+    if not args.no_write:
+        _append(rows, ratio, seconds, threads)
+    return 0
+
+
+def _append(rows: list[tuple[str, tuple[float, float, int]]], ratio: float, seconds: float, threads: int) -> None:
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    table = [
+        f"### {stamp} — gunicorn 2 sync workers, {threads} client threads, {seconds:g} s per endpoint",
+        "",
+        "| endpoint | req/s | p99 ms | errors |",
+        "|---|---:|---:|---:|",
+        *(f"| `{name}` | {r[0]:.1f} | {r[1]:.1f} | {r[2]} |" for name, r in rows),
+        "",
+        f"State/healthz throughput ratio: **{ratio:.0%}** (target ≥ 50 %).",
+        "",
+    ]
+    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
+    if HEADING not in text.splitlines():
+        text = text.rstrip("\n") + f"\n\n{HEADING}\n\n"
+        text += "\n".join(table)
+    else:
+        # Insert right after the API heading's existing entries, i.e. before the next "## " section.
+        lines = text.splitlines()
+        start = lines.index(HEADING)
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+        lines[end:end] = ["", *table] if end < len(lines) else ["", *table[:-1]]
+        text = "\n".join(lines) + "\n"
+    RESULTS.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
