@@ -183,7 +183,9 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _append(rows: list[tuple[str, tuple[float, float, int]]], ratio: float, seconds: float, threads: int) -> None:
+def _append(
+    rows: list[tuple[str, tuple[float, float, int]]], ratio: float, seconds: float, threads: int
+) -> None:
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     table = [
         f"### {stamp} — gunicorn 2 sync workers, {threads} client threads, {seconds:g} s per endpoint",
