@@ -128,6 +128,10 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
     1
     >>> engine.dispose()
     """
+    if not is_sqlite(url):
+        # A server restart or a failover kills pooled connections; checking each one
+        # when it is checked out lets the next request reconnect instead of failing.
+        kwargs.setdefault("pool_pre_ping", True)
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)

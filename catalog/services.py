@@ -187,6 +187,19 @@ def import_catalog(
     draft, that draft's content is replaced. ``source`` records where it came
     from (a file name). Everything happens in one transaction: on failure
     nothing is stored.
+
+    >>> from sqlalchemy.orm import Session
+    >>> from catalog.db import Base, make_engine
+    >>> engine = make_engine("sqlite://")
+    >>> Base.metadata.create_all(engine)  # tests and the CLI migrate instead
+    >>> shop = Catalog("shop", Label("Shop", "商店"), "EUR", (), (), ())
+    >>> with Session(engine) as session:
+    ...     draft = import_catalog(session, shop, source="shop.yaml")
+    ...     published = publish_version(session, "shop", draft.number)
+    ...     info, catalog = load_version(session, "shop")
+    >>> (draft.number, draft.status.value, published.status.value, catalog == shop)
+    (1, 'draft', 'published', True)
+    >>> engine.dispose()
     """
     with _atomic(session):
         repo = CatalogRepository(session)
