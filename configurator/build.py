@@ -44,6 +44,7 @@ import math
 from collections.abc import Mapping, Sequence
 
 from catalog.snapshot import Attribute, AttributeKind, Product, Rule, Value
+from configurator.decompose import Decomposer, NotDecomposable
 from configurator.model import Constraint, Model, Variable, element_var
 from configurator.rules import (
     EvaluationError,
@@ -104,15 +105,36 @@ def build_model(product: Product, *, key: str) -> Model:
             if card is not None:
                 constraints.append(card)
     position = {code: i for i, code in enumerate(order)}
+    # Rules over huge scopes (a 40-option group) are split with functional auxiliary variables.
+    decomposer = Decomposer(by_code, vars_of)
     for rule, expr, scope_attrs in compiled:
         ordered = sorted(scope_attrs, key=position.__getitem__)
         if expr is not None:
-            constraints.append(_expression_constraint(rule.id, expr, ordered, by_code, vars_of))
+            constraints.extend(_split_or_whole(decomposer, rule.id, expr, ordered, by_code, vars_of))
         else:
             constraints.append(_table_constraint(rule, attrs, by_code))
+    if decomposer.variables:
+        variables = decomposer.placed(variables)
     return Model(
         key=key, variables=tuple(variables), constraints=tuple(constraints), set_elements=set_elements
     )
+
+
+def _split_or_whole(
+    decomposer: Decomposer,
+    rule_id: str,
+    expr: Expr,
+    scope_attrs: Sequence[str],
+    by_code: Mapping[str, Attribute],
+    vars_of: Mapping[str, tuple[str, ...]],
+) -> list[Constraint]:
+    """The rule as small constraints (``configurator.decompose``) when its scope is large, else whole."""
+    if decomposer.is_large(expr):
+        try:
+            return decomposer.split(rule_id, expr)
+        except NotDecomposable:
+            pass
+    return [_expression_constraint(rule_id, expr, scope_attrs, by_code, vars_of)]
 
 
 def _checked(rule: Rule, attrs: Sequence[Attribute], by_code: Mapping[str, Attribute]) -> Expr:

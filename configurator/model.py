@@ -42,6 +42,9 @@ class Variable:
     """The catalog attribute this variable belongs to."""
     element: str | None = None
     """For a set attribute's element variable: the element code."""
+    auxiliary: bool = False
+    """Introduced by ``configurator.decompose`` to split a large rule: a function of the
+    attribute variables (one value per assignment of them), belonging to no attribute."""
 
 
 @dataclass(frozen=True, slots=True)

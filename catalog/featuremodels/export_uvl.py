@@ -39,9 +39,11 @@ from catalog.featuremodels.ruletext import Node, RuleTextError, parse_rule
 from catalog.snapshot import Attribute, AttributeKind, Catalog, Product, Rule
 
 _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_UVL_KEYWORDS = frozenset({"namespace", "features", "constraints", "imports", "include", "mandatory", "optional",
-                           "alternative", "or", "as", "cardinality", "sum", "avg", "len", "floor", "ceil",
-                           "Integer", "String", "Real", "Boolean", "constraint", "true", "false"})
+_UVL_KEYWORDS = frozenset({"namespace", "features", "constraints", "constraint", "imports", "include", "as",
+                           "mandatory", "optional", "alternative", "or", "cardinality", "sum", "avg", "len",
+                           "floor", "ceil", "Integer", "String", "Real", "Boolean", "Type", "Arithmetic",
+                           "true", "false"})
+"""Words of the UVL grammar (uvlparser's lexer): feature names spelled like them are quoted."""
 
 
 class UvlExportError(CatalogError):

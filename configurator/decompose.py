@@ -1,0 +1,298 @@
+"""Split rules over many variables into small constraints joined by functional auxiliary variables.
+
+Backends tabulate each constraint over the Cartesian product of its scope, so
+a rule such as "at least one of 40 options when the parent is chosen" (2^41
+tuples) cannot be compiled as one constraint. :class:`Decomposer` rewrites
+such a rule bottom-up: every subexpression whose scope is small stays as it
+is; otherwise its children are lowered first and, where the combination is
+still too large, each child is replaced by an auxiliary variable *defined* by
+it (``aux = child``, Tseitin style). A left-nested ``a or b or c ...`` thereby
+becomes a chain ``aux1 = a or b``, ``aux2 = aux1 or c``...; a sum
+``if(f1, 5, 0) + if(f2, 3, 0) + ...`` a chain of partial sums whose domains are
+exactly the reachable values.
+
+Every auxiliary variable is a function of the original variables (its
+definition lists, for every combination of its inputs, exactly one value), so
+each original assignment extends in exactly one way: counts, propagation and
+solutions over the original variables are unchanged. Auxiliary variables are
+marked ``Variable.auxiliary`` and belong to no catalog attribute.
+
+Rules that use exact division (``/``) are left whole: a decomposed quotient
+would be evaluated even where the original expression short-circuits around it.
+
+>>> from catalog.snapshot import Attribute, AttributeKind, Label
+>>> from configurator.rules import check_expression, parse_expression
+>>> attrs = [Attribute(f"f{i}", AttributeKind.BOOL, Label(f"f{i}")) for i in range(20)]
+>>> expr = check_expression(parse_expression(" or ".join(a.code for a in attrs)), attrs, kind="rule")
+>>> d = Decomposer({a.code: a for a in attrs}, {a.code: (a.code,) for a in attrs})
+>>> parts = d.split("any", expr)
+>>> len(d.variables), max(len(c.scope) for c in parts), len(parts)
+(2, 9, 3)
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from fractions import Fraction
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+from catalog.snapshot import Attribute, AttributeKind, Value
+from configurator.model import Constraint, Variable, element_var
+from configurator.rules import EvaluationError, evaluate, references
+from configurator.rules.ast import Binary, Call, Expr, In, Int, Name, Range, Str, Unary
+
+LARGE_SCOPE = 4_096
+"""A rule whose scope has more value combinations than this is decomposed."""
+PIECE = 256
+"""Once a rule is split, the largest number of value combinations a piece reads: small
+definitions keep the auxiliary domains and every backend table small."""
+DEFINITION_LIMIT = 65_536
+"""Largest scope product (inputs and the defined variable) of one auxiliary definition."""
+
+
+class NotDecomposable(Exception):
+    """The rule cannot be split within the limits; the caller keeps it whole."""
+
+
+class Decomposer:
+    """Splits large rules of one product; collects the auxiliary variables it creates.
+
+    ``by_code`` maps attribute codes to attributes, ``vars_of`` attribute codes
+    to their solver variables (as ``build_model`` lays them out).
+    """
+
+    def __init__(
+        self,
+        by_code: Mapping[str, Attribute],
+        vars_of: Mapping[str, tuple[str, ...]],
+        *,
+        threshold: int = LARGE_SCOPE,
+    ) -> None:
+        self.by_code = by_code
+        self.vars_of = vars_of
+        self.threshold = threshold
+        self.variables: list[Variable] = []
+        self.domains: dict[str, tuple[Value, ...]] = {}
+        for code, names in vars_of.items():
+            a = by_code[code]
+            if a.kind is AttributeKind.SET:
+                for n in names:
+                    self.domains[n] = (False, True)
+            else:
+                self.domains[code] = a.domain()
+        self._inputs: dict[str, tuple[str, ...]] = {}
+        """Auxiliary variable -> the variables its definition reads."""
+        self._rule = ""
+        self._out: list[Constraint] = []
+        self._memo: dict[Expr, str] = {}
+
+    # -- public
+
+    def is_large(self, expr: Expr) -> bool:
+        """Whether ``expr``'s scope has more value combinations than the threshold."""
+        return self._size(expr) > self.threshold
+
+    def split(self, rule_id: str, expr: Expr) -> list[Constraint]:
+        """Constraints equivalent to ``expr`` holding (aux definitions first, then the rule itself).
+
+        Raises :class:`NotDecomposable` when some piece stays too large; nothing
+        is then added to :attr:`variables`.
+        """
+        if _has_division(expr):
+            raise NotDecomposable(f"rule {rule_id!r} divides; it is kept whole")
+        self._rule, self._out, self._memo = rule_id, [], {}
+        kept = len(self.variables)
+        try:
+            top = self._lower(_expand_sets(expr, self.vars_of, self.by_code))
+            if self._size(top) > DEFINITION_LIMIT:
+                raise NotDecomposable(f"rule {rule_id!r}: a part over {self._scope(top)} stays too large")
+            self._out.append(self._constraint(top, lambda v: v is True, None))
+        except NotDecomposable:
+            for v in self.variables[kept:]:
+                del self.domains[v.name]
+                self._inputs.pop(v.name, None)
+            del self.variables[kept:]
+            raise
+        return self._out
+
+    def placed(self, variables: Sequence[Variable]) -> list[Variable]:
+        """``variables`` with each auxiliary variable inserted right after the last variable it reads
+        (decision diagrams stay small when a definition's variables sit together)."""
+        after: dict[str, list[Variable]] = {}
+        inputs = self._inputs
+        position = {v.name: i for i, v in enumerate(variables)}
+        for aux in self.variables:
+            reads = [n for n in inputs.get(aux.name, ()) if n in position]
+            anchor = max(reads, key=position.__getitem__) if reads else variables[-1].name if variables else ""
+            after.setdefault(anchor, []).append(aux)
+            position[aux.name] = position.get(anchor, -1)
+        out: list[Variable] = []
+
+        def emit(v: Variable) -> None:
+            out.append(v)
+            for aux in after.pop(v.name, []):
+                emit(aux)
+
+        for v in variables:
+            emit(v)
+        for rest in after.values():
+            out.extend(rest)
+        return out
+
+    # -- lowering
+
+    def _lower(self, e: Expr) -> Expr:
+        if self._size(e) <= PIECE:
+            return e
+        kids = _children(e)
+        if not kids:
+            raise NotDecomposable(f"rule {self._rule!r}: {type(e).__name__} over {self._scope(e)} is too large")
+        lowered = [self._lower(k) for k in kids]
+        # Replace the largest children by auxiliary variables until the node is small: in a chain
+        # that is the accumulated left part, so short terms such as if(f, 1, 0) stay inline.
+        for i in sorted(range(len(lowered)), key=lambda j: -self._size(lowered[j])):
+            if self._size(_rebuild(e, lowered)) <= PIECE:
+                break
+            if not self._is_variable(lowered[i]):
+                lowered[i] = Name(self._define(lowered[i]))
+        return _rebuild(e, lowered)
+
+    def _is_variable(self, e: Expr) -> bool:
+        return isinstance(e, Name) and e.id in self.domains
+
+    def _define(self, e: Expr) -> str:
+        """An auxiliary variable equal to ``e`` (reused for a repeated subexpression of the rule)."""
+        known = self._memo.get(e)
+        if known is not None:
+            return known
+        scope = self._scope(e)
+        doms = [self.domains[n] for n in scope]
+        rows: list[tuple[Value, ...]] = []
+        for combo in itertools.product(*doms):
+            try:
+                value = _value(evaluate(e, self._env(scope, combo)))
+            except EvaluationError:
+                continue  # undefined: the rule is violated there, as when evaluated whole
+            rows.append((*combo, value))
+        values = sorted({r[-1] for r in rows}, key=_order)
+        if math.prod(len(d) for d in doms) * max(len(values), 1) > DEFINITION_LIMIT:
+            raise NotDecomposable(f"rule {self._rule!r}: a part over {scope} takes too many values")
+        name = f"{self._rule}#{len(self.variables) + 1}"
+        while name in self.domains:
+            name += "'"
+        domain = tuple(values)
+        self.variables.append(Variable(name, domain, name, auxiliary=True))
+        self.domains[name] = domain
+        self._memo[e] = name
+        definition = frozenset(rows)
+
+        def predicate(*values: Value) -> bool:
+            return tuple(values) in definition
+
+        self._inputs[name] = scope
+        self._out.append(Constraint(self._rule, (*scope, name), predicate, definition))
+        return name
+
+    def _constraint(self, e: Expr, accept: Callable[[object], bool], allowed: frozenset[tuple[Value, ...]] | None) -> Constraint:
+        scope = self._scope(e)
+
+        def predicate(*values: Value) -> bool:
+            try:
+                return accept(evaluate(e, self._env(scope, values)))
+            except EvaluationError:
+                return False
+
+        return Constraint(self._rule, scope, predicate, allowed)
+
+    # -- scopes and environments
+
+    def _scope(self, e: Expr) -> tuple[str, ...]:
+        out: list[str] = []
+        for n in sorted(references(e)):
+            if n in self.domains:
+                out.append(n)
+            elif n in self.vars_of:
+                out.extend(self.vars_of[n])
+        return tuple(dict.fromkeys(out))
+
+    def _size(self, e: Expr) -> int:
+        return math.prod(len(self.domains[n]) for n in self._scope(e))
+
+    def _env(self, scope: Sequence[str], values: Iterable[Value]) -> dict[str, object]:
+        env: dict[str, object] = dict(zip(scope, values, strict=True))
+        for code, names in self.vars_of.items():
+            if self.by_code[code].kind is AttributeKind.SET and names and names[0] in env:
+                chosen = (c.code for c, n in zip(self.by_code[code].choices, names, strict=True) if env.get(n))
+                env[code] = frozenset(chosen)
+        return env
+
+
+def _value(v: object) -> Value:
+    if isinstance(v, Fraction) and v.denominator == 1:
+        return int(v)
+    if isinstance(v, bool | int | str):
+        return v
+    raise EvaluationError(f"a decomposed part has the non-integer value {v!r}")
+
+
+def _order(v: Value) -> tuple[int, Value]:
+    return (0, v) if isinstance(v, bool | int) else (1, v)
+
+
+def _children(e: Expr) -> list[Expr]:
+    if isinstance(e, Unary):
+        return [e.operand]
+    if isinstance(e, Binary):
+        return [e.left, e.right]
+    if isinstance(e, Call):
+        return list(e.args)
+    if isinstance(e, In):
+        return [e.operand, *(i for i in e.items if not isinstance(i, Range))]
+    return []
+
+
+def _rebuild(e: Expr, kids: Sequence[Expr]) -> Expr:
+    if isinstance(e, Unary):
+        return Unary(e.op, kids[0])
+    if isinstance(e, Binary):
+        return Binary(e.op, kids[0], kids[1])
+    if isinstance(e, Call):
+        return Call(e.func, tuple(kids))
+    if isinstance(e, In):
+        rest = iter(kids[1:])
+        items = tuple(i if isinstance(i, Range) else next(rest) for i in e.items)
+        return In(kids[0], items, e.negated)
+    return e
+
+
+def _has_division(e: Expr) -> bool:
+    if isinstance(e, Binary) and e.op == "/":
+        return True
+    return any(_has_division(k) for k in _children(e))
+
+
+def _expand_sets(e: Expr, vars_of: Mapping[str, tuple[str, ...]], by_code: Mapping[str, Attribute]) -> Expr:
+    """``count(s)`` as a sum over element variables and ``has(s, v)`` as one element variable,
+    so a large set splits like any other sum."""
+    if isinstance(e, Call) and e.func in ("count", "has") and e.args and isinstance(e.args[0], Name):
+        code = e.args[0].id
+        a = by_code.get(code)
+        if a is not None and a.kind is AttributeKind.SET:
+            if e.func == "has" and len(e.args) == 2 and isinstance(e.args[1], Str):
+                return Name(element_var(code, e.args[1].value))
+            if e.func == "count":
+                terms: list[Expr] = [Call("if", (Name(n), Int(1), Int(0))) for n in vars_of[code]]
+                if not terms:
+                    return Int(0)
+                total = terms[0]
+                for t in terms[1:]:
+                    total = Binary("+", total, t)
+                return total
+    kids = _children(e)
+    if not kids:
+        return e
+    return _rebuild(e, [_expand_sets(k, vars_of, by_code) for k in kids])
+
+
+__all__ = ["DEFINITION_LIMIT", "LARGE_SCOPE", "PIECE", "Decomposer", "NotDecomposable"]
