@@ -329,7 +329,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         cases.insert(0, "renault")
     n_queries = 60 if quick else 200
     budget = 55.0 if quick else 570.0
-    child_limit = 25.0 if quick else 150.0
+    child_limit = 25.0 if quick else 100.0
     started = time.monotonic()
     try:
         import configurator.engine  # noqa: F401

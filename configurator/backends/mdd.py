@@ -378,6 +378,9 @@ class _Diagram:
         allowed = self.masks(restrict)
         if allowed is None:
             return None
+        wt = self._weights(weights)
+        if self.order == tuple(range(self.n)):
+            return self._solve_in_order(allowed, wt)
         # Tie-break: among minimum-weight solutions take the lexicographically smallest tuple of
         # value indices in *model* order. With base B > every index, that is the minimum of
         # sum(index_j * B**(n-1-j)), a unary weight, so one shortest-path pass does both.
@@ -385,7 +388,6 @@ class _Diagram:
         base = max(len(v.domain) for v in variables) if variables else 1
         nvars = len(variables)
         lex = [base ** (nvars - 1 - p) for p in self.order]
-        wt = self._weights(weights)
         inf: tuple[Fraction, int] | None = None
         best: list[list[tuple[Fraction, int] | None]] = [[] for _ in range(self.n + 1)]
         best[self.n] = [(Fraction(0), 0)]
@@ -402,6 +404,67 @@ class _Diagram:
             picked[variables[self.order[i]].name] = self.domains[i][a]
             u = self.dsts[i][u][e]
         return {v.name: picked[v.name] for v in variables}
+
+    def _solve_in_order(
+        self, allowed: list[int | None], wt: list[list[Fraction] | None]
+    ) -> dict[str, Value] | None:
+        """Layers in model order: cost-only shortest path, then the first optimal edge per layer.
+
+        Taking, layer by layer, the smallest value index that still reaches the optimum gives the
+        lexicographically smallest optimal solution directly, without the huge tie-break integers
+        (which make the general pass slow on models with thousands of variables).
+        """
+        scale = math.lcm(*(w.denominator for ws in wt if ws is not None for w in ws))
+        iw = [None if ws is None or not any(ws) else [int(w * scale) for w in ws] for ws in wt]
+        best: list[list[int | None]] | None = None
+        alive: list[int | None] | None = [None] * (self.n + 1)
+        if any(w is not None for w in iw):
+            best = [[] for _ in range(self.n + 1)]
+            best[self.n] = [0]
+            for i in range(self.n - 1, -1, -1):
+                best[i] = self._cost_layer(i, allowed[i], best[i + 1], iw[i])
+            if best[0][0] is None:
+                return None
+        else:
+            restricted = [i for i, a in enumerate(allowed) if a is not None]
+            if restricted:
+                alive = self.alive(allowed, restricted[-1])
+                if alive is None:
+                    return None
+        picked: dict[str, Value] = {}
+        u = 0
+        for i in range(self.n):
+            ai, target = allowed[i], None if best is None else best[i][u]
+            nxt_alive, nxt_best, w = alive[i + 1] if alive else None, best[i + 1] if best else None, iw[i]
+            for a, d in zip(self.vals[i][u], self.dsts[i][u], strict=True):
+                if ai is not None and not (ai >> a) & 1:
+                    continue
+                if nxt_best is not None:
+                    rest = nxt_best[d]
+                    if rest is None or rest + (w[a] if w is not None else 0) != target:
+                        continue
+                elif nxt_alive is not None and not (nxt_alive >> d) & 1:
+                    continue
+                picked[self.model.variables[i].name] = self.domains[i][a]
+                u = d
+                break
+        return picked
+
+    def _cost_layer(
+        self, i: int, ai: int | None, nxt: list[int | None], w: list[int] | None
+    ) -> list[int | None]:
+        out: list[int | None] = []
+        for vs, ds in zip(self.vals[i], self.dsts[i], strict=True):
+            top: int | None = None
+            for a, d in zip(vs, ds, strict=True):
+                rest = nxt[d]
+                if rest is None or (ai is not None and not (ai >> a) & 1):
+                    continue
+                c = rest + w[a] if w is not None else rest
+                if top is None or c < top:
+                    top = c
+            out.append(top)
+        return out
 
     def _weights(self, weights: Mapping[str, Mapping[Value, Fraction]] | None) -> list[list[Fraction] | None]:
         wt: list[list[Fraction] | None] = [None] * self.n
