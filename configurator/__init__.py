@@ -96,12 +96,20 @@ class UnknownProduct(ConfiguratorError):
 
 
 def load_product(
-    catalog: Catalog, product_code: str, *, catalog_key: str = "", backend: str = "auto"
+    catalog: Catalog,
+    product_code: str,
+    *,
+    catalog_key: str = "",
+    backend: str = "auto",
+    node_budget: int | None = None,
+    time_budget_s: float | None = None,
 ) -> Configurator:
     """A :class:`Configurator` for one product of a catalog, priced in the catalog's currency.
 
     ``catalog_key`` (e.g. the published version's content hash) keys the
-    compiled-model cache. Reading catalog *files* belongs to
+    compiled-model cache. ``node_budget`` and ``time_budget_s`` bound the
+    decision-diagram compilation (``CompileBudgetExceeded`` with backend
+    "mdd"; "auto" falls back to SAT). Reading catalog *files* belongs to
     ``catalog.files.load_catalog_file`` (pass ``configurator.rules.expression_checker``
     so rules are checked with file positions); the engine never parses files,
     so it stays free of the serialization layer.
@@ -121,7 +129,14 @@ def load_product(
         product = catalog.product(product_code)
     except KeyError:
         raise UnknownProduct(product_code, catalog.code, tuple(p.code for p in catalog.products)) from None
-    return Configurator(product, catalog_key=catalog_key, backend=backend, currency=catalog.currency)
+    return Configurator(
+        product,
+        catalog_key=catalog_key,
+        backend=backend,
+        currency=catalog.currency,
+        node_budget=node_budget,
+        time_budget_s=time_budget_s,
+    )
 
 
 __all__ = [

@@ -267,7 +267,13 @@ _cache_lock = Lock()
 atexit.register(_cache.clear)
 
 
-def _compiled(product: Product, catalog_key: str, backend: str) -> tuple[Model, Backend, float]:
+def _compiled(
+    product: Product,
+    catalog_key: str,
+    backend: str,
+    node_budget: int | None = None,
+    time_budget_s: float | None = None,
+) -> tuple[Model, Backend, float]:
     # Keyed by the catalog's content key when known: two requests for the same
     # published version share one compiled diagram. Without a key the product
     # value itself (hashable, frozen) is the key.
@@ -287,7 +293,7 @@ def _compiled(product: Product, catalog_key: str, backend: str) -> tuple[Model, 
     model_key = f"{content}:{product.code}"
     started = time.perf_counter()
     model = build_model(product, key=model_key)
-    solver = make_backend(model, prefer=backend)
+    solver = make_backend(model, prefer=backend, node_budget=node_budget, time_budget_s=time_budget_s)
     entry = (model, solver, time.perf_counter() - started)
     with _cache_lock:
         _cache[cache_key] = entry
@@ -326,12 +332,17 @@ class Configurator:
         backend: str = "auto",
         currency: str = "CNY",
         solver: Backend | None = None,
+        node_budget: int | None = None,
+        time_budget_s: float | None = None,
     ) -> None:
         self.product = product
         self.currency = currency
         self.catalog_key = catalog_key
         if solver is None:
-            self.model, self.backend, self.compile_seconds = _compiled(product, catalog_key, backend)
+            # node_budget / time_budget_s bound the decision-diagram compilation (see make_backend)
+            self.model, self.backend, self.compile_seconds = _compiled(
+                product, catalog_key, backend, node_budget, time_budget_s
+            )
         else:
             self.model, self.backend, self.compile_seconds = solver.model, solver, 0.0
         self.pricing = PriceModel.of(product)

@@ -13,16 +13,76 @@ def from_environment(instance_path: str) -> dict[str, Any]:
 
     ``C2M_DATABASE_URL`` (any SQLAlchemy URL; default SQLite in the instance
     folder), ``C2M_REDIS_URL`` (optional), ``C2M_SECRET_KEY`` (random per
-    process when unset, which is fine for one process but not for several).
+    process when unset, which is fine for one process but not for several;
+    required when ``C2M_PRODUCTION`` is on). Production settings:
+    ``C2M_PRODUCTION`` (refuse unsafe defaults, secure cookies),
+    ``C2M_SECURE_COOKIES`` (cookies only over HTTPS), ``C2M_TRUSTED_PROXIES``
+    (how many proxies in front set ``X-Forwarded-*``), ``C2M_COMPILE_BUDGET_S``
+    and ``C2M_COMPILE_NODE_BUDGET`` (bounds on compiling one product's model).
     """
     db_url = os.environ.get("C2M_DATABASE_URL") or f"sqlite:///{Path(instance_path) / 'c2m.sqlite'}"
+    secret = os.environ.get("C2M_SECRET_KEY") or None
+    generated = secrets.token_hex(32)
     return {
         "DATABASE_URL": db_url,
         "READ_DATABASE_URL": os.environ.get("C2M_READ_DATABASE_URL") or None,
         "REDIS_URL": os.environ.get("C2M_REDIS_URL") or None,
-        "SECRET_KEY": os.environ.get("C2M_SECRET_KEY") or secrets.token_hex(32),
+        "SECRET_KEY": secret or generated,
+        # web.security refuses to start in production when SECRET_KEY is still this value
+        "GENERATED_SECRET_KEY": None if secret else generated,
         "SOLVER_BACKEND": os.environ.get("C2M_SOLVER_BACKEND", "auto"),
+        # Flask-Limiter notation, e.g. "120 per minute;2000 per hour" (web.limits' default when unset)
+        "PUBLIC_RATE_LIMIT": os.environ.get("C2M_PUBLIC_RATE_LIMIT") or None,
+        # Production readiness (web.security, web.observability, web.services.catalogs):
+        "PRODUCTION": _flag(os.environ.get("C2M_PRODUCTION")),
+        "SECURE_COOKIES": _flag(os.environ.get("C2M_SECURE_COOKIES")),
+        "TRUSTED_PROXIES": _int(os.environ.get("C2M_TRUSTED_PROXIES"), "C2M_TRUSTED_PROXIES", 0),
+        "COMPILE_BUDGET_S": _float(os.environ.get("C2M_COMPILE_BUDGET_S"), "C2M_COMPILE_BUDGET_S"),
+        "COMPILE_NODE_BUDGET": _int(os.environ.get("C2M_COMPILE_NODE_BUDGET"), "C2M_COMPILE_NODE_BUDGET", None),
     }
+
+
+def _flag(text: str | None) -> bool:
+    """An environment switch: ``1``, ``true``, ``yes``, ``on`` (any case) mean on.
+
+    >>> _flag("1"), _flag("True"), _flag(None), _flag("0")
+    (True, True, False, False)
+    """
+    return (text or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _int(text: str | None, name: str, default: int | None) -> int | None:
+    """A non-negative integer setting, or ``default`` when unset.
+
+    >>> _int("3", "X", 0), _int(None, "X", 0)
+    (3, 0)
+    """
+    if text is None or not text.strip():
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, got {text!r}") from None
+    if value < 0:
+        raise ValueError(f"{name} must not be negative, got {text!r}")
+    return value
+
+
+def _float(text: str | None, name: str) -> float | None:
+    """A positive number of seconds, or None when unset.
+
+    >>> _float("2.5", "X"), _float("", "X")
+    (2.5, None)
+    """
+    if text is None or not text.strip():
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds, got {text!r}") from None
+    if not value > 0:
+        raise ValueError(f"{name} must be positive, got {text!r}")
+    return value
 
 
 DEFAULTS: dict[str, Any] = {
@@ -37,6 +97,8 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 4 * 1024 * 1024,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
     "BABEL_DEFAULT_LOCALE": "en",
     "LANGUAGES": ["en", "zh_CN"],
 }
