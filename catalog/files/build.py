@@ -221,7 +221,8 @@ class Builder:
             when=data.get("when"),
             scrap_pct=decimal(data.get("scrap_pct"), "0"),
             op=data.get("op"),
-            params=tuple((k, expression(v) or "") for k, v in (data.get("params") or {}).items()),
+            # sorted: a mapping has no order, and the canonical JSON (hence the hash) sorts keys
+            params=tuple(sorted((k, expression(v) or "") for k, v in (data.get("params") or {}).items())),
             loc=self.loc(path),
         )
 
@@ -239,7 +240,7 @@ class Builder:
     def test(self, data: Data, path: Path) -> ProductTest:
         decisions: list[tuple[str, Value | tuple[str, ...]]] = [
             (attribute, tuple(value) if isinstance(value, list) else value)
-            for attribute, value in data["set"].items()
+            for attribute, value in sorted(data["set"].items())
         ]
         return ProductTest(
             id=data["id"],
