@@ -22,7 +22,7 @@ then evaluated in the module's context, and its own rules must hold.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from fractions import Fraction
 from typing import Any
 
@@ -36,10 +36,12 @@ from bom.errors import (
     UnknownProduct,
 )
 from bom.formulas import (
+    MEMO_LIMIT,
     CompiledCatalog,
     CompiledLine,
     CompiledOwner,
     Env,
+    Num,
     compiled,
     condition_holds,
     number,
@@ -49,8 +51,6 @@ from bom.lines import Assignment, BillOfMaterials, BomItem, ItemKind, PartRequir
 from catalog.snapshot import Attribute, AttributeKind, Catalog, Module, Part, Product
 
 __all__ = ["explode", "product_of"]
-
-_HUNDRED = Fraction(100)
 
 
 def product_of(catalog: Catalog, product_code: str) -> Product:
@@ -83,12 +83,15 @@ def explode(
     comp = compiled(catalog)
     env = check_product_configuration(comp, product, configuration)
     walker = _Walker(comp)
-    walker.walk(
-        comp.product_owner(product.code), env, Fraction(quantity), level=1, prefix="", chain=(product.code,)
-    )
+    with localcontext() as ctx:
+        # Costs are summed as Decimals; enough digits that no realistic order rounds.
+        ctx.prec = 60
+        walker.walk(
+            comp.product_owner(product.code), env, quantity, level=1, prefix="", chain=(product.code,)
+        )
+        parts = walker.flat_parts()
+        total = sum((p.cost for p in parts), Decimal(0))
     items = tuple(walker.items)
-    parts = walker.flat_parts()
-    total = sum((p.cost for p in parts), Decimal(0))
     return BillOfMaterials(
         catalog=catalog.code,
         currency=catalog.currency,
@@ -113,119 +116,179 @@ def check_product_configuration(
     return env
 
 
+_MISS = object()
+
+
+class _LineFacts:
+    """What one super-BOM line gives for one set of input values (memoized on the line)."""
+
+    __slots__ = ("qty", "qty_dec", "provenance", "part", "module", "passed")
+
+    def __init__(
+        self,
+        qty: int | Fraction,
+        provenance: Provenance,
+        part: Part | None,
+        module: Module | None,
+        passed: tuple[tuple[str, Any], ...],
+    ) -> None:
+        self.qty: Num = _reduce(qty) if isinstance(qty, Fraction) else qty
+        self.qty_dec = to_decimal(qty)
+        self.provenance = provenance
+        self.part = part
+        self.module = module
+        self.passed = passed
+
+
 class _Walker:
-    """Depth-first explosion state: the lines so far and per-part sums."""
+    """Depth-first explosion state: the lines so far and per-part sums.
+
+    Quantities are ints while they stay integral and Fractions otherwise, so
+    the common case runs on machine integers; Decimals are made once per line.
+    """
 
     def __init__(self, comp: CompiledCatalog) -> None:
         self.comp = comp
         self.items: list[BomItem] = []
         # item code -> [total, total with scrap, paths]
-        self._parts: dict[str, tuple[Fraction, Fraction, list[str]]] = {}
-        self._module_envs: dict[tuple[str, Assignment], dict[str, Any]] = {}
+        self._parts: dict[str, list[Any]] = {}
 
     def walk(
         self,
         owner: CompiledOwner,
         env: Env,
-        parent_total: Fraction,
+        parent_total: Num,
         *,
         level: int,
         prefix: str,
         chain: tuple[str, ...],
-    ) -> Fraction:
+    ) -> Num:
         """Append the selected lines of ``owner`` (and their subtrees); return their rolled-up cost."""
-        cost_sum = Fraction(0)
-        parts = self.comp.parts
-        modules = self.comp.modules
+        cost_sum: Num = 0
+        items = self.items
+        part_sums = self._parts
+        get = env.get
         for cl in owner.lines:
+            key = tuple([get(r) for r in cl.refs])
+            memo = cl.memo
+            facts = memo.get(key, _MISS)
+            if facts is _MISS:
+                facts = self._facts(owner, cl, env)
+                if len(memo) >= MEMO_LIMIT:
+                    memo.clear()
+                memo[key] = facts
+            if facts is None:
+                continue
             line = cl.line
-            if cl.when is not None and not condition_holds(
-                cl.when, env, owner=owner.code, pos=line.pos, item=line.item
-            ):
-                continue
-            qty = number(cl.qty, env, owner=owner.code, pos=line.pos, item=line.item, what="quantity")
-            if qty == 0:
-                # A formula such as ``if(rack, 2, 0)`` deselects the line.
-                continue
-            if line.op is not None and line.op not in owner.op_numbers:
-                raise UnknownOperation(owner.code, line.pos, line.item, line.op)
-            position = f"{line.pos:04d}"
+            position = cl.position
             path = f"{prefix}/{position}" if prefix else position
-            total = qty * parent_total
-            with_scrap = total if not line.scrap_pct else total * (1 + Fraction(line.scrap_pct) / _HUNDRED)
-            part = parts.get(line.item)
-            module = modules.get(line.item) if part is None else None
-            if part is None and module is None:
-                raise UnknownItem(owner.code, line.pos, line.item)
-            provenance = Provenance(
-                condition=line.when,
-                quantity_formula=line.qty,
-                inputs=tuple((code, _stored(env[code])) for code in cl.refs if code in env),
-            )
+            total = _times(facts.qty, parent_total)
+            with_scrap = total if cl.scrap is None else _times(total, cl.scrap)
+            part = facts.part
             if part is not None:
-                cost = with_scrap * Fraction(part.cost)
-                self._add_part(part, total, with_scrap, path)
-                self.items.append(
-                    _item(
+                cost = _times(with_scrap, part.cost)
+                cost_sum = _plus(cost_sum, cost)
+                sums = part_sums.get(part.code)
+                if sums is None:
+                    part_sums[part.code] = [total, with_scrap, [path]]
+                else:
+                    sums[0] = _plus(sums[0], total)
+                    sums[1] = _plus(sums[1], with_scrap)
+                    sums[2].append(path)
+                items.append(
+                    BomItem(
                         level,
                         position,
                         path,
-                        part,
+                        part.code,
+                        part.name,
                         ItemKind.PART,
-                        qty,
-                        total,
-                        with_scrap,
-                        cost,
+                        facts.qty_dec,
+                        _dec(total),
+                        part.uom,
                         line.scrap_pct,
+                        _dec(with_scrap),
+                        _dec(cost),
                         line.op,
                         owner.code,
-                        provenance,
+                        facts.provenance,
                         (),
                     )
                 )
-                cost_sum += cost
                 continue
+            module = facts.module
             assert module is not None
             if module.code in chain:
                 raise BomCycle((*chain, module.code))
-            sub_owner = self.comp.module_owner(module)
-            sub_env = self._module_env(owner, cl, module, env, path)
-            slot = len(self.items)
-            self.items.append(None)  # type: ignore[arg-type]  # filled once the subtree's cost is known
+            sub_env, configuration = self._module_env(owner, module, facts.passed, path)
+            slot = len(items)
+            items.append(None)  # type: ignore[arg-type]  # filled once the subtree's cost is known
             cost = self.walk(
-                sub_owner, sub_env, with_scrap, level=level + 1, prefix=path, chain=(*chain, module.code)
+                self.comp.module_owner(module),
+                sub_env,
+                with_scrap,
+                level=level + 1,
+                prefix=path,
+                chain=(*chain, module.code),
             )
-            self.items[slot] = _item(
+            items[slot] = BomItem(
                 level,
                 position,
                 path,
-                module,
+                module.code,
+                module.name,
                 ItemKind.MODULE,
-                qty,
-                total,
-                with_scrap,
-                cost,
+                facts.qty_dec,
+                _dec(total),
+                module.uom,
                 line.scrap_pct,
+                _dec(with_scrap),
+                _dec(cost),
                 line.op,
                 owner.code,
-                provenance,
-                assignment(module.attributes, sub_env),
+                facts.provenance,
+                configuration,
             )
-            cost_sum += cost
+            cost_sum = _plus(cost_sum, cost)
         return cost_sum
 
+    def _facts(self, owner: CompiledOwner, cl: CompiledLine, env: Env) -> _LineFacts | None:
+        """Evaluate one line in ``env``: ``None`` when its condition fails or its quantity is zero."""
+        line = cl.line
+        where: dict[str, Any] = {"owner": owner.code, "pos": line.pos, "item": line.item}
+        if cl.when is not None and not condition_holds(cl.when, env, **where):
+            return None
+        qty = number(cl.qty, env, what="quantity", **where)
+        if qty == 0:
+            # A formula such as ``if(rack, 2, 0)`` deselects the line.
+            return None
+        if line.op is not None and line.op not in owner.op_numbers:
+            raise UnknownOperation(owner.code, line.pos, line.item, line.op)
+        part = self.comp.parts.get(line.item)
+        module = self.comp.modules.get(line.item) if part is None else None
+        if part is None and module is None:
+            raise UnknownItem(owner.code, line.pos, line.item)
+        passed: tuple[tuple[str, Any], ...] = ()
+        if module is not None and module.configurable:
+            passed = tuple(sorted((attr, value_of(f, env, **where)) for attr, f in cl.params))
+        provenance = Provenance(
+            condition=line.when,
+            quantity_formula=line.qty,
+            inputs=tuple((code, _stored(env[code])) for code in cl.refs if code in env),
+        )
+        return _LineFacts(qty, provenance, part, module, passed)
+
     def _module_env(
-        self, owner: CompiledOwner, cl: CompiledLine, module: Module, env: Env, path: str
-    ) -> dict[str, Any]:
+        self, owner: CompiledOwner, module: Module, passed: tuple[tuple[str, Any], ...], path: str
+    ) -> tuple[dict[str, Any], Assignment]:
+        """The module's own, checked configuration: the values passed, defaults for the rest."""
         if not module.configurable:
-            return {}
-        passed: dict[str, Any] = {}
-        for attr, formula in cl.params:
-            passed[attr] = value_of(formula, env, owner=owner.code, pos=cl.line.pos, item=cl.line.item)
-        key = (module.code, tuple(sorted((k, _stored(v)) for k, v in passed.items())))
-        cached = self._module_envs.get(key)
-        if cached is not None:
-            return cached
+            return {}, ()
+        cache = self.comp.module_envs
+        key = (module.code, passed)
+        hit = cache.get(key)
+        if hit is not None:
+            return hit  # type: ignore[no-any-return]
         where = f"{owner.code} / {path} {module.code}"
         values = dict(passed)
         for a in module.attributes:
@@ -237,16 +300,11 @@ class _Walker:
         violations = rule_violations(self.comp, module, sub_env)
         if violations:
             raise InvalidConfiguration(where, violations)
-        self._module_envs[key] = sub_env
-        return sub_env
-
-    def _add_part(self, part: Part, total: Fraction, with_scrap: Fraction, path: str) -> None:
-        seen = self._parts.get(part.code)
-        if seen is None:
-            self._parts[part.code] = (total, with_scrap, [path])
-        else:
-            seen[2].append(path)
-            self._parts[part.code] = (seen[0] + total, seen[1] + with_scrap, seen[2])
+        result = (sub_env, assignment(module.attributes, sub_env))
+        if len(cache) >= MEMO_LIMIT:
+            cache.clear()
+        cache[key] = result
+        return result
 
     def flat_parts(self) -> tuple[PartRequirement, ...]:
         out = []
@@ -261,7 +319,7 @@ class _Walker:
                     total_quantity=to_decimal(total),
                     total_with_scrap=to_decimal(with_scrap),
                     unit_cost=part.cost,
-                    cost=to_decimal(with_scrap * Fraction(part.cost)),
+                    cost=to_decimal(_times(with_scrap, part.cost)),
                     lead_time_days=part.lead_time_days,
                     paths=tuple(paths),
                 )
@@ -269,40 +327,38 @@ class _Walker:
         return tuple(out)
 
 
-def _item(
-    level: int,
-    position: str,
-    path: str,
-    thing: Part | Module,
-    kind: ItemKind,
-    qty: Fraction,
-    total: Fraction,
-    with_scrap: Fraction,
-    cost: Fraction,
-    scrap_pct: Decimal,
-    op: int | None,
-    owner: str,
-    provenance: Provenance,
-    configuration: Assignment,
-) -> BomItem:
-    return BomItem(
-        level=level,
-        position=position,
-        path=path,
-        item=thing.code,
-        name=thing.name,
-        kind=kind,
-        quantity_per=to_decimal(qty),
-        total_quantity=to_decimal(total),
-        unit=thing.uom,
-        scrap_pct=scrap_pct,
-        total_with_scrap=to_decimal(with_scrap),
-        cost=to_decimal(cost),
-        op=op,
-        owner=owner,
-        provenance=provenance,
-        configuration=configuration,
-    )
+def _times(a: Num, b: Num) -> Num:
+    """Exact product: ints and Decimals multiply exactly (60 digits), mixed with a Fraction goes rational."""
+    try:
+        return a * b  # type: ignore[operator]
+    except TypeError:
+        return _reduce(Fraction(a) * Fraction(b))
+
+
+def _plus(a: Num, b: Num) -> Num:
+    try:
+        return a + b  # type: ignore[operator]
+    except TypeError:
+        return _reduce(Fraction(a) + Fraction(b))
+
+
+def _dec(value: Num) -> Decimal:
+    """A quantity or cost as a Decimal; Decimals are kept as computed (exact, maybe with trailing zeros)."""
+    if type(value) is Decimal:
+        return value
+    return to_decimal(value)
+
+
+def _reduce(value: Fraction) -> Num:
+    """A Fraction as the cheapest exact type: int, terminating Decimal, or itself."""
+    if value.denominator == 1:
+        return int(value)
+    d = value.denominator
+    while d % 2 == 0:
+        d //= 2
+    while d % 5 == 0:
+        d //= 5
+    return to_decimal(value) if d == 1 else value
 
 
 def _stored(value: Any) -> Any:

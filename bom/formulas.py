@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -28,6 +28,15 @@ from configurator.rules.check import check_expression
 from configurator.rules.evaluate import EvaluationError, evaluate, references
 from configurator.rules.parser import parse_expression
 
+Num = int | Decimal | Fraction
+"""An exact number: an int, a Decimal when its expansion terminates, else a Fraction.
+
+Ints and Decimals are the fast common case; Decimal products and sums are
+exact as long as they fit the context's precision (explosion uses 60 digits).
+"""
+
+MEMO_LIMIT = 1024
+
 Env = Mapping[str, Any]
 """Attribute values of one owner: str, int, bool or frozenset[str] (evaluate's values)."""
 
@@ -39,7 +48,7 @@ class Formula:
     text: str
     expr: Expr
     refs: tuple[str, ...]
-    constant: Fraction | None
+    constant: int | None
     """The value when the text is a plain integer literal (fast path)."""
 
 
@@ -51,6 +60,17 @@ class CompiledLine:
     params: tuple[tuple[str, Formula], ...]
     refs: tuple[str, ...]
     """Sorted attribute codes read by ``when``, ``qty`` and ``params``."""
+    scrap: Decimal | None
+    """``1 + scrap_pct / 100``, or ``None`` without scrap."""
+    position: str
+    """``pos`` as four digits."""
+    memo: dict[tuple[Any, ...], Any] = field(default_factory=dict, compare=False, repr=False)
+    """What the explosion derived from this line, keyed by the values of ``refs``.
+
+    Everything about a line (selected or not, quantity, provenance, module
+    parameters) depends only on those values, so a large BOM evaluates each
+    distinct case once. Bounded: cleared when it grows past :data:`MEMO_LIMIT`.
+    """
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +101,8 @@ class CompiledCatalog:
         self.parts: dict[str, Part] = {p.code: p for p in catalog.parts}
         self.modules: dict[str, Module] = {m.code: m for m in catalog.modules}
         self._owners: dict[str, CompiledOwner] = {}
+        self.module_envs: dict[tuple[str, tuple[tuple[str, Any], ...]], Any] = {}
+        """Validated module configurations by (module code, values passed); bounded like the line memos."""
         self._configurators: dict[str, Configurator] = {}
         # The configurator caches compiled models by key; a fresh token per
         # compiled catalog keeps entries of different catalog objects apart
@@ -164,7 +186,7 @@ def parse_formula(
         expr = check_expression(parse_expression(text), attributes, kind=kind, target=target)
     except ConfiguratorError as exc:
         raise BomFormulaError(owner, pos, item, text, str(exc)) from exc
-    constant = Fraction(expr.value) if isinstance(expr, Int) else None
+    constant = expr.value if isinstance(expr, Int) else None
     return Formula(text, expr, tuple(sorted(references(expr))), constant)
 
 
@@ -195,7 +217,10 @@ def _compile_owner(
             refs.update(when.refs)
         for _, f in params:
             refs.update(f.refs)
-        compiled_lines.append(CompiledLine(ln, when, qty, params, tuple(sorted(refs))))
+        scrap = 1 + ln.scrap_pct.scaleb(-2) if ln.scrap_pct else None
+        compiled_lines.append(
+            CompiledLine(ln, when, qty, params, tuple(sorted(refs)), scrap, f"{ln.pos:04d}")
+        )
     compiled_ops = []
     for op in sorted(operations, key=lambda o: o.op):
         at: dict[str, Any] = {"owner": code, "pos": op.op, "item": op.work_center}
@@ -238,8 +263,8 @@ def condition_holds(formula: Formula, env: Env, *, owner: str, pos: int, item: s
     return value
 
 
-def number(formula: Formula, env: Env, *, owner: str, pos: int, item: str, what: str) -> Fraction:
-    """Evaluate a quantity or time formula to a non-negative exact number."""
+def number(formula: Formula, env: Env, *, owner: str, pos: int, item: str, what: str) -> int | Fraction:
+    """Evaluate a quantity or time formula to a non-negative exact number (an int when integral)."""
     if formula.constant is not None:
         value: Any = formula.constant
     else:
@@ -251,7 +276,9 @@ def number(formula: Formula, env: Env, *, owner: str, pos: int, item: str, what:
         raise BomFormulaError(owner, pos, item, formula.text, f"{what} gave {value!r}, not a number")
     if value < 0:
         raise BomFormulaError(owner, pos, item, formula.text, f"{what} is negative ({value})")
-    return Fraction(value)
+    if isinstance(value, Fraction) and value.denominator == 1:
+        return int(value)
+    return value
 
 
 def value_of(formula: Formula, env: Env, *, owner: str, pos: int, item: str) -> Any:

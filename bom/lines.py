@@ -20,6 +20,9 @@ from fractions import Fraction
 
 from catalog.snapshot import Label
 
+_ZERO = Decimal(0)
+_ONE = Decimal(1)
+
 QUANTITY_PLACES = 6
 """Decimal places kept for a quantity or cost whose exact value does not terminate (e.g. 1/3)."""
 
@@ -30,7 +33,7 @@ Assignment = tuple[tuple[str, ConfigValue], ...]
 """Attribute values as ``(code, value)`` pairs, in the owner's attribute order."""
 
 
-def to_decimal(value: Fraction | int) -> Decimal:
+def to_decimal(value: Fraction | int | Decimal) -> Decimal:
     """Convert an exact rational to a Decimal: exact when it terminates, else rounded.
 
     >>> to_decimal(Fraction(5, 4))
@@ -40,6 +43,10 @@ def to_decimal(value: Fraction | int) -> Decimal:
     >>> to_decimal(3)
     Decimal('3')
     """
+    if type(value) is int:  # the common cases, kept cheap for large BOMs
+        return Decimal(value)
+    if type(value) is Decimal:
+        return _plain(value)
     f = Fraction(value)
     d = f.denominator
     # A fraction terminates in base 10 iff its reduced denominator is 2^a * 5^b.
@@ -59,11 +66,11 @@ def to_decimal(value: Fraction | int) -> Decimal:
 def _plain(d: Decimal) -> Decimal:
     """Strip trailing zeros without switching to exponent notation."""
     if d == 0:
-        return Decimal(0)
+        return _ZERO
     n = d.normalize()
-    exponent = n.as_tuple().exponent
-    if isinstance(exponent, int) and exponent > 0:
-        return n.quantize(Decimal(1))
+    # normalize() turns 1200 into 1.2E+3; integral values go back to plain digits.
+    if n == n.to_integral_value():
+        return n.quantize(_ONE)
     return n
 
 
