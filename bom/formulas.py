@@ -153,15 +153,20 @@ _CACHE_SIZE = 8
 
 
 def compiled(catalog: Catalog) -> CompiledCatalog:
-    """The compiled form of ``catalog``, cached by identity (the last few catalogs).
+    """The compiled form of ``catalog``, cached for the last few catalogs.
 
-    The cache holds the catalog object itself, so its ``id`` cannot be reused
-    by another object while the entry lives.
+    Looked up by identity first, then by equality: a catalog loaded again
+    (e.g. the same published version read per request) reuses the parsed
+    formulas and the configurator's compiled models. The cache holds the
+    catalog objects, so an ``id`` cannot be reused while its entry lives.
+    Entries are shared between threads; their memos only ever cache values
+    derived deterministically, so a race costs a recomputation, not a wrong
+    answer.
     """
     for cat, comp in _CACHE:
         if cat is catalog:
             return comp
-    comp = CompiledCatalog(catalog)
+    comp = next((c for cat, c in _CACHE if cat == catalog), None) or CompiledCatalog(catalog)
     _CACHE.insert(0, (catalog, comp))
     del _CACHE[_CACHE_SIZE:]
     return comp

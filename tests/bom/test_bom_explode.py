@@ -256,3 +256,19 @@ def test_explosion_is_deterministic(catalog):
 def test_extra_part_lookup_uses_the_catalog_given(config):
     cat = make_catalog(extra_parts=(Part("HORN", Label("Horn")),), bom=(BomLine(10, "HORN", "1"),))
     assert explode(cat, "cargo-bike", config).parts[0].item == "HORN"
+
+
+def test_an_equal_catalog_loaded_again_reuses_the_parsed_formulas():
+    from bom.formulas import compiled
+
+    assert compiled(make_catalog()) is compiled(make_catalog())
+
+
+def test_repeated_explosions_with_different_values_do_not_mix_memoized_lines(catalog, config):
+    first = explode(catalog, "cargo-bike", config)
+    config["gears"] = 3
+    second = explode(catalog, "cargo-bike", config)
+    assert first.item_at("0070").quantity_per == 20
+    assert second.item_at("0070").quantity_per == 10
+    config["gears"] = 8
+    assert explode(catalog, "cargo-bike", config) == first
