@@ -35,7 +35,7 @@ from __future__ import annotations
 import logging
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import PurePath
@@ -386,8 +386,8 @@ class _Builder:
                     terms[c] = terms.get(c, Fraction(0)) + sign * w
                 return terms, lc + sign * rc
             if f.op == "*" and (not lt or not rt):
-                k, (terms, c) = (lc, (rt, rc)) if not lt else (rc, (lt, lc))
-                return {n: w * k for n, w in terms.items()}, c * k
+                factor, (scaled, const) = (lc, (rt, rc)) if not lt else (rc, (lt, lc))
+                return {n: w * factor for n, w in scaled.items()}, const * factor
             if f.op == "/" and not rt and rc != 0:
                 return {n: w / rc for n, w in lt.items()}, lc / rc
             raise _Unsupported("only linear arithmetic (sums, products and quotients by constants) is supported")
@@ -487,7 +487,8 @@ def _count(codes: list[str]) -> str:
 
 
 def _wrap(text: str) -> str:
-    return text if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", text) else f"({text})"
+    # "not" binds tighter than every connective, so a negated name needs no parentheses either.
+    return text if re.fullmatch(r"(not )*[A-Za-z_][A-Za-z0-9_]*", text) else f"({text})"
 
 
 def _compare(a: int, op: str, b: int) -> bool:

@@ -193,7 +193,7 @@ class _Tree:
 
     @staticmethod
     def _atom(text: str) -> str:
-        return text if _PLAIN.fullmatch(text.strip('"!')) else f"({text})"
+        return text if re.fullmatch(r'!*(?:"[^"]*"|[A-Za-z_][A-Za-z0-9_]*)', text) else f"({text})"
 
     def linear(self, n: Node, rule: Rule) -> tuple[dict[str, int], int]:
         kind = n[0]

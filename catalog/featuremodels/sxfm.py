@@ -35,7 +35,7 @@ from catalog.featuremodels.model import (
 from catalog.files.problems import CatalogInvalid, Problem
 from catalog.snapshot import SourceLoc
 
-_NODE = re.compile(r"(?P<kind>:[rmog]?)\s*(?P<rest>.*)")
+_NODE = re.compile(r"(?P<kind>:[rmog]?)(?:\s+|$)(?P<rest>.*)")
 _GROUP = re.compile(r"(?:\((?P<id>[^()]*)\))?\s*\[\s*(?P<low>\d+)\s*,\s*(?P<high>\d+|\*)\s*\]\s*")
 _NAMED = re.compile(r"(?P<name>.*?)\s*(?:\((?P<id>[^()]*)\))?\s*")
 _MODEL_NAME = re.compile(r'<feature_model\s+name="(?P<name>[^"]*)"')

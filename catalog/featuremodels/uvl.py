@@ -16,8 +16,8 @@ import re
 from fractions import Fraction
 from typing import Any
 
-from antlr4 import CommonTokenStream, InputStream  # type: ignore[import-untyped]
-from antlr4.error.ErrorListener import ErrorListener  # type: ignore[import-untyped]
+from antlr4 import CommonTokenStream, InputStream
+from antlr4.error.ErrorListener import ErrorListener
 
 from catalog.featuremodels.model import (
     Aggregate,
@@ -39,7 +39,7 @@ from catalog.snapshot import SourceLoc
 _CARDINALITY = re.compile(r"\[\s*(\d+)\s*(?:\.\.\s*(\d+|\*)\s*)?\]")
 
 
-class _Collect(ErrorListener):  # type: ignore[misc]
+class _Collect(ErrorListener):  # type: ignore[misc,unused-ignore]
     def __init__(self, filename: str) -> None:
         super().__init__()
         self.filename = filename
@@ -53,8 +53,8 @@ class _Collect(ErrorListener):  # type: ignore[misc]
 
 def parse_uvl(text: str, filename: str = "<string>") -> FeatureModel:
     """Parse UVL text into a :class:`FeatureModel`; ``CatalogInvalid`` lists every problem."""
-    from uvl.UVLCustomLexer import UVLCustomLexer  # type: ignore[import-untyped]
-    from uvl.UVLPythonParser import UVLPythonParser  # type: ignore[import-untyped]
+    from uvl.UVLCustomLexer import UVLCustomLexer
+    from uvl.UVLPythonParser import UVLPythonParser
 
     listener = _Collect(filename)
     lexer = UVLCustomLexer(InputStream(text.removeprefix("\ufeff")))
@@ -154,8 +154,9 @@ class _Reader:
             return Not(self.constraint(ctx.constraint()))
         if kind == "EquationConstraintContext":
             eq = ctx.equation()
-            op = _EQUATIONS[type(eq).__name__]
-            return Binary(op, self.expression(eq.expression(0)), self.expression(eq.expression(1)))
+            return Binary(
+                _EQUATIONS[type(eq).__name__], self.expression(eq.expression(0)), self.expression(eq.expression(1))
+            )
         op = _CONNECTIVES.get(kind)
         if op is None:
             self.problem(ctx, f"unsupported UVL constraint {ctx.getText()!r}")

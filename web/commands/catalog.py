@@ -11,6 +11,7 @@ import click
 from sqlalchemy.orm import Session
 
 from catalog.errors import CatalogError
+from catalog.featuremodels import dump_uvl, is_feature_model, load_feature_model
 from catalog.files import CatalogInvalid, ExpressionChecker, dump_catalog, load_catalog_file
 from catalog.services import (
     archive_version,
@@ -40,6 +41,9 @@ def expression_checker() -> ExpressionChecker | None:
 def _read(path: Path) -> tuple[Catalog | None, list[str]]:
     """The catalog in ``path``, or the problem lines to print."""
     try:
+        # Feature models (.uvl, FeatureIDE .xml, SPLOT .sxfm/.splx) import as a one-product catalog.
+        if is_feature_model(path):
+            return load_feature_model(path), []
         return load_catalog_file(path, expression_checker=expression_checker()), []
     except CatalogInvalid as exc:
         return None, [str(problem) for problem in exc.problems]
@@ -124,9 +128,9 @@ def import_command(file: Path, publish: bool, comment: str | None, url: str | No
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["yaml", "json"]),
+    type=click.Choice(["yaml", "json", "uvl"]),
     default=None,
-    help="Output format (default: from the file extension, else yaml).",
+    help="Output format (default: from the file extension, else yaml); uvl writes a feature model.",
 )
 @url_option
 def export_command(
@@ -134,13 +138,20 @@ def export_command(
 ) -> None:
     """Write a stored catalog version as a catalog file (to stdout without -o)."""
     if fmt is None:
-        fmt = "json" if output is not None and output.suffix.lower() == ".json" else "yaml"
+        suffix = output.suffix.lower() if output is not None else ""
+        fmt = {".json": "json", ".uvl": "uvl"}.get(suffix, "yaml")
     with _session(url) as session:
         try:
             catalog = export_catalog(session, code, number)
         except CatalogError as exc:
             raise click.ClickException(str(exc)) from exc
-    text = dump_catalog(catalog, format=fmt)
+    if fmt == "uvl":
+        try:
+            text = dump_uvl(catalog)
+        except CatalogError as exc:
+            raise click.ClickException(str(exc)) from exc
+    else:
+        text = dump_catalog(catalog, format=fmt)
     if output is None:
         click.echo(text, nl=not text.endswith("\n"))
     else:
