@@ -234,17 +234,46 @@ def parse_yaml(text: str, file: str) -> Document:
     if node is None:
         doc.problems.append(Problem(file, 1, 1, "", "the file is empty: expected a catalog mapping"))
         return doc
-    doc.root = _YamlConverter(doc).convert(node, ())
+    converter = _YamlConverter(doc, budget=len(text) + ALIAS_EXPANSION_ALLOWANCE)
+    try:
+        doc.root = converter.convert(node, ())
+    except _ExpansionLimit as limit:
+        # An "alias bomb" (anchors referencing anchors) expands a few hundred bytes into
+        # billions of values; refuse it instead of spending minutes and gigabytes on it.
+        doc.root = None
+        doc.problems.append(
+            Problem(
+                file,
+                limit.line,
+                limit.column,
+                "",
+                f"the document expands to more than {converter.budget} values through YAML aliases; "
+                "use fewer or smaller anchors",
+            )
+        )
     return doc
+
+
+ALIAS_EXPANSION_ALLOWANCE = 100_000
+"""Values a YAML document may expand to beyond its length in characters (aliases re-use nodes)."""
+
+
+class _ExpansionLimit(Exception):
+    def __init__(self, line: int, column: int) -> None:
+        super().__init__(line, column)
+        self.line = line
+        self.column = column
 
 
 _STYLE = {None: "", "'": "'", '"': '"', "|": "|", ">": ">"}
 
 
 class _YamlConverter:
-    def __init__(self, doc: Document) -> None:
+    def __init__(self, doc: Document, budget: int = 10**9) -> None:
         self.doc = doc
         self.active: set[int] = set()
+        self.budget = budget
+        self.converted = 0
 
     def problem(self, line: int, column: int, path: Path, message: str) -> None:
         where = format_path(path)
@@ -253,6 +282,9 @@ class _YamlConverter:
 
     def convert(self, node: yaml.nodes.Node, path: Path) -> Node:
         line, column = node.start_mark.line + 1, node.start_mark.column + 1
+        self.converted += 1
+        if self.converted > self.budget:
+            raise _ExpansionLimit(line, column)
         if isinstance(node, yaml.nodes.ScalarNode):
             return self.scalar(node, path)
         if id(node) in self.active:  # an alias that contains itself
