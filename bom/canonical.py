@@ -25,7 +25,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from bom.lines import Assignment, BillOfMaterials, BomItem, PartRequirement, Provenance
+from bom.lines import EXACT, Assignment, BillOfMaterials, BomItem, PartRequirement, Provenance
 from bom.orders import Feasibility, MaterialRequirement, ProductionOrder, ScheduledOperation
 from bom.routing import RoutedOperation
 from catalog.snapshot import Label
@@ -46,7 +46,7 @@ def decimal_text(value: Decimal) -> str:
         raise ValueError(f"cannot serialize {value}")
     if value == 0:
         return "0"
-    text = format(value.normalize(), "f")
+    text = format(value.normalize(EXACT), "f")
     return text
 
 

@@ -47,7 +47,16 @@ from bom.formulas import (
     number,
     value_of,
 )
-from bom.lines import Assignment, BillOfMaterials, BomItem, ItemKind, PartRequirement, Provenance, to_decimal
+from bom.lines import (
+    EXACT,
+    Assignment,
+    BillOfMaterials,
+    BomItem,
+    ItemKind,
+    PartRequirement,
+    Provenance,
+    to_decimal,
+)
 from catalog.snapshot import Attribute, AttributeKind, Catalog, Module, Part, Product
 
 __all__ = ["explode", "product_of"]
@@ -83,9 +92,8 @@ def explode(
     comp = compiled(catalog)
     env = check_product_configuration(comp, product, configuration)
     walker = _Walker(comp)
-    with localcontext() as ctx:
-        # Costs are summed as Decimals; enough digits that no realistic order rounds.
-        ctx.prec = 60
+    with localcontext(EXACT):
+        # Quantities and costs are multiplied and summed as Decimals: never round them.
         walker.walk(
             comp.product_owner(product.code), env, quantity, level=1, prefix="", chain=(product.code,)
         )

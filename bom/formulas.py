@@ -32,7 +32,8 @@ Num = int | Decimal | Fraction
 """An exact number: an int, a Decimal when its expansion terminates, else a Fraction.
 
 Ints and Decimals are the fast common case; Decimal products and sums are
-exact as long as they fit the context's precision (explosion uses 60 digits).
+exact as long as they fit the context's precision (explosion uses
+:data:`bom.lines.EXACT`, 200 digits).
 """
 
 MEMO_LIMIT = 1024

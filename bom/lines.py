@@ -14,7 +14,7 @@ finite decimal expansion, otherwise rounded half-even to
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import MAX_EMAX, MIN_EMIN, ROUND_HALF_EVEN, Context, Decimal
 from enum import StrEnum
 from fractions import Fraction
 
@@ -22,6 +22,10 @@ from catalog.snapshot import Label
 
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
+
+EXACT = Context(prec=200, Emax=MAX_EMAX, Emin=MIN_EMIN)
+"""Decimal context for BOM arithmetic: wide enough that sums and products of
+catalog quantities and prices never round (the default 28 digits could)."""
 
 QUANTITY_PLACES = 6
 """Decimal places kept for a quantity or cost whose exact value does not terminate (e.g. 1/3)."""
@@ -55,10 +59,10 @@ def to_decimal(value: Fraction | int | Decimal) -> Decimal:
     while d % 5 == 0:
         d //= 5
     if d == 1:
-        exact = Decimal(f.numerator) / Decimal(f.denominator)
+        exact = EXACT.divide(Decimal(f.numerator), Decimal(f.denominator))
         return _plain(exact)
-    rounded = (Decimal(f.numerator) / Decimal(f.denominator)).quantize(
-        Decimal(1).scaleb(-QUANTITY_PLACES), rounding=ROUND_HALF_EVEN
+    rounded = EXACT.divide(Decimal(f.numerator), Decimal(f.denominator)).quantize(
+        _ONE.scaleb(-QUANTITY_PLACES), rounding=ROUND_HALF_EVEN, context=EXACT
     )
     return _plain(rounded)
 
@@ -67,10 +71,10 @@ def _plain(d: Decimal) -> Decimal:
     """Strip trailing zeros without switching to exponent notation."""
     if d == 0:
         return _ZERO
-    n = d.normalize()
+    n = d.normalize(EXACT)
     # normalize() turns 1200 into 1.2E+3; integral values go back to plain digits.
     if n == n.to_integral_value():
-        return n.quantize(_ONE)
+        return n.quantize(_ONE, context=EXACT)
     return n
 
 

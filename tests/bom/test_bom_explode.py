@@ -272,3 +272,36 @@ def test_repeated_explosions_with_different_values_do_not_mix_memoized_lines(cat
     assert second.item_at("0070").quantity_per == 10
     config["gears"] = 8
     assert explode(catalog, "cargo-bike", config) == first
+
+
+def test_deep_scrap_chains_stay_exact(config):
+    from fractions import Fraction
+
+    depth = 12
+    modules = tuple(
+        Module(f"LVL{k}", Label(f"Level {k}"),
+               components=(BomLine(10, f"LVL{k + 1}" if k + 1 < depth else "PAINT", "7 / 4",
+                                   scrap_pct=Decimal("2.5")),))
+        for k in range(depth)
+    )
+    cat = make_catalog(bom=(BomLine(10, "LVL0", "3", scrap_pct=Decimal("2.5")),), modules=modules)
+    bom = explode(cat, "cargo-bike", config)
+    exact = Fraction(3) * Fraction(41, 40) * (Fraction(7, 4) * Fraction(41, 40)) ** depth
+    paint = bom.items[-1]
+    assert paint.item == "PAINT"
+    assert Fraction(paint.total_with_scrap) == exact
+    assert Fraction(bom.parts[0].cost) == exact * 35
+
+
+def test_module_attribute_without_default_or_parameter_is_incomplete(config):
+    from catalog.snapshot import Attribute, AttributeKind
+
+    box = Module("BOX", Label("Box"), components=(BomLine(10, "BOLT", "n"),),
+                 attributes=(Attribute("n", AttributeKind.INT, Label("n"), minimum=1, maximum=4),))
+    cat = make_catalog(bom=(BomLine(10, "BOX", "1"),), modules=(box,))
+    with pytest.raises(IncompleteConfiguration) as info:
+        explode(cat, "cargo-bike", config)
+    assert info.value.missing == ("n",)
+    assert info.value.where == "cargo-bike / 0010 BOX"
+    cat = make_catalog(bom=(BomLine(10, "BOX", "1", params=(("n", "min(gears, 4)"),)),), modules=(box,))
+    assert explode(cat, "cargo-bike", config).item_at("0010/0010").quantity_per == 4
