@@ -40,7 +40,7 @@ from catalog.snapshot import (
     Product,
     Rule,
 )
-from configurator.engine import Configurator
+from configurator import Configurator
 
 DEMO = Path(__file__).resolve().parents[1] / "catalog" / "demo"
 

@@ -13,7 +13,7 @@ from bom.errors import IncompleteConfiguration, InvalidConfiguration
 from bom.formulas import CompiledCatalog
 from bom.lines import Assignment
 from catalog.snapshot import Attribute, AttributeKind, Module, Product
-from configurator.decisions import InvalidValue, check_value
+from configurator import InvalidValue, check_value
 
 
 def check_values(

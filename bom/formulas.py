@@ -21,12 +21,9 @@ from typing import Any
 
 from bom.errors import BomFormulaError
 from catalog.snapshot import Attribute, BomLine, Catalog, Module, Operation, Part, Product
-from configurator.engine import Configurator
-from configurator.errors import ConfiguratorError
+from configurator import Configurator, ConfiguratorError
+from configurator.rules import EvaluationError, check_expression, evaluate, parse_expression, references
 from configurator.rules.ast import Expr, Int
-from configurator.rules.check import check_expression
-from configurator.rules.evaluate import EvaluationError, evaluate, references
-from configurator.rules.parser import parse_expression
 
 Num = int | Decimal | Fraction
 """An exact number: an int, a Decimal when its expansion terminates, else a Fraction.

@@ -17,8 +17,7 @@ from conftest import BASE_CONFIG, make_catalog
 
 from bom import canonical_json, create_production_order, explode
 from catalog.files import content_hash, load_catalog_file
-from configurator.decisions import Decision
-from configurator.engine import Configurator
+from configurator import Configurator, Decision
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 DEMO = Path(__file__).resolve().parents[2] / "catalog" / "demo"

@@ -32,9 +32,7 @@ from bom.errors import UnknownProduct
 from catalog.errors import CatalogError
 from catalog.files import content_hash, load_catalog_file
 from catalog.snapshot import Catalog, Product
-from configurator.decisions import Decision, find_attribute, parse_value
-from configurator.engine import Configurator
-from configurator.errors import ConfiguratorError
+from configurator import Configurator, ConfiguratorError, SetElement, effective_decisions, parse_decision
 
 
 def _fail(message: str) -> click.ClickException:
@@ -60,19 +58,18 @@ def _configuration(
     catalog: Catalog, product: Product, settings: Sequence[str], complete: bool
 ) -> dict[str, Any]:
     """Parse ``--set`` options; with ``complete``, let the configurator fill the rest."""
-    values: dict[str, Any] = {}
     try:
-        for setting in settings:
-            attr, sep, text = setting.partition("=")
-            if not sep or not attr.strip():
-                raise _fail(f"--set {setting!r}: expected ATTR=VALUE")
-            attribute = find_attribute(product, attr.strip())
-            values[attribute.code] = parse_value(attribute, text)
+        decisions = effective_decisions(parse_decision(product, setting) for setting in settings)
         if complete:
             configurator = Configurator(product, catalog_key=content_hash(catalog), currency=catalog.currency)
-            return dict(configurator.complete([Decision(k, v) for k, v in values.items()]))
+            return dict(configurator.complete(decisions))
     except ConfiguratorError as exc:
         raise _fail(str(exc)) from None
+    values: dict[str, Any] = {}
+    for d in decisions:
+        if isinstance(d, SetElement):
+            raise _fail(f"--set {d}: give the whole set (ATTR=a,b,c), or add --complete")
+        values[d.attribute] = d.value
     return values
 
 
