@@ -31,8 +31,11 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def create_token(session: Session, name: str, scopes: list[str]) -> tuple[ApiToken, str]:
-    """Create a token with ``scopes``; returns the row and the secret (shown once)."""
+def create_token(
+    session: Session, name: str, scopes: list[str], catalog_code: str | None = None
+) -> tuple[ApiToken, str]:
+    """Create a token with ``scopes`` (limited to catalog ``catalog_code`` when given);
+    returns the row and the secret (shown once)."""
     unknown = sorted(set(scopes) - set(SCOPES))
     if unknown or not scopes:
         raise ValueError(f"unknown scope(s) {', '.join(unknown) or '(none given)'}; known: {', '.join(SCOPES)}")
@@ -42,6 +45,7 @@ def create_token(session: Session, name: str, scopes: list[str]) -> tuple[ApiTok
         prefix=secret[:12],
         token_hash=hash_token(secret),
         scopes=" ".join(sorted(set(scopes))),
+        catalog_code=catalog_code,
         created_at=datetime.now(UTC),
     )
     session.add(row)
@@ -64,6 +68,26 @@ def authenticate(session: Session) -> ApiToken | None:
     if row is None or row.revoked_at is not None:
         raise ApiProblem(401, "unauthorized", "unknown or revoked API token")
     return row
+
+
+def token_catalog() -> str | None:
+    """The catalog the request's API token is limited to (None: no token, or not limited).
+
+    Views and services filter every query of a limited token by this code, and
+    answer 404 for objects of other catalogs (not 403: existence is not revealed).
+    """
+    token = g.get("api_token")
+    return token.catalog_code if token is not None else None
+
+
+def check_catalog(catalog_code: str) -> None:
+    """:raise ApiProblem 403: the request's token is limited to another catalog (for writes
+    naming the catalog explicitly, where 404 would be misleading)."""
+    limited = token_catalog()
+    if limited is not None and limited != catalog_code:
+        raise ApiProblem(
+            403, "forbidden", f"the token is limited to catalog {limited!r}", catalog=catalog_code
+        )
 
 
 def require_scope(scope: str) -> Callable[[F], F]:

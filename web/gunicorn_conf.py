@@ -55,6 +55,9 @@ accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("C2M_GUNICORN_LOGLEVEL", "info")
 proc_name = "c2m"
+# gunicorn's control socket defaults to one path per user: several instances on one host
+# (blue/green, tests) would fight over it, and nothing here uses it.
+control_socket_disable = True
 # Behind a proxy, the app's ProxyFix (C2M_TRUSTED_PROXIES) decides what to trust, not gunicorn.
 forwarded_allow_ips = "127.0.0.1,::1"
 

@@ -132,6 +132,8 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     scopes: Mapped[str] = mapped_column(Text)
     """Space-separated scopes: ``erp:read``, ``catalog:write``, ``orders:write``."""
+    catalog_code: Mapped[str | None] = mapped_column(Text)
+    """When set, the token reaches only this catalog: its versions, orders and production orders."""
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

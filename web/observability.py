@@ -83,7 +83,8 @@ def request_id() -> str | None:
     """The current request's id (None outside a request)."""
     if not has_request_context():
         return None
-    return g.get("c2m_request_id")
+    value = g.get("c2m_request_id")
+    return str(value) if value is not None else None
 
 
 @contextmanager

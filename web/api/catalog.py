@@ -33,7 +33,7 @@ from web.api.schemas import (
     PublishSchema,
     UploadQuerySchema,
 )
-from web.auth import require_scope
+from web.auth import check_catalog, require_scope
 from web.errors import ApiProblem
 from web.limits import public
 from web.services.catalogs import LoadedCatalog, find_product, list_products, load_catalog, warm
@@ -287,6 +287,7 @@ def upload_catalog(query: dict[str, Any]) -> dict[str, Any]:
     text, name = _upload_text()
     # CatalogInvalid (reason catalog_invalid) becomes 422 with every problem line in ``errors``.
     catalog = load_catalog_text(text, filename=name, expression_checker=expression_checker)
+    check_catalog(catalog.code)  # 403 for a token limited to another catalog
     session = database.session()
     info = import_catalog(
         session, catalog, source=name, publish=query["publish"], comment=query.get("comment")
@@ -309,6 +310,7 @@ def publish(body: dict[str, Any] | None, code: str, number: int) -> dict[str, An
     The version's products are compiled right away, so the first buyer does not wait.
     """
     body = body or {}
+    check_catalog(code)
     session = database.session()
     info = publish_version(
         session, code, number, valid_from=body.get("valid_from"), valid_to=body.get("valid_to")

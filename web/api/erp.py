@@ -36,7 +36,7 @@ from web.api.order_schemas import (
     ProductionOrderSummarySchema,
 )
 from web.api.schemas import ProblemSchema
-from web.auth import require_scope
+from web.auth import require_scope, token_catalog
 from web.errors import ApiProblem
 from web.models import ProductionOrderRecord
 from web.services import orders as service
@@ -112,7 +112,9 @@ def _number(value: Decimal) -> str:
 
 def _require(number: str) -> ProductionOrderRecord:
     row = service.find_production_order(database.read_session(), number)
-    if row is None:
+    limited = token_catalog()
+    # A token limited to a catalog does not learn that other catalogs' orders exist.
+    if row is None or (limited is not None and row.order.catalog_code != limited):
         raise ApiProblem(404, "production_order_not_found", f"no production order {number!r}")
     return row
 
@@ -131,6 +133,7 @@ class ProductionOrders(MethodView):
             after=query.get("after"),
             limit=query["limit"],
             status=query.get("status"),
+            catalog=token_catalog(),
         )
         return {"items": items, "next": following}
 
@@ -207,6 +210,8 @@ class Acknowledge(MethodView):
     def post(self, number: str) -> dict[str, Any]:
         """Record that the ERP took the order over; repeating it changes nothing."""
         token = g.api_token
+        if token.catalog_code is not None:
+            _require(number)  # 404 for another catalog's production order
         by = f"{token.name} ({token.prefix}…)"
         row = service.acknowledge(database.session(), number, by)
         if row is None:

@@ -27,7 +27,7 @@ from web.api.order_schemas import (
     PlaceOrderSchema,
 )
 from web.api.schemas import ProblemSchema
-from web.auth import authenticate, require_scope
+from web.auth import authenticate, require_scope, token_catalog
 from web.errors import ApiProblem, problem_response
 from web.models import ApiToken
 from web.services import orders as service
@@ -51,6 +51,19 @@ def problems(*codes: int) -> Any:
 
 def token_scope(token: ApiToken) -> str:
     return f"token:{token.id}"
+
+
+def _check_order_catalog(session: Any, catalog_code: str, body: dict[str, Any]) -> None:
+    """A token limited to ``catalog_code`` orders only from that catalog (403 otherwise)."""
+    from web.models import ConfigurationRecord
+
+    if "configuration_id" in body:
+        record = session.get(ConfigurationRecord, body["configuration_id"])
+        target = record.catalog_code if record is not None else catalog_code  # unknown: the service 404s
+    else:
+        target = body.get("catalog", catalog_code)
+    if target != catalog_code:
+        raise ApiProblem(403, "forbidden", f"the token is limited to catalog {catalog_code!r}", catalog=target)
 
 
 @blp.route("")
@@ -81,6 +94,8 @@ class Orders(MethodView):
                 403, "forbidden", "the token lacks scope orders:write", required_scope="orders:write"
             )
         scope = token_scope(token) if token is not None else service.PUBLIC_SCOPE
+        if token is not None and token.catalog_code is not None:
+            _check_order_catalog(session, token.catalog_code, body)
         try:
             status, result = service.place_order(session, idempotency_key=key, scope=scope, **body)
         except ApiProblem as exc:
@@ -102,7 +117,7 @@ class Orders(MethodView):
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """Orders oldest first; follow ``next`` until it is null."""
         items, following = service.list_orders(
-            database.read_session(), after=query.get("after"), limit=query["limit"]
+            database.read_session(), after=query.get("after"), limit=query["limit"], catalog=token_catalog()
         )
         return {"items": items, "next": following}
 
@@ -124,6 +139,8 @@ class OrderByNumber(MethodView):
                     403, "forbidden", "the token lacks scope erp:read", required_scope="erp:read"
                 )
             g.api_token = bearer
+            if order is not None and bearer.catalog_code not in (None, order.catalog_code):
+                order = None  # a token limited to another catalog: 404, as for an unknown number
         else:
             access = query.get("token") or request.headers.get("X-Order-Token")
             if not access:

@@ -46,15 +46,28 @@ def token_group() -> None:
     type=click.Choice(SCOPES),
     help="A scope the token grants; repeat for several.",
 )
+@click.option(
+    "--catalog",
+    "catalog_code",
+    default=None,
+    metavar="CODE",
+    help="Limit the token to one catalog: its versions, orders and production orders only.",
+)
 @url_option
-def create_command(name: str, scopes: tuple[str, ...], url: str | None) -> None:
+def create_command(name: str, scopes: tuple[str, ...], catalog_code: str | None, url: str | None) -> None:
     """Create a token and print its secret (shown this once only)."""
     if not name.strip():
         raise click.BadParameter("the name must not be empty", param_hint="--name")
     with _session(url) as session:
-        row, secret = create_token(session, name.strip(), list(scopes))
+        if catalog_code is not None:
+            from catalog.models import CatalogRecord
+
+            if session.scalars(select(CatalogRecord).where(CatalogRecord.code == catalog_code)).first() is None:
+                raise click.BadParameter(f"no catalog {catalog_code!r}", param_hint="--catalog")
+        row, secret = create_token(session, name.strip(), list(scopes), catalog_code)
         session.commit()
-        click.echo(f"token {row.id} ({row.name}) with scopes {row.scopes}:", err=True)
+        limit = f" limited to catalog {row.catalog_code}" if row.catalog_code else ""
+        click.echo(f"token {row.id} ({row.name}) with scopes {row.scopes}{limit}:", err=True)
         click.echo(secret)
         click.echo("Store it now: it cannot be shown again.", err=True)
 
@@ -75,6 +88,7 @@ def list_command(as_json: bool, url: str | None) -> None:
                         "name": r.name,
                         "prefix": r.prefix,
                         "scopes": r.scopes.split(),
+                        "catalog": r.catalog_code,
                         "created_at": r.created_at.isoformat(),
                         "last_used_at": r.last_used_at.isoformat() if r.last_used_at else None,
                         "revoked_at": r.revoked_at.isoformat() if r.revoked_at else None,
@@ -91,7 +105,9 @@ def list_command(as_json: bool, url: str | None) -> None:
     for r in rows:
         status = f"revoked {r.revoked_at:%Y-%m-%d}" if r.revoked_at else "active"
         click.echo(
-            f"{r.id:>4}  {r.prefix}…  {r.name}  [{r.scopes}]  created {r.created_at:%Y-%m-%d}  {status}"
+            f"{r.id:>4}  {r.prefix}…  {r.name}  [{r.scopes}]"
+            + (f"  catalog {r.catalog_code}" if r.catalog_code else "")
+            + f"  created {r.created_at:%Y-%m-%d}  {status}"
         )
 
 

@@ -643,12 +643,17 @@ class Cursor:
 
 
 def list_production_orders(
-    session: Session, *, after: str | None, limit: int, status: str | None = None
+    session: Session, *, after: str | None, limit: int, status: str | None = None, catalog: str | None = None
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """Production orders in creation order after the cursor; returns (items, next cursor or None)."""
+    """Production orders in creation order after the cursor; returns (items, next cursor or None).
+
+    ``catalog`` limits the listing to one catalog's orders (tokens limited to a catalog).
+    """
     query = select(ProductionOrderRecord, OrderRecord).join(
         OrderRecord, ProductionOrderRecord.order_id == OrderRecord.id
     )
+    if catalog is not None:
+        query = query.where(OrderRecord.catalog_code == catalog)
     if after:
         query = query.where(ProductionOrderRecord.id > Cursor.decode(after, "po").last_id)
     if status:
@@ -665,10 +670,15 @@ def list_production_orders(
 
 
 def list_orders(
-    session: Session, *, after: str | None, limit: int
+    session: Session, *, after: str | None, limit: int, catalog: str | None = None
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """Orders in creation order after the cursor; returns (items, next cursor or None)."""
+    """Orders in creation order after the cursor; returns (items, next cursor or None).
+
+    ``catalog`` limits the listing to one catalog's orders (tokens limited to a catalog).
+    """
     query = select(OrderRecord)
+    if catalog is not None:
+        query = query.where(OrderRecord.catalog_code == catalog)
     if after:
         query = query.where(OrderRecord.id > Cursor.decode(after, "order").last_id)
     rows = list(session.scalars(query.order_by(OrderRecord.id).limit(limit + 1)))
