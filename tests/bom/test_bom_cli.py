@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from bom_testcatalog import make_catalog
 from click.testing import CliRunner
-from conftest import make_catalog
 from lxml import etree
 
 from catalog.files import dump_catalog

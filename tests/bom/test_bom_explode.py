@@ -3,7 +3,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from conftest import BASE_CONFIG, make_catalog
+from bom_testcatalog import BASE_CONFIG, make_catalog
 
 from bom import (
     BomCycle,
@@ -279,9 +279,13 @@ def test_deep_scrap_chains_stay_exact(config):
 
     depth = 12
     modules = tuple(
-        Module(f"LVL{k}", Label(f"Level {k}"),
-               components=(BomLine(10, f"LVL{k + 1}" if k + 1 < depth else "PAINT", "7 / 4",
-                                   scrap_pct=Decimal("2.5")),))
+        Module(
+            f"LVL{k}",
+            Label(f"Level {k}"),
+            components=(
+                BomLine(10, f"LVL{k + 1}" if k + 1 < depth else "PAINT", "7 / 4", scrap_pct=Decimal("2.5")),
+            ),
+        )
         for k in range(depth)
     )
     cat = make_catalog(bom=(BomLine(10, "LVL0", "3", scrap_pct=Decimal("2.5")),), modules=modules)
@@ -296,8 +300,12 @@ def test_deep_scrap_chains_stay_exact(config):
 def test_module_attribute_without_default_or_parameter_is_incomplete(config):
     from catalog.snapshot import Attribute, AttributeKind
 
-    box = Module("BOX", Label("Box"), components=(BomLine(10, "BOLT", "n"),),
-                 attributes=(Attribute("n", AttributeKind.INT, Label("n"), minimum=1, maximum=4),))
+    box = Module(
+        "BOX",
+        Label("Box"),
+        components=(BomLine(10, "BOLT", "n"),),
+        attributes=(Attribute("n", AttributeKind.INT, Label("n"), minimum=1, maximum=4),),
+    )
     cat = make_catalog(bom=(BomLine(10, "BOX", "1"),), modules=(box,))
     with pytest.raises(IncompleteConfiguration) as info:
         explode(cat, "cargo-bike", config)

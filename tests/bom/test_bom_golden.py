@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import BASE_CONFIG, make_catalog
+from bom_testcatalog import BASE_CONFIG, make_catalog
 
 from bom import canonical_json, create_production_order, explode
 from catalog.files import content_hash, load_catalog_file
