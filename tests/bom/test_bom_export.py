@@ -16,27 +16,26 @@ NS = {"b": B2MML_NS}
 SAFE_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 
 
-def _schema(entry: str):
+@pytest.fixture(scope="module")
+def b2mml_schema():
+    """MESA's OperationsDefinition and OperationsSchedule schemas, loaded once (loading is slow)."""
     xmlschema = pytest.importorskip("xmlschema")
-    path = B2MML_DIR / entry
-    if not path.is_file():
-        pytest.skip(f"../shared/b2mml not present: {path} is missing")
+    entries = [B2MML_DIR / "B2MML-OperationsDefinition.xsd", B2MML_DIR / "B2MML-OperationsSchedule.xsd"]
+    missing = [str(p) for p in entries if not p.is_file()]
+    if missing:
+        pytest.skip(f"../shared/b2mml not present: missing {', '.join(missing)}")
+    # One wrapper schema includes both entry points so the common types are parsed once.
+    includes = "".join(f'<xs:include schemaLocation="{p.resolve().as_uri()}"/>' for p in entries)
+    wrapper = (
+        '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="http://www.mesa.org/xml/B2MML" '
+        f'elementFormDefault="qualified">{includes}</xs:schema>'
+    )
     # The shared folder leaves out the BatchML schemas that B2MML-AllExtensions.xsd includes; lax
     # building records those missing (unused) components instead of failing, and every type our
-    # documents use is still fully checked.
+    # documents use is still fully checked (see the broken-document test below).
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return xmlschema.XMLSchema(str(path), validation="lax")
-
-
-@pytest.fixture(scope="module")
-def definition_schema():
-    return _schema("B2MML-OperationsDefinition.xsd")
-
-
-@pytest.fixture(scope="module")
-def schedule_schema():
-    return _schema("B2MML-OperationsSchedule.xsd")
+        return xmlschema.XMLSchema(io.StringIO(wrapper), validation="lax", base_url=str(B2MML_DIR.resolve()))
 
 
 def _parse(data: bytes):
@@ -88,11 +87,11 @@ def test_flat_csv_lists_each_part_once(catalog, config):
     assert (bolt["total_with_scrap"], bolt["cost"], bolt["paths"]) == ("30", "3", "0060/0030;0070")
 
 
-def test_bom_b2mml_is_valid_and_nests_module_components(catalog, config, definition_schema):
+def test_bom_b2mml_is_valid_and_nests_module_components(catalog, config, b2mml_schema):
     bom = explode(catalog, "cargo-bike", config)
     data = xml_bytes(bom_b2mml(bom, route(catalog, bom)))
     root = _parse(data)
-    definition_schema.validate(root)
+    b2mml_schema.validate(root)
     assert root.tag == f"{{{B2MML_NS}}}OperationsDefinitionInformation"
     bill = root.find("b:OperationsMaterialBill", NS)
     top = bill.findall("b:OperationsMaterialBillItem", NS)
@@ -111,10 +110,10 @@ def test_bom_b2mml_is_valid_and_nests_module_components(catalog, config, definit
     assert b"xml:lang" not in data and data.startswith(b"<?xml version='1.0' encoding='UTF-8'?>")
 
 
-def test_order_b2mml_is_valid_with_schedule_and_materials(catalog, config, schedule_schema):
+def test_order_b2mml_is_valid_with_schedule_and_materials(catalog, config, b2mml_schema):
     order = _order(catalog, config)
     root = _parse(xml_bytes(order_b2mml(order)))
-    schedule_schema.validate(root)
+    b2mml_schema.validate(root)
     request = root.find("b:OperationsRequest", NS)
     reqs = request.findall("b:SegmentRequirement", NS)
     assert len(reqs) == len(order.operations)
@@ -132,15 +131,15 @@ def test_order_b2mml_is_valid_with_schedule_and_materials(catalog, config, sched
     assert totals == {m.item: float(m.quantity) for m in order.materials}
 
 
-def test_schema_validation_catches_a_broken_document(catalog, config, schedule_schema):
+def test_schema_validation_catches_a_broken_document(catalog, config, b2mml_schema):
     root = order_b2mml(_order(catalog, config))
     request = root.find("b:OperationsRequest", NS)
     for req in request.findall("b:SegmentRequirement", NS):
         request.remove(req)
-    assert not schedule_schema.is_valid(root)
+    assert not b2mml_schema.is_valid(root)
 
 
-def test_order_without_operations_still_exports_a_valid_schedule(config, schedule_schema):
+def test_order_without_operations_still_exports_a_valid_schedule(config, b2mml_schema):
     from dataclasses import replace
 
     from bom_testcatalog import make_catalog
@@ -153,5 +152,42 @@ def test_order_without_operations_still_exports_a_valid_schedule(config, schedul
         cat, "1", "h", "cargo-bike", config, quantity=1, due_date=date(2025, 3, 14), number="PO-0"
     )
     root = _parse(xml_bytes(order_b2mml(order)))
-    schedule_schema.validate(root)
+    b2mml_schema.validate(root)
     assert root.findtext(".//b:MaterialRequirement/b:MaterialDefinitionID", namespaces=NS) == "BOLT"
+
+
+def _demo_products():
+    from pathlib import Path
+
+    from catalog.files import load_catalog_file
+
+    demo = Path(__file__).resolve().parents[2] / "catalog" / "demo"
+    return [
+        pytest.param(file, product.code, id=f"{file.stem}-{product.code}")
+        for file in sorted(demo.glob("*.yaml"))
+        for product in load_catalog_file(file).products
+    ]
+
+
+@pytest.mark.parametrize(("file", "product_code"), _demo_products())
+def test_demo_product_exports_are_valid_b2mml(file, product_code, b2mml_schema):
+    from catalog.files import content_hash, load_catalog_file
+    from configurator import Configurator
+
+    catalog = load_catalog_file(file)
+    configuration = Configurator(catalog.product(product_code), catalog_key=content_hash(catalog)).complete()
+    order = create_production_order(
+        catalog,
+        "demo",
+        content_hash(catalog),
+        product_code,
+        configuration,
+        quantity=3,
+        due_date=date(2025, 6, 30),
+        number="PO-DEMO",
+        today=date(2025, 6, 2),
+    )
+    b2mml_schema.validate(_parse(xml_bytes(bom_b2mml(order.bom, [s.operation for s in order.operations]))))
+    b2mml_schema.validate(_parse(xml_bytes(order_b2mml(order))))
+    rows = list(csv.DictReader(io.StringIO(bom_csv(order.bom))))
+    assert len(rows) == len(order.bom.items)
