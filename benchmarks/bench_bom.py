@@ -62,8 +62,8 @@ def _attributes() -> tuple[Attribute, ...]:
     )
 
 
-def generate_catalog(*, fanout: int = 4, leaf_parts: int = 36, parts_per_module: int = 4) -> Catalog:
-    """A product whose super BOM is a 5-level tree of configurable modules (~10,000 lines with the defaults).
+def generate_catalog(*, fanout: int = 4, leaf_parts: int = 36, parts_per_module: int = 6) -> Catalog:
+    """A product whose super BOM is a 5-level tree of configurable modules (10,060 lines with the defaults).
 
     Levels 1-3 are modules with ``fanout`` sub-module lines and ``parts_per_module``
     part lines; level 4 modules hold ``leaf_parts`` part lines. Every module receives
@@ -108,7 +108,7 @@ def generate_catalog(*, fanout: int = 4, leaf_parts: int = 36, parts_per_module:
             lines += part_lines(parts_per_module, 10 * (fanout + 1), counter[0])
         else:
             lines += part_lines(leaf_parts, 10, counter[0])
-        rules = ()
+        rules: tuple[Rule, ...] = ()
         if level == 1:
             rules = (
                 Rule(

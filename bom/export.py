@@ -106,6 +106,13 @@ def bom_csv(bom: BillOfMaterials) -> str:
 
     ``inputs`` and ``configuration`` are ``attr=value`` pairs joined by ``;``
     (set values: codes joined by ``,``).
+
+    >>> from bom.explode import explode
+    >>> from catalog.snapshot import BomLine, Catalog, Label, Part, Product
+    >>> cat = Catalog("c", Label("C"), "CNY", (Part("BOLT", Label("Bolt", "螺栓"), cost=Decimal("0.10")),), (),
+    ...     (Product("p", Label("P"), Decimal(0), (), bom=(BomLine(10, "BOLT", "4", scrap_pct=Decimal("25")),)),))
+    >>> print(bom_csv(explode(cat, "p", {})).splitlines()[1])
+    1,0010,0010,BOLT,part,Bolt,螺栓,4,4,pc,25,5,0.5,,p,,4,,
     """
     rows: list[list[object]] = [list(BOM_CSV_COLUMNS)]
     for i in bom.items:
@@ -237,7 +244,16 @@ def _material_item(
 
 
 def bom_b2mml(bom: BillOfMaterials, operations: Iterable[RoutedOperation] = ()) -> etree._Element:
-    """The BOM (and its routing) as a B2MML ``OperationsDefinitionInformation`` element."""
+    """The BOM (and its routing) as a B2MML ``OperationsDefinitionInformation`` element.
+
+    >>> from bom.explode import explode
+    >>> from catalog.snapshot import BomLine, Catalog, Label, Part, Product
+    >>> cat = Catalog("c", Label("C"), "CNY", (Part("BOLT", Label("Bolt")),), (),
+    ...     (Product("p", Label("P"), Decimal(0), (), bom=(BomLine(10, "BOLT", "4"),)),))
+    >>> root = bom_b2mml(explode(cat, "p", {}))
+    >>> [etree.QName(e).localname for e in root]
+    ['ID', 'Description', 'OperationsDefinition', 'OperationsMaterialBill']
+    """
     def_id = definition_id(bom)
     bill_id = f"{def_id}-BOM"
     root = etree.Element(f"{{{B2MML_NS}}}OperationsDefinitionInformation", nsmap=_NSMAP)
