@@ -177,7 +177,7 @@ class _Walker:
         part_sums = self._parts
         get = env.get
         for cl in owner.lines:
-            key = tuple([get(r) for r in cl.refs])
+            key = tuple(map(get, cl.refs))
             memo = cl.memo
             facts = memo.get(key, _MISS)
             if facts is _MISS:
@@ -190,12 +190,22 @@ class _Walker:
             line = cl.line
             position = cl.position
             path = f"{prefix}/{position}" if prefix else position
-            total = _times(facts.qty, parent_total)
-            with_scrap = total if cl.scrap is None else _times(total, cl.scrap)
+            # Inline arithmetic (this loop runs once per BOM line); a TypeError means a
+            # Fraction met a Decimal and the exact rational helpers take over.
+            try:
+                total = facts.qty * parent_total
+                with_scrap = total if cl.scrap is None else total * cl.scrap
+            except TypeError:
+                total = _times(facts.qty, parent_total)
+                with_scrap = total if cl.scrap is None else _times(total, cl.scrap)
             part = facts.part
             if part is not None:
-                cost = _times(with_scrap, part.cost)
-                cost_sum = _plus(cost_sum, cost)
+                try:
+                    cost = with_scrap * part.cost
+                    cost_sum += cost
+                except TypeError:
+                    cost = _times(with_scrap, part.cost)
+                    cost_sum = _plus(cost_sum, cost)
                 sums = part_sums.get(part.code)
                 if sums is None:
                     part_sums[part.code] = [total, with_scrap, [path]]
@@ -212,11 +222,11 @@ class _Walker:
                         part.name,
                         ItemKind.PART,
                         facts.qty_dec,
-                        _dec(total),
+                        total if type(total) is Decimal else to_decimal(total),
                         part.uom,
                         line.scrap_pct,
-                        _dec(with_scrap),
-                        _dec(cost),
+                        with_scrap if type(with_scrap) is Decimal else to_decimal(with_scrap),
+                        cost if type(cost) is Decimal else to_decimal(cost),
                         line.op,
                         owner.code,
                         facts.provenance,
