@@ -824,6 +824,7 @@ class Configurator:
                     solver_values[name] = self._variables[name].element in value
             else:
                 solver_values[a.code] = value
+        self._fill_auxiliaries(solver_values)
         seen: dict[str, list[Constraint]] = {}
         for c in self.model.constraints:
             if all(n in solver_values for n in c.scope) and not c.predicate(*(solver_values[n] for n in c.scope)):
@@ -832,11 +833,30 @@ class Configurator:
             attrs: list[str] = []
             for c in constraints:
                 for n in c.scope:
-                    attr = self._variables[n].attribute
-                    if attr not in attrs:
-                        attrs.append(attr)
+                    variable = self._variables[n]
+                    if not variable.auxiliary and variable.attribute not in attrs:
+                        attrs.append(variable.attribute)
             problems.append(Violation(rule_id, self._rule_label(rule_id), tuple(attrs)))
         return tuple(problems)
+
+    def _fill_auxiliaries(self, solver_values: dict[str, Value]) -> None:
+        """Give each auxiliary variable (a rule split by ``configurator.decompose``) the value its
+        defining constraint computes from the values already known, so split rules are checked too.
+
+        Auxiliaries come after the variables they read, and the defining constraint of one is the
+        constraint whose scope ends with it; a value none of its definitions accept stays unknown.
+        """
+        for variable in self.model.variables:
+            if not variable.auxiliary:
+                continue
+            definitions = [c for c in self.model.constraints if c.scope and c.scope[-1] == variable.name]
+            inputs_known = [c for c in definitions if all(n in solver_values for n in c.scope[:-1])]
+            if not inputs_known:
+                continue
+            for value in variable.domain:
+                if all(c.predicate(*(solver_values[n] for n in c.scope[:-1]), value) for c in inputs_known):
+                    solver_values[variable.name] = value
+                    break
 
     # ----------------------------------------------------------------- statistics
 
