@@ -34,8 +34,8 @@ from __future__ import annotations
 
 import itertools
 import math
-from fractions import Fraction
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from fractions import Fraction
 
 from catalog.snapshot import Attribute, AttributeKind, Value
 from configurator.model import Constraint, Variable, element_var
