@@ -119,9 +119,11 @@ def init_app(app: Flask) -> None:
             reason = getattr(exc, "reason", "error")
             status = getattr(exc, "http_status", None) or STATUS_BY_REASON.get(reason, 422)
             if not _wants_problem():
-                from flask import abort
+                # Returned, not raised: an exception raised inside an error handler is not
+                # handled again and would turn every such page into a 500.
+                from werkzeug.exceptions import InternalServerError, default_exceptions
 
-                abort(status, str(exc))
+                return default_exceptions.get(status, InternalServerError)(str(exc))
             return problem_response(status, reason, str(exc), **domain_error_payload(exc))
 
     @app.errorhandler(Exception)

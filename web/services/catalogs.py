@@ -38,7 +38,7 @@ from catalog.models import CatalogRecord, CatalogVersion, VersionStatus
 from catalog.services import CatalogNotFound, ContentHashMismatch, VersionNotFound
 from catalog.snapshot import Catalog, Label, Product
 from configurator import Configurator, ConfiguratorError, load_product
-from configurator.backends.base import CompileBudgetExceeded
+from configurator.backends.base import CompileBudgetExceeded, SearchLimitExceeded
 from web.observability import timed, timed_call
 
 __all__ = [
@@ -394,7 +394,8 @@ def get_configurator(
                     node_budget=node_budget,
                     time_budget_s=time_budget_s,
                 )
-        except CompileBudgetExceeded as exc:
+        except (CompileBudgetExceeded, SearchLimitExceeded) as exc:
+            # SearchLimitExceeded here: the SAT fallback refuses a rule spanning too many combinations
             error = ModelTooLarge(product_code, content_hash, str(exc))
             _too_large.put(key, error)
             raise error from None
