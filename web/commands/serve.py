@@ -108,7 +108,8 @@ def serve(
         argv, env = production_command(os.environ, allow_sqlite=allow_sqlite, bind=address, workers=workers)
         click.echo(f"gunicorn on http://{env['C2M_BIND']}/ with {env.get('C2M_WORKERS', 'one per core')} worker(s)")
         # exec: gunicorn becomes this process, so signals from the supervisor reach it directly
-        os.execve(argv[0], argv, env)  # nosec B606 - fixed argv of the running interpreter, no shell
+        # (bandit B606: argv is fixed - the running interpreter and our config - and no shell is involved)
+        os.execve(argv[0], argv, env)  # nosec B606
     overrides: dict[str, object] = {}
     if demo:
         instance = Path(os.getcwd()) / "instance"
