@@ -127,6 +127,11 @@ class SatBackend:
         positions = [index[name] for name in c.scope]
         domains = [self.model.variables[i].domain for i in positions]
         size = math.prod(len(d) for d in domains)
+        if c.allowed is not None and size > 4 * max(len(c.allowed), 1):
+            # A sparse table (Renault has one of 130M combinations and a few hundred rows):
+            # encode its rows directly instead of walking the whole Cartesian product.
+            self._encode_rows(number, c, positions, domains)
+            return
         if size > self.table_limit:
             raise SearchLimitExceeded(
                 self.name,
@@ -162,6 +167,32 @@ class SatBackend:
             t = self._pool.id(("t", number, j))
             supports.append(t)
             self._clauses.extend([-t, lit] for lit in lits)
+        self._clauses.append(supports)  # empty when nothing is allowed: UNSAT
+
+    def _encode_rows(
+        self, number: int, c: Constraint, positions: list[int], domains: list[tuple[Value, ...]]
+    ) -> None:
+        """Support encoding straight from ``c.allowed``: one auxiliary literal per row."""
+        assert c.allowed is not None
+        value_index = [{v: k for k, v in enumerate(d)} for d in domains]
+        distinct = tuple(dict.fromkeys(positions))
+        combos: set[tuple[int, ...]] = set()
+        for row in c.allowed:
+            ks = [value_index[j].get(v) for j, v in enumerate(row)]
+            if any(k is None for k in ks):
+                continue  # a row naming a value outside the domain can never hold
+            combos.add(tuple(k for k in ks if k is not None))
+        rows: list[tuple[int, ...]] = []
+        supports: list[int] = []
+        for j, combo in enumerate(sorted(combos)):  # sorted: the same clauses on every run
+            seen = dict(zip(positions, combo, strict=True))
+            if not all(seen[i] == k for i, k in zip(positions, combo, strict=True)):
+                continue  # a variable listed twice in the scope with two different values
+            rows.append(tuple(seen[i] for i in distinct))
+            t = self._pool.id(("t", number, j))
+            supports.append(t)
+            self._clauses.extend([-t, self._lits[i][k]] for i, k in zip(positions, combo, strict=True))
+        self._tables.append((distinct, rows))
         self._clauses.append(supports)  # empty when nothing is allowed: UNSAT
 
     # -- queries ------------------------------------------------------------------------------------
