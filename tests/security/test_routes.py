@@ -311,3 +311,17 @@ def test_serve_production_refuses_unsafe_settings(
     result = CliRunner().invoke(main, ["serve", "--production", *args], env=env)
     assert result.exit_code == 2
     assert message in result.output
+
+
+def test_no_template_carries_inline_script_or_event_handlers() -> None:
+    """The CSP forbids inline script everywhere (the workspace included): templates must not need it."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "web"
+    templates = [p for p in root.rglob("templates/**/*") if p.suffix in (".html", ".svg", ".xml")]
+    assert len(templates) >= 20
+    for path in templates:
+        source = path.read_text(encoding="utf-8")
+        assert not INLINE_SCRIPT.search(source), path
+        assert not INLINE_HANDLER.search(source), path
+        assert "javascript:" not in source.lower(), path

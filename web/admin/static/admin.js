@@ -32,3 +32,9 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
 });
+
+// Selects marked data-autosubmit submit their form on change (no inline handlers: the CSP forbids them).
+document.addEventListener("change", (event) => {
+  const select = event.target.closest("select[data-autosubmit]");
+  if (select && select.form) select.form.submit();
+});
