@@ -4,7 +4,10 @@ content hash (warmed on publish), rate limits shared in Redis, outbox rows claim
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import Mapping
@@ -17,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from catalog.db import make_engine, upgrade_database
-from tests.faults.conftest import needs_postgres
+from tests.faults.conftest import REPO, needs_postgres
 from tests.faults.test_model_too_large import oversized_catalog
 from tests.security.conftest import populate
 from web import create_app
@@ -73,28 +76,37 @@ def redis_client() -> Any:
     return client
 
 
+REQUESTS_IN_A_PROCESS = """
+import json, sys
+from web import create_app
+from web.limits import limiter
+app = create_app({"TESTING": True, "SECRET_KEY": "t", "PUBLIC_RATE_LIMIT": "3 per minute",
+                  "RATELIMIT_KEY_PREFIX": sys.argv[1]})
+client = app.test_client()
+print(json.dumps([type(limiter.storage).__name__] + [client.get("/api/v1/products").status_code for _ in range(2)]))
+"""
+
+
 def test_rate_limits_live_in_redis_and_are_shared_by_every_process(db_url: str) -> None:
     redis = redis_client()
     prefix = f"c2m-test-{uuid.uuid4().hex[:8]}"
-    config = {
-        "DATABASE_URL": db_url, "TESTING": True, "SECRET_KEY": "t", "REDIS_URL": REDIS_URL,
-        "PUBLIC_RATE_LIMIT": "3 per minute", "RATELIMIT_KEY_PREFIX": prefix,
-    }
-    # Two apps stand for two worker processes: each has its own limiter storage connection.
-    first, second = create_app(config), create_app(config)
+    env = {**os.environ, "C2M_DATABASE_URL": db_url, "C2M_REDIS_URL": REDIS_URL}
     try:
-        from web.limits import limiter
-
-        assert type(limiter.storage).__name__ == "RedisStorage"
-        statuses = [first.test_client().get("/api/v1/products").status_code for _ in range(2)]
-        statuses += [second.test_client().get("/api/v1/products").status_code for _ in range(2)]
-        assert statuses == [200, 200, 200, 429]
+        # Two processes stand for two gunicorn workers: the second sees the first one's requests.
+        seen = [
+            json.loads(
+                subprocess.run(
+                    [sys.executable, "-c", REQUESTS_IN_A_PROCESS, prefix],
+                    env=env, cwd=REPO, capture_output=True, text=True, timeout=60, check=True,
+                ).stdout.strip().splitlines()[-1]
+            )
+            for _ in range(2)
+        ]
+        assert seen == [["RedisStorage", 200, 200], ["RedisStorage", 200, 429]]
         assert redis.keys(f"*{prefix}*"), "the counters are in Redis"
     finally:
         for key in redis.keys(f"*{prefix}*"):
             redis.delete(key)
-        for app in (first, second):
-            app.extensions["c2m.engine"].dispose()
 
 
 @needs_postgres
