@@ -174,3 +174,30 @@ def test_read_only_endpoints_use_the_read_replica(tmp_path: Path) -> None:
         assert created.status_code == 404
     finally:
         app.extensions["c2m.engine"].dispose()
+
+
+def test_a_session_started_on_one_process_is_valid_on_another_with_the_same_key(db_url: str) -> None:
+    """Sessions are signed cookies: any process with the same C2M_SECRET_KEY accepts them."""
+    import re
+
+    def app(secret: str) -> Any:
+        return create_app({"DATABASE_URL": db_url, "TESTING": True, "SECRET_KEY": secret, "RATELIMIT_ENABLED": False})
+
+    first, same_key, other_key = app("shared-secret"), app("shared-secret"), app("another-secret")
+    try:
+        browser = first.test_client()
+        html = browser.get("/p/wuhan-bikes/city-ebike").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', html) or re.search(r'"X-CSRFToken": "([^"]+)"', html)
+        assert token, "the product page carries a CSRF token"
+        cookie = browser.get_cookie("session")
+        assert cookie is not None
+        for target, expected in ((same_key, {302, 303}), (other_key, {400})):
+            client = target.test_client()
+            client.set_cookie("session", cookie.value)
+            response = client.post(
+                "/p/wuhan-bikes/city-ebike/configure", headers={"X-CSRFToken": token.group(1)}
+            )
+            assert response.status_code in expected, (target.config["SECRET_KEY"], response.status_code)
+    finally:
+        for a in (first, same_key, other_key):
+            a.extensions["c2m.engine"].dispose()
