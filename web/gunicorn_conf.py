@@ -58,8 +58,10 @@ proc_name = "c2m"
 # gunicorn's control socket defaults to one path per user: several instances on one host
 # (blue/green, tests) would fight over it, and nothing here uses it.
 control_socket_disable = True
-# Behind a proxy, the app's ProxyFix (C2M_TRUSTED_PROXIES) decides what to trust, not gunicorn.
-forwarded_allow_ips = "127.0.0.1,::1"
+# Behind a proxy, the app's ProxyFix (C2M_TRUSTED_PROXIES) alone decides what to trust:
+# gunicorn would otherwise believe X-Forwarded-Proto from any local client.
+forwarded_allow_ips = ""
+secure_scheme_headers: dict[str, str] = {}
 
 
 def post_worker_init(worker: Any) -> None:
