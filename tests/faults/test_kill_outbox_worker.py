@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import pytest  # noqa: F401 - fixtures
+import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from standardwebhooks import Webhook
