@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from bom_testcatalog import make_catalog
+from bom_package.bom_testcatalog import make_catalog
 
 from bom import WorkCalendar, create_production_order, explode, route
 from catalog.snapshot import BomLine

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from bom_testcatalog import make_catalog
+from bom_package.bom_testcatalog import make_catalog
 from click.testing import CliRunner
 from lxml import etree
 

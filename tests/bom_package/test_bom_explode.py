@@ -3,7 +3,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from bom_testcatalog import BASE_CONFIG, make_catalog
+from bom_package.bom_testcatalog import BASE_CONFIG, make_catalog
 
 from bom import (
     BomCycle,

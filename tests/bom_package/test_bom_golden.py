@@ -1,6 +1,6 @@
 """Golden files: a fixed configuration's BOM and production order, byte for byte.
 
-The canonical JSON of each case is compared with ``tests/bom/golden/<case>.json``.
+The canonical JSON of each case is compared with ``tests/bom_package/golden/<case>.json``.
 After an intended change, regenerate them and review the diff::
 
     C2M_UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/bom/test_bom_golden.py
@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from bom_testcatalog import BASE_CONFIG, make_catalog
+from bom_package.bom_testcatalog import BASE_CONFIG, make_catalog
 
 from bom import canonical_json, create_production_order, explode
 from catalog.files import content_hash, load_catalog_file

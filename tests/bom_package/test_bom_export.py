@@ -6,7 +6,7 @@ import warnings
 from datetime import date
 
 import pytest
-from bom_testcatalog import B2MML_DIR
+from bom_package.bom_testcatalog import B2MML_DIR
 from lxml import etree
 
 from bom import bom_b2mml, bom_csv, create_production_order, explode, order_b2mml, parts_csv, route, xml_bytes
@@ -142,7 +142,7 @@ def test_schema_validation_catches_a_broken_document(catalog, config, b2mml_sche
 def test_order_without_operations_still_exports_a_valid_schedule(config, b2mml_schema):
     from dataclasses import replace
 
-    from bom_testcatalog import make_catalog
+    from bom_package.bom_testcatalog import make_catalog
 
     from catalog.snapshot import BomLine
 
