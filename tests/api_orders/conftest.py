@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from catalog.db import Base, make_engine, sqlite_file, upgrade_database
+from catalog.db import make_engine, sqlite_file, upgrade_database
 from catalog.demo import demo_catalog_paths
 from catalog.files import load_catalog_file, load_catalog_text
 from catalog.services import import_catalog
@@ -61,28 +61,11 @@ products:
 """
 
 
-def add_columns_missing_from_migration(engine: Engine) -> None:
-    """Add model columns the Alembic migration does not create yet (orders.access_token_hash,
-    outbox.failed_at, outbox.delivered_endpoints), so these tests run before the migration is
-    regenerated; a no-op once it is."""
-    inspector = inspect(engine)
-    with engine.begin() as conn:
-        for table in Base.metadata.sorted_tables:
-            if not inspector.has_table(table.name):
-                continue
-            present = {c["name"] for c in inspector.get_columns(table.name)}
-            for column in table.columns:
-                if column.name not in present:
-                    ddl = column.type.compile(engine.dialect)
-                    conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {ddl}"))
-
-
 def _populate(url: str) -> None:
     """Migrate, then import and publish the demo catalogs and the tiny shop."""
     upgrade_database(url)
     engine = make_engine(url)
     try:
-        add_columns_missing_from_migration(engine)
         with Session(engine) as session:
             for path in demo_catalog_paths():
                 import_catalog(session, load_catalog_file(path), publish=True)

@@ -2,7 +2,7 @@
 
 Revision ID: 6f234db6fd04
 Revises: cb84bfd299b2
-Create Date: 2026-11-24 22:38:47.531050
+Create Date: 2026-11-24 23:19:00.371749
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ def upgrade() -> None:
     sa.Column('prefix', sa.String(length=16), nullable=False),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
     sa.Column('scopes', sa.Text(), nullable=False),
+    sa.Column('catalog_code', sa.Text(), nullable=True),
     sa.Column('created_at', catalog.models.UtcDateTime(timezone=True), nullable=False),
     sa.Column('last_used_at', catalog.models.UtcDateTime(timezone=True), nullable=True),
     sa.Column('revoked_at', catalog.models.UtcDateTime(timezone=True), nullable=True),
