@@ -125,7 +125,7 @@ class ProductionOrders(MethodView):
     @blp.doc(security=BEARER, summary="List production orders")
     @blp.arguments(ProductionOrderPageQuerySchema, location="query")
     @blp.response(200, ProductionOrderPageSchema)
-    @problems(400, 401, 403)
+    @problems(400, 401, 403, 422)
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """Production orders oldest first; follow ``next`` until it is null (``status`` filters)."""
         items, following = service.list_production_orders(
@@ -158,7 +158,7 @@ class ProductionOrderDocument(MethodView):
         },
     )
     @blp.arguments(DocumentQuerySchema, location="query")
-    @problems(401, 403, 404, 406)
+    @problems(401, 403, 404, 406, 422)
     def get(self, query: dict[str, Any], number: str) -> Response:
         """The production order; representation by ``Accept``, cached with ``ETag``/``If-None-Match``."""
         row = _require(number)

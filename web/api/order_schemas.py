@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from web.services.orders import MAX_QUANTITY
 
@@ -16,7 +16,7 @@ class PlaceOrderSchema(Schema):
     """Either ``configuration_id`` (a saved configuration) or ``catalog`` + ``product`` + ``decisions``."""
 
     class Meta:
-        unknown = EXCLUDE
+        unknown = RAISE
 
     configuration_id = fields.String(validate=validate.Length(min=1, max=36))
     catalog = fields.String(validate=validate.Length(min=1, max=100))
@@ -54,7 +54,7 @@ class IdempotencyHeaderSchema(Schema):
 
 class OrderAccessQuerySchema(Schema):
     class Meta:
-        unknown = EXCLUDE
+        unknown = RAISE
 
     token = fields.String(
         validate=validate.Length(max=200),
@@ -131,7 +131,7 @@ class OrderPageSchema(Schema):
 
 class PageQuerySchema(Schema):
     class Meta:
-        unknown = EXCLUDE
+        unknown = RAISE
 
     after = fields.String(
         validate=validate.Length(max=200), metadata={"description": "Cursor from a previous page."}
@@ -186,7 +186,7 @@ class ProductionOrderDocumentSchema(Schema):
 
 class DocumentQuerySchema(Schema):
     class Meta:
-        unknown = EXCLUDE
+        unknown = RAISE
 
     table = fields.String(
         load_default="bom",

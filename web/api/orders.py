@@ -113,7 +113,7 @@ class Orders(MethodView):
     @blp.doc(security=BEARER, summary="List orders (ERP)")
     @blp.arguments(PageQuerySchema, location="query")
     @blp.response(200, OrderPageSchema)
-    @problems(400, 401, 403)
+    @problems(400, 401, 403, 422)
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """Orders oldest first; follow ``next`` until it is null."""
         items, following = service.list_orders(
@@ -127,7 +127,7 @@ class OrderByNumber(MethodView):
     @blp.doc(security=[{}, *BEARER], summary="An order's status")
     @blp.arguments(OrderAccessQuerySchema, location="query")
     @blp.response(200, OrderSchema)
-    @problems(401, 403, 404)
+    @problems(401, 403, 404, 422)
     def get(self, query: dict[str, Any], number: str) -> Any:
         """The order with its production orders: with its access token, or an ``erp:read`` token."""
         session = database.read_session()
