@@ -22,8 +22,15 @@ def swagger_file(filename: str):  # type: ignore[no-untyped-def]
     return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename)
 
 
+class ProblemApi(Api):  # type: ignore[misc]
+    """flask-smorest's Api without its generic ``default`` JSON error response: every operation
+    declares its own problem responses as ``application/problem+json``."""
+
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
+
 def init_app(app: Flask) -> Api:
-    api = Api(app, spec_kwargs={
+    api = ProblemApi(app, spec_kwargs={
         "info": {"description": "Catalogs, configurations, orders and production orders of the C2M configurator."},
     })
     api.spec.components.security_scheme(
