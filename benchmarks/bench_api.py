@@ -197,18 +197,9 @@ def _append(
         f"State/healthz throughput ratio: **{ratio:.0%}** (target ≥ 50 %).",
         "",
     ]
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    if HEADING not in text.splitlines():
-        text = text.rstrip("\n") + f"\n\n{HEADING}\n\n"
-        text += "\n".join(table)
-    else:
-        # Insert right after the API heading's existing entries, i.e. before the next "## " section.
-        lines = text.splitlines()
-        start = lines.index(HEADING)
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-        lines[end:end] = ["", *table] if end < len(lines) else ["", *table[:-1]]
-        text = "\n".join(lines) + "\n"
-    RESULTS.write_text(text, encoding="utf-8")
+    from benchmarks.results import write_section
+
+    write_section("api", "API: state endpoint vs a trivial endpoint", "\n".join(table))
 
 
 if __name__ == "__main__":

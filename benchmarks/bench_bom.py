@@ -227,6 +227,13 @@ def main(argv: list[str] | None = None) -> int:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
         if i == 0:
             print("  ".join("-" * w for w in widths))
+    from benchmarks.results import machine, stamp, write_section
+
+    markdown = [f"- date: {stamp()}", f"- machine: {machine()}", "- command: `python -m benchmarks.bench_bom`", ""]
+    markdown += ["| " + " | ".join(row) + " |" for row in table[:1]]
+    markdown += ["|" + "---|" * len(header)]
+    markdown += ["| " + " | ".join(row) + " |" for row in table[1:]]
+    write_section("bom", "BOM explosion and production orders", "\n".join(markdown))
     return 0 if all(c <= t for _, _, _, _, c, t in rows) else 1
 
 

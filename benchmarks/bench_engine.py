@@ -410,14 +410,15 @@ def _table(rows: list[dict[str, Any]], ref_timeout: float, engine: bool, quick: 
 
 def _write(table: str, quick: bool, seconds: float) -> None:
     command = "python -m benchmarks.bench_engine" + (" --quick" if quick else "")
+    from benchmarks.results import write_section
+
     body = (
-        "# Engine benchmark results\n\n"
         f"- date: {dt.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')}\n"
         f"- machine: {_machine()}\n"
         f"- command: `{command}` (took {seconds:.0f} s)\n"
         "- note: the machine is shared; timings are wall-clock and vary with load.\n\n" + table + "\n"
     )
-    RESULTS.write_text(body, encoding="utf-8")
+    write_section("engine", "Engine: compile, propagate, count, complete, explain, repair", body)
 
 
 if __name__ == "__main__":

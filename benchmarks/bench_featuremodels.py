@@ -88,7 +88,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--one", help=argparse.SUPPRESS)
     ap.add_argument("--limit-s", type=float, default=240.0, help="wall-clock limit per model")
-    ap.add_argument("--append", action="store_true", help="append the table to benchmarks/RESULTS.md")
+    ap.add_argument("--no-write", action="store_true", help="print only; leave benchmarks/RESULTS.md alone")
     args = ap.parse_args()
     if args.one:
         print(json.dumps(measure(args.one)))
@@ -116,15 +116,16 @@ def main() -> None:
         rows.append(row)
         print(row, flush=True)
     total = time.perf_counter() - started
-    head = (f"\n## Feature models\n\n### {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC — "
+    head = (f"### {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC — "
             f"`python -m benchmarks.bench_featuremodels` ({total:.0f} s, {os.cpu_count()} CPUs, shared machine)\n\n")
     note = ("\nCTCs: cross-tree constraints of the file (in parentheses: how many are not enforced, see "
             "docs/feature-models.md). Compile: build_model + backend (\"auto\": decision diagram, SAT when the "
             "diagram exceeds its budget; the time includes the failed diagram attempt). Count: exact, decision "
             "diagram only. Propagate: 20 queries fixing 1-5 features, on the backend.\n")
-    if args.append:
-        with (ROOT / "benchmarks" / "RESULTS.md").open("a", encoding="utf-8") as fh:
-            fh.write(head + "\n".join(rows) + "\n" + note)
+    if not args.no_write:
+        from benchmarks.results import write_section
+
+        write_section("featuremodels", "Feature models", head + "\n".join(rows) + "\n" + note)
 
 
 if __name__ == "__main__":

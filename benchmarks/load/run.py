@@ -196,17 +196,9 @@ def table(stats: Stats, seconds: float) -> list[str]:
 
 
 def append_results(block: list[str]) -> None:
-    text_now = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else ""
-    if "\n## Load\n" not in f"\n{text_now}":
-        text_now = text_now.rstrip("\n") + "\n\n## Load\n\n"
-        RESULTS.write_text(text_now + "\n".join(block) + "\n", encoding="utf-8")
-        return
-    head, _, rest = f"\n{text_now}".partition("\n## Load\n")
-    # insert at the end of the Load section (before the next level-2 heading)
-    nxt = rest.find("\n## ")
-    section, tail = (rest, "") if nxt < 0 else (rest[:nxt], rest[nxt:])
-    merged = head[1:] + "\n## Load\n" + section.rstrip("\n") + "\n\n" + "\n".join(block) + "\n" + tail
-    RESULTS.write_text(merged, encoding="utf-8")
+    from benchmarks.results import write_section
+
+    write_section("load", "Load", "\n".join(block))
 
 
 def main(argv: list[str] | None = None) -> int:

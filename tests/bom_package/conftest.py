@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from bom_package.bom_testcatalog import BASE_CONFIG, make_catalog
 
+from bom_package.bom_testcatalog import BASE_CONFIG, make_catalog
 from catalog.snapshot import Catalog
 
 

@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from bom_package.bom_testcatalog import make_catalog
 from click.testing import CliRunner
 from lxml import etree
 
+from bom_package.bom_testcatalog import make_catalog
 from catalog.files import dump_catalog
 from web.cli import main
 

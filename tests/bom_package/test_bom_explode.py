@@ -3,7 +3,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from bom_package.bom_testcatalog import BASE_CONFIG, make_catalog
 
 from bom import (
     BomCycle,
@@ -17,6 +16,7 @@ from bom import (
     UnknownProduct,
     explode,
 )
+from bom_package.bom_testcatalog import BASE_CONFIG, make_catalog
 from catalog.snapshot import BomLine, Label, Module, Part
 
 

@@ -6,11 +6,11 @@ import warnings
 from datetime import date
 
 import pytest
-from bom_package.bom_testcatalog import B2MML_DIR
 from lxml import etree
 
 from bom import bom_b2mml, bom_csv, create_production_order, explode, order_b2mml, parts_csv, route, xml_bytes
 from bom.export import B2MML_NS, BOM_CSV_COLUMNS, PARTS_CSV_COLUMNS
+from bom_package.bom_testcatalog import B2MML_DIR
 
 NS = {"b": B2MML_NS}
 SAFE_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
@@ -143,7 +143,6 @@ def test_order_without_operations_still_exports_a_valid_schedule(config, b2mml_s
     from dataclasses import replace
 
     from bom_package.bom_testcatalog import make_catalog
-
     from catalog.snapshot import BomLine
 
     cat = make_catalog(bom=(BomLine(10, "BOLT", "3"),))

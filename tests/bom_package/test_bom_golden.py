@@ -13,9 +13,9 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from bom_package.bom_testcatalog import BASE_CONFIG, make_catalog
 
 from bom import canonical_json, create_production_order, explode
+from bom_package.bom_testcatalog import BASE_CONFIG, make_catalog
 from catalog.files import content_hash, load_catalog_file
 from configurator import Configurator, Decision
 

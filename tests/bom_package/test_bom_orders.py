@@ -3,9 +3,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from bom_package.bom_testcatalog import make_catalog
-
 from bom import WorkCalendar, create_production_order, explode, route
+from bom_package.bom_testcatalog import make_catalog
 from catalog.snapshot import BomLine
 
 DUE = date(2025, 3, 14)  # a Friday
