@@ -121,6 +121,7 @@ class _Diagram:
         self.size = [len(layer) for layer in kids] + [1]
         self.full = [(1 << s) - 1 for s in self.size]
         self._bitsets()
+        self._edges()
         self._counts()
         self.frozen: list[dict[int, frozenset[Value]]] = [{} for _ in range(self.n)]
         self.unrestricted = None if self.empty else self._to_result(self.layer_vals)
@@ -157,6 +158,88 @@ class _Diagram:
             for ov in out_vals:
                 lv |= ov
             self.layer_vals.append(lv)
+
+    def _edges(self) -> None:
+        """Edge-level bitsets and chunked union maps for the bit-parallel query passes.
+
+        Each layer's edges are numbered by (value, source), so the edges carrying one value are a
+        contiguous run of bits. A node set becomes an edge set (its out- or in-edges) and back with
+        one :class:`_Union` each: a handful of dictionary look-ups per 8 nodes instead of a Python
+        step per node or edge, which is what keeps queries restricting variables spread across
+        the whole order fast.
+        """
+        self.val_edges: list[list[int]] = []
+        self.all_edges: list[int] = []
+        self.pre: list[_Union] = []
+        self.kids_of: list[_Union] = []
+        self.out_vals_of: list[_Union] = []
+        self._by_value: dict[tuple[int, int, bool], _Union] = {}
+        self.in_vals_of: list[_Union] = []
+        self.out_edges: list[_Union] = []
+        self.in_edges: list[_Union] = []
+        self.edge_src: list[_Union] = []
+        self.edge_dst: list[_Union] = []
+        self.allowed_edges: list[_Union] = []
+        self.edge_vals: list[_Union] = []
+        self.succ: list[list[dict[int, int]]] = []
+        self.pairs: list[list[tuple[tuple[int, int], ...]]] = []
+        for i in range(self.n):
+            edges = sorted(
+                (a, u, d)
+                for u, (vs, ds) in enumerate(zip(self.vals[i], self.dsts[i], strict=True))
+                for a, d in zip(vs, ds, strict=True)
+            )
+            ndom = len(self.domains[i])
+            out_e = [0] * self.size[i]
+            in_e = [0] * self.size[i + 1]
+            val_e = [0] * ndom
+            succ: list[dict[int, int]] = [{} for _ in range(ndom)]
+            for e, (a, u, d) in enumerate(edges):
+                bit = 1 << e
+                out_e[u] |= bit
+                in_e[d] |= bit
+                val_e[a] |= bit
+                succ[a][u] = d
+            self.val_edges.append(val_e)
+            self.all_edges.append((1 << len(edges)) - 1)
+            self.pre.append(_Union(self.parents[i]))
+            self.kids_of.append(_Union(self.kid_mask[i]))
+            self.out_vals_of.append(_Union(self.out_vals[i]))
+            self.in_vals_of.append(_Union(self.in_vals[i]))
+            self.out_edges.append(_Union(out_e))
+            self.in_edges.append(_Union(in_e))
+            self.edge_src.append(_Union([1 << u for _, u, _ in edges]))
+            self.edge_dst.append(_Union([1 << d for _, _, d in edges]))
+            self.allowed_edges.append(_Union(val_e))
+            self.edge_vals.append(_Union([1 << a for a, _, _ in edges]))
+            self.succ.append(succ)
+            layer_pairs = []
+            for ds in self.dsts[i]:
+                mult: dict[int, int] = {}
+                for d in ds:
+                    mult[d] = mult.get(d, 0) + 1
+                layer_pairs.append(tuple(mult.items()))
+            self.pairs.append(layer_pairs)
+
+    def by_value(self, i: int, a: int, forward: bool) -> _Union:
+        """Layer ``i``'s edges of value ``a`` as a union map: node -> child (forward) or child -> parents.
+
+        Built on first use: most (layer, value) pairs of a large model are never restricted alone.
+        """
+        key = (i, a, forward)
+        got = self._by_value.get(key)
+        if got is None:
+            succ = self.succ[i][a]
+            if forward:
+                image = [0] * self.size[i]
+                for u, d in succ.items():
+                    image[u] = 1 << d
+            else:
+                image = [0] * self.size[i + 1]
+                for u, d in succ.items():
+                    image[d] |= 1 << u
+            got = self._by_value[key] = _Union(image)
+        return got
 
     def _counts(self) -> None:
         n = self.n
@@ -225,47 +308,28 @@ class _Diagram:
         alive: list[int | None] = [None] * (self.n + 1)
         for i in range(hi, -1, -1):
             nxt, ai = alive[i + 1], allowed[i]
-            if nxt is None:
-                if ai is None:
+            if ai is None:
+                if nxt is None:
                     continue
-                has_val = self.has_val[i]
-                m = 0
-                for a in _bits(ai):
-                    if a < len(has_val):
-                        m |= has_val[a]
-            elif ai is None:
-                parents = self.parents[i]
-                m = 0
-                for d in _bits(nxt):
-                    m |= parents[d]
+                # Every node reaches the terminal, so with all values allowed a node is live
+                # exactly when one of its children is.
+                m = self.pre[i](nxt)
+            elif ai & (ai - 1) == 0:
+                # One allowed value: its edges are a partial function, one node-level step.
+                a = ai.bit_length() - 1
+                if a >= len(self.has_val[i]):
+                    return None
+                m = self.has_val[i][a] if nxt is None else self.by_value(i, a, False)(nxt)
             else:
-                m = self._alive_restricted(i, ai, nxt)
+                # Live: the source of an edge with an allowed value into a live child.
+                live_edges = self.allowed_edges[i](ai)
+                if nxt is not None:
+                    live_edges &= self.in_edges[i](nxt)
+                m = self.edge_src[i](live_edges)
             if m == 0:
                 return None
             alive[i] = None if m == self.full[i] else m
         return alive
-
-    def _alive_restricted(self, i: int, ai: int, nxt: int) -> int:
-        m = 0
-        out_vals, kid_mask, vals_i, dsts_i = self.out_vals[i], self.kid_mask[i], self.vals[i], self.dsts[i]
-        # Only nodes with an allowed value and a live child can be live: start from the
-        # candidates the masks give and settle the mixed ones edge by edge.
-        candidates = 0
-        for a in _bits(ai):
-            if a < len(self.has_val[i]):
-                candidates |= self.has_val[i][a]
-        for u in _bits(candidates):
-            km, ov = kid_mask[u], out_vals[u]
-            if not km & nxt:
-                continue
-            if ov & ai == ov or km & nxt == km:
-                m |= 1 << u
-                continue
-            for a, d in zip(vals_i[u], dsts_i[u], strict=True):
-                if (ai >> a) & 1 and (nxt >> d) & 1:
-                    m |= 1 << u
-                    break
-        return m
 
     def propagate(self, restrict: Restriction) -> dict[str, frozenset[Value]] | None:
         if self.empty:
@@ -290,50 +354,45 @@ class _Diagram:
             if ai is None and reach == alive[i]:
                 # Every live node here is reached and every value is allowed, so each live
                 # child has a reached parent: the next reach is exactly the live set.
-                if nxt is None:
-                    vals[i] = self.layer_vals[i]
-                else:
-                    in_vals, v = self.in_vals[i], 0
-                    for d in _bits(nxt):
-                        v |= in_vals[d]
-                    vals[i] = v
+                vals[i] = self.layer_vals[i] if nxt is None else self.in_vals_of[i](nxt)
                 reach = nxt
                 continue
-            nodes: Iterator[int] | range = range(self.size[i]) if reach is None else _bits(reach)
             if ai is None and nxt is None:
-                out_vals, kid_mask, v, r = self.out_vals[i], self.kid_mask[i], 0, 0
-                for u in nodes:
-                    v |= out_vals[u]
-                    r |= kid_mask[u]
+                # Every child is live: the values and children of the reached nodes.
+                assert reach is not None  # else reach == alive[i] (both None), handled above
+                vals[i] = self.out_vals_of[i](reach)
+                r = self.kids_of[i](reach)
+                reach = None if r == self.full[i + 1] else r
+                continue
+            if ai is not None and ai & (ai - 1) == 0:
+                # One allowed value (alive already checked it is a value of this layer): the
+                # reached nodes' successors by that value, kept when live.
+                a = ai.bit_length() - 1
+                succ = self.by_value(i, a, True)
+                r = succ(self.full[i] if reach is None else reach)
+                if nxt is not None:
+                    r &= nxt
+                vals[i] = 1 << a if r else 0
+                reach = None if r == self.full[i + 1] else r
+                continue
+            # The live edges: out of a reached node, with an allowed value, into a live child.
+            live = self.all_edges[i] if reach is None else self.out_edges[i](reach)
+            if nxt is not None:
+                live &= self.in_edges[i](nxt)
+            if ai is not None:
+                live &= self.allowed_edges[i](ai)
+            val_edges = self.val_edges[i]
+            if len(val_edges) <= 8:
+                v = 0
+                for a, ve in enumerate(val_edges):
+                    if live & ve:
+                        v |= 1 << a
             else:
-                v, r = self._forward_restricted(i, nodes, ai, nxt)
+                v = self.edge_vals[i](live)
             vals[i] = v
+            r = self.edge_dst[i](live)
             reach = None if r == self.full[i + 1] else r
         return vals
-
-    def _forward_restricted(
-        self, i: int, nodes: Iterator[int] | range, ai: int | None, nxt: int | None
-    ) -> tuple[int, int]:
-        v = r = 0
-        vals_i, dsts_i = self.vals[i], self.dsts[i]
-        out_vals, kid_mask = self.out_vals[i], self.kid_mask[i]
-        for u in nodes:
-            km, ov = kid_mask[u], out_vals[u]
-            # Whole-node shortcuts with the precomputed masks; edges are walked only for nodes
-            # with some edges cut and some kept.
-            kids_ok = nxt is None or km & nxt == km
-            vals_ok = ai is None or ov & ai == ov
-            if kids_ok and vals_ok:
-                v |= ov
-                r |= km
-                continue
-            if (nxt is not None and not km & nxt) or (ai is not None and not ov & ai):
-                continue
-            for a, d in zip(vals_i[u], dsts_i[u], strict=True):
-                if (ai is None or (ai >> a) & 1) and (nxt is None or (nxt >> d) & 1):
-                    v |= 1 << a
-                    r |= 1 << d
-        return v, r
 
     # -- count -------------------------------------------------------------------
 
@@ -353,13 +412,23 @@ class _Diagram:
         fwd: dict[int, int] = {u: above[u] for u in range(self.size[lo])}
         for i in range(lo, hi + 1):
             ai = allowed[i]
-            vals_i, dsts_i = self.vals[i], self.dsts[i]
             nxt: dict[int, int] = {}
             get = nxt.get
-            for u, c in fwd.items():
-                for a, d in zip(vals_i[u], dsts_i[u], strict=True):
-                    if ai is None or (ai >> a) & 1:
-                        nxt[d] = get(d, 0) + c
+            if ai is None:
+                # Parallel edges (several values into one child) are merged into a multiplicity.
+                pairs = self.pairs[i]
+                for u, c in fwd.items():
+                    for d, k in pairs[u]:
+                        nxt[d] = get(d, 0) + c * k
+            else:
+                # One edge per value and node: follow each allowed value's successor map.
+                succ_i = self.succ[i]
+                for a in _bits(ai):
+                    succ = succ_i[a].get
+                    for u, c in fwd.items():
+                        child = succ(u)
+                        if child is not None:
+                            nxt[child] = get(child, 0) + c
             if not nxt:
                 return 0
             fwd = nxt
@@ -501,6 +570,62 @@ class _Diagram:
             layer_best.append(top)
             layer_choice.append(arg)
         return layer_best, layer_choice
+
+
+class _Union:
+    """``s -> OR of image[j] for each set bit j of s``, 8 bits at a time through lazily filled tables.
+
+    A table entry maps one byte value at one position to the union of its bits'
+    images, so a warm query costs one look-up per non-zero chunk. At most
+    ``_UNION_TABLE_CAP`` entries are kept per union map (memory stays linear in the diagram);
+    past that, misses are computed each time.
+
+    >>> u = _Union([0b001, 0b110, 0b100])
+    >>> u(0b011), u(0b100), u(0)
+    (7, 4, 0)
+    """
+
+    __slots__ = ("image", "memo", "nbytes", "table")
+
+    def __init__(self, image: Sequence[int]) -> None:
+        self.image = image
+        self.nbytes = (len(image) + 7) // 8
+        self.table: dict[int, int] = {}
+        self.memo: dict[int, int] = {}
+        """Whole-set answers: the sets met at one layer repeat across queries (small layers
+        always, large ones whenever the restrictions on one side of the layer repeat)."""
+
+    def __call__(self, s: int) -> int:
+        got = self.memo.get(s)
+        if got is not None:
+            return got
+        m = 0
+        table = self.table
+        get = table.get
+        for k, b in enumerate(s.to_bytes(self.nbytes, "little")):
+            if b:
+                key = k << 8 | b
+                x = get(key)
+                if x is None:
+                    x = 0
+                    image, base = self.image, k << 3
+                    for j in _BYTE_BITS[b]:
+                        x |= image[base + j]
+                    if len(table) < _UNION_TABLE_CAP:
+                        table[key] = x
+                m |= x
+        memo = self.memo
+        if len(memo) >= _UNION_MEMO_CAP:
+            memo.clear()  # cheaper than LRU bookkeeping; the sets that matter come back quickly
+        memo[s] = m
+        return m
+
+
+_BYTE_BITS = [tuple(j for j in range(8) if b >> j & 1) for b in range(256)]
+_UNION_TABLE_CAP = 4096
+"""Chunk entries kept per union map."""
+_UNION_MEMO_CAP = 256
+"""Whole-set answers kept per union map."""
 
 
 def _bits(m: int) -> Iterator[int]:
