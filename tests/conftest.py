@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -77,3 +78,22 @@ def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
     """A session on a migrated database; closed (uncommitted work rolled back) after the test."""
     with session_factory() as s:
         yield s
+
+
+@pytest.fixture(scope="session")
+def chromium_browser() -> Iterator[Any]:
+    """Debian's chromium driven by playwright, one per test process.
+
+    Playwright's sync API refuses a second instance while one is running in the
+    same process, so every browser test folder shares this one.
+    """
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()

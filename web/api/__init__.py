@@ -22,6 +22,15 @@ def swagger_file(filename: str):  # type: ignore[no-untyped-def]
     return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename)
 
 
+def _refuse_unknown_query_parameters() -> None:
+    """webargs excludes unknown query parameters by default, overriding each schema's own
+    ``unknown``; let the schemas decide (they raise), as the OpenAPI document promises."""
+    from flask_smorest import Blueprint as SmorestBlueprint
+
+    parser = SmorestBlueprint.ARGUMENTS_PARSER
+    parser.DEFAULT_UNKNOWN_BY_LOCATION = {**parser.DEFAULT_UNKNOWN_BY_LOCATION, "query": None, "querystring": None}
+
+
 class ProblemApi(Api):  # type: ignore[misc]
     """flask-smorest's Api without its generic ``default`` JSON error response: every operation
     declares its own problem responses as ``application/problem+json``."""
@@ -30,6 +39,7 @@ class ProblemApi(Api):  # type: ignore[misc]
 
 
 def init_app(app: Flask) -> Api:
+    _refuse_unknown_query_parameters()
     api = ProblemApi(app, spec_kwargs={
         "info": {"description": "Catalogs, configurations, orders and production orders of the C2M configurator."},
     })
