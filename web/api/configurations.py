@@ -16,11 +16,12 @@ shape 422 with per-field messages; malformed JSON 400.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Response
+from flask import Response, request
 from flask_smorest import Blueprint
 
 from configurator import ConflictError, RuleRef
@@ -107,7 +108,11 @@ def conflicts_as_problems(view: F) -> F:
 
 
 def configuration_json(
-    configuration: Configuration, *, reasons: bool = False, with_state: bool = True
+    configuration: Configuration,
+    *,
+    reasons: bool = False,
+    with_state: bool = True,
+    locale: str | None = None,
 ) -> dict[str, Any]:
     """The API form of a configuration: pinned version, stored decisions, invalid ones, state.
 
@@ -131,7 +136,7 @@ def configuration_json(
         ],
     }
     if with_state:
-        document["state"] = configuration.document(request_locale(), reasons=reasons)
+        document["state"] = configuration.document(locale or request_locale(), reasons=reasons)
     return document
 
 
@@ -144,15 +149,56 @@ def respond(document: dict[str, Any], status: int = 200) -> Response:
 
 
 def respond_configuration(
-    configuration: Configuration, status: int = 200, *, reasons: bool = False, shared: bool = False
+    configuration: Configuration,
+    status: int = 200,
+    *,
+    reasons: bool = False,
+    shared: bool = False,
+    conditional: bool = False,
 ) -> Response:
-    """:func:`configuration_json` as a response, splicing in the cached JSON text of the state."""
-    head = configuration_json(configuration, reasons=reasons, with_state=False)
+    """:func:`configuration_json` as a response, splicing in the cached JSON bytes of the state.
+
+    With ``conditional`` (the GET operations) the response carries an ``ETag``
+    (see :func:`state_etag`) and answers ``304 Not Modified`` without a body
+    when ``If-None-Match`` names it; ``Cache-Control: private, no-cache`` lets
+    the buyer's browser keep the document but ask every time (a decision made
+    in another tab must show), and no shared cache keep it (the id is a secret).
+    """
+    locale = request_locale()
+    head = configuration_json(configuration, reasons=reasons, with_state=False, locale=locale)
     if shared:  # read-only: the id (which allows changes) and the token itself stay private
         del head["id"], head["share_token"]
-    text = json.dumps(head, ensure_ascii=False, separators=(",", ":"))
-    state = configuration.document_json(request_locale(), reasons=reasons)
-    return Response(f'{text[:-1]},"state":{state}}}', status=status, mimetype="application/json")
+    text = json.dumps(head, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    state = configuration.rendered(locale, reasons=reasons)
+    if not conditional:
+        return Response(_splice(text, state.body), status=status, mimetype="application/json")
+    etag = state_etag(text, state.digest)
+    if request.if_none_match.contains_weak(etag) or request.if_none_match.star_tag:
+        response = Response(status=304)
+    else:
+        response = Response(_splice(text, state.body), status=status, mimetype="application/json")
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = "private, no-cache"
+    response.headers["Vary"] = "Accept-Language"  # a fresh response: no Vary to merge with yet
+    return response
+
+
+def _splice(head: bytes, state: bytes) -> bytes:
+    """The head object (without its closing brace) and ``"state":`` the state bytes."""
+    return b"".join((head[:-1], b',"state":', state, b"}"))
+
+
+def state_etag(head: bytes, state_digest: str) -> str:
+    """The entity tag of a configuration response: SHA-256 over the head bytes and the state's digest.
+
+    The state's digest stands for its bytes, so the tag changes exactly when
+    the body would: another decision, another ``updated_at``, another language
+    or ``reasons`` (the state part differs), a rebase (another version).
+
+    >>> state_etag(b'{"id":"a"}', "00") == state_etag(b'{"id":"a"}', "00"), state_etag(b'{}', "00") == state_etag(b'{}', "01")
+    (True, False)
+    """
+    return hashlib.sha256(head + b"\0" + state_digest.encode("ascii")).hexdigest()[:40]
 
 
 def _load(configuration_id: str) -> Configuration:
@@ -184,23 +230,46 @@ def create(body: dict[str, Any]) -> Response:
     return respond_configuration(configuration, 201)
 
 
+IF_NONE_MATCH = {
+    "in": "header",
+    "name": "If-None-Match",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "The ETag of a response received before: 304 without a body if nothing changed.",
+}
+CONDITIONAL_HEADERS = {
+    "ETag": {
+        "schema": {"type": "string"},
+        "description": "Changes whenever the body would (decisions, state, language, version).",
+    },
+    "Cache-Control": {"schema": {"type": "string"}, "description": "private, no-cache"},
+}
+NOT_MODIFIED = "Not modified: If-None-Match names the current ETag (no body)."
+
+
 @blp.route(ID_PATH, methods=["GET"])
 @public
-@blp.doc(parameters=[ACCEPT_LANGUAGE], summary="A configuration and its state")
-@blp.arguments(StateQuerySchema, location="query")
-@blp.response(200, ConfigurationSchema)
+@blp.doc(parameters=[ACCEPT_LANGUAGE, IF_NONE_MATCH], summary="A configuration and its state")
+# An instance, not the class: webargs would build (and deep-copy the fields of) a new schema per request.
+@blp.arguments(StateQuerySchema(), location="query")
+@blp.response(200, ConfigurationSchema, headers=CONDITIONAL_HEADERS)
+@blp.alt_response(304, description=NOT_MODIFIED, headers=CONDITIONAL_HEADERS)
 @problems(404, 422, 429)
 def get(query: dict[str, Any], configuration_id: str) -> Response:
-    return respond_configuration(_load(configuration_id), reasons=query["reasons"])
+    """Re-validated against the pinned version on every read; with ``If-None-Match`` a 304 when unchanged."""
+    configuration = service.read_configuration(database.engine(), configuration_id)
+    return respond_configuration(configuration, reasons=query["reasons"], conditional=True)
 
 
 @blp.route("/shared/<string(maxlength=128):share_token>", methods=["GET"])
 @public
-@blp.doc(parameters=[ACCEPT_LANGUAGE], summary="A shared configuration (read-only)")
-@blp.response(200, SharedConfigurationSchema)
+@blp.doc(parameters=[ACCEPT_LANGUAGE, IF_NONE_MATCH], summary="A shared configuration (read-only)")
+@blp.response(200, SharedConfigurationSchema, headers=CONDITIONAL_HEADERS)
+@blp.alt_response(304, description=NOT_MODIFIED, headers=CONDITIONAL_HEADERS)
 @problems(404, 429)
 def shared(share_token: str) -> Response:
-    return respond_configuration(service.get_shared(database.read_session(), share_token), shared=True)
+    configuration = service.get_shared(database.read_session(), share_token)
+    return respond_configuration(configuration, shared=True, conditional=True)
 
 
 @blp.route(f"{ID_PATH}/decisions", methods=["POST"])
