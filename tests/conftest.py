@@ -80,6 +80,34 @@ def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
         yield s
 
 
+CHROMIUM = Path(os.environ.get("C2M_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def skip_browser_tests_when_unavailable(items: list[pytest.Item], folder: Path) -> None:
+    """Mark the tests in ``folder`` skipped, with the reason, when playwright or chromium is missing."""
+    import importlib.util
+    import shutil
+
+    reason = None
+    if importlib.util.find_spec("playwright") is None:
+        reason = "playwright (python package) is not installed"
+    elif not CHROMIUM.exists() or shutil.which(str(CHROMIUM)) is None:
+        reason = f"{CHROMIUM} is not installed (apt-get install chromium)"
+    if reason is None:
+        return
+    for item in items:
+        if Path(str(item.fspath)).resolve().parent == folder:
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
 @pytest.fixture(scope="session")
 def chromium_browser() -> Iterator[Any]:
     """Debian's chromium driven by playwright, one per test process.
@@ -88,8 +116,6 @@ def chromium_browser() -> Iterator[Any]:
     same process, so every browser test folder shares this one.
     """
     from playwright.sync_api import sync_playwright
-
-    from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)

@@ -6,44 +6,23 @@ playwright package is missing. Screenshots go to ``test-artifacts/`` (gitignored
 
 from __future__ import annotations
 
-import os
-import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-CHROMIUM = Path(os.environ.get("C2M_CHROMIUM", "/usr/bin/chromium"))
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from tests.conftest import skip_browser_tests_when_unavailable
 
-try:
-    from playwright.sync_api import Browser, Page, sync_playwright
-except ImportError:  # pragma: no cover - depends on the environment
-    sync_playwright = None
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    reason = None
-    if sync_playwright is None:
-        reason = "playwright (python package) is not installed"
-    elif not CHROMIUM.exists() or shutil.which(str(CHROMIUM)) is None:
-        reason = f"{CHROMIUM} is not installed (apt-get install chromium)"
-    if reason is None:
-        return
-    here = Path(__file__).resolve().parent
-    for item in items:
-        if Path(str(item.fspath)).resolve().parent == here:
-            item.add_marker(pytest.mark.skip(reason=reason))
+    skip_browser_tests_when_unavailable(items, Path(__file__).resolve().parent)
 
 
 @pytest.fixture(scope="session")
