@@ -74,6 +74,13 @@ class Decomposer:
         self.threshold = threshold
         self.variables: list[Variable] = []
         self.domains: dict[str, tuple[Value, ...]] = {}
+        # Only set attributes need rebuilding in an environment; a model may have thousands of
+        # attributes and none of them sets, so _env must not walk them all per evaluation.
+        self._sets: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
+            (code, tuple(c.code for c in by_code[code].choices), names)
+            for code, names in vars_of.items()
+            if by_code[code].kind is AttributeKind.SET
+        ]
         for code, names in vars_of.items():
             a = by_code[code]
             if a.kind is AttributeKind.SET:
@@ -221,10 +228,9 @@ class Decomposer:
 
     def _env(self, scope: Sequence[str], values: Iterable[Value]) -> dict[str, object]:
         env: dict[str, object] = dict(zip(scope, values, strict=True))
-        for code, names in self.vars_of.items():
-            if self.by_code[code].kind is AttributeKind.SET and names and names[0] in env:
-                chosen = (c.code for c, n in zip(self.by_code[code].choices, names, strict=True) if env.get(n))
-                env[code] = frozenset(chosen)
+        for code, elements, names in self._sets:
+            if names and names[0] in env:
+                env[code] = frozenset(e for e, n in zip(elements, names, strict=True) if env.get(n))
         return env
 
 
