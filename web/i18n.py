@@ -135,12 +135,18 @@ class _FolderDomain(Domain):  # type: ignore[misc]
         cache = self.cache
         if key in cache:
             return cache[key]  # type: ignore[no-any-return]
-        translations = support.Translations()
+        # The first catalog found is the base: merging into an empty Translations would keep the
+        # English plural rule (n != 1) and pick msgstr[1], which Chinese (one plural form) lacks.
+        translations: support.NullTranslations = support.NullTranslations()
         for index, dirname in enumerate(self.translation_directories):
             domain = self.domain[0] if len(self.domain) == 1 else self.domain[index]
             catalog = support.Translations.load(dirname, [folder], domain)
-            if isinstance(catalog, support.Translations):
+            if not isinstance(catalog, support.Translations):
+                continue
+            if isinstance(translations, support.Translations):
                 translations.merge(catalog)
+            else:
+                translations = catalog
         cache[key] = translations
         return translations
 

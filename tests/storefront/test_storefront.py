@@ -319,6 +319,19 @@ def test_chinese_page_shows_translated_ui_strings_not_only_catalog_labels(client
     assert "为您定制，按单生产" in client.get("/").get_data(as_text=True)  # remembered in the cookie
 
 
+@pytest.mark.parametrize("count", [1, 5, 34871616])
+def test_chinese_plural_strings_use_the_chinese_plural_rule(demo_app: Flask, count: int) -> None:
+    """Chinese has one plural form: every count must get it, not the English msgid_plural."""
+    from flask import render_template_string
+
+    template = '{{ ngettext("%(num)s possible configuration left.", "%(num)s possible configurations left.", n, num=n) }}'
+    with demo_app.test_request_context("/?lang=zh_CN"):
+        assert render_template_string(template, n=count) == f"还剩 {count} 种可行配置。"
+    with demo_app.test_request_context("/?lang=en"):
+        english = render_template_string(template, n=count)
+    assert english == (f"{count} possible configuration left." if count == 1 else f"{count} possible configurations left.")
+
+
 def test_accept_language_picks_chinese(demo_app: Flask) -> None:
     with demo_app.test_client() as fresh:
         html = fresh.get("/", headers={"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"}).get_data(as_text=True)
