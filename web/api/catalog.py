@@ -36,7 +36,14 @@ from web.api.schemas import (
 from web.auth import check_catalog, require_scope
 from web.errors import ApiProblem
 from web.limits import public
-from web.services.catalogs import LoadedCatalog, find_product, list_products, load_catalog, warm
+from web.services.catalogs import (
+    LoadedCatalog,
+    attribute_header,
+    find_product,
+    list_products,
+    load_catalog,
+    warm,
+)
 
 blp = Blueprint("catalog", __name__, url_prefix="/api/v1", description="Products on sale and catalogs.")
 
@@ -86,21 +93,7 @@ def _attribute(attr: Attribute, locale: str) -> dict[str, Any]:
     default: Any = attr.default
     if attr.kind is AttributeKind.SET:
         default = sorted(attr.default_set) if attr.default_set is not None else None
-    return {
-        "code": attr.code,
-        "label": attr.label.get(locale),
-        "description": attr.description.get(locale) if attr.description else None,
-        "kind": attr.kind.value,
-        "group": attr.group,
-        "unit": attr.unit,
-        "min": attr.minimum,
-        "max": attr.maximum,
-        "step": attr.step if attr.kind is AttributeKind.INT else None,
-        "min_count": attr.min_count if attr.kind is AttributeKind.SET else None,
-        "max_count": attr.max_count if attr.kind is AttributeKind.SET else None,
-        "default": default,
-        "values": values,
-    }
+    return {**attribute_header(attr, locale), "default": default, "values": values}
 
 
 def _product_detail(loaded: LoadedCatalog, product: Product, locale: str) -> dict[str, Any]:

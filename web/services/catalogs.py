@@ -36,7 +36,7 @@ from catalog.errors import CatalogError
 from catalog.files import catalog_from_document
 from catalog.models import CatalogRecord, CatalogVersion, VersionStatus
 from catalog.services import CatalogNotFound, ContentHashMismatch, VersionNotFound
-from catalog.snapshot import Catalog, Label, Product
+from catalog.snapshot import Attribute, AttributeKind, Catalog, Label, Product
 from configurator import Configurator, ConfiguratorError, load_product
 from configurator.backends.base import CompileBudgetExceeded, SearchLimitExceeded
 from web.observability import timed, timed_call
@@ -446,3 +446,20 @@ def label(text: Label | None, locale: str) -> str | None:
     ('车架', None)
     """
     return text.get(locale) if text is not None else None
+
+
+def attribute_header(attr: Attribute, locale: str) -> dict[str, object]:
+    """The catalog facts of an attribute as the API shows them (product detail and state alike)."""
+    return {
+        "code": attr.code,
+        "label": attr.label.get(locale),
+        "description": attr.description.get(locale) if attr.description else None,
+        "kind": attr.kind.value,
+        "group": attr.group,
+        "unit": attr.unit,
+        "min": attr.minimum,
+        "max": attr.maximum,
+        "step": attr.step if attr.kind is AttributeKind.INT else None,
+        "min_count": attr.min_count if attr.kind is AttributeKind.SET else None,
+        "max_count": attr.max_count if attr.kind is AttributeKind.SET else None,
+    }

@@ -71,6 +71,7 @@ from web.models import ConfigurationRecord
 from web.services.catalogs import (
     LoadedCatalog,
     LruCache,
+    attribute_header,
     find_product,
     get_configurator,
     load_catalog,
@@ -801,17 +802,7 @@ def state_document(
             values.append(item)
         attributes.append(
             {
-                "code": attr.code,
-                "label": attr.label.get(locale),
-                "description": attr.description.get(locale) if attr.description else None,
-                "kind": attr.kind.value,
-                "group": attr.group,
-                "unit": attr.unit,
-                "min": attr.minimum,
-                "max": attr.maximum,
-                "step": attr.step if attr.kind is AttributeKind.INT else None,
-                "min_count": attr.min_count if attr.kind is AttributeKind.SET else None,
-                "max_count": attr.max_count if attr.kind is AttributeKind.SET else None,
+                **attribute_header(attr, locale),
                 "value": json_value(attribute_state.value) if attribute_state.value is not None else None,
                 "source": attribute_state.source,
                 "values": values,
