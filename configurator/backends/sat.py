@@ -6,15 +6,19 @@ Encoding: each variable ``x`` with domain ``d1..dn`` gets one Boolean per
 value ("x = di", one-hot) with exactly-one (pairwise for small domains, a
 sequential counter beyond). Each constraint is tabulated over the product of
 its scope's domains (from ``allowed`` when the IR has it, else by calling the
-predicate) and encoded either by one clause per forbidden tuple or, when the
+predicate) and encoded either by the clauses of a Shannon expansion of the
+table (:func:`_table_cnf`: never more clauses than forbidden tuples, and a
+few for implications, or-chains and auxiliary definitions) or, when the
 allowed tuples are the fewer, by one auxiliary "support" literal per allowed
 tuple (the tuple implies its values; one tuple must hold). A restriction
 reaches the incremental solver only as assumptions (negated value literals),
 so one solver instance answers every query.
 
 - ``propagate``: solution-guided: every model found marks one value of every
-  variable as supported; only values still unmarked are asked about, each
-  with one more assumption.
+  variable as supported; each further call asks for a solution taking *any*
+  value still unmarked (one clause over all of them, phases pointing at
+  them), so one call marks many values and one UNSAT answer proves all the
+  rest unsupported (core and dead features at once).
 - ``count``: a DPLL-style model counter over the tabulated constraints
   (generalized arc consistency after each branch, independent components
   counted separately and multiplied, components cached by their domains), so
@@ -94,6 +98,10 @@ class SatBackend:
         self._decode: dict[int, tuple[int, int]] = {
             lit: (i, k) for i, lits in enumerate(self._lits) for k, lit in enumerate(lits)
         }
+        self._n_values = sum(len(lits) for lits in self._lits)
+        assert all(lit <= self._n_values for lits in self._lits for lit in lits)
+        self._activations = itertools.count()
+        self._index = {v.name: i for i, v in enumerate(model.variables)}
         self._clauses: list[list[int]] = []
         self._tables: list[tuple[tuple[int, ...], list[tuple[int, ...]]]] = []
         """Each constraint as (distinct variable indices, allowed value-index tuples), for counting."""
@@ -123,8 +131,7 @@ class SatBackend:
             if not c.predicate():
                 self._unsat = True
             return
-        index = {v.name: i for i, v in enumerate(self.model.variables)}
-        positions = [index[name] for name in c.scope]
+        positions = [self._index[name] for name in c.scope]
         domains = [self.model.variables[i].domain for i in positions]
         size = math.prod(len(d) for d in domains)
         if c.allowed is not None and size > 4 * max(len(c.allowed), 1):
@@ -138,36 +145,37 @@ class SatBackend:
                 f"rule {c.rule_id!r} spans {size} value combinations over {', '.join(c.scope)}, "
                 f"more than the table limit of {self.table_limit}",
             )
-        allowed: list[list[int]] = []
-        forbidden: list[list[int]] = []
         rows: list[tuple[int, ...]] = []
         distinct = tuple(dict.fromkeys(positions))
         for combo in itertools.product(*(range(len(d)) for d in domains)):
             values = tuple(d[k] for d, k in zip(domains, combo, strict=True))
-            ok = values in c.allowed if c.allowed is not None else bool(c.predicate(*values))
-            lits = [self._lits[i][k] for i, k in zip(positions, combo, strict=True)]
-            (allowed if ok else forbidden).append(lits)
-            if ok:
-                seen = dict(zip(positions, combo, strict=True))
-                # A variable listed twice in a scope must take one value.
-                if all(seen[i] == k for i, k in zip(positions, combo, strict=True)):
-                    rows.append(tuple(seen[i] for i in distinct))
+            if not (values in c.allowed if c.allowed is not None else bool(c.predicate(*values))):
+                continue
+            seen = dict(zip(positions, combo, strict=True))
+            # A variable listed twice in a scope must take one value.
+            if all(seen[i] == k for i, k in zip(positions, combo, strict=True)):
+                rows.append(tuple(seen[i] for i in distinct))
         self._tables.append((distinct, rows))
-        if not forbidden:
+        if not rows:
+            self._unsat = True
             return
-        arity = len(c.scope)
-        if len(forbidden) * arity <= len(allowed) * (arity + 1) + 1:
-            # One clause per forbidden tuple: "not all of these values".
-            self._clauses.extend([-lit for lit in lits] for lits in forbidden)
+        sizes = [len(self._lits[i]) for i in distinct]
+        if len(rows) == math.prod(sizes):
+            return  # excludes nothing
+        lits = [self._lits[i] for i in distinct]
+        clauses = _table_cnf(rows, sizes, lits)
+        arity = len(distinct)
+        if sum(map(len, clauses)) <= len(rows) * (2 * arity + 1):
+            self._clauses.extend(clauses)
             return
         # Support encoding: one auxiliary literal per allowed tuple, which
         # implies each of its values; at least one allowed tuple holds.
         supports: list[int] = []
-        for j, lits in enumerate(allowed):
+        for j, row in enumerate(rows):
             t = self._pool.id(("t", number, j))
             supports.append(t)
-            self._clauses.extend([-t, lit] for lit in lits)
-        self._clauses.append(supports)  # empty when nothing is allowed: UNSAT
+            self._clauses.extend([-t, lits[p][k]] for p, k in enumerate(row))
+        self._clauses.append(supports)
 
     def _encode_rows(
         self, number: int, c: Constraint, positions: list[int], domains: list[tuple[Value, ...]]
@@ -236,27 +244,37 @@ class SatBackend:
             return None
         excluded = set(assumptions)
         with self._lock:
-            first = self._solve_under(assumptions)
-            if first is None:
+            if not self._solver.solve(assumptions=assumptions):
                 return None
-            supported = [[False] * len(lits) for lits in self._lits]
-            self._mark(supported, first)
-            for i, lits in enumerate(self._lits):
-                for k, lit in enumerate(lits):
-                    if supported[i][k] or -lit in excluded:
-                        continue
-                    found = self._solve_under([*assumptions, lit])
-                    if found is not None:
-                        self._mark(supported, found)
+            seen = self._value_signs()
+            unseen = [lit for lit in range(1, self._n_values + 1) if not seen[lit] and -lit not in excluded]
+            # Solution-guided, many values per call: "is there a solution taking at least one value
+            # not seen in any solution so far?" (a clause over them, switched on by a fresh activation
+            # literal, with the solver's phases pointing at them and away from the values seen). A solution marks every value it
+            # takes; "no" proves all remaining values unsupported at once. Each "yes" marks at least
+            # one new value, so this ends after at most as many calls as there are values.
+            while unseen:
+                act = self._pool.id(("act", next(self._activations)))
+                self._solver.add_clause([-act, *unseen])
+                self._solver.set_phases([lit if not seen[lit] else -lit for lit in range(1, self._n_values + 1)])
+                found = self._solver.solve(assumptions=[*assumptions, act])
+                if found:
+                    seen = [a or b for a, b in zip(seen, self._value_signs(), strict=True)]
+                self._solver.add_clause([-act])  # retire the query clause
+                if not found:
+                    break
+                unseen = [lit for lit in unseen if not seen[lit]]
         return {
-            v.name: frozenset(x for x, ok in zip(v.domain, supported[i], strict=True) if ok)
+            v.name: frozenset(x for x, lit in zip(v.domain, self._lits[i], strict=True) if seen[lit])
             for i, v in enumerate(self.model.variables)
         }
 
-    @staticmethod
-    def _mark(supported: list[list[bool]], chosen: list[int]) -> None:
-        for i, k in enumerate(chosen):
-            supported[i][k] = True
+    def _value_signs(self) -> list[bool]:
+        """For the solver's current model: ``out[lit]`` is whether value literal ``lit`` is true."""
+        model = self._solver.get_model()
+        assert model is not None
+        # Value literals are the first ids of the pool (1..n_values), so model[lit - 1] is their sign.
+        return [False, *(lit > 0 for lit in model[: self._n_values])]
 
     def count(self, restrict: Restriction) -> int:
         """Exact count by component-caching search (exponential in the worst case)."""
@@ -341,6 +359,60 @@ class SatBackend:
         with RC2(wcnf) as rc2:
             model = rc2.compute()
         return None if model is None else self._values(list(model))
+
+
+def _table_cnf(rows: Sequence[tuple[int, ...]], sizes: Sequence[int], lits: Sequence[Sequence[int]]) -> list[list[int]]:
+    """Clauses equivalent to "the value indices form one of ``rows``" (given exactly-one per variable).
+
+    A Shannon expansion in scope order: values of a variable whose remaining
+    tables (cofactors) are equal share one branch, a variable on which the
+    table does not depend is skipped, and an empty cofactor closes a clause
+    "the path so far does not hold". Every clause covers at least one
+    forbidden tuple and no two cover the same one, so there are never more
+    clauses than forbidden tuples; for rules such as ``aux = a or b or ...``
+    (the decomposer's definitions) it is the usual handful of clauses instead
+    of one clause per forbidden tuple.
+
+    >>> lits = [[1, 2], [3, 4], [5, 6]]   # three bools: literals for False, True
+    >>> rows = [(a, b, int(a or b)) for a in (0, 1) for b in (0, 1)]   # z = a or b
+    >>> sorted(sorted(c) for c in _table_cnf(rows, [2, 2, 2], lits))   # z or not a, ..., not z or a or b
+    [[-6, -3, -1], [-5, -4, -1], [-5, -2]]
+    """
+    memo: dict[tuple[int, frozenset[tuple[int, ...]]], list[list[int]]] = {}
+    spaces = [math.prod(sizes[d:]) for d in range(len(sizes) + 1)]
+
+    def expand(depth: int, table: frozenset[tuple[int, ...]]) -> list[list[int]]:
+        if not table:
+            return [[]]
+        if len(table) == spaces[depth]:
+            return []
+        key = (depth, table)
+        known = memo.get(key)
+        if known is not None:
+            return known
+        by_value: list[set[tuple[int, ...]]] = [set() for _ in range(sizes[depth])]
+        for row in table:
+            by_value[row[0]].add(row[1:])
+        groups: dict[frozenset[tuple[int, ...]], list[int]] = {}
+        for k, rest in enumerate(by_value):
+            groups.setdefault(frozenset(rest), []).append(k)
+        out: list[list[int]] = []
+        if len(groups) == 1:
+            out = expand(depth + 1, next(iter(groups)))
+        else:
+            here = lits[depth]
+            for cofactor, ks in groups.items():
+                # "this variable is not one of ks": one negative literal, or the other values.
+                if len(ks) == 1:
+                    guard = [-here[ks[0]]]
+                else:
+                    chosen = set(ks)
+                    guard = [lit for k, lit in enumerate(here) if k not in chosen]
+                out.extend(guard + clause for clause in expand(depth + 1, cofactor))
+        memo[key] = out
+        return out
+
+    return expand(0, frozenset(rows))
 
 
 def _integer_weights(
