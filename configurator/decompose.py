@@ -42,6 +42,8 @@ from configurator.model import Constraint, Variable, element_var
 from configurator.rules import EvaluationError, evaluate, references
 from configurator.rules.ast import Binary, Call, Expr, In, Int, Name, Range, Str, Unary
 
+_COMPARISONS = frozenset({"==", "!=", "<", "<=", ">", ">="})
+
 LARGE_SCOPE = 4_096
 """A rule whose scope has more value combinations than this is decomposed."""
 PIECE = 256
@@ -92,7 +94,7 @@ class Decomposer:
         """Auxiliary variable -> the variables its definition reads."""
         self._rule = ""
         self._out: list[Constraint] = []
-        self._memo: dict[Expr, str] = {}
+        self._memo: dict[tuple[Expr, int | None], str] = {}
 
     # -- public
 
@@ -149,28 +151,67 @@ class Decomposer:
 
     # -- lowering
 
-    def _lower(self, e: Expr) -> Expr:
+    def _lower(self, e: Expr, cap: int | None = None) -> Expr:
+        """``e`` with large parts replaced by auxiliary variables; with ``cap``, the caller reads
+        only ``min(e, cap)``, so the parts of a non-negative sum may be defined saturated at ``cap``."""
         if self._size(e) <= PIECE:
             return e
         kids = _children(e)
         if not kids:
             raise NotDecomposable(f"rule {self._rule!r}: {type(e).__name__} over {self._scope(e)} is too large")
-        lowered = [self._lower(k) for k in kids]
+        caps = self._child_caps(e, kids, cap)
+        lowered = [self._lower(k, c) for k, c in zip(kids, caps, strict=True)]
         # Replace the largest children by auxiliary variables until the node is small: in a chain
         # that is the accumulated left part, so short terms such as if(f, 1, 0) stay inline.
         for i in sorted(range(len(lowered)), key=lambda j: -self._size(lowered[j])):
             if self._size(_rebuild(e, lowered)) <= PIECE:
                 break
             if not self._is_variable(lowered[i]):
-                lowered[i] = Name(self._define(lowered[i]))
+                lowered[i] = Name(self._define(lowered[i], caps[i]))
         return _rebuild(e, lowered)
+
+    def _child_caps(self, e: Expr, kids: Sequence[Expr], cap: int | None) -> list[int | None]:
+        """Saturation bounds for the children of ``e``: a count compared with constants
+        (``count <= 1``, ``sum in {2..4}``) only matters up to one past the largest constant, and
+        ``min(a + b, c) == min(min(a, c) + min(b, c), c)`` for non-negative ``a``, ``b``. Partial
+        sums of an at-most-one over 32 features then range over {0, 1, 2} instead of 0..32."""
+        none: list[int | None] = [None] * len(kids)
+        if isinstance(e, Binary) and e.op in _COMPARISONS:
+            if isinstance(e.right, Int) and self._non_negative(e.left):
+                return [max(e.right.value, -1) + 1, None]
+            if isinstance(e.left, Int) and self._non_negative(e.right):
+                return [None, max(e.left.value, -1) + 1]
+            return none
+        if isinstance(e, In) and self._non_negative(e.operand):
+            bounds = [i.high if isinstance(i, Range) else i.value if isinstance(i, Int) else None for i in e.items]
+            if all(b is not None for b in bounds):
+                return [max([b for b in bounds if b is not None], default=-1) + 1, *none[1:]]
+            return none
+        if isinstance(e, Binary) and e.op == "+" and cap is not None and all(map(self._non_negative, kids)):
+            return [cap, cap]
+        return none
+
+    def _non_negative(self, e: Expr) -> bool:
+        """Whether ``e`` is an integer expression that is never negative (literals, variables with
+        non-negative int domains, ``if(c, a, b)`` and sums of such)."""
+        if isinstance(e, Int):
+            return e.value >= 0
+        if isinstance(e, Name):
+            domain = self.domains.get(e.id)
+            return domain is not None and all(type(v) is int and v >= 0 for v in domain)
+        if isinstance(e, Call) and e.func == "if" and len(e.args) == 3:
+            return self._non_negative(e.args[1]) and self._non_negative(e.args[2])
+        if isinstance(e, Binary) and e.op == "+":
+            return self._non_negative(e.left) and self._non_negative(e.right)
+        return False
 
     def _is_variable(self, e: Expr) -> bool:
         return isinstance(e, Name) and e.id in self.domains
 
-    def _define(self, e: Expr) -> str:
-        """An auxiliary variable equal to ``e`` (reused for a repeated subexpression of the rule)."""
-        known = self._memo.get(e)
+    def _define(self, e: Expr, cap: int | None = None) -> str:
+        """An auxiliary variable equal to ``e``, or to ``min(e, cap)`` with ``cap`` (reused for a
+        repeated subexpression of the rule)."""
+        known = self._memo.get((e, cap))
         if known is not None:
             return known
         scope = self._scope(e)
@@ -179,6 +220,8 @@ class Decomposer:
         for combo in itertools.product(*doms):
             try:
                 value = _value(evaluate(e, self._env(scope, combo)))
+                if cap is not None and type(value) is int:
+                    value = min(value, cap)
             except EvaluationError:
                 continue  # undefined: the rule is violated there, as when evaluated whole
             rows.append((*combo, value))
@@ -191,7 +234,7 @@ class Decomposer:
         domain = tuple(values)
         self.variables.append(Variable(name, domain, name, auxiliary=True))
         self.domains[name] = domain
-        self._memo[e] = name
+        self._memo[(e, cap)] = name
         definition = frozenset(rows)
 
         def predicate(*values: Value) -> bool:
