@@ -243,38 +243,47 @@ class SatBackend:
         if assumptions is None:
             return None
         excluded = set(assumptions)
+        n = self._n_values
         with self._lock:
             if not self._solver.solve(assumptions=assumptions):
                 return None
-            seen = self._value_signs()
-            unseen = [lit for lit in range(1, self._n_values + 1) if not seen[lit] and -lit not in excluded]
+            model = self._solver.get_model()
+            assert model is not None
+            # Value literals are the first ids of the pool (1..n), so model[lit - 1] is their sign.
+            seen = [False] * (n + 1)
+            for lit in model[:n]:
+                if lit > 0:
+                    seen[lit] = True
+            unseen = [lit for lit in range(1, n + 1) if not seen[lit] and -lit not in excluded]
+            # Phases point at the unseen values and away from the values seen (then, per call,
+            # away from the newly seen ones only: the solver keeps phases between calls).
+            unseen_set = set(unseen)
+            self._solver.set_phases([lit if lit in unseen_set else -lit for lit in range(1, n + 1)])
             # Solution-guided, many values per call: "is there a solution taking at least one value
             # not seen in any solution so far?" (a clause over them, switched on by a fresh activation
-            # literal, with the solver's phases pointing at them and away from the values seen). A solution marks every value it
-            # takes; "no" proves all remaining values unsupported at once. Each "yes" marks at least
-            # one new value, so this ends after at most as many calls as there are values.
+            # literal). A solution marks every value it takes; "no" proves all remaining values
+            # unsupported at once. Each "yes" marks at least one new value, so this ends after at
+            # most as many calls as there are values.
             while unseen:
                 act = self._pool.id(("act", next(self._activations)))
                 self._solver.add_clause([-act, *unseen])
-                self._solver.set_phases([lit if not seen[lit] else -lit for lit in range(1, self._n_values + 1)])
                 found = self._solver.solve(assumptions=[*assumptions, act])
-                if found:
-                    seen = [a or b for a, b in zip(seen, self._value_signs(), strict=True)]
+                model = self._solver.get_model() if found else None
                 self._solver.add_clause([-act])  # retire the query clause
-                if not found:
+                if model is None:
                     break
-                unseen = [lit for lit in unseen if not seen[lit]]
+                still: list[int] = []
+                newly: list[int] = []
+                for lit in unseen:
+                    (newly if model[lit - 1] > 0 else still).append(lit)
+                for lit in newly:
+                    seen[lit] = True
+                self._solver.set_phases([-lit for lit in newly])
+                unseen = still
         return {
             v.name: frozenset(x for x, lit in zip(v.domain, self._lits[i], strict=True) if seen[lit])
             for i, v in enumerate(self.model.variables)
         }
-
-    def _value_signs(self) -> list[bool]:
-        """For the solver's current model: ``out[lit]`` is whether value literal ``lit`` is true."""
-        model = self._solver.get_model()
-        assert model is not None
-        # Value literals are the first ids of the pool (1..n_values), so model[lit - 1] is their sign.
-        return [False, *(lit > 0 for lit in model[: self._n_values])]
 
     def count(self, restrict: Restriction) -> int:
         """Exact count by component-caching search (exponential in the worst case)."""

@@ -13,7 +13,6 @@ from configurator.build import build_model
 from configurator.decompose import LARGE_SCOPE, Decomposer
 from configurator.rules import check_expression, evaluate, parse_expression
 
-
 ONES = " + ".join(f"if(f{i}, 1, 0)" for i in range(14))
 
 
