@@ -146,12 +146,19 @@ def test_automotive_models_import_with_the_published_sizes(rel: str, features: i
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("rel", ["featureide/Automotive01.xml"])
-def test_automotive_models_import_and_sat_propagates(rel: str) -> None:
+@pytest.mark.parametrize("rel", ["featureide/Automotive01.xml", "featureide/Automotive02_V4.xml"])
+def test_automotive_models_propagate_through_the_sat_fallback(rel: str, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.ERROR)
     conv = convert_feature_model(_path(rel))
     sat = _backend(conv, prefer="sat")
-    root = conv.order[0]
     domains = sat.propagate({})
-    assert domains is not None and domains[root] == frozenset({True})
-    leaf = conv.order[-1]
-    assert sat.propagate({leaf: frozenset({True})}) is not None or True not in domains[leaf]
+    assert domains is not None
+    root = conv.order[0]
+    assert domains[root] == frozenset({True})
+    # Globally consistent: a dead feature cannot be selected, and a selectable leaf propagates.
+    dead = [c for c in conv.order if domains[c] == frozenset({False})]
+    if dead:
+        assert sat.propagate({dead[0]: frozenset({True})}) is None
+    leaf = next(c for c in reversed(conv.order) if True in domains[c] and False in domains[c])
+    selected = sat.propagate({leaf: frozenset({True})})
+    assert selected is not None and selected[leaf] == frozenset({True}) and selected[root] == frozenset({True})
