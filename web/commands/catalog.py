@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
-from sqlalchemy.orm import Session
 
 from catalog.errors import CatalogError
 from catalog.featuremodels import dump_uvl, is_feature_model, load_feature_model
@@ -22,7 +19,7 @@ from catalog.services import (
     publish_version,
 )
 from catalog.snapshot import Catalog
-from web.commands.db import open_migrated_engine, resolve_url, url_option
+from web.commands.db import database_session, url_option
 
 
 def expression_checker() -> ExpressionChecker | None:
@@ -49,16 +46,6 @@ def _read(path: Path) -> tuple[Catalog | None, list[str]]:
         return None, [str(problem) for problem in exc.problems]
     except OSError as exc:
         return None, [f"{path}:0:0: cannot read the file: {exc.strerror or exc}"]
-
-
-@contextmanager
-def _session(url: str | None) -> Iterator[Session]:
-    engine = open_migrated_engine(resolve_url(url))
-    try:
-        with Session(engine, expire_on_commit=False) as session:
-            yield session
-    finally:
-        engine.dispose()
 
 
 @click.group("catalog")
@@ -98,7 +85,7 @@ def import_command(file: Path, publish: bool, comment: str | None, url: str | No
         for line in problems:
             click.echo(line)
         raise SystemExit(1)
-    with _session(url) as session:
+    with database_session(url) as session:
         try:
             info = import_catalog(session, catalog, source=file.name, publish=publish, comment=comment)
         except CatalogError as exc:
@@ -140,7 +127,7 @@ def export_command(
     if fmt is None:
         suffix = output.suffix.lower() if output is not None else ""
         fmt = {".json": "json", ".uvl": "uvl"}.get(suffix, "yaml")
-    with _session(url) as session:
+    with database_session(url) as session:
         try:
             catalog = export_catalog(session, code, number)
         except CatalogError as exc:
@@ -163,7 +150,7 @@ def export_command(
 @url_option
 def list_command(url: str | None) -> None:
     """List stored catalogs with their versions in force, latest and draft."""
-    with _session(url) as session:
+    with database_session(url) as session:
         catalogs = list_catalogs(session)
     if not catalogs:
         click.echo("no catalogs")
@@ -188,7 +175,7 @@ def list_command(url: str | None) -> None:
 @url_option
 def versions_command(code: str, url: str | None) -> None:
     """List the versions of catalog CODE."""
-    with _session(url) as session:
+    with database_session(url) as session:
         try:
             versions = list_versions(session, code)
         except CatalogError as exc:
@@ -218,7 +205,7 @@ def versions_command(code: str, url: str | None) -> None:
 @url_option
 def publish_command(code: str, number: int, url: str | None) -> None:
     """Publish draft version NUMBER of catalog CODE."""
-    with _session(url) as session:
+    with database_session(url) as session:
         try:
             info = publish_version(session, code, number)
         except CatalogError as exc:
@@ -232,7 +219,7 @@ def publish_command(code: str, number: int, url: str | None) -> None:
 @url_option
 def archive_command(code: str, number: int, url: str | None) -> None:
     """Withdraw published version NUMBER of catalog CODE from sale."""
-    with _session(url) as session:
+    with database_session(url) as session:
         try:
             info = archive_version(session, code, number)
         except CatalogError as exc:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 import web
 from catalog.db import (
@@ -66,6 +68,17 @@ def open_migrated_engine(url: str) -> Engine:
             "run c2m db upgrade"
         )
     return engine
+
+
+@contextmanager
+def database_session(url: str | None) -> Iterator[Session]:
+    """A session on the migrated database of ``--url`` (or the default one), disposed afterwards."""
+    engine = open_migrated_engine(resolve_url(url))
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            yield session
+    finally:
+        engine.dispose()
 
 
 @click.group("db")

@@ -8,27 +8,14 @@ status; ``c2m token revoke ID`` makes a token unusable at once.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import click
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from web.auth import SCOPES, create_token
-from web.commands.db import open_migrated_engine, resolve_url, url_option
+from web.commands.db import database_session, url_option
 from web.models import ApiToken
-
-
-@contextmanager
-def _session(url: str | None) -> Iterator[Session]:
-    engine = open_migrated_engine(resolve_url(url))
-    try:
-        with Session(engine, expire_on_commit=False) as session:
-            yield session
-    finally:
-        engine.dispose()
 
 
 @click.group("token")
@@ -58,7 +45,7 @@ def create_command(name: str, scopes: tuple[str, ...], catalog_code: str | None,
     """Create a token and print its secret (shown this once only)."""
     if not name.strip():
         raise click.BadParameter("the name must not be empty", param_hint="--name")
-    with _session(url) as session:
+    with database_session(url) as session:
         if catalog_code is not None:
             from catalog.models import CatalogRecord
 
@@ -77,7 +64,7 @@ def create_command(name: str, scopes: tuple[str, ...], catalog_code: str | None,
 @url_option
 def list_command(as_json: bool, url: str | None) -> None:
     """Every token: id, name, prefix, scopes, created, last used, revoked."""
-    with _session(url) as session:
+    with database_session(url) as session:
         rows = session.scalars(select(ApiToken).order_by(ApiToken.id)).all()
     if as_json:
         click.echo(
@@ -116,7 +103,7 @@ def list_command(as_json: bool, url: str | None) -> None:
 @url_option
 def revoke_command(token_id: int, url: str | None) -> None:
     """Revoke token ID (see `c2m token list`); requests with it get 401 from now on."""
-    with _session(url) as session:
+    with database_session(url) as session:
         row = session.get(ApiToken, token_id)
         if row is None:
             raise click.ClickException(f"no token with id {token_id}")

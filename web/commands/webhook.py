@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import click
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from web.commands.db import open_migrated_engine, resolve_url, url_option
+from web.commands.db import database_session, url_option
 from web.models import WebhookEndpoint
 from web.webhooks import EVENT_TYPES, WebhookError, add_endpoint, outbox_status, retry_failed
-
-
-@contextmanager
-def database_session(url: str | None) -> Iterator[Session]:
-    """A session on the migrated database of ``--url`` (or the default one)."""
-    engine = open_migrated_engine(resolve_url(url))
-    try:
-        with Session(engine, expire_on_commit=False) as session:
-            yield session
-    finally:
-        engine.dispose()
 
 
 @click.group("webhook")

@@ -7,8 +7,7 @@ import time
 import click
 from sqlalchemy.orm import Session, sessionmaker
 
-from web.commands.db import open_migrated_engine, resolve_url, url_option
-from web.commands.webhook import database_session
+from web.commands.db import database_session, open_migrated_engine, resolve_url, url_option
 from web.webhooks import DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT, drain, outbox_status
 
 
