@@ -11,7 +11,27 @@
   components as ``AssemblyBillOfMaterialItem``); a production order becomes
   an ``OperationsSchedule`` with one ``OperationsRequest`` and a
   ``SegmentRequirement`` per scheduled operation, carrying planned start and
-  end and the parts the operation consumes as ``MaterialRequirement``.
+  end, the configuration as ``SegmentParameter``s and the parts the operation
+  consumes as ``MaterialRequirement``.
+- Item master (:func:`materials_b2mml`, :func:`item_master_csv`): the catalog's
+  parts and modules as a B2MML ``MaterialInformation`` of ``MaterialDefinition``s
+  with unit, unit cost and lead time as properties.
+
+Units of measure in B2MML are UN/ECE Recommendation 20 codes (``MMT`` for
+``mm``, ``H87`` for ``pc``) with ``listID="UNECERec20"`` and the catalog's own
+unit as the ``name`` attribute; a unit without a known code is written as is,
+without ``listID`` (see :data:`UNECE_REC20`).
+
+Configuration parameters. Every attribute of the product becomes a parameter
+(``SegmentParameter`` of each segment requirement, ``ParameterSpecification``
+of each operations segment): ``ID`` the attribute code, ``Value`` the value
+(``ValueString``, ``DataType`` ``string``/``integer``/``boolean``, the unit
+for an integer with a unit), ``Description`` the attribute's label in English
+and Chinese, and for a chosen value with a label (enum, set elements) a
+``ParameterChild`` per value whose ``Description``s are the value's labels.
+A set attribute's ``ValueString`` is its element codes joined by ``,``. The
+operations of a configurable module occurrence also carry that module's own
+attribute values, with IDs ``<module item>/<attribute>``.
 
 The Business To Manufacturing Markup Language (B2MML) is used courtesy of MESA International.
 """
@@ -20,7 +40,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
@@ -31,10 +52,61 @@ from bom.canonical import canonical_json, decimal_text, digest
 from bom.lines import BillOfMaterials, BomItem, ItemKind, to_decimal
 from bom.orders import ProductionOrder, ScheduledOperation
 from bom.routing import RoutedOperation
-from catalog.snapshot import Label
+from catalog.snapshot import Attribute, Catalog, Label
 
 B2MML_NS = "http://www.mesa.org/xml/B2MML"
 _NSMAP = {None: B2MML_NS}
+
+UNECE_REC20: dict[str, str] = {
+    "pc": "H87",
+    "pcs": "H87",
+    "piece": "H87",
+    "ea": "EA",
+    "each": "EA",
+    "set": "SET",
+    "pair": "PR",
+    "pr": "PR",
+    "m": "MTR",
+    "cm": "CMT",
+    "mm": "MMT",
+    "km": "KMT",
+    "m2": "MTK",
+    "m²": "MTK",
+    "cm2": "CMK",
+    "mm2": "MMK",
+    "m3": "MTQ",
+    "m³": "MTQ",
+    "kg": "KGM",
+    "g": "GRM",
+    "t": "TNE",
+    "l": "LTR",
+    "ml": "MLT",
+    "h": "HUR",
+    "min": "MIN",
+    "s": "SEC",
+    "day": "DAY",
+    "w": "WTT",
+    "kw": "KWT",
+    "v": "VLT",
+    "%": "P1",
+    "deg": "DD",
+    "°": "DD",
+}
+"""Catalog units (case-insensitive) and their UN/ECE Recommendation 20 common codes."""
+UNECE_LIST_ID = "UNECERec20"
+UNECE_AGENCY = "6"
+"""UN/ECE, in the UN/CEFACT agency code list (3055)."""
+
+
+def unit_code(unit: str | None) -> str | None:
+    """The UN/ECE Recommendation 20 code of a catalog unit, or None when it has no known code.
+
+    >>> unit_code("mm"), unit_code("pc"), unit_code("M2"), unit_code("bolts")
+    ('MMT', 'H87', 'MTK', None)
+    """
+    if unit is None:
+        return None
+    return UNECE_REC20.get(unit.strip().lower())
 
 BOM_CSV_COLUMNS = (
     "level",
@@ -179,11 +251,20 @@ def _descriptions(parent: etree._Element, label: Label) -> None:
         _el(parent, "Description", label.zh_CN, languageID="zh-CN")
 
 
+def _unit(parent: etree._Element, unit: str) -> None:
+    """``UnitOfMeasure``: the Recommendation 20 code, the catalog's unit as its name."""
+    code = unit_code(unit)
+    if code is None:
+        _el(parent, "UnitOfMeasure", unit)
+    else:
+        _el(parent, "UnitOfMeasure", code, listID=UNECE_LIST_ID, listAgencyID=UNECE_AGENCY, name=unit)
+
+
 def _quantity(parent: etree._Element, tag: str, value: Decimal, unit: str, key: str | None = None) -> None:
     q = _el(parent, tag)
     _el(q, "QuantityString", decimal_text(value))
     _el(q, "DataType", "decimal")
-    _el(q, "UnitOfMeasure", unit)
+    _unit(q, unit)
     if key is not None:
         _el(q, "Key", key)
 
@@ -243,8 +324,12 @@ def _material_item(
     _quantity(node, "Quantity", item.total_with_scrap, item.unit, key="TotalWithScrap")
 
 
-def bom_b2mml(bom: BillOfMaterials, operations: Iterable[RoutedOperation] = ()) -> etree._Element:
+def bom_b2mml(
+    bom: BillOfMaterials, operations: Iterable[RoutedOperation] = (), catalog: Catalog | None = None
+) -> etree._Element:
     """The BOM (and its routing) as a B2MML ``OperationsDefinitionInformation`` element.
+
+    With the ``catalog``, parameters carry the attributes' labels, units and value labels.
 
     >>> from bom.explode import explode
     >>> from catalog.snapshot import BomLine, Catalog, Label, Part, Product
@@ -276,6 +361,8 @@ def bom_b2mml(bom: BillOfMaterials, operations: Iterable[RoutedOperation] = ()) 
         param = _el(seg, "ParameterSpecification")
         _el(param, "ID", "Quantity")
         _quantity_value(param, op.quantity, "pc")
+        for prefix, p in _segment_parameters(bom, catalog, op.path):
+            _parameter(seg, "ParameterSpecification", p, prefix)
         equipment = _el(seg, "EquipmentSpecification")
         _el(equipment, "ID", f"{_segment_id(op)}:EQ")
         _el(equipment, "EquipmentClassID", op.work_center)
@@ -303,7 +390,109 @@ def _quantity_value(parent: etree._Element, value: Decimal, unit: str) -> None:
     v = _el(parent, "Value")
     _el(v, "ValueString", decimal_text(value))
     _el(v, "DataType", "decimal")
-    _el(v, "UnitOfMeasure", unit)
+    _unit(v, unit)
+
+
+# --- configuration parameters ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ParameterValue:
+    """One attribute of a configuration as a parameter: code, labels, value, unit, value labels."""
+
+    code: str
+    label: Label
+    value: object
+    data_type: str
+    """``string``, ``integer`` or ``boolean``."""
+    unit: str | None
+    value_labels: tuple[tuple[str, Label], ...]
+    """(value code, label) of the chosen enum value or set elements."""
+
+    @property
+    def text(self) -> str:
+        return _value_text(self.value)
+
+
+def configuration_parameters(
+    values: Iterable[tuple[str, object]], attributes: Sequence[Attribute] = ()
+) -> list[ParameterValue]:
+    """The parameters of a configuration, in the attributes' order (then any value without a definition).
+
+    >>> from catalog.snapshot import Attribute, AttributeKind, Choice, Label
+    >>> colour = Attribute("colour", AttributeKind.ENUM, Label("Colour", "颜色"), (Choice("oak", Label("Oak", "橡木")),))
+    >>> width = Attribute("width", AttributeKind.INT, Label("Width"), minimum=1, maximum=9, unit="mm")
+    >>> [(p.code, p.text, p.data_type, p.unit, [c for c, _ in p.value_labels])
+    ...  for p in configuration_parameters([("width", 600), ("colour", "oak"), ("engraving", "Li")], (colour, width))]
+    [('colour', 'oak', 'string', None, ['oak']), ('width', '600', 'integer', 'mm', []), ('engraving', 'Li', 'string', None, [])]
+    """
+    given = dict(values)
+    out: list[ParameterValue] = []
+    for attribute in attributes:
+        if attribute.code not in given:
+            continue
+        value = given.pop(attribute.code)
+        choices = {c.code: c.label for c in attribute.choices}
+        chosen = value if isinstance(value, tuple | list) else (value,)
+        labels = tuple((str(c), choices[str(c)]) for c in chosen if str(c) in choices)
+        out.append(
+            ParameterValue(attribute.code, attribute.label, value, _data_type(value), attribute.unit, labels)
+        )
+    for code, value in given.items():
+        out.append(ParameterValue(code, Label(code), value, _data_type(value), None, ()))
+    return out
+
+
+def _data_type(value: object) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    return "string"
+
+
+def _parameter(parent: etree._Element, tag: str, p: ParameterValue, prefix: str = "") -> None:
+    node = _el(parent, tag)
+    _el(node, "ID", f"{prefix}{p.code}")
+    value = _el(node, "Value")
+    _el(value, "ValueString", p.text)
+    _el(value, "DataType", p.data_type)
+    if p.unit:
+        _unit(value, p.unit)
+    _descriptions(node, p.label)
+    for code, label in p.value_labels:
+        child = _el(node, "ParameterChild")
+        _el(child, "ID", f"{prefix}{p.code}={code}")
+        child_value = _el(child, "Value")
+        _el(child_value, "ValueString", code)
+        _el(child_value, "DataType", "string")
+        _descriptions(child, label)
+
+
+def _product_attributes(catalog: Catalog | None, code: str) -> tuple[Attribute, ...]:
+    if catalog is None:
+        return ()
+    for product in catalog.products:
+        if product.code == code:
+            return product.attributes
+    for module in catalog.modules:
+        if module.code == code:
+            return module.attributes
+    return ()
+
+
+def _segment_parameters(
+    bom: BillOfMaterials, catalog: Catalog | None, path: str
+) -> list[tuple[str, ParameterValue]]:
+    """(ID prefix, parameter) for an operation at BOM ``path``: the product's configuration,
+    then the configurable module occurrence's own values (prefixed ``<module>/``)."""
+    out = [("", p) for p in configuration_parameters(bom.configuration, _product_attributes(catalog, bom.product))]
+    if path:
+        module = next((i for i in bom.items if i.path == path), None)
+        if module is not None and module.configuration:
+            attributes = _product_attributes(catalog, module.item)
+            out += [(f"{module.item}/", p) for p in configuration_parameters(module.configuration, attributes)]
+    return out
 
 
 def _consumption(
@@ -333,6 +522,7 @@ def _segment_requirement(
     s: ScheduledOperation,
     def_id: str,
     parts: list[tuple[str, Label, str, Fraction]],
+    catalog: Catalog | None,
 ) -> None:
     op = s.operation
     req_id = f"{order.number}:{op.sequence:04d}"
@@ -347,6 +537,8 @@ def _segment_requirement(
     _el(req, "OperationsDefinitionID", def_id)
     _el(req, "OperationsSegmentID", _segment_id(op))
     _el(req, "SegmentState", "Forecast")
+    for prefix, p in _segment_parameters(order.bom, catalog, op.path):
+        _parameter(req, "SegmentParameter", p, prefix)
     equipment = _el(req, "EquipmentRequirement")
     _el(equipment, "ID", f"{req_id}:EQ")
     _el(equipment, "EquipmentClassID", op.work_center)
@@ -359,8 +551,11 @@ def _segment_requirement(
         _quantity(node, "Quantity", to_decimal(qty), unit)
 
 
-def order_b2mml(order: ProductionOrder) -> etree._Element:
+def order_b2mml(order: ProductionOrder, catalog: Catalog | None = None) -> etree._Element:
     """The production order as a B2MML ``OperationsSchedule`` element.
+
+    Every segment requirement carries the configuration as ``SegmentParameter``s
+    (with the ``catalog``: attribute labels, units and value labels too).
 
     Each scheduled operation is a ``SegmentRequirement`` listing the parts it
     consumes; parts consumed by no scheduled operation are needed at order
@@ -407,8 +602,139 @@ def order_b2mml(order: ProductionOrder) -> etree._Element:
         operations = [ScheduledOperation(assembly, order.planned_start, order.planned_end)]
     consumption = _consumption(order.bom, [s.operation.key for s in operations])
     for s in operations:
-        _segment_requirement(request, order, s, def_id, consumption[s.operation.key])
+        _segment_requirement(request, order, s, def_id, consumption[s.operation.key], catalog)
     return schedule
+
+
+# --- item master -----------------------------------------------------------------------------------
+
+ITEM_MASTER_FORMAT = "c2m-item-master/1"
+ITEM_MASTER_CSV_COLUMNS = (
+    "code",
+    "kind",
+    "name_en",
+    "name_zh_cn",
+    "unit",
+    "unit_code",
+    "unit_cost",
+    "currency",
+    "lead_time_days",
+)
+
+
+def item_master(catalog: Catalog, version: str) -> dict[str, object]:
+    """The catalog's parts and modules as JSON-ready item master data (sorted by kind, then code).
+
+    Modules have no cost of their own (their cost is their components'): ``unit_cost`` is null.
+    """
+    items: list[dict[str, object]] = []
+    for part in sorted(catalog.parts, key=lambda x: x.code):
+        items.append(
+            {
+                "code": part.code,
+                "kind": "part",
+                "name": {"en": part.name.en, "zh-CN": part.name.zh_CN or part.name.en},
+                "unit": part.uom,
+                "unit_code": unit_code(part.uom),
+                "unit_cost": decimal_text(part.cost),
+                "lead_time_days": part.lead_time_days,
+            }
+        )
+    for module in sorted(catalog.modules, key=lambda x: x.code):
+        items.append(
+            {
+                "code": module.code,
+                "kind": "module",
+                "name": {"en": module.name.en, "zh-CN": module.name.zh_CN or module.name.en},
+                "unit": module.uom,
+                "unit_code": unit_code(module.uom),
+                "unit_cost": None,
+                "lead_time_days": module.lead_time_days,
+            }
+        )
+    return {
+        "format": ITEM_MASTER_FORMAT,
+        "catalog": catalog.code,
+        "version": version,
+        "currency": catalog.currency,
+        "items": items,
+    }
+
+
+def item_master_csv(catalog: Catalog, version: str) -> str:
+    """The item master as CSV text (one row per part or module)."""
+    data = item_master(catalog, version)
+    rows: list[list[object]] = [list(ITEM_MASTER_CSV_COLUMNS)]
+    items = data["items"]
+    assert isinstance(items, list)
+    for item in items:
+        name = item["name"]
+        rows.append(
+            [
+                item["code"],
+                item["kind"],
+                name["en"],
+                name["zh-CN"],
+                item["unit"],
+                item["unit_code"],
+                item["unit_cost"],
+                catalog.currency if item["unit_cost"] is not None else None,
+                item["lead_time_days"],
+            ]
+        )
+    return _csv(rows)
+
+
+def _property(parent: etree._Element, code: str, label: Label, text: str, data_type: str) -> etree._Element:
+    prop = _el(parent, "MaterialDefinitionProperty")
+    _el(prop, "ID", code)
+    _descriptions(prop, label)
+    value = _el(prop, "Value")
+    _el(value, "ValueString", text)
+    _el(value, "DataType", data_type)
+    return value
+
+
+def materials_b2mml(catalog: Catalog, version: str) -> etree._Element:
+    """The item master as a B2MML ``MaterialInformation``: one ``MaterialDefinition`` per part and module.
+
+    Properties: ``UnitOfMeasure`` (the Recommendation 20 code, the catalog unit as its name),
+    ``UnitCost`` (parts; in the catalog currency, ISO 4217 as the unit), ``LeadTime`` (days,
+    ``DAY``). ``MaterialClassID`` is ``part`` or ``module``.
+
+    >>> from catalog.snapshot import Part
+    >>> cat = Catalog("c", Label("C"), "CNY", (Part("BOLT", Label("Bolt"), uom="pc"),), (), ())
+    >>> root = materials_b2mml(cat, "1")
+    >>> [etree.QName(e).localname for e in root]
+    ['ID', 'Description', 'MaterialDefinition']
+    """
+    root = etree.Element(f"{{{B2MML_NS}}}MaterialInformation", nsmap=_NSMAP)
+    _el(root, "ID", f"{catalog.code}-{version}")
+    _descriptions(root, catalog.name)
+    data = item_master(catalog, version)
+    items = data["items"]
+    assert isinstance(items, list)
+    for item in items:
+        definition = _el(root, "MaterialDefinition")
+        _el(definition, "ID", str(item["code"]))
+        _el(definition, "Version", version)
+        name = item["name"]
+        _descriptions(definition, Label(name["en"], name["zh-CN"]))
+        unit = str(item["unit"])
+        uom = _property(definition, "UnitOfMeasure", Label("Unit of measure", "计量单位"), unit_code(unit) or unit, "Code")
+        _unit(uom, unit)
+        if item["unit_cost"] is not None:
+            cost = _property(definition, "UnitCost", Label("Unit cost", "单位成本"), str(item["unit_cost"]), "Amount")
+            _el(cost, "UnitOfMeasure", catalog.currency, listID="ISO4217")
+        lead = _property(
+            definition, "LeadTime", Label("Lead time", "交货期"), str(item["lead_time_days"]), "integer"
+        )
+        _unit(lead, "day")
+        _el(definition, "MaterialClassID", str(item["kind"]))
+        if item["kind"] == "module":
+            _el(definition, "AssemblyType", "Physical")
+            _el(definition, "AssemblyRelationship", "Permanent")
+    return root
 
 
 def xml_bytes(element: etree._Element) -> bytes:

@@ -1,8 +1,10 @@
 """API tokens: created once, stored as SHA-256, checked per request with scopes.
 
 A token looks like ``c2m_<random>``; only its hash and a short prefix are kept.
-Scopes: ``erp:read`` (production orders), ``catalog:write`` (upload, publish),
-``orders:write`` (place orders on behalf of a storefront client).
+Scopes: ``erp:read`` (read orders, production orders, item master, the changes
+feed), ``erp:write`` (act on production orders: acknowledge, reject, start,
+ship, cancel), ``webhooks:manage`` (webhook endpoints), ``catalog:write``
+(upload, publish), ``orders:write`` (place orders on behalf of a storefront client).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from sqlalchemy.orm import Session
 from web.errors import ApiProblem
 from web.models import ApiToken
 
-SCOPES = ("erp:read", "catalog:write", "orders:write")
+SCOPES = ("erp:read", "erp:write", "webhooks:manage", "catalog:write", "orders:write")
 TOKEN_PREFIX = "c2m_"
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -50,6 +50,7 @@ class OrderRecord(Base):
     __table_args__ = (
         CheckConstraint("quantity >= 1", name="quantity_positive"),
         Index("ix_orders_created_at", "created_at"),
+        Index("ix_orders_updated_at", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -77,7 +78,17 @@ class OrderRecord(Base):
     due_date: Mapped[str | None] = mapped_column(String(10))
     access_token_hash: Mapped[str | None] = mapped_column(String(64))
     """SHA-256 of the order's access token (given once, on creation) that opens its status page."""
+    purchase_order_ref: Mapped[str | None] = mapped_column(Text)
+    """The buyer's own purchase-order reference (a business buyer's PO number)."""
+    delivery_address: Mapped[str | None] = mapped_column(Text)
+    """JSON object: name, street, city, postal_code, country (ISO 3166-1 alpha-2), phone."""
+    notes: Mapped[str | None] = mapped_column(Text)
+    """The buyer's notes to the manufacturer."""
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    """Last change of the order or one of its production orders (the changes feed filters on it)."""
+    event_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Events emitted for this order so far: the last event's ``order_sequence``."""
 
     production_orders: Mapped[list[ProductionOrderRecord]] = relationship(back_populates="order")
 
@@ -86,6 +97,7 @@ class ProductionOrderRecord(Base):
     """The manufacturing work an order creates, as the ERP pulls it."""
 
     __tablename__ = "production_orders"
+    __table_args__ = (Index("ix_production_orders_updated_at", "updated_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)
@@ -96,7 +108,16 @@ class ProductionOrderRecord(Base):
     status: Mapped[str] = mapped_column(String(24), default="released")
     acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     acknowledged_by: Mapped[str | None] = mapped_column(Text)
+    erp_reference: Mapped[str | None] = mapped_column(Text)
+    """The ERP's own reference for this production order (e.g. its manufacturing order number)."""
+    shipment_reference: Mapped[str | None] = mapped_column(Text)
+    """The ERP's shipment or tracking reference, given when the order is marked shipped."""
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    """Why the ERP rejected or cancelled the production order."""
+    status_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    status_changed_by: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     order: Mapped[OrderRecord] = relationship(back_populates="production_orders")
 
@@ -131,7 +152,7 @@ class ApiToken(Base):
     """The first characters of the token, shown in listings to recognise it."""
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     scopes: Mapped[str] = mapped_column(Text)
-    """Space-separated scopes: ``erp:read``, ``catalog:write``, ``orders:write``."""
+    """Space-separated scopes (``web.auth.SCOPES``)."""
     catalog_code: Mapped[str | None] = mapped_column(Text)
     """When set, the token reaches only this catalog: its versions, orders and production orders."""
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
@@ -151,6 +172,11 @@ class WebhookEndpoint(Base):
     event_types: Mapped[str] = mapped_column(Text, default="*")
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    description: Mapped[str | None] = mapped_column(Text)
+    previous_secret: Mapped[str | None] = mapped_column(Text)
+    """The secret before the last rotation: deliveries are signed with both until it expires."""
+    previous_secret_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    disabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class OutboxEvent(Base):
@@ -167,6 +193,11 @@ class OutboxEvent(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     event_id: Mapped[str] = mapped_column(String(64), unique=True)
     event_type: Mapped[str] = mapped_column(String(64))
+    sequence: Mapped[int | None] = mapped_column(Integer, unique=True)
+    """Position in the changes feed: gapless and increasing in commit order (see ``EventCounter``)."""
+    order_number: Mapped[str | None] = mapped_column(String(32), index=True)
+    order_sequence: Mapped[int | None] = mapped_column(Integer)
+    """1, 2, 3, ... per order: a receiver that sees a gap knows an earlier event is still coming."""
     payload: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -177,6 +208,20 @@ class OutboxEvent(Base):
     """Set when delivery was given up after the last attempt (dead letter)."""
     delivered_endpoints: Mapped[str | None] = mapped_column(Text)
     """Space-separated ids of the endpoints that accepted the event, so retries skip them."""
+
+
+class EventCounter(Base):
+    """The last sequence number handed to an event (one row, ``name = 'events'``).
+
+    Taking a number is an ``UPDATE`` of this row in the transaction that writes the
+    event: the row lock makes a second writer wait until the first commits, so
+    sequence numbers become visible in increasing order without gaps.
+    """
+
+    __tablename__ = "event_counters"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class User(Base):

@@ -1,11 +1,20 @@
 """Webhooks: events written to the outbox with the change they report, delivered by ``c2m worker``.
 
 Delivery follows the Standard Webhooks scheme (https://www.standardwebhooks.com):
-the body is ``{"type": ..., "timestamp": ..., "data": {...}}``, and three headers
+the body is ``{"id", "type", "timestamp", "sequence", "order_number",
+"order_sequence", "data": {...}}`` (the same object the changes feed
+``GET /api/v1/events`` lists), and three headers
 let the receiver check it: ``webhook-id`` (the event's id, the same on every
 retry so receivers can drop duplicates), ``webhook-timestamp`` (seconds since
 the epoch, at delivery) and ``webhook-signature`` (``v1,<base64 HMAC-SHA256>``
-of ``id.timestamp.body`` under the endpoint's ``whsec_`` secret).
+of ``id.timestamp.body`` under the endpoint's ``whsec_`` secret; during the
+day after a secret rotation a second signature under the previous secret).
+
+Ordering. ``sequence`` is gapless and increases in commit order over all
+events (:func:`next_sequence`); ``order_sequence`` counts 1, 2, 3, ... per
+order. Deliveries are retried independently, so a receiver may get an order's
+events out of order; a gap in ``order_sequence`` says an earlier event is
+still on its way (or can be read from the changes feed).
 
 The worker claims due events, posts each to every active endpoint subscribed
 to its type and records the outcome. A failed event is retried with
@@ -35,16 +44,21 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 from standardwebhooks import Webhook
 
-from web.models import OutboxEvent, WebhookEndpoint
+from web.models import EventCounter, OrderRecord, OutboxEvent, WebhookEndpoint
 
 EVENT_TYPES = (
     "order.created",
     "production_order.released",
     "production_order.acknowledged",
+    "production_order.in_production",
+    "production_order.shipped",
+    "production_order.rejected",
+    "production_order.cancelled",
 )
 """Event types the application emits; an endpoint subscribes to some or to ``*`` (all)."""
 
@@ -56,6 +70,9 @@ DEFAULT_TIMEOUT = 10.0
 DEFAULT_LEASE = timedelta(minutes=5)
 """How long a claim keeps other workers off an event; longer than a batch's deliveries take."""
 MAX_ERROR_TEXT = 500
+SECRET_OVERLAP = timedelta(hours=24)
+"""After a rotation the previous secret still signs deliveries this long, so receivers can switch over."""
+COUNTER = "events"
 
 
 class WebhookError(ValueError):
@@ -76,7 +93,9 @@ def new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
 
 
-def add_endpoint(session: Session, url: str, event_types: Sequence[str] = ()) -> WebhookEndpoint:
+def add_endpoint(
+    session: Session, url: str, event_types: Sequence[str] = (), *, description: str | None = None
+) -> WebhookEndpoint:
     """Register ``url`` for ``event_types`` (all when empty) with a new secret; flushes, does not commit.
 
     :raise WebhookError: the URL is not http(s) or an event type is unknown.
@@ -88,10 +107,38 @@ def add_endpoint(session: Session, url: str, event_types: Sequence[str] = ()) ->
     if unknown:
         raise WebhookError(f"unknown event type(s) {', '.join(unknown)}; known: {', '.join(EVENT_TYPES)}")
     types = "*" if not event_types or "*" in event_types else " ".join(sorted(set(event_types)))
-    row = WebhookEndpoint(url=url, secret=new_secret(), event_types=types, active=True, created_at=_now())
+    row = WebhookEndpoint(
+        url=url, secret=new_secret(), event_types=types, active=True, created_at=_now(), description=description
+    )
     session.add(row)
     session.flush()
     return row
+
+
+def rotate_secret(endpoint: WebhookEndpoint, *, now: datetime | None = None) -> str:
+    """Give ``endpoint`` a new secret; the old one keeps signing (as a second signature) for
+    :data:`SECRET_OVERLAP`. Returns the new secret. The caller commits."""
+    moment = now or _now()
+    endpoint.previous_secret = endpoint.secret
+    endpoint.previous_secret_expires_at = moment + SECRET_OVERLAP
+    endpoint.secret = new_secret()
+    return endpoint.secret
+
+
+def disable_endpoint(endpoint: WebhookEndpoint, *, now: datetime | None = None) -> None:
+    """Stop deliveries to ``endpoint`` (idempotent: the first disabling time stands). The caller commits."""
+    if endpoint.active or endpoint.disabled_at is None:
+        endpoint.active = False
+        endpoint.disabled_at = endpoint.disabled_at or now or _now()
+
+
+def signing_secrets(endpoint: WebhookEndpoint, at: datetime) -> list[str]:
+    """The secrets that sign a delivery at ``at``: the current one, and the previous one while it overlaps."""
+    out = [endpoint.secret]
+    expires = endpoint.previous_secret_expires_at
+    if endpoint.previous_secret and expires is not None and at < expires:
+        out.append(endpoint.previous_secret)
+    return out
 
 
 def subscribes(endpoint: WebhookEndpoint, event_type: str) -> bool:
@@ -102,17 +149,77 @@ def subscribes(endpoint: WebhookEndpoint, event_type: str) -> bool:
 # --------------------------------------------------------------------------- events
 
 
+def next_sequence(session: Session) -> int:
+    """Take the next event sequence number in the caller's transaction.
+
+    An ``UPDATE ... RETURNING`` of the one counter row: its row lock holds a
+    concurrent writer until this transaction ends, so numbers are committed in
+    increasing order, and a rolled-back transaction gives its number back (no gaps).
+    """
+    taken = session.execute(
+        update(EventCounter)
+        .where(EventCounter.name == COUNTER)
+        .values(value=EventCounter.value + 1)
+        .returning(EventCounter.value)
+    ).scalar_one_or_none()
+    if taken is None:  # a database created without the migration's seed row
+        session.execute(insert(EventCounter).values(name=COUNTER, value=1))
+        return 1
+    return int(taken)
+
+
+def _next_order_sequence(session: Session, order: OrderRecord) -> int:
+    session.flush()
+    value = session.execute(
+        update(OrderRecord)
+        .where(OrderRecord.id == order.id)
+        .values(event_count=OrderRecord.event_count + 1)
+        .returning(OrderRecord.event_count)
+        .execution_options(synchronize_session=False)
+    ).scalar_one()
+    set_committed_value(order, "event_count", int(value))
+    return int(value)
+
+
+def event_payload(row: OutboxEvent) -> dict[str, Any]:
+    """The event as receivers and the changes feed see it."""
+    payload: dict[str, Any] = json.loads(row.payload)
+    return payload
+
+
 def enqueue(
-    session: Session, event_type: str, data: Mapping[str, Any], *, now: datetime | None = None
+    session: Session,
+    event_type: str,
+    data: Mapping[str, Any],
+    *,
+    now: datetime | None = None,
+    order: OrderRecord | None = None,
 ) -> OutboxEvent:
-    """Add an event to the outbox in the caller's transaction (it is sent only if that commits)."""
+    """Add an event to the outbox in the caller's transaction (it is sent only if that commits).
+
+    The event takes the next ``sequence`` and, for an ``order``, that order's next ``order_sequence``.
+    """
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {event_type!r}")
     moment = now or _now()
-    payload = {"type": event_type, "timestamp": moment.isoformat(timespec="seconds"), "data": dict(data)}
+    event_id = str(uuid.uuid4())
+    order_sequence = _next_order_sequence(session, order) if order is not None else None
+    sequence = next_sequence(session)
+    payload = {
+        "id": event_id,
+        "type": event_type,
+        "timestamp": moment.isoformat(timespec="seconds"),
+        "sequence": sequence,
+        "order_number": order.number if order is not None else None,
+        "order_sequence": order_sequence,
+        "data": dict(data),
+    }
     row = OutboxEvent(
-        event_id=str(uuid.uuid4()),
+        event_id=event_id,
         event_type=event_type,
+        sequence=sequence,
+        order_number=order.number if order is not None else None,
+        order_sequence=order_sequence,
         payload=json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True),
         created_at=moment,
         attempts=0,
@@ -178,9 +285,13 @@ def urllib_send(url: str, body: bytes, headers: Mapping[str, str], timeout: floa
         return int(exc.code)
 
 
-def signed_headers(endpoint_secret: str, event_id: str, body: str, at: datetime) -> dict[str, str]:
-    """The Standard Webhooks headers for ``body`` sent at ``at``."""
-    signature = Webhook(endpoint_secret).sign(event_id, at, body)
+def signed_headers(
+    endpoint_secret: str | Sequence[str], event_id: str, body: str, at: datetime
+) -> dict[str, str]:
+    """The Standard Webhooks headers for ``body`` sent at ``at`` (one signature per secret,
+    space-separated, as the scheme allows during a rotation)."""
+    secrets_ = [endpoint_secret] if isinstance(endpoint_secret, str) else list(endpoint_secret)
+    signature = " ".join(Webhook(secret).sign(event_id, at, body) for secret in secrets_)
     return {
         "content-type": "application/json",
         "user-agent": "c2m-webhooks/1",
@@ -203,7 +314,8 @@ def deliver(
     out: list[Attempt] = []
     body = event.payload.encode("utf-8")
     for endpoint in endpoints:
-        headers = signed_headers(endpoint.secret, event.event_id, event.payload, clock())
+        at = clock()
+        headers = signed_headers(signing_secrets(endpoint, at), event.event_id, event.payload, at)
         try:
             status = send(endpoint.url, body, headers, timeout)
         except (OSError, ValueError) as exc:  # URLError, timeouts, refused connections, bad URLs

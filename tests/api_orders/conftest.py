@@ -155,11 +155,18 @@ def factory(app: Flask) -> sessionmaker[Session]:
 
 @pytest.fixture
 def tokens(factory: sessionmaker[Session]) -> dict[str, str]:
-    """API token secrets by role: erp (erp:read), shop (orders:write), author (catalog:write)."""
+    """API token secrets by role: erp (erp:read), erp_write (erp:read erp:write), shop (orders:write),
+    author (catalog:write), hooks (webhooks:manage)."""
     out: dict[str, str] = {}
     with factory() as session:
-        for name, scope in (("erp", "erp:read"), ("shop", "orders:write"), ("author", "catalog:write")):
-            out[name] = create_token(session, name, [scope])[1]
+        for name, scopes in (
+            ("erp", ["erp:read"]),
+            ("erp_write", ["erp:read", "erp:write"]),
+            ("shop", ["orders:write"]),
+            ("author", ["catalog:write"]),
+            ("hooks", ["webhooks:manage"]),
+        ):
+            out[name] = create_token(session, name, scopes)[1]
         session.commit()
     return out
 

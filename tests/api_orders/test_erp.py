@@ -221,7 +221,9 @@ def test_unsupported_accept_is_406_listing_what_is_available(
 def test_unknown_production_order_is_404(client: FlaskClient, tokens: dict[str, str]) -> None:
     response = client.get("/api/v1/production-orders/PO-1999-000001", headers=bearer(tokens["erp"]))
     assert response.status_code == 404 and response.get_json()["reason"] == "production_order_not_found"
-    ack = client.post("/api/v1/production-orders/PO-1999-000001/acknowledge", headers=bearer(tokens["erp"]))
+    ack = client.post(
+        "/api/v1/production-orders/PO-1999-000001/acknowledge", headers=bearer(tokens["erp_write"])
+    )
     assert ack.status_code == 404
 
 
@@ -229,12 +231,12 @@ def test_acknowledge_is_idempotent_and_records_who_and_when(
     client: FlaskClient, factory: sessionmaker[Session], placed: list[str], tokens: dict[str, str]
 ) -> None:
     number = _first(client, tokens["erp"])["number"]
-    first = client.post(f"/api/v1/production-orders/{number}/acknowledge", headers=bearer(tokens["erp"]))
-    second = client.post(f"/api/v1/production-orders/{number}/acknowledge", headers=bearer(tokens["erp"]))
+    first = client.post(f"/api/v1/production-orders/{number}/acknowledge", headers=bearer(tokens["erp_write"]))
+    second = client.post(f"/api/v1/production-orders/{number}/acknowledge", headers=bearer(tokens["erp_write"]))
     assert first.status_code == second.status_code == 200
     assert first.get_json() == second.get_json()
     ack = first.get_json()
-    assert ack["status"] == "acknowledged" and ack["acknowledged_by"].startswith("erp (")
+    assert ack["status"] == "acknowledged" and ack["acknowledged_by"].startswith("erp_write (")
     assert ack["acknowledged_at"] is not None
     with factory() as session:
         types = list(session.scalars(select(OutboxEvent.event_type)))
@@ -246,28 +248,33 @@ def test_acknowledge_is_idempotent_and_records_who_and_when(
     assert len(released.get_json()["items"]) == 24
 
 
-def _protected(number: str) -> list[tuple[str, str]]:
+def _protected(number: str) -> list[tuple[str, str, str]]:
     return [
-        ("GET", "/api/v1/orders"),
-        ("GET", "/api/v1/production-orders"),
-        ("GET", f"/api/v1/production-orders/{number}"),
-        ("POST", f"/api/v1/production-orders/{number}/acknowledge"),
+        ("GET", "/api/v1/orders", "erp"),
+        ("GET", "/api/v1/production-orders", "erp"),
+        ("GET", f"/api/v1/production-orders/{number}", "erp"),
+        ("GET", "/api/v1/events", "erp"),
+        ("GET", "/api/v1/catalogs/wuhan-bikes/item-master", "erp"),
+        ("GET", f"/api/v1/production-orders/{number}/operations-definition", "erp"),
+        ("POST", f"/api/v1/production-orders/{number}/acknowledge", "erp_write"),
     ]
 
 
-@pytest.mark.parametrize("operation", range(4))
-def test_erp_operations_need_an_erp_read_token(
+@pytest.mark.parametrize("operation", range(7))
+def test_erp_operations_need_their_scope(
     client: FlaskClient, bike_order: dict[str, Any], tokens: dict[str, str], operation: int
 ) -> None:
     number = post_order(client, bike_order, "auth").get_json()["production_orders"][0]["number"]
-    method, path = _protected(number)[operation]
+    method, path, role = _protected(number)[operation]
     cases = [
         ({}, 401),
         ({"Authorization": "Bearer c2m_not-a-real-token"}, 401),
         ({"Authorization": "Basic dXNlcjpwYXNz"}, 401),
         (bearer(tokens["shop"]), 403),
         (bearer(tokens["author"]), 403),
-        (bearer(tokens["erp"]), 200),
+        (bearer(tokens["hooks"]), 403),
+        *([(bearer(tokens["erp"]), 403)] if role == "erp_write" else []),
+        (bearer(tokens[role]), 200),
     ]
     for headers, status in cases:
         response = client.open(path, method=method, headers=headers)
@@ -295,12 +302,12 @@ def test_openapi_documents_every_order_and_erp_operation_with_its_problems(clien
         ("/api/v1/orders/{number}", "get"): {"200", "401", "403", "404"},
         ("/api/v1/production-orders", "get"): {"200", "400", "401", "403"},
         ("/api/v1/production-orders/{number}", "get"): {"200", "304", "401", "403", "404", "406"},
-        ("/api/v1/production-orders/{number}/acknowledge", "post"): {"200", "401", "403", "404"},
+        ("/api/v1/production-orders/{number}/acknowledge", "post"): {"200", "401", "403", "404", "409"},
     }
     for (path, method), statuses in expected.items():
         operation = paths[path][method]
         assert statuses <= set(operation["responses"]), (path, method, sorted(operation["responses"]))
     content = paths["/api/v1/production-orders/{number}"]["get"]["responses"]["200"]["content"]
     assert set(content) == {"application/json", "text/csv", "application/xml"}
-    headers = [p["name"] for p in paths["/api/v1/orders"]["post"]["parameters"] if p["in"] == "header"]
-    assert headers == ["Idempotency-Key"]
+    headers = [p for p in paths["/api/v1/orders"]["post"]["parameters"] if p["in"] == "header"]
+    assert [(h["name"], h["required"]) for h in headers] == [("Idempotency-Key", True)]

@@ -26,7 +26,7 @@ def two_orders(client: Any) -> dict[str, dict[str, Any]]:
 def test_a_catalog_limited_token_lists_and_reads_only_its_catalog(
     client: Any, token: Callable[..., dict[str, str]], two_orders: dict[str, dict[str, Any]]
 ) -> None:
-    bikes_only = token("erp:read", catalog="wuhan-bikes")
+    bikes_only = token("erp:read", "erp:write", catalog="wuhan-bikes")
     everything = token("erp:read")
     bike, wardrobe = two_orders["wuhan-bikes"], two_orders["foshan-wardrobes"]
     bike_po, wardrobe_po = bike["production_orders"][0]["number"], wardrobe["production_orders"][0]["number"]

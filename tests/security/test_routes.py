@@ -42,7 +42,21 @@ API_SCOPES = {
     ("orders.OrderByNumber", "GET"): "erp:read",  # or the order's own access token
     ("erp.ProductionOrders", "GET"): "erp:read",
     ("erp.ProductionOrderDocument", "GET"): "erp:read",
-    ("erp.Acknowledge", "POST"): "erp:read",
+    ("erp.OperationsDefinition", "GET"): "erp:read",
+    ("erp.Acknowledge", "POST"): "erp:write",
+    ("erp.Start", "POST"): "erp:write",
+    ("erp.Ship", "POST"): "erp:write",
+    ("erp.Reject", "POST"): "erp:write",
+    ("erp.Cancel", "POST"): "erp:write",
+    ("master_data.ItemMaster", "GET"): "erp:read",
+    ("events.Events", "GET"): "erp:read",
+    ("webhooks.Webhooks", "GET"): "webhooks:manage",
+    ("webhooks.Webhooks", "POST"): "webhooks:manage",
+    ("webhooks.WebhookById", "GET"): "webhooks:manage",
+    ("webhooks.RotateSecret", "POST"): "webhooks:manage",
+    ("webhooks.Disable", "POST"): "webhooks:manage",
+    ("webhooks.Enable", "POST"): "webhooks:manage",
+    ("webhooks.Deliveries", "GET"): "webhooks:manage",
 }
 
 

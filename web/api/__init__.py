@@ -4,11 +4,20 @@ interactive docs at ``/api/v1/docs`` served from local files."""
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 from flask import Blueprint, Flask, send_from_directory
 from flask_smorest import Api
 
-API_MODULES = ("web.api.catalog", "web.api.configurations", "web.api.orders", "web.api.erp")
+API_MODULES = (
+    "web.api.catalog",
+    "web.api.configurations",
+    "web.api.orders",
+    "web.api.erp",
+    "web.api.master_data",
+    "web.api.events",
+    "web.api.webhooks",
+)
 """Each module defines ``blp`` (a flask_smorest.Blueprint with url_prefix under /api/v1)."""
 
 swagger_assets = Blueprint("swagger_assets", __name__)
@@ -29,6 +38,34 @@ def _refuse_unknown_query_parameters() -> None:
 
     parser = SmorestBlueprint.ARGUMENTS_PARSER
     parser.DEFAULT_UNKNOWN_BY_LOCATION = {**parser.DEFAULT_UNKNOWN_BY_LOCATION, "query": None, "querystring": None}
+
+
+def _manual_parameters_doc(doc: dict[str, Any], doc_info: dict[str, Any], **_: Any) -> dict[str, Any]:
+    """Add the parameters given with ``@blp.doc(parameters=[...])`` to those the
+    ``@blp.arguments`` schemas declare (flask-smorest would let the manual list replace them all)."""
+    extra = doc_info.get("manual_parameters") or []
+    if extra:
+        manual = {(p.get("in"), p.get("name")) for p in extra if isinstance(p, dict)}
+        kept = [
+            p
+            for p in doc.get("parameters", [])
+            if not isinstance(p, dict) or (p.get("in"), p.get("name")) not in manual
+        ]
+        doc["parameters"] = kept + list(extra)  # a manual declaration replaces a generated one
+    return doc
+
+
+def _merge_manual_parameters(blueprint: Any) -> None:
+    """Move each operation's manual ``parameters`` aside so :func:`_manual_parameters_doc` appends them."""
+    for info in blueprint._docs.values():
+        for method, operation in info.items():
+            if method == "parameters" or not isinstance(operation, dict):
+                continue
+            manual = operation.get("manual_doc") or {}
+            if "parameters" in manual:
+                operation["manual_parameters"] = manual.pop("parameters")
+    if _manual_parameters_doc not in blueprint._prepare_doc_cbks:
+        blueprint._prepare_doc_cbks.append(_manual_parameters_doc)
 
 
 class ProblemApi(Api):  # type: ignore[misc]
@@ -54,6 +91,7 @@ def init_app(app: Flask) -> Api:
             if exc.name != name:
                 raise
             continue
+        _merge_manual_parameters(module.blp)
         api.register_blueprint(module.blp)
     app.extensions["c2m.api"] = api
     return api

@@ -1,18 +1,22 @@
-"""Production orders for the ERP to pull (every operation needs a token with ``erp:read``).
+"""Production orders for the ERP: read with ``erp:read``, act on with ``erp:write``.
 
-- ``GET /api/v1/production-orders?after=<cursor>&limit=&status=``: oldest first,
-  ``{"items": [...], "next": cursor | null}``; each item carries its own
-  ``cursor`` so a poller can resume after the last one it processed.
+- ``GET /api/v1/production-orders?after=<cursor>&limit=&status=&updated_since=``:
+  oldest first, ``{"items": [...], "next": cursor | null}``; each item carries
+  its own ``cursor`` so a poller can resume after the last one it processed.
+  The page has an ``ETag``; ``If-None-Match`` answers 304.
 - ``GET /api/v1/production-orders/{number}``: by ``Accept``: ``application/json``
   (the canonical document, byte for byte as stored), ``text/csv`` (the
   multi-level BOM; ``?table=parts`` or ``?table=operations`` for the other
-  tables), ``application/xml`` (B2MML ``OperationsSchedule``); anything else is
-  406. ``ETag`` is the document's SHA-256 (suffixed for CSV/XML, which are other
-  representations); ``If-None-Match`` answers 304.
-- ``POST /api/v1/production-orders/{number}/acknowledge``: the ERP took the
-  order over; idempotent: the first acknowledgement (who, when) stands. It uses
-  ``erp:read`` too: acknowledging only records receipt, it changes nothing the
-  ERP did not already read, so a read-only integration can do it.
+  tables), ``application/xml`` (B2MML ``OperationsSchedule`` with the
+  configuration as ``SegmentParameter``s); anything else is 406. ``ETag`` is
+  the document's SHA-256 (suffixed for CSV/XML, which are other
+  representations); ``If-None-Match`` (weak comparison) answers 304.
+- ``GET /api/v1/production-orders/{number}/operations-definition``: the BOM and
+  routing it references (``OperationsDefinitionID``), as B2MML
+  ``OperationsDefinitionInformation`` or the canonical BOM JSON.
+- ``POST /api/v1/production-orders/{number}/{acknowledge|start|ship|reject|cancel}``
+  (``erp:write``): status changes, idempotent (repeating one that took effect
+  changes nothing), 409 when the current status does not allow it.
 """
 
 from __future__ import annotations
@@ -22,18 +26,27 @@ import io
 from decimal import Decimal
 from typing import Any
 
-from flask import Response, g, request
+from flask import Response, g, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from bom import ProductionOrder, bom_csv, order_b2mml, parts_csv, xml_bytes
+from bom.export import bom_b2mml
 from web import database
+from web.api.http import BEARER, PROBLEM, json_with_etag, matches, not_modified
 from web.api.order_schemas import (
+    ETAG_HEADER,
+    IF_NONE_MATCH_PARAMETER,
+    NOT_MODIFIED,
+    BomDocumentSchema,
     DocumentQuerySchema,
+    ErpActionSchema,
     ProductionOrderDocumentSchema,
     ProductionOrderPageQuerySchema,
     ProductionOrderPageSchema,
     ProductionOrderSummarySchema,
+    ShipSchema,
+    StatusReasonSchema,
 )
 from web.api.schemas import ProblemSchema
 from web.auth import require_scope, token_catalog
@@ -45,13 +58,18 @@ blp = Blueprint(
     "erp",
     __name__,
     url_prefix="/api/v1/production-orders",
-    description="Production orders for the ERP: list, fetch as JSON/CSV/B2MML, acknowledge.",
+    description="Production orders for the ERP: list, fetch as JSON/CSV/B2MML, act on them.",
 )
 
-PROBLEM = "application/problem+json"
-BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 JSON, CSV, XML = "application/json", "text/csv", "application/xml"
 OFFERED = (JSON, CSV, XML)
+ACCEPT_PARAMETER: dict[str, Any] = {
+    "in": "header",
+    "name": "Accept",
+    "required": False,
+    "schema": {"type": "string", "default": JSON},
+    "description": "application/json, text/csv or application/xml (B2MML); anything else answers 406.",
+}
 
 OPERATIONS_CSV_COLUMNS = (
     "sequence",
@@ -122,20 +140,22 @@ def _require(number: str) -> ProductionOrderRecord:
 @blp.route("")
 class ProductionOrders(MethodView):
     @require_scope("erp:read")
-    @blp.doc(security=BEARER, summary="List production orders")
+    @blp.doc(security=BEARER, summary="List production orders", parameters=[IF_NONE_MATCH_PARAMETER])
     @blp.arguments(ProductionOrderPageQuerySchema, location="query")
-    @blp.response(200, ProductionOrderPageSchema)
+    @blp.response(200, ProductionOrderPageSchema, headers=ETAG_HEADER)
+    @blp.alt_response(304, description=NOT_MODIFIED, headers=ETAG_HEADER)
     @problems(400, 401, 403, 422)
-    def get(self, query: dict[str, Any]) -> dict[str, Any]:
-        """Production orders oldest first; follow ``next`` until it is null (``status`` filters)."""
+    def get(self, query: dict[str, Any]) -> Response:
+        """Production orders oldest first; follow ``next`` until it is null (``status``, ``updated_since`` filter)."""
         items, following = service.list_production_orders(
             database.read_session(),
             after=query.get("after"),
             limit=query["limit"],
             status=query.get("status"),
             catalog=token_catalog(),
+            updated_since=query.get("updated_since"),
         )
-        return {"items": items, "next": following}
+        return json_with_etag(ProductionOrderPageSchema(), {"items": items, "next": following})
 
 
 @blp.route("/<string:number>")
@@ -154,8 +174,12 @@ class ProductionOrderDocument(MethodView):
                     XML: {"schema": {"type": "string"}},
                 },
             },
-            "304": {"description": "Not modified (If-None-Match matched the ETag)."},
+            "304": {
+                "description": "Not modified (If-None-Match matched the ETag).",
+                "headers": {"ETag": {"schema": {"type": "string"}}},
+            },
         },
+        parameters=[ACCEPT_PARAMETER, IF_NONE_MATCH_PARAMETER],
     )
     @blp.arguments(DocumentQuerySchema, location="query")
     @problems(401, 403, 404, 406, 422)
@@ -177,18 +201,15 @@ class ProductionOrderDocument(MethodView):
             CSV: f"{row.document_hash}-csv-{table}",
             XML: f"{row.document_hash}-b2mml",
         }[chosen]
-        if request.if_none_match.contains(etag) or request.if_none_match.star_tag:
-            not_modified = Response(status=304)
-            not_modified.set_etag(etag)
-            not_modified.vary.add("Accept")
-            return not_modified
+        if matches(etag):
+            return not_modified(etag, ("Accept",))
         if chosen == JSON:
             body: str | bytes = row.document
             mimetype = JSON
         else:
-            production = service.rebuild_production_order(database.read_session(), row)
+            production, catalog = service.rebuild_with_catalog(database.read_session(), row)
             if chosen == XML:
-                body, mimetype = xml_bytes(order_b2mml(production)), XML
+                body, mimetype = xml_bytes(order_b2mml(production, catalog)), XML
             else:
                 text = {"bom": bom_csv, "parts": parts_csv}.get(table)
                 body = text(production.bom) if text is not None else operations_csv(production)
@@ -201,19 +222,101 @@ class ProductionOrderDocument(MethodView):
         return response
 
 
-@blp.route("/<string:number>/acknowledge")
-class Acknowledge(MethodView):
+def _negotiate() -> str:
+    accept = request.accept_mimetypes
+    chosen = accept.best_match((JSON, XML)) if accept else JSON
+    if chosen is None:
+        raise ApiProblem(
+            406, "not_acceptable", f"this document is available as {JSON}, {XML}", available=[JSON, XML]
+        )
+    return chosen
+
+
+@blp.route("/<string:number>/operations-definition")
+class OperationsDefinition(MethodView):
     @require_scope("erp:read")
-    @blp.doc(security=BEARER, summary="Acknowledge receipt of a production order")
-    @blp.response(200, ProductionOrderSummarySchema)
-    @problems(401, 403, 404)
-    def post(self, number: str) -> dict[str, Any]:
-        """Record that the ERP took the order over; repeating it changes nothing."""
-        token = g.api_token
-        if token.catalog_code is not None:
-            _require(number)  # 404 for another catalog's production order
-        by = f"{token.name} ({token.prefix}…)"
-        row = service.acknowledge(database.session(), number, by)
-        if row is None:
-            raise ApiProblem(404, "production_order_not_found", f"no production order {number!r}")
-        return service.production_order_summary(row, row.order)
+    @blp.doc(
+        security=BEARER,
+        summary="The BOM and routing a production order references, as B2MML or JSON",
+        responses={
+            "200": {
+                "description": "B2MML OperationsDefinitionInformation (its ID is the production order's "
+                "OperationsDefinitionID), or the canonical BOM (c2m-bom/1).",
+                "headers": ETAG_HEADER,
+                "content": {JSON: {"schema": BomDocumentSchema}, XML: {"schema": {"type": "string"}}},
+            },
+            "304": {"description": NOT_MODIFIED, "headers": ETAG_HEADER},
+        },
+        parameters=[
+            {**ACCEPT_PARAMETER, "description": "application/json or application/xml (B2MML); else 406."},
+            IF_NONE_MATCH_PARAMETER,
+        ],
+    )
+    @problems(401, 403, 404, 406)
+    def get(self, number: str) -> Response:
+        """The configured product's operations definition: material bill and operations segments."""
+        row = _require(number)
+        chosen = _negotiate()
+        etag = f"{row.order.bom_hash}-{'b2mml' if chosen == XML else 'json'}"
+        if matches(etag):
+            return not_modified(etag, ("Accept",))
+        if chosen == JSON:
+            response = Response(row.order.bom, mimetype=JSON)
+        else:
+            production, catalog = service.rebuild_with_catalog(database.read_session(), row)
+            routed = [s.operation for s in production.operations]
+            body = xml_bytes(bom_b2mml(production.bom, routed, catalog))
+            response = Response(body, mimetype=XML)
+        response.set_etag(etag)
+        response.vary.add("Accept")
+        return response
+
+
+def _by(token: Any) -> str:
+    return f"{token.name} ({token.prefix}…)"
+
+
+def _act(number: str, action: str, body: dict[str, Any]) -> Response:
+    token = g.api_token
+    if token.catalog_code is not None:
+        _require(number)  # 404 for another catalog's production order
+    outcome = service.transition(database.session(), number, action, _by(token), **body)
+    if outcome is None:
+        raise ApiProblem(404, "production_order_not_found", f"no production order {number!r}")
+    row, _changed = outcome
+    return jsonify(ProductionOrderSummarySchema().dump(service.production_order_summary(row, row.order)))
+
+
+ACTIONS = (
+    ("acknowledge", ErpActionSchema, "Acknowledge receipt of a production order",
+     "released -> acknowledged: the ERP took the order over."),
+    ("start", ErpActionSchema, "Mark a production order in production",
+     "released or acknowledged -> in_production."),
+    ("ship", ShipSchema, "Mark a production order shipped",
+     "acknowledged or in_production -> shipped, with the shipment reference."),
+    ("reject", StatusReasonSchema, "Reject a production order",
+     "released or acknowledged -> rejected (the order cannot be made), with the reason."),
+    ("cancel", StatusReasonSchema, "Cancel a production order",
+     "released, acknowledged or in_production -> cancelled, with the reason."),
+)
+
+
+def _action_view(action: str, schema: type, summary: str, description: str) -> None:
+    def post(self: MethodView, body: dict[str, Any], number: str) -> Response:
+        return _act(number, action, body)
+
+    post.__doc__ = (
+        f"{description} Idempotent: repeating it once it took effect changes nothing (the first "
+        "references and reason stand); 409 ``invalid_transition`` from another status."
+    )
+    post = problems(401, 403, 404, 409, 422)(post)
+    post = blp.response(200, ProductionOrderSummarySchema)(post)
+    post = blp.arguments(schema, required=False)(post)
+    post = blp.doc(security=BEARER, summary=summary, operationId=f"{action}_production_order")(post)
+    post = require_scope("erp:write")(post)
+    view = type(action.title(), (MethodView,), {"post": post})
+    blp.route(f"/<string:number>/{action}")(view)
+
+
+for _action, _schema, _summary, _description in ACTIONS:
+    _action_view(_action, _schema, _summary, _description)

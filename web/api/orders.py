@@ -5,25 +5,32 @@
 - ``GET /api/v1/orders/{number}``: with the order's access token (``?token=`` or
   ``X-Order-Token``) returned on creation, or a token with ``erp:read``. A wrong
   order token answers 404, so order numbers cannot be probed.
-- ``GET /api/v1/orders``: ``erp:read``; cursor pagination.
+- ``GET /api/v1/orders``: ``erp:read``; cursor pagination, ``status`` and
+  ``updated_since`` filters, ``ETag`` / ``If-None-Match``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import g, jsonify, request
+from flask import Response, g, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from web import database
+from web.api.http import json_with_etag
 from web.api.order_schemas import (
-    IdempotencyHeaderSchema,
+    ETAG_HEADER,
+    IDEMPOTENCY_KEY_MAX,
+    IDEMPOTENCY_KEY_PARAMETER,
+    IF_NONE_MATCH_PARAMETER,
+    NOT_MODIFIED,
+    ORDER_TOKEN_PARAMETER,
     OrderAccessQuerySchema,
     OrderCreatedSchema,
+    OrderPageQuerySchema,
     OrderPageSchema,
     OrderSchema,
-    PageQuerySchema,
     PlaceOrderSchema,
 )
 from web.api.schemas import ProblemSchema
@@ -68,12 +75,11 @@ def _check_order_catalog(session: Any, catalog_code: str, body: dict[str, Any]) 
 
 @blp.route("")
 class Orders(MethodView):
-    @blp.doc(security=[{}, *BEARER], summary="Place an order")
-    @blp.arguments(IdempotencyHeaderSchema, location="headers")
+    @blp.doc(security=[{}, *BEARER], summary="Place an order", parameters=[IDEMPOTENCY_KEY_PARAMETER])
     @blp.arguments(PlaceOrderSchema)
-    @blp.response(201, OrderCreatedSchema)
+    @blp.response(201, OrderCreatedSchema, headers={"Location": {"schema": {"type": "string"}}})
     @problems(400, 401, 403, 404, 409, 422)
-    def post(self, headers: dict[str, Any], body: dict[str, Any]) -> Any:
+    def post(self, body: dict[str, Any]) -> Any:
         """Place an order from a saved configuration or from decisions.
 
         The configuration is re-validated against its catalog version; the
@@ -82,10 +88,20 @@ class Orders(MethodView):
         and body replays the first response; the same key with another body
         is refused (422 ``idempotency_key_reused``).
         """
-        key = headers.get("idempotency_key")
+        key = request.headers.get("Idempotency-Key", "").strip()
         if not key:
             raise ApiProblem(
-                400, "idempotency_key_missing", "send an Idempotency-Key header (e.g. a fresh UUID)"
+                400,
+                "idempotency_key_missing",
+                "send an Idempotency-Key header (e.g. a fresh UUID)",
+                field="Idempotency-Key",
+            )
+        if len(key) > IDEMPOTENCY_KEY_MAX:
+            raise ApiProblem(
+                400,
+                "idempotency_key_invalid",
+                f"the Idempotency-Key header is longer than {IDEMPOTENCY_KEY_MAX} characters",
+                field="Idempotency-Key",
             )
         session = database.session()
         token = authenticate(session)
@@ -110,21 +126,27 @@ class Orders(MethodView):
         return response
 
     @require_scope("erp:read")
-    @blp.doc(security=BEARER, summary="List orders (ERP)")
-    @blp.arguments(PageQuerySchema, location="query")
-    @blp.response(200, OrderPageSchema)
+    @blp.doc(security=BEARER, summary="List orders (ERP)", parameters=[IF_NONE_MATCH_PARAMETER])
+    @blp.arguments(OrderPageQuerySchema, location="query")
+    @blp.response(200, OrderPageSchema, headers=ETAG_HEADER)
+    @blp.alt_response(304, description=NOT_MODIFIED, headers=ETAG_HEADER)
     @problems(400, 401, 403, 422)
-    def get(self, query: dict[str, Any]) -> dict[str, Any]:
-        """Orders oldest first; follow ``next`` until it is null."""
+    def get(self, query: dict[str, Any]) -> Response:
+        """Orders oldest first; follow ``next`` until it is null (``status``, ``updated_since`` filter)."""
         items, following = service.list_orders(
-            database.read_session(), after=query.get("after"), limit=query["limit"], catalog=token_catalog()
+            database.read_session(),
+            after=query.get("after"),
+            limit=query["limit"],
+            catalog=token_catalog(),
+            status=query.get("status"),
+            updated_since=query.get("updated_since"),
         )
-        return {"items": items, "next": following}
+        return json_with_etag(OrderPageSchema(), {"items": items, "next": following})
 
 
 @blp.route("/<string:number>")
 class OrderByNumber(MethodView):
-    @blp.doc(security=[{}, *BEARER], summary="An order's status")
+    @blp.doc(security=[{}, *BEARER], summary="An order's status", parameters=[ORDER_TOKEN_PARAMETER])
     @blp.arguments(OrderAccessQuerySchema, location="query")
     @blp.response(200, OrderSchema)
     @problems(401, 403, 404, 422)

@@ -56,30 +56,36 @@ from bom import (
     route,
     to_json_value,
 )
-from catalog.snapshot import Product
+from catalog.snapshot import Catalog, Product
 from configurator import AnyDecision, AttributeValue, Decision, PriceBreakdown, SetElement, State, price
 from web.errors import ApiProblem
-from web.models import IdempotencyKey, OrderRecord, ProductionOrderRecord
+from web.models import IdempotencyKey, OrderRecord, OutboxEvent, ProductionOrderRecord
 from web.observability import fault_delay, timed
 from web.services.catalogs import LoadedCatalog, get_configurator, load_catalog
 from web.services.configurations import decision_from_json, decision_to_json, get_configuration
-from web.webhooks import enqueue
+from web.webhooks import enqueue, event_payload
 
 __all__ = [
     "MAX_QUANTITY",
     "PUBLIC_SCOPE",
     "Cursor",
+    "ORDER_STATUSES",
+    "PRODUCTION_ORDER_STATUSES",
+    "TRANSITIONS",
     "acknowledge",
     "due_date_for",
     "find_order",
     "find_production_order",
+    "list_events",
     "list_orders",
     "list_production_orders",
     "order_body",
     "place_order",
     "production_order_summary",
     "rebuild_production_order",
+    "rebuild_with_catalog",
     "request_hash",
+    "transition",
 ]
 
 PUBLIC_SCOPE = "public"
@@ -164,6 +170,9 @@ def place_order(
     customer_name: str | None = None,
     customer_email: str | None = None,
     locale: str = "en",
+    purchase_order_ref: str | None = None,
+    delivery_address: Mapping[str, Any] | None = None,
+    notes: str | None = None,
     today: date | None = None,
     calendar: WorkCalendar | None = None,
 ) -> tuple[int, dict[str, Any]]:
@@ -191,6 +200,9 @@ def place_order(
         "customer_name": customer_name,
         "customer_email": customer_email,
         "locale": locale,
+        "purchase_order_ref": purchase_order_ref,
+        "delivery_address": dict(delivery_address) if delivery_address is not None else None,
+        "notes": notes,
     }
     fingerprint = request_hash(body)
     session.rollback()  # start from a clean slate: this function owns its transactions
@@ -226,6 +238,9 @@ def place_order(
                 customer_name=customer_name,
                 customer_email=customer_email,
                 locale=locale,
+                purchase_order_ref=purchase_order_ref,
+                delivery_address=delivery_address,
+                notes=notes,
             )
         except IntegrityError:
             session.rollback()
@@ -450,6 +465,9 @@ def _store(
     customer_name: str | None,
     customer_email: str | None,
     locale: str,
+    purchase_order_ref: str | None = None,
+    delivery_address: Mapping[str, Any] | None = None,
+    notes: str | None = None,
 ) -> tuple[int, dict[str, Any]]:
     now = datetime.now(UTC)
     key_row = IdempotencyKey(key=idempotency_key, scope=scope, request_hash=fingerprint, created_at=now)
@@ -481,7 +499,16 @@ def _store(
         locale=locale,
         due_date=prepared.production.due_date.isoformat(),
         access_token_hash=_token_hash(access_token),
+        purchase_order_ref=purchase_order_ref,
+        delivery_address=(
+            json.dumps(_address(delivery_address), ensure_ascii=False, sort_keys=True)
+            if delivery_address is not None
+            else None
+        ),
+        notes=notes,
         created_at=now,
+        updated_at=now,
+        event_count=0,
     )
     session.add(order)
     session.flush()
@@ -495,15 +522,17 @@ def _store(
         document_hash=hashlib.sha256(document).hexdigest(),
         status="released",
         created_at=now,
+        updated_at=now,
     )
     session.add(po_row)
     session.flush()
-    enqueue(session, "order.created", {"order": order_event(order, [po_row])}, now=now)
+    enqueue(session, "order.created", {"order": order_event(order, [po_row])}, now=now, order=order)
     enqueue(
         session,
         "production_order.released",
         {"production_order": production_order_summary(po_row, order)},
         now=now,
+        order=order,
     )
     body = order_body(order, [po_row])
     body["access_token"] = access_token
@@ -516,6 +545,14 @@ def _store(
 
 
 # --------------------------------------------------------------------------- reading
+
+
+ADDRESS_FIELDS = ("name", "street", "city", "postal_code", "country", "phone")
+
+
+def _address(address: Mapping[str, Any]) -> dict[str, str | None]:
+    """The delivery address with every field present (absent ones as null)."""
+    return {k: address.get(k) for k in ADDRESS_FIELDS}
 
 
 def _token_hash(token: str) -> str:
@@ -540,6 +577,7 @@ def order_event(order: OrderRecord, production_orders: Sequence[ProductionOrderR
         "due_date": order.due_date,
         "bom_sha256": order.bom_hash,
         "production_orders": [p.number for p in production_orders],
+        "purchase_order_ref": order.purchase_order_ref,
         "created_at": _iso(order.created_at),
     }
 
@@ -564,6 +602,10 @@ def order_body(order: OrderRecord, production_orders: Sequence[ProductionOrderRe
         "customer_name": order.customer_name,
         "customer_email": order.customer_email,
         "locale": order.locale,
+        "purchase_order_ref": order.purchase_order_ref,
+        "delivery_address": json.loads(order.delivery_address) if order.delivery_address else None,
+        "notes": order.notes,
+        "updated_at": _iso(order.updated_at or order.created_at),
         "bom_sha256": order.bom_hash,
         "production_orders": [
             {"number": p.number, "status": p.status, "document_sha256": p.document_hash}
@@ -587,6 +629,12 @@ def production_order_summary(row: ProductionOrderRecord, order: OrderRecord) -> 
         "created_at": _iso(row.created_at),
         "acknowledged_at": _iso(row.acknowledged_at),
         "acknowledged_by": row.acknowledged_by,
+        "order_status": order.status,
+        "erp_reference": row.erp_reference,
+        "shipment_reference": row.shipment_reference,
+        "status_reason": row.status_reason,
+        "status_changed_at": _iso(row.status_changed_at),
+        "updated_at": _iso(row.updated_at or row.created_at),
     }
 
 
@@ -643,11 +691,19 @@ class Cursor:
 
 
 def list_production_orders(
-    session: Session, *, after: str | None, limit: int, status: str | None = None, catalog: str | None = None
+    session: Session,
+    *,
+    after: str | None,
+    limit: int,
+    status: str | Sequence[str] | None = None,
+    catalog: str | None = None,
+    updated_since: datetime | None = None,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """Production orders in creation order after the cursor; returns (items, next cursor or None).
 
-    ``catalog`` limits the listing to one catalog's orders (tokens limited to a catalog).
+    ``status`` keeps those in one of the given statuses, ``updated_since`` those
+    changed at or after that moment (creation counts as a change); ``catalog``
+    limits the listing to one catalog's orders (tokens limited to a catalog).
     """
     query = select(ProductionOrderRecord, OrderRecord).join(
         OrderRecord, ProductionOrderRecord.order_id == OrderRecord.id
@@ -657,7 +713,9 @@ def list_production_orders(
     if after:
         query = query.where(ProductionOrderRecord.id > Cursor.decode(after, "po").last_id)
     if status:
-        query = query.where(ProductionOrderRecord.status == status)
+        query = query.where(ProductionOrderRecord.status.in_([status] if isinstance(status, str) else status))
+    if updated_since is not None:
+        query = query.where(ProductionOrderRecord.updated_at >= updated_since)
     rows = session.execute(query.order_by(ProductionOrderRecord.id).limit(limit + 1)).all()
     page = rows[:limit]
     items = []
@@ -670,10 +728,17 @@ def list_production_orders(
 
 
 def list_orders(
-    session: Session, *, after: str | None, limit: int, catalog: str | None = None
+    session: Session,
+    *,
+    after: str | None,
+    limit: int,
+    catalog: str | None = None,
+    status: Sequence[str] | None = None,
+    updated_since: datetime | None = None,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """Orders in creation order after the cursor; returns (items, next cursor or None).
 
+    ``status`` and ``updated_since`` filter as in :func:`list_production_orders`;
     ``catalog`` limits the listing to one catalog's orders (tokens limited to a catalog).
     """
     query = select(OrderRecord)
@@ -681,6 +746,10 @@ def list_orders(
         query = query.where(OrderRecord.catalog_code == catalog)
     if after:
         query = query.where(OrderRecord.id > Cursor.decode(after, "order").last_id)
+    if status:
+        query = query.where(OrderRecord.status.in_(status))
+    if updated_since is not None:
+        query = query.where(OrderRecord.updated_at >= updated_since)
     rows = list(session.scalars(query.order_by(OrderRecord.id).limit(limit + 1)))
     page = rows[:limit]
     by_order: dict[int, list[ProductionOrderRecord]] = {o.id: [] for o in page}
@@ -700,31 +769,156 @@ def list_orders(
     return items, following
 
 
+# --------------------------------------------------------------------------- lifecycle
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """An ERP action on a production order: the status it leads to and the statuses it starts from."""
+
+    action: str
+    target: str
+    sources: tuple[str, ...]
+    order_status: str
+    """What the order's own status becomes."""
+
+
+TRANSITIONS = {
+    t.action: t
+    for t in (
+        Transition("acknowledge", "acknowledged", ("released",), "confirmed"),
+        Transition("start", "in_production", ("released", "acknowledged"), "in_production"),
+        Transition("ship", "shipped", ("acknowledged", "in_production"), "shipped"),
+        Transition("reject", "rejected", ("released", "acknowledged"), "rejected"),
+        Transition("cancel", "cancelled", ("released", "acknowledged", "in_production"), "cancelled"),
+    )
+}
+"""released -> acknowledged -> in_production -> shipped; rejected (before production) and cancelled
+(before shipping) end an order."""
+PRODUCTION_ORDER_STATUSES = ("released", "acknowledged", "in_production", "shipped", "rejected", "cancelled")
+ORDER_STATUSES = ("accepted", "confirmed", "in_production", "shipped", "rejected", "cancelled")
+
+
+def transition(
+    session: Session,
+    number: str,
+    action: str,
+    by: str,
+    *,
+    erp_reference: str | None = None,
+    shipment_reference: str | None = None,
+    reason: str | None = None,
+    now: datetime | None = None,
+) -> tuple[ProductionOrderRecord, bool] | None:
+    """Apply the ERP's ``action`` to production order ``number``; commits.
+
+    Idempotent: repeating an action that already took effect changes nothing and
+    emits nothing (the first reference and reason stand). Returns ``(row, changed)``,
+    or None when the number is unknown. The status change and its event are written
+    in one transaction; a conditional update makes concurrent actions safe.
+
+    :raise ApiProblem: 409 ``invalid_transition`` when the current status does not allow ``action``.
+    """
+    rule = TRANSITIONS[action]
+    moment = now or datetime.now(UTC)
+    values: dict[str, Any] = {
+        "status": rule.target,
+        "status_changed_at": moment,
+        "status_changed_by": by,
+        "updated_at": moment,
+    }
+    if action == "acknowledge":
+        values.update(acknowledged_at=moment, acknowledged_by=by)
+    if reason is not None:
+        values["status_reason"] = reason
+    session.rollback()
+    row = find_production_order(session, number)
+    if row is None:
+        session.rollback()
+        return None
+    if erp_reference is not None and row.erp_reference is None:
+        values["erp_reference"] = erp_reference
+    if shipment_reference is not None and row.shipment_reference is None:
+        values["shipment_reference"] = shipment_reference
+    result = session.execute(
+        update(ProductionOrderRecord)
+        .where(ProductionOrderRecord.id == row.id, ProductionOrderRecord.status.in_(rule.sources))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    changed = result.rowcount == 1  # type: ignore[attr-defined]
+    session.refresh(row)
+    if not changed:
+        done = row.status == rule.target or (action == "acknowledge" and row.acknowledged_at is not None)
+        session.rollback()
+        if done:
+            return row, False
+        raise ApiProblem(
+            409,
+            "invalid_transition",
+            f"production order {number} is {row.status}; {action} needs it to be {' or '.join(rule.sources)}",
+            current_status=row.status,
+            allowed_actions=sorted(a for a, t in TRANSITIONS.items() if row.status in t.sources),
+        )
+    order = row.order
+    session.execute(
+        update(OrderRecord)
+        .where(OrderRecord.id == order.id)
+        .values(status=rule.order_status, updated_at=moment)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(order)
+    enqueue(
+        session,
+        f"production_order.{rule.target}",
+        {"production_order": production_order_summary(row, order)},
+        now=moment,
+        order=order,
+    )
+    session.commit()
+    return row, True
+
+
 def acknowledge(session: Session, number: str, by: str) -> ProductionOrderRecord | None:
     """Mark a production order received by the ERP; idempotent (the first acknowledgement stands).
 
     Returns the row (None when unknown). Commits; emits ``production_order.acknowledged`` once.
     """
-    now = datetime.now(UTC)
-    result = session.execute(
-        update(ProductionOrderRecord)
-        .where(ProductionOrderRecord.number == number, ProductionOrderRecord.acknowledged_at.is_(None))
-        .values(status="acknowledged", acknowledged_at=now, acknowledged_by=by)
-    )
-    row = find_production_order(session, number)
-    if row is None:
-        session.rollback()
-        return None
-    session.refresh(row)
-    if result.rowcount == 1:  # type: ignore[attr-defined]
-        enqueue(
-            session,
-            "production_order.acknowledged",
-            {"production_order": production_order_summary(row, row.order)},
-            now=now,
+    outcome = transition(session, number, "acknowledge", by)
+    return outcome[0] if outcome is not None else None
+
+
+# --------------------------------------------------------------------------- the changes feed
+
+
+def list_events(
+    session: Session,
+    *,
+    after: int,
+    limit: int,
+    types: Sequence[str] = (),
+    order_number: str | None = None,
+    catalog: str | None = None,
+) -> tuple[list[dict[str, Any]], int, bool]:
+    """Events with ``sequence`` > ``after`` in sequence order: (items, last sequence seen, more follow).
+
+    The last sequence seen is ``after`` itself on an empty page, so a poller can always store it.
+    ``catalog`` keeps the events of that catalog's orders (tokens limited to a catalog).
+    """
+    query = select(OutboxEvent).where(OutboxEvent.sequence > after)
+    if types:
+        query = query.where(OutboxEvent.event_type.in_(types))
+    if order_number is not None:
+        query = query.where(OutboxEvent.order_number == order_number)
+    if catalog is not None:
+        query = query.where(
+            OutboxEvent.order_number.in_(select(OrderRecord.number).where(OrderRecord.catalog_code == catalog))
         )
-    session.commit()
-    return row
+    rows = list(session.scalars(query.order_by(OutboxEvent.sequence).limit(limit + 1)))
+    page = rows[:limit]
+    items = [event_payload(r) for r in page]
+    last = page[-1].sequence if page else after
+    return items, int(last or after), len(rows) > limit
 
 
 def rebuild_production_order(session: Session, row: ProductionOrderRecord) -> ProductionOrder:
@@ -733,6 +927,11 @@ def rebuild_production_order(session: Session, row: ProductionOrderRecord) -> Pr
     The result's canonical JSON is byte-identical to the stored document
     (checked: a mismatch raises ``RuntimeError``, a bug rather than bad input).
     """
+    return rebuild_with_catalog(session, row)[0]
+
+
+def rebuild_with_catalog(session: Session, row: ProductionOrderRecord) -> tuple[ProductionOrder, Catalog]:
+    """:func:`rebuild_production_order` and the catalog version it was made from (labels, units)."""
     order = row.order
     loaded = load_catalog(session, order.catalog_code, order.version_number)
     stored = json.loads(row.document)
@@ -751,4 +950,4 @@ def rebuild_production_order(session: Session, row: ProductionOrderRecord) -> Pr
     )
     if digest(production) != row.document_hash:
         raise RuntimeError(f"production order {row.number} does not regenerate to its stored document")
-    return production
+    return production, loaded.catalog

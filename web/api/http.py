@@ -1,0 +1,56 @@
+"""HTTP helpers shared by the API views: problem responses in the document, entity tags.
+
+Entity tags follow RFC 9110: ``If-None-Match`` is compared with the weak
+comparison function (``W/"x"`` matches ``"x"``), ``*`` matches any
+representation, and a 304 carries the ``ETag`` (and ``Vary``) a 200 would.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from flask import Response, request
+from flask_smorest import Blueprint
+from marshmallow import Schema
+
+PROBLEM = "application/problem+json"
+BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
+
+
+def problems(blp: Blueprint, *codes: int) -> Any:
+    """Declare RFC 9457 problem responses for ``codes`` on an operation of ``blp``."""
+    from web.api.schemas import ProblemSchema
+
+    def decorate(view: Any) -> Any:
+        for code in codes:
+            view = blp.alt_response(code, schema=ProblemSchema, content_type=PROBLEM)(view)
+        return view
+
+    return decorate
+
+
+def matches(etag: str) -> bool:
+    """Whether the request's ``If-None-Match`` names ``etag`` (weak comparison, RFC 9110 §13.1.2)."""
+    condition = request.if_none_match
+    return bool(condition.star_tag or condition.contains_weak(etag))
+
+
+def not_modified(etag: str, vary: tuple[str, ...] = ()) -> Response:
+    response = Response(status=304)
+    response.set_etag(etag)
+    for header in vary:
+        response.vary.add(header)
+    return response
+
+
+def json_with_etag(schema: Schema, data: Any, *, status: int = 200) -> Response:
+    """``data`` dumped with ``schema`` as JSON, with a strong ETag over the body (304 when it matches)."""
+    body = json.dumps(schema.dump(data), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    etag = hashlib.sha256(body).hexdigest()[:40]
+    if status == 200 and matches(etag):
+        return not_modified(etag)
+    response = Response(body, status=status, mimetype="application/json")
+    response.set_etag(etag)
+    return response
