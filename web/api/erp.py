@@ -140,7 +140,8 @@ def _require(number: str) -> ProductionOrderRecord:
 @blp.route("")
 class ProductionOrders(MethodView):
     @require_scope("erp:read")
-    @blp.doc(security=BEARER, summary="List production orders", parameters=[IF_NONE_MATCH_PARAMETER])
+    @blp.doc(security=BEARER, summary="List production orders", operationId="list_production_orders",
+        parameters=[IF_NONE_MATCH_PARAMETER])
     @blp.arguments(ProductionOrderPageQuerySchema, location="query")
     @blp.response(200, ProductionOrderPageSchema, headers=ETAG_HEADER)
     @blp.alt_response(304, description=NOT_MODIFIED, headers=ETAG_HEADER)
@@ -164,6 +165,7 @@ class ProductionOrderDocument(MethodView):
     @blp.doc(
         security=BEARER,
         summary="A production order as JSON, CSV or B2MML",
+        operationId="get_production_order",
         responses={
             "200": {
                 "description": "The document in the negotiated representation.",
@@ -238,6 +240,7 @@ class OperationsDefinition(MethodView):
     @blp.doc(
         security=BEARER,
         summary="The BOM and routing a production order references, as B2MML or JSON",
+        operationId="get_operations_definition",
         responses={
             "200": {
                 "description": "B2MML OperationsDefinitionInformation (its ID is the production order's "

@@ -33,7 +33,8 @@ blp = Blueprint("events", __name__, url_prefix="/api/v1/events", description="Th
 @blp.route("")
 class Events(MethodView):
     @require_scope("erp:read")
-    @blp.doc(security=BEARER, summary="Events after a sequence number", parameters=[IF_NONE_MATCH_PARAMETER])
+    @blp.doc(security=BEARER, summary="Events after a sequence number", operationId="list_events",
+        parameters=[IF_NONE_MATCH_PARAMETER])
     @blp.arguments(EventQuerySchema, location="query")
     @blp.response(200, EventPageSchema, headers=ETAG_HEADER)
     @blp.alt_response(304, description=NOT_MODIFIED, headers=ETAG_HEADER)

@@ -70,6 +70,7 @@ class ItemMaster(MethodView):
     @blp.doc(
         security=BEARER,
         summary="Item master: parts and modules as JSON, CSV or B2MML MaterialInformation",
+        operationId="get_item_master",
         responses={
             "200": {
                 "description": "The item master in the negotiated representation.",

@@ -75,7 +75,7 @@ def _check_order_catalog(session: Any, catalog_code: str, body: dict[str, Any]) 
 
 @blp.route("")
 class Orders(MethodView):
-    @blp.doc(security=[{}, *BEARER], summary="Place an order", parameters=[IDEMPOTENCY_KEY_PARAMETER])
+    @blp.doc(security=[{}, *BEARER], summary="Place an order", operationId="place_order", parameters=[IDEMPOTENCY_KEY_PARAMETER])
     @blp.arguments(PlaceOrderSchema)
     @blp.response(201, OrderCreatedSchema, headers={"Location": {"schema": {"type": "string"}}})
     @problems(400, 401, 403, 404, 409, 422)
@@ -126,7 +126,7 @@ class Orders(MethodView):
         return response
 
     @require_scope("erp:read")
-    @blp.doc(security=BEARER, summary="List orders (ERP)", parameters=[IF_NONE_MATCH_PARAMETER])
+    @blp.doc(security=BEARER, summary="List orders (ERP)", operationId="list_orders", parameters=[IF_NONE_MATCH_PARAMETER])
     @blp.arguments(OrderPageQuerySchema, location="query")
     @blp.response(200, OrderPageSchema, headers=ETAG_HEADER)
     @blp.alt_response(304, description=NOT_MODIFIED, headers=ETAG_HEADER)
@@ -146,7 +146,7 @@ class Orders(MethodView):
 
 @blp.route("/<string:number>")
 class OrderByNumber(MethodView):
-    @blp.doc(security=[{}, *BEARER], summary="An order's status", parameters=[ORDER_TOKEN_PARAMETER])
+    @blp.doc(security=[{}, *BEARER], summary="An order's status", operationId="get_order", parameters=[ORDER_TOKEN_PARAMETER])
     @blp.arguments(OrderAccessQuerySchema, location="query")
     @blp.response(200, OrderSchema)
     @problems(401, 403, 404, 422)

@@ -121,7 +121,7 @@ def _endpoint(endpoint_id: int) -> WebhookEndpoint:
 @blp.route("")
 class Webhooks(MethodView):
     @require_scope("webhooks:manage")
-    @blp.doc(security=BEARER, summary="Register a webhook endpoint")
+    @blp.doc(security=BEARER, summary="Register a webhook endpoint", operationId="create_webhook")
     @blp.arguments(WebhookCreateSchema)
     @blp.response(201, WebhookEndpointWithSecretSchema)
     @problems(blp, 400, 401, 403, 422)
@@ -140,7 +140,7 @@ class Webhooks(MethodView):
         return response
 
     @require_scope("webhooks:manage")
-    @blp.doc(security=BEARER, summary="List webhook endpoints")
+    @blp.doc(security=BEARER, summary="List webhook endpoints", operationId="list_webhooks")
     @blp.response(200, WebhookEndpointListSchema)
     @problems(blp, 401, 403)
     def get(self) -> dict[str, Any]:
@@ -152,7 +152,7 @@ class Webhooks(MethodView):
 @blp.route("/<int:endpoint_id>")
 class WebhookById(MethodView):
     @require_scope("webhooks:manage")
-    @blp.doc(security=BEARER, summary="A webhook endpoint")
+    @blp.doc(security=BEARER, summary="A webhook endpoint", operationId="get_webhook")
     @blp.response(200, WebhookEndpointSchema)
     @problems(blp, 401, 403, 404)
     def get(self, endpoint_id: int) -> dict[str, Any]:
@@ -162,7 +162,7 @@ class WebhookById(MethodView):
 @blp.route("/<int:endpoint_id>/rotate-secret")
 class RotateSecret(MethodView):
     @require_scope("webhooks:manage")
-    @blp.doc(security=BEARER, summary="Rotate a webhook endpoint's signing secret")
+    @blp.doc(security=BEARER, summary="Rotate a webhook endpoint's signing secret", operationId="rotate_webhook_secret")
     @blp.response(200, WebhookEndpointWithSecretSchema)
     @problems(blp, 401, 403, 404)
     def post(self, endpoint_id: int) -> dict[str, Any]:
@@ -176,7 +176,7 @@ class RotateSecret(MethodView):
 @blp.route("/<int:endpoint_id>/disable")
 class Disable(MethodView):
     @require_scope("webhooks:manage")
-    @blp.doc(security=BEARER, summary="Stop deliveries to a webhook endpoint")
+    @blp.doc(security=BEARER, summary="Stop deliveries to a webhook endpoint", operationId="disable_webhook")
     @blp.response(200, WebhookEndpointSchema)
     @problems(blp, 401, 403, 404)
     def post(self, endpoint_id: int) -> dict[str, Any]:
@@ -191,7 +191,7 @@ class Disable(MethodView):
 @blp.route("/<int:endpoint_id>/enable")
 class Enable(MethodView):
     @require_scope("webhooks:manage")
-    @blp.doc(security=BEARER, summary="Resume deliveries to a webhook endpoint")
+    @blp.doc(security=BEARER, summary="Resume deliveries to a webhook endpoint", operationId="enable_webhook")
     @blp.response(200, WebhookEndpointSchema)
     @problems(blp, 401, 403, 404)
     def post(self, endpoint_id: int) -> dict[str, Any]:
@@ -205,7 +205,7 @@ class Enable(MethodView):
 @blp.route("/<int:endpoint_id>/deliveries")
 class Deliveries(MethodView):
     @require_scope("webhooks:manage")
-    @blp.doc(security=BEARER, summary="Recent deliveries to a webhook endpoint")
+    @blp.doc(security=BEARER, summary="Recent deliveries to a webhook endpoint", operationId="list_webhook_deliveries")
     @blp.arguments(DeliveryQuerySchema, location="query")
     @blp.response(200, DeliveryListSchema)
     @problems(blp, 401, 403, 404, 422)
