@@ -44,7 +44,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 from standardwebhooks import Webhook
@@ -156,15 +158,18 @@ def next_sequence(session: Session) -> int:
     concurrent writer until this transaction ends, so numbers are committed in
     increasing order, and a rolled-back transaction gives its number back (no gaps).
     """
-    taken = session.execute(
+    take = (
         update(EventCounter)
         .where(EventCounter.name == COUNTER)
         .values(value=EventCounter.value + 1)
         .returning(EventCounter.value)
-    ).scalar_one_or_none()
-    if taken is None:  # a database created without the migration's seed row
-        session.execute(insert(EventCounter).values(name=COUNTER, value=1))
-        return 1
+    )
+    taken = session.execute(take).scalar_one_or_none()
+    if taken is None:  # a database without the migration's seed row: create it (once, race-free)
+        dialect = session.get_bind().dialect.name
+        seed = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(EventCounter)
+        session.execute(seed.values(name=COUNTER, value=0).on_conflict_do_nothing(index_elements=["name"]))
+        taken = session.execute(take).scalar_one()
     return int(taken)
 
 

@@ -91,6 +91,7 @@ APP_TABLES = (
     "webhook_endpoints",
     "api_tokens",
     "configurations",
+    "event_counters",
 )
 """Tables these tests write; emptied between tests that share a populated PostgreSQL schema."""
 
