@@ -785,9 +785,11 @@ def production_order_csv(number: str) -> Response:
 @bp.get("/production-orders/<number>/b2mml.xml")
 @require_role("viewer")
 def production_order_b2mml(number: str) -> Response:
-    production = _rebuilt(number)
+    from web.services.orders import rebuild_with_catalog
+
+    production, catalog = rebuild_with_catalog(database.session(), _production_order(number))
     return Response(
-        xml_bytes(order_b2mml(production)),
+        xml_bytes(order_b2mml(production, catalog)),
         mimetype="application/xml",
         headers={"Content-Disposition": f'attachment; filename="{number}-b2mml.xml"'},
     )

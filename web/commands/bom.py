@@ -121,7 +121,7 @@ def bom_command(
         elif fmt == "csv-flat":
             _emit(parts_csv(bom))
         else:
-            _emit(xml_bytes(bom_b2mml(bom, route(catalog, bom))))
+            _emit(xml_bytes(bom_b2mml(bom, route(catalog, bom), catalog)))
     except BomError as exc:
         raise _fail(str(exc)) from None
 
@@ -185,7 +185,7 @@ def production_order_command(
     if fmt == "json":
         _emit(canonical_json(order) + b"\n")
     else:
-        _emit(xml_bytes(order_b2mml(order)))
+        _emit(xml_bytes(order_b2mml(order, catalog)))
 
 
 COMMANDS: list[click.Command] = [bom_command, production_order_command]
