@@ -287,3 +287,30 @@ def test_webhook_management_needs_an_unlimited_webhooks_token(
     bad = client.post("/api/v1/webhooks", json={"url": "https://x.example.com/", "event_types": ["nope"]},
                       headers=bearer(tokens["hooks"]))
     assert bad.status_code == 422
+
+
+def test_cli_rotates_secrets_and_shows_deliveries(
+    client: FlaskClient, db_url: str, factory: sessionmaker[Session]
+) -> None:
+    from click.testing import CliRunner
+
+    from web.commands.webhook import webhook_group
+
+    runner = CliRunner()
+    added = runner.invoke(
+        webhook_group, ["add", "https://erp.example.com/h", "--description", "SAP PI", "--url", db_url]
+    )
+    assert added.exit_code == 0, added.output
+    old = added.output.split("secret: ")[1].split()[0]
+    endpoint_id = added.output.split()[1].rstrip(":")
+    assert "(SAP PI)" in runner.invoke(webhook_group, ["list", "--url", db_url]).output
+    rotated = runner.invoke(webhook_group, ["rotate", endpoint_id, "--url", db_url])
+    assert rotated.exit_code == 0 and "secret: whsec_" in rotated.output and old not in rotated.output
+    order = _place(client)
+    drain(factory, send=Capture([500]))
+    shown = runner.invoke(webhook_group, ["deliveries", endpoint_id, "--url", db_url])
+    assert shown.exit_code == 0, shown.output
+    lines = shown.output.splitlines()
+    assert any("order.created" in line and order["number"] in line and "pending" in line and "HTTP 500" in line
+               for line in lines), shown.output
+    assert runner.invoke(webhook_group, ["rotate", "999", "--url", db_url]).exit_code != 0

@@ -1,4 +1,5 @@
-"""`c2m webhook`: register endpoints that receive signed events, list them, revive dead letters."""
+"""`c2m webhook`: register endpoints that receive signed events, list them, rotate their secrets,
+show their recent deliveries, revive dead letters (the same as ``/api/v1/webhooks``)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,16 @@ from sqlalchemy import select
 
 from web.commands.db import database_session, url_option
 from web.models import WebhookEndpoint
-from web.webhooks import EVENT_TYPES, WebhookError, add_endpoint, outbox_status, retry_failed
+from web.services.webhook_endpoints import deliveries
+from web.webhooks import (
+    EVENT_TYPES,
+    WebhookError,
+    add_endpoint,
+    disable_endpoint,
+    outbox_status,
+    retry_failed,
+    rotate_secret,
+)
 
 
 @click.group("webhook")
@@ -24,12 +34,13 @@ def webhook_group() -> None:
     type=click.Choice(("*", *EVENT_TYPES)),
     help="Event type to send (repeat the option; default: all).",
 )
+@click.option("--description", default=None, help="What the endpoint is for (shown in listings).")
 @url_option
-def add_command(endpoint_url: str, events: tuple[str, ...], url: str | None) -> None:
+def add_command(endpoint_url: str, events: tuple[str, ...], description: str | None, url: str | None) -> None:
     """Register URL; prints the signing secret (shown once: store it in the receiver)."""
     with database_session(url) as session:
         try:
-            endpoint = add_endpoint(session, endpoint_url, events)
+            endpoint = add_endpoint(session, endpoint_url, events, description=description)
         except WebhookError as exc:
             raise click.ClickException(str(exc)) from exc
         session.commit()
@@ -47,7 +58,8 @@ def list_command(url: str | None) -> None:
             click.echo("no webhook endpoints")
         for e in endpoints:
             state = "active" if e.active else "disabled"
-            click.echo(f"{e.id}  {state:8}  {e.event_types:40}  {e.url}")
+            note = f"  ({e.description})" if e.description else ""
+            click.echo(f"{e.id}  {state:8}  {e.event_types:40}  {e.url}{note}")
 
         status = outbox_status(session, limit=0)
         click.echo(
@@ -65,9 +77,46 @@ def disable_command(endpoint_id: int, url: str | None) -> None:
         endpoint = session.get(WebhookEndpoint, endpoint_id)
         if endpoint is None:
             raise click.ClickException(f"no webhook endpoint {endpoint_id}")
-        endpoint.active = False
+        disable_endpoint(endpoint)
         session.commit()
         click.echo(f"endpoint {endpoint_id} disabled")
+
+
+@webhook_group.command("rotate")
+@click.argument("endpoint_id", type=int)
+@url_option
+def rotate_command(endpoint_id: int, url: str | None) -> None:
+    """Give endpoint ENDPOINT_ID a new secret (printed once); the old one also signs for 24 hours."""
+    with database_session(url) as session:
+        endpoint = session.get(WebhookEndpoint, endpoint_id)
+        if endpoint is None:
+            raise click.ClickException(f"no webhook endpoint {endpoint_id}")
+        secret = rotate_secret(endpoint)
+        session.commit()
+        click.echo(f"secret: {secret}")
+        click.echo(f"the previous secret also signs until {endpoint.previous_secret_expires_at:%Y-%m-%d %H:%M} UTC")
+
+
+@webhook_group.command("deliveries")
+@click.argument("endpoint_id", type=int)
+@click.option("--limit", type=click.IntRange(1, 200), default=20, show_default=True)
+@url_option
+def deliveries_command(endpoint_id: int, limit: int, url: str | None) -> None:
+    """Recent events for endpoint ENDPOINT_ID: state, attempts, next try, last error."""
+    with database_session(url) as session:
+        endpoint = session.get(WebhookEndpoint, endpoint_id)
+        if endpoint is None:
+            raise click.ClickException(f"no webhook endpoint {endpoint_id}")
+        rows = deliveries(session, endpoint, limit=limit)
+        if not rows:
+            click.echo("no events for this endpoint yet")
+        for d in rows:
+            extra = f" next {d['next_attempt_at']}" if d["next_attempt_at"] else ""
+            error = f" last error: {d['last_error']}" if d["last_error"] else ""
+            click.echo(
+                f"#{d['sequence']} {d['type']:32} {d['order_number'] or '-':16} {d['state']:9} "
+                f"attempts {d['attempts']}{extra}{error}"
+            )
 
 
 @webhook_group.command("retry")
