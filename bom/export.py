@@ -56,6 +56,9 @@ from catalog.snapshot import Attribute, Catalog, Label
 
 B2MML_NS = "http://www.mesa.org/xml/B2MML"
 _NSMAP = {None: B2MML_NS}
+B2MML_REVISION = 2
+"""Bumped whenever the B2MML of the same production order changes (2: configuration parameters,
+UN/ECE units); HTTP entity tags of B2MML representations include it, so caches see the change."""
 
 UNECE_REC20: dict[str, str] = {
     "pc": "H87",

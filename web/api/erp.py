@@ -31,7 +31,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from bom import ProductionOrder, bom_csv, order_b2mml, parts_csv, xml_bytes
-from bom.export import bom_b2mml
+from bom.export import B2MML_REVISION, bom_b2mml
 from web import database
 from web.api.http import BEARER, PROBLEM, json_with_etag, matches, not_modified
 from web.api.order_schemas import (
@@ -201,7 +201,7 @@ class ProductionOrderDocument(MethodView):
         etag = {
             JSON: row.document_hash,
             CSV: f"{row.document_hash}-csv-{table}",
-            XML: f"{row.document_hash}-b2mml",
+            XML: f"{row.document_hash}-b2mml{B2MML_REVISION}",
         }[chosen]
         if matches(etag):
             return not_modified(etag, ("Accept",))
@@ -260,7 +260,7 @@ class OperationsDefinition(MethodView):
         """The configured product's operations definition: material bill and operations segments."""
         row = _require(number)
         chosen = _negotiate()
-        etag = f"{row.order.bom_hash}-{'b2mml' if chosen == XML else 'json'}"
+        etag = f"{row.order.bom_hash}-{f'b2mml{B2MML_REVISION}' if chosen == XML else 'json'}"
         if matches(etag):
             return not_modified(etag, ("Accept",))
         if chosen == JSON:
@@ -312,7 +312,7 @@ def _action_view(action: str, schema: type, summary: str, description: str) -> N
         f"{description} Idempotent: repeating it once it took effect changes nothing (the first "
         "references and reason stand); 409 ``invalid_transition`` from another status."
     )
-    post = problems(401, 403, 404, 409, 422)(post)
+    post = problems(400, 401, 403, 404, 409, 422)(post)
     post = blp.response(200, ProductionOrderSummarySchema)(post)
     post = blp.arguments(schema, required=False)(post)
     post = blp.doc(security=BEARER, summary=summary, operationId=f"{action}_production_order")(post)

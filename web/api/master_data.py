@@ -17,7 +17,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import RAISE, Schema, fields, validate
 
-from bom.export import item_master, item_master_csv, materials_b2mml, xml_bytes
+from bom.export import B2MML_REVISION, item_master, item_master_csv, materials_b2mml, xml_bytes
 from web import database
 from web.api.http import BEARER, matches, not_modified, problems
 from web.api.order_schemas import ETAG_HEADER, IF_NONE_MATCH_PARAMETER, NOT_MODIFIED, DocumentLabelSchema
@@ -38,7 +38,8 @@ class ItemMasterQuerySchema(Schema):
         unknown = RAISE
 
     version = fields.Integer(
-        validate=validate.Range(min=1), metadata={"description": "A published version (default: the one in force)."}
+        validate=validate.Range(min=1, max=2**31 - 1),
+        metadata={"description": "A published version (default: the one in force)."},
     )
 
 
@@ -108,7 +109,7 @@ class ItemMaster(MethodView):
                 406, "not_acceptable", f"the item master is available as {', '.join(OFFERED)}", available=list(OFFERED)
             )
         loaded = load_catalog(database.read_session(), code, query.get("version"))
-        suffix = {JSON: "json", CSV: "csv", XML: "b2mml"}[chosen]
+        suffix = {JSON: "json", CSV: "csv", XML: f"b2mml{B2MML_REVISION}"}[chosen]
         etag = f"{loaded.content_hash}-items-{suffix}"
         if matches(etag):
             return not_modified(etag, ("Accept",))

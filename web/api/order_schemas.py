@@ -440,7 +440,9 @@ class EventQuerySchema(Schema):
         unknown = RAISE
 
     after = fields.Integer(
-        load_default=0, validate=validate.Range(min=0), metadata={"description": "The last sequence processed."}
+        load_default=0,
+        validate=validate.Range(min=0, max=2**31 - 1),
+        metadata={"description": "The last sequence processed."},
     )
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
     type = fields.List(

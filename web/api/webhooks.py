@@ -149,7 +149,7 @@ class Webhooks(MethodView):
         return {"items": [endpoint_body(r) for r in rows]}
 
 
-@blp.route("/<int:endpoint_id>")
+@blp.route("/<int(max=2147483647):endpoint_id>")
 class WebhookById(MethodView):
     @require_scope("webhooks:manage")
     @blp.doc(security=BEARER, summary="A webhook endpoint", operationId="get_webhook")
@@ -159,7 +159,7 @@ class WebhookById(MethodView):
         return endpoint_body(_endpoint(endpoint_id))
 
 
-@blp.route("/<int:endpoint_id>/rotate-secret")
+@blp.route("/<int(max=2147483647):endpoint_id>/rotate-secret")
 class RotateSecret(MethodView):
     @require_scope("webhooks:manage")
     @blp.doc(security=BEARER, summary="Rotate a webhook endpoint's signing secret", operationId="rotate_webhook_secret")
@@ -173,7 +173,7 @@ class RotateSecret(MethodView):
         return endpoint_body(row, secret=True)
 
 
-@blp.route("/<int:endpoint_id>/disable")
+@blp.route("/<int(max=2147483647):endpoint_id>/disable")
 class Disable(MethodView):
     @require_scope("webhooks:manage")
     @blp.doc(security=BEARER, summary="Stop deliveries to a webhook endpoint", operationId="disable_webhook")
@@ -188,7 +188,7 @@ class Disable(MethodView):
         return endpoint_body(row)
 
 
-@blp.route("/<int:endpoint_id>/enable")
+@blp.route("/<int(max=2147483647):endpoint_id>/enable")
 class Enable(MethodView):
     @require_scope("webhooks:manage")
     @blp.doc(security=BEARER, summary="Resume deliveries to a webhook endpoint", operationId="enable_webhook")
@@ -202,7 +202,7 @@ class Enable(MethodView):
         return endpoint_body(row)
 
 
-@blp.route("/<int:endpoint_id>/deliveries")
+@blp.route("/<int(max=2147483647):endpoint_id>/deliveries")
 class Deliveries(MethodView):
     @require_scope("webhooks:manage")
     @blp.doc(security=BEARER, summary="Recent deliveries to a webhook endpoint", operationId="list_webhook_deliveries")
