@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any
 
 from lxml import etree
 
@@ -630,7 +631,17 @@ def item_master(catalog: Catalog, version: str) -> dict[str, object]:
 
     Modules have no cost of their own (their cost is their components'): ``unit_cost`` is null.
     """
-    items: list[dict[str, object]] = []
+    return {
+        "format": ITEM_MASTER_FORMAT,
+        "catalog": catalog.code,
+        "version": version,
+        "currency": catalog.currency,
+        "items": _items(catalog),
+    }
+
+
+def _items(catalog: Catalog) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
     for part in sorted(catalog.parts, key=lambda x: x.code):
         items.append(
             {
@@ -655,22 +666,13 @@ def item_master(catalog: Catalog, version: str) -> dict[str, object]:
                 "lead_time_days": module.lead_time_days,
             }
         )
-    return {
-        "format": ITEM_MASTER_FORMAT,
-        "catalog": catalog.code,
-        "version": version,
-        "currency": catalog.currency,
-        "items": items,
-    }
+    return items
 
 
 def item_master_csv(catalog: Catalog, version: str) -> str:
     """The item master as CSV text (one row per part or module)."""
-    data = item_master(catalog, version)
     rows: list[list[object]] = [list(ITEM_MASTER_CSV_COLUMNS)]
-    items = data["items"]
-    assert isinstance(items, list)
-    for item in items:
+    for item in _items(catalog):
         name = item["name"]
         rows.append(
             [
@@ -714,10 +716,7 @@ def materials_b2mml(catalog: Catalog, version: str) -> etree._Element:
     root = etree.Element(f"{{{B2MML_NS}}}MaterialInformation", nsmap=_NSMAP)
     _el(root, "ID", f"{catalog.code}-{version}")
     _descriptions(root, catalog.name)
-    data = item_master(catalog, version)
-    items = data["items"]
-    assert isinstance(items, list)
-    for item in items:
+    for item in _items(catalog):
         definition = _el(root, "MaterialDefinition")
         _el(definition, "ID", str(item["code"]))
         _el(definition, "Version", version)
