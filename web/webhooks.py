@@ -187,8 +187,16 @@ def _next_order_sequence(session: Session, order: OrderRecord) -> int:
 
 
 def event_payload(row: OutboxEvent) -> dict[str, Any]:
-    """The event as receivers and the changes feed see it."""
+    """The event as receivers and the changes feed see it.
+
+    Events written before sequence numbers existed get theirs from the row (the
+    migration numbered them in outbox order); their order fields stay null.
+    """
     payload: dict[str, Any] = json.loads(row.payload)
+    payload.setdefault("id", row.event_id)
+    payload.setdefault("sequence", row.sequence)
+    payload.setdefault("order_number", row.order_number)
+    payload.setdefault("order_sequence", row.order_sequence)
     return payload
 
 
