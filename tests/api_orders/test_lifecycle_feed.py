@@ -314,3 +314,41 @@ def test_cli_rotates_secrets_and_shows_deliveries(
     assert any("order.created" in line and order["number"] in line and "pending" in line and "HTTP 500" in line
                for line in lines), shown.output
     assert runner.invoke(webhook_group, ["rotate", "999", "--url", db_url]).exit_code != 0
+
+
+@pytest.mark.parametrize(
+    ("address", "field"),
+    [
+        ({**ADDRESS, "country": "cn"}, "delivery_address.country"),
+        ({**ADDRESS, "name": "  "}, "delivery_address.name"),
+        ({**ADDRESS, "street": "x" * 501}, "delivery_address.street"),
+        ({**ADDRESS, "phone": "12"}, "delivery_address.phone"),
+        ({**ADDRESS, "zip": "1"}, "delivery_address.zip"),
+        ({**ADDRESS, "city": 7}, "delivery_address.city"),
+    ],
+)
+def test_the_service_checks_addresses_for_every_caller(
+    factory: sessionmaker[Session], address: dict[str, Any], field: str
+) -> None:
+    from web.errors import ApiProblem
+    from web.services.orders import place_order
+
+    with factory() as session, pytest.raises(ApiProblem) as caught:
+        place_order(session, idempotency_key=str(uuid.uuid4()), scope="public", delivery_address=address, **BOX)
+    assert caught.value.status == 422 and caught.value.extra["field"] == field
+
+
+def test_the_service_stores_a_trimmed_address_with_every_field(factory: sessionmaker[Session]) -> None:
+    from web.services.orders import place_order
+
+    with factory() as session:
+        _, body = place_order(
+            session,
+            idempotency_key="addr",
+            scope="public",
+            delivery_address={"name": " Li Wei ", "street": "1 Road", "city": "Wuhan", "country": "CN", "phone": ""},
+            **BOX,
+        )
+    assert body["delivery_address"] == {
+        "name": "Li Wei", "street": "1 Road", "city": "Wuhan", "postal_code": None, "country": "CN", "phone": None
+    }

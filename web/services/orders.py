@@ -32,6 +32,7 @@ import hashlib
 import hmac
 import json
 import math
+import re
 import secrets
 import time
 import uuid
@@ -73,6 +74,7 @@ __all__ = [
     "PRODUCTION_ORDER_STATUSES",
     "TRANSITIONS",
     "acknowledge",
+    "check_delivery_address",
     "due_date_for",
     "find_order",
     "find_production_order",
@@ -213,6 +215,8 @@ def place_order(
 
     if isinstance(quantity, bool) or not 1 <= quantity <= MAX_QUANTITY:
         raise ApiProblem(422, "invalid_quantity", f"quantity must be 1..{MAX_QUANTITY}", field="quantity")
+    if delivery_address is not None:
+        check_delivery_address(delivery_address)
     prepared = _prepare(
         session,
         configuration_id=configuration_id,
@@ -501,7 +505,7 @@ def _store(
         access_token_hash=_token_hash(access_token),
         purchase_order_ref=purchase_order_ref,
         delivery_address=(
-            json.dumps(_address(delivery_address), ensure_ascii=False, sort_keys=True)
+            json.dumps(check_delivery_address(delivery_address), ensure_ascii=False, sort_keys=True)
             if delivery_address is not None
             else None
         ),
@@ -548,11 +552,53 @@ def _store(
 
 
 ADDRESS_FIELDS = ("name", "street", "city", "postal_code", "country", "phone")
+ADDRESS_REQUIRED = ("name", "street", "city", "country")
+ADDRESS_MAX = {"name": 200, "street": 500, "city": 200, "postal_code": 20, "country": 2, "phone": 40}
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+_PHONE = re.compile(r"^\+?[0-9][0-9 ()\-]{3,38}$")
 
 
-def _address(address: Mapping[str, Any]) -> dict[str, str | None]:
-    """The delivery address with every field present (absent ones as null)."""
-    return {k: address.get(k) for k in ADDRESS_FIELDS}
+def check_delivery_address(address: Mapping[str, Any]) -> dict[str, str | None]:
+    """A delivery address with every field present (absent optional ones as null).
+
+    ``name``, ``street``, ``city`` and ``country`` (ISO 3166-1 alpha-2, ``CN``) are
+    required; ``postal_code`` and ``phone`` (digits, spaces, ``( ) -``, an optional
+    leading ``+``) optional. Storefront forms and the API share these rules.
+
+    >>> check_delivery_address({"name": "Li", "street": "1 Road", "city": "Wuhan", "country": "CN"})["phone"] is None
+    True
+
+    :raise ApiProblem: 422 ``invalid_delivery_address`` naming the field (``delivery_address.<field>``).
+    """
+
+    def bad(name: str, message: str) -> ApiProblem:
+        return ApiProblem(
+            422, "invalid_delivery_address", f"delivery_address.{name}: {message}", field=f"delivery_address.{name}"
+        )
+
+    unknown = sorted(set(address) - set(ADDRESS_FIELDS))
+    if unknown:
+        raise bad(unknown[0], f"unknown field; the fields are {', '.join(ADDRESS_FIELDS)}")
+    out: dict[str, str | None] = {}
+    for name in ADDRESS_FIELDS:
+        value = address.get(name)
+        if isinstance(value, str):
+            value = value.strip() or None
+        if value is None:
+            if name in ADDRESS_REQUIRED:
+                raise bad(name, "required")
+            out[name] = None
+            continue
+        if not isinstance(value, str):
+            raise bad(name, "must be text")
+        if len(value) > ADDRESS_MAX[name]:
+            raise bad(name, f"at most {ADDRESS_MAX[name]} characters")
+        if name == "country" and not _COUNTRY.match(value):
+            raise bad(name, "an ISO 3166-1 alpha-2 country code such as CN or DE")
+        if name == "phone" and not _PHONE.match(value):
+            raise bad(name, "a phone number: digits, spaces, ( ) - and an optional leading +")
+        out[name] = value
+    return out
 
 
 def _token_hash(token: str) -> str:
