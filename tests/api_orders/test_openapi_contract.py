@@ -82,7 +82,9 @@ SMALL = [{"attribute": "size", "value": "small"}, {"attribute": "width", "value"
 LARGE = [{"attribute": "size", "value": "large"}, {"attribute": "lid", "value": True}, {"attribute": "width", "value": 300}]
 
 
-def test_every_operation_answers_as_documented(checked: Checked, tokens: dict[str, str], app: Flask) -> None:
+def test_every_operation_answers_as_documented(
+    checked: Checked, tokens: dict[str, str], app: Flask, bike_order: dict[str, Any], wardrobe_order: dict[str, Any]
+) -> None:
     c = checked
     erp, erp_w, hooks, author = (bearer(tokens[k]) for k in ("erp", "erp_write", "hooks", "author"))
 
@@ -151,7 +153,12 @@ def test_every_operation_answers_as_documented(checked: Checked, tokens: dict[st
     c("GET", "/api/v1/production-orders?status=nonsense", 422, headers=erp)
     c("GET", "/api/v1/production-orders", 403, headers=author)
 
-    # ERP: documents
+    # ERP: documents (the demo products too: modules with their own configuration, set attributes)
+    for demo in (bike_order, wardrobe_order):
+        demo_po = c("POST", "/api/v1/orders", 201, json=demo, headers={"Idempotency-Key": str(uuid.uuid4())})
+        demo_number = demo_po.get_json()["production_orders"][0]["number"]
+        c("GET", f"/api/v1/production-orders/{demo_number}", 200, headers=erp)
+        c("GET", f"/api/v1/production-orders/{demo_number}/operations-definition", 200, headers=erp)
     document = c("GET", f"/api/v1/production-orders/{po}", 200, headers=erp)
     c("GET", f"/api/v1/production-orders/{po}", 304, headers={**erp, "If-None-Match": f'W/"{document.get_etag()[0]}"'})
     c("GET", f"/api/v1/production-orders/{po}?table=operations", 200, headers={**erp, "Accept": "text/csv"})
