@@ -309,15 +309,26 @@ def check_product(
     count = conf.backend.count({})
     timings.append(("compile+count", time.perf_counter() - start))
     if count == 0:
+        core = tuple(r.rule_id for r in _void_core(conf))
+        declared = {r.id: r for r in product.rules}
+        # Point at the first rule of the conflict: that is the line to look at.
+        where = next((declared[i].loc for i in core if i in declared and declared[i].loc), product.loc)
         findings.append(
             Finding(
                 "void_product",
                 Severity.ERROR,
                 product.code,
                 product.code,
-                f"{product.code} has no valid configuration: its rules contradict each other",
-                rules=tuple(r.rule_id for r in _void_core(conf)),
-                loc=product.loc,
+                f"{product.code} has no valid configuration: "
+                + (
+                    f"rules {', '.join(core)} contradict each other"
+                    if len(core) > 1
+                    else f"rule {core[0]} holds for no configuration"
+                    if core
+                    else "its rules contradict each other"
+                ),
+                rules=core,
+                loc=where,
             )
         )
     else:

@@ -14,7 +14,11 @@ import click
 
 # name -> (module under web.commands, attribute, one-line help shown by ``c2m --help``)
 LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
-    "catalog": ("catalog", "catalog_group", "Catalogs: validate, check and diff files, import, publish, export, list."),
+    "catalog": (
+        "catalog",
+        "catalog_group",
+        "Catalogs: validate, check and diff files, import, publish, export, list.",
+    ),
     "db": ("db", "db_group", "Database schema: create and upgrade it."),
     "configure": (
         "configure",
@@ -28,7 +32,11 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
         "production_order_command",
         "Create a production order for a configured PRODUCT, scheduled backwards from --due.",
     ),
-    "serve": ("serve", "serve", "Serve the storefront (/), the REST API (/api/v1/) and the workspace (/admin/)."),
+    "serve": (
+        "serve",
+        "serve",
+        "Serve the storefront (/), the REST API (/api/v1/) and the workspace (/admin/).",
+    ),
     "token": ("token", "token_group", "API tokens for ERP systems and catalog tooling."),
     "user": ("user", "user", "Manage the manufacturer's workspace accounts."),
     "webhook": (

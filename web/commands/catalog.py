@@ -86,6 +86,130 @@ def validate_command(files: tuple[Path, ...]) -> None:
         raise SystemExit(1)
 
 
+BACKENDS = ("auto", "mdd", "sat", "reference")
+
+
+def backend_option(command: Any) -> Any:
+    return click.option(
+        "--backend",
+        type=click.Choice(BACKENDS),
+        default="auto",
+        show_default=True,
+        help="Solver backend for the checks (auto: decision diagram, SAT when too large).",
+    )(command)
+
+
+def _check_files(files: tuple[Path, ...], *, backend: str, show_progress: bool) -> list[Any]:
+    """Read and check every file (a file that does not read gets its problems, no report)."""
+    from bom.checks import check_catalog
+    from catalog.files import content_hash
+    from web.commands.progress import Progress
+    from web.services.check_reports import CheckedFile
+
+    out: list[CheckedFile] = []
+    for path in files:
+        catalog, problems = _read_located(path)
+        if catalog is None:
+            out.append(CheckedFile(str(path), None, tuple(problems)))
+            continue
+        with Progress(show_progress, f"checking {path}", total=len(catalog.products)) as progress:
+            report = check_catalog(
+                catalog,
+                backend=backend,
+                catalog_key=f"check:{content_hash(catalog)}",
+                progress=progress.step,
+            )
+        locs = {p.code: p.loc for p in catalog.products if p.loc is not None}
+        out.append(CheckedFile(str(path), report, (), locs))
+    return out
+
+
+@catalog_group.command("check")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--junit",
+    "junit_path",
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    default=None,
+    help="Also write a JUnit XML report to this file ('-' for stdout).",
+)
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    default=None,
+    help="Also write a JSON report to this file ('-' for stdout, then no text lines).",
+)
+@click.option(
+    "--show-info", is_flag=True, help="Also print infos (passed golden tests, requirements that hold)."
+)
+@click.option("--warnings-as-errors", "strict", is_flag=True, help="Exit 1 on warnings too.")
+@click.option("-q", "--quiet", is_flag=True, help="Print errors only: no warnings, progress or summary.")
+@backend_option
+def check_command(
+    files: tuple[Path, ...],
+    junit_path: Path | None,
+    json_path: Path | None,
+    show_info: bool,
+    strict: bool,
+    quiet: bool,
+    backend: str,
+) -> None:
+    """Run every catalog check on FILES, for CI: one line per finding, FILE:LINE:COL: severity: message.
+
+    The checks are those run before publishing: void products, dead and
+    forced values, redundant rules, golden tests, BOM items, requirements and
+    quantities over every valid configuration. Exit status: 0 without errors,
+    1 when a check found an error (or a warning, with --warnings-as-errors),
+    2 on a usage error.
+    """
+    import json
+    import time
+
+    from configurator.checks import Severity
+    from web.commands.progress import wanted
+    from web.services.check_reports import finding_line, junit_xml, location, report_json, summary_text
+
+    to_stdout = "-" in (str(json_path), str(junit_path))
+    started = time.perf_counter()
+    checked = _check_files(files, backend=backend, show_progress=wanted(quiet or to_stdout))
+    shown = {Severity.ERROR} if quiet else {Severity.ERROR, Severity.WARNING}
+    if show_info and not quiet:
+        shown.add(Severity.INFO)
+    if not to_stdout:
+        for result in checked:
+            for loc, message in result.problems:
+                click.echo(f"{loc.file}:{loc.line}:{loc.column}: error: {message} [catalog_file]")
+            lines = [
+                (
+                    location(f, result.path, result.product_locs),
+                    finding_line(f, result.path, result.product_locs),
+                )
+                for f in result.findings()
+                if f.severity in shown
+            ]
+            for _loc, line in sorted(lines, key=lambda pair: (pair[0].line, pair[0].column)):
+                click.echo(line)
+    if json_path is not None:
+        text = json.dumps(report_json(checked), ensure_ascii=False, indent=2)
+        if str(json_path) == "-":
+            click.echo(text)
+        else:
+            json_path.write_text(text + "\n", encoding="utf-8")
+    if junit_path is not None:
+        xml = junit_xml(checked)
+        if str(junit_path) == "-":
+            click.echo(xml.decode("utf-8"), nl=False)
+        else:
+            junit_path.write_bytes(xml)
+    if not quiet:
+        click.echo(summary_text(checked, time.perf_counter() - started), err=True)
+    errors = sum(r.count(Severity.ERROR) for r in checked)
+    warnings = sum(r.count(Severity.WARNING) for r in checked)
+    if errors or (strict and warnings):
+        raise SystemExit(1)
+
+
 @catalog_group.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--publish", is_flag=True, help="Publish the imported version right away.")

@@ -66,7 +66,9 @@ def finding_line(finding: Finding, path: str, product_locs: Mapping[str, SourceL
     return f"{loc.file}:{loc.line}:{loc.column}: {finding.severity.value}: {finding.product}: {finding.message} [{finding.check}]"
 
 
-def finding_json(finding: Finding, path: str, product_locs: Mapping[str, SourceLoc] | None = None) -> dict[str, Any]:
+def finding_json(
+    finding: Finding, path: str, product_locs: Mapping[str, SourceLoc] | None = None
+) -> dict[str, Any]:
     """A finding as JSON (values of a configuration as strings, sets as sorted lists)."""
     loc = location(finding, path, product_locs)
     return {
@@ -93,7 +95,7 @@ def report_json(files: Sequence[CheckedFile]) -> dict[str, Any]:
     """The JSON report of ``c2m catalog check``: per file, products with counts and every finding."""
     out: list[dict[str, Any]] = []
     for checked in files:
-        findings = [
+        findings: list[dict[str, Any]] = [
             {
                 "file": loc.file if loc else checked.path,
                 "line": loc.line if loc else 0,
@@ -194,11 +196,13 @@ def junit_xml(files: Sequence[CheckedFile]) -> bytes:
             tests += 1
             failures += 1
             case = etree.SubElement(suite, "testcase", classname=checked.path, name="catalog file")
-            failure = etree.SubElement(case, "failure", message=f"{len(checked.problems)} problem(s) in the file")
+            failure = etree.SubElement(
+                case, "failure", message=f"{len(checked.problems)} problem(s) in the file"
+            )
             failure.text = "\n".join(_problem_line(checked.path, loc, m) for loc, m in checked.problems)
-        for (product, name), findings in cases.items():
+        for (code, name), findings in cases.items():
             tests += 1
-            case = etree.SubElement(suite, "testcase", classname=f"{checked.path}.{product}", name=name)
+            case = etree.SubElement(suite, "testcase", classname=f"{checked.path}.{code}", name=name)
             errors = [f for f in findings if f.severity is Severity.ERROR]
             others = [f for f in findings if f.severity is not Severity.ERROR]
             if errors:
