@@ -210,21 +210,137 @@ def check_command(
         raise SystemExit(1)
 
 
+def skip_checks_options(command: Any) -> Any:
+    command = click.option(
+        "--reason",
+        "skip_reason",
+        default=None,
+        metavar="TEXT",
+        help="Why the checks are skipped (required with --skip-checks; stored with the version).",
+    )(command)
+    return click.option(
+        "--skip-checks",
+        is_flag=True,
+        help="Emergencies only: publish without the catalog checks (logged and shown on the version).",
+    )(command)
+
+
+def _actor() -> str:
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no user name in this environment (containers)
+        return "cli"
+
+
+def _publish(
+    url: str | None,
+    code: str,
+    *,
+    catalog: Catalog | None = None,
+    number: int | None = None,
+    source: str | None = None,
+    comment: str | None = None,
+    skip_checks: bool,
+    skip_reason: str | None,
+    backend: str,
+    quiet: bool,
+) -> None:
+    """Check and publish (``web.services.publishing.publish_checked``); print the findings like ``check``."""
+    from catalog.errors import CatalogError
+    from web.commands.progress import Progress, wanted
+    from web.services.check_reports import finding_line
+    from web.services.publishing import ChecksFailed, publish_checked
+
+    total = len(catalog.products) if catalog is not None else None
+    with database_session(url) as session:
+        try:
+            with Progress(wanted(quiet) and not skip_checks, f"checking {code}", total=total) as progress:
+                published = publish_checked(
+                    session,
+                    code,
+                    catalog=catalog,
+                    number=number,
+                    source=source,
+                    comment=comment,
+                    skip_checks=skip_checks,
+                    skip_reason=skip_reason,
+                    actor=_actor(),
+                    backend=backend,
+                    progress=progress.step,
+                )
+            session.commit()
+        except ChecksFailed as exc:
+            session.rollback()
+            for finding in exc.report.all_findings():
+                if finding.severity.value != "info":
+                    click.echo(finding_line(finding, exc.source))
+            click.echo(f"error: {exc}; nothing was stored", err=True)
+            raise SystemExit(1) from None
+        except CatalogError as exc:
+            session.rollback()
+            raise click.ClickException(str(exc)) from exc
+    info = published.info
+    if not quiet:
+        for finding in published.warnings:
+            click.echo(finding_line(finding, source or f"{code}@{info.number}"))
+    verdict = (
+        "checks SKIPPED" if published.skipped else f"checks passed, {len(published.warnings)} warning(s)"
+    )
+    click.echo(
+        f"published {info.catalog_code} version {info.number}, {len(info.products)} products, "
+        f"sha256 {info.content_hash} ({verdict})"
+    )
+
+
 @catalog_group.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--publish", is_flag=True, help="Publish the imported version right away.")
+@click.option("--publish", is_flag=True, help="Publish the imported version right away (after every check).")
 @click.option("--comment", default=None, help="A note stored with the version.")
+@skip_checks_options
+@backend_option
+@click.option("-q", "--quiet", is_flag=True, help="No progress and no warnings; errors and the result only.")
 @url_option
-def import_command(file: Path, publish: bool, comment: str | None, url: str | None) -> None:
-    """Validate FILE and store it as the draft (or with --publish, the published) version of its catalog."""
+def import_command(
+    file: Path,
+    publish: bool,
+    comment: str | None,
+    skip_checks: bool,
+    skip_reason: str | None,
+    backend: str,
+    quiet: bool,
+    url: str | None,
+) -> None:
+    """Validate FILE and store it as the draft (or with --publish, the published) version of its catalog.
+
+    With --publish every catalog check runs first (as `c2m catalog check`):
+    an error stores nothing and exits 1; warnings are printed and stored with
+    the version.
+    """
     from catalog.errors import CatalogError
     from catalog.services import import_catalog
 
+    if skip_checks and not publish:
+        raise click.UsageError("--skip-checks only applies with --publish")
     catalog, problems = _read(file)
     if catalog is None:
         for line in problems:
             click.echo(line)
         raise SystemExit(1)
+    if publish:
+        _publish(
+            url,
+            catalog.code,
+            catalog=catalog,
+            source=file.name,
+            comment=comment,
+            skip_checks=skip_checks,
+            skip_reason=skip_reason,
+            backend=backend,
+            quiet=quiet,
+        )
+        return
     with database_session(url) as session:
         try:
             info = import_catalog(session, catalog, source=file.name, publish=publish, comment=comment)
@@ -324,14 +440,16 @@ def versions_command(code: str, url: str | None) -> None:
     """List the versions of catalog CODE."""
     from catalog.errors import CatalogError
     from catalog.services import list_versions
+    from web.services.publishing import version_checks
 
     with database_session(url) as session:
         try:
             versions = list_versions(session, code)
         except CatalogError as exc:
             raise click.ClickException(str(exc)) from exc
+        checks = version_checks(session, code)
     rows: list[tuple[str, ...]] = [
-        ("VERSION", "STATUS", "PUBLISHED", "VALID FROM", "VALID TO", "PRODUCTS", "SHA256", "SOURCE")
+        ("VERSION", "STATUS", "PUBLISHED", "VALID FROM", "VALID TO", "PRODUCTS", "SHA256", "CHECKS", "SOURCE")
     ]
     for v in versions:
         rows.append(
@@ -343,6 +461,7 @@ def versions_command(code: str, url: str | None) -> None:
                 _when(v.valid_to),
                 str(len(v.products)),
                 v.content_hash[:12],
+                checks[v.number].short() if v.number in checks else "-",
                 v.source or "-",
             )
         )
@@ -352,18 +471,32 @@ def versions_command(code: str, url: str | None) -> None:
 @catalog_group.command("publish")
 @click.argument("code")
 @click.argument("number", type=click.IntRange(min=1))
+@skip_checks_options
+@backend_option
+@click.option("-q", "--quiet", is_flag=True, help="No progress and no warnings; errors and the result only.")
 @url_option
-def publish_command(code: str, number: int, url: str | None) -> None:
-    """Publish draft version NUMBER of catalog CODE."""
-    from catalog.errors import CatalogError
-    from catalog.services import publish_version
+def publish_command(
+    code: str,
+    number: int,
+    skip_checks: bool,
+    skip_reason: str | None,
+    backend: str,
+    quiet: bool,
+    url: str | None,
+) -> None:
+    """Run every catalog check on draft version NUMBER of catalog CODE, then publish it.
 
-    with database_session(url) as session:
-        try:
-            info = publish_version(session, code, number)
-        except CatalogError as exc:
-            raise click.ClickException(str(exc)) from exc
-    click.echo(f"published {code} version {info.number}, sha256 {info.content_hash}")
+    An error finding publishes nothing and exits 1; warnings are stored with the version.
+    """
+    _publish(
+        url,
+        code,
+        number=number,
+        skip_checks=skip_checks,
+        skip_reason=skip_reason,
+        backend=backend,
+        quiet=quiet,
+    )
 
 
 @catalog_group.command("archive")
