@@ -547,6 +547,11 @@ def golden_tests(product: Product, conf: Configurator) -> list[Finding]:
     return findings
 
 
+def conflict_rules(conf: Configurator, decisions: Sequence[AnyDecision]) -> tuple[str, ...]:
+    """The rules of the engine's explanation of why ``decisions`` have no valid configuration."""
+    return _conflict_rules(conf, decisions)
+
+
 def _conflict_rules(conf: Configurator, decisions: Sequence[AnyDecision]) -> tuple[str, ...]:
     # The conflict the storefront would explain (``State.conflict``), without
     # computing the rest of the state (prices of every value).
@@ -613,6 +618,7 @@ __all__ = [
     "Severity",
     "check_product",
     "configuration_of",
+    "conflict_rules",
     "count_change",
     "find_configuration",
     "format_configuration",

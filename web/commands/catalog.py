@@ -294,6 +294,109 @@ def _publish(
     )
 
 
+def _stored_ref(text: str) -> tuple[str, int | None] | None:
+    """``CODE@N`` (a stored version), ``CODE@current`` or ``CODE@draft``; None for anything else."""
+    code, at, which = text.rpartition("@")
+    if not at or not code:
+        return None
+    if which.isdigit():
+        return code, int(which)
+    if which in ("current", "draft"):
+        return code, None if which == "current" else -1
+    return None
+
+
+def _side(text: str, url: str | None, session: Any) -> tuple[Catalog, int | None]:
+    """The catalog of one side of a diff: a file, else a stored version; with its number when stored."""
+    from catalog.errors import CatalogError
+    from catalog.services import load_version
+
+    path = Path(text)
+    ref = None if path.exists() else _stored_ref(text)
+    if ref is None:
+        catalog, problems = _read(path)
+        if catalog is None:
+            for line in problems:
+                click.echo(line)
+            raise SystemExit(1)
+        return catalog, None
+    code, number = ref
+    try:
+        if number == -1:
+            info, catalog = load_version(session(), code, None, published_only=False)
+            if not info.is_draft:
+                raise click.ClickException(f"catalog {code!r} has no draft")
+        else:
+            info, catalog = load_version(session(), code, number, published_only=False)
+    except CatalogError as exc:
+        raise click.ClickException(str(exc)) from exc
+    return catalog, info.number
+
+
+@catalog_group.command("diff")
+@click.argument("a")
+@click.argument("b")
+@click.option("--json", "as_json", is_flag=True, help="Print the diff as JSON.")
+@click.option(
+    "--exit-code",
+    is_flag=True,
+    help="Exit 1 when the spaces of configurations differ (like git diff --exit-code).",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No progress line.")
+@backend_option
+@url_option
+def diff_command(
+    a: str, b: str, as_json: bool, exit_code: bool, quiet: bool, backend: str, url: str | None
+) -> None:
+    """Semantic diff from A to B: per product, the configurations only in A, only in B and in both.
+
+    A and B are catalog files or stored versions (CODE@N, CODE@current,
+    CODE@draft; with --url). Counts are exact (compiled models); each side
+    gets an example configuration with the rules or values that exclude it
+    from the other, and a sample of configurations in both is priced for
+    the largest price changes. When A is a stored version, saved
+    configurations and open orders on it that B would not accept are listed.
+    """
+    import json
+    from contextlib import ExitStack
+
+    from web.commands.progress import Progress, wanted
+
+    with ExitStack() as stack:
+        opened: list[Any] = []
+
+        def session() -> Any:
+            if not opened:
+                opened.append(stack.enter_context(database_session(url)))
+            return opened[0]
+
+        catalog_a, number_a = _side(a, url, session)
+        catalog_b, _number_b = _side(b, url, session)
+        if catalog_a.code != catalog_b.code:
+            click.echo(f"note: comparing catalog {catalog_a.code} with {catalog_b.code}", err=True)
+        from web.services.version_diff import affected_records, diff_json, diff_text, semantic_diff
+
+        total = len({p.code for p in (*catalog_a.products, *catalog_b.products)})
+        with Progress(wanted(quiet or as_json), "diff", total=total) as progress:
+            result = semantic_diff(catalog_a, catalog_b, backend=backend, progress=progress.step)
+            affected = None
+            if number_a is not None:
+                progress.step("saved configurations and orders")
+                affected = affected_records(
+                    session(), catalog_a.code, number_a, catalog_a, catalog_b, backend=backend
+                )
+    if as_json:
+        click.echo(
+            json.dumps(diff_json(result, affected, a=a, b=b), ensure_ascii=False, indent=2, default=str)
+        )
+    else:
+        for line in diff_text(result, affected, a=a, b=b):
+            click.echo(line)
+    differs = any(p.status != "same" and (p.only_a or p.only_b) for p in result.products)
+    if exit_code and differs:
+        raise SystemExit(1)
+
+
 @catalog_group.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--publish", is_flag=True, help="Publish the imported version right away (after every check).")
