@@ -470,8 +470,12 @@ def diff_products(
     backend: str = "auto",
     currency_a: str = "CNY",
     currency_b: str = "CNY",
+    names: tuple[str, str] = ("A", "B"),
 ) -> ProductDiff:
-    """The semantic difference of one product between versions A and B (see the module docstring)."""
+    """The semantic difference of one product between versions A and B (see the module docstring).
+
+    ``names`` are how reasons name the two versions (``breaks rule r of B``).
+    """
     codes_a = [x.code for x in a.attributes]
     codes_b = [x.code for x in b.attributes]
     added = tuple(c for c in codes_b if c not in codes_a)
@@ -495,8 +499,8 @@ def diff_products(
         )
     conf_a = Configurator(a, backend=backend)
     conf_b = Configurator(b, backend=backend)
-    example_a = _example(a, model_a, b, model_b, conf_b, backend, "B") if count_a > both else None
-    example_b = _example(b, model_b, a, model_a, conf_a, backend, "A") if count_b > both else None
+    example_a = _example(a, model_a, b, model_b, conf_b, backend, names[1]) if count_a > both else None
+    example_b = _example(b, model_b, a, model_a, conf_a, backend, names[0]) if count_b > both else None
     prices, priced = (
         _price_changes(a, b, both_model, both_backend, currency_a, currency_b) if both else ((), 0)
     )
@@ -532,6 +536,7 @@ def diff_catalogs(
     *,
     backend: str = "auto",
     progress: Callable[[str], None] | None = None,
+    names: tuple[str, str] = ("A", "B"),
 ) -> CatalogDiff:
     """Every product's :class:`ProductDiff`: B's products in order, then those B removed."""
     before = {p.code: p for p in a.products}
@@ -548,6 +553,7 @@ def diff_catalogs(
                     backend=backend,
                     currency_a=a.currency,
                     currency_b=b.currency,
+                    names=names,
                 )
             )
         else:

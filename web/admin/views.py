@@ -30,7 +30,7 @@ from catalog.services import (
 )
 from catalog.snapshot import AttributeKind, Catalog, Product
 from configurator import Configurator, ConfiguratorError, Decision, format_value, parse_decision
-from configurator.checks import CatalogReport
+from configurator.checks import CatalogReport, format_configuration
 from configurator.rules import expression_checker
 from web import database
 from web.accounts import ROLES, AccountError, authenticate, create_user, require_role
@@ -39,6 +39,7 @@ from web.admin.diff import structural_changes, summary, unified_diff
 from web.admin.gantt import gantt_svg
 from web.models import OrderRecord, ProductionOrderRecord, User
 from web.services.publishing import ChecksFailed, publish_checked, version_checks
+from web.services.version_diff import affected_records, semantic_diff
 
 MAX_REASONS = 60
 """Most impossible values explained on one test bench page (each explanation is a solver search)."""
@@ -396,6 +397,14 @@ def diff(code: str) -> Any:
         after_name=f"{code} {_version_label(info)}",
     )
     changes = structural_changes(before, after)
+    semantic = affected = None
+    if before is not None and base is not None:
+        # What the change does to the space of products, and to what buyers saved or ordered on the base.
+        names = (f"v{base[0].number}", f"v{info.number}")
+        semantic = semantic_diff(before, after, backend=_backend(), names=names)
+        affected = affected_records(
+            session, code, base[0].number, before, after, backend=_backend(), name_b=names[1]
+        )
     return render_template(
         "admin/diff.html",
         code=code,
@@ -404,6 +413,9 @@ def diff(code: str) -> Any:
         diff_lines=text.splitlines(),
         changes=changes,
         summary=summary(changes),
+        semantic=semantic,
+        affected=affected,
+        format_configuration=format_configuration,
     )
 
 

@@ -18,6 +18,7 @@ from catalog.services import (
     import_catalog,
     list_catalogs,
     list_versions,
+    load_version,
 )
 from catalog.snapshot import Attribute, AttributeKind, Product
 from web import database
@@ -44,6 +45,7 @@ from web.services.catalogs import (
     warm,
 )
 from web.services.publishing import ChecksFailed, Published, VersionChecks, publish_checked, version_checks
+from web.services.version_diff import affected_records, diff_json, semantic_diff
 
 blp = Blueprint("catalog", __name__, url_prefix="/api/v1", description="Products on sale and catalogs.")
 
@@ -361,3 +363,59 @@ def publish(body: dict[str, Any] | None, code: str, number: int) -> dict[str, An
     loaded = load_catalog(session, code, number)
     warm(loaded.catalog, loaded.content_hash)
     return _version(published.info, version_checks(session, code).get(number))
+
+
+@blp.route("/catalogs/<code>/diff", methods=["GET"])
+@require_scope("catalog:write")
+@blp.doc(
+    security=SECURITY,
+    summary="Semantic diff between two versions (configurations only in A, only in B, in both)",
+    parameters=[
+        {
+            "in": "query",
+            "name": "from",
+            "required": False,
+            "schema": {"type": "integer", "minimum": 1},
+            "description": "Version A (default: the version in force).",
+        },
+        {
+            "in": "query",
+            "name": "to",
+            "required": False,
+            "schema": {"type": "integer", "minimum": 1},
+            "description": "Version B (default: the draft, else the latest version).",
+        },
+    ],
+)
+@problems(400, 401, 403, 404, 422)
+def version_diff(code: str) -> Any:
+    """Per product: exact counts of the configurations only in A, only in B and in both, an example of
+    each side with the rules or values that make the difference, the largest price changes on a sample,
+    and the saved configurations and open orders on A that B does not accept."""
+    check_catalog(code)
+    session = database.session()
+    number_a, number_b = _diff_numbers(session, code)
+    info_a, catalog_a = load_version(session, code, number_a, published_only=False)
+    info_b, catalog_b = load_version(session, code, number_b, published_only=False)
+    result = semantic_diff(catalog_a, catalog_b, backend=_backend())
+    affected = affected_records(session, code, info_a.number, catalog_a, catalog_b, backend=_backend())
+    return diff_json(result, affected, a=f"{code}@{info_a.number}", b=f"{code}@{info_b.number}")
+
+
+def _diff_numbers(session: Any, code: str) -> tuple[int, int]:
+    def number(name: str) -> int | None:
+        raw = request.args.get(name)
+        if raw is None or raw == "":
+            return None
+        if not raw.isdigit() or int(raw) < 1:
+            raise ApiProblem(400, "bad_request", f"{name} must be a version number (1, 2, ...)", field=name)
+        return int(raw)
+
+    versions = list_versions(session, code)
+    a, b = number("from"), number("to")
+    if a is None:
+        a = load_version(session, code)[0].number
+    if b is None:
+        draft = next((v for v in versions if v.is_draft), None)
+        b = draft.number if draft is not None else versions[-1].number
+    return a, b

@@ -67,7 +67,7 @@ def _value(raw: Any) -> AttributeValue:
 
 
 def _decision_reasons(
-    decisions: list[Any], a: Product, b: Product | None, conf_b: Configurator | None
+    decisions: list[Any], a: Product, b: Product | None, conf_b: Configurator | None, name_b: str
 ) -> tuple[str, ...]:
     """Why a saved configuration's decisions cannot be continued in B; ``()`` when they can."""
     if b is None or conf_b is None:
@@ -80,7 +80,7 @@ def _decision_reasons(
             continue
         code = str(entry["attribute"])
         if code not in codes_b:
-            reasons.append(f"B has no attribute {code}")
+            reasons.append(f"{name_b} has no attribute {code}")
             continue
         kept.append(Decision(code, _value(entry.get("value"))))
     if reasons:
@@ -88,7 +88,9 @@ def _decision_reasons(
     try:
         if conf_b.count(kept) == 0:
             rules = ", ".join(conflict_rules(conf_b, kept))
-            return (f"the decisions have no valid configuration in B{f' (rules: {rules})' if rules else ''}",)
+            return (
+                f"the decisions have no valid configuration in {name_b}{f' (rules: {rules})' if rules else ''}",
+            )
     except ConfiguratorError as exc:
         return (str(exc),)
     return ()
@@ -102,6 +104,7 @@ def affected_records(
     catalog_b: Catalog,
     *,
     backend: str = "auto",
+    name_b: str = "B",
 ) -> Affected:
     """Saved configurations and open orders pinned to version ``number_a`` that ``catalog_b`` does not accept."""
     out = Affected()
@@ -141,6 +144,7 @@ def affected_records(
             a,
             products_b.get(record.product_code),
             conf_of(record.product_code),
+            name_b,
         )
         if reasons:
             out.configurations.append(
@@ -171,7 +175,7 @@ def affected_records(
             except json.JSONDecodeError:
                 raw = {}
             configuration = {str(k): _value(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
-            reasons = reasons_not_in(configuration, a, b, conf_b, "B")
+            reasons = reasons_not_in(configuration, a, b, conf_b, name_b)
         if reasons:
             out.orders.append(
                 {
@@ -185,10 +189,15 @@ def affected_records(
 
 
 def semantic_diff(
-    a: Catalog, b: Catalog, *, backend: str = "auto", progress: Callable[[str], None] | None = None
+    a: Catalog,
+    b: Catalog,
+    *,
+    backend: str = "auto",
+    progress: Callable[[str], None] | None = None,
+    names: tuple[str, str] = ("A", "B"),
 ) -> CatalogDiff:
     """:func:`configurator.diff.diff_catalogs` (here so callers of this module need one import)."""
-    return diff_catalogs(a, b, backend=backend, progress=progress)
+    return diff_catalogs(a, b, backend=backend, progress=progress, names=names)
 
 
 def _configuration_json(pairs: tuple[tuple[str, AttributeValue], ...]) -> dict[str, Any]:
