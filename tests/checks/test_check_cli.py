@@ -148,3 +148,39 @@ def test_fast_commands_do_not_import_heavy_modules(args: list[str], absent: list
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"
+
+
+class FakeTerminal:
+    def __init__(self, tty: bool) -> None:
+        self.tty = tty
+        self.text = ""
+
+    def isatty(self) -> bool:
+        return self.tty
+
+    def write(self, text: str) -> int:
+        self.text += text
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def test_progress_draws_on_a_terminal_only_and_erases_itself() -> None:
+    import time
+
+    from web.commands.progress import Progress, wanted
+
+    assert not wanted(False, FakeTerminal(False))  # type: ignore[arg-type]
+    assert not wanted(True, FakeTerminal(True))  # type: ignore[arg-type]
+    terminal = FakeTerminal(True)
+    assert wanted(False, terminal)  # type: ignore[arg-type]
+    with Progress(True, "checking", total=2, stream=terminal) as progress:  # type: ignore[arg-type]
+        progress.step("bike")
+        time.sleep(0.35)
+    assert "checking bike (1/2)" in terminal.text
+    assert terminal.text.endswith("\r")  # the line is blanked at the end
+    silent = FakeTerminal(True)
+    with Progress(False, "checking", stream=silent) as progress:  # type: ignore[arg-type]
+        progress.step("bike")
+    assert silent.text == ""
