@@ -372,6 +372,8 @@ def values_findings(product: Product, model: Model, backend: Backend) -> list[Fi
         dead = [v for v in full if v not in possible]
         if dead:
             shown = _values_text(attribute, dead)
+            # The line of the (first) value that cannot be chosen, when it has one (enum values do).
+            dead_loc = _value_loc(attribute, dead[0])
             findings.append(
                 Finding(
                     "dead_value",
@@ -380,7 +382,7 @@ def values_findings(product: Product, model: Model, backend: Backend) -> list[Fi
                     f"{attribute.code}={format_value(dead[0])}" if len(dead) == 1 else f"{attribute.code}",
                     f"{attribute.code}: {shown} can never be chosen (no valid configuration uses "
                     f"{'it' if len(dead) == 1 else 'them'})",
-                    loc=attribute.loc,
+                    loc=dead_loc,
                 )
             )
         if len(full) > 1 and len(possible) == 1:
@@ -392,7 +394,7 @@ def values_findings(product: Product, model: Model, backend: Backend) -> list[Fi
                     product.code,
                     f"{attribute.code}={format_value(only)}",
                     f"{attribute.code} is always {format_value(only)}: the rules force it in every configuration",
-                    loc=attribute.loc,
+                    loc=_value_loc(attribute, only),
                 )
             )
     return findings
@@ -413,7 +415,7 @@ def _set_findings(
                     product.code,
                     f"{attribute.code}+{element}",
                     f"{attribute.code}: {element} can never be included",
-                    loc=attribute.loc,
+                    loc=_value_loc(attribute, element),
                 )
             )
         elif possible == frozenset({True}):
@@ -424,10 +426,18 @@ def _set_findings(
                     product.code,
                     f"{attribute.code}+{element}",
                     f"{attribute.code}: {element} is included in every configuration",
-                    loc=attribute.loc,
+                    loc=_value_loc(attribute, element),
                 )
             )
     return findings
+
+
+def _value_loc(attribute: Attribute, value: Value | None) -> SourceLoc | None:
+    """Where ``value`` of ``attribute`` is written: its entry in ``values``, else the attribute."""
+    for choice in attribute.choices:
+        if choice.code == value and choice.loc is not None:
+            return choice.loc
+    return attribute.loc
 
 
 def _values_text(attribute: Attribute, values: Sequence[Value]) -> str:

@@ -40,7 +40,7 @@ def test_every_problem_of_the_issue_is_an_error_at_its_line() -> None:
         (line_of(BROKEN, "id: too-wide"), "error: bench: bench has no valid configuration", "[void_product]"),
         (line_of(BROKEN, "id: wide-pine-ok"), "error: desk: test wide-pine-ok FAILED", "[golden_test]"),
         (line_of(BROKEN, "id: some-top"), "error: desk: requirement some-top", "[bom_requirement]"),
-        (line_of(BROKEN, "code: wood"), "warning: desk: wood: teak can never be chosen", "[dead_value]"),
+        (line_of(BROKEN, "{code: teak"), "warning: desk: wood: teak can never be chosen", "[dead_value]"),
     ]
     for line, text, check in expected:
         assert any(
