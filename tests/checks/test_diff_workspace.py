@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -59,3 +60,39 @@ def test_api_diff_between_the_version_in_force_and_the_draft(app: Flask, editor:
     bad = client.get("/api/v1/catalogs/boxes/diff?from=x", headers={"Authorization": f"Bearer {secret}"})
     assert bad.status_code == 400 and bad.get_json()["reason"] == "bad_request"
     assert client.get("/api/v1/catalogs/boxes/diff").status_code == 401
+
+
+BROKEN_BOXES = BOXES.replace(
+    "      - {id: small-ok, set: {size: small}, expect: accept}\n",
+    "      - {id: small-ok, set: {size: small}, expect: accept}\n"
+    "      - {id: large-no-lid-ok, set: {size: large, lid: false}, expect: accept}\n",
+)
+
+
+def test_workspace_publish_blocks_on_errors_and_admins_can_skip_with_a_reason(
+    login: Callable[[str], FlaskClient],
+) -> None:
+    editor = login("editor")
+    response = editor.post(
+        "/admin/upload",
+        data={"csrf_token": csrf_token(editor), "file": (io.BytesIO(BROKEN_BOXES.encode()), "boxes.yaml")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 303
+    refused = editor.post("/admin/catalogs/boxes/versions/2/publish", data={"csrf_token": csrf_token(editor)})
+    assert refused.status_code == 409
+    assert "large-no-lid-ok" in refused.get_data(as_text=True)
+    # An editor's "skip" is ignored: only admins may publish without checks.
+    ignored = editor.post(
+        "/admin/catalogs/boxes/versions/2/publish",
+        data={"csrf_token": csrf_token(editor), "skip_checks": "on", "skip_reason": "urgent"},
+    )
+    assert ignored.status_code == 409
+    admin = login("admin")
+    forced = admin.post(
+        "/admin/catalogs/boxes/versions/2/publish",
+        data={"csrf_token": csrf_token(admin), "skip_checks": "on", "skip_reason": "price list due today"},
+    )
+    assert forced.status_code == 303
+    html = admin.get("/admin/catalogs/boxes").get_data(as_text=True)
+    assert "skipped by workspace:admin@example.com: price list due today" in html
