@@ -11,18 +11,19 @@ Nothing here imports Flask: the command line uses it too.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from catalog.snapshot import SourceLoc
-from configurator.checks import CatalogReport, Finding, Severity, format_configuration
+from configurator.checks import CatalogReport, Finding, Severity
 
 __all__ = [
     "CheckedFile",
     "finding_json",
     "finding_line",
     "junit_xml",
+    "location",
     "report_json",
     "summary_text",
 ]
@@ -225,8 +226,3 @@ def junit_xml(files: Sequence[CheckedFile]) -> bytes:
 
 def _problem_line(path: str, loc: SourceLoc | None, message: str) -> str:
     return message if loc is None else f"{loc}: {message}"
-
-
-def configuration_text(pairs: Iterable[tuple[str, Any]]) -> str:
-    """A configuration for a message (``a=x, b=y``)."""
-    return format_configuration(pairs)
