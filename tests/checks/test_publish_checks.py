@@ -206,6 +206,7 @@ def test_api_publish_checks_the_draft_and_skip_checks_is_recorded(app: Flask, wr
     )
     listed = client.get("/api/v1/catalogs").get_json()[0]["versions"][0]
     assert listed["status"] == "published" and listed["checks"]["skipped"] is True
+    assert listed["checks"]["skip_reason"] is None  # the public listing gives the summary only
 
 
 def test_api_upload_of_a_good_catalog_publishes_with_its_checks(app: Flask, writer: dict[str, str]) -> None:

@@ -117,7 +117,9 @@ def _product_detail(loaded: LoadedCatalog, product: Product, locale: str) -> dic
     }
 
 
-def _version(info: CatalogVersionInfo, checks: VersionChecks | None = None) -> dict[str, Any]:
+def _version(
+    info: CatalogVersionInfo, checks: VersionChecks | None = None, *, findings: bool = True
+) -> dict[str, Any]:
     return {
         "catalog": info.catalog_code,
         "number": info.number,
@@ -133,7 +135,7 @@ def _version(info: CatalogVersionInfo, checks: VersionChecks | None = None) -> d
             {"code": p.code, "name": p.name.en, "base_price": f"{p.base_price:.2f}", "currency": p.currency}
             for p in info.products
         ],
-        "checks": checks.as_json() if checks is not None else None,
+        "checks": checks.as_json(findings=findings) if checks is not None else None,
     }
 
 
@@ -204,7 +206,11 @@ def product(code: str) -> dict[str, Any]:
 @blp.response(200, CatalogSchema(many=True))
 @problems(429)
 def catalogs() -> list[dict[str, Any]]:
-    """Every stored catalog with every version (drafts included: codes and numbers only, no content)."""
+    """Every stored catalog with every version (drafts included: codes and numbers only, no content).
+
+    ``checks`` of a published version gives the summary (warning count, skipped or not); the
+    warnings themselves, and who skipped checks and why, are in the answers to upload and publish.
+    """
     session = database.read_session()
     out: list[dict[str, Any]] = []
     for info in list_catalogs(session):
@@ -216,7 +222,10 @@ def catalogs() -> list[dict[str, Any]]:
                 "current_version": info.current_number,
                 "latest_version": info.latest_number,
                 "draft_version": info.draft_number,
-                "versions": [_version(v, checks.get(v.number)) for v in list_versions(session, info.code)],
+                "versions": [
+                    _version(v, checks.get(v.number), findings=False)
+                    for v in list_versions(session, info.code)
+                ],
             }
         )
     return out

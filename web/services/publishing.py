@@ -134,15 +134,16 @@ class VersionChecks:
     warning_count: int
     findings: list[dict[str, Any]]
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self, *, findings: bool = True) -> dict[str, Any]:
+        """The stored checks; without ``findings`` (public listings) only the summary, not the warnings' text."""
         return {
             "checked_at": self.checked_at,
             "content_hash": self.content_hash,
             "skipped": self.skipped,
-            "skipped_by": self.skipped_by,
-            "skip_reason": self.skip_reason,
+            "skipped_by": self.skipped_by if findings else None,
+            "skip_reason": self.skip_reason if findings else None,
             "warnings": self.warning_count,
-            "findings": self.findings,
+            "findings": self.findings if findings else None,
         }
 
     def short(self) -> str:
