@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import math
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -151,6 +152,11 @@ class CatalogReport:
     def seconds(self) -> float:
         """Total time the checks took."""
         return sum(s for p in self.products for _, s in p.timings)
+
+
+SELECTOR_TABLE_LIMIT = 1_000_000
+"""Largest number of value combinations a rule's selector constraint may span in the redundancy check
+(the SAT backend tabulates each constraint; it refuses tables beyond its own limit)."""
 
 
 # --------------------------------------------------------------------------- helpers
@@ -295,7 +301,21 @@ def check_product(
 
     def timed(name: str, run: Callable[[], Iterable[Finding]]) -> None:
         start = time.perf_counter()
-        findings.extend(run())
+        try:
+            findings.extend(run())
+        except ConfiguratorError as exc:
+            # A check the solver cannot answer (a search or table limit) is reported, never
+            # passed silently; it does not block publishing, the checks that ran still count.
+            findings.append(
+                Finding(
+                    "check_failed",
+                    Severity.WARNING,
+                    product.code,
+                    name,
+                    f"the {name.replace('_', ' ')} check could not run: {exc}",
+                    loc=product.loc,
+                )
+            )
         timings.append((name, time.perf_counter() - start))
 
     start = time.perf_counter()
@@ -468,8 +488,30 @@ def redundant_rules(product: Product, model: Model) -> list[Finding]:
     """
     declared = {r.id: r for r in product.rules}
     ids = [i for i in dict.fromkeys(c.rule_id for c in model.constraints) if i in declared]
+    findings: list[Finding] = []
+    # A rule whose constraints together span too many value combinations (a large rule the
+    # engine split with auxiliary variables) cannot get a selector: it stays a plain
+    # constraint, and the report says its redundancy was not checked.
+    sizes = {v.name: len(v.domain) for v in model.variables}
+    for rule_id in list(ids):
+        scope = {n for c in model.constraints if c.rule_id == rule_id for n in c.scope}
+        combinations = 2 * math.prod(sizes[n] for n in scope)
+        if combinations > SELECTOR_TABLE_LIMIT:
+            ids.remove(rule_id)
+            findings.append(
+                Finding(
+                    "redundant_rule",
+                    Severity.INFO,
+                    product.code,
+                    rule_id,
+                    f"rule {rule_id}: redundancy not checked (its constraints span {combinations} value "
+                    f"combinations, more than {SELECTOR_TABLE_LIMIT})",
+                    rules=(rule_id,),
+                    loc=declared[rule_id].loc,
+                )
+            )
     if not ids:
-        return []
+        return findings
     selectors = {rule_id: f"check:on[{rule_id}]" for rule_id in ids}
     constraints: list[Constraint] = [c for c in model.constraints if c.rule_id not in selectors]
     for rule_id in ids:
@@ -483,7 +525,6 @@ def redundant_rules(product: Product, model: Model) -> list[Finding]:
         ),
         prefer="sat",
     )
-    findings: list[Finding] = []
     for rule_id in ids:
         restrict = {name: frozenset({r != rule_id}) for r, name in selectors.items()}
         if backend.solve(restrict) is None:

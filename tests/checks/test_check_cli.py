@@ -184,3 +184,23 @@ def test_progress_draws_on_a_terminal_only_and_erases_itself() -> None:
     with Progress(False, "checking", stream=silent) as progress:  # type: ignore[arg-type]
         progress.step("bike")
     assert silent.text == ""
+
+
+def test_a_rule_too_large_for_the_redundancy_check_is_reported_not_fatal() -> None:
+    from decimal import Decimal
+
+    from catalog.snapshot import Attribute, AttributeKind, Label, Product, Rule
+    from configurator.checks import Severity, check_product
+
+    digits = tuple(Attribute(f"d{i}", AttributeKind.INT, Label(f"d{i}"), minimum=0, maximum=9) for i in range(6))
+    product = Product(
+        "p",
+        Label("P"),
+        Decimal("1"),
+        digits,
+        rules=(Rule("digits", Label("sum"), text=" + ".join(f"d{i}" for i in range(6)) + " == 27"),),
+    )
+    report = check_product(product, backend="sat")
+    (skipped,) = [f for f in report.findings if f.check == "redundant_rule"]
+    assert skipped.severity is Severity.INFO and "redundancy not checked" in skipped.message
+    assert not report.errors
