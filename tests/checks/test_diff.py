@@ -254,3 +254,36 @@ def _seed_configuration_and_order(engine: Any) -> None:
             ]
         )
         session.commit()
+
+
+CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus"
+
+
+def _corpus_product(rel: str) -> Product:
+    if not CORPUS.is_dir():
+        pytest.skip(f"../shared/corpus not present: {CORPUS} (the feature-model corpus lives outside the repository)")
+    from catalog.featuremodels import load_feature_model
+
+    return load_feature_model(CORPUS / rel).products[0]
+
+
+@pytest.mark.corpus
+@pytest.mark.slow
+@pytest.mark.parametrize("rel, published", [("flamapy/JHipster.uvl", 26_256), ("featureide/E-Shop.xml", None)])
+def test_dropping_a_constraint_of_a_real_model_only_adds_configurations(rel: str, published: int | None) -> None:
+    import dataclasses
+
+    a = _corpus_product(rel)
+    cross_tree = [r for r in a.rules if r.id.startswith("ctc")] or list(a.rules)
+    dropped = cross_tree[-1]
+    b = dataclasses.replace(a, rules=tuple(r for r in a.rules if r.id != dropped.id))
+    d = diff_products(a, b)
+    assert d.error is None
+    if published is not None:
+        assert d.count_a == published
+    # Removing a rule can only add configurations: every one of A is in both, exactly.
+    assert d.both == d.count_a and d.only_a == 0
+    assert d.count_b is not None and d.count_b >= d.count_a
+    if d.only_b:
+        assert d.example_only_b is not None
+        assert d.example_only_b.reasons == (f"breaks rule {dropped.id} of A",)
