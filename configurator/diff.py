@@ -60,7 +60,8 @@ from catalog.snapshot import Attribute, AttributeKind, Catalog, Product, Value
 from configurator.backends.base import Backend
 from configurator.backends.select import make_backend
 from configurator.build import build_model
-from configurator.decisions import AttributeValue, format_value
+from configurator.checks import conflict_rules
+from configurator.decisions import AttributeValue, Decision, format_value
 from configurator.engine import Configurator
 from configurator.errors import ConfiguratorError
 from configurator.model import Constraint, Model, Restriction, Variable
@@ -112,7 +113,8 @@ class ProductDiff:
 
     ``status`` is ``added`` (only in B), ``removed`` (only in A), ``same``
     (identical definitions) or ``changed``. Counts are ``None`` when they
-    could not be computed (``error`` says why).
+    could not be computed; ``error`` says what could not be computed (the
+    counts, or only the examples and prices).
     """
 
     product: str
@@ -226,6 +228,16 @@ def reasons_not_in(
             reasons.append(violation.message.en)
         else:
             reasons.append(f"breaks rule {violation.rule_id} of {target_name}")
+    if not reasons:
+        # ``validate`` checks constraint by constraint; a rule split into auxiliary variables
+        # can escape it. The compiled model decides: no solution means the configuration is out.
+        decisions = [Decision(code, value) for code, value in embedded.items()]
+        if target_conf.count(decisions) == 0:
+            rules = conflict_rules(target_conf, decisions)
+            if rules:
+                reasons.extend(f"breaks rule {r} of {target_name}" for r in rules)
+            else:
+                reasons.append(f"not a valid configuration of {target_name}")
     return tuple(reasons)
 
 
@@ -352,6 +364,45 @@ def _changed_rules(own: Product, other: Product) -> list[str]:
     return [r.id for r in other.rules if mine.get(r.id) != r]
 
 
+def _queries(
+    own: Product, model: Model, other: Product, other_model: Model
+) -> tuple[list[tuple[Restriction, Constraint | None]], bool]:
+    """Satisfiability questions whose solutions are configurations of ``own`` that ``other`` lacks,
+    and whether a changed rule of ``other`` was split into auxiliaries (then not among them)."""
+    other_vars = {v.name: v for v in other_model.variables if not v.auxiliary}
+    other_codes = {a.code for a in other.attributes}
+    queries: list[tuple[Restriction, Constraint | None]] = []
+    for v in model.variables:
+        if v.auxiliary:
+            continue
+        if v.name in other_vars:
+            gone = frozenset(x for x in v.domain if x not in other_vars[v.name].domain)
+        elif v.attribute not in other_codes or v.element is not None:
+            fill = _fill_of_variable(v, own, other)
+            gone = frozenset(x for x in v.domain if x != fill)
+        else:
+            continue
+        if gone:
+            queries.append(({v.name: gone}, None))
+    aux = {v.name for v in other_model.variables if v.auxiliary}
+    names = {v.name for v in model.variables}
+    shared = {
+        v.name: frozenset(x for x in v.domain if x in other_vars[v.name].domain)
+        for v in model.variables
+        if v.name in other_vars
+    }
+    split = False
+    for rule_id in _changed_rules(own, other):
+        constraints = [c for c in other_model.constraints if c.rule_id == rule_id]
+        if any(n in aux for c in constraints for n in c.scope):
+            split = True
+            continue
+        if not constraints or any(n not in names for c in constraints for n in c.scope):
+            continue
+        queries.append((shared, _negation(rule_id, constraints)))
+    return queries, split
+
+
 def _example(
     own: Product,
     own_model: Model,
@@ -363,33 +414,16 @@ def _example(
 ) -> Example | None:
     """A configuration of ``own`` that ``other`` does not have (see the module docstring)."""
     model = _embedded_model(own, own_model, other, other_model)
-    other_vars = {v.name: v for v in other_model.variables if not v.auxiliary}
-    queries: list[tuple[Restriction, Constraint | None]] = []
-    for v in model.variables:
-        if v.auxiliary:
-            continue
-        if v.name in other_vars:
-            gone = frozenset(x for x in v.domain if x not in other_vars[v.name].domain)
-        elif v.attribute not in {a.code for a in other.attributes} or v.element is not None:
-            fill = _fill_of_variable(v, own, other)
-            gone = frozenset(x for x in v.domain if x != fill)
-        else:
-            continue
-        if gone:
-            queries.append(({v.name: gone}, None))
-    aux = {v.name for v in other_model.variables if v.auxiliary}
-    shared = {
-        v.name: frozenset(x for x in v.domain if x in other_vars[v.name].domain)
-        for v in model.variables
-        if v.name in other_vars
-    }
-    for rule_id in _changed_rules(own, other):
-        constraints = [c for c in other_model.constraints if c.rule_id == rule_id]
-        if not constraints or any(
-            n in aux or n not in {v.name for v in model.variables} for c in constraints for n in c.scope
-        ):
-            continue  # a rule split into auxiliaries: its examples come from the other queries
-        queries.append((shared, _negation(rule_id, constraints)))
+    prefer = "sat" if backend == "auto" else backend
+    queries, split = _queries(own, model, other, other_model)
+
+    def tried(solution: Mapping[str, Value] | None) -> Example | None:
+        if solution is None:
+            return None
+        configuration = _configuration(model, solution, own)
+        reasons = reasons_not_in(dict(configuration), own, other, other_conf, other_name)
+        return Example(configuration, reasons) if reasons else None
+
     for restrict, extra in queries:
         query = model
         if extra is not None:
@@ -398,13 +432,19 @@ def _example(
                 key=f"{model.key}#{extra.rule_id}#{other_model.key}",
                 constraints=(*model.constraints, extra),
             )
-        solution = make_backend(query, prefer="sat" if backend == "auto" else backend).solve(restrict)
-        if solution is None:
-            continue
-        configuration = _configuration(model, solution, own)
-        reasons = reasons_not_in(dict(configuration), own, other, other_conf, other_name)
-        if reasons:
-            return Example(configuration, reasons)
+        found = tried(make_backend(query, prefer=prefer).solve(restrict))
+        if found is not None:
+            return found
+    if not split:
+        return None
+    # A rule split into auxiliaries cannot be negated as one constraint: look among a
+    # sample of configurations of ``own`` (one per value of each variable) instead.
+    sampler = make_backend(model, prefer=prefer)
+    for v in model.variables:
+        for value in () if v.auxiliary else v.domain:
+            found = tried(sampler.solve({v.name: frozenset({value})}))
+            if found is not None:
+                return found
     return None
 
 
@@ -497,13 +537,29 @@ def diff_products(
         return ProductDiff(
             a.code, "changed", None, None, None, added, removed, changed_rules, error=f"cannot count: {exc}"
         )
-    conf_a = Configurator(a, backend=backend)
-    conf_b = Configurator(b, backend=backend)
-    example_a = _example(a, model_a, b, model_b, conf_b, backend, names[1]) if count_a > both else None
-    example_b = _example(b, model_b, a, model_a, conf_a, backend, names[0]) if count_b > both else None
-    prices, priced = (
-        _price_changes(a, b, both_model, both_backend, currency_a, currency_b) if both else ((), 0)
-    )
+    example_a = example_b = None
+    prices: tuple[PriceChange, ...] = ()
+    priced = 0
+    note: str | None = None
+    try:
+        conf_a = Configurator(a, backend=backend)
+        conf_b = Configurator(b, backend=backend)
+        if count_a > both:
+            example_a = _example(a, model_a, b, model_b, conf_b, backend, names[1])
+        if count_b > both:
+            example_b = _example(b, model_b, a, model_a, conf_a, backend, names[0])
+        if both:
+            prices, priced = _price_changes(a, b, both_model, both_backend, currency_a, currency_b)
+    except ConfiguratorError as exc:
+        # The counts stand; say plainly what could not be shown.
+        note = f"examples or prices not computed: {exc}"
+    missing = [
+        side
+        for side, count, ex in (("A", count_a, example_a), ("B", count_b, example_b))
+        if count > both and ex is None
+    ]
+    if missing and note is None:
+        note = f"no example found for the configurations only in {' and '.join(missing)} (counts are exact)"
     return ProductDiff(
         a.code,
         "changed",
@@ -517,6 +573,7 @@ def diff_products(
         example_b,
         prices,
         priced,
+        note,
     )
 
 

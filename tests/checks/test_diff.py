@@ -287,3 +287,16 @@ def test_dropping_a_constraint_of_a_real_model_only_adds_configurations(rel: str
     if d.only_b:
         assert d.example_only_b is not None
         assert d.example_only_b.reasons == (f"breaks rule {dropped.id} of A",)
+
+
+def test_a_rule_split_into_auxiliaries_still_gets_examples() -> None:
+    digits = tuple(integer(f"d{i}", 0, 9) for i in range(6))
+    total = " + ".join(f"d{i}" for i in range(6))
+    a = product(digits, rule("digits", f"{total} == 27"))
+    b = product(digits, rule("digits", f"{total} == 26"))
+    d = diff_products(a, b)
+    assert (d.count_a, d.count_b, d.both) == (55252, 54747, 0)
+    assert d.example_only_a is not None and d.example_only_a.reasons == ("breaks rule digits of B",)
+    assert sum(v for _, v in d.example_only_a.configuration if isinstance(v, int)) == 27
+    assert d.example_only_b is not None and d.example_only_b.reasons == ("breaks rule digits of A",)
+    assert d.error is None

@@ -259,7 +259,7 @@ def _shown(pairs: tuple[tuple[str, AttributeValue], ...]) -> str:
 
 
 def _product_text(p: ProductDiff) -> list[str]:
-    if p.error:
+    if p.error and p.count_a is None:
         return [f"{p.product} ({p.status}): {p.error}"]
     if p.status in ("added", "removed", "same"):
         count = p.count_b if p.status == "added" else p.count_a
@@ -287,8 +287,10 @@ def _product_text(p: ProductDiff) -> list[str]:
             f"    {c.delta:+.2f}  {c.before:.2f} -> {c.after:.2f}  {_shown(c.configuration)}  ({'; '.join(c.lines)})"
             for c in p.price_changes
         ]
-    elif p.both:
+    elif p.both and p.priced:
         lines.append(f"  no price change on {p.priced} priced configurations in both")
+    if p.error:
+        lines.append(f"  {p.error}")
     return lines
 
 
