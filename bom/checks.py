@@ -95,15 +95,20 @@ def check_catalog(
     previous: Catalog | None = None,
     backend: str = "auto",
     catalog_key: str = "",
+    progress: Callable[[str], None] | None = None,
 ) -> CatalogReport:
     """Every catalog check: the model checks of :mod:`configurator.checks` and the BOM checks here.
 
     ``previous`` is the last published version, for count changes and
     products added or removed. Errors block publishing; warnings do not.
+    ``progress`` is called with each product's code before its checks start
+    (a command line shows it).
     """
     before = {p.code: p for p in previous.products} if previous is not None else {}
     reports: list[ProductReport] = []
     for product in catalog.products:
+        if progress is not None:
+            progress(product.code)
         base = check_product(
             product, previous=before.get(product.code), backend=backend, catalog_key=catalog_key
         )

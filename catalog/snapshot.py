@@ -66,6 +66,7 @@ class Choice:
     code: str
     label: Label
     description: Label | None = None
+    loc: SourceLoc | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import math
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -151,6 +152,11 @@ class CatalogReport:
     def seconds(self) -> float:
         """Total time the checks took."""
         return sum(s for p in self.products for _, s in p.timings)
+
+
+SELECTOR_TABLE_LIMIT = 1_000_000
+"""Largest number of value combinations a rule's selector constraint may span in the redundancy check
+(the SAT backend tabulates each constraint; it refuses tables beyond its own limit)."""
 
 
 # --------------------------------------------------------------------------- helpers
@@ -295,7 +301,21 @@ def check_product(
 
     def timed(name: str, run: Callable[[], Iterable[Finding]]) -> None:
         start = time.perf_counter()
-        findings.extend(run())
+        try:
+            findings.extend(run())
+        except ConfiguratorError as exc:
+            # A check the solver cannot answer (a search or table limit) is reported, never
+            # passed silently; it does not block publishing, the checks that ran still count.
+            findings.append(
+                Finding(
+                    "check_failed",
+                    Severity.WARNING,
+                    product.code,
+                    name,
+                    f"the {name.replace('_', ' ')} check could not run: {exc}",
+                    loc=product.loc,
+                )
+            )
         timings.append((name, time.perf_counter() - start))
 
     start = time.perf_counter()
@@ -309,15 +329,26 @@ def check_product(
     count = conf.backend.count({})
     timings.append(("compile+count", time.perf_counter() - start))
     if count == 0:
+        core = tuple(r.rule_id for r in _void_core(conf))
+        declared = {r.id: r for r in product.rules}
+        # Point at the first rule of the conflict: that is the line to look at.
+        where = next((declared[i].loc for i in core if i in declared and declared[i].loc), product.loc)
         findings.append(
             Finding(
                 "void_product",
                 Severity.ERROR,
                 product.code,
                 product.code,
-                f"{product.code} has no valid configuration: its rules contradict each other",
-                rules=tuple(r.rule_id for r in _void_core(conf)),
-                loc=product.loc,
+                f"{product.code} has no valid configuration: "
+                + (
+                    f"rules {', '.join(core)} contradict each other"
+                    if len(core) > 1
+                    else f"rule {core[0]} holds for no configuration"
+                    if core
+                    else "its rules contradict each other"
+                ),
+                rules=core,
+                loc=where,
             )
         )
     else:
@@ -361,6 +392,8 @@ def values_findings(product: Product, model: Model, backend: Backend) -> list[Fi
         dead = [v for v in full if v not in possible]
         if dead:
             shown = _values_text(attribute, dead)
+            # The line of the (first) value that cannot be chosen, when it has one (enum values do).
+            dead_loc = _value_loc(attribute, dead[0])
             findings.append(
                 Finding(
                     "dead_value",
@@ -369,7 +402,7 @@ def values_findings(product: Product, model: Model, backend: Backend) -> list[Fi
                     f"{attribute.code}={format_value(dead[0])}" if len(dead) == 1 else f"{attribute.code}",
                     f"{attribute.code}: {shown} can never be chosen (no valid configuration uses "
                     f"{'it' if len(dead) == 1 else 'them'})",
-                    loc=attribute.loc,
+                    loc=dead_loc,
                 )
             )
         if len(full) > 1 and len(possible) == 1:
@@ -381,7 +414,7 @@ def values_findings(product: Product, model: Model, backend: Backend) -> list[Fi
                     product.code,
                     f"{attribute.code}={format_value(only)}",
                     f"{attribute.code} is always {format_value(only)}: the rules force it in every configuration",
-                    loc=attribute.loc,
+                    loc=_value_loc(attribute, only),
                 )
             )
     return findings
@@ -402,7 +435,7 @@ def _set_findings(
                     product.code,
                     f"{attribute.code}+{element}",
                     f"{attribute.code}: {element} can never be included",
-                    loc=attribute.loc,
+                    loc=_value_loc(attribute, element),
                 )
             )
         elif possible == frozenset({True}):
@@ -413,10 +446,18 @@ def _set_findings(
                     product.code,
                     f"{attribute.code}+{element}",
                     f"{attribute.code}: {element} is included in every configuration",
-                    loc=attribute.loc,
+                    loc=_value_loc(attribute, element),
                 )
             )
     return findings
+
+
+def _value_loc(attribute: Attribute, value: Value | None) -> SourceLoc | None:
+    """Where ``value`` of ``attribute`` is written: its entry in ``values``, else the attribute."""
+    for choice in attribute.choices:
+        if choice.code == value and choice.loc is not None:
+            return choice.loc
+    return attribute.loc
 
 
 def _values_text(attribute: Attribute, values: Sequence[Value]) -> str:
@@ -447,8 +488,30 @@ def redundant_rules(product: Product, model: Model) -> list[Finding]:
     """
     declared = {r.id: r for r in product.rules}
     ids = [i for i in dict.fromkeys(c.rule_id for c in model.constraints) if i in declared]
+    findings: list[Finding] = []
+    # A rule whose constraints together span too many value combinations (a large rule the
+    # engine split with auxiliary variables) cannot get a selector: it stays a plain
+    # constraint, and the report says its redundancy was not checked.
+    sizes = {v.name: len(v.domain) for v in model.variables}
+    for rule_id in list(ids):
+        scope = {n for c in model.constraints if c.rule_id == rule_id for n in c.scope}
+        combinations = 2 * math.prod(sizes[n] for n in scope)
+        if combinations > SELECTOR_TABLE_LIMIT:
+            ids.remove(rule_id)
+            findings.append(
+                Finding(
+                    "redundant_rule",
+                    Severity.INFO,
+                    product.code,
+                    rule_id,
+                    f"rule {rule_id}: redundancy not checked (its constraints span {combinations} value "
+                    f"combinations, more than {SELECTOR_TABLE_LIMIT})",
+                    rules=(rule_id,),
+                    loc=declared[rule_id].loc,
+                )
+            )
     if not ids:
-        return []
+        return findings
     selectors = {rule_id: f"check:on[{rule_id}]" for rule_id in ids}
     constraints: list[Constraint] = [c for c in model.constraints if c.rule_id not in selectors]
     for rule_id in ids:
@@ -462,7 +525,6 @@ def redundant_rules(product: Product, model: Model) -> list[Finding]:
         ),
         prefer="sat",
     )
-    findings: list[Finding] = []
     for rule_id in ids:
         restrict = {name: frozenset({r != rule_id}) for r, name in selectors.items()}
         if backend.solve(restrict) is None:
@@ -536,6 +598,11 @@ def golden_tests(product: Product, conf: Configurator) -> list[Finding]:
     return findings
 
 
+def conflict_rules(conf: Configurator, decisions: Sequence[AnyDecision]) -> tuple[str, ...]:
+    """The rules of the engine's explanation of why ``decisions`` have no valid configuration."""
+    return _conflict_rules(conf, decisions)
+
+
 def _conflict_rules(conf: Configurator, decisions: Sequence[AnyDecision]) -> tuple[str, ...]:
     # The conflict the storefront would explain (``State.conflict``), without
     # computing the rest of the state (prices of every value).
@@ -602,6 +669,7 @@ __all__ = [
     "Severity",
     "check_product",
     "configuration_of",
+    "conflict_rules",
     "count_change",
     "find_configuration",
     "format_configuration",

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
+if TYPE_CHECKING:
+    from flask import Flask
 
-from web import config as config_module
+# Flask is imported by create_app, not here: the ``c2m`` command line lives in
+# this package and most of its commands never build the application.
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Create and configure an instance of the Flask application."""
+    from flask import Flask
+
+    from web import config as config_module
+
     app = Flask(__name__, instance_relative_config=True)
     app.config.update(config_module.DEFAULTS)
     app.config.update(config_module.from_environment(app.instance_path))

@@ -34,8 +34,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 # argon2-cffi's defaults are argon2id with RFC 9106's low-memory profile.
 _hasher = PasswordHasher()
+
+
 # Verifying against this when the e-mail is unknown keeps login timing the same either way.
-_DUMMY_HASH = _hasher.hash("not a password")
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to verify against when the e-mail is unknown (computed on first use, not at import)."""
+    return _hasher.hash("not a password")
+
 
 login_manager = LoginManager()
 
@@ -108,7 +114,7 @@ def authenticate(session: Session, email: str, password: str) -> Account | None:
     """The account for these credentials, or ``None`` (unknown e-mail, wrong password, inactive)."""
     user = session.scalars(select(User).where(func.lower(User.email) == normalize_email(email))).first()
     if user is None:
-        verify_password(_DUMMY_HASH, password)
+        verify_password(_dummy_hash(), password)
         return None
     if not verify_password(user.password_hash, password) or not user.active:
         return None

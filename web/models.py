@@ -237,3 +237,27 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class CatalogVersionCheck(Base):
+    """What the catalog checks said when a version was published, kept with the version.
+
+    One row per published version: the warnings (errors block publishing, so a
+    checked version has none) with the content hash they were computed on,
+    or, when checks were skipped with ``--skip-checks``, who skipped them and why.
+    """
+
+    __tablename__ = "catalog_version_checks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("catalog_versions.id", ondelete="CASCADE"), unique=True
+    )
+    content_hash: Mapped[str] = mapped_column(String(64))
+    checked_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    skipped: Mapped[bool] = mapped_column(default=False)
+    skipped_by: Mapped[str | None] = mapped_column(Text)
+    skip_reason: Mapped[str | None] = mapped_column(Text)
+    warning_count: Mapped[int] = mapped_column(Integer, default=0)
+    findings: Mapped[str] = mapped_column(Text, default="[]")
+    """JSON list of the warnings (``web.services.check_reports.finding_json``)."""

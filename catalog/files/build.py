@@ -137,7 +137,9 @@ class Builder:
 
     def attribute(self, data: Data, path: Path) -> Attribute:
         kind = AttributeKind(data["type"])
-        choices = tuple(choice(d) for d in data.get("values") or ())
+        choices = tuple(
+            choice(d, self.loc((*path, "values", i))) for i, d in enumerate(data.get("values") or ())
+        )
         default = data.get("default")
         common: dict[str, Any] = {
             "code": data["code"],
@@ -277,14 +279,15 @@ def optional_label(data: Any) -> Label | None:
     return None if data is None else label(data)
 
 
-def choice(data: Any) -> Choice:
+def choice(data: Any, loc: SourceLoc | None = None) -> Choice:
     if not isinstance(data, dict):
-        return Choice(data, Label(data))
+        return Choice(data, Label(data), loc=loc)
     name = data.get("name")
     return Choice(
         data["code"],
         Label(data["code"]) if name is None else label(name),
         optional_label(data.get("description")),
+        loc=loc,
     )
 
 

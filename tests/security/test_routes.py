@@ -38,6 +38,7 @@ PUBLIC_ENDPOINTS = {
 API_SCOPES = {
     ("catalog.upload_catalog", "POST"): "catalog:write",
     ("catalog.publish", "POST"): "catalog:write",
+    ("catalog.version_diff", "GET"): "catalog:write",
     ("orders.Orders", "GET"): "erp:read",
     ("orders.OrderByNumber", "GET"): "erp:read",  # or the order's own access token
     ("erp.ProductionOrders", "GET"): "erp:read",

@@ -27,11 +27,10 @@ from catalog.services import (
     list_catalogs,
     list_versions,
     load_version,
-    publish_version,
 )
 from catalog.snapshot import AttributeKind, Catalog, Product
 from configurator import Configurator, ConfiguratorError, Decision, format_value, parse_decision
-from configurator.checks import CatalogReport
+from configurator.checks import CatalogReport, format_configuration
 from configurator.rules import expression_checker
 from web import database
 from web.accounts import ROLES, AccountError, authenticate, create_user, require_role
@@ -39,6 +38,8 @@ from web.admin import bp
 from web.admin.diff import structural_changes, summary, unified_diff
 from web.admin.gantt import gantt_svg
 from web.models import OrderRecord, ProductionOrderRecord, User
+from web.services.publishing import ChecksFailed, publish_checked, version_checks
+from web.services.version_diff import affected_records, semantic_diff
 
 MAX_REASONS = 60
 """Most impossible values explained on one test bench page (each explanation is a solver search)."""
@@ -299,6 +300,7 @@ def catalog(code: str) -> Any:
     return render_template(
         "admin/catalog.html",
         code=code,
+        checks=version_checks(session, code),
         versions=list(reversed(versions)),
         current=current[0] if current else None,
         draft=next((v for v in versions if v.is_draft), None),
@@ -395,6 +397,14 @@ def diff(code: str) -> Any:
         after_name=f"{code} {_version_label(info)}",
     )
     changes = structural_changes(before, after)
+    semantic = affected = None
+    if before is not None and base is not None:
+        # What the change does to the space of products, and to what buyers saved or ordered on the base.
+        names = (f"v{base[0].number}", f"v{info.number}")
+        semantic = semantic_diff(before, after, backend=_backend(), names=names)
+        affected = affected_records(
+            session, code, base[0].number, before, after, backend=_backend(), name_b=names[1]
+        )
     return render_template(
         "admin/diff.html",
         code=code,
@@ -403,6 +413,9 @@ def diff(code: str) -> Any:
         diff_lines=text.splitlines(),
         changes=changes,
         summary=summary(changes),
+        semantic=semantic,
+        affected=affected,
+        format_configuration=format_configuration,
     )
 
 
@@ -447,29 +460,53 @@ def publish(code: str, number: int) -> Any:
     except ValueError as exc:
         flash(str(exc), "error")
         return redirect(url_for("admin.catalog", code=code), 303)
-    info, report, base = _run_checks(code, number)
-    if not report.publishable:
+    skip = request.form.get("skip_checks") == "on"
+    session = database.session()
+    try:
+        # The same path as the CLI and the API: checks on the exact stored draft, publish under lock.
+        published = publish_checked(
+            session,
+            code,
+            number=number,
+            valid_from=valid_from,
+            valid_to=valid_to,
+            skip_checks=skip and current_user.can("admin"),
+            skip_reason=request.form.get("skip_reason"),
+            actor=f"workspace:{current_user.email}",
+            backend=_backend(),
+        )
+        session.commit()
+    except ChecksFailed as exc:
+        session.rollback()
+        info = load_version(session, code, number, published_only=False)[0]
+        base = _last_published(code, before=number)
         flash(
-            f"Not published: the checks found {len(report.errors)} error(s). Fix them and try again.", "error"
+            f"Not published: the checks found {len(exc.report.errors)} error(s). Fix them and try again.",
+            "error",
         )
         return (
             render_template(
-                "admin/checks.html", code=code, info=info, report=report, base=base, blocked=True
+                "admin/checks.html",
+                code=code,
+                info=info,
+                report=exc.report,
+                base=base[0] if base else None,
+                blocked=True,
             ),
             409,
         )
-    session = database.session()
-    try:
-        published = publish_version(session, code, number, valid_from=valid_from, valid_to=valid_to)
-        session.commit()
     except CatalogError as exc:
         session.rollback()
         flash(f"Not published: {exc}", "error")
         return redirect(url_for("admin.catalog", code=code), 303)
-    window = f"from {published.valid_from:%Y-%m-%d %H:%M} UTC" if published.valid_from else ""
-    if published.valid_to:
-        window += f" to {published.valid_to:%Y-%m-%d %H:%M} UTC"
-    warnings = len(report.warnings)
+    info = published.info
+    window = f"from {info.valid_from:%Y-%m-%d %H:%M} UTC" if info.valid_from else ""
+    if info.valid_to:
+        window += f" to {info.valid_to:%Y-%m-%d %H:%M} UTC"
+    if published.skipped:
+        flash(f"Published v{number} {window} WITHOUT checks (recorded on the version).", "error")
+        return redirect(url_for("admin.catalog", code=code), 303)
+    warnings = len(published.warnings)
     flash(f"Published v{number} {window}" + (f" with {warnings} warning(s)." if warnings else "."), "info")
     return redirect(url_for("admin.catalog", code=code), 303)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
+from flask import current_app, g, request
 from flask_smorest import Blueprint
 
 from catalog.files import load_catalog_text
@@ -18,7 +18,7 @@ from catalog.services import (
     import_catalog,
     list_catalogs,
     list_versions,
-    publish_version,
+    load_version,
 )
 from catalog.snapshot import Attribute, AttributeKind, Product
 from web import database
@@ -44,6 +44,8 @@ from web.services.catalogs import (
     load_catalog,
     warm,
 )
+from web.services.publishing import ChecksFailed, Published, VersionChecks, publish_checked, version_checks
+from web.services.version_diff import affected_records, diff_json, semantic_diff
 
 blp = Blueprint("catalog", __name__, url_prefix="/api/v1", description="Products on sale and catalogs.")
 
@@ -115,7 +117,9 @@ def _product_detail(loaded: LoadedCatalog, product: Product, locale: str) -> dic
     }
 
 
-def _version(info: CatalogVersionInfo) -> dict[str, Any]:
+def _version(
+    info: CatalogVersionInfo, checks: VersionChecks | None = None, *, findings: bool = True
+) -> dict[str, Any]:
     return {
         "catalog": info.catalog_code,
         "number": info.number,
@@ -131,6 +135,7 @@ def _version(info: CatalogVersionInfo) -> dict[str, Any]:
             {"code": p.code, "name": p.name.en, "base_price": f"{p.base_price:.2f}", "currency": p.currency}
             for p in info.products
         ],
+        "checks": checks.as_json(findings=findings) if checks is not None else None,
     }
 
 
@@ -201,10 +206,15 @@ def product(code: str) -> dict[str, Any]:
 @blp.response(200, CatalogSchema(many=True))
 @problems(429)
 def catalogs() -> list[dict[str, Any]]:
-    """Every stored catalog with every version (drafts included: codes and numbers only, no content)."""
+    """Every stored catalog with every version (drafts included: codes and numbers only, no content).
+
+    ``checks`` of a published version gives the summary (warning count, skipped or not); the
+    warnings themselves, and who skipped checks and why, are in the answers to upload and publish.
+    """
     session = database.read_session()
     out: list[dict[str, Any]] = []
     for info in list_catalogs(session):
+        checks = version_checks(session, info.code)
         out.append(
             {
                 "code": info.code,
@@ -212,7 +222,10 @@ def catalogs() -> list[dict[str, Any]]:
                 "current_version": info.current_number,
                 "latest_version": info.latest_number,
                 "draft_version": info.draft_number,
-                "versions": [_version(v) for v in list_versions(session, info.code)],
+                "versions": [
+                    _version(v, checks.get(v.number), findings=False)
+                    for v in list_versions(session, info.code)
+                ],
             }
         )
     return out
@@ -274,6 +287,10 @@ def upload_catalog(query: dict[str, Any]) -> dict[str, Any]:
     """Validate and import a catalog file as the catalog's draft (published at once with ``?publish=true``).
 
     Every problem in the file is listed in ``errors`` as ``FILE:LINE:COL: message`` (422, reason ``catalog_invalid``).
+    With ``publish=true`` every catalog check runs on the uploaded content first: an error stores
+    nothing and answers 422 (reason ``checks_failed``, ``errors`` as linter lines, ``findings`` as
+    objects); warnings are stored with the version (``checks``). ``skip_checks=true`` with a
+    ``skip_reason`` publishes without checks (emergencies; logged and shown on the version).
     """
     from configurator.rules.catalog_check import expression_checker
 
@@ -282,13 +299,49 @@ def upload_catalog(query: dict[str, Any]) -> dict[str, Any]:
     catalog = load_catalog_text(text, filename=name, expression_checker=expression_checker)
     check_catalog(catalog.code)  # 403 for a token limited to another catalog
     session = database.session()
-    info = import_catalog(
-        session, catalog, source=name, publish=query["publish"], comment=query.get("comment")
+    if not query["publish"]:
+        if query["skip_checks"]:
+            raise ApiProblem(400, "bad_request", "skip_checks only applies with publish=true")
+        info = import_catalog(session, catalog, source=name, publish=False, comment=query.get("comment"))
+        session.commit()
+        return _version(info)
+    published = _publish_checked(
+        session,
+        catalog.code,
+        catalog=catalog,
+        source=name,
+        comment=query.get("comment"),
+        skip_checks=query["skip_checks"],
+        skip_reason=query.get("skip_reason"),
     )
+    warm(catalog, published.info.content_hash)
+    return _version(published.info, version_checks(session, catalog.code).get(published.info.number))
+
+
+def _publish_checked(session: Any, code: str, **arguments: Any) -> Published:
+    """``publish_checked`` with the API's errors: 422 ``checks_failed`` lists every finding."""
+    token = g.get("api_token")
+    actor = f"api:token {token.id} ({token.name})" if token is not None else "api"
+    try:
+        published = publish_checked(session, code, actor=actor, backend=_backend(), **arguments)
+    except ChecksFailed as exc:
+        session.rollback()
+        raise ApiProblem(
+            422,
+            exc.reason,
+            str(exc),
+            errors=exc.errors,
+            findings=exc.findings_json(),
+        ) from None
+    except Exception:
+        session.rollback()
+        raise
     session.commit()
-    if query["publish"]:
-        warm(catalog, info.content_hash)
-    return _version(info)
+    return published
+
+
+def _backend() -> str:
+    return str(current_app.config.get("SOLVER_BACKEND") or "auto")
 
 
 @blp.route("/catalogs/<code>/versions/<int:number>/publish", methods=["POST"])
@@ -298,17 +351,80 @@ def upload_catalog(query: dict[str, Any]) -> dict[str, Any]:
 @blp.response(200, CatalogVersionSchema)
 @problems(400, 401, 403, 404, 409, 422)
 def publish(body: dict[str, Any] | None, code: str, number: int) -> dict[str, Any]:
-    """Publish version ``number`` of catalog ``code``; from then on it is write-once.
+    """Run every catalog check on draft ``number`` of catalog ``code``, then publish it (write-once from then on).
 
-    The version's products are compiled right away, so the first buyer does not wait.
+    An error publishes nothing: 422, reason ``checks_failed``, with the findings. A draft changed
+    while it was checked answers 409. The version's products are compiled right away, so the
+    first buyer does not wait.
     """
     body = body or {}
     check_catalog(code)
     session = database.session()
-    info = publish_version(
-        session, code, number, valid_from=body.get("valid_from"), valid_to=body.get("valid_to")
+    published = _publish_checked(
+        session,
+        code,
+        number=number,
+        valid_from=body.get("valid_from"),
+        valid_to=body.get("valid_to"),
+        skip_checks=body.get("skip_checks", False),
+        skip_reason=body.get("skip_reason"),
     )
-    session.commit()
     loaded = load_catalog(session, code, number)
     warm(loaded.catalog, loaded.content_hash)
-    return _version(info)
+    return _version(published.info, version_checks(session, code).get(number))
+
+
+@blp.route("/catalogs/<code>/diff", methods=["GET"])
+@require_scope("catalog:write")
+@blp.doc(
+    security=SECURITY,
+    summary="Semantic diff between two versions (configurations only in A, only in B, in both)",
+    parameters=[
+        {
+            "in": "query",
+            "name": "from",
+            "required": False,
+            "schema": {"type": "integer", "minimum": 1},
+            "description": "Version A (default: the version in force).",
+        },
+        {
+            "in": "query",
+            "name": "to",
+            "required": False,
+            "schema": {"type": "integer", "minimum": 1},
+            "description": "Version B (default: the draft, else the latest version).",
+        },
+    ],
+)
+@problems(400, 401, 403, 404, 422)
+def version_diff(code: str) -> Any:
+    """Per product: exact counts of the configurations only in A, only in B and in both, an example of
+    each side with the rules or values that make the difference, the largest price changes on a sample,
+    and the saved configurations and open orders on A that B does not accept."""
+    check_catalog(code)
+    session = database.session()
+    number_a, number_b = _diff_numbers(session, code)
+    info_a, catalog_a = load_version(session, code, number_a, published_only=False)
+    info_b, catalog_b = load_version(session, code, number_b, published_only=False)
+    result = semantic_diff(catalog_a, catalog_b, backend=_backend())
+    affected = affected_records(session, code, info_a.number, catalog_a, catalog_b, backend=_backend())
+    return diff_json(result, affected, a=f"{code}@{info_a.number}", b=f"{code}@{info_b.number}")
+
+
+def _diff_numbers(session: Any, code: str) -> tuple[int, int]:
+    def number(name: str) -> int | None:
+        raw = request.args.get(name)
+        if raw is None or raw == "":
+            return None
+        if not raw.isdigit() or int(raw) < 1:
+            raise ApiProblem(400, "bad_request", f"{name} must be a version number (1, 2, ...)", field=name)
+        return int(raw)
+
+    versions = list_versions(session, code)
+    a, b = number("from"), number("to")
+    if a is None:
+        a = load_version(session, code)[0].number
+    if b is None:
+        draft = next((v for v in versions if v.is_draft), None)
+        b = draft.number if draft is not None else versions[-1].number
+    return a, b

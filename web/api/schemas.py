@@ -370,6 +370,13 @@ class CatalogVersionSchema(Schema):
     source = fields.String(allow_none=True)
     comment = fields.String(allow_none=True)
     products = fields.List(fields.Nested(VersionProductSchema), required=True)
+    checks = fields.Dict(
+        allow_none=True,
+        metadata={
+            "description": "The catalog checks stored when the version was published: checked_at, "
+            "content_hash, skipped, skipped_by, skip_reason, warnings (count) and findings (the warnings)."
+        },
+    )
 
 
 class CatalogSchema(Schema):
@@ -386,8 +393,24 @@ class UploadQuerySchema(Schema):
         load_default=False, metadata={"description": "Publish the imported version at once."}
     )
     comment = fields.String(validate=validate.Length(max=2000))
+    skip_checks = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "With publish: emergencies only, publish without the catalog checks "
+            "(needs skip_reason; logged and shown on the version)."
+        },
+    )
+    skip_reason = fields.String(validate=validate.Length(max=2000))
 
 
 class PublishSchema(Schema):
     valid_from = fields.DateTime(metadata={"description": "Start of sale, UTC when naive (default now)."})
     valid_to = fields.DateTime(allow_none=True, metadata={"description": "End of sale (default open)."})
+    skip_checks = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "Emergencies only: publish without the catalog checks "
+            "(needs skip_reason; logged and shown on the version)."
+        },
+    )
+    skip_reason = fields.String(validate=validate.Length(max=2000))

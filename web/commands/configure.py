@@ -39,10 +39,17 @@ def _fail(message: str) -> None:
 
 
 def _open(catalog_file: str, product: str, backend: str) -> Configurator:
-    """Load the product or exit 1 with every catalog problem as FILE:LINE:COL lines."""
+    """Load the product or exit 1 with every catalog problem as FILE:LINE:COL lines.
+
+    Compiling a large model takes seconds: a terminal shows a spinner meanwhile (stderr, never when piped).
+    """
+    from web.commands.progress import Progress, wanted
+
     try:
-        catalog = load_catalog_file(catalog_file, expression_checker=expression_checker)
-        return load_product(catalog, product, catalog_key=content_hash(catalog), backend=backend)
+        with Progress(wanted(False), "compiling") as progress:
+            progress.step(product)
+            catalog = load_catalog_file(catalog_file, expression_checker=expression_checker)
+            return load_product(catalog, product, catalog_key=content_hash(catalog), backend=backend)
     except CatalogInvalid as exc:
         for problem in exc.problems:
             click.echo(str(problem), err=True)
@@ -211,9 +218,13 @@ def model() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 def stats(product: str, catalog_file: str, backend: str, as_json: bool) -> None:
     """Print the size of PRODUCT's compiled model: variables, constraints, backend, compile time, count."""
+    from web.commands.progress import Progress, wanted
+
     conf = _open(catalog_file, product, backend)
     try:
-        figures = conf.stats()
+        with Progress(wanted(False), "counting") as progress:
+            progress.step(product)
+            figures = conf.stats()
     except ConfiguratorError as exc:
         _fail(str(exc))
         return

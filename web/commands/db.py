@@ -5,29 +5,24 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
 
-import web
-from catalog.db import (
-    current_revisions,
-    default_database_url,
-    head_revisions,
-    make_engine,
-    sqlite_file,
-    upgrade_database,
-)
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session
+
+# SQLAlchemy, Alembic and the ORM models are imported inside the commands that
+# use them: other commands (``c2m --help``, ``c2m catalog validate``) must start fast.
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def instance_dir() -> Path:
     """The instance folder Flask uses for the ``web`` package (``<repo>/instance``)."""
-    return Path(web.__file__).resolve().parent.parent / "instance"
+    # web/commands/db.py -> the repository root (importing ``web`` itself would load Flask)
+    return Path(__file__).resolve().parent.parent.parent / "instance"
 
 
 def url_option(command: F) -> F:
@@ -42,11 +37,17 @@ def url_option(command: F) -> F:
 
 
 def resolve_url(url: str | None) -> str:
+    from catalog.db import default_database_url
+
     return url or default_database_url(instance_dir())
 
 
 def open_migrated_engine(url: str) -> Engine:
     """An engine on a database at the latest migration, else a ClickException saying what to run."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from catalog.db import current_revisions, head_revisions, make_engine, sqlite_file
+
     path = sqlite_file(url)
     # Connecting would create an empty SQLite file: check first, and leave nothing behind.
     if path is not None and not path.exists():
@@ -73,6 +74,8 @@ def open_migrated_engine(url: str) -> Engine:
 @contextmanager
 def database_session(url: str | None) -> Iterator[Session]:
     """A session on the migrated database of ``--url`` (or the default one), disposed afterwards."""
+    from sqlalchemy.orm import Session
+
     engine = open_migrated_engine(resolve_url(url))
     try:
         with Session(engine, expire_on_commit=False) as session:
@@ -91,6 +94,10 @@ def db_group() -> None:
 @click.option("--revision", default="head", show_default=True, help="Alembic revision to upgrade to.")
 def upgrade_command(url: str | None, revision: str) -> None:
     """Create the tables, or bring them to the latest schema."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from catalog.db import current_revisions, make_engine, sqlite_file, upgrade_database
+
     target = resolve_url(url)
     path = sqlite_file(target)
     if path is not None:
@@ -111,6 +118,8 @@ def upgrade_command(url: str | None, revision: str) -> None:
 @url_option
 def current_command(url: str | None) -> None:
     """Show the revision the database is at and the latest one."""
+    from catalog.db import current_revisions, head_revisions, make_engine, sqlite_file
+
     target = resolve_url(url)
     path = sqlite_file(target)
     if path is not None and not path.exists():
