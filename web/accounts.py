@@ -25,7 +25,7 @@ from flask_login import LoginManager, UserMixin, current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from web.models import User
+from usecases.records import User
 
 ROLES = ("viewer", "editor", "admin")
 """Roles from least to most powerful."""

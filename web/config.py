@@ -33,7 +33,7 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "SOLVER_BACKEND": os.environ.get("C2M_SOLVER_BACKEND", "auto"),
         # Flask-Limiter notation, e.g. "120 per minute;2000 per hour" (web.limits' default when unset)
         "PUBLIC_RATE_LIMIT": os.environ.get("C2M_PUBLIC_RATE_LIMIT") or None,
-        # Production readiness (web.security, web.observability, web.services.catalogs):
+        # Production readiness (web.security, web.observability, usecases.catalogs):
         "PRODUCTION": _flag(os.environ.get("C2M_PRODUCTION")),
         "SECURE_COOKIES": _flag(os.environ.get("C2M_SECURE_COOKIES")),
         "TRUSTED_PROXIES": _int(os.environ.get("C2M_TRUSTED_PROXIES"), "C2M_TRUSTED_PROXIES", 0),

@@ -32,14 +32,14 @@ from catalog.snapshot import AttributeKind, Catalog, Product
 from configurator import Configurator, ConfiguratorError, Decision, format_value, parse_decision
 from configurator.checks import CatalogReport, format_configuration
 from configurator.rules import expression_checker
+from usecases.publishing import ChecksFailed, publish_checked, version_checks
+from usecases.records import OrderRecord, ProductionOrderRecord, User
+from usecases.version_diff import affected_records, semantic_diff
 from web import database
 from web.accounts import ROLES, AccountError, authenticate, create_user, require_role
 from web.admin import bp
 from web.admin.diff import structural_changes, summary, unified_diff
 from web.admin.gantt import gantt_svg
-from web.models import OrderRecord, ProductionOrderRecord, User
-from web.services.publishing import ChecksFailed, publish_checked, version_checks
-from web.services.version_diff import affected_records, semantic_diff
 
 MAX_REASONS = 60
 """Most impossible values explained on one test bench page (each explanation is a solver search)."""
@@ -803,7 +803,7 @@ def production_order(number: str) -> Any:
 
 
 def _rebuilt(number: str) -> Any:
-    from web.services.orders import rebuild_production_order
+    from usecases.orders import rebuild_production_order
 
     return rebuild_production_order(database.session(), _production_order(number))
 
@@ -822,7 +822,7 @@ def production_order_csv(number: str) -> Response:
 @bp.get("/production-orders/<number>/b2mml.xml")
 @require_role("viewer")
 def production_order_b2mml(number: str) -> Response:
-    from web.services.orders import rebuild_with_catalog
+    from usecases.orders import rebuild_with_catalog
 
     production, catalog = rebuild_with_catalog(database.session(), _production_order(number))
     return Response(

@@ -5,7 +5,7 @@ that version; every response carries the re-computed state in the language of
 ``Accept-Language``. Stored decisions that no longer validate are listed in
 ``invalid_decisions`` instead of disappearing. Greyed values carry reasons
 only with ``?reasons=true`` or through ``GET .../explain`` (one diagnosis per
-value costs more than the whole state; see ``web.services.configurations``).
+value costs more than the whole state; see ``usecases.configurations``).
 
 Problems: unknown configuration/product 404; unknown attribute or value 422
 with ``field`` naming where it is in the request; contradicting decisions 409
@@ -26,6 +26,8 @@ from flask_smorest import Blueprint
 
 from configurator import ConflictError, RuleRef
 from configurator.decisions import AnyDecision
+from usecases import configurations as service
+from usecases.configurations import Configuration
 from web import database
 from web.api.catalog import ACCEPT_LANGUAGE, request_locale
 from web.api.schemas import (
@@ -47,8 +49,6 @@ from web.api.schemas import (
 )
 from web.errors import ApiProblem
 from web.limits import public
-from web.services import configurations as service
-from web.services.configurations import Configuration
 
 blp = Blueprint(
     "configurations",

@@ -7,8 +7,8 @@ import time
 import click
 from sqlalchemy.orm import Session, sessionmaker
 
+from usecases.outbox import DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT, drain, outbox_status
 from web.commands.db import database_session, open_migrated_engine, resolve_url, url_option
-from web.webhooks import DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT, drain, outbox_status
 
 
 @click.command("worker")

@@ -7,7 +7,7 @@ an htmx request (header ``HX-Request``) gets the configure panel itself
 (``storefront/_panel.html``), rendered from the very same context, plus an
 out-of-band update of the page's polite live region.
 
-Configuration logic lives in :mod:`web.services.configurations`; this module
+Configuration logic lives in :mod:`usecases.configurations`; this module
 only turns form fields into its JSON decisions and its results into pages.
 """
 
@@ -36,10 +36,10 @@ from configurator import (
     ValueImpossible,
     format_value,
 )
+from usecases import catalogs
+from usecases import configurations as configs
 from web import database
 from web.i18n import current_locale, label_text
-from web.services import catalogs
-from web.services import configurations as configs
 from web.storefront import bp
 from web.storefront.delivery import DeliveryEstimate, delivery_estimate
 
@@ -680,8 +680,9 @@ def _summary_page(cfg: configs.Configuration, *, errors: Mapping[str, str], key:
 def place_order(config_id: str) -> Response | tuple[str, int]:
     """Place the order. The form's idempotency key (made when the summary was rendered) makes
     a double click or a resubmitted form return the same order instead of a second one."""
-    from web.errors import ApiProblem
-    from web.services import orders
+    from usecases import orders
+    from usecases.errors import UseCaseError
+    from web.errors import status_of
 
     cfg = _configuration(config_id)
     errors, quantity = _order_form_errors(request.form)
@@ -699,7 +700,7 @@ def place_order(config_id: str) -> Response | tuple[str, int]:
             customer_email=request.form["email"].strip(),
             locale=current_locale(),
         )
-    except ApiProblem as exc:
+    except UseCaseError as exc:
         message = {
             "configuration_incomplete": _("Some options are still open: choose them or use “Finish for me”."),
             "configuration_conflict": _("Some of your choices do not go together; please adjust them."),
@@ -708,13 +709,13 @@ def place_order(config_id: str) -> Response | tuple[str, int]:
             "version_archived": _("This product version is no longer sold; please configure it again."),
         }.get(exc.reason, _("The order could not be placed: %(detail)s", detail=exc.detail))
         fresh = uuid.uuid4().hex if exc.reason == "idempotency_key_reused" else key
-        return _summary_page(cfg, errors={"form": message}, key=fresh, status=exc.status)
+        return _summary_page(cfg, errors={"form": message}, key=fresh, status=status_of(exc.reason))
     return redirect(url_for(".order_placed", number=body["number"], t=body["access_token"]), 303)
 
 
 def _order_for(number: str) -> tuple[Any, dict[str, Any]]:
     """The order ``number`` if ``?t=`` is its access token (else 404, as for an unknown number)."""
-    from web.services import orders
+    from usecases import orders
 
     session = database.read_session()
     order = orders.find_order(session, number)

@@ -59,12 +59,12 @@ from bom import (
 )
 from catalog.snapshot import Catalog, Product
 from configurator import AnyDecision, AttributeValue, Decision, PriceBreakdown, SetElement, State, price
-from web.errors import ApiProblem
-from web.models import IdempotencyKey, OrderRecord, OutboxEvent, ProductionOrderRecord
-from web.observability import fault_delay, timed
-from web.services.catalogs import LoadedCatalog, get_configurator, load_catalog
-from web.services.configurations import decision_from_json, decision_to_json, get_configuration
-from web.webhooks import enqueue, event_payload
+from usecases.catalogs import LoadedCatalog, get_configurator, load_catalog
+from usecases.configurations import decision_from_json, decision_to_json, get_configuration
+from usecases.errors import UseCaseError
+from usecases.instrumentation import fault_delay, timed
+from usecases.outbox import enqueue, event_payload
+from usecases.records import IdempotencyKey, OrderRecord, OutboxEvent, ProductionOrderRecord
 
 __all__ = [
     "MAX_QUANTITY",
@@ -186,7 +186,7 @@ def place_order(
     order with its one-time ``access_token``, or the stored pair on a replay.
     The session must have no pending work; this function commits.
 
-    :raise ApiProblem: 422 ``idempotency_key_reused`` (same key, other body),
+    :raise UseCaseError: ``idempotency_key_reused`` (same key, other body),
         409 ``idempotency_in_progress``, 422 ``configuration_incomplete`` /
         ``configuration_conflict`` / ``configuration_invalid``, 404
         ``configuration_not_found``, 409 ``version_archived``; domain errors
@@ -214,7 +214,8 @@ def place_order(
     session.rollback()
 
     if isinstance(quantity, bool) or not 1 <= quantity <= MAX_QUANTITY:
-        raise ApiProblem(422, "invalid_quantity", f"quantity must be 1..{MAX_QUANTITY}", field="quantity")
+        raise UseCaseError(
+"invalid_quantity", f"quantity must be 1..{MAX_QUANTITY}", field="quantity")
     if delivery_address is not None:
         check_delivery_address(delivery_address)
     prepared = _prepare(
@@ -280,15 +281,13 @@ def _replay(session: Session, row: IdempotencyKey, fingerprint: str) -> tuple[in
     status, stored, same = row.status_code, row.response_body, row.request_hash == fingerprint
     session.rollback()
     if not same:
-        raise ApiProblem(
-            422,
-            "idempotency_key_reused",
+        raise UseCaseError(
+"idempotency_key_reused",
             "this Idempotency-Key was already used with a different request body; use a new key for a new order",
         )
     if status is None or stored is None:
-        raise ApiProblem(
-            409,
-            "idempotency_in_progress",
+        raise UseCaseError(
+"idempotency_in_progress",
             "a request with this Idempotency-Key is still being processed",
             retry_after=1,
         )
@@ -310,16 +309,14 @@ def _prepare(
     if configuration_id is not None:
         saved = get_configuration(session, configuration_id)  # 404 configuration_not_found
         if saved.catalog.content_hash != saved.record.content_hash:
-            raise ApiProblem(
-                409,
-                "catalog_version_mismatch",
+            raise UseCaseError(
+"catalog_version_mismatch",
                 f"configuration {configuration_id} was made on content {saved.record.content_hash[:12]} "
                 f"but version {saved.catalog.number} holds {saved.catalog.content_hash[:12]}",
             )
         if saved.invalid:
-            raise ApiProblem(
-                422,
-                "configuration_invalid",
+            raise UseCaseError(
+"configuration_invalid",
                 "decisions that do not fit the catalog version: "
                 + "; ".join(f"#{i.index}: {i.detail}" for i in saved.invalid),
                 violations=[{"rule": i.reason, "message": i.detail, "attributes": []} for i in saved.invalid],
@@ -327,9 +324,8 @@ def _prepare(
         loaded, item, engine, chosen = saved.catalog, saved.product, saved.configurator, saved.history
     else:
         if catalog is None or product is None or decisions is None:
-            raise ApiProblem(
-                422,
-                "missing_configuration",
+            raise UseCaseError(
+"missing_configuration",
                 "give either configuration_id, or catalog, product and decisions",
                 field="configuration_id",
             )
@@ -338,9 +334,8 @@ def _prepare(
         chosen = tuple(decision_from_json(item, d) for d in decisions)
         engine = get_configurator(loaded.catalog, item.code, loaded.content_hash)
     if loaded.status != "published":
-        raise ApiProblem(
-            409,
-            "version_archived",
+        raise UseCaseError(
+"version_archived",
             f"version {loaded.number} of catalog {loaded.code!r} is withdrawn from sale; configure the product again",
         )
     effective = engine.check(chosen)
@@ -351,9 +346,8 @@ def _prepare(
         values = _settled_values(engine.state(effective), item)
     violations = engine.validate(values)
     if violations:
-        raise ApiProblem(
-            422,
-            "configuration_invalid",
+        raise UseCaseError(
+"configuration_invalid",
             "; ".join(f"{v.rule_id}: {v.message.en}" for v in violations),
             violations=[
                 {"rule": v.rule_id, "message": v.message.en, "attributes": list(v.attributes)}
@@ -403,9 +397,8 @@ def _decided_values(item: Product, effective: Sequence[AnyDecision]) -> dict[str
 def _settled_values(state: State, item: Product) -> dict[str, AttributeValue]:
     if state.conflict is not None:
         rules = [r.rule_id for r in state.conflict.rules]
-        raise ApiProblem(
-            422,
-            "configuration_conflict",
+        raise UseCaseError(
+"configuration_conflict",
             "the decisions cannot all hold: "
             + ", ".join(str(d) for d in state.conflict.decisions)
             + (f" (rules: {', '.join(rules)})" if rules else ""),
@@ -415,8 +408,8 @@ def _settled_values(state: State, item: Product) -> dict[str, AttributeValue]:
     values = state.values()
     missing = [a.code for a in item.attributes if a.code not in values]
     if missing:
-        raise ApiProblem(
-            422, "configuration_incomplete", f"not chosen yet: {', '.join(missing)}", missing=missing
+        raise UseCaseError(
+"configuration_incomplete", f"not chosen yet: {', '.join(missing)}", missing=missing
         )
     return values
 
@@ -568,12 +561,12 @@ def check_delivery_address(address: Mapping[str, Any]) -> dict[str, str | None]:
     >>> check_delivery_address({"name": "Li", "street": "1 Road", "city": "Wuhan", "country": "CN"})["phone"] is None
     True
 
-    :raise ApiProblem: 422 ``invalid_delivery_address`` naming the field (``delivery_address.<field>``).
+    :raise UseCaseError: ``invalid_delivery_address`` naming the field (``delivery_address.<field>``).
     """
 
-    def bad(name: str, message: str) -> ApiProblem:
-        return ApiProblem(
-            422, "invalid_delivery_address", f"delivery_address.{name}: {message}", field=f"delivery_address.{name}"
+    def bad(name: str, message: str) -> UseCaseError:
+        return UseCaseError(
+"invalid_delivery_address", f"delivery_address.{name}: {message}", field=f"delivery_address.{name}"
         )
 
     unknown = sorted(set(address) - set(ADDRESS_FIELDS))
@@ -718,7 +711,7 @@ class Cursor:
 
     @staticmethod
     def decode(text: str, kind: str) -> Cursor:
-        """:raise ApiProblem 400 ``invalid_cursor``: not a cursor of this listing."""
+        """:raise UseCaseError ``invalid_cursor``: not a cursor of this listing."""
         try:
             raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
             data = json.loads(raw)
@@ -731,8 +724,8 @@ class Cursor:
                 raise ValueError(text)
             return Cursor(kind, data["i"])
         except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
-            raise ApiProblem(
-                400, "invalid_cursor", "'after' must be a cursor returned by this listing", field="after"
+            raise UseCaseError(
+"invalid_cursor", "'after' must be a cursor returned by this listing", field="after"
             ) from None
 
 
@@ -863,7 +856,7 @@ def transition(
     or None when the number is unknown. The status change and its event are written
     in one transaction; a conditional update makes concurrent actions safe.
 
-    :raise ApiProblem: 409 ``invalid_transition`` when the current status does not allow ``action``.
+    :raise UseCaseError: ``invalid_transition`` when the current status does not allow ``action``.
     """
     rule = TRANSITIONS[action]
     moment = now or datetime.now(UTC)
@@ -899,9 +892,8 @@ def transition(
         session.rollback()
         if done:
             return row, False
-        raise ApiProblem(
-            409,
-            "invalid_transition",
+        raise UseCaseError(
+"invalid_transition",
             f"production order {number} is {row.status}; {action} needs it to be {' or '.join(rule.sources)}",
             current_status=row.status,
             allowed_actions=sorted(a for a, t in TRANSITIONS.items() if row.status in t.sources),

@@ -21,14 +21,13 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from threading import Lock
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from flask import current_app, has_app_context
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, defer
 
@@ -39,7 +38,7 @@ from catalog.services import CatalogNotFound, ContentHashMismatch, VersionNotFou
 from catalog.snapshot import Attribute, AttributeKind, Catalog, Label, Product
 from configurator import Configurator, ConfiguratorError, load_product
 from configurator.backends.base import CompileBudgetExceeded, SearchLimitExceeded
-from web.observability import timed, timed_call
+from usecases.instrumentation import timed, timed_call
 
 __all__ = [
     "AmbiguousProduct",
@@ -330,7 +329,6 @@ class ModelTooLarge(ConfiguratorError):
     ``C2M_COMPILE_NODE_BUDGET``): the product cannot be configured; the rest of the shop is unaffected."""
 
     reason = "model_too_large"
-    http_status = 503
 
     def __init__(self, product: str, content_hash: str, detail: str) -> None:
         super().__init__(
@@ -341,17 +339,28 @@ class ModelTooLarge(ConfiguratorError):
         self.content_hash = content_hash
 
 
+SettingsSource = Callable[[], Mapping[str, Any] | None]
+_settings_source: SettingsSource = lambda: None  # noqa: E731
+
+
+def set_settings_source(source: SettingsSource) -> None:
+    """Where the solver settings come from (``SOLVER_BACKEND``, ``COMPILE_NODE_BUDGET``,
+    ``COMPILE_BUDGET_S``): the web app installs its configuration; None means the engine's defaults."""
+    global _settings_source
+    _settings_source = source
+
+
 def _settings(backend: str | None) -> tuple[str, int | None, float | None]:
     """The backend and compile budgets: explicit arguments, else the app's settings, else the engine's."""
-    if not has_app_context():
+    config = _settings_source()
+    if config is None:
         return backend or "auto", None, None
-    config = current_app.config
     chosen = backend or str(config.get("SOLVER_BACKEND") or "auto")
     return chosen, config.get("COMPILE_NODE_BUDGET"), config.get("COMPILE_BUDGET_S")
 
 
 def _instrument(built: Configurator) -> Configurator:
-    """Time the engine's public operations per request (``web.observability``)."""
+    """Time the engine's public operations (``usecases.instrumentation``)."""
     for name in ("state", "explain", "repair", "complete", "count", "validate"):
         setattr(built, name, timed_call(name)(getattr(built, name)))
     return built

@@ -260,4 +260,4 @@ class CatalogVersionCheck(Base):
     skip_reason: Mapped[str | None] = mapped_column(Text)
     warning_count: Mapped[int] = mapped_column(Integer, default=0)
     findings: Mapped[str] = mapped_column(Text, default="[]")
-    """JSON list of the warnings (``web.services.check_reports.finding_json``)."""
+    """JSON list of the warnings (``usecases.check_reports.finding_json``)."""

@@ -67,8 +67,7 @@ from configurator.decisions import (
     find_attribute,
     parse_value,
 )
-from web.models import ConfigurationRecord
-from web.services.catalogs import (
+from usecases.catalogs import (
     LoadedCatalog,
     LruCache,
     attribute_header,
@@ -77,6 +76,7 @@ from web.services.catalogs import (
     load_catalog,
     load_pinned,
 )
+from usecases.records import ConfigurationRecord
 
 __all__ = [
     "MAX_HISTORY",

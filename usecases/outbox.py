@@ -51,7 +51,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 from standardwebhooks import Webhook
 
-from web.models import EventCounter, OrderRecord, OutboxEvent, WebhookEndpoint
+from usecases.records import EventCounter, OrderRecord, OutboxEvent, WebhookEndpoint
 
 EVENT_TYPES = (
     "order.created",
