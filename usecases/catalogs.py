@@ -243,27 +243,19 @@ def load_catalog(
     return _loaded(version, code, session)
 
 
-_pinned: LruCache[tuple[str, int, str], LoadedCatalog] = LruCache(CATALOG_CACHE_SIZE)
-
-
 def load_pinned(session: Session, code: str, number: int, content_hash: str) -> LoadedCatalog:
     """Version ``number`` of ``code`` for a row that pinned it with ``content_hash``.
 
-    Published content never changes, so once a (code, number, hash) has been
-    read in this process it is answered without a query. ``status`` and the
-    validity window are as of that first read (pinned readers need the content,
-    not whether the version is still on sale).
+    The version's status and validity are read from the database on every call
+    (an archived version must be refused at once, in every process); only the
+    immutable content comes from the cache, by its hash.
 
     :raise ContentHashMismatch: the stored version's hash differs from the pinned one.
     """
-    key = (code, number, content_hash)
-    hit = _pinned.get(key)
-    if hit is not None:
-        return hit
     loaded = load_catalog(session, code, number)
     if loaded.content_hash != content_hash:
         raise ContentHashMismatch(code, number, content_hash, loaded.content_hash)
-    return _pinned.put(key, loaded)
+    return loaded
 
 
 def catalogs_in_force(session: Session, *, at: datetime | None = None) -> list[LoadedCatalog]:
@@ -445,7 +437,6 @@ def clear_caches() -> None:
     _catalogs.clear()
     _configurators.clear()
     _too_large.clear()
-    _pinned.clear()
 
 
 def label(text: Label | None, locale: str) -> str | None:

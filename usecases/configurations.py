@@ -76,6 +76,7 @@ from usecases.catalogs import (
     load_catalog,
     load_pinned,
 )
+from usecases.errors import UseCaseError
 from usecases.records import ConfigurationRecord
 
 __all__ = [
@@ -133,6 +134,15 @@ _documents: LruCache[tuple[str, str, tuple[AnyDecision, ...], str, bool], dict[s
 )
 
 # --------------------------------------------------------------------------- errors
+
+
+class StoredRecordCorrupt(UseCaseError):
+    """A stored row cannot be read; nothing is guessed and nothing is overwritten."""
+
+    def __init__(self, record: str, column: str, problem: str) -> None:
+        super().__init__(
+            "stored_record_corrupt", f"{record}: stored {column} is {problem}", record=record, field=column
+        )
 
 
 class ConfigurationNotFound(ConfiguratorError):
@@ -398,10 +408,14 @@ def _open(
     if validated is None:
         try:
             raw = json.loads(text)
-        except json.JSONDecodeError:
-            raw = []
+        except json.JSONDecodeError as exc:
+            raise StoredRecordCorrupt(
+                f"configuration {record.id}", "decisions", f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+            ) from None
         if not isinstance(raw, list):
-            raw = [raw]
+            raise StoredRecordCorrupt(
+                f"configuration {record.id}", "decisions", f"a JSON {type(raw).__name__}, not a list of decisions"
+            )
         history, invalid = _validate(product, raw)
         validated = _validations.put(key, (tuple(raw), history, invalid))
     entries, history, invalid = validated

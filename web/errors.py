@@ -40,6 +40,7 @@ STATUS_BY_REASON: dict[str, int] = {
     "version_archived": 409,
     "invalid_transition": 409,
     "stale_revision": 409,
+    "stored_record_corrupt": 409,
     "invalid_cursor": 400,
     "model_too_large": 503,
 }
