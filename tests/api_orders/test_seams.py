@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
+
 from flask.testing import FlaskClient
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from catalog.services import archive_version
+from catalog.files import load_catalog_text
+from catalog.services import archive_version, import_catalog
 from usecases.configurations import create_configuration, get_configuration
 from usecases.records import ConfigurationRecord
 
-from .conftest import complete_decisions, post_order
+from .conftest import TINY_CATALOG, complete_decisions, post_order
 
 
 def _saved_bike(factory: sessionmaker[Session]) -> str:
@@ -24,11 +27,24 @@ def _saved_bike(factory: sessionmaker[Session]) -> str:
 def test_archived_version_cannot_be_ordered_through_a_saved_configuration(
     client: FlaskClient, factory: sessionmaker[Session]
 ) -> None:
-    configuration_id = _saved_bike(factory)
-    # The configuration is read (and its version cached) before the archival, as a buyer's page would.
+    code = f"tiny-{uuid.uuid4().hex[:8]}"  # its own catalog: archival cannot be undone
+    decisions = [
+        {"attribute": "size", "value": "small"},
+        {"attribute": "lid", "value": False},
+        {"attribute": "width", "value": 200},
+    ]
+    with factory() as session:
+        import_catalog(
+            session,
+            load_catalog_text(TINY_CATALOG.replace("code: tiny-shop", f"code: {code}"), format="yaml"),
+            publish=True,
+        )
+        configuration_id = create_configuration(session, "box", decisions, catalog_code=code).id
+        session.commit()
+    # The configuration is read (its version loaded) before the archival, as the buyer's page would.
     assert client.get(f"/api/v1/configurations/{configuration_id}").status_code == 200
     with factory() as session:
-        archive_version(session, "wuhan-bikes", 1)
+        archive_version(session, code, 1)
         session.commit()
     response = post_order(client, {"configuration_id": configuration_id, "quantity": 1}, "after-archive")
     assert response.status_code == 409, response.get_json()
@@ -41,7 +57,9 @@ def test_corrupt_stored_decisions_are_an_error_naming_the_record_and_are_kept(
     configuration_id = _saved_bike(factory)
     with factory() as session:
         session.execute(
-            update(ConfigurationRecord).where(ConfigurationRecord.id == configuration_id).values(decisions="[{")
+            update(ConfigurationRecord)
+            .where(ConfigurationRecord.id == configuration_id)
+            .values(decisions="[{")
         )
         session.commit()
     response = client.get(f"/api/v1/configurations/{configuration_id}")
@@ -65,9 +83,13 @@ def test_a_stored_history_that_is_not_a_list_is_refused(factory: sessionmaker[Se
     configuration_id = _saved_bike(factory)
     with factory() as session:
         session.execute(
-            update(ConfigurationRecord).where(ConfigurationRecord.id == configuration_id).values(decisions='{"a": 1}')
+            update(ConfigurationRecord)
+            .where(ConfigurationRecord.id == configuration_id)
+            .values(decisions='{"a": 1}')
         )
         session.commit()
     with factory() as session, pytest.raises(UseCaseError) as caught:
         get_configuration(session, configuration_id)
-    assert caught.value.reason == "stored_record_corrupt" and f"configuration {configuration_id}" in str(caught.value)
+    assert caught.value.reason == "stored_record_corrupt" and f"configuration {configuration_id}" in str(
+        caught.value
+    )
