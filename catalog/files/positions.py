@@ -28,6 +28,7 @@ import yaml.reader
 import yaml.resolver
 import yaml.scanner
 
+from catalog.files.limits import shorten, too_many_digits
 from catalog.files.problems import Path, Problem, format_path
 
 PlainValue = object
@@ -229,6 +230,11 @@ def parse_yaml(text: str, file: str) -> Document:
     except yaml.YAMLError as error:  # reader errors: control characters and the like
         doc.problems.append(Problem(file, 1, 1, "", f"YAML error: {error}"))
         return doc
+    except RecursionError:
+        mark = loader.get_mark()
+        line, column = mark.line + 1, mark.column + 1
+        doc.problems.append(Problem(file, line, column, "", f"YAML nesting deeper than {MAX_NESTING} levels"))
+        return doc
     finally:
         loader.dispose()
     if node is None:
@@ -237,6 +243,11 @@ def parse_yaml(text: str, file: str) -> Document:
     converter = _YamlConverter(doc, budget=len(text) + ALIAS_EXPANSION_ALLOWANCE)
     try:
         doc.root = converter.convert(node, ())
+    except _TooDeep as deep:
+        doc.root = None
+        doc.problems.append(
+            Problem(file, deep.line, deep.column, "", f"YAML nesting deeper than {MAX_NESTING} levels")
+        )
     except _ExpansionLimit as limit:
         # An "alias bomb" (anchors referencing anchors) expands a few hundred bytes into
         # billions of values; refuse it instead of spending minutes and gigabytes on it.
@@ -252,6 +263,17 @@ def parse_yaml(text: str, file: str) -> Document:
             )
         )
     return doc
+
+
+MAX_NESTING = 64
+"""Nesting depth of mappings and lists in a catalog file (a catalog needs about ten)."""
+
+
+class _TooDeep(Exception):
+    def __init__(self, line: int, column: int) -> None:
+        super().__init__(f"nesting too deep at {line}:{column}")
+        self.line = line
+        self.column = column
 
 
 ALIAS_EXPANSION_ALLOWANCE = 100_000
@@ -287,6 +309,8 @@ class _YamlConverter:
             raise _ExpansionLimit(line, column)
         if isinstance(node, yaml.nodes.ScalarNode):
             return self.scalar(node, path)
+        if len(path) >= MAX_NESTING:
+            raise _TooDeep(line, column)
         if id(node) in self.active:  # an alias that contains itself
             self.problem(line, column, path, "recursive alias")
             return Scalar(None, line, column, node.start_mark.index, node.end_mark.index)
@@ -336,6 +360,9 @@ class _YamlConverter:
         try:
             if tag == "tag:yaml.org,2002:str":
                 value = text
+            elif tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float") and too_many_digits(text):
+                self.problem(line, column, path, str(too_many_digits(text)))
+                value = shorten(text)
             elif tag == "tag:yaml.org,2002:int":
                 value = int(text)
             elif tag == "tag:yaml.org,2002:float":
@@ -350,7 +377,7 @@ class _YamlConverter:
                 self.problem(line, column, path, f"unsupported YAML tag {tag}")
                 value = text
         except (ValueError, InvalidOperation):
-            self.problem(line, column, path, f"{text!r} is not a valid {tag.rsplit(':', 1)[-1]}")
+            self.problem(line, column, path, f"{shorten(text)!r} is not a valid {tag.rsplit(':', 1)[-1]}")
             value = text
         return Scalar(value, line, column, start, end, style)
 
@@ -387,7 +414,7 @@ def parse_json(text: str, file: str) -> Document:
         line, column = doc.position_of_offset(error.offset)
         doc.problems.append(Problem(file, line, column, "", f"JSON syntax error: {error.message}"))
         return doc
-    except RecursionError:
+    except RecursionError:  # unreachable with MAX_NESTING below the interpreter's limit; kept as a guard
         doc.problems.append(Problem(file, 1, 1, "", "JSON syntax error: nesting too deep"))
         return doc
     doc.root = root
@@ -408,6 +435,8 @@ class _JsonScanner:
         text = self.text
         line, column = self.doc.position_of_offset(pos)
         char = text[pos : pos + 1]
+        if len(path) >= MAX_NESTING and char in "{[":
+            raise _JsonSyntaxError(pos, f"nesting deeper than {MAX_NESTING} levels")
         if char == "{":
             return self.object(pos, path, line, column)
         if char == "[":
@@ -433,6 +462,9 @@ class _JsonScanner:
         match = _NUMBER.match(text, pos)
         if match:
             raw = match.group(0)
+            problem = too_many_digits(raw)
+            if problem:
+                raise _JsonSyntaxError(pos, problem)
             number: int | Decimal = Decimal(raw) if match.group(1) or match.group(2) else int(raw)
             return Scalar(number, line, column, pos, match.end(), "json"), match.end()
         if pos >= len(text):
