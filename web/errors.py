@@ -76,7 +76,7 @@ def domain_error_payload(exc: Exception) -> dict[str, Any]:
     errors = getattr(exc, "errors", None)
     if errors and not problems:
         extra["errors"] = [str(e) for e in errors]
-    for attr in ("attribute", "value", "field", "line", "column", "rule_id", "missing", "allowed"):
+    for attr in ("product", "attribute", "limit", "value", "field", "line", "column", "rule_id", "missing", "allowed"):
         v = getattr(exc, attr, None)
         if v is not None and isinstance(v, str | int | float | bool | list | tuple):
             extra[attr] = list(v) if isinstance(v, tuple) else v

@@ -39,6 +39,12 @@ from web.admin import bp
 from web.admin.diff import structural_changes, summary, unified_diff
 from web.admin.gantt import gantt_svg
 from web.models import OrderRecord, ProductionOrderRecord, User
+from web.services.compile_guard import (
+    CatalogTooComplex,
+    check_catalog_compiles,
+    current_limits,
+    load_draft_catalog,
+)
 
 MAX_REASONS = 60
 """Most impossible values explained on one test bench page (each explanation is a solver search)."""
@@ -107,11 +113,20 @@ def annotated(text: str, problems: Sequence[Problem]) -> tuple[list[SourceLine],
 
 def _validate_text(text: str, filename: str) -> tuple[Catalog | None, list[Problem]]:
     try:
-        return load_catalog_text(text, filename=filename, expression_checker=expression_checker), []
+        catalog = load_catalog_text(
+            text, filename=filename, expression_checker=expression_checker, limits=current_limits()
+        )
     except CatalogInvalid as exc:
         return None, list(exc.problems)
     except ValueError as exc:  # an unknown format name
         return None, [Problem(filename, 0, 0, "", str(exc))]
+    try:
+        check_catalog_compiles(catalog)  # before anything is stored
+    except CatalogTooComplex as exc:
+        loc = catalog.product(exc.product).loc
+        line, column = (loc.line, loc.column) if loc else (0, 0)
+        return None, [Problem(filename, line, column, exc.product, str(exc))]
+    return catalog, []
 
 
 def _parse_moment(text: str | None, field: str) -> datetime | None:
@@ -446,6 +461,11 @@ def publish(code: str, number: int) -> Any:
         valid_to = _parse_moment(request.form.get("valid_to"), "valid to")
     except ValueError as exc:
         flash(str(exc), "error")
+        return redirect(url_for("admin.catalog", code=code), 303)
+    try:  # the compile budget first: the checks below compile the model too
+        check_catalog_compiles(load_draft_catalog(database.session(), code, number))
+    except CatalogTooComplex as exc:
+        flash(f"Not published: {exc}", "error")
         return redirect(url_for("admin.catalog", code=code), 303)
     info, report, base = _run_checks(code, number)
     if not report.publishable:

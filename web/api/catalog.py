@@ -44,6 +44,7 @@ from web.services.catalogs import (
     load_catalog,
     warm,
 )
+from web.services.compile_guard import check_catalog_compiles, current_limits, load_draft_catalog
 
 blp = Blueprint("catalog", __name__, url_prefix="/api/v1", description="Products on sale and catalogs.")
 
@@ -269,7 +270,7 @@ UPLOAD_BODY = {
 @blp.doc(security=SECURITY, requestBody=UPLOAD_BODY, summary="Upload a catalog file (new draft version)")
 @blp.arguments(UploadQuerySchema, location="query")
 @blp.response(201, CatalogVersionSchema)
-@problems(400, 401, 403, 409, 413, 422)
+@problems(400, 401, 403, 409, 413, 415, 422, 429)
 def upload_catalog(query: dict[str, Any]) -> dict[str, Any]:
     """Validate and import a catalog file as the catalog's draft (published at once with ``?publish=true``).
 
@@ -279,8 +280,12 @@ def upload_catalog(query: dict[str, Any]) -> dict[str, Any]:
 
     text, name = _upload_text()
     # CatalogInvalid (reason catalog_invalid) becomes 422 with every problem line in ``errors``.
-    catalog = load_catalog_text(text, filename=name, expression_checker=expression_checker)
+    catalog = load_catalog_text(
+        text, filename=name, expression_checker=expression_checker, limits=current_limits()
+    )
     check_catalog(catalog.code)  # 403 for a token limited to another catalog
+    # Before anything is stored: a model over the compile budget is refused (422, catalog_too_complex).
+    check_catalog_compiles(catalog)
     session = database.session()
     info = import_catalog(
         session, catalog, source=name, publish=query["publish"], comment=query.get("comment")
@@ -296,7 +301,7 @@ def upload_catalog(query: dict[str, Any]) -> dict[str, Any]:
 @blp.doc(security=SECURITY, summary="Publish a draft version (and compile its products)")
 @blp.arguments(PublishSchema, required=False)
 @blp.response(200, CatalogVersionSchema)
-@problems(400, 401, 403, 404, 409, 422)
+@problems(400, 401, 403, 404, 409, 422, 429)
 def publish(body: dict[str, Any] | None, code: str, number: int) -> dict[str, Any]:
     """Publish version ``number`` of catalog ``code``; from then on it is write-once.
 
@@ -305,6 +310,8 @@ def publish(body: dict[str, Any] | None, code: str, number: int) -> dict[str, An
     body = body or {}
     check_catalog(code)
     session = database.session()
+    # The budget may have been lowered since the draft was stored: check again before publishing.
+    check_catalog_compiles(load_draft_catalog(session, code, number))
     info = publish_version(
         session, code, number, valid_from=body.get("valid_from"), valid_to=body.get("valid_to")
     )
