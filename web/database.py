@@ -14,7 +14,10 @@ def init_app(app: Flask) -> None:
     read_url = app.config.get("READ_DATABASE_URL")
     read_engine = make_engine(read_url) if read_url else engine
     app.extensions["c2m.engine"] = engine
-    app.extensions["c2m.sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
+    # Request sessions write: on SQLite they take the write lock when they begin (serialized
+    # writers wait up to the busy timeout instead of failing with "database is locked").
+    writer = engine.execution_options(sqlite_begin="BEGIN IMMEDIATE") if engine.dialect.name == "sqlite" else engine
+    app.extensions["c2m.sessionmaker"] = sessionmaker(writer, expire_on_commit=False)
     app.extensions["c2m.read_sessionmaker"] = sessionmaker(read_engine, expire_on_commit=False)
     app.teardown_appcontext(_close_sessions)
 
