@@ -69,6 +69,15 @@ def from_environment(instance_path: str) -> dict[str, Any]:
             os.environ.get("C2M_MAX_BODY_BYTES"), "C2M_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES
         ),
         **rate_limit_settings(),
+        **{
+            name: _int(os.environ.get(f"C2M_{name}"), f"C2M_{name}", None)
+            for name in (
+                "LOGIN_LOCKOUT_ACCOUNT_FAILURES",
+                "LOGIN_LOCKOUT_ADDRESS_FAILURES",
+                "LOGIN_LOCKOUT_BASE_S",
+                "LOGIN_LOCKOUT_MAX_S",
+            )
+        },
     }
 
 

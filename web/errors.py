@@ -107,9 +107,9 @@ def init_app(app: Flask) -> None:
             extra["errors"] = data["messages"]
             reason = "validation_error" if status == 422 else reason
         resp = problem_response(status, reason, exc.description or exc.name, **extra)
-        for key, value in (exc.get_response().headers.items() if status == 405 else []):
-            if key.lower() == "allow":
-                resp.headers["Allow"] = value
+        for key, value in exc.get_response().headers.items():
+            if key.lower() in ("allow", "retry-after", "www-authenticate"):
+                resp.headers[key] = value
         return resp
 
     for cls in DOMAIN_ERRORS:

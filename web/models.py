@@ -192,3 +192,20 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class UserSession(Base):
+    """A workspace sign-in: the session cookie names it, so the server can revoke it.
+
+    Signing out revokes the row; changing a password or disabling the user revokes
+    every row of the user. A cookie naming a revoked (or unknown) row signs nobody in,
+    even though its signature is still valid.
+    """
+
+    __tablename__ = "user_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """SHA-256 of the random session id carried in the signed cookie."""
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)

@@ -90,7 +90,9 @@ def test_publishing_a_draft_runs_the_compile_check_too(
     strict = make_app(COMPILE_NODE_BUDGET=40, SOLVER_BACKEND="mdd")
     strict_client = strict.test_client()  # type: ignore[attr-defined]
     number = stored.get_json()["number"]
-    published = strict_client.post(f"/api/v1/catalogs/drafted/versions/{number}/publish", json={}, headers=headers)
+    published = strict_client.post(
+        f"/api/v1/catalogs/drafted/versions/{number}/publish", json={}, headers={"Authorization": headers["Authorization"]}
+    )
     assert published.status_code == 422, published.get_json()
     assert published.get_json()["product"] == "medium"
     assert "node budget of 40" in published.get_json()["limit"]

@@ -33,7 +33,7 @@ from web.api.schemas import (
     PublishSchema,
     UploadQuerySchema,
 )
-from web.auth import check_catalog, require_scope
+from web.auth import authenticate, check_catalog, require_scope
 from web.errors import ApiProblem
 from web.limits import public
 from web.services.catalogs import (
@@ -198,22 +198,42 @@ def product(code: str) -> dict[str, Any]:
 
 @blp.route("/catalogs", methods=["GET"])
 @public
-@blp.doc(summary="Catalogs and their versions")
+@blp.doc(summary="Catalogs on sale (every version with a catalog:write token)")
 @blp.response(200, CatalogSchema(many=True))
-@problems(429)
+@problems(401, 429)
 def catalogs() -> list[dict[str, Any]]:
-    """Every stored catalog with every version (drafts included: codes and numbers only, no content)."""
+    """Catalogs on sale with the version in force; drafts, archived versions, sources and comments
+    only with a token of scope ``catalog:write`` (limited to its catalog when the token is)."""
     session = database.read_session()
+    token = authenticate(database.session())
+    insider = token is not None and "catalog:write" in token.scopes.split()
     out: list[dict[str, Any]] = []
     for info in list_catalogs(session):
+        if insider:
+            if token is not None and token.catalog_code not in (None, info.code):
+                continue
+            out.append(
+                {
+                    "code": info.code,
+                    "name": info.name.get(request_locale()),
+                    "current_version": info.current_number,
+                    "latest_version": info.latest_number,
+                    "draft_version": info.draft_number,
+                    "versions": [_version(v) for v in list_versions(session, info.code)],
+                }
+            )
+            continue
+        if info.current_number is None:
+            continue  # nothing on sale: the catalog's existence is not public
+        in_force = [v for v in list_versions(session, info.code) if v.number == info.current_number]
         out.append(
             {
                 "code": info.code,
                 "name": info.name.get(request_locale()),
                 "current_version": info.current_number,
-                "latest_version": info.latest_number,
-                "draft_version": info.draft_number,
-                "versions": [_version(v) for v in list_versions(session, info.code)],
+                "latest_version": info.current_number,
+                "draft_version": None,
+                "versions": [{**_version(v), "source": None, "comment": None} for v in in_force],
             }
         )
     return out

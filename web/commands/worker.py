@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-import time
+import signal
+import threading
+from datetime import timedelta
+from types import FrameType
 
 import click
 from sqlalchemy.orm import Session, sessionmaker
 
 from web.commands.db import database_session, open_migrated_engine, resolve_url, url_option
-from web.webhooks import DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT, drain, outbox_status
+from web.webhooks import DEFAULT_LEASE, DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT, drain, outbox_status
 
 
 @click.command("worker")
@@ -30,6 +33,13 @@ from web.webhooks import DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT, drain, outbox_st
     "--interval", default=2.0, show_default=True, type=float, help="Seconds between passes when idle."
 )
 @click.option(
+    "--lease",
+    default=DEFAULT_LEASE.total_seconds(),
+    show_default=True,
+    type=click.FloatRange(min=1),
+    help="Seconds a claimed event stays reserved for this worker (renewed while the batch runs).",
+)
+@click.option(
     "--status", "show_status", is_flag=True, help="Show the outbox and the given-up events, then exit."
 )
 @url_option
@@ -39,10 +49,15 @@ def worker_command(
     max_attempts: int,
     timeout: float,
     interval: float,
+    lease: float,
     show_status: bool,
     url: str | None,
 ) -> None:
-    """Drain the outbox: sign and POST each due event to every subscribed endpoint, retry with backoff."""
+    """Drain the outbox: sign and POST each due event to every subscribed endpoint, retry with backoff.
+
+    SIGTERM or SIGINT stops the worker gracefully: the delivery in flight is finished and
+    recorded, the rest of the claimed batch is handed back at once, then the process exits 0.
+    """
     if show_status:
         with database_session(url) as session:
             status = outbox_status(session)
@@ -54,24 +69,42 @@ def worker_command(
                 )
         return
     engine = open_migrated_engine(resolve_url(url))
-    factory: sessionmaker[Session] = sessionmaker(engine, expire_on_commit=False)
+    # On SQLite several workers (and the web app) write the outbox: take the write lock when a
+    # transaction begins, so a read-then-write never fails with "database is locked".
+    writer = engine.execution_options(sqlite_begin="BEGIN IMMEDIATE") if engine.dialect.name == "sqlite" else engine
+    factory: sessionmaker[Session] = sessionmaker(writer, expire_on_commit=False)
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        click.echo(f"{signal.Signals(signum).name}: finishing the delivery in flight, then stopping", err=True)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        while True:
-            report = drain(factory, batch=batch, max_attempts=max_attempts, timeout=timeout)
+        while not stop.is_set():
+            report = drain(
+                factory,
+                batch=batch,
+                max_attempts=max_attempts,
+                timeout=timeout,
+                lease=timedelta(seconds=lease),
+                should_stop=stop.is_set,
+            )
             if report.claimed:
                 click.echo(
                     f"claimed {report.claimed}: delivered {report.delivered}, "
-                    f"retrying {report.retrying}, given up {report.failed}"
+                    f"retrying {report.retrying}, given up {report.failed}, released {report.released}"
                 )
                 for line in report.errors:
                     click.echo(f"  {line}", err=True)
             if once:
                 return
             if report.claimed < batch:
-                time.sleep(interval)
-    except KeyboardInterrupt:
+                stop.wait(interval)
         click.echo("stopped")
     finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         engine.dispose()
 
 
