@@ -83,6 +83,13 @@ def domain_error_payload(exc: Exception) -> dict[str, Any]:
     return extra
 
 
+def _sqlite_busy(exc: Exception) -> bool:
+    """SQLite's "database is locked" (another writer), as SQLAlchemy raises it."""
+    from sqlalchemy.exc import OperationalError
+
+    return isinstance(exc, OperationalError) and "database is locked" in str(exc.orig).lower()
+
+
 def _wants_problem() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best in (
         "application/json",
@@ -130,6 +137,19 @@ def init_app(app: Flask) -> None:
     def _unexpected(exc: Exception) -> Any:
         if isinstance(exc, HTTPException):
             return _http(exc)
+        if _sqlite_busy(exc):
+            # web.database already ran the view again where that was safe; what is left is a
+            # write that met another writer's lock after this request had committed a part.
+            log.warning("SQLite busy on %s %s: %s", request.method, request.path, exc)
+            if not _wants_problem():
+                from werkzeug.exceptions import ServiceUnavailable
+
+                return ServiceUnavailable("The shop is busy; please try again in a moment.", retry_after=1)
+            resp = problem_response(
+                503, "database_busy", "the database is busy with another write; retry the request in a second"
+            )
+            resp.headers["Retry-After"] = "1"
+            return resp
         log.exception("unhandled error on %s %s", request.method, request.path)
         if not _wants_problem():
             return "Internal error", 500

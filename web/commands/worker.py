@@ -1,4 +1,4 @@
-"""`c2m worker`: deliver the outbox's events to the webhook endpoints."""
+"""`c2m worker`: deliver the outbox's events to the webhook endpoints; `c2m cleanup`: housekeeping."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import click
 from sqlalchemy.orm import Session, sessionmaker
 
 from web.commands.db import database_session, open_migrated_engine, resolve_url, url_option
+from web.services.cleanup import DEFAULT_CONFIGURATION_AGE, clean_up
 from web.webhooks import DEFAULT_LEASE, DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT, drain, outbox_status
 
 
@@ -108,4 +109,40 @@ def worker_command(
         engine.dispose()
 
 
-COMMANDS: list[click.Command] = [worker_command]
+@click.command("cleanup")
+@click.option(
+    "--older-than-days",
+    default=DEFAULT_CONFIGURATION_AGE.days,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Delete configurations never ordered and untouched for this many days.",
+)
+@click.option(
+    "--every",
+    type=click.FloatRange(min=1),
+    default=None,
+    help="Run again every this many seconds (until SIGTERM) instead of once.",
+)
+@url_option
+def cleanup_command(older_than_days: int, every: float | None, url: str | None) -> None:
+    """Delete abandoned configurations, expired idempotency keys and old workspace sign-ins."""
+    engine = open_migrated_engine(resolve_url(url))
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        while True:
+            with Session(engine) as session:
+                report = clean_up(session, configuration_age=timedelta(days=older_than_days))
+            click.echo(
+                f"deleted {report.configurations} configurations, {report.idempotency_keys} idempotency keys, "
+                f"{report.sessions} sign-ins"
+            )
+            if every is None or stop.wait(every):
+                return
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        engine.dispose()
+
+
+COMMANDS: list[click.Command] = [worker_command, cleanup_command]
