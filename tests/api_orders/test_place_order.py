@@ -15,10 +15,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bom import WorkCalendar, canonical_json, digest, explode
 from web.models import IdempotencyKey, OrderRecord, OutboxEvent, ProductionOrderRecord
-from web.services.orders import public_scope
 from web.services.catalogs import load_catalog
 from web.services.configurations import create_configuration
-from web.services.orders import rebuild_production_order
+from web.services.orders import public_scope, rebuild_production_order
 
 from .conftest import bearer, complete_decisions, post_order
 
