@@ -23,6 +23,7 @@ configurable module together.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -95,3 +96,28 @@ def shorten(text: str, width: int = 40) -> str:
     'xxxxxxxxx…'
     """
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+_UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+
+
+def text_problem(text: str) -> str | None:
+    """Why a text cannot be stored (a control character such as NUL, or a lone surrogate), else None.
+
+    >>> text_problem("a\\u0000b".encode().decode("unicode_escape"))
+    'the text contains the control character U+0000'
+    >>> text_problem("Frame 车架") is None
+    True
+    """
+    found = _UNSTORABLE.search(text)
+    if found is None:
+        return None
+    ch = found.group(0)
+    if "\ud800" <= ch <= "\udfff":
+        return f"the text contains a lone surrogate U+{ord(ch):04X} (not valid Unicode)"
+    return f"the text contains the control character U+{ord(ch):04X}"
+
+
+def storable(text: str) -> str:
+    """``text`` without the characters :func:`text_problem` refuses (to go on checking the rest)."""
+    return _UNSTORABLE.sub("", text)

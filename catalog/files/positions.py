@@ -28,7 +28,7 @@ import yaml.reader
 import yaml.resolver
 import yaml.scanner
 
-from catalog.files.limits import shorten, too_many_digits
+from catalog.files.limits import shorten, storable, text_problem, too_many_digits
 from catalog.files.problems import Path, Problem, format_path
 
 PlainValue = object
@@ -360,6 +360,10 @@ class _YamlConverter:
         try:
             if tag == "tag:yaml.org,2002:str":
                 value = text
+                problem = text_problem(text)
+                if problem:
+                    self.problem(line, column, path, problem)
+                    value = storable(text)
             elif tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float") and too_many_digits(text):
                 self.problem(line, column, path, str(too_many_digits(text)))
                 value = shorten(text)
@@ -477,6 +481,9 @@ class _JsonScanner:
             value, end = _scanstring(self.text, pos + 1, True)
         except json.JSONDecodeError as error:
             raise _JsonSyntaxError(error.pos, error.msg) from None
+        problem = text_problem(value)
+        if problem:
+            raise _JsonSyntaxError(pos, problem)
         return Scalar(value, line, column, pos, end, "json"), end
 
     def object(self, pos: int, path: Path, line: int, column: int) -> tuple[Mapping, int]:

@@ -103,3 +103,17 @@ def test_quantities_and_table_amounts_are_bounded() -> None:
 def test_over_deep_nesting_is_a_problem_not_a_crash(text: str, filename: str) -> None:
     found = problems(text, filename=filename)
     assert len(found) == 1 and "nesting deeper than 64 levels" in found[0], found
+
+
+@pytest.mark.parametrize(
+    ("text", "filename", "expected"),
+    [
+        (HEAD.replace("name: X", 'name: "a\\ud800b"'), "f.yaml", "f.yaml:3:7: name: the text contains a lone surrogate U+D800"),
+        (HEAD.replace("name: X", 'name: "a\\x00b"'), "f.yaml", "f.yaml:3:7: name: the text contains the control character U+0000"),
+        ('{"format": "c2m-catalog/1", "code": "x", "name": "a\\u0000b", "currency": "CNY"}', "f.json",
+         "f.json:1:50: JSON syntax error: the text contains the control character U+0000"),
+    ],
+)
+def test_text_that_cannot_be_stored_is_refused_at_its_position(text: str, filename: str, expected: str) -> None:
+    found = problems(text, filename=filename)
+    assert [p for p in found if p.startswith(expected)], found
