@@ -38,6 +38,8 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "DATABASE_URL": db_url,
         "READ_DATABASE_URL": os.environ.get("C2M_READ_DATABASE_URL") or None,
         "REDIS_URL": os.environ.get("C2M_REDIS_URL") or None,
+        # Prefix of the rate-limit keys in Redis (several deployments may share one Redis).
+        "RATELIMIT_KEY_PREFIX": os.environ.get("C2M_RATELIMIT_KEY_PREFIX") or "c2m",
         "SECRET_KEY": secret or generated,
         # web.security refuses to start in production when SECRET_KEY is still this value
         "GENERATED_SECRET_KEY": None if secret else generated,
