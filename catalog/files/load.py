@@ -9,7 +9,7 @@ from catalog.files.limits import DEFAULT_LIMITS, CatalogLimits
 from catalog.files.positions import Document, document_from_plain, parse_json, parse_yaml, to_plain
 from catalog.files.problems import CatalogInvalid, Problem
 from catalog.files.schema import schema_problems
-from catalog.files.validate import ExpressionChecker, Validator
+from catalog.files.validate import ExpressionChecker, Validator, clip_oversized_lists
 from catalog.snapshot import Catalog
 
 FORMATS = ("yaml", "json")
@@ -109,6 +109,7 @@ def _validated(doc: Document, checker: ExpressionChecker | None, limits: Catalog
     if doc.root is None:
         raise CatalogInvalid(problems)
     data = to_plain(doc.root)
+    problems.extend(clip_oversized_lists(doc, data, limits))
     found, dirty = schema_problems(data, doc)
     problems.extend(found)
     problems.extend(Validator(doc, dirty, checker, limits).run(data))

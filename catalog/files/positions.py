@@ -19,6 +19,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 import yaml
 import yaml.composer
@@ -207,6 +208,51 @@ class _Loader(
         _CoreResolver.__init__(self)
 
 
+_CParser: Any = getattr(getattr(yaml, "_yaml", None), "CParser", None)
+"""libyaml's parser (PyYAML's C extension) when installed: same nodes and positions, 10x faster."""
+
+
+def _compose_fast(text: str) -> yaml.nodes.Node | None:
+    """Compose ``text`` with libyaml when it is available and the text nests no deeper than
+    :data:`MAX_NESTING` (checked first on the flat event stream: libyaml composes recursively in
+    C, where a deep document would overflow the stack). Raises :class:`_Unavailable` for any other
+    case — syntax errors included — so the caller uses the Python parser and its messages."""
+    if _CParser is None or not yaml.__with_libyaml__:
+        raise _Unavailable
+    depth = 0
+    events = _CParser(text)
+    try:
+        while events.check_event():
+            event = events.get_event()
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_NESTING:
+                    raise _Unavailable
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        raise _Unavailable from None
+    finally:
+        events.dispose()
+
+    class _CLoader(_CParser, _CoreResolver):  # type: ignore[misc]
+        def __init__(self, stream: str) -> None:
+            _CParser.__init__(self, stream)
+            _CoreResolver.__init__(self)
+
+    loader = _CLoader(text)
+    try:
+        return loader.get_single_node()  # type: ignore[no-any-return]
+    except yaml.YAMLError:
+        raise _Unavailable from None
+    finally:
+        loader.dispose()
+
+
+class _Unavailable(Exception):
+    """The fast path cannot compose this text; use the Python parser."""
+
+
 def parse_yaml(text: str, file: str) -> Document:
     """Parse YAML text; syntax errors become a problem at the parser's position.
 
@@ -215,6 +261,12 @@ def parse_yaml(text: str, file: str) -> Document:
     (3, 12)
     """
     doc = Document(file, None, text)
+    try:
+        fast = _compose_fast(text)
+    except _Unavailable:
+        pass
+    else:
+        return _converted(doc, fast, text)
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
@@ -237,6 +289,11 @@ def parse_yaml(text: str, file: str) -> Document:
         return doc
     finally:
         loader.dispose()
+    return _converted(doc, node, text)
+
+
+def _converted(doc: Document, node: yaml.nodes.Node | None, text: str) -> Document:
+    file = doc.file
     if node is None:
         doc.problems.append(Problem(file, 1, 1, "", "the file is empty: expected a catalog mapping"))
         return doc

@@ -75,6 +75,35 @@ class _Scope:
         return ", ".join(self.declared) or "(none)"
 
 
+def clip_oversized_lists(doc: Document, data: object, limits: CatalogLimits) -> list[Problem]:
+    """Before the schema runs: refuse attributes listing more values than the limit, and cut
+    their lists to it, so that checking a 120,000-value enum does not cost a validation of every
+    value first (the document is refused anyway)."""
+    out: list[Problem] = []
+    if not isinstance(data, dict):
+        return out
+    limit = limits.max_attribute_values
+    for section in ("products", "modules"):
+        items = data.get(section)
+        for index, item in enumerate(items if isinstance(items, list) else []):
+            attributes = item.get("attributes") if isinstance(item, dict) else None
+            for position, attribute in enumerate(attributes if isinstance(attributes, list) else []):
+                values = attribute.get("values") if isinstance(attribute, dict) else None
+                if not isinstance(values, list) or len(values) <= limit:
+                    continue
+                path: Path = (section, index, "attributes", position)
+                line, column = doc.position(path)
+                where = format_path(path)
+                message = (
+                    f"attribute {attribute.get('code')!r} offers {len(values):,} values ({len(values):,} listed "
+                    f"values); at most {limit:,} values per attribute are accepted (catalog limit "
+                    "max_attribute_values): use a coarser step, a narrower range or several attributes"
+                )
+                out.append(Problem(doc.file, line, column, where, f"{where}: {message}"))
+                attribute["values"] = values[:limit]
+    return out
+
+
 class Validator:
     """Collects every cross-field problem of one document."""
 
