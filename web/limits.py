@@ -126,10 +126,10 @@ def check_abuse_limits() -> None:
     if name is None or not _enabled():
         return
     strategy = limiter.limiter
-    address = get_remote_address()
+    key = (_prefix(), "abuse", name, get_remote_address())
     for item in abuse_limit(name):
-        if not strategy.hit(item, "c2m-abuse", name, address):
-            reset = strategy.get_window_stats(item, "c2m-abuse", name, address).reset_time
+        if not strategy.hit(item, *key):
+            reset = strategy.get_window_stats(item, *key).reset_time
             raise too_many(
                 reset - time.time(),
                 f"too many requests of this kind ({name.lower().replace('_', ' ')}: {item}); try again later",
@@ -137,6 +137,11 @@ def check_abuse_limits() -> None:
 
 
 # --------------------------------------------------------------------------- login lockout
+
+
+def _prefix() -> str:
+    """The deployment's key prefix (``C2M_RATELIMIT_KEY_PREFIX``): several deployments may share one Redis."""
+    return str(current_app.config.get("RATELIMIT_KEY_PREFIX") or "c2m")
 
 
 def _setting(name: str) -> int:
@@ -174,8 +179,8 @@ def login_check(email: str) -> None:
         return
     storage = limiter.storage
     for subject, _threshold in _subjects(email):
-        failures = int(storage.get(f"c2m-login-fail/{subject}"))
-        lock = f"c2m-login-lock/{subject}/{failures}"
+        failures = int(storage.get(f"{_prefix()}/login-fail/{subject}"))
+        lock = f"{_prefix()}/login-lock/{subject}/{failures}"
         if failures and storage.get(lock):
             raise too_many(
                 storage.get_expiry(lock) - time.time(),
@@ -189,17 +194,17 @@ def login_failed(email: str) -> None:
         return
     storage = limiter.storage
     for subject, threshold in _subjects(email):
-        failures = storage.incr(f"c2m-login-fail/{subject}", FAILURE_MEMORY_S)
+        failures = storage.incr(f"{_prefix()}/login-fail/{subject}", FAILURE_MEMORY_S)
         length = _lock_length(failures, threshold)
         if length:
-            storage.incr(f"c2m-login-lock/{subject}/{failures}", length)
+            storage.incr(f"{_prefix()}/login-lock/{subject}/{failures}", length)
 
 
 def login_succeeded(email: str) -> None:
     """Forget the account's failed sign-ins (the address keeps its count)."""
     if not _enabled():
         return
-    limiter.storage.clear(f"c2m-login-fail/{_subjects(email)[0][0]}")
+    limiter.storage.clear(f"{_prefix()}/login-fail/{_subjects(email)[0][0]}")
 
 
 def init_app(app: Flask) -> Limiter:

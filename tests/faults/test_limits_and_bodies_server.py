@@ -48,6 +48,7 @@ def test_abuse_limits_are_shared_by_every_worker(db_url: str, start_server: Call
         statuses = [fresh_get(server.port, "/api/v1/orders/SO-1?access_token=x") for _ in range(12)]
         assert len(server.workers()) == 2
         assert statuses.count(429) == 7, statuses  # one budget of 5 for both processes together
+        assert list(redis.Redis.from_url(REDIS_URL).scan_iter(match=f"*{prefix}*abuse*")), "counters not in Redis"
     finally:
         client = redis.Redis.from_url(REDIS_URL)
         for key in client.scan_iter(match=f"*{prefix}*"):
