@@ -26,9 +26,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
     os.makedirs(app.instance_path, exist_ok=True)
 
-    from web import api, database, errors, health, i18n, limits, observability, security, storefront
+    from web import api, database, errors, health, i18n, inputs, limits, observability, security, storefront
 
     security.init_app(app)  # first: refuses unsafe production settings before anything connects
+    inputs.init_app(app)  # before any route: bounded <int:...> converter, body limit, input checks
     observability.init_app(app)
     database.init_app(app)
     app.register_blueprint(health.bp)

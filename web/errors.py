@@ -76,11 +76,18 @@ def domain_error_payload(exc: Exception) -> dict[str, Any]:
     errors = getattr(exc, "errors", None)
     if errors and not problems:
         extra["errors"] = [str(e) for e in errors]
-    for attr in ("attribute", "value", "field", "line", "column", "rule_id", "missing", "allowed"):
+    for attr in ("product", "attribute", "limit", "value", "field", "line", "column", "rule_id", "missing", "allowed"):
         v = getattr(exc, attr, None)
         if v is not None and isinstance(v, str | int | float | bool | list | tuple):
             extra[attr] = list(v) if isinstance(v, tuple) else v
     return extra
+
+
+def _sqlite_busy(exc: Exception) -> bool:
+    """SQLite's "database is locked" (another writer), as SQLAlchemy raises it."""
+    from sqlalchemy.exc import OperationalError
+
+    return isinstance(exc, OperationalError) and "database is locked" in str(exc.orig).lower()
 
 
 def _wants_problem() -> bool:
@@ -107,9 +114,9 @@ def init_app(app: Flask) -> None:
             extra["errors"] = data["messages"]
             reason = "validation_error" if status == 422 else reason
         resp = problem_response(status, reason, exc.description or exc.name, **extra)
-        for key, value in (exc.get_response().headers.items() if status == 405 else []):
-            if key.lower() == "allow":
-                resp.headers["Allow"] = value
+        for key, value in exc.get_response().headers.items():
+            if key.lower() in ("allow", "retry-after", "www-authenticate"):
+                resp.headers[key] = value
         return resp
 
     for cls in DOMAIN_ERRORS:
@@ -130,6 +137,19 @@ def init_app(app: Flask) -> None:
     def _unexpected(exc: Exception) -> Any:
         if isinstance(exc, HTTPException):
             return _http(exc)
+        if _sqlite_busy(exc):
+            # web.database already ran the view again where that was safe; what is left is a
+            # write that met another writer's lock after this request had committed a part.
+            log.warning("SQLite busy on %s %s: %s", request.method, request.path, exc)
+            if not _wants_problem():
+                from werkzeug.exceptions import ServiceUnavailable
+
+                return ServiceUnavailable("The shop is busy; please try again in a moment.", retry_after=1)
+            resp = problem_response(
+                503, "database_busy", "the database is busy with another write; retry the request in a second"
+            )
+            resp.headers["Retry-After"] = "1"
+            return resp
         log.exception("unhandled error on %s %s", request.method, request.path)
         if not _wants_problem():
             return "Internal error", 500

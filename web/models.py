@@ -261,3 +261,20 @@ class CatalogVersionCheck(Base):
     warning_count: Mapped[int] = mapped_column(Integer, default=0)
     findings: Mapped[str] = mapped_column(Text, default="[]")
     """JSON list of the warnings (``web.services.check_reports.finding_json``)."""
+
+
+class UserSession(Base):
+    """A workspace sign-in: the session cookie names it, so the server can revoke it.
+
+    Signing out revokes the row; changing a password or disabling the user revokes
+    every row of the user. A cookie naming a revoked (or unknown) row signs nobody in,
+    even though its signature is still valid.
+    """
+
+    __tablename__ = "user_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """SHA-256 of the random session id carried in the signed cookie."""
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)

@@ -17,7 +17,7 @@ from bom import WorkCalendar, canonical_json, digest, explode
 from web.models import IdempotencyKey, OrderRecord, OutboxEvent, ProductionOrderRecord
 from web.services.catalogs import load_catalog
 from web.services.configurations import create_configuration
-from web.services.orders import rebuild_production_order
+from web.services.orders import public_scope, rebuild_production_order
 
 from .conftest import bearer, complete_decisions, post_order
 
@@ -66,7 +66,7 @@ def test_placing_an_order_stores_order_bom_production_order_events_and_key(
         assert created["type"] == "order.created" and created["data"]["order"]["number"] == order.number
         released = json.loads(events[1].payload)["data"]["production_order"]
         assert released["number"] == po.number and released["document_sha256"] == po.document_hash
-        key = session.get(IdempotencyKey, ("key-1", "public"))
+        key = session.get(IdempotencyKey, ("key-1", public_scope("127.0.0.1")))
         assert key is not None and key.status_code == 201 and key.order_id == order.id
 
 

@@ -33,11 +33,27 @@ from configurator import Configurator, ConfiguratorError, Decision, format_value
 from configurator.checks import CatalogReport, format_configuration
 from configurator.rules import expression_checker
 from web import database
-from web.accounts import ROLES, AccountError, authenticate, create_user, require_role
+from web.accounts import (
+    ROLES,
+    AccountError,
+    authenticate,
+    create_user,
+    end_session,
+    require_role,
+    revoke_sessions,
+    set_password,
+    start_session,
+)
 from web.admin import bp
 from web.admin.diff import structural_changes, summary, unified_diff
 from web.admin.gantt import gantt_svg
+from web.limits import login_check, login_failed, login_succeeded
 from web.models import OrderRecord, ProductionOrderRecord, User
+from web.services.compile_guard import (
+    CatalogTooComplex,
+    check_catalog_compiles,
+    current_limits,
+)
 from web.services.publishing import ChecksFailed, publish_checked, version_checks
 from web.services.version_diff import affected_records, semantic_diff
 
@@ -108,11 +124,20 @@ def annotated(text: str, problems: Sequence[Problem]) -> tuple[list[SourceLine],
 
 def _validate_text(text: str, filename: str) -> tuple[Catalog | None, list[Problem]]:
     try:
-        return load_catalog_text(text, filename=filename, expression_checker=expression_checker), []
+        catalog = load_catalog_text(
+            text, filename=filename, expression_checker=expression_checker, limits=current_limits()
+        )
     except CatalogInvalid as exc:
         return None, list(exc.problems)
     except ValueError as exc:  # an unknown format name
         return None, [Problem(filename, 0, 0, "", str(exc))]
+    try:
+        check_catalog_compiles(catalog)  # before anything is stored
+    except CatalogTooComplex as exc:
+        loc = catalog.product(exc.product).loc
+        line, column = (loc.line, loc.column) if loc else (0, 0)
+        return None, [Problem(filename, line, column, exc.product, str(exc))]
+    return catalog, []
 
 
 def _parse_moment(text: str | None, field: str) -> datetime | None:
@@ -139,13 +164,15 @@ def _safe_next(target: str | None) -> str:
 def login() -> Any:
     error = None
     if request.method == "POST":
-        account = authenticate(
-            database.session(), request.form.get("email", ""), request.form.get("password", "")
-        )
+        email = request.form.get("email", "")
+        login_check(email)  # 429 with Retry-After while the account or the address is locked
+        account = authenticate(database.session(), email, request.form.get("password", ""))
         if account is None:
+            login_failed(email)
             error = "Unknown e-mail or wrong password."
         else:
-            login_user(account)
+            login_succeeded(email)
+            login_user(start_session(database.session(), account))
             return redirect(_safe_next(request.args.get("next")))
     return render_template("admin/login.html", error=error), 401 if error else 200
 
@@ -153,6 +180,7 @@ def login() -> Any:
 @bp.post("/logout")
 @require_role("viewer")
 def logout() -> Any:
+    end_session(database.session(), current_user._get_current_object())
     logout_user()
     flash("Signed out.", "info")
     return redirect(url_for("admin.login"))
@@ -199,10 +227,19 @@ def update_user(user_id: int) -> Any:
         user.role = role
     if "active" in request.form:
         user.active = request.form["active"] == "1"
+        if not user.active:
+            revoke_sessions(session, user.id)
     if user.id == current_user.user_id and (user.role != "admin" or not user.active):
         session.rollback()
         flash("You cannot remove your own admin access.", "error")
         return redirect(url_for("admin.users")), 303
+    if request.form.get("password"):
+        try:
+            set_password(session, user, request.form["password"])  # signs the user out everywhere
+        except AccountError as exc:
+            session.rollback()
+            flash(str(exc), "error")
+            return redirect(url_for("admin.users")), 303
     session.commit()
     flash(f"Updated {user.email}: {user.role}, {'active' if user.active else 'disabled'}.", "info")
     return redirect(url_for("admin.users")), 303
@@ -495,7 +532,7 @@ def publish(code: str, number: int) -> Any:
             ),
             409,
         )
-    except CatalogError as exc:
+    except (CatalogError, CatalogTooComplex) as exc:
         session.rollback()
         flash(f"Not published: {exc}", "error")
         return redirect(url_for("admin.catalog", code=code), 303)

@@ -251,6 +251,7 @@ def _publish(
     from catalog.errors import CatalogError
     from web.commands.progress import Progress, wanted
     from web.services.check_reports import finding_line
+    from web.services.compile_guard import CatalogTooComplex
     from web.services.publishing import ChecksFailed, publish_checked
 
     total = len(catalog.products) if catalog is not None else None
@@ -278,7 +279,7 @@ def _publish(
                     click.echo(finding_line(finding, exc.source))
             click.echo(f"error: {exc}; nothing was stored", err=True)
             raise SystemExit(1) from None
-        except CatalogError as exc:
+        except (CatalogError, CatalogTooComplex) as exc:
             session.rollback()
             raise click.ClickException(str(exc)) from exc
     info = published.info

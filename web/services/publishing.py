@@ -50,6 +50,7 @@ from catalog.snapshot import Catalog
 from configurator.checks import CatalogReport, Finding, Severity
 from web.models import CatalogVersionCheck
 from web.services.check_reports import finding_json, finding_line
+from web.services.compile_guard import check_catalog_compiles
 
 log = logging.getLogger("c2m.publish")
 
@@ -229,6 +230,9 @@ def publish_checked(
         if info.status is not VersionStatus.DRAFT:
             raise VersionImmutable(code, number, info.status.value, "published again")
         checked_hash, where = info.content_hash, info.source or f"{code}@{number}"
+    # Never skipped: a model over the compile budget is refused before anything is stored or
+    # checked (CatalogTooComplex, 422 catalog_too_complex), whatever the path to publishing.
+    check_catalog_compiles(content)
     report: CatalogReport | None = None
     if skip_checks:
         log.warning(
