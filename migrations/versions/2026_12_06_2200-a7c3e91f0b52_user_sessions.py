@@ -15,7 +15,7 @@ from alembic import op
 import catalog.models
 
 revision: str = "a7c3e91f0b52"
-down_revision: str | Sequence[str] | None = "6f234db6fd04"
+down_revision: str | Sequence[str] | None = "5c1e7a9d3b21"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
