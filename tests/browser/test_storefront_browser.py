@@ -21,10 +21,13 @@ except ImportError:  # skipped by conftest
     Page = Any  # type: ignore[assignment,misc]
 
 
-def start_bike(page: Page, server: dict[str, Any], lang: str = "en") -> None:
+def start_bike(page: Page, server: dict[str, Any], lang: str = "en", *, view: str | None = "all") -> None:
+    """Start configuring the e-bike; ``view="all"`` opens the all-on-one-page view, ``None`` the guided steps."""
     page.goto(f"{server['url']}/p/wuhan-bikes/city-ebike?lang={lang}")
     page.click("#start")
     page.wait_for_url(re.compile(r"/configure/[0-9a-f-]{36}"))
+    if view is not None:
+        page.goto(f"{page.url.split('?')[0]}?view={view}")
 
 
 def total(page: Page) -> str:
@@ -158,6 +161,7 @@ def test_wardrobe_picture_changes_with_the_doors(page: Page, server: dict[str, A
     page.goto(f"{server['url']}/p/foshan-wardrobes/modular-wardrobe?lang=en")
     page.click("#start")
     page.wait_for_url(re.compile(r"/configure/"))
+    page.goto(f"{page.url.split('?')[0]}?view=all")
     doors = page.locator("#panel svg.wardrobe g.door")
     count = doors.count()
     page.click("#v-door_count-2")

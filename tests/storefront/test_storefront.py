@@ -76,7 +76,7 @@ def test_configure_flow_with_plain_form_posts_updates_choice_price_and_picture(c
     assert re.search(r'id="v-frame_material-carbon"\s+class="choice is-selected"', after)
     assert total_of(after) > total_of(before)
     # The rules changed other attributes: the status says so, and they show where their value came from.
-    assert "Updated:" in after and "set by the rules" in after
+    assert "Updated:" in after and "required by a rule" in after
     # The picture follows the choice: carbon bikes are diamond frames (a straight top tube).
     assert "Step-through" in after
 
@@ -127,7 +127,7 @@ def test_repair_drops_the_conflicting_choice_and_applies_the_value_in_one_click(
 
 def test_set_attribute_checkboxes_toggle_one_element(client: FlaskClient) -> None:
     config = start(client)
-    html = client.get(config).get_data(as_text=True)
+    html = client.get(f"{config}?view=all").get_data(as_text=True)
     assert 'type="checkbox" name="element" value="panniers"' in html
     shown = re.findall(r'name="shown" value="([a-z_]+)"', html)
     checked = re.findall(r'name="element" value="([a-z_]+)" id="[^"]+" checked', html)
@@ -324,12 +324,12 @@ def test_chinese_plural_strings_use_the_chinese_plural_rule(demo_app: Flask, cou
     """Chinese has one plural form: every count must get it, not the English msgid_plural."""
     from flask import render_template_string
 
-    template = '{{ ngettext("%(num)s possible configuration left.", "%(num)s possible configurations left.", n, num=n) }}'
+    template = '{{ ngettext("%(num)s combination is still open.", "%(num)s combinations are still open.", n, num=n) }}'
     with demo_app.test_request_context("/?lang=zh_CN"):
-        assert render_template_string(template, n=count) == f"还剩 {count} 种可行配置。"
+        assert render_template_string(template, n=count) == f"还有 {count} 种组合可选。"
     with demo_app.test_request_context("/?lang=en"):
         english = render_template_string(template, n=count)
-    assert english == (f"{count} possible configuration left." if count == 1 else f"{count} possible configurations left.")
+    assert english == (f"{count} combination is still open." if count == 1 else f"{count} combinations are still open.")
 
 
 def test_accept_language_picks_chinese(demo_app: Flask) -> None:

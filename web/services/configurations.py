@@ -709,6 +709,22 @@ def complete(
 # --------------------------------------------------------------------------- rendering
 
 
+def never_possible(configuration: Configuration) -> dict[str, frozenset[object]]:
+    """Per attribute, the values that no valid configuration of the product can use (dead values).
+
+    Buyers are not shown them: a value greyed out whatever they choose only adds noise. Read
+    from the state without decisions, shared through the same LRU as every other state. A
+    product without any valid configuration hides nothing (everything would be "dead").
+    """
+    key = (configuration.catalog.content_hash, configuration.product.code, ())
+    root = _states.get(key)
+    if root is None:
+        root = _states.put(key, configuration.configurator.state(()))
+    if root.count == 0:
+        return {}
+    return {a.code: frozenset(v.value for v in a.values if not v.possible) for a in root.attributes}
+
+
 def _money(amount: Decimal | None) -> str | None:
     return None if amount is None else f"{amount:.2f}"
 

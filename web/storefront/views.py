@@ -21,6 +21,7 @@ from typing import Any
 
 from flask import abort, current_app, flash, get_flashed_messages, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
@@ -91,9 +92,11 @@ def decision_text(product: Product, decision: AnyDecision) -> str:
 
 SOURCE_TEXT = {
     "user": lambda: _("your choice"),
-    "implied": lambda: _("set by the rules"),
-    "default": lambda: _("default"),
+    "implied": lambda: _("required by a rule"),
+    "default": lambda: _("suggested default"),
+    "completed": lambda: _("filled by “Finish for me”"),
 }
+"""How each value source of the engine reads to a buyer (``None``: still open)."""
 
 
 def source_text(source: str | None) -> str:
@@ -130,7 +133,14 @@ def _value_of(state: State, code: str) -> object:
 
 
 def changes_text(changes: Iterable[Change]) -> str:
-    parts = [f"{c.label}: {c.after}" for c in changes]
+    parts = []
+    for c in changes:
+        if c.after == "—":
+            parts.append(str(_("%(attribute)s: open again", attribute=c.label)))
+        elif c.source in ("implied", "default", "completed"):
+            parts.append(f"{c.label}: {c.after} ({source_text(c.source)})")
+        else:
+            parts.append(f"{c.label}: {c.after}")
     return str(_("Updated: %(changes)s.", changes="; ".join(parts))) if parts else ""
 
 
@@ -214,10 +224,16 @@ def explanation_view(cfg: configs.Configuration, why: Why) -> dict[str, Any] | N
     return view
 
 
-def attribute_view(attr: Attribute, doc: Mapping[str, Any], decided: set[str]) -> dict[str, Any]:
+def attribute_view(
+    attr: Attribute, doc: Mapping[str, Any], decided: set[str], dead: frozenset[object] = frozenset()
+) -> dict[str, Any]:
+    """One attribute for the template; values in ``dead`` (no configuration can use them) are left
+    out unless selected, so a buyer only sees values some choice of theirs can reach."""
     values: list[dict[str, Any]] = []
     for item in doc["values"]:
         raw = item["value"]
+        if raw in dead and not item["selected"]:
+            continue
         delta = item["price_delta"]
         values.append({
             "value": raw,
@@ -258,9 +274,39 @@ def attribute_view(attr: Attribute, doc: Mapping[str, Any], decided: set[str]) -
     }
 
 
+VIEW_ALL = "all"
+"""The ``view`` that shows every step on one page (otherwise ``view`` is the code of the one step shown)."""
+MANY_CONFIGURATIONS = 1000
+"""Above this many configurations left, the buyer reads "many", not a number."""
+
+
+def count_text(count: int) -> str:
+    """How many configurations are left, in words that help a buyer (never a ten-digit number)."""
+    if count <= 1:
+        return str(_("Your choices settle every option."))
+    if count > MANY_CONFIGURATIONS:
+        return str(_("Many combinations are still open."))
+    return str(ngettext("%(num)s combination is still open.", "%(num)s combinations are still open.",
+                        count, num=count))
+
+
+def _current_step(steps: list[dict[str, Any]], view: str | None, why: Why | None, anchor: str | None) -> str:
+    codes = [s["code"] for s in steps]
+    focus = why.attribute if why is not None else anchor
+    if focus:
+        for step in steps:
+            if any(a["code"] == focus for a in step["attributes"]):
+                if view == VIEW_ALL:
+                    return VIEW_ALL
+                return str(step["code"])
+    if view == VIEW_ALL or view in codes:
+        return str(view)
+    return str(codes[0]) if codes else VIEW_ALL
+
+
 def panel_context(
     cfg: configs.Configuration, *, why: Why | None = None, changes: list[Change] | None = None,
-    error: str | None = None,
+    error: str | None = None, view: str | None = None, anchor: str | None = None,
 ) -> dict[str, Any]:
     locale = current_locale()
     state = cfg.state()
@@ -268,7 +314,9 @@ def panel_context(
     doc = configs.state_document(state, product, locale)
     docs = {a["code"]: a for a in doc["attributes"]}
     decided = {d.attribute for d in cfg.effective()}
-    views = {a.code: attribute_view(a, docs[a.code], decided) for a in product.attributes}
+    dead = configs.never_possible(cfg)
+    views = {a.code: attribute_view(a, docs[a.code], decided, dead.get(a.code, frozenset()))
+             for a in product.attributes}
     missing = set(state.missing)
     steps: list[dict[str, Any]] = []
     known = {g.code for g in product.groups}
@@ -291,7 +339,15 @@ def panel_context(
         }
     explanation = explanation_view(cfg, why) if why is not None else None
     status = changes_text(changes or [])
+    current = _current_step(steps, view, why, anchor)
+    index = next((i for i, s in enumerate(steps) if s["code"] == current), None)
     return {
+        "view": current,
+        "guided": index is not None,
+        "step_index": index,
+        "prev_step": steps[index - 1] if index else None,
+        "next_step": steps[index + 1] if index is not None and index + 1 < len(steps) else None,
+        "count_text": count_text(state.count),
         "cfg": cfg,
         "product": product,
         "catalog": cfg.catalog.catalog,
@@ -323,21 +379,39 @@ def respond(
 ) -> Response | str:
     """The answer to a configure action: the panel for htmx, else a redirect to the page."""
     changes = changes_between(cfg.product, before, cfg.state()) if before is not None else []
+    view = request.form.get("view") or request.args.get("view")
     if is_htmx():
-        return render_template("storefront/_panel.html", oob=True,
-                               **panel_context(cfg, why=why, changes=changes, error=error))
+        html = render_template("storefront/_panel.html", oob=True,
+                               **panel_context(cfg, why=why, changes=changes, error=error, view=view, anchor=anchor))
+        return _with_sequence(html)
     if error:
         flash(error, "error")
     text = changes_text(changes)
     if text:
         flash(text, "status")
     args: dict[str, Any] = dict(why.query()) if why is not None else {}
+    if view:
+        args["view"] = view
+    if anchor:
+        args["at"] = anchor
     target = url_for(".configure", config_id=cfg.id, **args)
     if why is not None:
         target += "#why"
     elif anchor:
         target += f"#attr-{anchor}"
     return redirect(target, 303)
+
+
+def _with_sequence(html: str) -> Response:
+    """The panel, echoing the page's request sequence number (``X-Request-Seq``): the page's script
+    swaps in only answers newer than the last one it showed, so a slow answer to an earlier click
+    never replaces the answer to a later one."""
+    response = current_app.make_response(html)
+    seq = request.headers.get("X-Request-Seq", "")
+    if seq.isdigit() and len(seq) <= 15:
+        response.headers["X-Request-Seq"] = seq
+    response.headers["Vary"] = "HX-Request"
+    return response
 
 
 def _configuration(config_id: str) -> configs.Configuration:
@@ -389,9 +463,10 @@ def start(catalog_code: str, product_code: str) -> Response:
 def configure(config_id: str) -> str:
     """The configurator page (``?why=attr&value=v`` opens the explanation of a greyed value)."""
     cfg = _configuration(config_id)
-    context = panel_context(cfg, why=why_from(request.args))
+    context = panel_context(cfg, why=why_from(request.args), view=request.args.get("view"),
+                            anchor=request.args.get("at"))
     if is_htmx():
-        return render_template("storefront/_panel.html", oob=True, **context)
+        return _with_sequence(render_template("storefront/_panel.html", oob=True, **context))
     context["status"] = " ".join(str(m) for m in get_flashed_messages(category_filter=["status"]))
     return render_template("storefront/configure.html", **context)
 
