@@ -166,6 +166,9 @@ def place_order(
     locale: str = "en",
     today: date | None = None,
     calendar: WorkCalendar | None = None,
+    delivery_address: Mapping[str, str] | None = None,
+    notes: str | None = None,
+    purchase_order_ref: str | None = None,
 ) -> tuple[int, dict[str, Any]]:
     """Place an order (or replay the response already given for ``idempotency_key``).
 
@@ -192,6 +195,9 @@ def place_order(
         "customer_email": customer_email,
         "locale": locale,
     }
+    extras = {"delivery_address": dict(delivery_address) if delivery_address is not None else None,
+              "notes": notes, "purchase_order_ref": purchase_order_ref}
+    body.update({k: v for k, v in extras.items() if v is not None})  # absent ones keep older fingerprints
     fingerprint = request_hash(body)
     session.rollback()  # start from a clean slate: this function owns its transactions
     existing = session.get(IdempotencyKey, (idempotency_key, scope))
@@ -226,6 +232,7 @@ def place_order(
                 customer_name=customer_name,
                 customer_email=customer_email,
                 locale=locale,
+                extras=extras,
             )
         except IntegrityError:
             session.rollback()
@@ -450,8 +457,11 @@ def _store(
     customer_name: str | None,
     customer_email: str | None,
     locale: str,
+    extras: Mapping[str, Any] | None = None,
 ) -> tuple[int, dict[str, Any]]:
     now = datetime.now(UTC)
+    extras = extras or {}
+    address = extras.get("delivery_address")
     key_row = IdempotencyKey(key=idempotency_key, scope=scope, request_hash=fingerprint, created_at=now)
     session.add(key_row)
     session.flush()  # the first write: concurrent requests with this key collide here
@@ -482,6 +492,9 @@ def _store(
         due_date=prepared.production.due_date.isoformat(),
         access_token_hash=_token_hash(access_token),
         created_at=now,
+        delivery_address=json.dumps(address, ensure_ascii=False, sort_keys=True) if address else None,
+        notes=extras.get("notes"),
+        purchase_order_ref=extras.get("purchase_order_ref"),
     )
     session.add(order)
     session.flush()

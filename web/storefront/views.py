@@ -20,8 +20,8 @@ from decimal import Decimal
 from typing import Any
 
 from flask import abort, current_app, flash, get_flashed_messages, redirect, render_template, request, url_for
+from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
@@ -612,21 +612,36 @@ def summary_rows(product: Product, state: State) -> list[dict[str, Any]]:
     return rows
 
 
+def _quantity_arg(raw: str | None) -> int:
+    """The quantity asked for in a form or query (1 when missing or out of range)."""
+    try:
+        quantity = int(raw or "1")
+    except ValueError:
+        return 1
+    return quantity if 1 <= quantity <= MAX_FORM_QUANTITY else 1
+
+
+def totals_context(cfg: configs.Configuration, quantity: int) -> dict[str, Any]:
+    """Unit price, quantity, total and the delivery date for that quantity, as shown before ordering."""
+    state = cfg.state()
+    return {"quantity": quantity, "unit_price": state.price.total, "order_total": state.price.total * quantity,
+            "estimate": _estimate(cfg.catalog.catalog, cfg.product, state, quantity)}
+
+
 @bp.get("/configure/<config_id>/summary")
 def summary(config_id: str) -> str:
-    """The configuration, its price and delivery estimate, the share link and the order form."""
+    """The configuration, its price, the quantity with its total and delivery date, quotes and the order form."""
     cfg = _configuration(config_id)
-    state = cfg.state()
-    return render_template(
-        "storefront/summary.html",
-        cfg=cfg, product=cfg.product, state=state, price=state.price, values=state.values(),
-        rows=summary_rows(cfg.product, state),
-        orderable=state.conflict is None and len(state.values()) == len(cfg.product.attributes),
-        estimate=_estimate(cfg.catalog.catalog, cfg.product, state),
-        share_url=url_for(".shared", token=cfg.share_token, _external=True),
-        idempotency_key=uuid.uuid4().hex,
-        form=request.args,
-    )
+    html, _status = _summary_page(cfg, errors={}, key=uuid.uuid4().hex, status=200, form=request.args)
+    return html
+
+
+@bp.get("/configure/<config_id>/totals")
+def totals(config_id: str) -> str:
+    """The quantity box of the summary (htmx swaps it when the quantity changes)."""
+    cfg = _configuration(config_id)
+    return render_template("storefront/_totals.html", cfg=cfg, currency=cfg.state().price.currency, oob=True,
+                           **totals_context(cfg, _quantity_arg(request.args.get("quantity"))))
 
 
 @dataclass(frozen=True, slots=True)
@@ -698,12 +713,111 @@ def copy_shared(token: str) -> Response:
     return redirect(url_for(".configure", config_id=mine.id), 303)
 
 
+# --------------------------------------------------------------------------- quotes
+
+
+def _values_of(raw: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: (frozenset(v) if isinstance(v, list) else v) for k, v in raw.items()}
+
+
+def quote_context(quote: configs.Quote) -> dict[str, Any]:
+    """A quote for the page and the PDF: labels from the catalog version it was made on."""
+    loaded = catalogs.load_catalog(database.read_session(), quote.catalog_code, quote.version_number)
+    product = loaded.product(quote.product_code)
+    values = _values_of(quote.values)
+    labels = {g.code: label_text(g.label) for g in product.groups}
+    rows = [{"group": labels.get(a.group or "", _("More options")), "label": label_text(a.label),
+             "value": value_label(a, values.get(a.code)), "source": quote.sources.get(a.code)}
+            for a in product.attributes]
+    lang = "zh-CN" if current_locale().startswith("zh") else "en"
+    lines = [{"label": line.label.get(lang) or line.label.get("en", ""), "amount": line.amount} for line in quote.lines]
+    return {"quote": quote, "loaded": loaded, "product": product, "values": values, "rows": rows, "lines": lines,
+            "currency": quote.currency, "expired": quote.expired()}
+
+
+@bp.post("/configure/<config_id>/quote")
+def save_quote(config_id: str) -> Response | tuple[str, int]:
+    """Save a quote: a frozen snapshot with its own link (the configuration itself stays editable)."""
+    cfg = _configuration(config_id)
+    quantity = _quantity_arg(request.form.get("quantity"))
+    state = cfg.state()
+    if state.conflict is not None or not state.complete:
+        return _summary_page(cfg, errors={"quote": _("Choose every option before saving a quote.")},
+                             key=uuid.uuid4().hex, status=422)
+    estimate = _estimate(cfg.catalog.catalog, cfg.product, state, quantity)
+    quote = configs.save_quote(database.session(), cfg, quantity=quantity,
+                               ready_on=estimate.ready_on if estimate else None)
+    flash(_("Quote saved. Its link shows exactly this configuration and price until %(date)s, whatever "
+            "you change later.", date=format_date(quote.valid_until, "long")), "status")
+    return redirect(url_for(".quote_page", token=quote.token), 303)
+
+
+@bp.get("/q/<token>")
+def quote_page(token: str) -> str:
+    """A saved quote: configuration, catalog version, itemised price and validity, printable."""
+    quote = configs.get_quote(database.read_session(), token)
+    if quote.expired():
+        raise configs.QuoteExpired(quote)
+    return render_template("storefront/quote.html", **quote_context(quote))
+
+
+@bp.get("/q/<token>/quote.pdf")
+def quote_pdf(token: str) -> Response:
+    """The quote as a PDF (WeasyPrint): the product drawing, the configuration and the itemised price."""
+    from weasyprint import CSS, HTML
+
+    quote = configs.get_quote(database.read_session(), token)
+    if quote.expired():
+        raise configs.QuoteExpired(quote)
+    html = render_template("storefront/quote_pdf.html", **quote_context(quote))
+    with current_app.open_resource("static/css/quote-print.css") as handle:
+        css = handle.read().decode("utf-8")
+    pdf = HTML(string=html, base_url=request.url_root).write_pdf(stylesheets=[CSS(string=css)])
+    response = current_app.response_class(pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'inline; filename="quote-{quote.product_code}-{token[:8]}.pdf"'
+    return response
+
+
+@bp.post("/q/<token>/configure")
+def configure_from_quote(token: str) -> Response:
+    """Continue from a quote (also an expired one): a new configuration of one's own with the quote's
+    decisions, on the catalog version in force (what no longer fits is dropped and said)."""
+    session = database.session()
+    quote = configs.get_quote(session, token)
+    loaded = catalogs.load_catalog(session, quote.catalog_code)
+    product = loaded.product(quote.product_code)
+    kept: list[AnyDecision] = []
+    for entry in quote.decisions:
+        try:
+            kept.append(configs.decision_from_json(product, entry))
+        except ConfiguratorError:
+            continue
+    configurator = catalogs.get_configurator(loaded.catalog, product.code, loaded.content_hash)
+    state = configurator.state(kept)
+    decisions = [configs.decision_to_json(d) for d in state.decisions]
+    mine = configs.create_configuration(session, product.code, decisions, catalog_code=loaded.code)
+    if len(decisions) != len(quote.decisions) or loaded.content_hash != quote.content_hash:
+        flash(_("We adjusted the quoted configuration to the current catalog; please check the price."), "info")
+    return redirect(url_for(".configure", config_id=mine.id), 303)
+
+
+# --------------------------------------------------------------------------- error pages
+
+NOT_FOUND_REASONS = ("catalog_not_found", "version_not_found", "product_not_found", "configuration_not_found",
+                     "order_not_found", "quote_not_found")
+
+
+@bp.errorhandler(configs.QuoteExpired)
+def _quote_expired(exc: configs.QuoteExpired) -> tuple[str, int]:
+    return render_template("storefront/quote_expired.html", quote=exc.quote), 410
+
+
 @bp.errorhandler(CatalogError)
 @bp.errorhandler(configs.ConfigurationNotFound)
+@bp.errorhandler(configs.QuoteNotFound)
 def _not_found(exc: Exception) -> tuple[str, int]:
-    status = 404 if getattr(exc, "reason", "") in ("catalog_not_found", "version_not_found", "product_not_found",
-                                                    "configuration_not_found", "order_not_found") else 422
-    return render_template("storefront/error.html", status=status, message=str(exc)), status
+    status = 404 if getattr(exc, "reason", "") in NOT_FOUND_REASONS else 422
+    return render_template("storefront/error.html", status=status), status
 
 
 # --------------------------------------------------------------------------- orders
@@ -711,6 +825,36 @@ def _not_found(exc: Exception) -> tuple[str, int]:
 ORDER_SCOPE = "storefront"
 """Idempotency scope of storefront orders (the API scopes keys by token)."""
 MAX_FORM_QUANTITY = 99
+
+
+def _address_errors(form: Mapping[str, str]) -> dict[str, str]:
+    """Problems with the delivery fields of the order form, by field name."""
+    found: dict[str, str] = {}
+    phone = form.get("phone", "").strip()
+    digits = sum(ch.isdigit() for ch in phone)
+    if not phone:
+        found["phone"] = _("Please enter a phone number for the delivery.")
+    elif digits < 6 or digits > 20 or any(not (ch.isdigit() or ch in "+-() ") for ch in phone):
+        found["phone"] = _("Please enter a phone number like +86 138 0013 8000.")
+    street = form.get("street", "").strip()
+    if not street:
+        found["street"] = _("Please enter the street and house number.")
+    elif len(street) > 300:
+        found["street"] = _("Please enter at most 300 characters.")
+    city = form.get("city", "").strip()
+    if not city:
+        found["city"] = _("Please enter the city.")
+    elif len(city) > 120:
+        found["city"] = _("Please enter at most 120 characters.")
+    postal = form.get("postal_code", "").strip()
+    if not postal or len(postal) > 12 or not all(ch.isalnum() or ch in " -" for ch in postal):
+        found["postal_code"] = _("Please enter the postal code, e.g. 430000.")
+    if form.get("country", "") not in COUNTRIES:
+        found["country"] = _("Please choose the country of delivery.")
+    for name in ("notes", "purchase_order_ref"):
+        if len(form.get(name, "")) > (1000 if name == "notes" else 64):
+            found[name] = _("Please enter at most %(max)s characters.", max=1000 if name == "notes" else 64)
+    return found
 
 
 def _order_form_errors(form: Mapping[str, str]) -> tuple[dict[str, str], int]:
@@ -731,22 +875,44 @@ def _order_form_errors(form: Mapping[str, str]) -> tuple[dict[str, str], int]:
         pass
     if not 1 <= quantity <= MAX_FORM_QUANTITY:
         errors["quantity"] = _("Please enter a quantity from 1 to %(max)s.", max=MAX_FORM_QUANTITY)
+    errors.update(_address_errors(form))
     key = form.get("idempotency_key", "")
     if not (16 <= len(key) <= 64 and key.isalnum()):
         errors["form"] = _("This form has expired; please reload the page.")
     return errors, quantity
 
 
-def _summary_page(cfg: configs.Configuration, *, errors: Mapping[str, str], key: str, status: int) -> tuple[str, int]:
+def delivery_address_of(form: Mapping[str, str]) -> dict[str, str]:
+    """The order's ``delivery_address`` object from the order form."""
+    return {"name": form.get("name", "").strip(), "street": form.get("street", "").strip(),
+            "city": form.get("city", "").strip(), "postal_code": form.get("postal_code", "").strip(),
+            "country": form.get("country", ""), "phone": form.get("phone", "").strip()}
+
+
+COUNTRIES = ("CN", "HK", "MO", "TW", "SG", "JP", "KR", "DE", "FR", "GB", "US")
+"""Delivery countries offered in the order form (ISO 3166 codes; names come from the locale's data)."""
+
+
+def country_names() -> list[tuple[str, str]]:
+    from babel import Locale
+
+    names = Locale.parse(current_locale()).territories
+    return [(code, names.get(code, code)) for code in COUNTRIES]
+
+
+def _summary_page(
+    cfg: configs.Configuration, *, errors: Mapping[str, str], key: str, status: int,
+    form: Mapping[str, str] | None = None,
+) -> tuple[str, int]:
     state = cfg.state()
+    form = request.form if form is None else form
     html = render_template(
         "storefront/summary.html",
         cfg=cfg, product=cfg.product, state=state, price=state.price, values=state.values(),
         rows=summary_rows(cfg.product, state),
         orderable=state.conflict is None and len(state.values()) == len(cfg.product.attributes),
-        estimate=_estimate(cfg.catalog.catalog, cfg.product, state),
-        share_url=url_for(".shared", token=cfg.share_token, _external=True),
-        idempotency_key=key, form=request.form, errors=errors,
+        idempotency_key=key, form=form, errors=errors, countries=country_names(), currency=state.price.currency,
+        **totals_context(cfg, _quantity_arg(form.get("quantity"))),
     )
     return html, status
 
@@ -773,6 +939,9 @@ def place_order(config_id: str) -> Response | tuple[str, int]:
             customer_name=request.form["name"].strip(),
             customer_email=request.form["email"].strip(),
             locale=current_locale(),
+            delivery_address=delivery_address_of(request.form),
+            notes=request.form.get("notes", "").strip() or None,
+            purchase_order_ref=request.form.get("purchase_order_ref", "").strip() or None,
         )
     except ApiProblem as exc:
         message = {
@@ -784,6 +953,12 @@ def place_order(config_id: str) -> Response | tuple[str, int]:
         }.get(exc.reason, _("The order could not be placed: %(detail)s", detail=exc.detail))
         fresh = uuid.uuid4().hex if exc.reason == "idempotency_key_reused" else key
         return _summary_page(cfg, errors={"form": message}, key=fresh, status=exc.status)
+    shown = request.form.get("shown_ready_on", "")
+    if shown and body.get("due_date") and body["due_date"] != shown:
+        from datetime import date as _date
+
+        flash(_("The ready date is %(date)s, not the date shown before you ordered: the workshop's plan "
+                "changed in the meantime.", date=format_date(_date.fromisoformat(body["due_date"]), "long")), "info")
     return redirect(url_for(".order_placed", number=body["number"], t=body["access_token"]), 303)
 
 
@@ -813,7 +988,13 @@ def _order_view(order: Any, body: Mapping[str, Any]) -> dict[str, Any]:
     from datetime import date as _date
 
     due = _date.fromisoformat(body["due_date"]) if body.get("due_date") else None
-    return {"order": order, "body": body, "product": product, "rows": rows, "due": due,
+    address = None
+    if getattr(order, "delivery_address", None):
+        import json
+
+        address = json.loads(order.delivery_address)
+        address["country_name"] = dict(country_names()).get(address.get("country", ""), address.get("country", ""))
+    return {"order": order, "body": body, "product": product, "rows": rows, "due": due, "address": address,
             "currency": body["currency"], "price": body["price"],
             "values": {k: (frozenset(v) if isinstance(v, list) else v) for k, v in configuration.items()}}
 

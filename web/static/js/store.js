@@ -58,6 +58,7 @@
   });
 
   document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-print]")) { window.print(); return; }
     var button = event.target.closest("[data-copy]");
     if (!button) { return; }
     var input = document.querySelector(button.getAttribute("data-copy"));
