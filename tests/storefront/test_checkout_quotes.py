@@ -7,6 +7,7 @@ import json
 import re
 from datetime import timedelta
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -141,3 +142,26 @@ def test_not_found_pages_are_styled_in_both_languages_without_developer_text(cli
         assert "share token" not in html and "configuration_not_found" not in html and "<code>" not in html
         zh = client.get(f"{path}?lang=zh_CN").get_data(as_text=True)
         assert "页面未找到" in zh, path
+
+
+def test_the_chinese_quote_pdf_embeds_a_chinese_font(client: FlaskClient) -> None:
+    import shutil
+    import subprocess
+
+    fc_list = shutil.which("fc-list")
+    if fc_list is None or "CJK" not in subprocess.run([fc_list], capture_output=True, text=True).stdout:
+        pytest.skip("no CJK font installed (apt-get install fonts-noto-cjk)")
+    config = start(client)
+    finish(client, config)
+    link = post(client, f"{config}/quote").headers["Location"]  # type: ignore[attr-defined]
+    pdf = client.get(f"{link}/quote.pdf?lang=zh_CN").data
+    import zlib
+
+    texts = [pdf]
+    for stream in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
+        try:
+            texts.append(zlib.decompress(stream))
+        except zlib.error:
+            continue
+    fonts = {f for t in texts for f in re.findall(rb"/BaseFont\s*/([\w+\-]+)", t)}
+    assert any(b"CJK" in f or b"SC" in f for f in fonts), fonts
