@@ -165,3 +165,11 @@ def test_the_chinese_quote_pdf_embeds_a_chinese_font(client: FlaskClient) -> Non
             continue
     fonts = {f for t in texts for f in re.findall(rb"/BaseFont\s*/([\w+\-]+)", t)}
     assert any(b"CJK" in f or b"SC" in f for f in fonts), fonts
+
+
+def test_product_page_lists_only_values_some_configuration_can_use(client: FlaskClient) -> None:
+    html = client.get("/p/wuhan-bikes/city-ebike?lang=en").get_data(as_text=True)
+    gears = re.search(r"<dt>Number of gears</dt>\s*<dd>([^<]*)</dd>", html)
+    assert gears
+    shown = [v.strip() for v in gears.group(1).split("·")]
+    assert "8" in shown and "2" not in shown and "4" not in shown and "6" not in shown

@@ -441,7 +441,16 @@ def product_page(catalog_code: str, product_code: str) -> str:
     state = configurator.state(())
     groups = []
     for group in product.groups:
-        attrs = [a for a in product.attributes if a.group == group.code]
+        attrs = []
+        for attr in product.attributes:
+            if attr.group != group.code:
+                continue
+            usable = [v.value for v in state.attribute(attr.code).values if v.possible]  # dead values left out
+            if attr.kind is AttributeKind.INT and len(usable) > BUTTONS_MAX:
+                text = f"{usable[0]}–{usable[-1]}{' ' + attr.unit if attr.unit else ''}" if usable else ""
+            else:
+                text = " · ".join(value_label(attr, v) for v in usable)
+            attrs.append({"label": label_text(attr.label), "shown": text})
         if attrs:
             groups.append({"label": label_text(group.label), "attributes": attrs})
     estimate = _estimate(loaded.catalog, product, state)
