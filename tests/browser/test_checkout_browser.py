@@ -80,3 +80,19 @@ def test_unknown_links_get_a_styled_page(page: Page, server: dict[str, Any], lan
     expect(page.locator("h1")).to_have_text(title)
     expect(page.locator(".site-header")).to_be_visible()
     page.screenshot(path=str(artifacts / f"404-{lang}.png"))
+
+
+def test_quantity_total_without_javascript(nojs_page: Page, server: dict[str, Any]) -> None:
+    page = nojs_page
+    start_bike(page, server)
+    page.click("#finish-defaults")
+    page.click("#review")
+    unit = money(page.locator("[data-testid=order-total]").inner_text())
+    page.fill("#quantity", "2")
+    page.click(".quantity-row button")  # "Update total": a plain GET of the summary with the quantity
+    expect(page.locator("[data-testid=quantity]")).to_have_text("2")
+    assert money(page.locator("[data-testid=order-total]").inner_text()) == pytest.approx(2 * unit)
+    fill_order(page, "Sun Li", "sun.li@example.com")
+    page.click("#place-order")
+    expect(page.locator("[data-testid=order-number]")).to_be_visible()
+    expect(page.locator(".facts")).to_contain_text(f"{2 * unit:,.2f}")
