@@ -15,7 +15,7 @@ AXIS = 38
 PAD_RIGHT = 16
 MIN_TICK_SPACING = 78
 """Tick labels at least this far apart (viewBox units), so they never overlap."""
-STEPS = tuple(timedelta(hours=h) for h in (1, 2, 3, 4, 6, 12, 24, 48, 72, 168))
+STEPS = tuple(timedelta(minutes=m) for m in (5, 10, 15, 30, 60, 120, 180, 240, 360, 720, 1440, 2880, 4320, 10080))
 
 
 def _parse(value: Any) -> datetime:
@@ -28,19 +28,22 @@ def _text_width(text: str) -> float:
 
 
 def _ticks(start: datetime, end: datetime) -> tuple[list[datetime], timedelta]:
-    """Tick marks at the smallest step (1 h .. 1 week) that keeps their labels apart."""
+    """Tick marks at the smallest step (5 min .. 1 week) that keeps their labels apart."""
     seconds = max((end - start).total_seconds(), 60.0)
     step = STEPS[-1]
     for candidate in STEPS:
         if candidate.total_seconds() / seconds * CHART_WIDTH >= MIN_TICK_SPACING:
             step = candidate
             break
-    first = start.replace(minute=0, second=0, microsecond=0)
+    first = start.replace(second=0, microsecond=0)
     if step >= timedelta(days=1):
-        first = first.replace(hour=0)
-    else:
+        first = first.replace(hour=0, minute=0)
+    elif step >= timedelta(hours=1):
         hours = int(step.total_seconds() // 3600)
-        first = first.replace(hour=first.hour - first.hour % hours)
+        first = first.replace(hour=first.hour - first.hour % hours, minute=0)
+    else:
+        minutes = int(step.total_seconds() // 60)
+        first = first.replace(minute=first.minute - first.minute % minutes)
     ticks: list[datetime] = []
     moment = first
     while moment <= end:
@@ -87,6 +90,7 @@ def gantt_svg(operations: Sequence[Mapping[str, Any]], *, locale: str = "en") ->
     ]
     ticks, step = _ticks(start, end)
     previous_day = None
+    last_right = 0.0
     for tick in ticks:
         tx = x(tick)
         if step >= timedelta(days=1):
@@ -96,12 +100,17 @@ def gantt_svg(operations: Sequence[Mapping[str, Any]], *, locale: str = "en") ->
         else:
             text = tick.strftime("%H:%M")
         previous_day = tick.date()
-        anchor = "middle"
-        if tx + _text_width(text) / 2 > width - 2:
-            anchor = "end"  # the last label ends at the chart's edge instead of being cut off
-        elif tx - _text_width(text) / 2 < label_width:
-            anchor = "start"
+        size = _text_width(text)
+        anchor, left = "middle", tx - size / 2
+        if tx + size / 2 > width - 2:
+            anchor, left = "end", tx - size  # the last label ends at the chart's edge instead of being cut off
+        elif left < label_width:
+            anchor, left = "start", tx
         parts.append(f'<line class="tick" x1="{tx:.1f}" y1="{AXIS - 6}" x2="{tx:.1f}" y2="{height - 4}"/>')
+        if left < last_right + 8:
+            previous_day = None if text.count(" ") else previous_day  # the next shown label names the day
+            continue  # it would overlap the label before it: the line alone marks the tick
+        last_right = left + size
         parts.append(f'<text class="tick-label" x="{tx:.1f}" y="{AXIS - 12}" text-anchor="{anchor}">{text}</text>')
     for row, ((s, e), label) in enumerate(zip(spans, labels, strict=True)):
         y = AXIS + row * ROW
