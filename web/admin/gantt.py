@@ -66,7 +66,7 @@ def gantt_svg(operations: Sequence[Mapping[str, Any]], *, locale: str = "en") ->
     """
     chinese = locale.startswith("zh")
     if not operations:
-        return Markup('<p class="empty">{}</p>'.format("没有已排程的工序。" if chinese else "No scheduled operations."))
+        return Markup('<p class="empty">{}</p>').format("没有已排程的工序。" if chinese else "No scheduled operations.")
     spans = [(_parse(o["planned_start"]), _parse(o["planned_end"])) for o in operations]
     start = min(s for s, _ in spans)
     end = max(e for _, e in spans)
