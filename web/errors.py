@@ -97,6 +97,20 @@ def _wants_problem() -> bool:
     )
 
 
+def _html_page(status: int, exc: HTTPException | None) -> Any:
+    """A styled page for a browser (see web.storefront.error_pages); the plain exception if even that fails."""
+    try:
+        from web.storefront.error_pages import error_page
+
+        headers = {}
+        if exc is not None and status in (405, 429):
+            headers = {k: v for k, v in exc.get_response().headers.items() if k.lower() in ("allow", "retry-after")}
+        return error_page(status, headers)
+    except Exception:  # the error page itself must never turn into a second error
+        log.exception("error page for %s failed", status)
+        return exc if exc is not None else ("Internal error", 500)
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(ApiProblem)
     def _api_problem(exc: ApiProblem) -> Response:
@@ -105,7 +119,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Any:
         if not _wants_problem():
-            return exc
+            return _html_page(exc.code or 500, exc)
         status = exc.code or 500
         reason = (exc.name or "error").lower().replace(" ", "_")
         extra: dict[str, Any] = {}
@@ -128,9 +142,7 @@ def init_app(app: Flask) -> None:
             if not _wants_problem():
                 # Returned, not raised: an exception raised inside an error handler is not
                 # handled again and would turn every such page into a 500.
-                from werkzeug.exceptions import InternalServerError, default_exceptions
-
-                return default_exceptions.get(status, InternalServerError)(str(exc))
+                return _html_page(status, None)
             return problem_response(status, reason, str(exc), **domain_error_payload(exc))
 
     @app.errorhandler(Exception)
@@ -152,5 +164,5 @@ def init_app(app: Flask) -> None:
             return resp
         log.exception("unhandled error on %s %s", request.method, request.path)
         if not _wants_problem():
-            return "Internal error", 500
+            return _html_page(500, None)
         return problem_response(500, "internal_error", "The server could not complete the request.")

@@ -202,10 +202,13 @@ def place_order(
         "customer_name": customer_name,
         "customer_email": customer_email,
         "locale": locale,
+    }
+    extras = {
         "purchase_order_ref": purchase_order_ref,
         "delivery_address": dict(delivery_address) if delivery_address is not None else None,
         "notes": notes,
     }
+    body.update({k: v for k, v in extras.items() if v is not None})  # absent ones keep older fingerprints
     fingerprint = request_hash(body)
     session.rollback()  # start from a clean slate: this function owns its transactions
     existing = session.get(IdempotencyKey, (idempotency_key, scope))
