@@ -381,7 +381,7 @@ def _may_be_bad(bad: Callable[[Mapping[str, object]], bool], attributes: Sequenc
             )
             domains.append(tuple(frozenset(s) for s in subsets) if len(codes) <= 16 else ())
         else:
-            domains.append(attribute.domain())
+            domains.append(tuple(attribute.domain()))
     if any(not d for d in domains) or math.prod(len(d) for d in domains) > MAX_SCREEN:
         return True
     codes = [a.code for a in attributes]

@@ -21,6 +21,7 @@ then evaluated in the module's context, and its own rules must hold.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from decimal import Decimal, localcontext
 from fractions import Fraction
@@ -148,6 +149,12 @@ class _LineFacts:
         self.passed = passed
 
 
+COUNT_UNITS = frozenset({"pc", "set"})
+"""Units counted in whole items. A part line in one of them needs whole items: its net quantity is
+rounded up, then the scrap allowance is applied and rounded up again (docs/exports.md, "Whole
+items"). Continuous units (m, mm, kg, g, l, m2) keep their exact decimals."""
+
+
 class _Walker:
     """Depth-first explosion state: the lines so far and per-part sums.
 
@@ -200,6 +207,10 @@ class _Walker:
                 with_scrap = total if cl.scrap is None else _times(total, cl.scrap)
             part = facts.part
             if part is not None:
+                if part.uom in COUNT_UNITS and (type(total) is not int or type(with_scrap) is not int):
+                    # Whole items: the net quantity, then the quantity with scrap, rounded up.
+                    total = _ceil(total)
+                    with_scrap = total if cl.scrap is None else _ceil(_times(total, cl.scrap))
                 try:
                     cost = with_scrap * part.cost
                     cost_sum += cost
@@ -343,6 +354,15 @@ class _Walker:
                 )
             )
         return tuple(out)
+
+
+def _ceil(a: Num) -> int:
+    """The smallest whole number of items covering ``a`` (exact for ints, Decimals and Fractions).
+
+    >>> _ceil(Fraction(306, 10)), _ceil(Decimal("65.28")), _ceil(Decimal("64.00")), _ceil(3)
+    (31, 66, 64, 3)
+    """
+    return a if type(a) is int else math.ceil(a)
 
 
 def _times(a: Num, b: Num) -> Num:

@@ -146,7 +146,10 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN")
+        # "BEGIN IMMEDIATE" (execution option ``sqlite_begin``) takes the write lock up front,
+        # waiting up to the busy timeout: a transaction that reads and then writes can then not
+        # fail with "database is locked" when another writer got there between its read and write.
+        conn.exec_driver_sql(str(conn.get_execution_options().get("sqlite_begin", "BEGIN")))
 
 
 def alembic_config(url: str | URL) -> Config:

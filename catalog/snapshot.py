@@ -10,6 +10,7 @@ exact place; ``loc`` never takes part in equality or hashing.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
@@ -98,20 +99,35 @@ class Attribute:
     description: Label | None = None
     loc: SourceLoc | None = field(default=None, compare=False, repr=False)
 
-    def domain(self) -> tuple[Value, ...]:
+    def domain(self) -> Sequence[Value]:
         """Every value of a single-valued attribute (enum, bool, int), in order.
 
-        For a set attribute: the element codes.
+        For a set attribute: the element codes. An int attribute's domain is a
+        ``range``: symbolic, so asking its size or whether it holds a value
+        costs the same for 0..9 as for 0..999999999 (nothing is materialised
+        unless a caller iterates; the catalog limits bound how many values an
+        attribute may have, see ``catalog.files.limits``).
 
         >>> Attribute("n", AttributeKind.INT, Label("n"), minimum=2, maximum=8, step=3).domain()
-        (2, 5, 8)
+        range(2, 9, 3)
+        >>> huge = Attribute("n", AttributeKind.INT, Label("n"), minimum=0, maximum=10**12).domain()
+        >>> len(huge), 10**11 in huge
+        (1000000000001, True)
         """
         if self.kind is AttributeKind.BOOL:
             return (False, True)
         if self.kind is AttributeKind.INT:
             assert self.minimum is not None and self.maximum is not None
-            return tuple(range(self.minimum, self.maximum + 1, max(self.step, 1)))
+            return range(self.minimum, self.maximum + 1, max(self.step, 1))
         return tuple(c.code for c in self.choices)
+
+    def domain_size(self) -> int:
+        """How many values the attribute can take (a set attribute: how many elements it offers).
+
+        >>> Attribute("n", AttributeKind.INT, Label("n"), minimum=0, maximum=999999).domain_size()
+        1000000
+        """
+        return len(self.domain())
 
 
 @dataclass(frozen=True, slots=True)

@@ -95,7 +95,7 @@ def build_model(product: Product, *, key: str) -> Model:
             set_elements[code] = names
             vars_of[code] = names
         else:
-            variables.append(Variable(code, a.domain(), code))
+            variables.append(Variable(code, tuple(a.domain()), code))
             vars_of[code] = (code,)
     constraints: list[Constraint] = []
     for code in order:

@@ -89,7 +89,7 @@ class Decomposer:
                 for n in names:
                     self.domains[n] = (False, True)
             else:
-                self.domains[code] = a.domain()
+                self.domains[code] = tuple(a.domain())
         self._inputs: dict[str, tuple[str, ...]] = {}
         """Auxiliary variable -> the variables its definition reads."""
         self._rule = ""

@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from threading import Lock
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, defer
@@ -39,6 +39,7 @@ from catalog.snapshot import Attribute, AttributeKind, Catalog, Label, Product
 from configurator import Configurator, ConfiguratorError, load_product
 from configurator.backends.base import CompileBudgetExceeded, SearchLimitExceeded
 from usecases.instrumentation import timed, timed_call
+from usecases.settings import current_settings
 
 __all__ = [
     "AmbiguousProduct",
@@ -331,20 +332,9 @@ class ModelTooLarge(ConfiguratorError):
         self.content_hash = content_hash
 
 
-SettingsSource = Callable[[], Mapping[str, Any] | None]
-_settings_source: SettingsSource = lambda: None  # noqa: E731
-
-
-def set_settings_source(source: SettingsSource) -> None:
-    """Where the solver settings come from (``SOLVER_BACKEND``, ``COMPILE_NODE_BUDGET``,
-    ``COMPILE_BUDGET_S``): the web app installs its configuration; None means the engine's defaults."""
-    global _settings_source
-    _settings_source = source
-
-
 def _settings(backend: str | None) -> tuple[str, int | None, float | None]:
     """The backend and compile budgets: explicit arguments, else the app's settings, else the engine's."""
-    config = _settings_source()
+    config = current_settings()
     if config is None:
         return backend or "auto", None, None
     chosen = backend or str(config.get("SOLVER_BACKEND") or "auto")

@@ -40,7 +40,7 @@ import secrets
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -78,7 +78,7 @@ from usecases.catalogs import (
     load_pinned,
 )
 from usecases.errors import UseCaseError
-from usecases.records import ConfigurationRecord
+from usecases.records import ConfigurationRecord, QuoteRecord
 
 __all__ = [
     "MAX_HISTORY",
@@ -767,6 +767,22 @@ def complete(
 # --------------------------------------------------------------------------- rendering
 
 
+def never_possible(configuration: Configuration) -> dict[str, frozenset[object]]:
+    """Per attribute, the values that no valid configuration of the product can use (dead values).
+
+    Buyers are not shown them: a value greyed out whatever they choose only adds noise. Read
+    from the state without decisions, shared through the same LRU as every other state. A
+    product without any valid configuration hides nothing (everything would be "dead").
+    """
+    key = (configuration.catalog.content_hash, configuration.product.code, ())
+    root = _states.get(key)
+    if root is None:
+        root = _states.put(key, configuration.configurator.state(()))
+    if root.count == 0:
+        return {}
+    return {a.code: frozenset(v.value for v in a.values if not v.possible) for a in root.attributes}
+
+
 def _money(amount: Decimal | None) -> str | None:
     return None if amount is None else f"{amount:.2f}"
 
@@ -906,3 +922,154 @@ def state_document(
         "count": state.count,
         "conflict": conflict,
     }
+
+
+# --------------------------------------------------------------------------- quotes (frozen snapshots)
+
+QUOTE_VALID_DAYS = 30
+"""How long a saved quote's price holds (calendar days, the day it was saved included)."""
+
+
+class QuoteNotFound(ConfiguratorError):
+    """No quote with this token (404)."""
+
+    reason = "quote_not_found"
+
+    def __init__(self) -> None:
+        super().__init__("no quote with this link")
+
+
+class QuoteExpired(ConfiguratorError):
+    """The quote's validity date has passed (410): its price no longer holds."""
+
+    reason = "quote_expired"
+
+    def __init__(self, quote: Quote) -> None:
+        super().__init__(f"the quote was valid until {quote.valid_until.isoformat()}")
+        self.quote = quote
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteLine:
+    label: dict[str, str]
+    """The price rule's label per language ("en", "zh-CN")."""
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """A saved quote as read back: everything as it was when it was saved."""
+
+    number: str
+    """The quote's reference as printed (Q-000042)."""
+    token: str
+    configuration_id: str | None
+    catalog_code: str
+    version_number: int
+    content_hash: str
+    product_code: str
+    decisions: list[dict[str, Any]]
+    values: dict[str, Any]
+    sources: dict[str, str | None]
+    quantity: int
+    currency: str
+    base: Decimal
+    lines: tuple[QuoteLine, ...]
+    unit_price: Decimal
+    ready_on: date | None
+    created_at: datetime
+    valid_until: date
+
+    @property
+    def total(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+    def expired(self, today: date | None = None) -> bool:
+        return (today or _now().date()) > self.valid_until
+
+
+def _label_json(label: Any) -> dict[str, str]:
+    return {"en": label.get("en"), "zh-CN": label.get("zh-CN")}
+
+
+def save_quote(
+    session: Session,
+    configuration: Configuration,
+    *,
+    quantity: int = 1,
+    ready_on: date | None = None,
+    valid_days: int = QUOTE_VALID_DAYS,
+) -> Quote:
+    """Freeze ``configuration`` as it is now (complete, no conflict) into a quote with its own token.
+
+    :raise ConfiguratorError: the configuration is not complete or has a conflict (a quote is
+        always of a buildable product at a known price).
+    """
+    state = configuration.state()
+    if state.conflict is not None or not state.complete:
+        raise ConfiguratorError("only a complete configuration without conflicts can be quoted")
+    if not 1 <= quantity <= 999:
+        raise ConfiguratorError("quantity must be 1..999")
+    now = _now()
+    price = state.price
+    breakdown = {
+        "base": str(price.base),
+        "lines": [{"label": _label_json(line.label), "amount": str(line.amount)} for line in price.lines],
+        "total": str(price.total),
+    }
+    record = QuoteRecord(
+        token=secrets.token_urlsafe(18),
+        configuration_id=configuration.id,
+        catalog_code=configuration.catalog.code,
+        version_number=configuration.catalog.number,
+        content_hash=configuration.catalog.content_hash,
+        product_code=configuration.product.code,
+        decisions=json.dumps([decision_to_json(d) for d in state.decisions], ensure_ascii=False),
+        configuration=json.dumps({k: json_value(v) for k, v in state.values().items()}, ensure_ascii=False,
+                                 sort_keys=True),
+        sources=json.dumps({a.code: a.source for a in state.attributes}, sort_keys=True),
+        quantity=quantity,
+        currency=price.currency,
+        unit_price=price.total,
+        price_breakdown=json.dumps(breakdown, ensure_ascii=False),
+        ready_on=ready_on.isoformat() if ready_on else None,
+        created_at=now,
+        valid_until=(now.date() + timedelta(days=valid_days - 1)).isoformat(),
+    )
+    session.add(record)
+    session.commit()
+    return _quote_of(record)
+
+
+def _quote_of(record: QuoteRecord) -> Quote:
+    breakdown = json.loads(record.price_breakdown)
+    return Quote(
+        number=f"Q-{record.id:06d}",
+        token=record.token,
+        configuration_id=record.configuration_id,
+        catalog_code=record.catalog_code,
+        version_number=record.version_number,
+        content_hash=record.content_hash,
+        product_code=record.product_code,
+        decisions=json.loads(record.decisions),
+        values=json.loads(record.configuration),
+        sources=json.loads(record.sources or "{}"),
+        quantity=record.quantity,
+        currency=record.currency,
+        base=Decimal(breakdown["base"]),
+        lines=tuple(QuoteLine(line["label"], Decimal(line["amount"])) for line in breakdown["lines"]),
+        unit_price=Decimal(record.unit_price),
+        ready_on=date.fromisoformat(record.ready_on) if record.ready_on else None,
+        created_at=record.created_at,
+        valid_until=date.fromisoformat(record.valid_until),
+    )
+
+
+def get_quote(session: Session, token: str) -> Quote:
+    """The quote behind a quote link, expired or not. :raise QuoteNotFound: (404)."""
+    record = None
+    if 0 < len(token) <= 64:
+        record = session.scalars(select(QuoteRecord).where(QuoteRecord.token == token)).one_or_none()
+    if record is None:
+        raise QuoteNotFound()
+    return _quote_of(record)

@@ -38,10 +38,10 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -202,13 +202,21 @@ def place_order(
         "customer_name": customer_name,
         "customer_email": customer_email,
         "locale": locale,
+    }
+    extras = {
         "purchase_order_ref": purchase_order_ref,
         "delivery_address": dict(delivery_address) if delivery_address is not None else None,
         "notes": notes,
     }
+    body.update({k: v for k, v in extras.items() if v is not None})  # absent ones keep older fingerprints
     fingerprint = request_hash(body)
     session.rollback()  # start from a clean slate: this function owns its transactions
     existing = session.get(IdempotencyKey, (idempotency_key, scope))
+    if existing is not None and _expired(existing):
+        # An old key is forgotten: the retry window is over, the key may be used afresh.
+        session.delete(existing)
+        session.commit()
+        existing = None
     if existing is not None:
         return _replay(session, existing, fingerprint)
     session.rollback()
@@ -275,6 +283,37 @@ def _wait_for_key(session: Session, key: str, scope: str) -> IdempotencyKey | No
             return row
         session.rollback()
         time.sleep(0.05)
+
+
+IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
+"""How long a finished request's Idempotency-Key is remembered (and replayed) for its caller."""
+
+
+def public_scope(address: str | None) -> str:
+    """The idempotency scope of an anonymous caller: per client address, so one buyer's key
+    never replays another buyer's order.
+
+    >>> public_scope("10.0.0.1") == public_scope("10.0.0.1") != public_scope("10.0.0.2")
+    True
+    """
+    return f"{PUBLIC_SCOPE}:{hashlib.sha256((address or '').encode()).hexdigest()[:32]}"
+
+
+def _expired(row: IdempotencyKey, now: datetime | None = None) -> bool:
+    moment = now or datetime.now(UTC)
+    return row.status_code is not None and row.created_at < moment - IDEMPOTENCY_KEY_TTL
+
+
+def forget_expired_keys(session: Session, *, now: datetime | None = None) -> int:
+    """Delete finished idempotency keys older than :data:`IDEMPOTENCY_KEY_TTL`; commits."""
+    moment = now or datetime.now(UTC)
+    result = session.execute(
+        delete(IdempotencyKey).where(
+            IdempotencyKey.status_code.is_not(None), IdempotencyKey.created_at < moment - IDEMPOTENCY_KEY_TTL
+        )
+    )
+    session.commit()
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def _replay(session: Session, row: IdempotencyKey, fingerprint: str) -> tuple[int, dict[str, Any]]:

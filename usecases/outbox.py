@@ -26,7 +26,9 @@ Claiming is safe with several workers: on PostgreSQL with ``SELECT ... FOR
 UPDATE SKIP LOCKED``; on SQLite (a single machine) by a compare-and-set update
 of ``next_attempt_at``. Either way a claim is a lease: the claimed rows'
 ``next_attempt_at`` moves ``lease`` into the future, so a worker that dies
-mid-delivery only delays its events, never loses them.
+mid-delivery only delays its events, never loses them. Leases are renewed per
+event while a batch runs (see :func:`drain`), and a worker asked to stop
+(SIGTERM) finishes the delivery in flight and hands the rest back at once.
 """
 
 from __future__ import annotations
@@ -350,6 +352,10 @@ class DrainReport:
     delivered: int = 0
     retrying: int = 0
     failed: int = 0
+    released: int = 0
+    """Claimed but handed back unsent (the worker was asked to stop)."""
+    lost: int = 0
+    """Claimed, but another worker took the lease over before delivery started."""
     errors: list[str] = field(default_factory=list)
 
 
@@ -403,6 +409,37 @@ def claim(session: Session, *, batch: int, now: datetime, lease: timedelta = DEF
     return claimed
 
 
+def _leases(session: Session, ids: Sequence[int]) -> dict[int, datetime]:
+    """The lease (``next_attempt_at``) each claimed event holds now, as stored."""
+    rows = session.execute(select(OutboxEvent.id, OutboxEvent.next_attempt_at).where(OutboxEvent.id.in_(ids))).all()
+    session.rollback()
+    return {event_id: until for event_id, until in rows}
+
+
+def _move_lease(session: Session, event_id: int, held: datetime, until: datetime) -> datetime | None:
+    """Compare-and-set the lease of one event this worker holds; None when another worker took it."""
+    result = session.execute(
+        update(OutboxEvent)
+        .where(OutboxEvent.id == event_id, OutboxEvent.next_attempt_at == held, OutboxEvent.delivered_at.is_(None))
+        .values(next_attempt_at=until)
+    )
+    session.commit()
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    stored = session.scalar(select(OutboxEvent.next_attempt_at).where(OutboxEvent.id == event_id))
+    session.rollback()
+    return stored
+
+
+def release(session: Session, leases: Mapping[int, datetime], *, now: datetime) -> int:
+    """Hand claimed events this worker will not deliver back to the queue (due at once); commits."""
+    released = 0
+    for event_id, held in leases.items():
+        if _move_lease(session, event_id, held, now) is not None:
+            released += 1
+    return released
+
+
 def drain(
     factory: sessionmaker[Session],
     *,
@@ -412,14 +449,30 @@ def drain(
     timeout: float = DEFAULT_TIMEOUT,
     now: Callable[[], datetime] | None = None,
     rng: random.Random | None = None,
+    lease: timedelta = DEFAULT_LEASE,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> DrainReport:
-    """One pass: claim due events, deliver them, record the outcomes."""
+    """One pass: claim due events, deliver them, record the outcomes.
+
+    Leases are per event and renewed while the batch runs: before an event is
+    delivered its lease is moved to cover its own deliveries (``timeout`` per
+    endpoint, plus ``lease``), and the events still waiting in the batch get a
+    fresh ``lease`` — so a slow receiver never lets another worker claim an
+    event this worker is about to deliver or is delivering. An event whose lease
+    another worker took over meanwhile is skipped. When ``should_stop()`` turns
+    true (SIGTERM), the event being delivered is finished and recorded, and the
+    rest of the batch is released at once for the next worker.
+    """
     clock = now or _now
     report = DrainReport()
     with factory() as session:
-        ids = claim(session, batch=batch, now=clock())
+        ids = claim(session, batch=batch, now=clock(), lease=lease)
         report.claimed = len(ids)
-        for event_id in ids:
+        leases = _leases(session, ids)
+        for position, event_id in enumerate(ids):
+            if should_stop():
+                report.released = release(session, {i: leases[i] for i in ids[position:] if i in leases}, now=clock())
+                break
             event = session.get(OutboxEvent, event_id)
             assert event is not None
             done = set((event.delivered_endpoints or "").split())
@@ -428,6 +481,32 @@ def drain(
                 for e in session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.active.is_(True)))
                 if subscribes(e, event.event_type) and str(e.id) not in done
             ]
+            session.rollback()
+            # Renew: this event's lease covers its deliveries, the rest of the batch gets a fresh lease.
+            moment = clock()
+            held = _move_lease(
+                session, event_id, leases[event_id], moment + lease + timedelta(seconds=timeout * len(endpoints))
+            )
+            if held is None:
+                report.lost += 1  # another worker took it over (this worker was too slow)
+                continue
+            leases[event_id] = held
+            for waiting in ids[position + 1 :]:
+                # Renewed when less than half its lease is left (not on every event: fewer writes).
+                if waiting in leases and leases[waiting] - moment < lease / 2:
+                    renewed = _move_lease(session, waiting, leases[waiting], moment + lease)
+                    if renewed is None:
+                        del leases[waiting]
+                    else:
+                        leases[waiting] = renewed
+            event = session.get(OutboxEvent, event_id)
+            assert event is not None
+            wanted = {e.id for e in endpoints}
+            endpoints = [e for e in session.scalars(select(WebhookEndpoint)) if e.id in wanted]
+            # Detached copies: reading them while receivers answer must not open a transaction
+            # (on SQLite that would hold the write lock for the whole delivery).
+            for row in (event, *endpoints):
+                session.expunge(row)
             session.rollback()  # no transaction stays open while we wait on receivers
             attempts = deliver(event, endpoints, send=send, timeout=timeout, now=clock)
             done |= {str(a.endpoint_id) for a in attempts if a.ok}

@@ -49,6 +49,7 @@ from catalog.services import (
 from catalog.snapshot import Catalog
 from configurator.checks import CatalogReport, Finding, Severity
 from usecases.check_reports import finding_json, finding_line
+from usecases.compile_guard import check_catalog_compiles
 from usecases.records import CatalogVersionCheck
 
 log = logging.getLogger("c2m.publish")
@@ -226,6 +227,9 @@ def publish_checked(
         if info.status is not VersionStatus.DRAFT:
             raise VersionImmutable(code, number, info.status.value, "published again")
         checked_hash, where = info.content_hash, info.source or f"{code}@{number}"
+    # Never skipped: a model over the compile budget is refused before anything is stored or
+    # checked (CatalogTooComplex, 422 catalog_too_complex), whatever the path to publishing.
+    check_catalog_compiles(content)
     report: CatalogReport | None = None
     if skip_checks:
         log.warning(

@@ -48,6 +48,39 @@ class ConfigurationRecord(Base):
     __mapper_args__ = {"version_id_col": revision}
 
 
+class QuoteRecord(Base):
+    """A saved quote: a frozen snapshot of a configuration, its catalog version and its price,
+    valid until a date. Opened by its token; later edits of the configuration do not change it."""
+
+    __tablename__ = "quotes"
+    __table_args__ = (CheckConstraint("quantity >= 1", name="quote_quantity_positive"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    configuration_id: Mapped[str | None] = mapped_column(String(36))
+    """The live configuration it was taken from (kept apart: the quote never follows it)."""
+    catalog_code: Mapped[str] = mapped_column(Text)
+    version_number: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    product_code: Mapped[str] = mapped_column(Text)
+    decisions: Mapped[str] = mapped_column(Text)
+    """JSON list of the decisions in force when the quote was saved."""
+    configuration: Mapped[str] = mapped_column(Text)
+    """JSON object: every attribute's value (attribute -> value) at that moment."""
+    sources: Mapped[str] = mapped_column(Text, default="{}")
+    """JSON object: where each value came from (your choice, rule, default, finish for me)."""
+    quantity: Mapped[int] = mapped_column(Integer, default=1)
+    currency: Mapped[str] = mapped_column(String(3))
+    unit_price: Mapped[Decimal] = mapped_column(DecimalText())
+    price_breakdown: Mapped[str] = mapped_column(Text)
+    """JSON object: base, lines (label in every language, amount), total of one unit."""
+    ready_on: Mapped[str | None] = mapped_column(String(10))
+    """The delivery date estimated when the quote was saved (ISO date), for ``quantity``."""
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    valid_until: Mapped[str] = mapped_column(String(10))
+    """Last day (ISO date) on which the quoted price holds."""
+
+
 class OrderRecord(Base):
     """An accepted order: decisions, the catalog version, and the frozen BOM with its hash."""
 
@@ -266,3 +299,20 @@ class CatalogVersionCheck(Base):
     warning_count: Mapped[int] = mapped_column(Integer, default=0)
     findings: Mapped[str] = mapped_column(Text, default="[]")
     """JSON list of the warnings (``usecases.check_reports.finding_json``)."""
+
+
+class UserSession(Base):
+    """A workspace sign-in: the session cookie names it, so the server can revoke it.
+
+    Signing out revokes the row; changing a password or disabling the user revokes
+    every row of the user. A cookie naming a revoked (or unknown) row signs nobody in,
+    even though its signature is still valid.
+    """
+
+    __tablename__ = "user_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """SHA-256 of the random session id carried in the signed cookie."""
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)

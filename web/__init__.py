@@ -27,6 +27,8 @@ _MOVED = {
         for name in (
             "catalogs",
             "check_reports",
+            "cleanup",
+            "compile_guard",
             "configurations",
             "orders",
             "publishing",
@@ -67,9 +69,9 @@ def _install_settings_source() -> None:
     """Solver settings of the use cases come from the current app's configuration."""
     from flask import current_app, has_app_context
 
-    from usecases import catalogs
+    from usecases.settings import set_settings_source
 
-    catalogs.set_settings_source(lambda: current_app.config if has_app_context() else None)
+    set_settings_source(lambda: current_app.config if has_app_context() else None)
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -85,10 +87,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
     os.makedirs(app.instance_path, exist_ok=True)
 
-    from web import api, database, errors, health, i18n, limits, observability, security, storefront
+    from web import api, database, errors, health, i18n, inputs, limits, observability, security, storefront
 
     _install_settings_source()
     security.init_app(app)  # first: refuses unsafe production settings before anything connects
+    inputs.init_app(app)  # before any route: bounded <int:...> converter, body limit, input checks
     observability.init_app(app)
     database.init_app(app)
     app.register_blueprint(health.bp)

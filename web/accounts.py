@@ -13,6 +13,8 @@ anonymous form posts get 401, and a signed-in user without the role gets 403.
 from __future__ import annotations
 
 import functools
+import hashlib
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,10 +24,10 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from flask import Flask, abort, redirect, request, url_for
 from flask_login import LoginManager, UserMixin, current_user
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from usecases.records import User
+from usecases.records import User, UserSession
 
 ROLES = ("viewer", "editor", "admin")
 """Roles from least to most powerful."""
@@ -57,9 +59,11 @@ class Account(UserMixin):  # type: ignore[misc]
     user_id: int
     email: str
     role: str
+    session_id: str = ""
+    """The server-side sign-in this request belongs to (see :class:`usecases.records.UserSession`)."""
 
     def get_id(self) -> str:
-        return str(self.user_id)
+        return f"{self.user_id}:{self.session_id}"
 
     def can(self, role: str) -> bool:
         """True when this account's role includes ``role``."""
@@ -124,15 +128,62 @@ def authenticate(session: Session, email: str, password: str) -> Account | None:
     return Account(user.id, user.email, user.role)
 
 
-def _load(user_id: str) -> Account | None:
+def _session_hash(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode("utf-8")).hexdigest()
+
+
+def start_session(session: Session, account: Account) -> Account:
+    """Record a new sign-in of ``account`` (committed); returns the account carrying its session id."""
+    session_id = secrets.token_urlsafe(32)
+    session.add(UserSession(id_hash=_session_hash(session_id), user_id=account.user_id, created_at=datetime.now(UTC)))
+    session.commit()
+    return Account(account.user_id, account.email, account.role, session_id)
+
+
+def end_session(session: Session, account: Account) -> None:
+    """Revoke the sign-in of ``account`` (signing out): its cookie opens nothing any more."""
+    row = session.get(UserSession, _session_hash(account.session_id)) if account.session_id else None
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = datetime.now(UTC)
+        session.commit()
+
+
+def revoke_sessions(session: Session, user_id: int) -> int:
+    """Revoke every sign-in of a user (not committed); returns how many were open."""
+    result = session.execute(
+        update(UserSession)
+        .where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
+        .values(revoked_at=datetime.now(UTC))
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def set_password(session: Session, user: User, password: str) -> None:
+    """Change a user's password and revoke all their sign-ins (not committed).
+
+    :raise AccountError: the password is too short.
+    """
+    if len(password) < 8:
+        raise AccountError("the password must have at least 8 characters")
+    user.password_hash = hash_password(password)
+    revoke_sessions(session, user.id)
+
+
+def _load(cookie_id: str) -> Account | None:
+    """The account of a session cookie, when its server-side sign-in is still open."""
     from web import database
 
-    if not user_id.isdigit():
+    user_id, _, session_id = cookie_id.partition(":")
+    if not user_id.isdigit() or not session_id:
+        return None  # also every cookie from before sessions were recorded
+    db = database.session()
+    row = db.get(UserSession, _session_hash(session_id))
+    if row is None or row.revoked_at is not None or row.user_id != int(user_id):
         return None
-    user = database.session().get(User, int(user_id))
+    user = db.get(User, int(user_id))
     if user is None or not user.active:
         return None
-    return Account(user.id, user.email, user.role)
+    return Account(user.id, user.email, user.role, session_id)
 
 
 def _unauthorized() -> Any:

@@ -7,6 +7,14 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from catalog.files.limits import DEFAULT_MAX_ATTRIBUTE_VALUES, DEFAULT_MAX_MODEL_VALUES
+from usecases.settings import DEFAULT_COMPILE_BUDGET_S, DEFAULT_COMPILE_MEMORY_MB, DEFAULT_COMPILE_NODE_BUDGET
+
+__all__ = ["DEFAULT_COMPILE_BUDGET_S", "DEFAULT_COMPILE_MEMORY_MB", "DEFAULT_COMPILE_NODE_BUDGET"]
+
+DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
+"""Largest request body, whatever its transfer encoding (``C2M_MAX_BODY_BYTES``)."""
+
 
 def from_environment(instance_path: str) -> dict[str, Any]:
     """Settings taken from ``C2M_*`` environment variables, with defaults.
@@ -27,6 +35,8 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "DATABASE_URL": db_url,
         "READ_DATABASE_URL": os.environ.get("C2M_READ_DATABASE_URL") or None,
         "REDIS_URL": os.environ.get("C2M_REDIS_URL") or None,
+        # Prefix of the rate-limit keys in Redis (several deployments may share one Redis).
+        "RATELIMIT_KEY_PREFIX": os.environ.get("C2M_RATELIMIT_KEY_PREFIX") or "c2m",
         "SECRET_KEY": secret or generated,
         # web.security refuses to start in production when SECRET_KEY is still this value
         "GENERATED_SECRET_KEY": None if secret else generated,
@@ -37,9 +47,47 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "PRODUCTION": _flag(os.environ.get("C2M_PRODUCTION")),
         "SECURE_COOKIES": _flag(os.environ.get("C2M_SECURE_COOKIES")),
         "TRUSTED_PROXIES": _int(os.environ.get("C2M_TRUSTED_PROXIES"), "C2M_TRUSTED_PROXIES", 0),
-        "COMPILE_BUDGET_S": _float(os.environ.get("C2M_COMPILE_BUDGET_S"), "C2M_COMPILE_BUDGET_S"),
-        "COMPILE_NODE_BUDGET": _int(os.environ.get("C2M_COMPILE_NODE_BUDGET"), "C2M_COMPILE_NODE_BUDGET", None),
+        # Compile budgets are always on (usecases.compile_guard has the defaults).
+        "COMPILE_BUDGET_S": _float(os.environ.get("C2M_COMPILE_BUDGET_S"), "C2M_COMPILE_BUDGET_S")
+        or DEFAULT_COMPILE_BUDGET_S,
+        "COMPILE_NODE_BUDGET": _int(
+            os.environ.get("C2M_COMPILE_NODE_BUDGET"), "C2M_COMPILE_NODE_BUDGET", DEFAULT_COMPILE_NODE_BUDGET
+        ),
+        "COMPILE_MEMORY_MB": _int(
+            os.environ.get("C2M_COMPILE_MEMORY_MB"), "C2M_COMPILE_MEMORY_MB", DEFAULT_COMPILE_MEMORY_MB
+        ),
+        "CATALOG_MAX_ATTRIBUTE_VALUES": _int(
+            os.environ.get("C2M_CATALOG_MAX_ATTRIBUTE_VALUES"),
+            "C2M_CATALOG_MAX_ATTRIBUTE_VALUES",
+            DEFAULT_MAX_ATTRIBUTE_VALUES,
+        ),
+        "CATALOG_MAX_MODEL_VALUES": _int(
+            os.environ.get("C2M_CATALOG_MAX_MODEL_VALUES"), "C2M_CATALOG_MAX_MODEL_VALUES", DEFAULT_MAX_MODEL_VALUES
+        ),
+        "MAX_CONTENT_LENGTH": _int(
+            os.environ.get("C2M_MAX_BODY_BYTES"), "C2M_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES
+        ),
+        **rate_limit_settings(),
+        **{
+            name: _int(os.environ.get(f"C2M_{name}"), f"C2M_{name}", None)
+            for name in (
+                "LOGIN_LOCKOUT_ACCOUNT_FAILURES",
+                "LOGIN_LOCKOUT_ADDRESS_FAILURES",
+                "LOGIN_LOCKOUT_BASE_S",
+                "LOGIN_LOCKOUT_MAX_S",
+            )
+        },
     }
+
+
+RATE_LIMIT_NAMES = ("ORDERS", "CONFIGURATION_WRITES", "ORDER_LOOKUP", "SHARE_LINKS", "LOGIN", "CATALOG_UPLOAD")
+"""The abuse limits ``web.limits`` applies; each ``C2M_RATE_LIMIT_<NAME>`` overrides its default."""
+
+
+def rate_limit_settings() -> dict[str, str | None]:
+    """``RATE_LIMIT_<NAME>`` from ``C2M_RATE_LIMIT_<NAME>`` (Flask-Limiter notation, e.g.
+    ``"10 per minute;50 per hour"``); None leaves ``web.limits``' default."""
+    return {f"RATE_LIMIT_{name}": os.environ.get(f"C2M_RATE_LIMIT_{name}") or None for name in RATE_LIMIT_NAMES}
 
 
 def _flag(text: str | None) -> bool:
@@ -94,7 +142,6 @@ DEFAULTS: dict[str, Any] = {
     "OPENAPI_SWAGGER_UI_PATH": "/docs",
     "OPENAPI_SWAGGER_UI_URL": "/api/v1/static/swagger-ui/",
     "JSON_SORT_KEYS": False,
-    "MAX_CONTENT_LENGTH": 4 * 1024 * 1024,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "REMEMBER_COOKIE_HTTPONLY": True,

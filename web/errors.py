@@ -92,11 +92,18 @@ def domain_error_payload(exc: Exception) -> dict[str, Any]:
     errors = getattr(exc, "errors", None)
     if errors and not problems:
         extra["errors"] = [str(e) for e in errors]
-    for attr in ("attribute", "value", "field", "line", "column", "rule_id", "missing", "allowed"):
+    for attr in ("product", "attribute", "limit", "value", "field", "line", "column", "rule_id", "missing", "allowed"):
         v = getattr(exc, attr, None)
         if v is not None and isinstance(v, str | int | float | bool | list | tuple):
             extra[attr] = list(v) if isinstance(v, tuple) else v
     return extra
+
+
+def _sqlite_busy(exc: Exception) -> bool:
+    """SQLite's "database is locked" (another writer), as SQLAlchemy raises it."""
+    from sqlalchemy.exc import OperationalError
+
+    return isinstance(exc, OperationalError) and "database is locked" in str(exc.orig).lower()
 
 
 def _wants_problem() -> bool:
@@ -104,6 +111,20 @@ def _wants_problem() -> bool:
         "application/json",
         PROBLEM_JSON,
     )
+
+
+def _html_page(status: int, exc: HTTPException | None) -> Any:
+    """A styled page for a browser (see web.storefront.error_pages); the plain exception if even that fails."""
+    try:
+        from web.storefront.error_pages import error_page
+
+        headers = {}
+        if exc is not None and status in (405, 429):
+            headers = {k: v for k, v in exc.get_response().headers.items() if k.lower() in ("allow", "retry-after")}
+        return error_page(status, headers)
+    except Exception:  # the error page itself must never turn into a second error
+        log.exception("error page for %s failed", status)
+        return exc if exc is not None else ("Internal error", 500)
 
 
 def init_app(app: Flask) -> None:
@@ -114,7 +135,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Any:
         if not _wants_problem():
-            return exc
+            return _html_page(exc.code or 500, exc)
         status = exc.code or 500
         reason = (exc.name or "error").lower().replace(" ", "_")
         extra: dict[str, Any] = {}
@@ -123,9 +144,9 @@ def init_app(app: Flask) -> None:
             extra["errors"] = data["messages"]
             reason = "validation_error" if status == 422 else reason
         resp = problem_response(status, reason, exc.description or exc.name, **extra)
-        for key, value in (exc.get_response().headers.items() if status == 405 else []):
-            if key.lower() == "allow":
-                resp.headers["Allow"] = value
+        for key, value in exc.get_response().headers.items():
+            if key.lower() in ("allow", "retry-after", "www-authenticate"):
+                resp.headers[key] = value
         return resp
 
     for cls in DOMAIN_ERRORS:
@@ -137,16 +158,27 @@ def init_app(app: Flask) -> None:
             if not _wants_problem():
                 # Returned, not raised: an exception raised inside an error handler is not
                 # handled again and would turn every such page into a 500.
-                from werkzeug.exceptions import InternalServerError, default_exceptions
-
-                return default_exceptions.get(status, InternalServerError)(str(exc))
+                return _html_page(status, None)
             return problem_response(status, reason, str(exc), **domain_error_payload(exc))
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Any:
         if isinstance(exc, HTTPException):
             return _http(exc)
+        if _sqlite_busy(exc):
+            # web.database already ran the view again where that was safe; what is left is a
+            # write that met another writer's lock after this request had committed a part.
+            log.warning("SQLite busy on %s %s: %s", request.method, request.path, exc)
+            if not _wants_problem():
+                from werkzeug.exceptions import ServiceUnavailable
+
+                return ServiceUnavailable("The shop is busy; please try again in a moment.", retry_after=1)
+            resp = problem_response(
+                503, "database_busy", "the database is busy with another write; retry the request in a second"
+            )
+            resp.headers["Retry-After"] = "1"
+            return resp
         log.exception("unhandled error on %s %s", request.method, request.path)
         if not _wants_problem():
-            return "Internal error", 500
+            return _html_page(500, None)
         return problem_response(500, "internal_error", "The server could not complete the request.")

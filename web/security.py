@@ -127,6 +127,15 @@ def _headers(response: Response) -> Response:
     headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", HSTS)
+    if (request.path.startswith("/admin") and request.endpoint != "admin.static") or response.status_code in (401, 403):
+        # Workspace pages show orders, customers and drafts: never keep them in a shared or back-button cache.
+        headers["Cache-Control"] = "no-store"
+        headers.setdefault("Pragma", "no-cache")
+    if response.status_code == 401 and "WWW-Authenticate" not in headers:
+        if request.path.startswith("/api/"):
+            headers["WWW-Authenticate"] = 'Bearer realm="c2m"'
+        else:
+            headers["WWW-Authenticate"] = 'FormBased realm="c2m workspace", login="/admin/login"'
     return response
 
 

@@ -239,6 +239,10 @@ def main(argv: list[str] | None = None) -> int:
             "C2M_DATABASE_URL": url,
             "C2M_SECRET_KEY": secrets.token_hex(32),
             "C2M_PUBLIC_RATE_LIMIT": "1000000 per minute",
+            "C2M_RATE_LIMIT_ORDERS": "1000000 per minute",
+            "C2M_RATE_LIMIT_CONFIGURATION_WRITES": "1000000 per minute",
+            "C2M_RATE_LIMIT_ORDER_LOOKUP": "1000000 per minute",
+            "C2M_RATE_LIMIT_SHARE_LINKS": "1000000 per minute",
             "C2M_THREADS": str(args.threads),
         }
         env.pop("C2M_READ_DATABASE_URL", None)

@@ -11,6 +11,7 @@ True
 from __future__ import annotations
 
 from catalog.files.dump import canonical_json, content_hash, document_from_catalog, dump_catalog
+from catalog.files.limits import CatalogLimits
 from catalog.files.load import catalog_from_document, guess_format, load_catalog_file, load_catalog_text
 from catalog.files.problems import CatalogInvalid, Problem
 from catalog.files.schema import FORMAT
@@ -19,6 +20,7 @@ from catalog.files.validate import ExpressionChecker
 __all__ = [
     "FORMAT",
     "CatalogInvalid",
+    "CatalogLimits",
     "ExpressionChecker",
     "Problem",
     "canonical_json",

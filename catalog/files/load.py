@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path as FilePath
 
 from catalog.files.build import Builder
+from catalog.files.limits import DEFAULT_LIMITS, CatalogLimits
 from catalog.files.positions import Document, document_from_plain, parse_json, parse_yaml, to_plain
 from catalog.files.problems import CatalogInvalid, Problem
 from catalog.files.schema import schema_problems
-from catalog.files.validate import ExpressionChecker, Validator
+from catalog.files.validate import ExpressionChecker, Validator, clip_oversized_lists
 from catalog.snapshot import Catalog
 
 FORMATS = ("yaml", "json")
@@ -34,10 +35,12 @@ def load_catalog_text(
     filename: str = "<string>",
     format: str | None = None,
     expression_checker: ExpressionChecker | None = None,
+    limits: CatalogLimits = DEFAULT_LIMITS,
 ) -> Catalog:
     """Parse and validate catalog text (YAML or JSON).
 
     Raises ``CatalogInvalid`` listing every problem with its position.
+    ``limits`` bounds attribute domains (see ``catalog.files.limits``).
 
     >>> text = "format: c2m-catalog/1\\ncode: shop\\nname: Shop\\ncurrency: CNY\\n"
     >>> load_catalog_text(text).code
@@ -53,11 +56,14 @@ def load_catalog_text(
         raise ValueError(f"unknown catalog file format {chosen!r}: expected 'yaml' or 'json'")
     text = text.removeprefix("\ufeff")
     doc = parse_json(text, filename) if chosen == "json" else parse_yaml(text, filename)
-    return _validated(doc, expression_checker)
+    return _validated(doc, expression_checker, limits)
 
 
 def load_catalog_file(
-    path: str | FilePath, *, expression_checker: ExpressionChecker | None = None
+    path: str | FilePath,
+    *,
+    expression_checker: ExpressionChecker | None = None,
+    limits: CatalogLimits = DEFAULT_LIMITS,
 ) -> Catalog:
     """Read a ``.yaml``/``.yml``/``.json`` catalog file (UTF-8).
 
@@ -79,7 +85,7 @@ def load_catalog_file(
         column = len(good) - (good.rfind("\n") + 1) + 1
         message = f"the file is not valid UTF-8 (byte 0x{raw[error.start]:02x}); save it as UTF-8"
         raise CatalogInvalid([Problem(name, line, column, "", message)]) from None
-    return load_catalog_text(text, filename=name, expression_checker=expression_checker)
+    return load_catalog_text(text, filename=name, expression_checker=expression_checker, limits=limits)
 
 
 def catalog_from_document(
@@ -87,6 +93,7 @@ def catalog_from_document(
     *,
     filename: str = "<document>",
     expression_checker: ExpressionChecker | None = None,
+    limits: CatalogLimits = DEFAULT_LIMITS,
 ) -> Catalog:
     """Validate a plain document (e.g. from ``document_from_catalog`` or a JSON
     request body) into a ``Catalog``; problems have line and column 0.
@@ -94,17 +101,18 @@ def catalog_from_document(
     >>> catalog_from_document({"format": "c2m-catalog/1", "code": "shop", "name": "Shop", "currency": "EUR"}).currency
     'EUR'
     """
-    return _validated(document_from_plain(document, filename), expression_checker)
+    return _validated(document_from_plain(document, filename), expression_checker, limits)
 
 
-def _validated(doc: Document, checker: ExpressionChecker | None) -> Catalog:
+def _validated(doc: Document, checker: ExpressionChecker | None, limits: CatalogLimits) -> Catalog:
     problems = list(doc.problems)
     if doc.root is None:
         raise CatalogInvalid(problems)
     data = to_plain(doc.root)
+    problems.extend(clip_oversized_lists(doc, data, limits))
     found, dirty = schema_problems(data, doc)
     problems.extend(found)
-    problems.extend(Validator(doc, dirty, checker).run(data))
+    problems.extend(Validator(doc, dirty, checker, limits).run(data))
     if problems:
         raise CatalogInvalid(problems)
     assert isinstance(data, dict)

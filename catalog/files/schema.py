@@ -17,6 +17,17 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
 
+from catalog.files.limits import (
+    MAX_AMOUNT,
+    MAX_DECIMAL_PLACES,
+    MAX_INTEGER,
+    MAX_LEAD_TIME_DAYS,
+    MAX_PERCENT,
+    MAX_POSITION,
+    MAX_QUANTITY,
+    shorten,
+    too_many_digits,
+)
 from catalog.files.positions import Document
 from catalog.files.problems import Path, Problem, format_path
 
@@ -87,10 +98,13 @@ def _text(*validators: Callable[[str], None], **kwargs: Any) -> fields.String:
     return fields.String(validate=[_not_blank, *validators], error_messages=_TYPE_MESSAGES, **kwargs)
 
 
-def _int(minimum: int | None = None, **kwargs: Any) -> fields.Integer:
-    checks: list[validate.Validator] = []
-    if minimum is not None:
-        checks.append(validate.Range(min=minimum, error=f"must be at least {minimum} (got {{input}})"))
+def _int(minimum: int | None = None, maximum: int = MAX_INTEGER, **kwargs: Any) -> fields.Integer:
+    """A whole number (never a bool) within ``minimum`` (default ``-maximum``) .. ``maximum``."""
+    low = -maximum if minimum is None else minimum
+    checks: list[validate.Validator] = [
+        validate.Range(min=low, error=f"must be at least {low} (got {{input}})"),
+        validate.Range(max=maximum, error=f"must be at most {maximum} (got {{input}})"),
+    ]
     return fields.Integer(
         strict=True,
         validate=checks,
@@ -128,29 +142,45 @@ class DecimalText(fields.Field[Decimal]):
     """A decimal written as a string ("420.00") or a number; never a bool."""
 
     def __init__(
-        self, *, minimum: Decimal | None = None, below: Decimal | None = None, **kwargs: Any
+        self,
+        *,
+        minimum: Decimal | None = None,
+        below: Decimal | None = None,
+        maximum: Decimal = MAX_AMOUNT,
+        places: int = MAX_DECIMAL_PLACES,
+        **kwargs: Any,
     ) -> None:
         super().__init__(error_messages=_TYPE_MESSAGES, **kwargs)
         self.minimum = minimum
         self.below = below
+        self.maximum = maximum
+        self.places = places
 
     def _deserialize(
         self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
     ) -> Decimal:
         if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
             raise ValidationError('must be a decimal number such as "420.00"')
+        shown = shorten(str(value))
+        if isinstance(value, str) and too_many_digits(value.strip()):
+            raise ValidationError(str(too_many_digits(value.strip())))
         try:
             number = Decimal(value.strip()) if isinstance(value, str) else Decimal(value)
         except InvalidOperation:
-            raise ValidationError(f"{value!r} is not a decimal number") from None
+            raise ValidationError(f"{shown!r} is not a decimal number") from None
         if not number.is_finite():
-            raise ValidationError(f"{value!r} is not a finite decimal number")
+            raise ValidationError(f"{shown!r} is not a finite decimal number")
         if self.minimum is not None and number < self.minimum:
             raise ValidationError(
-                f"must not be negative (got {value})" if self.minimum == 0 else f"must be >= {self.minimum}"
+                f"must not be negative (got {shown})" if self.minimum == 0 else f"must be >= {self.minimum}"
             )
         if self.below is not None and number >= self.below:
-            raise ValidationError(f"must be below {self.below} (got {value})")
+            raise ValidationError(f"must be below {self.below} (got {shown})")
+        if number.copy_abs() > self.maximum:
+            raise ValidationError(f"must be at most {self.maximum} in absolute value (got {shown})")
+        exponent = number.as_tuple().exponent
+        if isinstance(exponent, int) and -exponent > self.places:
+            raise ValidationError(f"at most {self.places} decimal places (got {shown})")
         return number
 
 
@@ -180,6 +210,10 @@ class Expression(fields.Field[str]):
                 raise ValidationError(
                     f"must be {'positive' if self.positive else 'not negative'} (got {value})"
                 )
+            if value > MAX_QUANTITY:
+                raise ValidationError(f"must be at most {MAX_QUANTITY} (got {shorten(str(value))})")
+            if isinstance(value, Decimal) and not value.is_finite():
+                raise ValidationError(f"{value!r} is not a finite number")
             return str(value)
         kinds = "a formula (text or number)" if self.numbers else "an expression in the rule language (text)"
         raise ValidationError(f"must be {kinds}")
@@ -263,21 +297,21 @@ class PriceSchema(_Strict):
     label = _label(required=True)
     when = Expression(allow_none=True)
     add = Expression(numbers=True, allow_none=True)
-    percent = DecimalText(allow_none=True)
+    percent = DecimalText(maximum=MAX_PERCENT, allow_none=True)
     table = _nested(PriceTableSchema, allow_none=True)
 
 
 class ComponentSchema(_Strict):
     """A module's component line: ``pos`` may be left out (10, 20, ...)."""
 
-    pos = _int(1, allow_none=True)
+    pos = _int(1, MAX_POSITION, allow_none=True)
     item = fields.String(
         required=True, validate=_pattern(ITEM_CODE, "part or module code"), error_messages=_TYPE_MESSAGES
     )
     qty = Expression(numbers=True, positive=True, allow_none=True)
     when = Expression(allow_none=True)
     scrap_pct = DecimalText(minimum=Decimal(0), below=Decimal(100), allow_none=True)
-    op = _int(1, allow_none=True)
+    op = _int(1, MAX_POSITION, allow_none=True)
     params = fields.Dict(
         keys=fields.String(error_messages=_TYPE_MESSAGES),
         values=Expression(numbers=True, booleans=True),
@@ -289,11 +323,11 @@ class ComponentSchema(_Strict):
 class BomLineSchema(ComponentSchema):
     """A product's super-BOM line: ``pos`` is required."""
 
-    pos = _int(1, required=True)
+    pos = _int(1, MAX_POSITION, required=True)
 
 
 class OperationSchema(_Strict):
-    op = _int(1, required=True)
+    op = _int(1, MAX_POSITION, required=True)
     name = _label(required=True)
     work_center = fields.String(
         required=True, validate=_pattern(WORK_CENTER, "work center code"), error_messages=_TYPE_MESSAGES
@@ -310,7 +344,7 @@ class PartSchema(_Strict):
     name = _label(required=True)
     uom = _uom()
     cost = DecimalText(minimum=Decimal(0), allow_none=True)
-    lead_time_days = _int(0, allow_none=True)
+    lead_time_days = _int(0, MAX_LEAD_TIME_DAYS, allow_none=True)
 
 
 class ModuleSchema(_Strict):
@@ -319,7 +353,7 @@ class ModuleSchema(_Strict):
     )
     name = _label(required=True)
     uom = _uom()
-    lead_time_days = _int(0, allow_none=True)
+    lead_time_days = _int(0, MAX_LEAD_TIME_DAYS, allow_none=True)
     attributes = _list(_nested(AttributeSchema), allow_none=True)
     rules = _list(_nested(RuleSchema), allow_none=True)
     components = _list(_nested(ComponentSchema), allow_none=True)
@@ -355,10 +389,10 @@ class RequirementSchema(_Strict):
         fields.String(validate=_pattern(ITEM_PATTERN, "item code pattern"), error_messages=_TYPE_MESSAGES),
         allow_none=True,
     )
-    positions = _list(_int(1), allow_none=True)
-    exactly = _int(0, allow_none=True)
-    at_least = _int(0, allow_none=True)
-    at_most = _int(0, allow_none=True)
+    positions = _list(_int(1, MAX_POSITION), allow_none=True)
+    exactly = _int(0, MAX_POSITION, allow_none=True)
+    at_least = _int(0, MAX_POSITION, allow_none=True)
+    at_most = _int(0, MAX_POSITION, allow_none=True)
     message = _label(required=True)
 
 
@@ -370,7 +404,7 @@ class ProductSchema(_Strict):
     description = _label(allow_none=True)
     image = fields.String(allow_none=True, validate=_pattern(ID, "image name"), error_messages=_TYPE_MESSAGES)
     base_price = DecimalText(minimum=Decimal(0), required=True)
-    lead_time_days = _int(0, allow_none=True)
+    lead_time_days = _int(0, MAX_LEAD_TIME_DAYS, allow_none=True)
     groups = _list(_nested(GroupSchema), allow_none=True)
     attributes = _list(_nested(AttributeSchema), allow_none=True)
     rules = _list(_nested(RuleSchema), allow_none=True)

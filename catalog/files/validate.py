@@ -17,6 +17,14 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
 from catalog.files.build import Builder, default_price_id, expression
+from catalog.files.limits import (
+    DEFAULT_LIMITS,
+    MAX_AMOUNT,
+    MAX_DECIMAL_PLACES,
+    CatalogLimits,
+    shorten,
+    too_many_digits,
+)
 from catalog.files.positions import Document
 from catalog.files.problems import Path, Problem, format_path
 from catalog.snapshot import Attribute, AttributeKind
@@ -67,10 +75,46 @@ class _Scope:
         return ", ".join(self.declared) or "(none)"
 
 
+def clip_oversized_lists(doc: Document, data: object, limits: CatalogLimits) -> list[Problem]:
+    """Before the schema runs: refuse attributes listing more values than the limit, and cut
+    their lists to it, so that checking a 120,000-value enum does not cost a validation of every
+    value first (the document is refused anyway)."""
+    out: list[Problem] = []
+    if not isinstance(data, dict):
+        return out
+    limit = limits.max_attribute_values
+    for section in ("products", "modules"):
+        items = data.get(section)
+        for index, item in enumerate(items if isinstance(items, list) else []):
+            attributes = item.get("attributes") if isinstance(item, dict) else None
+            for position, attribute in enumerate(attributes if isinstance(attributes, list) else []):
+                values = attribute.get("values") if isinstance(attribute, dict) else None
+                if not isinstance(values, list) or len(values) <= limit:
+                    continue
+                path: Path = (section, index, "attributes", position)
+                line, column = doc.position(path)
+                where = format_path(path)
+                message = (
+                    f"attribute {attribute.get('code')!r} offers {len(values):,} values ({len(values):,} listed "
+                    f"values); at most {limit:,} values per attribute are accepted (catalog limit "
+                    "max_attribute_values): use a coarser step, a narrower range or several attributes"
+                )
+                out.append(Problem(doc.file, line, column, where, f"{where}: {message}"))
+                attribute["values"] = values[:limit]
+    return out
+
+
 class Validator:
     """Collects every cross-field problem of one document."""
 
-    def __init__(self, doc: Document, dirty: Iterable[Path], checker: ExpressionChecker | None) -> None:
+    def __init__(
+        self,
+        doc: Document,
+        dirty: Iterable[Path],
+        checker: ExpressionChecker | None,
+        limits: CatalogLimits = DEFAULT_LIMITS,
+    ) -> None:
+        self.limits = limits
         self.doc = doc
         self.dirty = list(dirty)
         self.checker = checker
@@ -170,7 +214,24 @@ class Validator:
             scope.attributes[code] = attribute  # type: ignore[index]
             if sound:
                 scope.sound.add(attribute.code)
+        self.model_size(path, scope)
         return scope
+
+    def model_size(self, path: Path, scope: _Scope) -> None:
+        """Refuse a product or module whose attributes offer more values together than
+        :attr:`CatalogLimits.max_model_values`, naming the largest attributes."""
+        sizes = {code: a.domain_size() for code, a in scope.attributes.items() if code in scope.sound}
+        total = sum(sizes.values())
+        limit = self.limits.max_model_values
+        if total <= limit:
+            return
+        largest = sorted(sizes.items(), key=lambda item: -item[1])[:3]
+        named = ", ".join(f"{code!r} ({size:,})" for code, size in largest)
+        self.report(
+            path,
+            f"the attributes offer {total:,} values together; at most {limit:,} per product or module are "
+            f"accepted (catalog limit max_model_values); largest: {named}",
+        )
 
     def attribute(
         self, data: dict[str, Any], path: Path, groups: set[str] | None
@@ -225,6 +286,8 @@ class Validator:
                 )
             else:
                 seen[code] = (*path, "values", index)
+        if not self.domain_size(data, path, len(values), f"{len(values):,} listed values"):
+            return False
         if data["type"] == "set":
             count = len(seen)
             low, high = data.get("min_count") or 0, data.get("max_count")
@@ -254,7 +317,23 @@ class Validator:
         if sound and data["min"] > data["max"]:
             self.report((*path, "min"), f"empty domain: min {data['min']} is greater than max {data['max']}")
             sound = False
+        if sound:
+            size = (data["max"] - data["min"]) // (step or 1) + 1
+            sound = self.domain_size(data, path, size, f"{data['min']}..{data['max']}")
         return sound
+
+    def domain_size(self, data: dict[str, Any], path: Path, size: int, shown: str) -> bool:
+        """Refuse an attribute offering more values than :attr:`CatalogLimits.max_attribute_values`."""
+        limit = self.limits.max_attribute_values
+        if size <= limit:
+            return True
+        self.report(
+            path,
+            f"attribute {data.get('code')!r} offers {size:,} values ({shown}); at most {limit:,} values "
+            "per attribute are accepted (catalog limit max_attribute_values): use a coarser step, "
+            "a narrower range or several attributes",
+        )
+        return False
 
     def default(self, data: dict[str, Any], path: Path, kind: str) -> bool:
         default = data.get("default")
@@ -372,7 +451,9 @@ class Validator:
                     self.report((*path, column_index), problem)
             if amount and _decimal(row[-1]) is None:
                 self.report(
-                    (*path, len(columns)), f"the amount must be a decimal number (got {_show(row[-1])})"
+                    (*path, len(columns)),
+                    f"the amount must be a decimal number (got {_show(row[-1])}) within ±{MAX_AMOUNT} "
+                    f"with at most {MAX_DECIMAL_PLACES} decimal places",
                 )
 
     # --- prices --------------------------------------------------------------
@@ -636,17 +717,22 @@ def _show(value: object) -> str:
         return "a list"
     if isinstance(value, dict):
         return "a mapping"
-    return repr(value) if isinstance(value, str) else str(value)
+    return repr(shorten(value)) if isinstance(value, str) else shorten(str(value))
 
 
 def _decimal(value: object) -> Decimal | None:
     if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
         return None
+    if isinstance(value, str) and too_many_digits(value.strip()):
+        return None
     try:
         number = Decimal(value.strip() if isinstance(value, str) else value)
     except InvalidOperation:
         return None
-    return number if number.is_finite() else None
+    if not number.is_finite() or number.copy_abs() > MAX_AMOUNT:
+        return None
+    exponent = number.as_tuple().exponent
+    return number if isinstance(exponent, int) and -exponent <= MAX_DECIMAL_PLACES else None
 
 
 def _int_problem(value: object, low: int, high: int, step: int) -> str | None:

@@ -1,7 +1,7 @@
 """configuration revision: optimistic concurrency on saved configurations
 
 Revision ID: e41b7c2a9f63
-Revises: 5c1e7a9d3b21
+Revises: a17c0ffee017
 Create Date: 2026-12-06 23:00:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = 'e41b7c2a9f63'
-down_revision: str | Sequence[str] | None = '5c1e7a9d3b21'
+down_revision: str | Sequence[str] | None = 'a17c0ffee017'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -231,10 +231,13 @@ def test_upload_shows_every_problem_inline_at_its_line(editor: FlaskClient) -> N
     status, html = upload(editor, broken)
     assert status == 422
     assert "2 problems in boxes.yaml" in html
-    # the problem lines are highlighted, with their messages beside them
-    rows = re.findall(r'<tr id="L(\d+)" class="has-problem">', html)
+    # each problem names its line and shows that line's text; the file itself is shown once, in the editor
+    rows = re.findall(r'<li class="problem" data-line="(\d+)">', html)
     expected = [str(i) for i, line in enumerate(broken.splitlines(), 1) if "yuan" in line or "larg " in line]
     assert rows == expected == ["4", expected[1]]
+    assert re.search(r'<pre class="problem-line" tabindex="0"><span class="ln" aria-hidden="true">4</span> +currency: yuan</pre>', html)
+    assert html.count("currency: yuan") == 2  # once beside its problem, once in the editor
+    assert 'class="source-table"' not in html
     assert "not a 3-letter ISO 4217 currency code" in html
     assert "larg" in html and "did you mean" in html
     # the text is kept in the editor for fixing
@@ -452,15 +455,15 @@ def test_bench_shows_possible_and_greyed_values_with_reasons(login: Login) -> No
 
 def test_bench_prices_and_previews_the_bom_when_complete(login: Login) -> None:
     html = page(login("viewer"), "/admin/catalogs/boxes/bench?d=size=large&d=width=200")
-    assert 'id="bench-price">15.00 CNY' in html
+    assert 'id="bench-price">¥15.00' in html
     assert 'id="bom-preview"' in html and "BOX-L" in html and "LID" in html
 
 
 def test_bench_runs_on_the_draft_not_the_published_version(editor: FlaskClient) -> None:
     upload(editor, BOXES.replace('base_price: "10.00"', 'base_price: "20.00"'))
     html = page(editor, "/admin/catalogs/boxes/bench")
-    assert "v2 (draft)" in html and 'id="bench-price">20.00 CNY' in html
-    assert 'id="bench-price">10.00 CNY' in page(editor, "/admin/catalogs/boxes/bench?version=1")
+    assert "v2 (draft)" in html and 'id="bench-price">¥20.00' in html
+    assert 'id="bench-price">¥10.00' in page(editor, "/admin/catalogs/boxes/bench?version=1")
 
 
 def test_bench_reports_bad_decisions(login: Login) -> None:

@@ -138,7 +138,9 @@ def db_url(database_url: str, request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def app(db_url: str) -> Iterator[Flask]:
-    app = create_app({"DATABASE_URL": db_url, "TESTING": True, "SECRET_KEY": "test"})
+    app = create_app(
+        {"DATABASE_URL": db_url, "TESTING": True, "SECRET_KEY": "test", "RATE_LIMIT_ORDERS": "100000 per minute"}
+    )
     yield app
     app.extensions["c2m.engine"].dispose()
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bom import WorkCalendar, canonical_json, digest, explode
 from usecases.catalogs import load_catalog
 from usecases.configurations import create_configuration
-from usecases.orders import rebuild_production_order
+from usecases.orders import public_scope, rebuild_production_order
 from usecases.records import IdempotencyKey, OrderRecord, OutboxEvent, ProductionOrderRecord
 
 from .conftest import bearer, complete_decisions, post_order
@@ -66,7 +66,7 @@ def test_placing_an_order_stores_order_bom_production_order_events_and_key(
         assert created["type"] == "order.created" and created["data"]["order"]["number"] == order.number
         released = json.loads(events[1].payload)["data"]["production_order"]
         assert released["number"] == po.number and released["document_sha256"] == po.document_hash
-        key = session.get(IdempotencyKey, ("key-1", "public"))
+        key = session.get(IdempotencyKey, ("key-1", public_scope("127.0.0.1")))
         assert key is not None and key.status_code == 201 and key.order_id == order.id
 
 

@@ -58,7 +58,7 @@ def test_quantities_multiply_down_the_tree_and_by_order_quantity(catalog, config
     spoke = bom.item_at("0020/0020")
     assert spoke.quantity_per == Decimal(32)
     assert spoke.total_quantity == Decimal(32 * 2 * 3)
-    assert spoke.total_with_scrap == Decimal("201.6")  # 192 + 5 %
+    assert spoke.total_with_scrap == Decimal("202")  # 192 + 5 % = 201.6, rounded up to whole pieces
     bolt = bom.item_at("0070")
     assert bolt.quantity_per == Decimal(20)  # gears * 2 + 4
     assert bolt.total_with_scrap == Decimal(66)  # 60 + 10 %
@@ -218,11 +218,40 @@ def test_costs_roll_up_from_parts_to_modules_to_the_order(catalog, config):
     wheel = bom.item_at("0020")
     rim, spoke = bom.children("0020")
     assert rim.cost == Decimal(80)  # 2 rims x 40
-    assert spoke.cost == Decimal("33.6")  # 67.2 spokes x 0.50
+    assert spoke.cost == Decimal("34")  # 64 spokes + 5 % = 67.2, so 68 whole spokes x 0.50
     assert wheel.cost == rim.cost + spoke.cost
     assert bom.total_cost == sum((p.cost for p in bom.parts), Decimal(0))
     assert bom.total_cost == sum((i.cost for i in bom.items if i.level == 1), Decimal(0))
-    assert explode(catalog, "cargo-bike", config, quantity=2).total_cost == 2 * bom.total_cost
+    # Two bikes share the scrap allowance: 134.4 spokes are 135 whole ones, not 2 x 68.
+    assert explode(catalog, "cargo-bike", config, quantity=2).total_cost == 2 * bom.total_cost - Decimal("0.50")
+
+
+def test_pieces_are_rounded_up_after_scrap_and_continuous_units_keep_decimals():
+    from catalog.snapshot import Catalog, Product
+
+    catalog = Catalog(
+        "units", Label("Units"), "CNY",
+        parts=(Part("CELL", Label("21700 cell"), cost=Decimal("1")),
+               Part("CABLE", Label("Cable"), uom="m", cost=Decimal("2")),
+               Part("DOOR", Label("Door"), uom="set")),
+        modules=(Module("PACK", Label("Pack"), components=(BomLine(10, "CELL", "30", scrap_pct=Decimal("1")),)),),
+        products=(Product("p", Label("P"), Decimal(0), (), bom=(
+            BomLine(10, "PACK", "1"),
+            BomLine(20, "CABLE", "1.85", scrap_pct=Decimal("3")),
+            BomLine(30, "DOOR", "2.4"),
+            BomLine(40, "CELL", "4"),
+        )),),
+    )
+    bom = explode(catalog, "p", {})
+    cells = bom.item_at("0010/0010")
+    assert (cells.total_quantity, cells.total_with_scrap) == (Decimal(30), Decimal(31))  # 30.3 -> 31 cells
+    cable = bom.item_at("0020")
+    assert cable.total_with_scrap == Decimal("1.9055")  # metres keep their decimals
+    door = bom.item_at("0030")
+    assert (door.total_quantity, door.total_with_scrap) == (Decimal(3), Decimal(3))  # 2.4 sets -> 3
+    flat = {p.item: p for p in bom.parts}
+    assert flat["CELL"].total_with_scrap == Decimal(35)  # the sum of the whole-piece lines: 31 + 4
+    assert flat["CELL"].cost == Decimal(35)
 
 
 def test_provenance_records_condition_and_the_values_read(catalog, config):

@@ -66,7 +66,7 @@ def test_multi_level_csv_has_a_header_and_one_row_per_bom_line(catalog, config):
     assert (spoke["level"], spoke["item"], spoke["total_with_scrap"], spoke["scrap_pct"]) == (
         "2",
         "SPOKE",
-        "67.2",
+        "68",
         "5",
     )
     assert spoke["name_zh_cn"] == "辐条"

@@ -21,6 +21,15 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Assertions wait as long as actions do: a loaded CI machine answers slower than a laptop."""
+    try:
+        from playwright.sync_api import expect
+    except ImportError:
+        return
+    expect.set_options(timeout=15_000)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     skip_browser_tests_when_unavailable(items, Path(__file__).resolve().parent)
 
@@ -79,3 +88,29 @@ def nojs_page(browser: Browser) -> Iterator[Page]:
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+def serious_violations(page: Page) -> list[str]:
+    """axe-core's serious and critical violations on the page as it is now, one line each."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    lines = []
+    for violation in results.response["violations"]:
+        if violation.get("impact") in ("serious", "critical"):
+            targets = [", ".join(node["target"]) for node in violation["nodes"][:5]]
+            lines.append(f"{violation['id']} ({violation['impact']}): {violation['help']} at {targets}")
+    return lines
+
+
+@pytest.fixture
+def phone_page(browser: Browser) -> Iterator[Page]:
+    """A 390 px wide phone screen (touch, device pixel ratio 3)."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
+                                  has_touch=True, locale="en-US")
+    context.set_default_timeout(15_000)
+    pg = context.new_page()
+    try:
+        yield pg
+    finally:
+        context.close()

@@ -18,6 +18,15 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Assertions wait as long as actions do: a loaded CI machine answers slower than a laptop."""
+    try:
+        from playwright.sync_api import expect
+    except ImportError:
+        return
+    expect.set_options(timeout=15_000)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     skip_browser_tests_when_unavailable(items, Path(__file__).resolve().parent)
 

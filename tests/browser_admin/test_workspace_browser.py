@@ -32,9 +32,10 @@ def test_author_uploads_fixes_checks_and_publishes(server: dict[str, Any], brows
             files=[{"name": "boxes.yaml", "mimeType": "text/yaml", "buffer": BROKEN.encode()}],
         )
         page.click("#upload-form button[type=submit]")
-        problem_row = page.locator("tr.has-problem")
-        expect(problem_row).to_have_count(1)
-        expect(problem_row.locator(".msg")).to_contain_text("larg")
+        problem = page.locator(".problem")
+        expect(problem).to_have_count(1)
+        expect(problem.locator(".msg")).to_contain_text("larg")
+        expect(problem.locator(".problem-line")).to_contain_text("size == larg -> lid")
         expect(page.locator(".gutter .err")).to_have_count(1)
 
         # fix it in the editor and save: the draft is stored

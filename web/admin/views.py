@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
 
@@ -32,14 +33,32 @@ from catalog.snapshot import AttributeKind, Catalog, Product
 from configurator import Configurator, ConfiguratorError, Decision, format_value, parse_decision
 from configurator.checks import CatalogReport, format_configuration
 from configurator.rules import expression_checker
+from usecases.compile_guard import (
+    CatalogTooComplex,
+    check_catalog_compiles,
+    current_limits,
+)
 from usecases.publishing import ChecksFailed, publish_checked, version_checks
 from usecases.records import OrderRecord, ProductionOrderRecord, User
 from usecases.version_diff import affected_records, semantic_diff
 from web import database
-from web.accounts import ROLES, AccountError, authenticate, create_user, require_role
+from web.accounts import (
+    ROLES,
+    AccountError,
+    authenticate,
+    create_user,
+    end_session,
+    require_role,
+    revoke_sessions,
+    set_password,
+    start_session,
+)
 from web.admin import bp
 from web.admin.diff import structural_changes, summary, unified_diff
 from web.admin.gantt import gantt_svg
+from web.admin.labels import order_details
+from web.i18n import current_locale, label_text
+from web.limits import login_check, login_failed, login_succeeded
 
 MAX_REASONS = 60
 """Most impossible values explained on one test bench page (each explanation is a solver search)."""
@@ -61,6 +80,18 @@ def _published_in_force(code: str) -> tuple[CatalogVersionInfo, Catalog] | None:
         return load_version(database.session(), code)
     except CatalogError:
         return None
+
+
+def _identical_to_version_in_force(code: str, number: int) -> int | None:
+    """The number of the version in force when version ``number`` has the very same content, else None."""
+    current = _published_in_force(code)
+    if current is None or current[0].number == number:
+        return None
+    try:
+        candidate, _content = load_version(database.session(), code, number, published_only=False)
+    except CatalogError:
+        return None
+    return current[0].number if candidate.content_hash == current[0].content_hash else None
 
 
 def _draft(code: str) -> tuple[CatalogVersionInfo, Catalog] | None:
@@ -108,11 +139,20 @@ def annotated(text: str, problems: Sequence[Problem]) -> tuple[list[SourceLine],
 
 def _validate_text(text: str, filename: str) -> tuple[Catalog | None, list[Problem]]:
     try:
-        return load_catalog_text(text, filename=filename, expression_checker=expression_checker), []
+        catalog = load_catalog_text(
+            text, filename=filename, expression_checker=expression_checker, limits=current_limits()
+        )
     except CatalogInvalid as exc:
         return None, list(exc.problems)
     except ValueError as exc:  # an unknown format name
         return None, [Problem(filename, 0, 0, "", str(exc))]
+    try:
+        check_catalog_compiles(catalog)  # before anything is stored
+    except CatalogTooComplex as exc:
+        loc = catalog.product(exc.product).loc
+        line, column = (loc.line, loc.column) if loc else (0, 0)
+        return None, [Problem(filename, line, column, exc.product, str(exc))]
+    return catalog, []
 
 
 def _parse_moment(text: str | None, field: str) -> datetime | None:
@@ -139,13 +179,15 @@ def _safe_next(target: str | None) -> str:
 def login() -> Any:
     error = None
     if request.method == "POST":
-        account = authenticate(
-            database.session(), request.form.get("email", ""), request.form.get("password", "")
-        )
+        email = request.form.get("email", "")
+        login_check(email)  # 429 with Retry-After while the account or the address is locked
+        account = authenticate(database.session(), email, request.form.get("password", ""))
         if account is None:
-            error = "Unknown e-mail or wrong password."
+            login_failed(email)
+            error = _("Unknown e-mail or wrong password.")
         else:
-            login_user(account)
+            login_succeeded(email)
+            login_user(start_session(database.session(), account))
             return redirect(_safe_next(request.args.get("next")))
     return render_template("admin/login.html", error=error), 401 if error else 200
 
@@ -153,8 +195,9 @@ def login() -> Any:
 @bp.post("/logout")
 @require_role("viewer")
 def logout() -> Any:
+    end_session(database.session(), current_user._get_current_object())
     logout_user()
-    flash("Signed out.", "info")
+    flash(_("Signed out."), "info")
     return redirect(url_for("admin.login"))
 
 
@@ -181,7 +224,7 @@ def create_user_view() -> Any:
         flash(str(exc), "error")
         return redirect(url_for("admin.users")), 303
     session.commit()
-    flash(f"Created {user.role} {user.email}.", "info")
+    flash(_("Created %(role)s %(email)s.", role=user.role, email=user.email), "info")
     return redirect(url_for("admin.users")), 303
 
 
@@ -199,12 +242,22 @@ def update_user(user_id: int) -> Any:
         user.role = role
     if "active" in request.form:
         user.active = request.form["active"] == "1"
+        if not user.active:
+            revoke_sessions(session, user.id)
     if user.id == current_user.user_id and (user.role != "admin" or not user.active):
         session.rollback()
-        flash("You cannot remove your own admin access.", "error")
+        flash(_("You cannot remove your own admin access."), "error")
         return redirect(url_for("admin.users")), 303
+    if request.form.get("password"):
+        try:
+            set_password(session, user, request.form["password"])  # signs the user out everywhere
+        except AccountError as exc:
+            session.rollback()
+            flash(str(exc), "error")
+            return redirect(url_for("admin.users")), 303
     session.commit()
-    flash(f"Updated {user.email}: {user.role}, {'active' if user.active else 'disabled'}.", "info")
+    flash(_("Updated %(email)s: %(role)s, %(access)s.", email=user.email, role=user.role,
+            access=_("active") if user.active else _("disabled")), "info")
     return redirect(url_for("admin.users")), 303
 
 
@@ -238,7 +291,7 @@ def upload() -> Any:
         abort(403, "uploading catalogs needs the editor role")
     file = request.files.get("file")
     if file is None or not file.filename:
-        flash("Choose a catalog file (.yaml, .yml or .json).", "error")
+        flash(_("Choose a catalog file (.yaml, .yml or .json)."), "error")
         return render_template("admin/upload.html"), 400
     raw = file.read()
     filename = file.filename
@@ -280,14 +333,12 @@ def _save_text(text: str, filename: str, *, code: str | None) -> Any:
         session.commit()
     except CatalogError as exc:
         session.rollback()
-        flash(f"Not stored: {exc}", "error")
+        flash(_("Not stored: %(reason)s", reason=exc), "error")
         return render_template(
             "admin/editor.html", text=text, filename=filename, code=code, **_annotations(text, [])
         ), 409
-    flash(
-        f"Saved {catalog.code} draft v{info.number} ({len(catalog.products)} products). No problems found.",
-        "info",
-    )
+    flash(_("Saved %(code)s draft v%(number)s (%(products)s products). No problems found.", code=catalog.code,
+            number=info.number, products=len(catalog.products)), "info")
     return redirect(url_for("admin.catalog", code=catalog.code), 303)
 
 
@@ -320,7 +371,7 @@ def edit(code: str) -> Any:
         )
     draft = _draft(code)
     if draft is None:
-        flash("This catalog has no draft: open one first.", "error")
+        flash(_("This catalog has no draft: open one first."), "error")
         return redirect(url_for("admin.catalog", code=code))
     info, content = draft
     text = dump_catalog(content, "yaml")
@@ -356,7 +407,7 @@ def open_draft(code: str) -> Any:
     number = request.form.get("from", type=int)
     info = create_draft(session, code, from_number=number)
     session.commit()
-    flash(f"Draft v{info.number} is open ({info.comment or 'new'}).", "info")
+    flash(_("Draft v%(number)s is open (%(comment)s).", number=info.number, comment=info.comment or _("new")), "info")
     return redirect(url_for("admin.edit", code=code), 303)
 
 
@@ -366,7 +417,7 @@ def discard(code: str) -> Any:
     session = database.session()
     discard_draft(session, code)
     session.commit()
-    flash("Draft discarded.", "info")
+    flash(_("Draft discarded."), "info")
     return redirect(url_for("admin.catalog", code=code), 303)
 
 
@@ -379,7 +430,7 @@ def diff(code: str) -> Any:
     if number is None:
         draft = _draft(code)
         if draft is None:
-            flash("No draft to compare; showing the version in force.", "info")
+            flash(_("No draft to compare; showing the version in force."), "info")
             target = _published_in_force(code)
             if target is None:
                 abort(404, f"catalog {code!r} has no draft and no version in force")
@@ -460,6 +511,11 @@ def publish(code: str, number: int) -> Any:
     except ValueError as exc:
         flash(str(exc), "error")
         return redirect(url_for("admin.catalog", code=code), 303)
+    identical = _identical_to_version_in_force(code, number)
+    if identical is not None:
+        flash(_("Not published: v%(number)s is identical to v%(current)s, the version in force. Change the draft "
+                "first.", number=number, current=identical), "error")
+        return redirect(url_for("admin.catalog", code=code), 303)
     skip = request.form.get("skip_checks") == "on"
     session = database.session()
     try:
@@ -480,10 +536,8 @@ def publish(code: str, number: int) -> Any:
         session.rollback()
         info = load_version(session, code, number, published_only=False)[0]
         base = _last_published(code, before=number)
-        flash(
-            f"Not published: the checks found {len(exc.report.errors)} error(s). Fix them and try again.",
-            "error",
-        )
+        flash(_("Not published: the checks found %(num)s error(s). Fix them and try again.",
+                num=len(exc.report.errors)), "error")
         return (
             render_template(
                 "admin/checks.html",
@@ -495,19 +549,21 @@ def publish(code: str, number: int) -> Any:
             ),
             409,
         )
-    except CatalogError as exc:
+    except (CatalogError, CatalogTooComplex) as exc:
         session.rollback()
-        flash(f"Not published: {exc}", "error")
+        flash(_("Not published: %(reason)s", reason=exc), "error")
         return redirect(url_for("admin.catalog", code=code), 303)
     info = published.info
-    window = f"from {info.valid_from:%Y-%m-%d %H:%M} UTC" if info.valid_from else ""
+    window = _("from %(when)s UTC", when=f"{info.valid_from:%Y-%m-%d %H:%M}") if info.valid_from else ""
     if info.valid_to:
-        window += f" to {info.valid_to:%Y-%m-%d %H:%M} UTC"
+        window += " " + _("to %(when)s UTC", when=f"{info.valid_to:%Y-%m-%d %H:%M}")
     if published.skipped:
-        flash(f"Published v{number} {window} WITHOUT checks (recorded on the version).", "error")
+        flash(_("Published v%(number)s %(window)s WITHOUT checks (recorded on the version).",
+                number=number, window=window), "error")
         return redirect(url_for("admin.catalog", code=code), 303)
     warnings = len(published.warnings)
-    flash(f"Published v{number} {window}" + (f" with {warnings} warning(s)." if warnings else "."), "info")
+    flash(_("Published v%(number)s %(window)s", number=number, window=window).strip()
+          + (" " + _("with %(num)s warning(s).", num=warnings) if warnings else "."), "info")
     return redirect(url_for("admin.catalog", code=code), 303)
 
 
@@ -520,9 +576,9 @@ def archive(code: str, number: int) -> Any:
         session.commit()
     except CatalogError as exc:
         session.rollback()
-        flash(f"Not archived: {exc}", "error")
+        flash(_("Not archived: %(reason)s", reason=exc), "error")
         return redirect(url_for("admin.catalog", code=code), 303)
-    flash(f"Archived v{number}: it is no longer sold; orders that pin it still read it.", "info")
+    flash(_("Archived v%(number)s: it is no longer sold; orders that pin it still read it.", number=number), "info")
     return redirect(url_for("admin.catalog", code=code), 303)
 
 
@@ -736,6 +792,7 @@ def order(number: str) -> Any:
     bom = json.loads(row.bom)
     return render_template(
         "admin/order.html",
+        **order_details(row),
         order=row,
         configuration=json.loads(row.configuration),
         decisions=json.loads(row.decisions),
@@ -797,7 +854,7 @@ def production_order(number: str) -> Any:
         order=row.order,
         document=document,
         nodes=bom_tree(document.get("bom", {}).get("items", [])),
-        gantt=gantt_svg(operations),
+        gantt=gantt_svg(operations, locale=current_locale()),
         operations=operations,
     )
 
@@ -858,11 +915,13 @@ def bom_tree(items: Iterable[dict[str, Any]]) -> list[TreeNode]:
 
 @bp.app_template_filter("admin_label")
 def _admin_label(label: Any) -> str:
+    """A catalog label (object or ``{"en", "zh-CN"}``) in the workspace's language."""
     if isinstance(label, dict):
-        return str(label.get("en") or "")
+        chinese = current_locale().startswith("zh")
+        return str((label.get("zh-CN") if chinese else None) or label.get("en") or "")
     if label is None:
         return ""
-    return str(getattr(label, "en", label))
+    return label_text(label) if hasattr(label, "get") else str(label)
 
 
 __all__ = ["annotated", "bom_tree"]

@@ -93,5 +93,44 @@ def init_app(app: Flask) -> Api:
             continue
         _merge_manual_parameters(module.blp)
         api.register_blueprint(module.blp)
+    _document_input_refusals(api)
     app.extensions["c2m.api"] = api
     return api
+
+
+INPUT_REFUSALS = {
+    "400": "Bad input anywhere in the request (a NUL character, a number out of range): web.inputs",
+    "413": "The request body is larger than the body limit (chunked or not)",
+    "415": "The body's Content-Type is not one this operation accepts",
+    "422": "The body is not acceptable (validation, nesting, text or numbers out of range)",
+    "429": "Too many requests: see Retry-After",
+}
+"""Problems ``web.inputs`` and ``web.limits`` may answer for any operation (before its view runs)."""
+
+
+def _document_input_refusals(api: Api) -> None:
+    """Add the problem responses every operation can give to each operation of the document."""
+    paths = api.spec._paths  # apispec keeps the operations here until the document is rendered
+    content: dict[str, object] | None = None
+    methods = ("get", "post", "put", "patch", "delete")
+    for operations in paths.values():
+        for method, operation in operations.items():
+            if method not in methods:
+                continue
+            for response in operation.get("responses", {}).values():
+                if isinstance(response, dict) and "application/problem+json" in response.get("content", {}):
+                    content = {"application/problem+json": response["content"]["application/problem+json"]}
+                    break
+    if content is None:
+        return
+    for operations in paths.values():
+        for method, operation in operations.items():
+            if method not in methods:
+                continue
+            responses = operation.setdefault("responses", {})
+            statuses = ["400", "422", "429"]
+            if method in ("post", "put", "patch"):
+                statuses += ["413", "415"]
+            for status in statuses:
+                if status not in responses and int(status) not in responses:
+                    responses[status] = {"description": INPUT_REFUSALS[status], "content": content}

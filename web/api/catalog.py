@@ -29,6 +29,7 @@ from usecases.catalogs import (
     load_catalog,
     warm,
 )
+from usecases.compile_guard import check_catalog_compiles, current_limits
 from usecases.publishing import ChecksFailed, Published, VersionChecks, publish_checked, version_checks
 from usecases.version_diff import affected_records, diff_json, semantic_diff
 from web import database
@@ -43,7 +44,7 @@ from web.api.schemas import (
     PublishSchema,
     UploadQuerySchema,
 )
-from web.auth import check_catalog, require_scope
+from web.auth import authenticate, check_catalog, require_scope
 from web.errors import ApiProblem
 from web.limits import public
 
@@ -202,29 +203,48 @@ def product(code: str) -> dict[str, Any]:
 
 @blp.route("/catalogs", methods=["GET"])
 @public
-@blp.doc(summary="Catalogs and their versions")
+@blp.doc(summary="Catalogs on sale (every version with a catalog:write token)")
 @blp.response(200, CatalogSchema(many=True))
-@problems(429)
+@problems(401, 429)
 def catalogs() -> list[dict[str, Any]]:
-    """Every stored catalog with every version (drafts included: codes and numbers only, no content).
-
-    ``checks`` of a published version gives the summary (warning count, skipped or not); the
-    warnings themselves, and who skipped checks and why, are in the answers to upload and publish.
-    """
+    """Catalogs on sale with the version in force; drafts, archived versions, sources and comments
+    only with a token of scope ``catalog:write`` (limited to its catalog when the token is)."""
     session = database.read_session()
+    token = authenticate(database.session())
+    insider = token is not None and "catalog:write" in token.scopes.split()
     out: list[dict[str, Any]] = []
     for info in list_catalogs(session):
         checks = version_checks(session, info.code)
+        if insider:
+            if token is not None and token.catalog_code not in (None, info.code):
+                continue
+            out.append(
+                {
+                    "code": info.code,
+                    "name": info.name.get(request_locale()),
+                    "current_version": info.current_number,
+                    "latest_version": info.latest_number,
+                    "draft_version": info.draft_number,
+                    "versions": [
+                        _version(v, checks.get(v.number), findings=False)
+                        for v in list_versions(session, info.code)
+                    ],
+                }
+            )
+            continue
+        if info.current_number is None:
+            continue  # nothing on sale: the catalog's existence is not public
+        in_force = [v for v in list_versions(session, info.code) if v.number == info.current_number]
         out.append(
             {
                 "code": info.code,
                 "name": info.name.get(request_locale()),
                 "current_version": info.current_number,
-                "latest_version": info.latest_number,
-                "draft_version": info.draft_number,
+                "latest_version": info.current_number,
+                "draft_version": None,
                 "versions": [
-                    _version(v, checks.get(v.number), findings=False)
-                    for v in list_versions(session, info.code)
+                    {**_version(v, checks.get(v.number), findings=False), "source": None, "comment": None}
+                    for v in in_force
                 ],
             }
         )
@@ -282,7 +302,7 @@ UPLOAD_BODY = {
 @blp.doc(security=SECURITY, requestBody=UPLOAD_BODY, summary="Upload a catalog file (new draft version)")
 @blp.arguments(UploadQuerySchema, location="query")
 @blp.response(201, CatalogVersionSchema)
-@problems(400, 401, 403, 409, 413, 422)
+@problems(400, 401, 403, 409, 413, 415, 422, 429)
 def upload_catalog(query: dict[str, Any]) -> dict[str, Any]:
     """Validate and import a catalog file as the catalog's draft (published at once with ``?publish=true``).
 
@@ -296,12 +316,17 @@ def upload_catalog(query: dict[str, Any]) -> dict[str, Any]:
 
     text, name = _upload_text()
     # CatalogInvalid (reason catalog_invalid) becomes 422 with every problem line in ``errors``.
-    catalog = load_catalog_text(text, filename=name, expression_checker=expression_checker)
+    catalog = load_catalog_text(
+        text, filename=name, expression_checker=expression_checker, limits=current_limits()
+    )
     check_catalog(catalog.code)  # 403 for a token limited to another catalog
     session = database.session()
     if not query["publish"]:
         if query["skip_checks"]:
             raise ApiProblem(400, "bad_request", "skip_checks only applies with publish=true")
+        # Before anything is stored: a model over the compile budget is refused (422,
+        # catalog_too_complex). Publishing checks it inside publish_checked.
+        check_catalog_compiles(catalog)
         info = import_catalog(session, catalog, source=name, publish=False, comment=query.get("comment"))
         session.commit()
         return _version(info)
@@ -349,7 +374,7 @@ def _backend() -> str:
 @blp.doc(security=SECURITY, summary="Publish a draft version (and compile its products)")
 @blp.arguments(PublishSchema, required=False)
 @blp.response(200, CatalogVersionSchema)
-@problems(400, 401, 403, 404, 409, 422)
+@problems(400, 401, 403, 404, 409, 422, 429)
 def publish(body: dict[str, Any] | None, code: str, number: int) -> dict[str, Any]:
     """Run every catalog check on draft ``number`` of catalog ``code``, then publish it (write-once from then on).
 

@@ -110,7 +110,7 @@ class Orders(MethodView):
             raise ApiProblem(
                 403, "forbidden", "the token lacks scope orders:write", required_scope="orders:write"
             )
-        scope = token_scope(token) if token is not None else service.PUBLIC_SCOPE
+        scope = token_scope(token) if token is not None else service.public_scope(request.remote_addr)
         if token is not None and token.catalog_code is not None:
             _check_order_catalog(session, token.catalog_code, body)
         try:

@@ -249,6 +249,7 @@ def _publish(
     """Check and publish (``usecases.publishing.publish_checked``); print the findings like ``check``."""
     from catalog.errors import CatalogError
     from usecases.check_reports import finding_line
+    from usecases.compile_guard import CatalogTooComplex
     from usecases.publishing import ChecksFailed, publish_checked
     from web.commands.progress import Progress, wanted
 
@@ -277,7 +278,7 @@ def _publish(
                     click.echo(finding_line(finding, exc.source))
             click.echo(f"error: {exc}; nothing was stored", err=True)
             raise SystemExit(1) from None
-        except CatalogError as exc:
+        except (CatalogError, CatalogTooComplex) as exc:
             session.rollback()
             raise click.ClickException(str(exc)) from exc
     info = published.info

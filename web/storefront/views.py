@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import abort, current_app, flash, get_flashed_messages, redirect, render_template, request, url_for
+from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 from markupsafe import Markup
 from werkzeug.wrappers import Response
@@ -91,9 +92,11 @@ def decision_text(product: Product, decision: AnyDecision) -> str:
 
 SOURCE_TEXT = {
     "user": lambda: _("your choice"),
-    "implied": lambda: _("set by the rules"),
-    "default": lambda: _("default"),
+    "implied": lambda: _("required by a rule"),
+    "default": lambda: _("suggested default"),
+    "completed": lambda: _("filled by “Finish for me”"),
 }
+"""How each value source of the engine reads to a buyer (``None``: still open)."""
 
 
 def source_text(source: str | None) -> str:
@@ -130,7 +133,14 @@ def _value_of(state: State, code: str) -> object:
 
 
 def changes_text(changes: Iterable[Change]) -> str:
-    parts = [f"{c.label}: {c.after}" for c in changes]
+    parts = []
+    for c in changes:
+        if c.after == "—":
+            parts.append(str(_("%(attribute)s: open again", attribute=c.label)))
+        elif c.source in ("implied", "default", "completed"):
+            parts.append(f"{c.label}: {c.after} ({source_text(c.source)})")
+        else:
+            parts.append(f"{c.label}: {c.after}")
     return str(_("Updated: %(changes)s.", changes="; ".join(parts))) if parts else ""
 
 
@@ -214,10 +224,16 @@ def explanation_view(cfg: configs.Configuration, why: Why) -> dict[str, Any] | N
     return view
 
 
-def attribute_view(attr: Attribute, doc: Mapping[str, Any], decided: set[str]) -> dict[str, Any]:
+def attribute_view(
+    attr: Attribute, doc: Mapping[str, Any], decided: set[str], dead: frozenset[object] = frozenset()
+) -> dict[str, Any]:
+    """One attribute for the template; values in ``dead`` (no configuration can use them) are left
+    out unless selected, so a buyer only sees values some choice of theirs can reach."""
     values: list[dict[str, Any]] = []
     for item in doc["values"]:
         raw = item["value"]
+        if raw in dead and not item["selected"]:
+            continue
         delta = item["price_delta"]
         values.append({
             "value": raw,
@@ -258,9 +274,39 @@ def attribute_view(attr: Attribute, doc: Mapping[str, Any], decided: set[str]) -
     }
 
 
+VIEW_ALL = "all"
+"""The ``view`` that shows every step on one page (otherwise ``view`` is the code of the one step shown)."""
+MANY_CONFIGURATIONS = 1000
+"""Above this many configurations left, the buyer reads "many", not a number."""
+
+
+def count_text(count: int) -> str:
+    """How many configurations are left, in words that help a buyer (never a ten-digit number)."""
+    if count <= 1:
+        return str(_("Your choices settle every option."))
+    if count > MANY_CONFIGURATIONS:
+        return str(_("Many combinations are still open."))
+    return str(ngettext("%(num)s combination is still open.", "%(num)s combinations are still open.",
+                        count, num=count))
+
+
+def _current_step(steps: list[dict[str, Any]], view: str | None, why: Why | None, anchor: str | None) -> str:
+    codes = [s["code"] for s in steps]
+    focus = why.attribute if why is not None else anchor
+    if focus:
+        for step in steps:
+            if any(a["code"] == focus for a in step["attributes"]):
+                if view == VIEW_ALL:
+                    return VIEW_ALL
+                return str(step["code"])
+    if view == VIEW_ALL or view in codes:
+        return str(view)
+    return str(codes[0]) if codes else VIEW_ALL
+
+
 def panel_context(
     cfg: configs.Configuration, *, why: Why | None = None, changes: list[Change] | None = None,
-    error: str | None = None,
+    error: str | None = None, view: str | None = None, anchor: str | None = None,
 ) -> dict[str, Any]:
     locale = current_locale()
     state = cfg.state()
@@ -268,7 +314,9 @@ def panel_context(
     doc = configs.state_document(state, product, locale)
     docs = {a["code"]: a for a in doc["attributes"]}
     decided = {d.attribute for d in cfg.effective()}
-    views = {a.code: attribute_view(a, docs[a.code], decided) for a in product.attributes}
+    dead = configs.never_possible(cfg)
+    views = {a.code: attribute_view(a, docs[a.code], decided, dead.get(a.code, frozenset()))
+             for a in product.attributes}
     missing = set(state.missing)
     steps: list[dict[str, Any]] = []
     known = {g.code for g in product.groups}
@@ -291,7 +339,15 @@ def panel_context(
         }
     explanation = explanation_view(cfg, why) if why is not None else None
     status = changes_text(changes or [])
+    current = _current_step(steps, view, why, anchor)
+    index = next((i for i, s in enumerate(steps) if s["code"] == current), None)
     return {
+        "view": current,
+        "guided": index is not None,
+        "step_index": index,
+        "prev_step": steps[index - 1] if index else None,
+        "next_step": steps[index + 1] if index is not None and index + 1 < len(steps) else None,
+        "count_text": count_text(state.count),
         "cfg": cfg,
         "product": product,
         "catalog": cfg.catalog.catalog,
@@ -323,15 +379,21 @@ def respond(
 ) -> Response | str:
     """The answer to a configure action: the panel for htmx, else a redirect to the page."""
     changes = changes_between(cfg.product, before, cfg.state()) if before is not None else []
+    view = request.form.get("view") or request.args.get("view")
     if is_htmx():
-        return render_template("storefront/_panel.html", oob=True,
-                               **panel_context(cfg, why=why, changes=changes, error=error))
+        html = render_template("storefront/_panel.html", oob=True,
+                               **panel_context(cfg, why=why, changes=changes, error=error, view=view, anchor=anchor))
+        return _with_sequence(html)
     if error:
         flash(error, "error")
     text = changes_text(changes)
     if text:
         flash(text, "status")
     args: dict[str, Any] = dict(why.query()) if why is not None else {}
+    if view:
+        args["view"] = view
+    if anchor:
+        args["at"] = anchor
     target = url_for(".configure", config_id=cfg.id, **args)
     if why is not None:
         target += "#why"
@@ -340,8 +402,23 @@ def respond(
     return redirect(target, 303)
 
 
+def _with_sequence(html: str) -> Response:
+    """The panel, echoing the page's request sequence number (``X-Request-Seq``): the page's script
+    swaps in only answers newer than the last one it showed, so a slow answer to an earlier click
+    never replaces the answer to a later one."""
+    response = current_app.make_response(html)
+    seq = request.headers.get("X-Request-Seq", "")
+    if seq.isdigit() and len(seq) <= 15:
+        response.headers["X-Request-Seq"] = seq
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
 def _configuration(config_id: str) -> configs.Configuration:
-    return configs.get_configuration(database.session(), config_id)
+    """The configuration; a form's ``revision`` (the one the page showed) must still be the stored one."""
+    sent = request.form.get("revision", "") if request.method == "POST" else ""
+    revision = int(sent) if sent.isdigit() and len(sent) <= 9 else None
+    return configs.get_configuration(database.session(), config_id, revision=revision)
 
 
 # --------------------------------------------------------------------------- catalog pages
@@ -367,7 +444,16 @@ def product_page(catalog_code: str, product_code: str) -> str:
     state = configurator.state(())
     groups = []
     for group in product.groups:
-        attrs = [a for a in product.attributes if a.group == group.code]
+        attrs = []
+        for attr in product.attributes:
+            if attr.group != group.code:
+                continue
+            usable = [v.value for v in state.attribute(attr.code).values if v.possible]  # dead values left out
+            if attr.kind is AttributeKind.INT and len(usable) > BUTTONS_MAX:
+                text = f"{usable[0]}–{usable[-1]}{' ' + attr.unit if attr.unit else ''}" if usable else ""
+            else:
+                text = " · ".join(value_label(attr, v) for v in usable)
+            attrs.append({"label": label_text(attr.label), "shown": text})
         if attrs:
             groups.append({"label": label_text(group.label), "attributes": attrs})
     estimate = _estimate(loaded.catalog, product, state)
@@ -389,9 +475,10 @@ def start(catalog_code: str, product_code: str) -> Response:
 def configure(config_id: str) -> str:
     """The configurator page (``?why=attr&value=v`` opens the explanation of a greyed value)."""
     cfg = _configuration(config_id)
-    context = panel_context(cfg, why=why_from(request.args))
+    context = panel_context(cfg, why=why_from(request.args), view=request.args.get("view"),
+                            anchor=request.args.get("at"))
     if is_htmx():
-        return render_template("storefront/_panel.html", oob=True, **context)
+        return _with_sequence(render_template("storefront/_panel.html", oob=True, **context))
     context["status"] = " ".join(str(m) for m in get_flashed_messages(category_filter=["status"]))
     return render_template("storefront/configure.html", **context)
 
@@ -537,21 +624,36 @@ def summary_rows(product: Product, state: State) -> list[dict[str, Any]]:
     return rows
 
 
+def _quantity_arg(raw: str | None) -> int:
+    """The quantity asked for in a form or query (1 when missing or out of range)."""
+    try:
+        quantity = int(raw or "1")
+    except ValueError:
+        return 1
+    return quantity if 1 <= quantity <= MAX_FORM_QUANTITY else 1
+
+
+def totals_context(cfg: configs.Configuration, quantity: int) -> dict[str, Any]:
+    """Unit price, quantity, total and the delivery date for that quantity, as shown before ordering."""
+    state = cfg.state()
+    return {"quantity": quantity, "unit_price": state.price.total, "order_total": state.price.total * quantity,
+            "estimate": _estimate(cfg.catalog.catalog, cfg.product, state, quantity)}
+
+
 @bp.get("/configure/<config_id>/summary")
 def summary(config_id: str) -> str:
-    """The configuration, its price and delivery estimate, the share link and the order form."""
+    """The configuration, its price, the quantity with its total and delivery date, quotes and the order form."""
     cfg = _configuration(config_id)
-    state = cfg.state()
-    return render_template(
-        "storefront/summary.html",
-        cfg=cfg, product=cfg.product, state=state, price=state.price, values=state.values(),
-        rows=summary_rows(cfg.product, state),
-        orderable=state.conflict is None and len(state.values()) == len(cfg.product.attributes),
-        estimate=_estimate(cfg.catalog.catalog, cfg.product, state),
-        share_url=url_for(".shared", token=cfg.share_token, _external=True),
-        idempotency_key=uuid.uuid4().hex,
-        form=request.args,
-    )
+    html, _status = _summary_page(cfg, errors={}, key=uuid.uuid4().hex, status=200, form=request.args)
+    return html
+
+
+@bp.get("/configure/<config_id>/totals")
+def totals(config_id: str) -> str:
+    """The quantity box of the summary (htmx swaps it when the quantity changes)."""
+    cfg = _configuration(config_id)
+    return render_template("storefront/_totals.html", cfg=cfg, currency=cfg.state().price.currency, oob=True,
+                           **totals_context(cfg, _quantity_arg(request.args.get("quantity"))))
 
 
 @dataclass(frozen=True, slots=True)
@@ -623,12 +725,124 @@ def copy_shared(token: str) -> Response:
     return redirect(url_for(".configure", config_id=mine.id), 303)
 
 
+# --------------------------------------------------------------------------- quotes
+
+
+def _values_of(raw: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: (frozenset(v) if isinstance(v, list) else v) for k, v in raw.items()}
+
+
+def quote_context(quote: configs.Quote) -> dict[str, Any]:
+    """A quote for the page and the PDF: labels from the catalog version it was made on."""
+    loaded = catalogs.load_catalog(database.read_session(), quote.catalog_code, quote.version_number)
+    product = loaded.product(quote.product_code)
+    values = _values_of(quote.values)
+    labels = {g.code: label_text(g.label) for g in product.groups}
+    rows = [{"group": labels.get(a.group or "", _("More options")), "label": label_text(a.label),
+             "value": value_label(a, values.get(a.code)), "source": quote.sources.get(a.code)}
+            for a in product.attributes]
+    lang = "zh-CN" if current_locale().startswith("zh") else "en"
+    lines = [{"label": line.label.get(lang) or line.label.get("en", ""), "amount": line.amount} for line in quote.lines]
+    return {"quote": quote, "loaded": loaded, "product": product, "values": values, "rows": rows, "lines": lines,
+            "currency": quote.currency, "expired": quote.expired()}
+
+
+@bp.post("/configure/<config_id>/quote")
+def save_quote(config_id: str) -> Response | tuple[str, int]:
+    """Save a quote: a frozen snapshot with its own link (the configuration itself stays editable)."""
+    cfg = _configuration(config_id)
+    quantity = _quantity_arg(request.form.get("quantity"))
+    state = cfg.state()
+    if state.conflict is not None or not state.complete:
+        return _summary_page(cfg, errors={"quote": _("Choose every option before saving a quote.")},
+                             key=uuid.uuid4().hex, status=422)
+    estimate = _estimate(cfg.catalog.catalog, cfg.product, state, quantity)
+    quote = configs.save_quote(database.session(), cfg, quantity=quantity,
+                               ready_on=estimate.ready_on if estimate else None)
+    flash(_("Quote saved. Its link shows exactly this configuration and price until %(date)s, whatever "
+            "you change later.", date=format_date(quote.valid_until, "long")), "status")
+    return redirect(url_for(".quote_page", token=quote.token), 303)
+
+
+@bp.get("/q/<token>")
+def quote_page(token: str) -> str:
+    """A saved quote: configuration, catalog version, itemised price and validity, printable."""
+    quote = configs.get_quote(database.read_session(), token)
+    if quote.expired():
+        raise configs.QuoteExpired(quote)
+    return render_template("storefront/quote.html", **quote_context(quote))
+
+
+@bp.get("/q/<token>/quote.pdf")
+def quote_pdf(token: str) -> Response:
+    """The quote as a PDF (WeasyPrint): the product drawing, the configuration and the itemised price."""
+    from weasyprint import CSS, HTML
+
+    quote = configs.get_quote(database.read_session(), token)
+    if quote.expired():
+        raise configs.QuoteExpired(quote)
+    html = render_template("storefront/quote_pdf.html", **quote_context(quote))
+    with current_app.open_resource("static/css/quote-print.css") as handle:
+        css = handle.read().decode("utf-8")
+    pdf = HTML(string=html, base_url=request.url_root).write_pdf(stylesheets=[CSS(string=css)])
+    response = current_app.response_class(pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'inline; filename="quote-{quote.product_code}-{token[:8]}.pdf"'
+    return response
+
+
+@bp.post("/q/<token>/configure")
+def configure_from_quote(token: str) -> Response:
+    """Continue from a quote (also an expired one): a new configuration of one's own with the quote's
+    decisions, on the catalog version in force (what no longer fits is dropped and said)."""
+    session = database.session()
+    quote = configs.get_quote(session, token)
+    loaded = catalogs.load_catalog(session, quote.catalog_code)
+    product = loaded.product(quote.product_code)
+    kept: list[AnyDecision] = []
+    for entry in quote.decisions:
+        try:
+            kept.append(configs.decision_from_json(product, entry))
+        except ConfiguratorError:
+            continue
+    configurator = catalogs.get_configurator(loaded.catalog, product.code, loaded.content_hash)
+    state = configurator.state(kept)
+    decisions = [configs.decision_to_json(d) for d in state.decisions]
+    mine = configs.create_configuration(session, product.code, decisions, catalog_code=loaded.code)
+    if len(decisions) != len(quote.decisions) or loaded.content_hash != quote.content_hash:
+        flash(_("We adjusted the quoted configuration to the current catalog; please check the price."), "info")
+    return redirect(url_for(".configure", config_id=mine.id), 303)
+
+
+# --------------------------------------------------------------------------- error pages
+
+NOT_FOUND_REASONS = ("catalog_not_found", "version_not_found", "product_not_found", "configuration_not_found",
+                     "order_not_found", "quote_not_found")
+
+
+@bp.errorhandler(configs.StaleRevision)
+def _stale(exc: configs.StaleRevision) -> Response | tuple[Response | str, int]:
+    """A click made on an older page than the stored configuration: nothing was stored; show the
+    configuration as it is now (409 for htmx, which swaps it in), so what is shown is what is saved."""
+    session = database.session()
+    session.rollback()
+    cfg = configs.get_configuration(session, exc.configuration_id)
+    message = _("Your configuration changed in the meantime (another click or tab); "
+                "this is how it is saved now. Please check and choose again.")
+    answer = respond(cfg, error=message)
+    return (answer, 409) if is_htmx() else answer
+
+
+@bp.errorhandler(configs.QuoteExpired)
+def _quote_expired(exc: configs.QuoteExpired) -> tuple[str, int]:
+    return render_template("storefront/quote_expired.html", quote=exc.quote), 410
+
+
 @bp.errorhandler(CatalogError)
 @bp.errorhandler(configs.ConfigurationNotFound)
+@bp.errorhandler(configs.QuoteNotFound)
 def _not_found(exc: Exception) -> tuple[str, int]:
-    status = 404 if getattr(exc, "reason", "") in ("catalog_not_found", "version_not_found", "product_not_found",
-                                                    "configuration_not_found", "order_not_found") else 422
-    return render_template("storefront/error.html", status=status, message=str(exc)), status
+    status = 404 if getattr(exc, "reason", "") in NOT_FOUND_REASONS else 422
+    return render_template("storefront/error.html", status=status), status
 
 
 # --------------------------------------------------------------------------- orders
@@ -636,6 +850,36 @@ def _not_found(exc: Exception) -> tuple[str, int]:
 ORDER_SCOPE = "storefront"
 """Idempotency scope of storefront orders (the API scopes keys by token)."""
 MAX_FORM_QUANTITY = 99
+
+
+def _address_errors(form: Mapping[str, str]) -> dict[str, str]:
+    """Problems with the delivery fields of the order form, by field name."""
+    found: dict[str, str] = {}
+    phone = form.get("phone", "").strip()
+    digits = sum(ch.isdigit() for ch in phone)
+    if not phone:
+        found["phone"] = _("Please enter a phone number for the delivery.")
+    elif digits < 6 or digits > 20 or any(not (ch.isdigit() or ch in "+-() ") for ch in phone):
+        found["phone"] = _("Please enter a phone number like +86 138 0013 8000.")
+    street = form.get("street", "").strip()
+    if not street:
+        found["street"] = _("Please enter the street and house number.")
+    elif len(street) > 300:
+        found["street"] = _("Please enter at most 300 characters.")
+    city = form.get("city", "").strip()
+    if not city:
+        found["city"] = _("Please enter the city.")
+    elif len(city) > 120:
+        found["city"] = _("Please enter at most 120 characters.")
+    postal = form.get("postal_code", "").strip()
+    if not postal or len(postal) > 12 or not all(ch.isalnum() or ch in " -" for ch in postal):
+        found["postal_code"] = _("Please enter the postal code, e.g. 430000.")
+    if form.get("country", "") not in COUNTRIES:
+        found["country"] = _("Please choose the country of delivery.")
+    for name in ("notes", "purchase_order_ref"):
+        if len(form.get(name, "")) > (1000 if name == "notes" else 64):
+            found[name] = _("Please enter at most %(max)s characters.", max=1000 if name == "notes" else 64)
+    return found
 
 
 def _order_form_errors(form: Mapping[str, str]) -> tuple[dict[str, str], int]:
@@ -656,22 +900,44 @@ def _order_form_errors(form: Mapping[str, str]) -> tuple[dict[str, str], int]:
         pass
     if not 1 <= quantity <= MAX_FORM_QUANTITY:
         errors["quantity"] = _("Please enter a quantity from 1 to %(max)s.", max=MAX_FORM_QUANTITY)
+    errors.update(_address_errors(form))
     key = form.get("idempotency_key", "")
     if not (16 <= len(key) <= 64 and key.isalnum()):
         errors["form"] = _("This form has expired; please reload the page.")
     return errors, quantity
 
 
-def _summary_page(cfg: configs.Configuration, *, errors: Mapping[str, str], key: str, status: int) -> tuple[str, int]:
+def delivery_address_of(form: Mapping[str, str]) -> dict[str, str]:
+    """The order's ``delivery_address`` object from the order form."""
+    return {"name": form.get("name", "").strip(), "street": form.get("street", "").strip(),
+            "city": form.get("city", "").strip(), "postal_code": form.get("postal_code", "").strip(),
+            "country": form.get("country", ""), "phone": form.get("phone", "").strip()}
+
+
+COUNTRIES = ("CN", "HK", "MO", "TW", "SG", "JP", "KR", "DE", "FR", "GB", "US")
+"""Delivery countries offered in the order form (ISO 3166 codes; names come from the locale's data)."""
+
+
+def country_names() -> list[tuple[str, str]]:
+    from babel import Locale
+
+    names = Locale.parse(current_locale()).territories
+    return [(code, names.get(code, code)) for code in COUNTRIES]
+
+
+def _summary_page(
+    cfg: configs.Configuration, *, errors: Mapping[str, str], key: str, status: int,
+    form: Mapping[str, str] | None = None,
+) -> tuple[str, int]:
     state = cfg.state()
+    form = request.form if form is None else form
     html = render_template(
         "storefront/summary.html",
         cfg=cfg, product=cfg.product, state=state, price=state.price, values=state.values(),
         rows=summary_rows(cfg.product, state),
         orderable=state.conflict is None and len(state.values()) == len(cfg.product.attributes),
-        estimate=_estimate(cfg.catalog.catalog, cfg.product, state),
-        share_url=url_for(".shared", token=cfg.share_token, _external=True),
-        idempotency_key=key, form=request.form, errors=errors,
+        idempotency_key=key, form=form, errors=errors, countries=country_names(), currency=state.price.currency,
+        **totals_context(cfg, _quantity_arg(form.get("quantity"))),
     )
     return html, status
 
@@ -699,6 +965,9 @@ def place_order(config_id: str) -> Response | tuple[str, int]:
             customer_name=request.form["name"].strip(),
             customer_email=request.form["email"].strip(),
             locale=current_locale(),
+            delivery_address=delivery_address_of(request.form),
+            notes=request.form.get("notes", "").strip() or None,
+            purchase_order_ref=request.form.get("purchase_order_ref", "").strip() or None,
         )
     except UseCaseError as exc:
         message = {
@@ -710,6 +979,12 @@ def place_order(config_id: str) -> Response | tuple[str, int]:
         }.get(exc.reason, _("The order could not be placed: %(detail)s", detail=exc.detail))
         fresh = uuid.uuid4().hex if exc.reason == "idempotency_key_reused" else key
         return _summary_page(cfg, errors={"form": message}, key=fresh, status=status_of(exc.reason))
+    shown = request.form.get("shown_ready_on", "")
+    if shown and body.get("due_date") and body["due_date"] != shown:
+        from datetime import date as _date
+
+        flash(_("The ready date is %(date)s, not the date shown before you ordered: the workshop's plan "
+                "changed in the meantime.", date=format_date(_date.fromisoformat(body["due_date"]), "long")), "info")
     return redirect(url_for(".order_placed", number=body["number"], t=body["access_token"]), 303)
 
 
@@ -739,7 +1014,13 @@ def _order_view(order: Any, body: Mapping[str, Any]) -> dict[str, Any]:
     from datetime import date as _date
 
     due = _date.fromisoformat(body["due_date"]) if body.get("due_date") else None
-    return {"order": order, "body": body, "product": product, "rows": rows, "due": due,
+    address = None
+    if getattr(order, "delivery_address", None):
+        import json
+
+        address = json.loads(order.delivery_address)
+        address["country_name"] = dict(country_names()).get(address.get("country", ""), address.get("country", ""))
+    return {"order": order, "body": body, "product": product, "rows": rows, "due": due, "address": address,
             "currency": body["currency"], "price": body["price"],
             "values": {k: (frozenset(v) if isinstance(v, list) else v) for k, v in configuration.items()}}
 

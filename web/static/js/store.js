@@ -1,7 +1,12 @@
 /* Progressive enhancement for the storefront. Everything works without this file:
    it hides no-JS "Apply" buttons (htmx submits on change), moves focus to an
    explanation that htmx just swapped in, copies the share link, and guards
-   the order form against double submission (the server is idempotent anyway). */
+   the order form against double submission (the server is idempotent anyway).
+
+   Ordering: every htmx request carries an increasing sequence number
+   (X-Request-Seq); the server echoes it on the panel it answers with, and an
+   answer older than the newest one already shown is dropped, so a slow answer
+   to an earlier click never replaces the answer to a later one. */
 (function () {
   "use strict";
   document.documentElement.classList.add("js");
@@ -11,13 +16,54 @@
     if (why) { why.focus({ preventScroll: false }); }
   }
 
+  var sent = 0;
+  var shown = 0;
+
+  function dropStale(event) {
+    var xhr = event.detail.xhr;
+    var seq = parseInt((xhr && xhr.getResponseHeader("X-Request-Seq")) || "", 10);
+    if (isNaN(seq)) { return; }
+    if (xhr.status === 409) {
+      // A click made on an older revision: the answer is the configuration as saved now, show it.
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+    if (seq < shown) {
+      event.detail.shouldSwap = false;  // an older answer arriving late: keep the newer panel
+      event.detail.ignoreTitle = true;
+      return;
+    }
+    shown = seq;
+  }
+
+  document.addEventListener("htmx:configRequest", function (event) {
+    sent += 1;
+    event.detail.headers["X-Request-Seq"] = String(sent);
+    // The answer's beforeSwap event fires on the request's target, which a newer answer may
+    // already have replaced (a detached element's events never reach the document): listen
+    // on the target itself.
+    var target = event.detail.target;
+    if (target && !target.hasAttribute("data-seq-guard")) {
+      target.setAttribute("data-seq-guard", "");
+      target.addEventListener("htmx:beforeSwap", dropStale);
+    }
+  });
+
   document.addEventListener("htmx:afterSwap", function (event) {
     if (event.detail && event.detail.target && event.detail.target.id === "panel") {
-      focusExplanation(document.getElementById("panel"));
+      var panel = document.getElementById("panel");
+      var from = event.detail.requestConfig && event.detail.requestConfig.elt;
+      if (from && from.hasAttribute && from.hasAttribute("data-step-link")) {
+        var heading = panel && panel.querySelector(".step-title");
+        if (heading) { heading.focus({ preventScroll: true }); }
+        return;
+      }
+      focusExplanation(panel);
     }
   });
 
   document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-print]")) { window.print(); return; }
     var button = event.target.closest("[data-copy]");
     if (!button) { return; }
     var input = document.querySelector(button.getAttribute("data-copy"));

@@ -1,0 +1,98 @@
+"""What the workspace shows instead of internal codes: statuses, roles, units, yes/no, dates and the
+catalog's own (translated) labels for products and attributes. Registered as template filters."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from web.admin import bp
+from web.i18n import current_locale, label_text
+
+ORDER_STATUS = {"accepted": _l("accepted"), "in_production": _l("in production"), "shipped": _l("shipped"),
+                "cancelled": _l("cancelled")}
+PO_STATUS = {"released": _l("released to the workshop"), "acknowledged": _l("taken up by the workshop")}
+VERSION_STATUS = {"draft": _l("draft"), "published": _l("published"), "archived": _l("archived")}
+ROLE = {"viewer": _l("viewer"), "editor": _l("editor"), "admin": _l("administrator")}
+SEVERITY = {"error": _l("error"), "warning": _l("warning"), "info": _l("info")}
+SOURCE = {"user": _l("chosen"), "implied": _l("required by a rule"), "default": _l("default"),
+          "completed": _l("filled by “Finish for me”")}
+UNIT = {"pc": _l("pc"), "set": _l("set"), "m": "m", "mm": "mm", "kg": "kg", "g": "g", "l": "l", "m2": "m²"}
+
+
+def _lookup(table: Mapping[str, Any]) -> Callable[[Any], str]:
+    def show(code: Any) -> str:
+        return str(table.get(str(code), code)) if code is not None else ""
+
+    return show
+
+
+for name, table in (("order_status", ORDER_STATUS), ("po_status", PO_STATUS), ("version_status", VERSION_STATUS),
+                    ("role_label", ROLE), ("severity_label", SEVERITY), ("source_label", SOURCE),
+                    ("unit_label", UNIT)):
+    bp.add_app_template_filter(_lookup(table), name)
+
+
+@bp.app_template_filter("bench_value")
+def bench_value(value: Any) -> str:
+    """Booleans read as yes/no; everything else as it is."""
+    if value is True:
+        return _("yes")
+    if value is False:
+        return _("no")
+    return str(value)
+
+
+@bp.app_template_filter("when")
+def when(value: Any) -> str:
+    """An ISO datetime as "2026-12-08 08:00" (plant-local, as scheduled)."""
+    try:
+        return datetime.fromisoformat(str(value)).strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return str(value or "")
+
+
+@lru_cache(maxsize=64)
+def _product(catalog_code: str, version: int, product_code: str) -> Any:
+    from usecases import catalogs
+    from web import database
+
+    try:
+        return catalogs.load_catalog(database.read_session(), catalog_code, version).product(product_code)
+    except Exception:  # a label is a nicety: an unreadable version shows the code instead
+        return None
+
+
+@bp.app_template_filter("product_name")
+def product_name(code: str, catalog_code: str, version: int) -> str:
+    product = _product(str(catalog_code), int(version), str(code))
+    return label_text(product.name) if product is not None else str(code)
+
+
+def order_details(order: Any) -> dict[str, Any]:
+    """The order's configuration as rows of attribute label and value label, and its delivery address."""
+    from web.storefront.views import value_label
+
+    configuration = json.loads(order.configuration)
+    product = _product(order.catalog_code, order.version_number, order.product_code)
+    rows = []
+    if product is None:
+        rows = [{"label": k, "value": v} for k, v in configuration.items()]
+    else:
+        for attr in product.attributes:
+            raw = configuration.get(attr.code)
+            value = frozenset(raw) if isinstance(raw, list) else raw
+            rows.append({"label": label_text(attr.label), "value": value_label(attr, value)})
+    address = json.loads(order.delivery_address) if getattr(order, "delivery_address", None) else None
+    if address:
+        from babel import Locale
+
+        territories = Locale.parse(current_locale()).territories
+        address["country"] = territories.get(address.get("country", ""), address.get("country", ""))
+    return {"configuration_rows": rows, "address": address}
