@@ -1002,7 +1002,8 @@ def rebuild_production_order(session: Session, row: ProductionOrderRecord) -> Pr
     """Regenerate a stored production order from its order's configuration and pinned catalog version.
 
     The result's canonical JSON is byte-identical to the stored document
-    (checked: a mismatch raises ``RuntimeError``, a bug rather than bad input).
+    (checked: a mismatch raises ``UseCaseError`` ``production_order_not_reproducible``
+    naming the production order).
     """
     return rebuild_with_catalog(session, row)[0]
 
@@ -1026,5 +1027,11 @@ def rebuild_with_catalog(session: Session, row: ProductionOrderRecord) -> tuple[
         today=date.fromisoformat(feasibility["today"]) if feasibility else None,
     )
     if digest(production) != row.document_hash:
-        raise RuntimeError(f"production order {row.number} does not regenerate to its stored document")
+        raise UseCaseError(
+            "production_order_not_reproducible",
+            f"production order {row.number}: regenerating it from its order and catalog version "
+            f"{order.catalog_code} v{order.version_number} no longer gives the stored document "
+            f"(hash {row.document_hash[:12]}); its JSON document is still served as stored",
+            record=f"production order {row.number}",
+        )
     return production, loaded.catalog

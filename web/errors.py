@@ -43,6 +43,7 @@ STATUS_BY_REASON: dict[str, int] = {
     "invalid_transition": 409,
     "stale_revision": 409,
     "stored_record_corrupt": 409,
+    "production_order_not_reproducible": 409,
     "invalid_cursor": 400,
     "model_too_large": 503,
 }

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
@@ -13,7 +15,7 @@ from catalog.services import archive_version, import_catalog
 from usecases.configurations import create_configuration, get_configuration
 from usecases.records import ConfigurationRecord
 
-from .conftest import TINY_CATALOG, complete_decisions, post_order
+from .conftest import TINY_CATALOG, bearer, complete_decisions, post_order
 
 
 def _saved_bike(factory: sessionmaker[Session]) -> str:
@@ -76,8 +78,6 @@ def test_corrupt_stored_decisions_are_an_error_naming_the_record_and_are_kept(
 
 
 def test_a_stored_history_that_is_not_a_list_is_refused(factory: sessionmaker[Session]) -> None:
-    import pytest
-
     from usecases.errors import UseCaseError
 
     configuration_id = _saved_bike(factory)
@@ -93,3 +93,19 @@ def test_a_stored_history_that_is_not_a_list_is_refused(factory: sessionmaker[Se
     assert caught.value.reason == "stored_record_corrupt" and f"configuration {configuration_id}" in str(
         caught.value
     )
+
+
+def test_exports_of_an_order_whose_rebuild_differs_are_a_problem_naming_it_not_a_500(
+    client: FlaskClient, bike_order: dict[str, Any], tokens: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    number = post_order(client, bike_order, "drift").get_json()["production_orders"][0]["number"]
+    # Today's code regenerating the order differently from what was stored:
+    monkeypatch.setattr("usecases.orders.digest", lambda _production: "0" * 64)
+    url = f"/api/v1/production-orders/{number}"
+    for accept in ("text/csv", "application/xml"):
+        response = client.get(url, headers={**bearer(tokens["erp"]), "Accept": accept})
+        problem = response.get_json()
+        assert response.status_code == 409 and problem["reason"] == "production_order_not_reproducible"
+        assert number in problem["detail"]
+    stored = client.get(url, headers={**bearer(tokens["erp"]), "Accept": "application/json"})
+    assert stored.status_code == 200  # the stored document itself is still served byte for byte
