@@ -57,9 +57,10 @@ from bom import (
     route,
     to_json_value,
 )
+from bom.documents import DocumentInvalid, production_order_from_document
 from catalog.snapshot import Catalog, Product
 from configurator import AnyDecision, AttributeValue, Decision, PriceBreakdown, SetElement, State, price
-from usecases.catalogs import LoadedCatalog, get_configurator, load_catalog
+from usecases.catalogs import LoadedCatalog, get_configurator, load_catalog, load_pinned
 from usecases.configurations import decision_from_json, decision_to_json, get_configuration
 from usecases.errors import UseCaseError
 from usecases.instrumentation import fault_delay, timed
@@ -1006,6 +1007,38 @@ def rebuild_production_order(session: Session, row: ProductionOrderRecord) -> Pr
     naming the production order).
     """
     return rebuild_with_catalog(session, row)[0]
+
+
+def stored_with_catalog(session: Session, row: ProductionOrderRecord) -> tuple[ProductionOrder, Catalog]:
+    """The production order as stored (its canonical document read back, never re-exploded) and the
+    content of the catalog version it was made from (labels, units for the exports).
+
+    Exports are renderings of this, so they do not change when the explosion, routing or
+    scheduling code does. The document read back must hash to the stored hash.
+
+    :raise UseCaseError: ``stored_record_corrupt`` naming the production order when its
+        document is not valid JSON, not in the production order format, or not the hashed one.
+    """
+    where = f"production order {row.number}"
+    try:
+        document = json.loads(row.document)
+    except json.JSONDecodeError as exc:
+        raise UseCaseError(
+            "stored_record_corrupt", f"{where}: stored document is not valid JSON ({exc.msg})", record=where
+        ) from None
+    try:
+        production = production_order_from_document(document, where)
+    except DocumentInvalid as exc:
+        raise UseCaseError("stored_record_corrupt", str(exc), record=where) from None
+    if digest(production) != row.document_hash:
+        raise UseCaseError(
+            "stored_record_corrupt",
+            f"{where}: stored document does not match its hash {row.document_hash[:12]}",
+            record=where,
+        )
+    order = row.order
+    loaded = load_pinned(session, order.catalog_code, order.version_number, production.catalog_hash)
+    return production, loaded.catalog
 
 
 def rebuild_with_catalog(session: Session, row: ProductionOrderRecord) -> tuple[ProductionOrder, Catalog]:

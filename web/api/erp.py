@@ -209,7 +209,7 @@ class ProductionOrderDocument(MethodView):
             body: str | bytes = row.document
             mimetype = JSON
         else:
-            production, catalog = service.rebuild_with_catalog(database.read_session(), row)
+            production, catalog = service.stored_with_catalog(database.read_session(), row)
             if chosen == XML:
                 body, mimetype = xml_bytes(order_b2mml(production, catalog)), XML
             else:
@@ -266,7 +266,7 @@ class OperationsDefinition(MethodView):
         if chosen == JSON:
             response = Response(row.order.bom, mimetype=JSON)
         else:
-            production, catalog = service.rebuild_with_catalog(database.read_session(), row)
+            production, catalog = service.stored_with_catalog(database.read_session(), row)
             routed = [s.operation for s in production.operations]
             body = xml_bytes(bom_b2mml(production.bom, routed, catalog))
             response = Response(body, mimetype=XML)
