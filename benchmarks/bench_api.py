@@ -103,7 +103,9 @@ class Connection:
         self.port = port
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
 
-    def send(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    def send(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, bytes]:
         data = json.dumps(body).encode() if body is not None else None
         hdrs = {"Accept": "application/json", **(headers or {})}
         if data is not None:
@@ -130,7 +132,9 @@ class Pool:
             return self.ids.pop() if self.ids else None
 
 
-def _run(port: int, row: Row, make: Callable[[int], Call | None], seconds: float, threads: int, master: int) -> None:
+def _run(
+    port: int, row: Row, make: Callable[[int], Call | None], seconds: float, threads: int, master: int
+) -> None:
     """``threads`` clients sending ``make(n)`` for ``seconds``; appends to ``row``."""
     lock = threading.Lock()
     stop = time.monotonic() + seconds
@@ -150,7 +154,9 @@ def _run(port: int, row: Row, make: Callable[[int], Call | None], seconds: float
                 break  # pool spent
             method, path, body, headers, expect = call
             started = time.perf_counter()
-            status, raw = conn.send(method, path, body, {**headers, "X-Request-Id": f"bench-{tag}-{uuid.uuid4().hex}"})
+            status, raw = conn.send(
+                method, path, body, {**headers, "X-Request-Id": f"bench-{tag}-{uuid.uuid4().hex}"}
+            )
             if status == expect:
                 mine.append(time.perf_counter() - started)
             else:
@@ -261,10 +267,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - one linear scrip
     url = make_url(admin_url).set(database=dbname).render_as_string(hide_password=False)
     log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"{dbname}.log"
     server: subprocess.Popen[bytes] | None = None
-    rows = {
-        k: Row(k)
-        for k in ("healthz", "fresh click", "long click", "complete", "order", "erp pull")
-    }
+    rows = {k: Row(k) for k in ("healthz", "fresh click", "long click", "complete", "order", "erp pull")}
     warm = {k: Row(f"warm-{k}") for k in rows}
     placed = production = 0
     prepared: dict[str, Any] = {}
@@ -359,7 +362,9 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - one linear scrip
         row.errors += warm[name].errors
         row.samples.extend(warm[name].samples)
     consistent = placed == production == ordered_201
-    return _report(rows, server_ms, prepared, ordered_201, placed, production, consistent, args, seconds, threads, rounds)
+    return _report(
+        rows, server_ms, prepared, ordered_201, placed, production, consistent, args, seconds, threads, rounds
+    )
 
 
 def _report(
