@@ -54,6 +54,7 @@ from bom import (
     create_production_order,
     digest,
     explode,
+    order_document,
     route,
     to_json_value,
 )
@@ -518,7 +519,7 @@ def _store(
     session.flush()
     order.number = order_number(order.id, now.year)
     production = replace(prepared.production, number=production_order_number(order.id, now.year))
-    document = canonical_json(production)
+    document = order_document(production, hashlib.sha256(bom_bytes).hexdigest())
     po_row = ProductionOrderRecord(
         number=production.number,
         order_id=order.id,
