@@ -355,13 +355,16 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - one linear scrip
         admin.dispose()
 
     server_ms = _server_times(log_path)
-    log_path.unlink(missing_ok=True)
     # The warm-up's orders are stored too; its errors count like the run's.
     ordered_201 = len(rows["order"].latencies) + len(warm["order"].latencies)
     for name, row in rows.items():
         row.errors += warm[name].errors
         row.samples.extend(warm[name].samples)
     consistent = placed == production == ordered_201
+    if consistent and not any(row.errors for row in rows.values()):
+        log_path.unlink(missing_ok=True)
+    else:
+        print(f"server log kept: {log_path}")
     return _report(
         rows, server_ms, prepared, ordered_201, placed, production, consistent, args, seconds, threads, rounds
     )

@@ -65,7 +65,7 @@ from web.models import IdempotencyKey, OrderRecord, OutboxEvent, ProductionOrder
 from web.observability import fault_delay, timed
 from web.services.catalogs import LoadedCatalog, get_configurator, load_catalog
 from web.services.configurations import decision_from_json, decision_to_json, get_configuration
-from web.webhooks import enqueue, event_payload
+from web.webhooks import enqueue, enqueue_many, event_payload
 
 __all__ = [
     "MAX_QUANTITY",
@@ -531,19 +531,18 @@ def _store(
     )
     session.add(po_row)
     session.flush()
-    enqueue(session, "order.created", {"order": order_event(order, [po_row])}, now=now, order=order)
-    enqueue(
-        session,
-        "production_order.released",
-        {"production_order": production_order_summary(po_row, order)},
-        now=now,
-        order=order,
-    )
     body = order_body(order, [po_row])
     body["access_token"] = access_token
     key_row.status_code = 201
     key_row.response_body = json.dumps(body, ensure_ascii=False)
     key_row.order_id = order.id
+    events = [
+        ("order.created", {"order": order_event(order, [po_row])}),
+        ("production_order.released", {"production_order": production_order_summary(po_row, order)}),
+    ]
+    session.flush()
+    # Last before committing: the event counter's row lock serialises every order from here on.
+    enqueue_many(session, events, now=now, order=order)
     fault_delay("order")  # fault tests: a worker killed here must leave no trace (C2M_TEST_SLOW_ORDER_S)
     session.commit()
     return 201, body
