@@ -145,3 +145,13 @@ def test_fast_paths_keep_the_checks_of_subclasses_and_keys():
         canonical_json({1: "x"})
     with pytest.raises(TypeError, match="floats"):
         canonical_json([1.5])
+
+
+def test_a_production_order_from_the_callers_bom_and_routing_is_the_same_document(catalog, config):
+    from bom import route
+
+    args = (catalog, "3", "feed", "cargo-bike", config)
+    kwargs = {"quantity": 3, "due_date": date(2025, 3, 14), "number": "PO-11", "today": date(2025, 3, 3)}
+    bom = explode(catalog, "cargo-bike", config, quantity=3)
+    given = create_production_order(*args, **kwargs, exploded=(bom, route(catalog, bom)))
+    assert canonical_json(given) == canonical_json(create_production_order(*args, **kwargs))

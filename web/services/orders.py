@@ -364,7 +364,8 @@ def _prepare(
     with timed("bom"):  # web.observability: pricing, BOM explosion, routing, scheduling
         breakdown = price(item, values, currency=loaded.catalog.currency)
         bom = explode(loaded.catalog, item.code, values, quantity=quantity)
-        due = due_date_for(item, bom, route(loaded.catalog, bom), today, calendar)
+        routed = route(loaded.catalog, bom)
+        due = due_date_for(item, bom, routed, today, calendar)
         production = create_production_order(
             loaded.catalog,
             str(loaded.number),
@@ -376,6 +377,7 @@ def _prepare(
             number=PENDING_PREFIX,
             calendar=calendar,
             today=today,
+            exploded=(bom, routed),
         )
     return _Prepared(
         loaded=loaded,
