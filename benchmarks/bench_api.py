@@ -412,9 +412,16 @@ def _report(
     health = srv(rows["healthz"], 50)
     order_rate = len(rows["order"].latencies) / rows["order"].elapsed if rows["order"].elapsed else 0.0
     errors = sum(r.errors for r in rows.values())
+
+    def client_p50(row: Row) -> float:
+        return percentile(sorted(row.latencies), 50)
+
     summary = [
         f"Click server p50 / healthz server p50: fresh {srv(rows['fresh click'], 50) / health:.1f}×, "
-        f"long {srv(rows['long click'], 50) / health:.1f}× (target ≤ 2×). "
+        f"long {srv(rows['long click'], 50) / health:.1f}× (target ≤ 2×); as the client sees it (p50 "
+        f"with the connection and queueing): fresh "
+        f"{client_p50(rows['fresh click']) / client_p50(rows['healthz']):.1f}×, long "
+        f"{client_p50(rows['long click']) / client_p50(rows['healthz']):.1f}×. "
         f"Orders placed: {order_rate:.1f}/s (target ≥ 100/s). Errors: {errors}.",
         f"Orders answered 201 (run + warm-up): {ordered_201}; orders in the database: {placed}; "
         f"production orders: {production}; {'consistent' if consistent else 'INCONSISTENT'}.",
@@ -429,7 +436,8 @@ def _report(
             f"PostgreSQL, Redis, {threads} client threads (keep-alive) on the same host, "
             f"{seconds:g} s per row in {rounds} alternating rounds, no worker recycling",
             "",
-            f"Machine: {machine()}, shared with other work while this ran (absolute numbers move with the load; "
+            f"Machine: {machine()}, shared with other work while this ran (load average "
+            f"{os.getloadavg()[0]:.1f} at the end; absolute numbers move with the load; "
             "the ratios within one run less). Command: "
             f"`python -m benchmarks.bench_api --seconds {seconds:g} --threads {threads} --rounds {rounds}`.",
             "",
