@@ -54,6 +54,7 @@ from bom import (
     create_production_order,
     digest,
     explode,
+    order_document,
     route,
     to_json_value,
 )
@@ -64,7 +65,7 @@ from usecases.catalogs import LoadedCatalog, get_configurator, load_catalog, loa
 from usecases.configurations import decision_from_json, decision_to_json, get_configuration
 from usecases.errors import UseCaseError
 from usecases.instrumentation import fault_delay, timed
-from usecases.outbox import enqueue, event_payload
+from usecases.outbox import enqueue, enqueue_many, event_payload
 from usecases.records import IdempotencyKey, OrderRecord, OutboxEvent, ProductionOrderRecord
 
 __all__ = [
@@ -397,7 +398,8 @@ def _prepare(
     with timed("bom"):  # web.observability: pricing, BOM explosion, routing, scheduling
         breakdown = price(item, values, currency=loaded.catalog.currency)
         bom = explode(loaded.catalog, item.code, values, quantity=quantity)
-        due = due_date_for(item, bom, route(loaded.catalog, bom), today, calendar)
+        routed = route(loaded.catalog, bom)
+        due = due_date_for(item, bom, routed, today, calendar)
         production = create_production_order(
             loaded.catalog,
             str(loaded.number),
@@ -409,6 +411,7 @@ def _prepare(
             number=PENDING_PREFIX,
             calendar=calendar,
             today=today,
+            exploded=(bom, routed),
         )
     return _Prepared(
         loaded=loaded,
@@ -551,7 +554,7 @@ def _store(
     session.flush()
     order.number = order_number(order.id, now.year)
     production = replace(prepared.production, number=production_order_number(order.id, now.year))
-    document = canonical_json(production)
+    document = order_document(production, hashlib.sha256(bom_bytes).hexdigest())
     po_row = ProductionOrderRecord(
         number=production.number,
         order_id=order.id,
@@ -563,19 +566,18 @@ def _store(
     )
     session.add(po_row)
     session.flush()
-    enqueue(session, "order.created", {"order": order_event(order, [po_row])}, now=now, order=order)
-    enqueue(
-        session,
-        "production_order.released",
-        {"production_order": production_order_summary(po_row, order)},
-        now=now,
-        order=order,
-    )
     body = order_body(order, [po_row])
     body["access_token"] = access_token
     key_row.status_code = 201
     key_row.response_body = json.dumps(body, ensure_ascii=False)
     key_row.order_id = order.id
+    events = [
+        ("order.created", {"order": order_event(order, [po_row])}),
+        ("production_order.released", {"production_order": production_order_summary(po_row, order)}),
+    ]
+    session.flush()
+    # Last before committing: the event counter's row lock serialises every order from here on.
+    enqueue_many(session, events, now=now, order=order)
     fault_delay("order")  # fault tests: a worker killed here must leave no trace (C2M_TEST_SLOW_ORDER_S)
     session.commit()
     return 201, body
