@@ -26,7 +26,8 @@ from fractions import Fraction
 from threading import Lock
 
 from catalog.snapshot import Attribute, AttributeKind, Label, Product, Value
-from configurator.backends.base import Backend
+from configurator.backends.base import Backend, CompileBudgetExceeded
+from configurator.backends.ddnnf import Progress
 from configurator.decisions import (
     AnyDecision,
     AttributeValue,
@@ -195,8 +196,10 @@ class ModelStats:
     backend: str
     compile_seconds: float
     size: int | None
-    """Decision-diagram node count when the backend reports one."""
+    """Node count of the compiled form (decision diagram or d-DNNF) when the backend has one."""
     count: int
+    choice: tuple[str, ...] = ()
+    """With backend "auto": each compiler tried, why it was passed over, and what was used."""
 
 
 # --------------------------------------------------------------------------- errors
@@ -238,6 +241,18 @@ class NoValidConfiguration(ConfiguratorError):
         self.product = product
 
 
+class ModelNotCompiled(ConfiguratorError):
+    """The requested backend could not compile the product's model within its budget."""
+
+    reason = "compile_budget"
+
+    def __init__(self, product: str, backend: str, detail: str) -> None:
+        super().__init__(f"product {product!r}: the {backend} backend did not compile the model: {detail}")
+        self.product = product
+        self.backend = backend
+        self.detail = detail
+
+
 class UnknownObjective(ConfiguratorError):
     reason = "unknown_objective"
 
@@ -273,6 +288,7 @@ def _compiled(
     backend: str,
     node_budget: int | None = None,
     time_budget_s: float | None = None,
+    progress: Progress | None = None,
 ) -> tuple[Model, Backend, float]:
     # Keyed by the catalog's content key when known: two requests for the same
     # published version share one compiled diagram. Without a key the product
@@ -293,7 +309,12 @@ def _compiled(
     model_key = f"{content}:{product.code}"
     started = time.perf_counter()
     model = build_model(product, key=model_key)
-    solver = make_backend(model, prefer=backend, node_budget=node_budget, time_budget_s=time_budget_s)
+    try:
+        solver = make_backend(
+            model, prefer=backend, node_budget=node_budget, time_budget_s=time_budget_s, progress=progress
+        )
+    except CompileBudgetExceeded as exc:
+        raise ModelNotCompiled(product.code, exc.backend, exc.detail) from exc
     entry = (model, solver, time.perf_counter() - started)
     with _cache_lock:
         _cache[cache_key] = entry
@@ -334,6 +355,7 @@ class Configurator:
         solver: Backend | None = None,
         node_budget: int | None = None,
         time_budget_s: float | None = None,
+        progress: Progress | None = None,
     ) -> None:
         self.product = product
         self.currency = currency
@@ -341,7 +363,7 @@ class Configurator:
         if solver is None:
             # node_budget / time_budget_s bound the decision-diagram compilation (see make_backend)
             self.model, self.backend, self.compile_seconds = _compiled(
-                product, catalog_key, backend, node_budget, time_budget_s
+                product, catalog_key, backend, node_budget, time_budget_s, progress
             )
         else:
             self.model, self.backend, self.compile_seconds = solver.model, solver, 0.0
@@ -866,6 +888,10 @@ class Configurator:
         if callable(stats):
             stats = stats()
         size = getattr(stats, "mdd_nodes", None)
+        if size is None:
+            size = getattr(stats, "nodes", None)
+        from configurator.backends.select import choice_log
+
         return ModelStats(
             product=self.product.code,
             variables=len(self.model.variables),
@@ -875,6 +901,7 @@ class Configurator:
             compile_seconds=self.compile_seconds,
             size=size if isinstance(size, int) else None,
             count=self.backend.count({}),
+            choice=choice_log(self.model.key),
         )
 
 

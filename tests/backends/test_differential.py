@@ -16,6 +16,7 @@ from configurator.model import Model
 from .strategies import models, restrictions, weights
 
 MDD_PRESENT = importlib.util.find_spec("configurator.backends.mdd") is not None
+D4_PRESENT = importlib.util.find_spec("py_d4") is not None
 
 BACKENDS = [
     "reference",
@@ -23,6 +24,10 @@ BACKENDS = [
     pytest.param(
         "mdd",
         marks=pytest.mark.skipif(not MDD_PRESENT, reason="configurator.backends.mdd is not importable yet"),
+    ),
+    pytest.param(
+        "ddnnf",
+        marks=pytest.mark.skipif(not D4_PRESENT, reason="the d4 compiler (PyPI d4solver) is not installed"),
     ),
 ]
 

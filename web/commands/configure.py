@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from typing import Any
 
 import click
@@ -30,7 +31,7 @@ from configurator import (
 from configurator.decisions import AnyDecision
 from configurator.rules import expression_checker
 
-BACKENDS = ("auto", "mdd", "sat", "reference", "brute")
+BACKENDS = ("auto", "mdd", "ddnnf", "sat", "reference", "brute")
 
 
 def _fail(message: str) -> None:
@@ -38,11 +39,26 @@ def _fail(message: str) -> None:
     sys.exit(1)
 
 
+def _progress(phase: str, seconds: float) -> None:
+    """A one-line elapsed-time indicator for long compilations, on a terminal only (quiet when piped)."""
+    if sys.stderr.isatty():
+        click.echo(f"\r{phase} the model... {seconds:.0f} s", nl=False, err=True)
+
+
 def _open(catalog_file: str, product: str, backend: str) -> Configurator:
     """Load the product or exit 1 with every catalog problem as FILE:LINE:COL lines."""
     try:
         catalog = load_catalog_file(catalog_file, expression_checker=expression_checker)
-        return load_product(catalog, product, catalog_key=content_hash(catalog), backend=backend)
+        started = time.monotonic()
+        if sys.stderr.isatty():
+            click.echo(f"compiling {product}...", nl=False, err=True)
+        try:
+            return load_product(
+                catalog, product, catalog_key=content_hash(catalog), backend=backend, progress=_progress
+            )
+        finally:
+            if sys.stderr.isatty():
+                click.echo(f"\rcompiled {product} in {time.monotonic() - started:.1f} s" + " " * 20, err=True)
     except CatalogInvalid as exc:
         for problem in exc.problems:
             click.echo(str(problem), err=True)
@@ -224,13 +240,18 @@ def stats(product: str, catalog_file: str, backend: str, as_json: bool) -> None:
         "rules": figures.rules,
         "backend": figures.backend,
         "compile_seconds": round(figures.compile_seconds, 4),
-        "mdd_nodes": figures.size,
+        "nodes": figures.size,
         "count": figures.count,
+        "choice": list(figures.choice),
     }
     if as_json:
         click.echo(json.dumps(doc, indent=2))
         return
     for key, value in doc.items():
+        if key == "choice":
+            for i, note in enumerate(figures.choice):
+                click.echo(f"{'backend choice' if i == 0 else '':<16}{note}")
+            continue
         click.echo(f"{key.replace('_', ' '):<16}{'-' if value is None else value}")
 
 
