@@ -575,13 +575,119 @@ class _Ddnnf:
             options = [(lit_cost[2 * v + s], s) for s in (0, 1) if okl[2 * v + s]]
             if options:
                 free_cost[v], free_pick[v] = min(options)
-        choice = self._min_pass(self._arc_ok(ok).tolist(), lit_cost, free_cost)
-        if choice is None:
+        best, choice = self._min_pass(self._arc_ok(ok).tolist(), lit_cost, free_cost)
+        if best[self.root] is None:
             return None
         return self._read_solution(choice, free_pick)
 
-    def _min_pass(self, arc_ok: list[bool], lit_cost: list[int], free_cost: list[int]) -> list[int] | None:
-        """Bottom-up least cost per node; the arg-min arc of every or-node, ``None`` when unsatisfiable."""
+    def value_costs(
+        self, restrict: Restriction, weights: Mapping[str, Mapping[Value, int]]
+    ) -> dict[str, dict[Value, int]] | None:
+        """Per variable and value, the least total weight of a solution taking that value.
+
+        Values that no solution takes are absent (so the keys are ``propagate``'s domains).
+        One bottom-up min pass and one top-down pass ("outside" costs) over the circuit.
+        """
+        check_weights(self.model, {name: {} for name in weights})
+        ok = self._ok(restrict)
+        if ok is None:
+            return None
+        okl = ok.tolist()
+        lit_cost = [0] * (2 * (self.cnf.nvars + 1))
+        for var, lits in zip(self.model.variables, self.cnf.value_lits, strict=True):
+            for x, lit in zip(var.domain, lits, strict=True):
+                lit_cost[2 * abs(lit) + (lit > 0)] = int(weights.get(var.name, {}).get(x, 0))
+        free_cost = [0] * (self.cnf.nvars + 1)
+        for v in self.freeable.tolist():
+            options = [lit_cost[2 * v + s] for s in (0, 1) if okl[2 * v + s]]
+            if options:
+                free_cost[v] = min(options)
+        arc_ok = self._arc_ok(ok).tolist()
+        best, _choice = self._min_pass(arc_ok, lit_cost, free_cost)
+        if best[self.root] is None:
+            return None
+        # Variables free everywhere add their cheapest value to every solution.
+        root_extra = sum(free_cost[v] for v in self.root_free.tolist())
+        lit_best = self._outside(best, arc_ok, okl, lit_cost, free_cost, root_extra)
+        root_best = best[self.root]
+        assert root_best is not None
+        root_best += root_extra
+        for v in self.root_free.tolist():
+            for s in (0, 1):
+                c = root_best - free_cost[v] + lit_cost[2 * v + s]
+                known = lit_best[2 * v + s]
+                if okl[2 * v + s] and (known is None or c < known):
+                    lit_best[2 * v + s] = c
+        out: dict[str, dict[Value, int]] = {}
+        for var, lits in zip(self.model.variables, self.cnf.value_lits, strict=True):
+            row: dict[Value, int] = {}
+            if len(lits) == 1:
+                if okl[2 * lits[0] + 1]:
+                    row[var.domain[0]] = root_best
+            else:
+                for x, lit in zip(var.domain, lits, strict=True):
+                    c = lit_best[2 * abs(lit) + (lit > 0)]
+                    if c is not None:
+                        row[x] = c
+            out[var.name] = row
+        return out
+
+    def _outside(
+        self,
+        best: list[int | None],
+        arc_ok: list[bool],
+        okl: list[bool],
+        lit_cost: list[int],
+        free_cost: list[int],
+        root_extra: int,
+    ) -> list[int | None]:
+        """Top-down: per literal, the least cost of a solution whose proof tree holds it (or frees it)."""
+        lit_best: list[int | None] = [None] * len(lit_cost)
+
+        def offer(li: int, c: int) -> None:
+            known = lit_best[li]
+            if known is None or c < known:
+                lit_best[li] = c
+
+        gap_ptr = self.gap_ptr.tolist()
+        gap_vars = self.gap_vars.tolist()
+        lit_ptr = self.lit_ptr.tolist()
+        lit_index = self.lit_index.tolist()
+        child = self.child.tolist()
+        is_or = self.is_or.tolist()
+        arcs_of = self._arcs_of()
+        outside: list[int | None] = [None] * len(best)
+        outside[self.root] = root_extra
+        for n in reversed(self.order):  # parents before children
+            out_n, best_n = outside[n], best[n]
+            if out_n is None or best_n is None:
+                continue
+            for a in arcs_of[n]:
+                below = best[child[a]]
+                if not arc_ok[a] or below is None:
+                    continue
+                own = sum(lit_cost[lit_index[j]] for j in range(lit_ptr[a], lit_ptr[a + 1]))
+                own += sum(free_cost[gap_vars[j]] for j in range(gap_ptr[a], gap_ptr[a + 1]))
+                # The cheapest solution through this arc: everything outside the arc's parent,
+                # then this arc (or-node) or all the arcs (and-node).
+                through = out_n + (own + below if is_or[n] else best_n)
+                child_out = through - below
+                known = outside[child[a]]
+                if known is None or child_out < known:
+                    outside[child[a]] = child_out
+                for j in range(lit_ptr[a], lit_ptr[a + 1]):
+                    offer(lit_index[j], through)
+                for j in range(gap_ptr[a], gap_ptr[a + 1]):
+                    v = gap_vars[j]
+                    for s in (0, 1):
+                        if okl[2 * v + s]:
+                            offer(2 * v + s, through - free_cost[v] + lit_cost[2 * v + s])
+        return lit_best
+
+    def _min_pass(
+        self, arc_ok: list[bool], lit_cost: list[int], free_cost: list[int]
+    ) -> tuple[list[int | None], list[int]]:
+        """Bottom-up least cost per node and the arg-min arc of every or-node."""
         gap_ptr = self.gap_ptr.tolist()
         gap_vars = self.gap_vars.tolist()
         lit_ptr = self.lit_ptr.tolist()
@@ -618,7 +724,7 @@ class _Ddnnf:
             else:
                 costs = [arc_cost(a) for a in arcs]
                 best[n] = None if any(c is None for c in costs) else sum(c for c in costs if c is not None)
-        return None if best[self.root] is None else choice
+        return best, choice
 
     def _read_solution(self, choice: list[int], free_pick: list[int]) -> dict[str, Value]:
         """The values along the arg-min proof tree (free variables: their cheaper polarity)."""
@@ -749,6 +855,12 @@ class DdnnfBackend:
 
     def solve(self, restrict: Restriction, weights: Weights | None = None) -> dict[str, Value] | None:
         return self._d.solve(restrict, weights)
+
+    def value_costs(
+        self, restrict: Restriction, weights: Mapping[str, Mapping[Value, int]]
+    ) -> dict[str, dict[Value, int]] | None:
+        """Least total integer weight of a solution, per variable and value it takes (absent: none)."""
+        return self._d.value_costs(restrict, weights)
 
 
 __all__ = ["DdnnfBackend", "DdnnfStats", "clear_cache", "compile_ddnnf", "encode_cnf"]

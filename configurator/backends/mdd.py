@@ -519,6 +519,58 @@ class _Diagram:
                 break
         return picked
 
+    def value_costs(
+        self, restrict: Restriction, weights: Mapping[str, Mapping[Value, int]]
+    ) -> dict[str, dict[Value, int]] | None:
+        """Per variable and value, the least total weight of a solution taking it (absent: none).
+
+        A backward shortest-path pass (cost to the terminal) and a forward one (cost from the root):
+        a value's cost is the least ``forward + weight + backward`` over its edges.
+        """
+        if self.empty:
+            return None
+        allowed = self.masks(restrict)
+        if allowed is None:
+            return None
+        iw: list[list[int] | None] = [None] * self.n
+        for name, per_value in weights.items():
+            i = self.layer_of.get(name)
+            if i is None:
+                raise UnknownVariable(name, self.model.key)
+            iw[i] = [int(per_value.get(v, 0)) for v in self.domains[i]]
+        best: list[list[int | None]] = [[] for _ in range(self.n + 1)]
+        best[self.n] = [0]
+        for i in range(self.n - 1, -1, -1):
+            best[i] = self._cost_layer(i, allowed[i], best[i + 1], iw[i])
+        if not best[0] or best[0][0] is None:
+            return None
+        out: dict[str, dict[Value, int]] = {}
+        fwd: list[int | None] = [0]
+        for i in range(self.n):
+            ai, w, nxt = allowed[i], iw[i], best[i + 1]
+            vmin: list[int | None] = [None] * len(self.domains[i])
+            new_fwd: list[int | None] = [None] * self.size[i + 1]
+            for u, f in enumerate(fwd):
+                if f is None:
+                    continue
+                for a, d in zip(self.vals[i][u], self.dsts[i][u], strict=True):
+                    rest = nxt[d]
+                    if rest is None or (ai is not None and not (ai >> a) & 1):
+                        continue
+                    c = f + (w[a] if w is not None else 0)
+                    total = c + rest
+                    known = vmin[a]
+                    if known is None or total < known:
+                        vmin[a] = total
+                    reached = new_fwd[d]
+                    if reached is None or c < reached:
+                        new_fwd[d] = c
+            fwd = new_fwd
+            out[self.model.variables[self.order[i]].name] = {
+                self.domains[i][a]: c for a, c in enumerate(vmin) if c is not None
+            }
+        return {v.name: out[v.name] for v in self.model.variables}
+
     def _cost_layer(
         self, i: int, ai: int | None, nxt: list[int | None], w: list[int] | None
     ) -> list[int | None]:
@@ -1115,6 +1167,12 @@ class MddBackend:
         weights: Mapping[str, Mapping[Value, Fraction]] | None = None,
     ) -> dict[str, Value] | None:
         return self._d.solve(restrict, weights)
+
+    def value_costs(
+        self, restrict: Restriction, weights: Mapping[str, Mapping[Value, int]]
+    ) -> dict[str, dict[Value, int]] | None:
+        """Least total integer weight of a solution, per variable and value it takes (absent: none)."""
+        return self._d.value_costs(restrict, weights)
 
 
 __all__ = ["CompileBudgetExceeded", "MddBackend", "MddStats", "clear_cache", "compile_diagram"]
