@@ -580,6 +580,29 @@ class _Ddnnf:
             return None
         return self._read_solution(choice, free_pick)
 
+    def min_solution(
+        self, restrict: Restriction, weights: Mapping[str, Mapping[Value, int]]
+    ) -> dict[str, Value] | None:
+        """A solution of least total integer weight (ties: the first arc met, no lexicographic order)."""
+        ok = self._ok(restrict)
+        if ok is None:
+            return None
+        okl = ok.tolist()
+        lit_cost = [0] * (2 * (self.cnf.nvars + 1))
+        for var, lits in zip(self.model.variables, self.cnf.value_lits, strict=True):
+            for x, lit in zip(var.domain, lits, strict=True):
+                lit_cost[2 * abs(lit) + (lit > 0)] = int(weights.get(var.name, {}).get(x, 0))
+        free_cost = [0] * (self.cnf.nvars + 1)
+        free_pick = [0] * (self.cnf.nvars + 1)
+        for v in self.freeable.tolist():
+            options = [(lit_cost[2 * v + s], s) for s in (0, 1) if okl[2 * v + s]]
+            if options:
+                free_cost[v], free_pick[v] = min(options)
+        best, choice = self._min_pass(self._arc_ok(ok).tolist(), lit_cost, free_cost)
+        if best[self.root] is None:
+            return None
+        return self._read_solution(choice, free_pick)
+
     def value_costs(
         self, restrict: Restriction, weights: Mapping[str, Mapping[Value, int]]
     ) -> dict[str, dict[Value, int]] | None:
@@ -861,6 +884,12 @@ class DdnnfBackend:
     ) -> dict[str, dict[Value, int]] | None:
         """Least total integer weight of a solution, per variable and value it takes (absent: none)."""
         return self._d.value_costs(restrict, weights)
+
+    def min_solution(
+        self, restrict: Restriction, weights: Mapping[str, Mapping[Value, int]]
+    ) -> dict[str, Value] | None:
+        """A solution of least total integer weight (no lexicographic tie-break across the model)."""
+        return self._d.min_solution(restrict, weights)
 
 
 __all__ = ["DdnnfBackend", "DdnnfStats", "clear_cache", "compile_ddnnf", "encode_cnf"]
