@@ -473,11 +473,11 @@ class _Click:
 
         for combo in self.combos:
             r = self._with(restrict, combo)
-            if each is not None:
-                found = each(r, self.weights)
-                costs, lifted_costs = (None, None) if found is None else found
-            else:
-                costs, lifted_costs = self.backend.value_costs(r, self.weights), None
+            costs, lifted_costs = self._costs(r, each)
+            if lifted_costs is None:
+                # Also when this combination has no solution under ``r``: lifting a decision may
+                # make it feasible, so the lifted answers are then recomputed per decided variable.
+                lifted = None
             if costs is None:
                 continue
             first = next((row for row in costs.values() if row), None)
@@ -496,11 +496,28 @@ class _Click:
 
         return chosen[1], totals(per_value), None if lifted is None else totals(lifted)
 
+    def _costs(
+        self, r: Mapping[str, frozenset[Value]], each: Any
+    ) -> tuple[Mapping[str, Mapping[Value, int]] | None, Mapping[str, Mapping[Value, int]] | None]:
+        """Per-value least weights under ``r`` and, when the backend gives them, the lifted ones."""
+        if not self.weights:
+            # No price weights and no defaults: every solution weighs the same, so the passes
+            # reduce to propagation (the backend's fastest query).
+            domains = self.backend.propagate(r)
+            return (None if domains is None else {n: dict.fromkeys(d, 0) for n, d in domains.items()}), None
+        if each is not None:
+            found = each(r, self.weights)
+            return (None, None) if found is None else found
+        return self.backend.value_costs(r, self.weights), None
+
     def values_without(self, restrict: Mapping[str, frozenset[Value]], name: str) -> dict[Value, Decimal]:
         found = self.best(restrict)
         return {} if found is None else found[1][name]
 
-    def solution(self, restrict: Mapping[str, frozenset[Value]]) -> dict[str, Value]:
+    def solution(self, restrict: Mapping[str, frozenset[Value]]) -> dict[str, Value] | None:
+        """A least-weight solution to show; ``None`` when nothing is weighted (nothing to fill)."""
+        if not self.weights:
+            return None
         if hasattr(self.backend, "min_solution"):
             solution = self.backend.min_solution(restrict, self.weights)
         else:
@@ -745,16 +762,16 @@ class Configurator:
                 if len(dom) == 1:
                     shown[name] = dom
                     sources[name] = "user" if name in restrict else "implied"
-                elif name in click.defaults:
+                elif solution is not None and name in click.defaults:
                     shown[name] = frozenset({solution[name]})
                     sources[name] = "default" if solution[name] == click.defaults[name] else "cheapest"
-                elif len({per_value[name][v] for v in dom}) > 1:
+                elif solution is not None and len({per_value[name][v] for v in dom}) > 1:
                     shown[name] = frozenset({solution[name]})
                     sources[name] = "cheapest"
                 else:
                     shown[name] = dom
                     sources[name] = None
-        full = {n: frozenset({v}) for n, v in solution.items() if n in self._variables}
+        full = shown if solution is None else {n: frozenset({v}) for n, v in solution.items() if n in self._variables}
         price = self.pricing.breakdown(self._candidates(full), currency=self.currency)
         total = price.total
         attributes: list[AttributeState] = []
