@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +50,14 @@ def _read(path: Path) -> tuple[Catalog | None, list[str]]:
         return None, [f"{path}:0:0: cannot read the file: {exc.strerror or exc}"]
 
 
+def _status(text: str, *, end: bool = False) -> None:
+    """A one-line progress note on a terminal only (nothing when stderr is piped or redirected)."""
+    if sys.stderr.isatty():
+        click.echo("\r\033[K" + text, nl=False, err=True)
+        if end:
+            click.echo("\r\033[K", nl=False, err=True)
+
+
 @click.group("catalog")
 def catalog_group() -> None:
     """Catalogs: validate files, import, publish, export, list."""
@@ -80,16 +90,22 @@ def validate_command(files: tuple[Path, ...]) -> None:
 @url_option
 def import_command(file: Path, publish: bool, comment: str | None, url: str | None) -> None:
     """Validate FILE and store it as the draft (or with --publish, the published) version of its catalog."""
+    started = time.monotonic()
+    _status(f"reading {file.name}...")
     catalog, problems = _read(file)
+    _status("", end=True)
     if catalog is None:
         for line in problems:
             click.echo(line)
         raise SystemExit(1)
+    _status(f"read {file.name} in {time.monotonic() - started:.1f} s; storing...")
     with database_session(url) as session:
         try:
             info = import_catalog(session, catalog, source=file.name, publish=publish, comment=comment)
         except CatalogError as exc:
+            _status("", end=True)
             raise click.ClickException(str(exc)) from exc
+    _status("", end=True)
     click.echo(
         f"imported {info.catalog_code} version {info.number} ({info.status}), "
         f"{len(info.products)} products, sha256 {info.content_hash}"
