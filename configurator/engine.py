@@ -511,6 +511,19 @@ class _Click:
         return self.backend.value_costs(r, self.weights), None
 
     def values_without(self, restrict: Mapping[str, frozenset[Value]], name: str) -> dict[Value, Decimal]:
+        """The totals after choosing each value of ``name`` under ``restrict`` (one variable's row of
+        :meth:`best`; without weights, one propagation per combination)."""
+        if not self.weights:
+            keys: dict[Value, tuple[int, int]] = {}
+            for combo in self.combos:
+                domains = self.backend.propagate(self._with(restrict, combo))
+                if domains is None:
+                    continue
+                k = self._key(0, combo)
+                for v in domains[name]:
+                    if v not in keys or k < keys[v]:
+                        keys[v] = k
+            return {v: Decimal(k[1]).scaleb(-2) for v, k in keys.items()}
         found = self.best(restrict)
         return {} if found is None else found[1][name]
 
