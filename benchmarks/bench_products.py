@@ -201,7 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             continue
         for backend in args.backends.split(","):
             if backend == "sat" and case not in SAT_CASES:
-                rows.append({"case": case, "asked": "sat", "error": "not run: SAT propagation takes seconds here"})
+                rows.append({"case": case, "asked": "sat", "error": "not run: the SAT click (one weighted solve per value) takes minutes here"})
                 continue
             n = min(args.queries, SAT_QUERIES) if backend == "sat" else args.queries
             rows.append(_spawn(case, backend, n, args.steps, args.limit_s))
