@@ -44,6 +44,7 @@ A walk through a tiny product:
 from __future__ import annotations
 
 from catalog.snapshot import Catalog
+from configurator.backends.ddnnf import Progress
 from configurator.decisions import (
     AnyDecision,
     AttributeValue,
@@ -64,6 +65,7 @@ from configurator.engine import (
     Conflict,
     ConflictError,
     Explanation,
+    ModelNotCompiled,
     ModelStats,
     NoValidConfiguration,
     OptimizationLimitExceeded,
@@ -103,13 +105,16 @@ def load_product(
     backend: str = "auto",
     node_budget: int | None = None,
     time_budget_s: float | None = None,
+    progress: Progress | None = None,
 ) -> Configurator:
     """A :class:`Configurator` for one product of a catalog, priced in the catalog's currency.
 
     ``catalog_key`` (e.g. the published version's content hash) keys the
     compiled-model cache. ``node_budget`` and ``time_budget_s`` bound the
-    decision-diagram compilation (``CompileBudgetExceeded`` with backend
-    "mdd"; "auto" falls back to SAT). Reading catalog *files* belongs to
+    compilation (:class:`ModelNotCompiled` naming the product, the backend
+    and the budget; "auto" moves on from the decision diagram to the d-DNNF,
+    then to SAT). ``progress`` is called about once a second while a long
+    d-DNNF compilation runs. Reading catalog *files* belongs to
     ``catalog.files.load_catalog_file`` (pass ``configurator.rules.expression_checker``
     so rules are checked with file positions); the engine never parses files,
     so it stays free of the serialization layer.
@@ -136,6 +141,7 @@ def load_product(
         currency=catalog.currency,
         node_budget=node_budget,
         time_budget_s=time_budget_s,
+        progress=progress,
     )
 
 
@@ -151,6 +157,7 @@ __all__ = [
     "Explanation",
     "InvalidDecisionText",
     "InvalidValue",
+    "ModelNotCompiled",
     "ModelStats",
     "NoValidConfiguration",
     "OptimizationLimitExceeded",
