@@ -32,11 +32,6 @@ def amount(text: str) -> Decimal:
     return -value if match.group(1) in ("-", "−") else value
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the engine does not yet re-choose a soft default that a choice rules out, so the attribute is "
-    "left open and the total is that of an incomplete configuration; remove this marker when it does",
-)
 def test_every_values_delta_is_the_change_of_the_total(page: Page, server: dict[str, Any]) -> None:
     start_bike(page, server)
     mismatches: list[str] = []
