@@ -368,3 +368,17 @@ def test_money_uses_the_yuan_sign_and_locale_grouping(amount: str, locale: str, 
                                                  ("de", None), ("", None)])
 def test_locale_spellings_normalise_to_the_apps_codes(given: str, expected: str | None) -> None:
     assert normalize_locale(given) == expected
+
+
+def test_every_value_source_of_the_engine_reads_as_words_in_both_languages(demo_app: Flask) -> None:
+    """A value the engine filled (a default, or the cheapest compatible value when a choice ruled the
+    default out) is never shown as "open": each source the engine reports has its own words."""
+    from configurator.engine import SOURCES
+    from web.storefront.views import source_text
+
+    for lang in ("en", "zh-CN"):
+        with demo_app.test_request_context("/", headers={"Accept-Language": lang}, query_string={"lang": lang}):
+            open_text = source_text(None)
+            texts = {source: source_text(source) for source in SOURCES}
+            assert all(text != open_text for text in texts.values()), (lang, texts)
+            assert len(set(texts.values())) == len(SOURCES), (lang, texts)

@@ -94,6 +94,7 @@ SOURCE_TEXT = {
     "user": lambda: _("your choice"),
     "implied": lambda: _("required by a rule"),
     "default": lambda: _("suggested default"),
+    "cheapest": lambda: _("suggested: lowest price"),
     "completed": lambda: _("filled by “Finish for me”"),
 }
 """How each value source of the engine reads to a buyer (``None``: still open)."""
@@ -137,7 +138,7 @@ def changes_text(changes: Iterable[Change]) -> str:
     for c in changes:
         if c.after == "—":
             parts.append(str(_("%(attribute)s: open again", attribute=c.label)))
-        elif c.source in ("implied", "default", "completed"):
+        elif c.source in ("implied", "default", "cheapest", "completed"):
             parts.append(f"{c.label}: {c.after} ({source_text(c.source)})")
         else:
             parts.append(f"{c.label}: {c.after}")
