@@ -14,11 +14,14 @@ In(operand=Name(id='gears'), items=(Range(low=1, high=3), Int(value=8)), negated
 
 from __future__ import annotations
 
+import hashlib
+import importlib
 from dataclasses import dataclass, replace
 from functools import cache
-from importlib.resources import files
+from pathlib import Path
 from typing import Any
 
+import lark
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
@@ -179,14 +182,76 @@ class _Build(Transformer[Token, Expr]):
         return (-value if len(toks) == 2 else value), first.line or 0, first.column or 0
 
 
-_GRAMMAR = files("configurator.rules").joinpath("grammar.lark").read_text(encoding="utf-8")
-_LARK = Lark(_GRAMMAR, parser="lalr", lexer="basic", transformer=_Build(), maybe_placeholders=False)
+_GRAMMAR = Path(__file__).with_name("grammar.lark").read_text(encoding="utf-8")
+_GRAMMAR_SHA256 = hashlib.sha256(_GRAMMAR.encode("utf-8")).hexdigest()
+_TABLES_MODULE = "configurator.rules._grammar_tables"
+_TABLES_FILE = "_grammar_tables.py"
+
+
+def _build_parser(transformer: Transformer[Token, Expr] | None) -> Lark:
+    """Analyse ``grammar.lark`` and build the LALR(1) tables (tens of milliseconds)."""
+    return Lark(_GRAMMAR, parser="lalr", lexer="basic", transformer=transformer, maybe_placeholders=False)
+
+
+def _load_parser(transformer: Transformer[Token, Expr] | None) -> Lark:
+    """The parser, from the tables stored with the package when they match this grammar and lark version.
+
+    Loading the stored tables skips the grammar analysis, which dominates the
+    start-up of short commands. When the grammar file was edited (or lark
+    upgraded) without regenerating the tables, the parser is built from the
+    grammar as before: same parser, only slower to start.
+    """
+    try:
+        tables = importlib.import_module(_TABLES_MODULE)
+    except ImportError:
+        return _build_parser(transformer)
+    if tables.GRAMMAR_SHA256 != _GRAMMAR_SHA256 or tables.LARK_VERSION != lark.__version__:
+        return _build_parser(transformer)
+    return Lark._load_from_dict(tables.DATA, tables.MEMO, transformer=transformer)  # type: ignore[no-untyped-call,no-any-return]
+
+
+def tables_source() -> str:
+    """Python source of the stored parser tables for the current grammar and lark version."""
+    from pprint import pformat
+
+    from lark.grammar import Rule
+    from lark.lexer import TerminalDef
+
+    data, memo = _build_parser(None).memo_serialize([TerminalDef, Rule])
+    return "\n".join(
+        [
+            '"""LALR(1) tables of ``grammar.lark``, serialized by lark. Generated: do not edit.',
+            "",
+            "Regenerate after changing the grammar or upgrading lark:",
+            "``python -c 'from configurator.rules.parser import write_tables; write_tables()'``.",
+            '"""',
+            "# ruff: noqa",
+            "# fmt: off",
+            "from typing import Any",
+            "",
+            f"GRAMMAR_SHA256 = {_GRAMMAR_SHA256!r}",
+            f"LARK_VERSION = {lark.__version__!r}",
+            f"DATA: dict[str, Any] = {pformat(data, width=120, sort_dicts=True)}",
+            f"MEMO: dict[int, Any] = {pformat(memo, width=120, sort_dicts=True)}",
+            "",
+        ]
+    )
+
+
+def write_tables() -> Path:
+    """Regenerate the stored parser tables next to this module; returns the file written."""
+    path = Path(__file__).with_name(_TABLES_FILE)
+    path.write_text(tables_source(), encoding="utf-8")
+    return path
+
+
+_LARK = _load_parser(_Build())
 
 
 @cache
 def _plain_parser() -> Lark:
     """A second instance without the transformer, used only to replay text when reporting an error."""
-    return Lark(_GRAMMAR, parser="lalr", lexer="basic")
+    return _load_parser(None)
 
 
 # Readable names of terminals, in the order they are listed in messages.
