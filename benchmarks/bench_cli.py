@@ -13,6 +13,7 @@ Command: ``python -m benchmarks.bench_cli [--runs 15]``.
 from __future__ import annotations
 
 import argparse
+import resource
 import statistics
 import subprocess
 import sys
@@ -61,10 +62,14 @@ def compile_bytecode() -> None:
     )
 
 
-def run(command: list[str]) -> float:
+def run(command: list[str]) -> tuple[float, float]:
+    """Wall-clock and CPU (user + system) seconds of one run of ``command``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(command, cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,21 +78,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true", help="Print only; leave RESULTS.md alone.")
     args = parser.parse_args(argv)
     times: dict[str, list[float]] = {name: [] for name, _ in ROWS}
+    cpu: dict[str, list[float]] = {name: [] for name, _ in ROWS}
     compile_bytecode()
     started = time.perf_counter()
     for _ in range(args.runs):
         for name, command in ROWS:
-            times[name].append(run(command))
+            wall, used = run(command)
+            times[name].append(wall)
+            cpu[name].append(used)
     floor = statistics.median(times[ROWS[0][0]])
     lines = [
-        "| command | median s | min s | max s | × interpreter |",
-        "|---|---:|---:|---:|---:|",
+        "| command | median s | min s | max s | × interpreter | median CPU s |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for name, _ in ROWS:
         values = times[name]
         median = statistics.median(values)
         lines.append(
-            f"| {name} | {median:.3f} | {min(values):.3f} | {max(values):.3f} | {median / floor:.1f} |"
+            f"| {name} | {median:.3f} | {min(values):.3f} | {max(values):.3f} | {median / floor:.1f} "
+            f"| {statistics.median(cpu[name]):.3f} |"
         )
     body = "\n".join(
         [

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 from dataclasses import dataclass, replace
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -494,6 +494,16 @@ def check_limits(expr: Expr | Range, limits: Limits = DEFAULT_LIMITS, rule_id: s
         )
 
 
+_CACHED_LENGTH = 512
+"""Texts up to this length are parsed once per process: catalogs repeat conditions (``when:``) often."""
+
+
+@lru_cache(maxsize=2048)
+def _parse_cached(text: str) -> Expr:
+    """The AST of ``text`` (immutable, so shared); errors are raised afresh every time, never cached."""
+    return _LARK.parse(text)  # type: ignore[return-value]  # the embedded transformer returns the AST
+
+
 def parse_expression(text: str, *, rule_id: str | None = None, limits: Limits = DEFAULT_LIMITS) -> Expr:
     """Parse one expression (rule, condition, formula or parameter).
 
@@ -509,7 +519,7 @@ def parse_expression(text: str, *, rule_id: str | None = None, limits: Limits = 
     """
     _prescan(text, limits, rule_id)
     try:
-        tree = _LARK.parse(text)
+        tree = _parse_cached(text) if len(text) <= _CACHED_LENGTH else _LARK.parse(text)
     except UnexpectedInput as exc:
         raise _syntax_error(text, exc, rule_id) from None
     except RuleSyntaxError as exc:
