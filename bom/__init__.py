@@ -6,7 +6,7 @@ configurator's rule language; no web framework, no database.
 
 from __future__ import annotations
 
-from bom.canonical import canonical_json, digest, to_json_value
+from bom.canonical import canonical_json, digest, order_document, to_json_value
 from bom.errors import (
     BomCycle,
     BomError,
@@ -57,6 +57,7 @@ __all__ = [
     "bom_b2mml",
     "bom_csv",
     "canonical_json",
+    "order_document",
     "create_production_order",
     "digest",
     "explode",

@@ -160,8 +160,12 @@ def _feasibility(f: Feasibility | None) -> dict[str, Json] | None:
     }
 
 
-def order_json(order: ProductionOrder) -> dict[str, Json]:
-    """The production order as a JSON-ready mapping, its BOM included."""
+def order_json(order: ProductionOrder, bom_sha256: str | None = None) -> dict[str, Json]:
+    """The production order as a JSON-ready mapping, its BOM included.
+
+    ``bom_sha256`` is ``digest(order.bom)`` when the caller already has it (it
+    saves serialising the BOM once more); it is not checked.
+    """
     return {
         "format": ORDER_FORMAT,
         "number": order.number,
@@ -180,12 +184,31 @@ def order_json(order: ProductionOrder) -> dict[str, Json]:
         "materials": [_material(m) for m in order.materials],
         "feasibility": _feasibility(order.feasibility),
         "bom": bom_json(order.bom),
-        "bom_sha256": digest(order.bom),
+        "bom_sha256": bom_sha256 if bom_sha256 is not None else digest(order.bom),
     }
 
 
 def _plain(obj: Any) -> Json:
     """Turn decimals, dates, enums, tuples and sets into JSON values, recursively."""
+    kind = type(obj)
+    # Fast paths for the exact built-in types that make up most of a document (the checks below
+    # still apply to their subclasses and to everything else).
+    if kind is str or kind is int or kind is bool:
+        return obj  # type: ignore[no-any-return,unused-ignore]
+    if kind is list or kind is tuple:
+        return [_plain(v) for v in obj]
+    if kind is dict:
+        out: dict[str, Json] = {}
+        for k, v in obj.items():
+            if type(k) is not str and not isinstance(k, str):
+                raise TypeError(f"object keys must be strings, got {k!r}")
+            out[k] = _plain(v)
+        return out
+    return _plain_other(obj)
+
+
+def _plain_other(obj: Any) -> Json:
+    """:func:`_plain` of everything but exact ``str``/``int``/``bool``/``list``/``tuple``/``dict``."""
     if obj is None or isinstance(obj, bool | int | str):
         return obj
     if isinstance(obj, float):
@@ -227,6 +250,20 @@ def canonical_json(obj: Any) -> bytes:
     """The canonical UTF-8 JSON bytes of a BOM, a production order or plain data."""
     return json.dumps(
         _plain(obj), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
+
+
+def order_document(order: ProductionOrder, bom_sha256: str | None = None) -> bytes:
+    """:func:`canonical_json` of a production order, given its BOM's digest if already known.
+
+    The same bytes as ``canonical_json(order)`` when ``bom_sha256`` is ``digest(order.bom)``.
+    """
+    return json.dumps(
+        _plain(order_json(order, bom_sha256)),
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        allow_nan=False,
     ).encode("utf-8")
 
 

@@ -20,7 +20,7 @@ possible start and end and flag a due date that cannot be met.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -103,8 +103,12 @@ def create_production_order(
     number: str,
     calendar: WorkCalendar | None = None,
     today: date | None = None,
+    exploded: tuple[BillOfMaterials, Sequence[RoutedOperation]] | None = None,
 ) -> ProductionOrder:
     """Explode, route and schedule one order of a configured product.
+
+    ``exploded`` is ``(bom, route(catalog, bom))`` of this very configuration and
+    quantity when the caller has them already (they are not computed again, nor checked).
 
     >>> from catalog.snapshot import Catalog, Label, Operation, Part, Product, BomLine
     >>> cat = Catalog("c", Label("C"), "CNY", (Part("BOX", Label("Box"), lead_time_days=2),), (),
@@ -117,8 +121,11 @@ def create_production_order(
     datetime.date(2025, 3, 12)
     """
     cal = calendar if calendar is not None else WorkCalendar()
-    bom = explode(catalog, product_code, configuration, quantity=quantity)
-    routed = route(catalog, bom)
+    if exploded is None:
+        bom = explode(catalog, product_code, configuration, quantity=quantity)
+        routed: Sequence[RoutedOperation] = route(catalog, bom)
+    else:
+        bom, routed = exploded
     order_end = cal.end_of_day(due_date)
     scheduled: list[ScheduledOperation] = []
     cursor = order_end

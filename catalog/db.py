@@ -39,12 +39,8 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 """The Alembic script folder at the repository root (next to the packages)."""
 
 
-MODEL_MODULES: tuple[str, ...] = ("catalog.models", "bom.models", "web.models")
+MODEL_MODULES: tuple[str, ...] = ("catalog.models", "usecases.records")
 """Every module that defines ORM models on ``Base``, in dependency order."""
-
-OPTIONAL_MODEL_MODULES = frozenset({"bom.models", "web.models"})
-"""Modules a package may not provide (yet); only their absence is tolerated."""
-
 
 class Base(DeclarativeBase):
     """Declarative base of every ORM model in the project."""
@@ -57,17 +53,14 @@ def import_models() -> MetaData:
 
     Names are resolved at run time: the domain packages do not import the
     packages above them, yet migrations see every table.
+    Every module is required: a missing one would silently drop its tables
+    from migrations, so it fails here naming the module.
 
     >>> "catalog_versions" in import_models().tables
     True
     """
     for name in MODEL_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            # A broken import inside an existing module must surface, not look like absence.
-            if name not in OPTIONAL_MODEL_MODULES or exc.name != name:
-                raise
+        importlib.import_module(name)
     return Base.metadata
 
 

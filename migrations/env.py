@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 from catalog.db import default_database_url, import_models, make_engine
 
 config = context.config
-# catalog.models and, when their packages provide them, bom.models and web.models
+# catalog.models and, when their packages provide them, bom.models and usecases.records
 # (catalog.db.MODEL_MODULES): adding those modules later needs no change here.
 target_metadata = import_models()
 

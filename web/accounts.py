@@ -27,7 +27,7 @@ from flask_login import LoginManager, UserMixin, current_user
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from web.models import User, UserSession
+from usecases.records import User, UserSession
 
 ROLES = ("viewer", "editor", "admin")
 """Roles from least to most powerful."""
@@ -60,7 +60,7 @@ class Account(UserMixin):  # type: ignore[misc]
     email: str
     role: str
     session_id: str = ""
-    """The server-side sign-in this request belongs to (see :class:`web.models.UserSession`)."""
+    """The server-side sign-in this request belongs to (see :class:`usecases.records.UserSession`)."""
 
     def get_id(self) -> str:
         return f"{self.user_id}:{self.session_id}"

@@ -20,8 +20,8 @@ from flask import g, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from usecases.records import ApiToken
 from web.errors import ApiProblem
-from web.models import ApiToken
 
 SCOPES = ("erp:read", "erp:write", "webhooks:manage", "catalog:write", "orders:write")
 TOKEN_PREFIX = "c2m_"

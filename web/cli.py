@@ -44,6 +44,11 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
         "webhook_group",
         "Webhook endpoints: events are signed (Standard Webhooks) and sent by `c2m worker`.",
     ),
+    "cleanup": (
+        "worker",
+        "cleanup_command",
+        "Housekeeping: delete abandoned configurations and expired idempotency keys and sessions.",
+    ),
     "worker": (
         "worker",
         "worker_command",

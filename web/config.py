@@ -8,13 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from catalog.files.limits import DEFAULT_MAX_ATTRIBUTE_VALUES, DEFAULT_MAX_MODEL_VALUES
+from usecases.settings import DEFAULT_COMPILE_BUDGET_S, DEFAULT_COMPILE_MEMORY_MB, DEFAULT_COMPILE_NODE_BUDGET
 
-DEFAULT_COMPILE_BUDGET_S = 10.0
-"""Seconds one product's model may take to compile (``C2M_COMPILE_BUDGET_S``)."""
-DEFAULT_COMPILE_NODE_BUDGET = 1_000_000
-"""Decision-diagram nodes of one product's model (``C2M_COMPILE_NODE_BUDGET``; about 400 MB)."""
-DEFAULT_COMPILE_MEMORY_MB = 2048
-"""Address space of the process that test-compiles a catalog before it is stored (``C2M_COMPILE_MEMORY_MB``)."""
+__all__ = ["DEFAULT_COMPILE_BUDGET_S", "DEFAULT_COMPILE_MEMORY_MB", "DEFAULT_COMPILE_NODE_BUDGET"]
+
 DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
 """Largest request body, whatever its transfer encoding (``C2M_MAX_BODY_BYTES``)."""
 
@@ -46,11 +43,11 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         "SOLVER_BACKEND": os.environ.get("C2M_SOLVER_BACKEND", "auto"),
         # Flask-Limiter notation, e.g. "120 per minute;2000 per hour" (web.limits' default when unset)
         "PUBLIC_RATE_LIMIT": os.environ.get("C2M_PUBLIC_RATE_LIMIT") or None,
-        # Production readiness (web.security, web.observability, web.services.catalogs):
+        # Production readiness (web.security, web.observability, usecases.catalogs):
         "PRODUCTION": _flag(os.environ.get("C2M_PRODUCTION")),
         "SECURE_COOKIES": _flag(os.environ.get("C2M_SECURE_COOKIES")),
         "TRUSTED_PROXIES": _int(os.environ.get("C2M_TRUSTED_PROXIES"), "C2M_TRUSTED_PROXIES", 0),
-        # Compile budgets are always on (web.services.compile_guard has the defaults).
+        # Compile budgets are always on (usecases.compile_guard has the defaults).
         "COMPILE_BUDGET_S": _float(os.environ.get("C2M_COMPILE_BUDGET_S"), "C2M_COMPILE_BUDGET_S")
         or DEFAULT_COMPILE_BUDGET_S,
         "COMPILE_NODE_BUDGET": _int(

@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 from bom.errors import BomError
 from catalog.errors import CatalogError
 from configurator.errors import ConfiguratorError
+from usecases.errors import UseCaseError
 
 log = logging.getLogger("web.errors")
 
@@ -28,15 +29,26 @@ STATUS_BY_REASON: dict[str, int] = {
     "product_not_found": 404,
     "not_found": 404,
     "configuration_not_found": 404,
+    "decision_not_found": 404,
     "order_not_found": 404,
     "version_immutable": 409,
     "conflict": 409,
+    "nothing_to_undo": 409,
     "idempotency_conflict": 409,
     "unauthorized": 401,
     "forbidden": 403,
+    "idempotency_in_progress": 409,
+    "catalog_version_mismatch": 409,
+    "version_archived": 409,
+    "invalid_transition": 409,
+    "stale_revision": 409,
+    "stored_record_corrupt": 409,
+    "production_order_not_reproducible": 409,
+    "invalid_cursor": 400,
+    "model_too_large": 503,
 }
 
-DOMAIN_ERRORS = (CatalogError, ConfiguratorError, BomError)
+DOMAIN_ERRORS = (CatalogError, ConfiguratorError, BomError, UseCaseError)
 
 
 class ApiProblem(Exception):
@@ -48,6 +60,11 @@ class ApiProblem(Exception):
         self.reason = reason
         self.detail = detail
         self.extra = extra
+
+
+def status_of(reason: str) -> int:
+    """The HTTP status of a domain reason (422 when the reason is not listed)."""
+    return STATUS_BY_REASON.get(reason, 422)
 
 
 def problem_response(status: int, reason: str, detail: str, **extra: Any) -> Response:
@@ -69,7 +86,7 @@ def problem_response(status: int, reason: str, detail: str, **extra: Any) -> Res
 
 def domain_error_payload(exc: Exception) -> dict[str, Any]:
     """Structured details of a domain error, for the ``errors`` member."""
-    extra: dict[str, Any] = {}
+    extra: dict[str, Any] = dict(exc.extra) if isinstance(exc, UseCaseError) else {}
     problems = getattr(exc, "problems", None)
     if problems:
         extra["errors"] = [str(p) for p in problems]
@@ -138,7 +155,7 @@ def init_app(app: Flask) -> None:
         @app.errorhandler(cls)
         def _domain(exc: Exception) -> Any:
             reason = getattr(exc, "reason", "error")
-            status = getattr(exc, "http_status", None) or STATUS_BY_REASON.get(reason, 422)
+            status = status_of(reason)
             if not _wants_problem():
                 # Returned, not raised: an exception raised inside an error handler is not
                 # handled again and would turn every such page into a 500.

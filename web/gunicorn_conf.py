@@ -69,8 +69,8 @@ def post_worker_init(worker: Any) -> None:
     flask_app = worker.wsgi  # the Flask object ('web:create_app()'); ProxyFix wraps only its wsgi_app
     if not hasattr(flask_app, "app_context"):
         return
+    from usecases.catalogs import catalogs_in_force, warm
     from web import database
-    from web.services.catalogs import catalogs_in_force, warm
 
     try:
         with flask_app.app_context():

@@ -21,20 +21,19 @@ set in production; the variable name is the only way to turn it on).
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
-import os
 import re
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from flask import Flask, Response, g, has_request_context, request
+
+from usecases.instrumentation import add_timing_sink, fault_delay, timed, timed_call
 
 __all__ = [
     "JsonFormatter",
@@ -43,6 +42,7 @@ __all__ = [
     "request_id",
     "fault_delay",
     "timed",
+    "timed_call",
 ]
 
 REQUEST_ID_HEADER = "X-Request-Id"
@@ -87,49 +87,18 @@ def request_id() -> str | None:
     return str(value) if value is not None else None
 
 
-@contextmanager
-def timed(operation: str) -> Iterator[None]:
-    """Time the block as engine operation ``operation`` of the current request.
-
-    >>> with timed("state"):
-    ...     pass
-    """
-    started = time.perf_counter()
-    try:
-        yield
-    finally:
-        elapsed_ms = (time.perf_counter() - started) * 1000.0
-        if has_request_context():
-            totals: dict[str, list[float]] = g.setdefault("c2m_engine", {})
-            entry = totals.setdefault(operation, [0, 0.0])
-            entry[0] += 1
-            entry[1] += elapsed_ms
-        elif engine_log.isEnabledFor(logging.DEBUG):
-            engine_log.debug(operation, extra={"fields": {"op": operation, "ms": round(elapsed_ms, 2)}})
+def _record_in_request(operation: str, elapsed_ms: float) -> bool:
+    """Add an engine timing to the current request's log line (False outside a request)."""
+    if not has_request_context():
+        return False
+    totals: dict[str, list[float]] = g.setdefault("c2m_engine", {})
+    entry = totals.setdefault(operation, [0, 0.0])
+    entry[0] += 1
+    entry[1] += elapsed_ms
+    return True
 
 
-def timed_call(operation: str) -> Callable[[F], F]:
-    """Decorator form of :func:`timed`."""
-
-    def decorate(function: F) -> F:
-        @functools.wraps(function)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with timed(operation):
-                return function(*args, **kwargs)
-
-        return wrapper  # type: ignore[return-value]
-
-    return decorate
-
-
-def fault_delay(point: str) -> None:
-    """Sleep ``C2M_TEST_SLOW_<POINT>_S`` seconds when that is set (fault tests only).
-
-    >>> fault_delay("nothing-configured")
-    """
-    raw = os.environ.get(f"C2M_TEST_SLOW_{point.upper()}_S")
-    if raw:
-        time.sleep(float(raw))
+add_timing_sink(_record_in_request)
 
 
 def _begin() -> None:

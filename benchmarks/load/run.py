@@ -1,6 +1,6 @@
 """Load test: gunicorn + PostgreSQL on 127.0.0.1, a realistic buyer journey, bounded in time.
 
-    .venv/bin/python -m benchmarks.load.run [--seconds 60] [--users 8] [--workers 2] [--threads 4]
+    .venv/bin/python -m benchmarks.load.run [--seconds 60] [--users 8] [--workers 2] [--threads 4] [--servers 1]
 
 What it does, from scratch every run:
 
@@ -82,26 +82,32 @@ class Stats:
 class Client:
     """One buyer: a keep-alive connection and the journey."""
 
-    def __init__(self, port: int, stats: Stats, rng: random.Random) -> None:
-        self.port = port
+    def __init__(self, ports: list[int], stats: Stats, rng: random.Random) -> None:
+        self.ports = ports
         self.stats = stats
         self.rng = rng
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        # One keep-alive connection per server; requests go round-robin over them, so with
+        # several servers consecutive steps of one journey land on different processes.
+        self.conns = [http.client.HTTPConnection("127.0.0.1", p, timeout=60) for p in ports]
+        self.turn = 0
 
     def call(
         self, step: str, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
     ) -> tuple[int, Any]:
         data = json.dumps(body).encode() if body is not None else None
         hdrs = {"Content-Type": "application/json", "Accept": "application/json", **(headers or {})}
+        index = self.turn % len(self.conns)
+        self.turn += 1
+        conn = self.conns[index]
         started = time.perf_counter()
         try:
-            self.conn.request(method, path, body=data, headers=hdrs)
-            response = self.conn.getresponse()
+            conn.request(method, path, body=data, headers=hdrs)
+            response = conn.getresponse()
             raw = response.read()
             status = response.status
         except (OSError, http.client.HTTPException) as exc:
-            self.conn.close()
-            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+            conn.close()
+            self.conns[index] = http.client.HTTPConnection("127.0.0.1", self.ports[index], timeout=60)
             self.stats.record(step, (time.perf_counter() - started) * 1000, False, repr(exc))
             return 0, None
         ms = (time.perf_counter() - started) * 1000
@@ -121,7 +127,9 @@ class Client:
         status, _ = self.call("product", "GET", f"/api/v1/products/{product}?catalog={catalog}")
         if status != 200:
             return
-        status, cfg = self.call("create", "POST", "/api/v1/configurations", {"product": product, "catalog": catalog})
+        status, cfg = self.call(
+            "create", "POST", "/api/v1/configurations", {"product": product, "catalog": catalog}
+        )
         if status != 201:
             return
         cid = cfg["id"]
@@ -134,7 +142,10 @@ class Client:
                 return
             cfg = updated
         status, _ = self.call(
-            "complete", "POST", f"/api/v1/configurations/{cid}/complete", {"objective": "defaults", "apply": True}
+            "complete",
+            "POST",
+            f"/api/v1/configurations/{cid}/complete",
+            {"objective": "defaults", "apply": True},
         )
         if status != 200:
             return
@@ -162,6 +173,23 @@ class Client:
             return None
         code, values = self.rng.choice(options)
         return {"attribute": code, "value": self.rng.choice(values)}
+
+
+def wait_ready(ports: list[int], servers: list[subprocess.Popen[bytes]], log_path: Path) -> None:
+    """Until every server answers ``/readyz`` (60 s in all)."""
+    deadline = time.monotonic() + 60
+    for port, server in zip(ports, servers, strict=True):
+        while True:
+            try:
+                probe = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                probe.request("GET", "/readyz")
+                if probe.getresponse().status == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise SystemExit(f"server did not start; see {log_path}")
+            time.sleep(0.3)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -202,11 +230,19 @@ def append_results(block: list[str]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--users", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument(
+        "--servers",
+        type=int,
+        default=1,
+        help="separate `c2m serve --production` instances on their own ports; clients go round-robin",
+    )
     parser.add_argument("--no-results", action="store_true", help="Do not append to benchmarks/RESULTS.md.")
     args = parser.parse_args(argv)
     seconds = min(args.seconds, MAX_SECONDS)
@@ -224,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{dbname}"'))
     url = make_url(admin_url).set(database=dbname).render_as_string(hide_password=False)
-    server: subprocess.Popen[bytes] | None = None
+    servers: list[subprocess.Popen[bytes]] = []
     log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"{dbname}.log"
     try:
         upgrade_database(url)
@@ -233,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
             for path in demo_catalog_paths():
                 import_catalog(session, load_catalog_file(path), publish=True)
             session.commit()
-        port = free_port()
+        ports = [free_port() for _ in range(max(1, args.servers))]
         env = {
             **os.environ,
             "C2M_DATABASE_URL": url,
@@ -247,30 +283,22 @@ def main(argv: list[str] | None = None) -> int:
         }
         env.pop("C2M_READ_DATABASE_URL", None)
         with log_path.open("wb") as log:
-            server = subprocess.Popen(
-                [sys.executable, "-c", "from web.cli import main; main()", "serve", "--production", "--bind", f"127.0.0.1:{port}",
-                 "--workers", str(args.workers)],
-                cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                probe = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                probe.request("GET", "/readyz")
-                if probe.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise SystemExit(f"server did not start; see {log_path}")
-            time.sleep(0.3)
+            for port in ports:
+                servers.append(
+                    subprocess.Popen(
+                        [sys.executable, "-c", "from web.cli import main; main()", "serve", "--production",
+                         "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers)],
+                        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                    )
+                )  # fmt: skip
+        wait_ready(ports, servers, log_path)
         time.sleep(2)  # let the workers finish compiling the models (post_worker_init)
 
         stats = Stats()
         stop = time.monotonic() + seconds
 
         def user(n: int) -> None:
-            client = Client(port, stats, random.Random(n))  # a reproducible load mix, not a secret
+            client = Client(ports, stats, random.Random(n))  # a reproducible load mix, not a secret
             while time.monotonic() < stop:
                 client.journey()
 
@@ -282,8 +310,10 @@ def main(argv: list[str] | None = None) -> int:
             t.join(timeout=seconds + 120)
         elapsed = time.monotonic() - started
     finally:
-        if server is not None and server.poll() is None:
-            os.killpg(server.pid, signal.SIGTERM)
+        for server in servers:
+            if server.poll() is None:
+                os.killpg(server.pid, signal.SIGTERM)
+        for server in servers:
             try:
                 server.wait(timeout=30)
             except subprocess.TimeoutExpired:
@@ -303,14 +333,16 @@ def main(argv: list[str] | None = None) -> int:
     errors = sum(stats.errors.values())
     consistent = len(placed) == len(set(placed)) == len(in_db) == po_count and set(placed) == in_db
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    servers_text = f"{len(servers)} servers (round-robin) × " if len(servers) > 1 else ""
     block = [
-        f"### {when} — gunicorn {args.workers} gthread workers × {args.threads} threads, PostgreSQL, "
+        f"### {when} — {servers_text}gunicorn {args.workers} gthread workers × {args.threads} threads, PostgreSQL, "
         f"{args.users} client threads, {elapsed:.0f} s",
         "",
         "Journey per client: browse → product → create configuration → up to 3 decisions → complete → order.",
         f"Machine: {os.cpu_count()} CPUs shared with other work; client and server on the same host. "
         f"Command: `python -m benchmarks.load.run --seconds {seconds:g} --users {args.users} "
-        f"--workers {args.workers} --threads {args.threads}`.",
+        f"--workers {args.workers} --threads {args.threads}"
+        f"{f' --servers {len(servers)}' if len(servers) > 1 else ''}`.",
         "",
         *table(stats, elapsed),
         "",

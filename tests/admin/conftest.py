@@ -74,7 +74,7 @@ def populate(url: str) -> None:
             for role in ROLES:
                 create_user(session, f"{role}@example.com", PASSWORD, role)
             session.commit()
-        from web.services.orders import place_order
+        from usecases.orders import place_order
 
         with Session(engine) as session:
             status, body = place_order(

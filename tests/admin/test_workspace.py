@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from catalog.services import list_versions, load_version
 from tests.admin.conftest import BOXES, PASSWORD, csrf_token, post
-from web.models import ProductionOrderRecord, User
+from usecases.records import ProductionOrderRecord, User
 
 Login = Callable[[str], FlaskClient]
 
@@ -398,7 +398,7 @@ def test_effectivity_dates_decide_what_the_storefront_sells(
         {"valid_from": start.strftime("%Y-%m-%dT%H:%M"), "valid_to": end.strftime("%Y-%m-%dT%H:%M")},
     )
     assert response.status_code == 303
-    from web.services.catalogs import load_catalog
+    from usecases.catalogs import load_catalog
 
     with factory() as session:
         assert load_catalog(session, "boxes").number == 1  # the scheduled version is not in force yet

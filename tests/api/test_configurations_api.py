@@ -13,7 +13,7 @@ from catalog.demo import demo_catalog_paths
 from catalog.files import load_catalog_file
 from catalog.services import import_catalog, publish_version
 from tests.api.conftest import make_app
-from web.models import ConfigurationRecord
+from usecases.records import ConfigurationRecord
 
 BASE = "/api/v1/configurations"
 CARBON = {"attribute": "frame_material", "value": "carbon"}
@@ -267,7 +267,7 @@ def test_configuration_stays_pinned_after_a_new_version_is_published(app: Flask,
 
 
 def test_stored_decisions_that_no_longer_validate_are_reported(app: Flask, client: FlaskClient) -> None:
-    from web.services import configurations as service
+    from usecases import configurations as service
 
     cid = create(client, [CARBON, {"attribute": "gears", "value": 11}])["id"]
     _publish_new_bike_version(app)

@@ -10,10 +10,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
+from usecases import configurations as service
+from usecases.records import ConfigurationRecord
 from web import database
 from web.api.configurations import respond_configuration
-from web.models import ConfigurationRecord
-from web.services import configurations as service
 
 BASE = "/api/v1/configurations"
 CARBON = {"attribute": "frame_material", "value": "carbon"}

@@ -20,10 +20,10 @@ from catalog.demo import demo_catalog_paths
 from catalog.files import load_catalog_file, load_catalog_text
 from catalog.services import import_catalog
 from configurator import Decision
+from usecases.catalogs import get_configurator, load_catalog
+from usecases.configurations import decision_to_json
 from web import create_app
 from web.auth import create_token
-from web.services.catalogs import get_configurator, load_catalog
-from web.services.configurations import decision_to_json
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
 B2MML_DIR = SHARED / "b2mml"

@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from lxml import etree
 from sqlalchemy.orm import Session, sessionmaker
 
-from web.services.catalogs import load_catalog
+from usecases.catalogs import load_catalog
 
 from .conftest import B2MML_DIR, BIKE, bearer, post_order
 

@@ -12,7 +12,7 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from web.models import IdempotencyKey, OrderRecord, OutboxEvent, ProductionOrderRecord
+from usecases.records import IdempotencyKey, OrderRecord, OutboxEvent, ProductionOrderRecord
 
 from .conftest import post_order
 
@@ -90,7 +90,7 @@ def test_the_loser_of_a_race_on_the_key_insert_replays_the_winners_response(
 ) -> None:
     # Both requests pass the "key already stored?" check and prepare the order before either
     # writes: the insert of the key row decides, and the loser must replay, not create.
-    from web.services import orders as service
+    from usecases import orders as service
 
     barrier = threading.Barrier(2)
     prepare = service._prepare

@@ -16,9 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bom.export import BOM_CSV_COLUMNS, PARTS_CSV_COLUMNS
+from usecases.orders import place_order
+from usecases.records import OutboxEvent
 from web.api.erp import OPERATIONS_CSV_COLUMNS
-from web.models import OutboxEvent
-from web.services.orders import place_order
 
 from .conftest import B2MML_DIR, bearer, post_order
 

@@ -14,8 +14,8 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 from standardwebhooks import Webhook
 
+from usecases.outbox import drain
 from web.auth import create_token
-from web.webhooks import drain
 
 from .conftest import bearer, post_order
 
@@ -330,16 +330,16 @@ def test_cli_rotates_secrets_and_shows_deliveries(
 def test_the_service_checks_addresses_for_every_caller(
     factory: sessionmaker[Session], address: dict[str, Any], field: str
 ) -> None:
-    from web.errors import ApiProblem
-    from web.services.orders import place_order
+    from usecases.errors import UseCaseError
+    from usecases.orders import place_order
 
-    with factory() as session, pytest.raises(ApiProblem) as caught:
+    with factory() as session, pytest.raises(UseCaseError) as caught:
         place_order(session, idempotency_key=str(uuid.uuid4()), scope="public", delivery_address=address, **BOX)
-    assert caught.value.status == 422 and caught.value.extra["field"] == field
+    assert caught.value.reason == "invalid_delivery_address" and caught.value.extra["field"] == field
 
 
 def test_the_service_stores_a_trimmed_address_with_every_field(factory: sessionmaker[Session]) -> None:
-    from web.services.orders import place_order
+    from usecases.orders import place_order
 
     with factory() as session:
         _, body = place_order(

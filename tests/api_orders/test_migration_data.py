@@ -6,8 +6,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
 from catalog.db import alembic_config, make_engine, upgrade_database
-from web.models import OutboxEvent
-from web.webhooks import event_payload
+from usecases.outbox import event_payload
+from usecases.records import OutboxEvent
 
 REVISION = "a7e3c91d5b20"
 

@@ -14,10 +14,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bom import WorkCalendar, canonical_json, digest, explode
-from web.models import IdempotencyKey, OrderRecord, OutboxEvent, ProductionOrderRecord
-from web.services.catalogs import load_catalog
-from web.services.configurations import create_configuration
-from web.services.orders import public_scope, rebuild_production_order
+from usecases.catalogs import load_catalog
+from usecases.configurations import create_configuration
+from usecases.orders import public_scope, rebuild_production_order
+from usecases.records import IdempotencyKey, OrderRecord, OutboxEvent, ProductionOrderRecord
 
 from .conftest import bearer, complete_decisions, post_order
 

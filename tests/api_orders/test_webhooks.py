@@ -17,10 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from standardwebhooks import Webhook
 
-from web.commands.webhook import webhook_group
-from web.commands.worker import worker_command
-from web.models import OutboxEvent, WebhookEndpoint
-from web.webhooks import (
+from usecases.outbox import (
     BACKOFF_BASE,
     BACKOFF_CAP,
     WebhookError,
@@ -31,6 +28,9 @@ from web.webhooks import (
     outbox_status,
     retry_failed,
 )
+from usecases.records import OutboxEvent, WebhookEndpoint
+from web.commands.webhook import webhook_group
+from web.commands.worker import worker_command
 
 from .conftest import post_order
 

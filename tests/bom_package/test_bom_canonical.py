@@ -123,3 +123,35 @@ def test_order_json_embeds_the_bom_and_its_digest(catalog, config):
             today=date(2025, 3, 3),
         )
     )
+
+
+def test_order_document_with_a_known_bom_digest_is_the_canonical_json(catalog, config):
+    from bom import order_document
+
+    order = create_production_order(
+        catalog, "3", "feed", "cargo-bike", config, quantity=2, due_date=date(2025, 3, 14), number="PO-10"
+    )
+    assert order_document(order, digest(order.bom)) == canonical_json(order) == order_document(order)
+
+
+def test_fast_paths_keep_the_checks_of_subclasses_and_keys():
+    class Text(str):
+        pass
+
+    assert canonical_json({"a": [Text("x"), (1, True, None)], "b": {"c": Decimal("1.50")}}) == (
+        b'{"a":["x",[1,true,null]],"b":{"c":"1.5"}}'
+    )
+    with pytest.raises(TypeError, match="keys must be strings"):
+        canonical_json({1: "x"})
+    with pytest.raises(TypeError, match="floats"):
+        canonical_json([1.5])
+
+
+def test_a_production_order_from_the_callers_bom_and_routing_is_the_same_document(catalog, config):
+    from bom import route
+
+    args = (catalog, "3", "feed", "cargo-bike", config)
+    kwargs = {"quantity": 3, "due_date": date(2025, 3, 14), "number": "PO-11", "today": date(2025, 3, 3)}
+    bom = explode(catalog, "cargo-bike", config, quantity=3)
+    given = create_production_order(*args, **kwargs, exploded=(bom, route(catalog, bom)))
+    assert canonical_json(given) == canonical_json(create_production_order(*args, **kwargs))

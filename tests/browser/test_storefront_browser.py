@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from catalog.db import make_engine
-from web.models import OrderRecord
+from usecases.records import OrderRecord
 
 pytestmark = pytest.mark.slow
 

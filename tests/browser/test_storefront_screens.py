@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from catalog.db import make_engine
 from tests.browser.conftest import ARTIFACTS, serious_violations
 from tests.browser.test_storefront_browser import fill_order
-from web.models import ConfigurationRecord, QuoteRecord
+from usecases.records import ConfigurationRecord, QuoteRecord
 
 pytestmark = pytest.mark.slow
 

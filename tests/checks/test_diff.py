@@ -213,7 +213,7 @@ def _seed_configuration_and_order(engine: Any) -> None:
 
     from sqlalchemy.orm import Session
 
-    from web.models import ConfigurationRecord, OrderRecord
+    from usecases.records import ConfigurationRecord, OrderRecord
 
     now = datetime.now(UTC)
     common = {"catalog_code": "desks", "version_number": 1, "content_hash": "0" * 64, "product_code": "desk"}

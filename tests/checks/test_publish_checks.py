@@ -16,15 +16,15 @@ from catalog.db import make_engine
 from catalog.files import load_catalog_file
 from catalog.services import import_catalog, list_catalogs, list_versions, update_draft
 from configurator.rules.catalog_check import expression_checker
-from web.auth import create_token
-from web.cli import main
-from web.services.publishing import (
+from usecases.publishing import (
     ChecksFailed,
     DraftChanged,
     SkipReasonMissing,
     publish_checked,
     version_checks,
 )
+from web.auth import create_token
+from web.cli import main
 
 DATA = Path(__file__).parent / "data"
 BROKEN = DATA / "broken.yaml"

@@ -23,11 +23,11 @@ from catalog.db import make_engine, upgrade_database
 from tests.faults.conftest import REPO, needs_postgres
 from tests.faults.test_model_too_large import oversized_catalog
 from tests.security.conftest import populate
+from usecases import catalogs
+from usecases.outbox import drain, enqueue, new_secret
+from usecases.records import OutboxEvent, WebhookEndpoint
 from web import create_app
 from web.auth import create_token
-from web.models import OutboxEvent, WebhookEndpoint
-from web.services import catalogs
-from web.webhooks import drain, enqueue, new_secret
 
 REDIS_URL = os.environ.get("C2M_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
 

@@ -24,9 +24,9 @@ from standardwebhooks import Webhook
 from catalog.db import make_engine
 from tests.faults.conftest import REPO
 from tests.security.conftest import place_order
+from usecases.outbox import add_endpoint
+from usecases.records import OutboxEvent
 from web import create_app
-from web.models import OutboxEvent
-from web.webhooks import add_endpoint
 
 SLOW_S = 7.0
 

@@ -153,8 +153,8 @@ def test_logout_revokes_the_session_cookie(app: Flask) -> None:
 
 
 def test_a_password_change_revokes_every_session(app: Flask) -> None:
+    from usecases.records import User
     from web.accounts import set_password
-    from web.models import User
 
     email = add_user(app)
     client = app.test_client()

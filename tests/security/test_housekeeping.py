@@ -13,9 +13,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tests.security.conftest import BIKE
+from usecases.cleanup import clean_up
+from usecases.records import ConfigurationRecord, IdempotencyKey
 from web.cli import main
-from web.models import ConfigurationRecord, IdempotencyKey
-from web.services.cleanup import clean_up
 
 
 def finished(client: FlaskClient, address: str = "127.0.0.1") -> str:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.security.conftest import BIKE, WARDROBE, place_order
-from web.models import ConfigurationRecord, OrderRecord
+from usecases.records import ConfigurationRecord, OrderRecord
 
 
 @pytest.fixture

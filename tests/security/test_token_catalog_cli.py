@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from catalog.db import make_engine
+from usecases.records import ApiToken
 from web.cli import main
-from web.models import ApiToken
 
 
 def test_token_create_with_a_catalog_limit(db_url: str) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from catalog.db import make_engine
 from tests.storefront.conftest import csrf_token, start
 from tests.storefront.test_storefront import ADDRESS, choose, post
-from web.models import OrderRecord, QuoteRecord
+from usecases.records import OrderRecord, QuoteRecord
 
 
 def finish(client: FlaskClient, config: str) -> None:

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from catalog.db import make_engine
 from tests.storefront.conftest import csrf_token, make_app, start
+from usecases.records import ConfigurationRecord, OrderRecord
 from web.i18n import money, normalize_locale
-from web.models import ConfigurationRecord, OrderRecord
 
 
 def post(client: FlaskClient, path: str, **fields: str) -> object:

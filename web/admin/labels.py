@@ -60,8 +60,8 @@ def when(value: Any) -> str:
 
 @lru_cache(maxsize=64)
 def _product(catalog_code: str, version: int, product_code: str) -> Any:
+    from usecases import catalogs
     from web import database
-    from web.services import catalogs
 
     try:
         return catalogs.load_catalog(database.read_session(), catalog_code, version).product(product_code)

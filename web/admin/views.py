@@ -33,6 +33,14 @@ from catalog.snapshot import AttributeKind, Catalog, Product
 from configurator import Configurator, ConfiguratorError, Decision, format_value, parse_decision
 from configurator.checks import CatalogReport, format_configuration
 from configurator.rules import expression_checker
+from usecases.compile_guard import (
+    CatalogTooComplex,
+    check_catalog_compiles,
+    current_limits,
+)
+from usecases.publishing import ChecksFailed, publish_checked, version_checks
+from usecases.records import OrderRecord, ProductionOrderRecord, User
+from usecases.version_diff import affected_records, semantic_diff
 from web import database
 from web.accounts import (
     ROLES,
@@ -51,14 +59,6 @@ from web.admin.gantt import gantt_svg
 from web.admin.labels import order_details
 from web.i18n import current_locale, label_text
 from web.limits import login_check, login_failed, login_succeeded
-from web.models import OrderRecord, ProductionOrderRecord, User
-from web.services.compile_guard import (
-    CatalogTooComplex,
-    check_catalog_compiles,
-    current_limits,
-)
-from web.services.publishing import ChecksFailed, publish_checked, version_checks
-from web.services.version_diff import affected_records, semantic_diff
 
 MAX_REASONS = 60
 """Most impossible values explained on one test bench page (each explanation is a solver search)."""
@@ -860,7 +860,7 @@ def production_order(number: str) -> Any:
 
 
 def _rebuilt(number: str) -> Any:
-    from web.services.orders import rebuild_production_order
+    from usecases.orders import rebuild_production_order
 
     return rebuild_production_order(database.session(), _production_order(number))
 
@@ -879,7 +879,7 @@ def production_order_csv(number: str) -> Response:
 @bp.get("/production-orders/<number>/b2mml.xml")
 @require_role("viewer")
 def production_order_b2mml(number: str) -> Response:
-    from web.services.orders import rebuild_with_catalog
+    from usecases.orders import rebuild_with_catalog
 
     production, catalog = rebuild_with_catalog(database.session(), _production_order(number))
     return Response(

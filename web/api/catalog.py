@@ -21,6 +21,17 @@ from catalog.services import (
     load_version,
 )
 from catalog.snapshot import Attribute, AttributeKind, Product
+from usecases.catalogs import (
+    LoadedCatalog,
+    attribute_header,
+    find_product,
+    list_products,
+    load_catalog,
+    warm,
+)
+from usecases.compile_guard import check_catalog_compiles, current_limits
+from usecases.publishing import ChecksFailed, Published, VersionChecks, publish_checked, version_checks
+from usecases.version_diff import affected_records, diff_json, semantic_diff
 from web import database
 from web.api.schemas import (
     PROBLEM_JSON,
@@ -36,17 +47,6 @@ from web.api.schemas import (
 from web.auth import authenticate, check_catalog, require_scope
 from web.errors import ApiProblem
 from web.limits import public
-from web.services.catalogs import (
-    LoadedCatalog,
-    attribute_header,
-    find_product,
-    list_products,
-    load_catalog,
-    warm,
-)
-from web.services.compile_guard import check_catalog_compiles, current_limits
-from web.services.publishing import ChecksFailed, Published, VersionChecks, publish_checked, version_checks
-from web.services.version_diff import affected_records, diff_json, semantic_diff
 
 blp = Blueprint("catalog", __name__, url_prefix="/api/v1", description="Products on sale and catalogs.")
 

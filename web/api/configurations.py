@@ -5,7 +5,7 @@ that version; every response carries the re-computed state in the language of
 ``Accept-Language``. Stored decisions that no longer validate are listed in
 ``invalid_decisions`` instead of disappearing. Greyed values carry reasons
 only with ``?reasons=true`` or through ``GET .../explain`` (one diagnosis per
-value costs more than the whole state; see ``web.services.configurations``).
+value costs more than the whole state; see ``usecases.configurations``).
 
 Problems: unknown configuration/product 404; unknown attribute or value 422
 with ``field`` naming where it is in the request; contradicting decisions 409
@@ -26,6 +26,8 @@ from flask_smorest import Blueprint
 
 from configurator import ConflictError, RuleRef
 from configurator.decisions import AnyDecision
+from usecases import configurations as service
+from usecases.configurations import Configuration
 from web import database
 from web.api.catalog import ACCEPT_LANGUAGE, request_locale
 from web.api.schemas import (
@@ -42,13 +44,12 @@ from web.api.schemas import (
     RepairResultSchema,
     RepairSchema,
     ReplaceDecisionsSchema,
+    RevisionQuerySchema,
     SharedConfigurationSchema,
     StateQuerySchema,
 )
-from web.errors import ApiProblem
+from web.errors import ApiProblem, status_of
 from web.limits import public
-from web.services import configurations as service
-from web.services.configurations import Configuration
 
 blp = Blueprint(
     "configurations",
@@ -80,7 +81,7 @@ def _conflict_problem(
 ) -> ApiProblem:
     locale = request_locale()
     return ApiProblem(
-        409,
+        status_of("conflict"),
         "conflict",
         detail,
         culprits=[service.decision_to_json(d) for d in culprits],
@@ -88,8 +89,23 @@ def _conflict_problem(
     )
 
 
+def _stale_problem(exc: service.StaleRevision) -> ApiProblem:
+    """409 ``stale_revision`` carrying the configuration as it is stored now."""
+    session = database.session()
+    session.rollback()
+    current = service.get_configuration(session, exc.configuration_id)
+    return ApiProblem(
+        status_of(exc.reason),
+        exc.reason,
+        exc.detail,
+        current_revision=current.revision,
+        configuration=configuration_json(current, locale=request_locale()),
+    )
+
+
 def conflicts_as_problems(view: F) -> F:
-    """Turn decision conflicts into 409 problems that name the culprits and the rules."""
+    """Turn decision conflicts into problems that name the culprits and the rules, and a stale
+    revision into a problem carrying the current configuration."""
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -100,9 +116,11 @@ def conflicts_as_problems(view: F) -> F:
         except ConflictError as exc:
             raise _conflict_problem(exc.conflict.decisions, exc.conflict.rules, str(exc)) from None
         except service.DecisionNotFound as exc:
-            raise ApiProblem(404, exc.reason, str(exc), attribute=exc.attribute) from None
+            raise ApiProblem(status_of(exc.reason), exc.reason, str(exc), attribute=exc.attribute) from None
         except service.NothingToUndo as exc:
-            raise ApiProblem(409, exc.reason, str(exc)) from None
+            raise ApiProblem(status_of(exc.reason), exc.reason, str(exc)) from None
+        except service.StaleRevision as exc:
+            raise _stale_problem(exc) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -126,6 +144,7 @@ def configuration_json(
         "catalog": record.catalog_code,
         "version": record.version_number,
         "content_hash": record.content_hash,
+        "revision": record.revision,
         "product": record.product_code,
         "created_at": record.created_at.isoformat(),
         "updated_at": record.updated_at.isoformat(),
@@ -167,7 +186,7 @@ def respond_configuration(
     locale = request_locale()
     head = configuration_json(configuration, reasons=reasons, with_state=False, locale=locale)
     if shared:  # read-only: the id (which allows changes) and the token itself stay private
-        del head["id"], head["share_token"]
+        del head["id"], head["share_token"], head["revision"]
     text = json.dumps(head, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     state = configuration.rendered(locale, reasons=reasons)
     if not conditional:
@@ -201,8 +220,8 @@ def state_etag(head: bytes, state_digest: str) -> str:
     return hashlib.sha256(head + b"\0" + state_digest.encode("ascii")).hexdigest()[:40]
 
 
-def _load(configuration_id: str) -> Configuration:
-    return service.get_configuration(database.session(), configuration_id)
+def _load(configuration_id: str, revision: int | None = None) -> Configuration:
+    return service.get_configuration(database.session(), configuration_id, revision=revision)
 
 
 ID_PATH = "/configurations/<string(maxlength=64):configuration_id>"
@@ -283,8 +302,9 @@ def add_decision(body: dict[str, Any], configuration_id: str) -> Response:
     """Add one decision. A decision that contradicts earlier ones is a 409 naming the culprits,
     unless ``on_conflict`` is ``keep`` (then the state reports the conflict)."""
     on_conflict = body.pop("on_conflict")
+    revision = body.pop("revision", None)
     configuration = service.add_decision(
-        database.session(), _load(configuration_id), body, on_conflict=on_conflict
+        database.session(), _load(configuration_id, revision), body, on_conflict=on_conflict
     )
     return respond_configuration(configuration)
 
@@ -298,7 +318,10 @@ def add_decision(body: dict[str, Any], configuration_id: str) -> Response:
 @conflicts_as_problems
 def replace_decisions(body: dict[str, Any], configuration_id: str) -> Response:
     configuration = service.replace_decisions(
-        database.session(), _load(configuration_id), body["decisions"], on_conflict=body["on_conflict"]
+        database.session(),
+        _load(configuration_id, body.get("revision")),
+        body["decisions"],
+        on_conflict=body["on_conflict"],
     )
     return respond_configuration(configuration)
 
@@ -312,7 +335,7 @@ def replace_decisions(body: dict[str, Any], configuration_id: str) -> Response:
 @conflicts_as_problems
 def remove_decision(query: dict[str, Any], configuration_id: str, attribute: str) -> Response:
     configuration = service.remove_decision(
-        database.session(), _load(configuration_id), attribute, query.get("element")
+        database.session(), _load(configuration_id, query.get("revision")), attribute, query.get("element")
     )
     return respond_configuration(configuration)
 
@@ -320,11 +343,12 @@ def remove_decision(query: dict[str, Any], configuration_id: str, attribute: str
 @blp.route(f"{ID_PATH}/undo", methods=["POST"])
 @public
 @blp.doc(parameters=[ACCEPT_LANGUAGE], summary="Undo the last decision")
+@blp.arguments(RevisionQuerySchema, location="query")
 @blp.response(200, ConfigurationSchema)
-@problems(404, 409, 429)
+@problems(404, 409, 422, 429)
 @conflicts_as_problems
-def undo(configuration_id: str) -> Response:
-    return respond_configuration(service.undo(database.session(), _load(configuration_id)))
+def undo(query: dict[str, Any], configuration_id: str) -> Response:
+    return respond_configuration(service.undo(database.session(), _load(configuration_id, query.get("revision"))))
 
 
 @blp.route(f"{ID_PATH}/explain", methods=["GET"])

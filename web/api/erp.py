@@ -32,6 +32,8 @@ from flask_smorest import Blueprint
 
 from bom import ProductionOrder, bom_csv, order_b2mml, parts_csv, xml_bytes
 from bom.export import B2MML_REVISION, bom_b2mml
+from usecases import orders as service
+from usecases.records import ProductionOrderRecord
 from web import database
 from web.api.http import BEARER, PROBLEM, json_with_etag, matches, not_modified
 from web.api.order_schemas import (
@@ -51,8 +53,6 @@ from web.api.order_schemas import (
 from web.api.schemas import ProblemSchema
 from web.auth import require_scope, token_catalog
 from web.errors import ApiProblem
-from web.models import ProductionOrderRecord
-from web.services import orders as service
 
 blp = Blueprint(
     "erp",
@@ -209,7 +209,7 @@ class ProductionOrderDocument(MethodView):
             body: str | bytes = row.document
             mimetype = JSON
         else:
-            production, catalog = service.rebuild_with_catalog(database.read_session(), row)
+            production, catalog = service.stored_with_catalog(database.read_session(), row)
             if chosen == XML:
                 body, mimetype = xml_bytes(order_b2mml(production, catalog)), XML
             else:
@@ -266,7 +266,7 @@ class OperationsDefinition(MethodView):
         if chosen == JSON:
             response = Response(row.order.bom, mimetype=JSON)
         else:
-            production, catalog = service.rebuild_with_catalog(database.read_session(), row)
+            production, catalog = service.stored_with_catalog(database.read_session(), row)
             routed = [s.operation for s in production.operations]
             body = xml_bytes(bom_b2mml(production.bom, routed, catalog))
             response = Response(body, mimetype=XML)

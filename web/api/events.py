@@ -15,6 +15,7 @@ from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from usecases import orders as service
 from web import database
 from web.api.http import BEARER, json_with_etag, problems
 from web.api.order_schemas import (
@@ -25,7 +26,6 @@ from web.api.order_schemas import (
     EventQuerySchema,
 )
 from web.auth import require_scope, token_catalog
-from web.services import orders as service
 
 blp = Blueprint("events", __name__, url_prefix="/api/v1/events", description="The changes feed for ERP polling.")
 

@@ -18,12 +18,12 @@ from flask_smorest import Blueprint
 from marshmallow import RAISE, Schema, fields, validate
 
 from bom.export import B2MML_REVISION, item_master, item_master_csv, materials_b2mml, xml_bytes
+from usecases.catalogs import load_catalog
 from web import database
 from web.api.http import BEARER, matches, not_modified, problems
 from web.api.order_schemas import ETAG_HEADER, IF_NONE_MATCH_PARAMETER, NOT_MODIFIED, DocumentLabelSchema
 from web.auth import require_scope, token_catalog
 from web.errors import ApiProblem
-from web.services.catalogs import load_catalog
 
 blp = Blueprint(
     "master_data", __name__, url_prefix="/api/v1/catalogs", description="Item master data (parts, modules) for the ERP."

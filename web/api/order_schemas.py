@@ -6,9 +6,9 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from usecases.orders import MAX_QUANTITY, ORDER_STATUSES, PRODUCTION_ORDER_STATUSES
+from usecases.outbox import EVENT_TYPES
 from web.api.schemas import value_field
-from web.services.orders import MAX_QUANTITY, ORDER_STATUSES, PRODUCTION_ORDER_STATUSES
-from web.webhooks import EVENT_TYPES
 
 LOCALES = ("en", "zh-CN")
 MAX_LIMIT = 100

@@ -17,6 +17,9 @@ from flask import Response, g, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from usecases import orders as service
+from usecases.errors import UseCaseError
+from usecases.records import ApiToken
 from web import database
 from web.api.http import json_with_etag
 from web.api.order_schemas import (
@@ -35,9 +38,7 @@ from web.api.order_schemas import (
 )
 from web.api.schemas import ProblemSchema
 from web.auth import authenticate, require_scope, token_catalog
-from web.errors import ApiProblem, problem_response
-from web.models import ApiToken
-from web.services import orders as service
+from web.errors import ApiProblem, problem_response, status_of
 
 blp = Blueprint("orders", __name__, url_prefix="/api/v1/orders", description="Place orders and follow them.")
 
@@ -62,7 +63,7 @@ def token_scope(token: ApiToken) -> str:
 
 def _check_order_catalog(session: Any, catalog_code: str, body: dict[str, Any]) -> None:
     """A token limited to ``catalog_code`` orders only from that catalog (403 otherwise)."""
-    from web.models import ConfigurationRecord
+    from usecases.records import ConfigurationRecord
 
     if "configuration_id" in body:
         record = session.get(ConfigurationRecord, body["configuration_id"])
@@ -114,10 +115,10 @@ class Orders(MethodView):
             _check_order_catalog(session, token.catalog_code, body)
         try:
             status, result = service.place_order(session, idempotency_key=key, scope=scope, **body)
-        except ApiProblem as exc:
+        except UseCaseError as exc:
             if exc.reason != "idempotency_in_progress":
                 raise
-            resp = problem_response(exc.status, exc.reason, exc.detail)
+            resp = problem_response(status_of(exc.reason), exc.reason, exc.detail)
             resp.headers["Retry-After"] = str(exc.extra.get("retry_after", 1))
             return resp
         response = jsonify(OrderCreatedSchema().dump(result))

@@ -112,19 +112,39 @@ class CreateConfigurationSchema(Schema):
     on_conflict = ON_CONFLICT
 
 
+def revision_field(*, strict: bool = True) -> fields.Integer:
+    """``strict``: a JSON number only (query strings are text, so they are not strict)."""
+    return fields.Integer(
+        strict=strict,
+        validate=validate.Range(min=1, max=2**31 - 1),
+        metadata={
+            "description": "The configuration's revision this change was made on (from the last answer): "
+            "when it is no longer the stored one the change is refused with 409 stale_revision and "
+            "the current configuration. Without it the change applies to the stored revision."
+        },
+    )
+
+
 class AddDecisionSchema(DecisionSchema):
     on_conflict = ON_CONFLICT
+    revision = revision_field()
 
 
 class ReplaceDecisionsSchema(Schema):
     decisions = fields.List(fields.Nested(DecisionSchema), required=True, validate=validate.Length(max=500))
     on_conflict = ON_CONFLICT
+    revision = revision_field()
 
 
 class RemoveDecisionQuerySchema(Schema):
     element = fields.String(
         validate=ATTRIBUTE_CODE, metadata={"description": "For a set attribute: remove only this element."}
     )
+    revision = revision_field(strict=False)
+
+
+class RevisionQuerySchema(Schema):
+    revision = revision_field(strict=False)
 
 
 class StateQuerySchema(Schema):
@@ -264,6 +284,9 @@ class SharedConfigurationSchema(Schema):
 class ConfigurationSchema(SharedConfigurationSchema):
     id = fields.String(required=True)
     share_token = fields.String(required=True)
+    revision = fields.Integer(
+        required=True, metadata={"description": "Counts stored changes; send it with the next change."}
+    )
 
 
 class ExplanationSchema(Schema):

@@ -22,13 +22,13 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import RAISE, Schema, fields, validate
 
+from usecases.outbox import EVENT_TYPES, WebhookError, add_endpoint, disable_endpoint, rotate_secret
+from usecases.records import WebhookEndpoint
+from usecases.webhook_endpoints import deliveries, endpoint_body
 from web import database
 from web.api.http import BEARER, problems
 from web.auth import require_scope
 from web.errors import ApiProblem
-from web.models import WebhookEndpoint
-from web.services.webhook_endpoints import deliveries, endpoint_body
-from web.webhooks import EVENT_TYPES, WebhookError, add_endpoint, disable_endpoint, rotate_secret
 
 blp = Blueprint(
     "webhooks", __name__, url_prefix="/api/v1/webhooks", description="Webhook endpoints: signed event delivery."

@@ -23,16 +23,15 @@ FEATURE_MODEL_SUFFIXES = (".uvl", ".xml", ".sxfm", ".splx")
 """``catalog.featuremodels.SUFFIXES``, repeated so reading a YAML file does not import the feature-model readers."""
 
 
-def expression_checker() -> ExpressionChecker | None:
-    """The configurator's check of rule and formula texts, when that package provides it.
+def expression_checker() -> ExpressionChecker:
+    """The configurator's check of rule and formula texts.
 
-    Without it, files are still checked for structure and references, only
-    the expressions themselves are not parsed.
+    Imported on first use (start-up of the command line stays fast) and never
+    optional: an import failure is raised, not turned into files that pass
+    without their rules being parsed.
     """
-    try:
-        from configurator.rules.catalog_check import expression_checker as checker
-    except ImportError:
-        return None
+    from configurator.rules.catalog_check import expression_checker as checker
+
     return checker
 
 
@@ -103,8 +102,8 @@ def _check_files(files: tuple[Path, ...], *, backend: str, show_progress: bool) 
     """Read and check every file (a file that does not read gets its problems, no report)."""
     from bom.checks import check_catalog
     from catalog.files import content_hash
+    from usecases.check_reports import CheckedFile
     from web.commands.progress import Progress
-    from web.services.check_reports import CheckedFile
 
     out: list[CheckedFile] = []
     for path in files:
@@ -167,8 +166,8 @@ def check_command(
     import time
 
     from configurator.checks import Severity
+    from usecases.check_reports import finding_line, junit_xml, location, report_json, summary_text
     from web.commands.progress import wanted
-    from web.services.check_reports import finding_line, junit_xml, location, report_json, summary_text
 
     to_stdout = "-" in (str(json_path), str(junit_path))
     started = time.perf_counter()
@@ -247,12 +246,12 @@ def _publish(
     backend: str,
     quiet: bool,
 ) -> None:
-    """Check and publish (``web.services.publishing.publish_checked``); print the findings like ``check``."""
+    """Check and publish (``usecases.publishing.publish_checked``); print the findings like ``check``."""
     from catalog.errors import CatalogError
+    from usecases.check_reports import finding_line
+    from usecases.compile_guard import CatalogTooComplex
+    from usecases.publishing import ChecksFailed, publish_checked
     from web.commands.progress import Progress, wanted
-    from web.services.check_reports import finding_line
-    from web.services.compile_guard import CatalogTooComplex
-    from web.services.publishing import ChecksFailed, publish_checked
 
     total = len(catalog.products) if catalog is not None else None
     with database_session(url) as session:
@@ -375,7 +374,7 @@ def diff_command(
         catalog_b, _number_b = _side(b, url, session)
         if catalog_a.code != catalog_b.code:
             click.echo(f"note: comparing catalog {catalog_a.code} with {catalog_b.code}", err=True)
-        from web.services.version_diff import affected_records, diff_json, diff_text, semantic_diff
+        from usecases.version_diff import affected_records, diff_json, diff_text, semantic_diff
 
         total = len({p.code for p in (*catalog_a.products, *catalog_b.products)})
         with Progress(wanted(quiet or as_json), "diff", total=total) as progress:
@@ -544,7 +543,7 @@ def versions_command(code: str, url: str | None) -> None:
     """List the versions of catalog CODE."""
     from catalog.errors import CatalogError
     from catalog.services import list_versions
-    from web.services.publishing import version_checks
+    from usecases.publishing import version_checks
 
     with database_session(url) as session:
         try:

@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 import click
 from sqlalchemy import select
 
+from usecases.records import ApiToken
 from web.auth import SCOPES, create_token
 from web.commands.db import database_session, url_option
-from web.models import ApiToken
 
 
 @click.group("token")

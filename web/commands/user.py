@@ -6,9 +6,9 @@ import click
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from usecases.records import User
 from web.accounts import ROLES, AccountError, create_user, normalize_email, set_password
 from web.commands.db import open_migrated_engine, resolve_url, url_option
-from web.models import User
 
 
 @click.group("user")

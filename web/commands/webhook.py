@@ -6,10 +6,7 @@ from __future__ import annotations
 import click
 from sqlalchemy import select
 
-from web.commands.db import database_session, url_option
-from web.models import WebhookEndpoint
-from web.services.webhook_endpoints import deliveries
-from web.webhooks import (
+from usecases.outbox import (
     EVENT_TYPES,
     WebhookError,
     add_endpoint,
@@ -18,6 +15,9 @@ from web.webhooks import (
     retry_failed,
     rotate_secret,
 )
+from usecases.records import WebhookEndpoint
+from usecases.webhook_endpoints import deliveries
+from web.commands.db import database_session, url_option
 
 
 @click.group("webhook")

@@ -10,9 +10,9 @@ from types import FrameType
 import click
 from sqlalchemy.orm import Session, sessionmaker
 
+from usecases.cleanup import DEFAULT_CONFIGURATION_AGE, clean_up
+from usecases.outbox import DEFAULT_LEASE, DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT, drain, outbox_status
 from web.commands.db import database_session, open_migrated_engine, resolve_url, url_option
-from web.services.cleanup import DEFAULT_CONFIGURATION_AGE, clean_up
-from web.webhooks import DEFAULT_LEASE, DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT, drain, outbox_status
 
 
 @click.command("worker")

@@ -1,6 +1,6 @@
 """Delivery estimates shown to the buyer before ordering.
 
-The promise itself is :func:`web.services.orders.due_date_for` (longest part
+The promise itself is :func:`usecases.orders.due_date_for` (longest part
 lead time + routing time + the product's own lead time, in working days): the
 storefront shows the date an order placed today would get, and how many
 working days away it is.
@@ -15,7 +15,7 @@ from typing import Any
 
 from bom import WorkCalendar, explode, route
 from catalog.snapshot import Catalog
-from web.services.orders import due_date_for
+from usecases.orders import due_date_for
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ an htmx request (header ``HX-Request``) gets the configure panel itself
 (``storefront/_panel.html``), rendered from the very same context, plus an
 out-of-band update of the page's polite live region.
 
-Configuration logic lives in :mod:`web.services.configurations`; this module
+Configuration logic lives in :mod:`usecases.configurations`; this module
 only turns form fields into its JSON decisions and its results into pages.
 """
 
@@ -37,10 +37,10 @@ from configurator import (
     ValueImpossible,
     format_value,
 )
+from usecases import catalogs
+from usecases import configurations as configs
 from web import database
 from web.i18n import current_locale, label_text
-from web.services import catalogs
-from web.services import configurations as configs
 from web.storefront import bp
 from web.storefront.delivery import DeliveryEstimate, delivery_estimate
 
@@ -415,7 +415,10 @@ def _with_sequence(html: str) -> Response:
 
 
 def _configuration(config_id: str) -> configs.Configuration:
-    return configs.get_configuration(database.session(), config_id)
+    """The configuration; a form's ``revision`` (the one the page showed) must still be the stored one."""
+    sent = request.form.get("revision", "") if request.method == "POST" else ""
+    revision = int(sent) if sent.isdigit() and len(sent) <= 9 else None
+    return configs.get_configuration(database.session(), config_id, revision=revision)
 
 
 # --------------------------------------------------------------------------- catalog pages
@@ -816,6 +819,19 @@ NOT_FOUND_REASONS = ("catalog_not_found", "version_not_found", "product_not_foun
                      "order_not_found", "quote_not_found")
 
 
+@bp.errorhandler(configs.StaleRevision)
+def _stale(exc: configs.StaleRevision) -> Response | tuple[Response | str, int]:
+    """A click made on an older page than the stored configuration: nothing was stored; show the
+    configuration as it is now (409 for htmx, which swaps it in), so what is shown is what is saved."""
+    session = database.session()
+    session.rollback()
+    cfg = configs.get_configuration(session, exc.configuration_id)
+    message = _("Your configuration changed in the meantime (another click or tab); "
+                "this is how it is saved now. Please check and choose again.")
+    answer = respond(cfg, error=message)
+    return (answer, 409) if is_htmx() else answer
+
+
 @bp.errorhandler(configs.QuoteExpired)
 def _quote_expired(exc: configs.QuoteExpired) -> tuple[str, int]:
     return render_template("storefront/quote_expired.html", quote=exc.quote), 410
@@ -930,8 +946,9 @@ def _summary_page(
 def place_order(config_id: str) -> Response | tuple[str, int]:
     """Place the order. The form's idempotency key (made when the summary was rendered) makes
     a double click or a resubmitted form return the same order instead of a second one."""
-    from web.errors import ApiProblem
-    from web.services import orders
+    from usecases import orders
+    from usecases.errors import UseCaseError
+    from web.errors import status_of
 
     cfg = _configuration(config_id)
     errors, quantity = _order_form_errors(request.form)
@@ -952,7 +969,7 @@ def place_order(config_id: str) -> Response | tuple[str, int]:
             notes=request.form.get("notes", "").strip() or None,
             purchase_order_ref=request.form.get("purchase_order_ref", "").strip() or None,
         )
-    except ApiProblem as exc:
+    except UseCaseError as exc:
         message = {
             "configuration_incomplete": _("Some options are still open: choose them or use “Finish for me”."),
             "configuration_conflict": _("Some of your choices do not go together; please adjust them."),
@@ -961,7 +978,7 @@ def place_order(config_id: str) -> Response | tuple[str, int]:
             "version_archived": _("This product version is no longer sold; please configure it again."),
         }.get(exc.reason, _("The order could not be placed: %(detail)s", detail=exc.detail))
         fresh = uuid.uuid4().hex if exc.reason == "idempotency_key_reused" else key
-        return _summary_page(cfg, errors={"form": message}, key=fresh, status=exc.status)
+        return _summary_page(cfg, errors={"form": message}, key=fresh, status=status_of(exc.reason))
     shown = request.form.get("shown_ready_on", "")
     if shown and body.get("due_date") and body["due_date"] != shown:
         from datetime import date as _date
@@ -973,7 +990,7 @@ def place_order(config_id: str) -> Response | tuple[str, int]:
 
 def _order_for(number: str) -> tuple[Any, dict[str, Any]]:
     """The order ``number`` if ``?t=`` is its access token (else 404, as for an unknown number)."""
-    from web.services import orders
+    from usecases import orders
 
     session = database.read_session()
     order = orders.find_order(session, number)

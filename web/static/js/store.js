@@ -23,6 +23,11 @@
     var xhr = event.detail.xhr;
     var seq = parseInt((xhr && xhr.getResponseHeader("X-Request-Seq")) || "", 10);
     if (isNaN(seq)) { return; }
+    if (xhr.status === 409) {
+      // A click made on an older revision: the answer is the configuration as saved now, show it.
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
     if (seq < shown) {
       event.detail.shouldSwap = false;  // an older answer arriving late: keep the newer panel
       event.detail.ignoreTitle = true;

@@ -54,17 +54,19 @@ from bom import (
     create_production_order,
     digest,
     explode,
+    order_document,
     route,
     to_json_value,
 )
+from bom.documents import DocumentInvalid, production_order_from_document
 from catalog.snapshot import Catalog, Product
 from configurator import AnyDecision, AttributeValue, Decision, PriceBreakdown, SetElement, State, price
-from web.errors import ApiProblem
-from web.models import IdempotencyKey, OrderRecord, OutboxEvent, ProductionOrderRecord
-from web.observability import fault_delay, timed
-from web.services.catalogs import LoadedCatalog, get_configurator, load_catalog
-from web.services.configurations import decision_from_json, decision_to_json, get_configuration
-from web.webhooks import enqueue, event_payload
+from usecases.catalogs import LoadedCatalog, get_configurator, load_catalog, load_pinned
+from usecases.configurations import decision_from_json, decision_to_json, get_configuration
+from usecases.errors import UseCaseError
+from usecases.instrumentation import fault_delay, timed
+from usecases.outbox import enqueue, enqueue_many, event_payload
+from usecases.records import IdempotencyKey, OrderRecord, OutboxEvent, ProductionOrderRecord
 
 __all__ = [
     "MAX_QUANTITY",
@@ -186,7 +188,7 @@ def place_order(
     order with its one-time ``access_token``, or the stored pair on a replay.
     The session must have no pending work; this function commits.
 
-    :raise ApiProblem: 422 ``idempotency_key_reused`` (same key, other body),
+    :raise UseCaseError: ``idempotency_key_reused`` (same key, other body),
         409 ``idempotency_in_progress``, 422 ``configuration_incomplete`` /
         ``configuration_conflict`` / ``configuration_invalid``, 404
         ``configuration_not_found``, 409 ``version_archived``; domain errors
@@ -222,7 +224,8 @@ def place_order(
     session.rollback()
 
     if isinstance(quantity, bool) or not 1 <= quantity <= MAX_QUANTITY:
-        raise ApiProblem(422, "invalid_quantity", f"quantity must be 1..{MAX_QUANTITY}", field="quantity")
+        raise UseCaseError(
+"invalid_quantity", f"quantity must be 1..{MAX_QUANTITY}", field="quantity")
     if delivery_address is not None:
         check_delivery_address(delivery_address)
     prepared = _prepare(
@@ -319,15 +322,13 @@ def _replay(session: Session, row: IdempotencyKey, fingerprint: str) -> tuple[in
     status, stored, same = row.status_code, row.response_body, row.request_hash == fingerprint
     session.rollback()
     if not same:
-        raise ApiProblem(
-            422,
-            "idempotency_key_reused",
+        raise UseCaseError(
+"idempotency_key_reused",
             "this Idempotency-Key was already used with a different request body; use a new key for a new order",
         )
     if status is None or stored is None:
-        raise ApiProblem(
-            409,
-            "idempotency_in_progress",
+        raise UseCaseError(
+"idempotency_in_progress",
             "a request with this Idempotency-Key is still being processed",
             retry_after=1,
         )
@@ -349,16 +350,14 @@ def _prepare(
     if configuration_id is not None:
         saved = get_configuration(session, configuration_id)  # 404 configuration_not_found
         if saved.catalog.content_hash != saved.record.content_hash:
-            raise ApiProblem(
-                409,
-                "catalog_version_mismatch",
+            raise UseCaseError(
+"catalog_version_mismatch",
                 f"configuration {configuration_id} was made on content {saved.record.content_hash[:12]} "
                 f"but version {saved.catalog.number} holds {saved.catalog.content_hash[:12]}",
             )
         if saved.invalid:
-            raise ApiProblem(
-                422,
-                "configuration_invalid",
+            raise UseCaseError(
+"configuration_invalid",
                 "decisions that do not fit the catalog version: "
                 + "; ".join(f"#{i.index}: {i.detail}" for i in saved.invalid),
                 violations=[{"rule": i.reason, "message": i.detail, "attributes": []} for i in saved.invalid],
@@ -366,9 +365,8 @@ def _prepare(
         loaded, item, engine, chosen = saved.catalog, saved.product, saved.configurator, saved.history
     else:
         if catalog is None or product is None or decisions is None:
-            raise ApiProblem(
-                422,
-                "missing_configuration",
+            raise UseCaseError(
+"missing_configuration",
                 "give either configuration_id, or catalog, product and decisions",
                 field="configuration_id",
             )
@@ -377,9 +375,8 @@ def _prepare(
         chosen = tuple(decision_from_json(item, d) for d in decisions)
         engine = get_configurator(loaded.catalog, item.code, loaded.content_hash)
     if loaded.status != "published":
-        raise ApiProblem(
-            409,
-            "version_archived",
+        raise UseCaseError(
+"version_archived",
             f"version {loaded.number} of catalog {loaded.code!r} is withdrawn from sale; configure the product again",
         )
     effective = engine.check(chosen)
@@ -390,9 +387,8 @@ def _prepare(
         values = _settled_values(engine.state(effective), item)
     violations = engine.validate(values)
     if violations:
-        raise ApiProblem(
-            422,
-            "configuration_invalid",
+        raise UseCaseError(
+"configuration_invalid",
             "; ".join(f"{v.rule_id}: {v.message.en}" for v in violations),
             violations=[
                 {"rule": v.rule_id, "message": v.message.en, "attributes": list(v.attributes)}
@@ -402,7 +398,8 @@ def _prepare(
     with timed("bom"):  # web.observability: pricing, BOM explosion, routing, scheduling
         breakdown = price(item, values, currency=loaded.catalog.currency)
         bom = explode(loaded.catalog, item.code, values, quantity=quantity)
-        due = due_date_for(item, bom, route(loaded.catalog, bom), today, calendar)
+        routed = route(loaded.catalog, bom)
+        due = due_date_for(item, bom, routed, today, calendar)
         production = create_production_order(
             loaded.catalog,
             str(loaded.number),
@@ -414,6 +411,7 @@ def _prepare(
             number=PENDING_PREFIX,
             calendar=calendar,
             today=today,
+            exploded=(bom, routed),
         )
     return _Prepared(
         loaded=loaded,
@@ -442,9 +440,8 @@ def _decided_values(item: Product, effective: Sequence[AnyDecision]) -> dict[str
 def _settled_values(state: State, item: Product) -> dict[str, AttributeValue]:
     if state.conflict is not None:
         rules = [r.rule_id for r in state.conflict.rules]
-        raise ApiProblem(
-            422,
-            "configuration_conflict",
+        raise UseCaseError(
+"configuration_conflict",
             "the decisions cannot all hold: "
             + ", ".join(str(d) for d in state.conflict.decisions)
             + (f" (rules: {', '.join(rules)})" if rules else ""),
@@ -454,8 +451,8 @@ def _settled_values(state: State, item: Product) -> dict[str, AttributeValue]:
     values = state.values()
     missing = [a.code for a in item.attributes if a.code not in values]
     if missing:
-        raise ApiProblem(
-            422, "configuration_incomplete", f"not chosen yet: {', '.join(missing)}", missing=missing
+        raise UseCaseError(
+"configuration_incomplete", f"not chosen yet: {', '.join(missing)}", missing=missing
         )
     return values
 
@@ -557,7 +554,7 @@ def _store(
     session.flush()
     order.number = order_number(order.id, now.year)
     production = replace(prepared.production, number=production_order_number(order.id, now.year))
-    document = canonical_json(production)
+    document = order_document(production, hashlib.sha256(bom_bytes).hexdigest())
     po_row = ProductionOrderRecord(
         number=production.number,
         order_id=order.id,
@@ -569,19 +566,18 @@ def _store(
     )
     session.add(po_row)
     session.flush()
-    enqueue(session, "order.created", {"order": order_event(order, [po_row])}, now=now, order=order)
-    enqueue(
-        session,
-        "production_order.released",
-        {"production_order": production_order_summary(po_row, order)},
-        now=now,
-        order=order,
-    )
     body = order_body(order, [po_row])
     body["access_token"] = access_token
     key_row.status_code = 201
     key_row.response_body = json.dumps(body, ensure_ascii=False)
     key_row.order_id = order.id
+    events = [
+        ("order.created", {"order": order_event(order, [po_row])}),
+        ("production_order.released", {"production_order": production_order_summary(po_row, order)}),
+    ]
+    session.flush()
+    # Last before committing: the event counter's row lock serialises every order from here on.
+    enqueue_many(session, events, now=now, order=order)
     fault_delay("order")  # fault tests: a worker killed here must leave no trace (C2M_TEST_SLOW_ORDER_S)
     session.commit()
     return 201, body
@@ -607,12 +603,12 @@ def check_delivery_address(address: Mapping[str, Any]) -> dict[str, str | None]:
     >>> check_delivery_address({"name": "Li", "street": "1 Road", "city": "Wuhan", "country": "CN"})["phone"] is None
     True
 
-    :raise ApiProblem: 422 ``invalid_delivery_address`` naming the field (``delivery_address.<field>``).
+    :raise UseCaseError: ``invalid_delivery_address`` naming the field (``delivery_address.<field>``).
     """
 
-    def bad(name: str, message: str) -> ApiProblem:
-        return ApiProblem(
-            422, "invalid_delivery_address", f"delivery_address.{name}: {message}", field=f"delivery_address.{name}"
+    def bad(name: str, message: str) -> UseCaseError:
+        return UseCaseError(
+"invalid_delivery_address", f"delivery_address.{name}: {message}", field=f"delivery_address.{name}"
         )
 
     unknown = sorted(set(address) - set(ADDRESS_FIELDS))
@@ -757,7 +753,7 @@ class Cursor:
 
     @staticmethod
     def decode(text: str, kind: str) -> Cursor:
-        """:raise ApiProblem 400 ``invalid_cursor``: not a cursor of this listing."""
+        """:raise UseCaseError ``invalid_cursor``: not a cursor of this listing."""
         try:
             raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
             data = json.loads(raw)
@@ -770,8 +766,8 @@ class Cursor:
                 raise ValueError(text)
             return Cursor(kind, data["i"])
         except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
-            raise ApiProblem(
-                400, "invalid_cursor", "'after' must be a cursor returned by this listing", field="after"
+            raise UseCaseError(
+"invalid_cursor", "'after' must be a cursor returned by this listing", field="after"
             ) from None
 
 
@@ -902,7 +898,7 @@ def transition(
     or None when the number is unknown. The status change and its event are written
     in one transaction; a conditional update makes concurrent actions safe.
 
-    :raise ApiProblem: 409 ``invalid_transition`` when the current status does not allow ``action``.
+    :raise UseCaseError: ``invalid_transition`` when the current status does not allow ``action``.
     """
     rule = TRANSITIONS[action]
     moment = now or datetime.now(UTC)
@@ -938,9 +934,8 @@ def transition(
         session.rollback()
         if done:
             return row, False
-        raise ApiProblem(
-            409,
-            "invalid_transition",
+        raise UseCaseError(
+"invalid_transition",
             f"production order {number} is {row.status}; {action} needs it to be {' or '.join(rule.sources)}",
             current_status=row.status,
             allowed_actions=sorted(a for a, t in TRANSITIONS.items() if row.status in t.sources),
@@ -1010,9 +1005,42 @@ def rebuild_production_order(session: Session, row: ProductionOrderRecord) -> Pr
     """Regenerate a stored production order from its order's configuration and pinned catalog version.
 
     The result's canonical JSON is byte-identical to the stored document
-    (checked: a mismatch raises ``RuntimeError``, a bug rather than bad input).
+    (checked: a mismatch raises ``UseCaseError`` ``production_order_not_reproducible``
+    naming the production order).
     """
     return rebuild_with_catalog(session, row)[0]
+
+
+def stored_with_catalog(session: Session, row: ProductionOrderRecord) -> tuple[ProductionOrder, Catalog]:
+    """The production order as stored (its canonical document read back, never re-exploded) and the
+    content of the catalog version it was made from (labels, units for the exports).
+
+    Exports are renderings of this, so they do not change when the explosion, routing or
+    scheduling code does. The document read back must hash to the stored hash.
+
+    :raise UseCaseError: ``stored_record_corrupt`` naming the production order when its
+        document is not valid JSON, not in the production order format, or not the hashed one.
+    """
+    where = f"production order {row.number}"
+    try:
+        document = json.loads(row.document)
+    except json.JSONDecodeError as exc:
+        raise UseCaseError(
+            "stored_record_corrupt", f"{where}: stored document is not valid JSON ({exc.msg})", record=where
+        ) from None
+    try:
+        production = production_order_from_document(document, where)
+    except DocumentInvalid as exc:
+        raise UseCaseError("stored_record_corrupt", str(exc), record=where) from None
+    if digest(production) != row.document_hash:
+        raise UseCaseError(
+            "stored_record_corrupt",
+            f"{where}: stored document does not match its hash {row.document_hash[:12]}",
+            record=where,
+        )
+    order = row.order
+    loaded = load_pinned(session, order.catalog_code, order.version_number, production.catalog_hash)
+    return production, loaded.catalog
 
 
 def rebuild_with_catalog(session: Session, row: ProductionOrderRecord) -> tuple[ProductionOrder, Catalog]:
@@ -1034,5 +1062,11 @@ def rebuild_with_catalog(session: Session, row: ProductionOrderRecord) -> tuple[
         today=date.fromisoformat(feasibility["today"]) if feasibility else None,
     )
     if digest(production) != row.document_hash:
-        raise RuntimeError(f"production order {row.number} does not regenerate to its stored document")
+        raise UseCaseError(
+            "production_order_not_reproducible",
+            f"production order {row.number}: regenerating it from its order and catalog version "
+            f"{order.catalog_code} v{order.version_number} no longer gives the stored document "
+            f"(hash {row.document_hash[:12]}); its JSON document is still served as stored",
+            record=f"production order {row.number}",
+        )
     return production, loaded.catalog

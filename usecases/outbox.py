@@ -53,7 +53,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 from standardwebhooks import Webhook
 
-from web.models import EventCounter, OrderRecord, OutboxEvent, WebhookEndpoint
+from usecases.records import EventCounter, OrderRecord, OutboxEvent, WebhookEndpoint
 
 EVENT_TYPES = (
     "order.created",
@@ -153,8 +153,8 @@ def subscribes(endpoint: WebhookEndpoint, event_type: str) -> bool:
 # --------------------------------------------------------------------------- events
 
 
-def next_sequence(session: Session) -> int:
-    """Take the next event sequence number in the caller's transaction.
+def next_sequence(session: Session, count: int = 1) -> int:
+    """Take the next ``count`` event sequence numbers in the caller's transaction; returns the last.
 
     An ``UPDATE ... RETURNING`` of the one counter row: its row lock holds a
     concurrent writer until this transaction ends, so numbers are committed in
@@ -163,7 +163,7 @@ def next_sequence(session: Session) -> int:
     take = (
         update(EventCounter)
         .where(EventCounter.name == COUNTER)
-        .values(value=EventCounter.value + 1)
+        .values(value=EventCounter.value + count)
         .returning(EventCounter.value)
     )
     taken = session.execute(take).scalar_one_or_none()
@@ -175,12 +175,13 @@ def next_sequence(session: Session) -> int:
     return int(taken)
 
 
-def _next_order_sequence(session: Session, order: OrderRecord) -> int:
+def _next_order_sequence(session: Session, order: OrderRecord, count: int = 1) -> int:
+    """Take ``count`` more sequence numbers of ``order``'s events; returns the last."""
     session.flush()
     value = session.execute(
         update(OrderRecord)
         .where(OrderRecord.id == order.id)
-        .values(event_count=OrderRecord.event_count + 1)
+        .values(event_count=OrderRecord.event_count + count)
         .returning(OrderRecord.event_count)
         .execution_options(synchronize_session=False)
     ).scalar_one()
@@ -214,34 +215,63 @@ def enqueue(
 
     The event takes the next ``sequence`` and, for an ``order``, that order's next ``order_sequence``.
     """
-    if event_type not in EVENT_TYPES:
-        raise ValueError(f"unknown event type {event_type!r}")
-    moment = now or _now()
-    event_id = str(uuid.uuid4())
-    order_sequence = _next_order_sequence(session, order) if order is not None else None
-    sequence = next_sequence(session)
-    payload = {
-        "id": event_id,
-        "type": event_type,
-        "timestamp": moment.isoformat(timespec="seconds"),
-        "sequence": sequence,
-        "order_number": order.number if order is not None else None,
-        "order_sequence": order_sequence,
-        "data": dict(data),
-    }
-    row = OutboxEvent(
-        event_id=event_id,
-        event_type=event_type,
-        sequence=sequence,
-        order_number=order.number if order is not None else None,
-        order_sequence=order_sequence,
-        payload=json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True),
-        created_at=moment,
-        attempts=0,
-        next_attempt_at=moment,
-    )
-    session.add(row)
+    (row,) = enqueue_many(session, [(event_type, data)], now=now, order=order)
     return row
+
+
+def enqueue_many(
+    session: Session,
+    events: Sequence[tuple[str, Mapping[str, Any]]],
+    *,
+    now: datetime | None = None,
+    order: OrderRecord | None = None,
+) -> list[OutboxEvent]:
+    """:func:`enqueue` of several ``(event_type, data)`` in their order, with one statement per counter.
+
+    The global counter's row lock is held from here to the end of the caller's
+    transaction and serialises every writer of events: call this last, just
+    before committing, and flush other pending work first.
+    """
+    for event_type, _ in events:
+        if event_type not in EVENT_TYPES:
+            raise ValueError(f"unknown event type {event_type!r}")
+    if not events:
+        return []
+    moment = now or _now()
+    count = len(events)
+    order_sequences: list[int | None] = [None] * count
+    if order is not None:
+        last_of_order = _next_order_sequence(session, order, count)
+        order_sequences = list(range(last_of_order - count + 1, last_of_order + 1))
+    last = next_sequence(session, count)
+    rows = []
+    for (event_type, data), sequence, order_sequence in zip(
+        events, range(last - count + 1, last + 1), order_sequences, strict=True
+    ):
+        event_id = str(uuid.uuid4())
+        payload = {
+            "id": event_id,
+            "type": event_type,
+            "timestamp": moment.isoformat(timespec="seconds"),
+            "sequence": sequence,
+            "order_number": order.number if order is not None else None,
+            "order_sequence": order_sequence,
+            "data": dict(data),
+        }
+        row = OutboxEvent(
+            event_id=event_id,
+            event_type=event_type,
+            sequence=sequence,
+            order_number=order.number if order is not None else None,
+            order_sequence=order_sequence,
+            payload=json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True),
+            created_at=moment,
+            attempts=0,
+            next_attempt_at=moment,
+        )
+        session.add(row)
+        rows.append(row)
+    return rows
 
 
 def backoff_delay(attempts: int, *, rng: random.Random | None = None) -> timedelta:

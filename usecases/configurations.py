@@ -46,6 +46,7 @@ from typing import Any
 
 from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from catalog.snapshot import Attribute, AttributeKind, Product, Value
 from configurator import (
@@ -67,8 +68,7 @@ from configurator.decisions import (
     find_attribute,
     parse_value,
 )
-from web.models import ConfigurationRecord, QuoteRecord
-from web.services.catalogs import (
+from usecases.catalogs import (
     LoadedCatalog,
     LruCache,
     attribute_header,
@@ -77,6 +77,8 @@ from web.services.catalogs import (
     load_catalog,
     load_pinned,
 )
+from usecases.errors import UseCaseError
+from usecases.records import ConfigurationRecord, QuoteRecord
 
 __all__ = [
     "MAX_HISTORY",
@@ -133,6 +135,35 @@ _documents: LruCache[tuple[str, str, tuple[AnyDecision, ...], str, bool], dict[s
 )
 
 # --------------------------------------------------------------------------- errors
+
+
+class StoredRecordCorrupt(UseCaseError):
+    """A stored row cannot be read; nothing is guessed and nothing is overwritten."""
+
+    def __init__(self, record: str, column: str, problem: str) -> None:
+        super().__init__(
+            "stored_record_corrupt", f"{record}: stored {column} is {problem}", record=record, field=column
+        )
+
+
+class StaleRevision(UseCaseError):
+    """A change made on an older revision of the configuration than the stored one.
+
+    Nothing is written; the caller shows the current configuration and lets the
+    buyer decide again on it.
+    """
+
+    def __init__(self, configuration_id: str, expected: int | None, current: int | None) -> None:
+        on = f"revision {expected}" if expected is not None else "an older revision"
+        now = f" (now {current})" if current is not None else ""
+        super().__init__(
+            "stale_revision",
+            f"configuration {configuration_id} changed since {on}{now}; reload it and decide again",
+            configuration_id=configuration_id,
+            expected_revision=expected,
+            current_revision=current,
+        )
+        self.configuration_id = configuration_id
 
 
 class ConfigurationNotFound(ConfiguratorError):
@@ -308,6 +339,11 @@ class Configuration:
         return self.record.id
 
     @property
+    def revision(self) -> int:
+        """The stored revision this object was read at (or written as)."""
+        return self.record.revision
+
+    @property
     def share_token(self) -> str:
         return self.record.share_token
 
@@ -398,10 +434,14 @@ def _open(
     if validated is None:
         try:
             raw = json.loads(text)
-        except json.JSONDecodeError:
-            raw = []
+        except json.JSONDecodeError as exc:
+            raise StoredRecordCorrupt(
+                f"configuration {record.id}", "decisions", f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+            ) from None
         if not isinstance(raw, list):
-            raw = [raw]
+            raise StoredRecordCorrupt(
+                f"configuration {record.id}", "decisions", f"a JSON {type(raw).__name__}, not a list of decisions"
+            )
         history, invalid = _validate(product, raw)
         validated = _validations.put(key, (tuple(raw), history, invalid))
     entries, history, invalid = validated
@@ -451,10 +491,17 @@ def _store(
     )
     _check_conflict(updated, on_conflict)
     record = configuration.record
+    read_revision = record.revision
     record.decisions = json.dumps(raw, ensure_ascii=False)
     record.updated_at = _now()
     session.add(record)
-    session.commit()
+    try:
+        # UPDATE ... WHERE id = :id AND revision = :read_revision (SQLAlchemy's version counter).
+        session.commit()
+    except StaleDataError:
+        session.rollback()
+        current = session.scalar(select(ConfigurationRecord.revision).where(ConfigurationRecord.id == record.id))
+        raise StaleRevision(record.id, read_revision, current) from None
     return updated
 
 
@@ -531,11 +578,22 @@ def create_configuration(
     return _store(session, draft, raw, on_conflict)
 
 
-def get_configuration(session: Session, configuration_id: str) -> Configuration:
-    """The configuration ``configuration_id``, re-validated. :raise ConfigurationNotFound: (404)."""
+def get_configuration(
+    session: Session, configuration_id: str, *, revision: int | None = None
+) -> Configuration:
+    """The configuration ``configuration_id``, re-validated.
+
+    ``revision``: the revision the caller's change was made on; a change on
+    another one is refused before anything is computed.
+
+    :raise ConfigurationNotFound: no such configuration.
+    :raise StaleRevision: ``revision`` is given and is not the stored one.
+    """
     record = session.get(ConfigurationRecord, configuration_id) if len(configuration_id) <= 36 else None
     if record is None:
         raise ConfigurationNotFound(configuration_id)
+    if revision is not None and revision != record.revision:
+        raise StaleRevision(configuration_id, revision, record.revision)
     return _open(session, record)
 
 

@@ -20,7 +20,7 @@ among those of the failing rule, and the limit; nothing is stored. Callers (API
 upload and publish, workspace upload and publish, the command line) call it
 right before ``import_catalog`` / ``publish_version``.
 
-The child is ``python -m web.services.compile_guard``: it reads the catalog
+The child is ``python -m usecases.compile_guard``: it reads the catalog
 document on stdin and writes one JSON line per event on stdout.
 """
 
@@ -44,7 +44,12 @@ from catalog.files.limits import DEFAULT_MAX_ATTRIBUTE_VALUES, DEFAULT_MAX_MODEL
 from catalog.services import load_version
 from catalog.snapshot import Catalog, Product
 from configurator.errors import ConfiguratorError
-from web.config import DEFAULT_COMPILE_BUDGET_S, DEFAULT_COMPILE_MEMORY_MB, DEFAULT_COMPILE_NODE_BUDGET
+from usecases.settings import (
+    DEFAULT_COMPILE_BUDGET_S,
+    DEFAULT_COMPILE_MEMORY_MB,
+    DEFAULT_COMPILE_NODE_BUDGET,
+    current_settings,
+)
 
 COMPILE_GUARD_GRACE_S = 15.0
 """Extra seconds (interpreter start-up, the SAT fallback) before the child is killed."""
@@ -54,7 +59,6 @@ class CatalogTooComplex(ConfiguratorError):
     """A product of an uploaded or published catalog does not compile within the budget."""
 
     reason = "catalog_too_complex"
-    http_status = 422
 
     def __init__(self, product: str, attribute: str | None, limit: str, detail: str) -> None:
         where = f", attribute {attribute!r}" if attribute else ""
@@ -78,7 +82,7 @@ class CompileBudget:
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> CompileBudget:
-        """The budget of a Flask app's settings (``COMPILE_BUDGET_S``, ``COMPILE_NODE_BUDGET``,
+        """The budget of the application's settings (``COMPILE_BUDGET_S``, ``COMPILE_NODE_BUDGET``,
         ``COMPILE_MEMORY_MB``, ``SOLVER_BACKEND``), defaults for those unset.
 
         >>> CompileBudget.from_config({"COMPILE_BUDGET_S": 2}).time_s
@@ -93,20 +97,17 @@ class CompileBudget:
 
 
 def current_budget() -> CompileBudget:
-    """The budget of the current Flask app, or the defaults outside one."""
-    from flask import current_app, has_app_context
-
-    return CompileBudget.from_config(current_app.config) if has_app_context() else CompileBudget()
+    """The budget of the running application's settings, or the defaults outside one."""
+    config = current_settings()
+    return CompileBudget.from_config(config) if config is not None else CompileBudget()
 
 
 def current_limits() -> CatalogLimits:
-    """The catalog domain-size limits of the current Flask app (``CATALOG_MAX_ATTRIBUTE_VALUES``,
+    """The catalog domain-size limits of the running application (``CATALOG_MAX_ATTRIBUTE_VALUES``,
     ``CATALOG_MAX_MODEL_VALUES``), the catalog package's defaults outside one or when unset."""
-    from flask import current_app, has_app_context
-
-    if not has_app_context():
+    config = current_settings()
+    if config is None:
         return CatalogLimits()
-    config = current_app.config
     return CatalogLimits(
         max_attribute_values=int(config.get("CATALOG_MAX_ATTRIBUTE_VALUES") or DEFAULT_MAX_ATTRIBUTE_VALUES),
         max_model_values=int(config.get("CATALOG_MAX_MODEL_VALUES") or DEFAULT_MAX_MODEL_VALUES),
@@ -129,7 +130,7 @@ def check_catalog_compiles(catalog: Catalog, budget: CompileBudget | None = None
     started = time.monotonic()
     document = json.dumps(document_from_catalog(catalog), ensure_ascii=False).encode()
     child = subprocess.Popen(  # nosec B603 - fixed argument list, no shell
-        [sys.executable, "-m", "web.services.compile_guard", json.dumps(asdict(budget))],
+        [sys.executable, "-m", "usecases.compile_guard", json.dumps(asdict(budget))],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -28,7 +28,6 @@ from decimal import Decimal
 from threading import Lock
 from typing import Generic, TypeVar
 
-from flask import current_app, has_app_context
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, defer
 
@@ -39,7 +38,8 @@ from catalog.services import CatalogNotFound, ContentHashMismatch, VersionNotFou
 from catalog.snapshot import Attribute, AttributeKind, Catalog, Label, Product
 from configurator import Configurator, ConfiguratorError, load_product
 from configurator.backends.base import CompileBudgetExceeded, SearchLimitExceeded
-from web.observability import timed, timed_call
+from usecases.instrumentation import timed, timed_call
+from usecases.settings import current_settings
 
 __all__ = [
     "AmbiguousProduct",
@@ -244,27 +244,19 @@ def load_catalog(
     return _loaded(version, code, session)
 
 
-_pinned: LruCache[tuple[str, int, str], LoadedCatalog] = LruCache(CATALOG_CACHE_SIZE)
-
-
 def load_pinned(session: Session, code: str, number: int, content_hash: str) -> LoadedCatalog:
     """Version ``number`` of ``code`` for a row that pinned it with ``content_hash``.
 
-    Published content never changes, so once a (code, number, hash) has been
-    read in this process it is answered without a query. ``status`` and the
-    validity window are as of that first read (pinned readers need the content,
-    not whether the version is still on sale).
+    The version's status and validity are read from the database on every call
+    (an archived version must be refused at once, in every process); only the
+    immutable content comes from the cache, by its hash.
 
     :raise ContentHashMismatch: the stored version's hash differs from the pinned one.
     """
-    key = (code, number, content_hash)
-    hit = _pinned.get(key)
-    if hit is not None:
-        return hit
     loaded = load_catalog(session, code, number)
     if loaded.content_hash != content_hash:
         raise ContentHashMismatch(code, number, content_hash, loaded.content_hash)
-    return _pinned.put(key, loaded)
+    return loaded
 
 
 def catalogs_in_force(session: Session, *, at: datetime | None = None) -> list[LoadedCatalog]:
@@ -330,7 +322,6 @@ class ModelTooLarge(ConfiguratorError):
     ``C2M_COMPILE_NODE_BUDGET``): the product cannot be configured; the rest of the shop is unaffected."""
 
     reason = "model_too_large"
-    http_status = 503
 
     def __init__(self, product: str, content_hash: str, detail: str) -> None:
         super().__init__(
@@ -343,15 +334,15 @@ class ModelTooLarge(ConfiguratorError):
 
 def _settings(backend: str | None) -> tuple[str, int | None, float | None]:
     """The backend and compile budgets: explicit arguments, else the app's settings, else the engine's."""
-    if not has_app_context():
+    config = current_settings()
+    if config is None:
         return backend or "auto", None, None
-    config = current_app.config
     chosen = backend or str(config.get("SOLVER_BACKEND") or "auto")
     return chosen, config.get("COMPILE_NODE_BUDGET"), config.get("COMPILE_BUDGET_S")
 
 
 def _instrument(built: Configurator) -> Configurator:
-    """Time the engine's public operations per request (``web.observability``)."""
+    """Time the engine's public operations (``usecases.instrumentation``)."""
     for name in ("state", "explain", "repair", "complete", "count", "validate"):
         setattr(built, name, timed_call(name)(getattr(built, name)))
     return built
@@ -436,7 +427,6 @@ def clear_caches() -> None:
     _catalogs.clear()
     _configurators.clear()
     _too_large.clear()
-    _pinned.clear()
 
 
 def label(text: Label | None, locale: str) -> str | None:

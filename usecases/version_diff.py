@@ -22,7 +22,7 @@ from configurator.decisions import AnyDecision, AttributeValue, Decision
 from configurator.diff import CatalogDiff, Example, ProductDiff, diff_catalogs, reasons_not_in
 from configurator.engine import Configurator
 from configurator.errors import ConfiguratorError
-from web.models import ConfigurationRecord, OrderRecord
+from usecases.records import ConfigurationRecord, OrderRecord
 
 __all__ = [
     "Affected",

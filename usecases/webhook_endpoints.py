@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from web.models import OutboxEvent, WebhookEndpoint
-from web.webhooks import subscribes
+from usecases.outbox import subscribes
+from usecases.records import OutboxEvent, WebhookEndpoint
 
 
 def _iso(moment: datetime | None) -> str | None:

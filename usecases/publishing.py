@@ -12,7 +12,7 @@ workspace's publish button all call :func:`publish_checked`:
 3. one transaction locks the catalog row, verifies that the draft still has
    the checked content hash (:class:`DraftChanged` otherwise, so a draft
    swapped while the checks ran is never published unchecked), publishes,
-   and stores the warnings with the version (:class:`web.models.CatalogVersionCheck`).
+   and stores the warnings with the version (:class:`usecases.records.CatalogVersionCheck`).
 
 ``skip_checks`` is for emergencies (a check that is wrong or too slow for
 a fix that must ship): the checks do not run, and who skipped them and why is
@@ -48,9 +48,9 @@ from catalog.services import (
 )
 from catalog.snapshot import Catalog
 from configurator.checks import CatalogReport, Finding, Severity
-from web.models import CatalogVersionCheck
-from web.services.check_reports import finding_json, finding_line
-from web.services.compile_guard import check_catalog_compiles
+from usecases.check_reports import finding_json, finding_line
+from usecases.compile_guard import check_catalog_compiles
+from usecases.records import CatalogVersionCheck
 
 log = logging.getLogger("c2m.publish")
 
@@ -70,7 +70,6 @@ class ChecksFailed(CatalogError):
     """The catalog checks found errors: the version is not published (nothing is stored)."""
 
     reason = "checks_failed"
-    http_status = 422
 
     def __init__(self, code: str, report: CatalogReport, source: str) -> None:
         errors = report.errors
@@ -91,7 +90,6 @@ class DraftChanged(CatalogError):
     """The draft was changed while its checks ran: publish again to check the new content."""
 
     reason = "conflict"
-    http_status = 409
 
     def __init__(self, code: str, number: int, checked: str, stored: str) -> None:
         super().__init__(
@@ -104,7 +102,6 @@ class SkipReasonMissing(CatalogError):
     """Skipping the checks needs a reason (it is stored with the version)."""
 
     reason = "skip_reason_missing"
-    http_status = 422
 
     def __init__(self) -> None:
         super().__init__("skipping the catalog checks needs a reason (it is logged and shown on the version)")

@@ -2,7 +2,7 @@
 orders, API tokens, webhooks and their outbox, users.
 
 They hang off the one ``catalog.db.Base`` so Alembic sees one schema. The
-engine (configurator, bom) never sees these rows: services in ``web`` turn them
+engine (configurator, bom) never sees these rows: the use cases turn them
 into decisions and snapshots. Only decisions are stored for a configuration;
 implied values are recomputed on every read against the pinned catalog version.
 """
@@ -41,6 +41,11 @@ class ConfigurationRecord(Base):
     """JSON list of ``{"attribute": ..., "value": ...}`` in the order they were made."""
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    revision: Mapped[int] = mapped_column(Integer, server_default="1")
+    """Counts stored changes (1 when created). Every UPDATE is conditional on the
+    revision read, so of two writers that read the same revision only one wins."""
+
+    __mapper_args__ = {"version_id_col": revision}
 
 
 class QuoteRecord(Base):
@@ -293,7 +298,7 @@ class CatalogVersionCheck(Base):
     skip_reason: Mapped[str | None] = mapped_column(Text)
     warning_count: Mapped[int] = mapped_column(Integer, default=0)
     findings: Mapped[str] = mapped_column(Text, default="[]")
-    """JSON list of the warnings (``web.services.check_reports.finding_json``)."""
+    """JSON list of the warnings (``usecases.check_reports.finding_json``)."""
 
 
 class UserSession(Base):

@@ -3,7 +3,7 @@
 - configurations never ordered and not touched for ``configuration_age``
   (default :data:`DEFAULT_CONFIGURATION_AGE`): abandoned carts and share links;
   configurations an order points at are kept for as long as the order;
-- finished idempotency keys past their retry window (``web.services.orders.IDEMPOTENCY_KEY_TTL``);
+- finished idempotency keys past their retry window (``usecases.orders.IDEMPOTENCY_KEY_TTL``);
 - workspace sign-ins ended (or started) more than :data:`SESSION_RETENTION` ago.
 
 ``c2m cleanup`` runs it once, or every ``--every`` seconds (a cron job or a
@@ -18,8 +18,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
-from web.models import ConfigurationRecord, OrderRecord, UserSession
-from web.services.orders import forget_expired_keys
+from usecases.orders import forget_expired_keys
+from usecases.records import ConfigurationRecord, OrderRecord, UserSession
 
 DEFAULT_CONFIGURATION_AGE = timedelta(days=30)
 """Unordered configurations untouched this long are deleted."""

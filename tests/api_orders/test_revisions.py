@@ -1,0 +1,89 @@
+"""Optimistic concurrency on configurations: a revision per stored change, stale writes refused."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from usecases.configurations import StaleRevision, add_decision, create_configuration, get_configuration
+
+WRITERS = 19
+
+
+def _box(client: FlaskClient) -> dict[str, Any]:
+    response = client.post("/api/v1/configurations", json={"catalog": "tiny-shop", "product": "box"})
+    assert response.status_code == 201, response.get_json()
+    body: dict[str, Any] = response.get_json()
+    return body
+
+
+def test_every_change_counts_a_revision_and_a_stale_one_gets_the_current_configuration(
+    client: FlaskClient,
+) -> None:
+    created = _box(client)
+    assert created["revision"] == 1
+    url = f"/api/v1/configurations/{created['id']}"
+    first = client.post(f"{url}/decisions", json={"attribute": "size", "value": "small", "revision": 1})
+    assert first.status_code == 200 and first.get_json()["revision"] == 2
+    # A second tab still on revision 1:
+    stale = client.post(f"{url}/decisions", json={"attribute": "width", "value": 300, "revision": 1})
+    problem = stale.get_json()
+    assert stale.status_code == 409 and problem["reason"] == "stale_revision", problem
+    assert problem["current_revision"] == 2
+    assert problem["configuration"]["revision"] == 2
+    assert problem["configuration"]["decisions"] == [{"attribute": "size", "value": "small"}]
+    assert problem["configuration"]["state"]["attributes"]  # the current state, to show instead
+    # Undo and remove check the revision too.
+    assert client.post(f"{url}/undo?revision=1").status_code == 409
+    assert client.delete(f"{url}/decisions/size?revision=1").status_code == 409
+    assert client.post(f"{url}/undo?revision=2").get_json()["revision"] == 3
+    # Without a revision a change applies to the stored one.
+    assert (
+        client.post(f"{url}/decisions", json={"attribute": "width", "value": 200}).get_json()["revision"] == 4
+    )
+
+
+def test_concurrent_decisions_on_one_configuration_never_lose_an_update(
+    factory: sessionmaker[Session],
+) -> None:
+    """Writers that all read the same revision: exactly one is stored, every other is refused."""
+    with factory() as session:
+        configuration_id = create_configuration(session, "box", [], catalog_code="tiny-shop").id
+        session.commit()
+    barrier = threading.Barrier(WRITERS)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def write(n: int) -> None:
+        outcome = "error"
+        try:
+            with factory() as session:
+                configuration = get_configuration(session, configuration_id)
+                session.commit()  # end the read transaction: the write below starts its own
+                barrier.wait(30)
+                try:
+                    add_decision(
+                        session, configuration, {"attribute": "lid", "value": n % 2 == 0}, on_conflict="keep"
+                    )
+                    outcome = "stored"
+                except StaleRevision:
+                    outcome = "stale"
+        finally:
+            with lock:
+                outcomes.append(outcome)
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(WRITERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len(outcomes) == WRITERS
+    stored = outcomes.count("stored")
+    with factory() as session:
+        final = get_configuration(session, configuration_id)
+        assert len(final.raw) == stored == 1, outcomes
+        assert final.revision == 1 + stored
+        assert outcomes.count("stale") == WRITERS - stored

@@ -1,0 +1,53 @@
+"""Two clicks made on the same page: the second one is refused and the page shows what is saved."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.storefront.conftest import csrf_token, start
+from tests.storefront.test_storefront import decisions_of
+
+
+def _revision(html: str) -> str:
+    found = re.findall(r'name="revision" value="(\d+)"', html)
+    assert found and len(set(found)) == 1, "every form carries the same revision"
+    return found[0]
+
+
+def test_a_click_made_on_an_older_page_is_refused_and_the_saved_configuration_is_shown(
+    demo_app: Flask, client: FlaskClient
+) -> None:
+    config = start(client)
+    page = client.get(config).get_data(as_text=True)
+    shown = _revision(page)
+    headers = {"HX-Request": "true", "X-Request-Seq": "2"}
+    first = client.post(f"{config}/set", data={"csrf_token": csrf_token(client), "revision": shown,
+                                               "attribute": "frame_material", "value": "carbon"}, headers=headers)
+    assert first.status_code == 200
+    assert _revision(first.get_data(as_text=True)) == str(int(shown) + 1)
+    # The second click was made on the same (older) page, before the first answer arrived.
+    second = client.post(f"{config}/set", data={"csrf_token": csrf_token(client), "revision": shown,
+                                                "attribute": "rack", "value": "true"},
+                         headers={**headers, "X-Request-Seq": "3"})
+    assert second.status_code == 409
+    html = second.get_data(as_text=True)
+    assert html.lstrip().startswith('<div id="panel"') and second.headers["X-Request-Seq"] == "3"
+    assert "changed in the meantime" in html
+    assert _revision(html) == str(int(shown) + 1)
+    assert decisions_of(demo_app, config) == [{"attribute": "frame_material", "value": "carbon"}]
+
+
+def test_without_javascript_the_stale_form_redirects_to_the_saved_configuration(
+    demo_app: Flask, client: FlaskClient
+) -> None:
+    config = start(client)
+    shown = _revision(client.get(config).get_data(as_text=True))
+    data = {"csrf_token": csrf_token(client), "revision": shown, "attribute": "frame_material", "value": "carbon"}
+    assert client.post(f"{config}/set", data=data).status_code == 303
+    stale = client.post(f"{config}/set", data={**data, "attribute": "rack", "value": "true"})
+    assert stale.status_code == 303
+    assert "changed in the meantime" in client.get(stale.headers["Location"]).get_data(as_text=True)
+    assert decisions_of(demo_app, config) == [{"attribute": "frame_material", "value": "carbon"}]

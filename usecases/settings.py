@@ -1,0 +1,50 @@
+"""The settings the use cases read, and where they come from.
+
+The use cases never import the web framework: the application installs a
+source (:func:`set_settings_source`) that returns its configuration mapping,
+or None outside a running application (then the defaults below apply).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+__all__ = [
+    "DEFAULT_COMPILE_BUDGET_S",
+    "DEFAULT_COMPILE_MEMORY_MB",
+    "DEFAULT_COMPILE_NODE_BUDGET",
+    "current_settings",
+    "set_settings_source",
+]
+
+DEFAULT_COMPILE_BUDGET_S = 10.0
+"""Seconds one product's model may take to compile (``C2M_COMPILE_BUDGET_S``)."""
+DEFAULT_COMPILE_NODE_BUDGET = 1_000_000
+"""Decision-diagram nodes of one product's model (``C2M_COMPILE_NODE_BUDGET``; about 400 MB)."""
+DEFAULT_COMPILE_MEMORY_MB = 2048
+"""Address space of the process that test-compiles a catalog before it is stored (``C2M_COMPILE_MEMORY_MB``)."""
+
+SettingsSource = Callable[[], Mapping[str, Any] | None]
+
+
+def _none() -> Mapping[str, Any] | None:
+    return None
+
+
+_source: SettingsSource = _none
+
+
+def set_settings_source(source: SettingsSource) -> None:
+    """Install where settings come from (the web app installs its configuration)."""
+    global _source
+    _source = source
+
+
+def current_settings() -> Mapping[str, Any] | None:
+    """The settings of the running application, or None (use the defaults).
+
+    >>> current_settings() is None or isinstance(current_settings(), Mapping)
+    True
+    """
+    return _source()
