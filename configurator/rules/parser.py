@@ -1,7 +1,9 @@
 """Parse rule-language text into the typed AST of ``configurator.rules.ast``.
 
-The grammar (``grammar.lark``) is LALR(1); the parser is built once at import
-and AST nodes are built *during* parsing (an embedded transformer), so no step
+The grammar (``grammar.lark``) is LALR(1); the parser is loaded once at import
+from the tables lark serialized into ``_grammar_tables.py`` (regenerate them with
+:func:`write_tables` after editing the grammar; until then the parser is built
+from the grammar, only slower to start). AST nodes are built *during* parsing (an embedded transformer), so no step
 recurses over the input: hostile, deeply nested text cannot raise
 ``RecursionError``. Limits (length, bracket depth, tree depth, node count) are
 checked before and right after parsing.
