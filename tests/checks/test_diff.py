@@ -300,3 +300,25 @@ def test_a_rule_split_into_auxiliaries_still_gets_examples() -> None:
     assert sum(v for _, v in d.example_only_a.configuration if isinstance(v, int)) == 27
     assert d.example_only_b is not None and d.example_only_b.reasons == ("breaks rule digits of A",)
     assert d.error is None
+
+
+def test_auto_does_not_repeat_on_b_a_backend_that_failed_on_a(monkeypatch: pytest.MonkeyPatch) -> None:
+    import configurator.diff as diff_module
+    from configurator.backends.sat import SatBackend
+
+    asked: list[str] = []
+    real = diff_module.make_backend
+
+    def make_backend(model: Any, *, prefer: str = "auto", **kw: Any) -> Any:
+        asked.append(prefer)
+        # as if the decision diagram exceeded its budget: "auto" ends on SAT
+        return SatBackend(model) if prefer == "auto" else real(model, prefer=prefer, **kw)
+
+    monkeypatch.setattr(diff_module, "make_backend", make_backend)
+    digits = tuple(integer(f"d{i}", 0, 3) for i in range(3))
+    a = product(digits, rule("sum", "d0 + d1 + d2 == 4"))
+    b = product(digits, rule("sum", "d0 + d1 + d2 == 5"))
+    d = diff_products(a, b)
+    assert (d.count_a, d.count_b, d.both) == (12, 12, 0)
+    # A, then B and the combined model on the backend "auto" settled on for A
+    assert asked[:3] == ["auto", "sat", "sat"]
