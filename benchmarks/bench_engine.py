@@ -1,7 +1,9 @@
 """Engine benchmark: compile and query times of every backend on Renault and generated products.
 
 Run ``python -m benchmarks.bench_engine`` (full, under 10 minutes) or with
-``--quick`` (under a minute). It prints one table and writes it, with the
+``--quick`` (under a minute). ``--products`` runs the per-product table instead
+(the click through the engine facade, every backend side by side: see
+``benchmarks/bench_products.py``). It prints one table and writes it, with the
 date, the machine and the command, to ``benchmarks/RESULTS.md``.
 
 How it measures:
@@ -319,6 +321,12 @@ def _machine() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if "--products" in args_list:
+        # The per-product table (the click through the engine facade): benchmarks/bench_products.py.
+        from benchmarks import bench_products
+
+        return bench_products.main([a for a in args_list if a != "--products"])
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     ap.add_argument("--quick", action="store_true", help="small sizes and fewer queries (< 1 minute)")
     ap.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")

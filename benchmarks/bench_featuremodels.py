@@ -11,8 +11,8 @@ print only). Propagation is measured on the backend directly (no price, no
 count): once with no restriction (core and dead features), then queries each
 fixing 1-5 features of a valid configuration (20 on the decision diagram,
 with a fresh configuration each; 5 on the SAT fallback, whose queries take
-seconds on the largest models, all from one configuration). Counting is attempted only on the decision diagram (exact path
-counting); the SAT fallback's model counter is not run. A model that does not
+seconds on the largest models, all from one configuration). Counting is exact on the decision diagram and
+on the d-DNNF; the SAT fallback's model counter is not run. A model that does not
 finish within ``--limit-s`` gets a "killed" row.
 """
 
@@ -60,8 +60,11 @@ def measure(rel: str) -> dict[str, object]:
     backend = make_backend(model, time_budget_s=60)
     compile_s = time.perf_counter() - t0
     count: str = "—"
-    if backend.name == "mdd":
+    count_ms: float | None = None
+    if backend.name in ("mdd", "ddnnf"):
+        t0 = time.perf_counter()
         count = f"{backend.count({}):,}"
+        count_ms = (time.perf_counter() - t0) * 1000
     t0 = time.perf_counter()
     backend.propagate({})
     unrestricted_ms = (time.perf_counter() - t0) * 1000
@@ -69,14 +72,15 @@ def measure(rel: str) -> dict[str, object]:
     codes = list(conv.order)
     solution = backend.solve({})
     times = []
-    for _ in range(20 if backend.name == "mdd" else 5):
+    compiled = backend.name in ("mdd", "ddnnf")
+    for _ in range(20 if compiled else 5):
         assert solution is not None
         fixed = rng.sample(codes, k=min(len(codes), rng.randint(1, 5)))
         restrict = {c: frozenset({solution[c]}) for c in fixed}
         t0 = time.perf_counter()
         backend.propagate(restrict)
         times.append((time.perf_counter() - t0) * 1000)
-        if backend.name == "mdd":
+        if compiled:
             # A fresh configuration per query (the SAT fallback's lexicographic solve takes seconds
             # on the largest models, so it reuses the one configuration it found).
             solution = backend.solve({c: frozenset({not solution[c]}) for c in rng.sample(codes, k=1)}) or solution
@@ -91,6 +95,7 @@ def measure(rel: str) -> dict[str, object]:
         "count": count,
         "unrestricted_ms": unrestricted_ms,
         "propagate_ms": statistics.median(times),
+        "count_ms": count_ms,
         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
 
@@ -108,8 +113,8 @@ def main() -> None:
         sys.exit(f"../shared/corpus not present at {CORPUS}")
     rows = [
         "| model | features | CTCs (not enforced) | parse s | compile s / backend | count | propagate {} ms "
-        "| propagate median ms | peak MB |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| propagate median ms | count ms | peak MB |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     started = time.perf_counter()
     for rel in MODELS:
@@ -121,20 +126,21 @@ def main() -> None:
             r = json.loads(out.stdout.strip().splitlines()[-1])
             row = (f"| {rel} | {r['features']} | {r['constraints']} ({r['skipped']}) | {r['parse_s']:.2f} | "
                    f"{r['compile_s']:.2f} / {r['backend']} | {r['count']} | {r['unrestricted_ms']:.2f} | "
-                   f"{r['propagate_ms']:.2f} | {r['peak_mb']:.0f} |")
+                   f"{r['propagate_ms']:.2f} | {'—' if r['count_ms'] is None else format(r['count_ms'], '.1f')} | "
+                   f"{r['peak_mb']:.0f} |")
         except subprocess.TimeoutExpired:
-            row = f"| {rel} | ? | ? | – | killed after {args.limit_s:.0f} s | — | – | – | – |"
+            row = f"| {rel} | ? | ? | – | killed after {args.limit_s:.0f} s | — | – | – | – | – |"
         except subprocess.CalledProcessError as exc:
-            row = f"| {rel} | ? | ? | – | failed: {exc.stderr.strip().splitlines()[-1][:120]} | — | – | – | – |"
+            row = f"| {rel} | ? | ? | – | failed: {exc.stderr.strip().splitlines()[-1][:120]} | — | – | – | – | – |"
         rows.append(row)
         print(row, flush=True)
     total = time.perf_counter() - started
     head = (f"### {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC — "
             f"`python -m benchmarks.bench_featuremodels` ({total:.0f} s, {os.cpu_count()} CPUs, shared machine)\n\n")
     note = ("\nCTCs: cross-tree constraints of the file (in parentheses: how many are not enforced, see "
-            "docs/feature-models.md). Compile: build_model + backend (\"auto\": decision diagram, SAT when the "
-            "diagram exceeds its budget; the time includes the failed diagram attempt). Count: exact, decision "
-            "diagram only. Propagate {}: no restriction (core/dead features). Propagate median: 20 queries (SAT: 5) "
+            "docs/feature-models.md). Compile: build_model + backend (\"auto\": decision diagram, then the d-DNNF "
+            "compiled by d4, then SAT, each when the previous exceeds its budget; the time includes the failed "
+            "attempts). Count: exact, on the decision diagram or the d-DNNF (not on SAT). Propagate {}: no restriction (core/dead features). Propagate median: 20 queries (SAT: 5) "
             "fixing 1-5 features, on the backend. Peak MB: the model's own process (max RSS).\n")
     if not args.no_write:
         from benchmarks.results import write_section

@@ -28,11 +28,13 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 
-from catalog.snapshot import Value
+from catalog.snapshot import Attribute, AttributeKind, Choice, Label, Product, Rule, Value
 from configurator.errors import ConfiguratorError
 from configurator.model import Constraint, Model, Variable
 
@@ -167,3 +169,45 @@ def load_xcsp(path: str | Path, *, key: str | None = None) -> Model:
 def load_renault(path: str | Path | None = None) -> Model:
     """The Renault Megane model (99 variables, 113 table constraints)."""
     return load_xcsp(path or RENAULT_PATH, key="renault-megane")
+
+
+def renault_product(path: str | Path | None = None) -> Product:
+    """The Renault model as a catalog product, so the engine facade (state, explain, ...) can be measured.
+
+    Each XCSP variable becomes an enum attribute whose choices are its values (``v<value>``), each
+    constraint a table rule over those attributes (supports: allowed rows; conflicts: forbidden rows).
+    The product has no prices; its configurations are the model's solutions (``RENAULT_COUNT``).
+    """
+    model = load_renault(path)
+    codes = {v.name: "a_" + re.sub(r"[^A-Za-z0-9_]", "_", v.name) for v in model.variables}
+    attributes = tuple(
+        Attribute(codes[v.name], AttributeKind.ENUM, Label(v.name),
+                  choices=tuple(Choice(f"v{x}", Label(str(x))) for x in v.domain))
+        for v in model.variables
+    )
+    root = ET.fromstring(Path(path or RENAULT_PATH).read_bytes())
+    semantics = {el.get("name", ""): el.get("semantics", "") for el in root.iterfind("./relations/relation")}
+    reference = {el.get("name", ""): el.get("reference", "") for el in root.iterfind("./constraints/constraint")}
+    rules: list[Rule] = []
+    for number, c in enumerate(model.constraints):
+        allow = semantics[reference[c.rule_id]] == "supports"
+        if allow:
+            assert c.allowed is not None
+            rows = c.allowed
+        else:
+            rows = frozenset(_forbidden(c, model))
+        rules.append(Rule(
+            f"c{number}", Label(f"Renault constraint {c.rule_id}"),
+            columns=tuple(codes[n] for n in c.scope),
+            rows=tuple(tuple(f"v{x}" for x in row) for row in sorted(rows)),
+            allow=allow,
+        ))
+    return Product("renault-megane", Label("Renault Megane"), Decimal("0"), attributes, rules=tuple(rules))
+
+
+def _forbidden(c: Constraint, model: Model) -> list[tuple[Value, ...]]:
+    """The listed (conflict) tuples of a conflicts constraint, read back through its predicate."""
+    domains = [model.variable(n).domain for n in c.scope]
+    if c.allowed is not None:
+        return [t for t in itertools.product(*domains) if t not in c.allowed]
+    return [t for t in itertools.product(*domains) if not c.predicate(*t)]

@@ -50,6 +50,7 @@ from configurator.errors import ConfiguratorError
 
 if TYPE_CHECKING:
     from catalog.snapshot import Catalog
+    from configurator.backends.ddnnf import Progress
     from configurator.decisions import (
         AnyDecision,
         AttributeValue,
@@ -70,6 +71,7 @@ if TYPE_CHECKING:
         Conflict,
         ConflictError,
         Explanation,
+        ModelNotCompiled,
         ModelStats,
         NoValidConfiguration,
         OptimizationLimitExceeded,
@@ -95,12 +97,14 @@ _LAZY: dict[str, str] = {
     ),
     **dict.fromkeys(
         (
-            "AttributeState Configurator Conflict ConflictError Explanation ModelStats NoValidConfiguration "
+            "AttributeState Configurator Conflict ConflictError Explanation ModelNotCompiled ModelStats "
+            "NoValidConfiguration "
             "OptimizationLimitExceeded Repair RuleRef State UnknownObjective ValueImpossible ValueState Violation"
         ).split(),
         "configurator.engine",
     ),
     **dict.fromkeys(("PriceBreakdown", "PriceLine", "PriceRuleError", "price"), "configurator.pricing"),
+    "Progress": "configurator.backends.ddnnf",
 }
 
 
@@ -143,13 +147,16 @@ def load_product(
     backend: str = "auto",
     node_budget: int | None = None,
     time_budget_s: float | None = None,
+    progress: Progress | None = None,
 ) -> Configurator:
     """A :class:`Configurator` for one product of a catalog, priced in the catalog's currency.
 
     ``catalog_key`` (e.g. the published version's content hash) keys the
     compiled-model cache. ``node_budget`` and ``time_budget_s`` bound the
-    decision-diagram compilation (``CompileBudgetExceeded`` with backend
-    "mdd"; "auto" falls back to SAT). Reading catalog *files* belongs to
+    compilation (:class:`ModelNotCompiled` naming the product, the backend
+    and the budget; "auto" moves on from the decision diagram to the d-DNNF,
+    then to SAT). ``progress`` is called about once a second while a long
+    d-DNNF compilation runs. Reading catalog *files* belongs to
     ``catalog.files.load_catalog_file`` (pass ``configurator.rules.expression_checker``
     so rules are checked with file positions); the engine never parses files,
     so it stays free of the serialization layer.
@@ -178,6 +185,7 @@ def load_product(
         currency=catalog.currency,
         node_budget=node_budget,
         time_budget_s=time_budget_s,
+        progress=progress,
     )
 
 
@@ -193,6 +201,7 @@ __all__ = [
     "Explanation",
     "InvalidDecisionText",
     "InvalidValue",
+    "ModelNotCompiled",
     "ModelStats",
     "NoValidConfiguration",
     "OptimizationLimitExceeded",

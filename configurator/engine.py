@@ -24,9 +24,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 from threading import Lock
+from typing import Any
 
 from catalog.snapshot import Attribute, AttributeKind, Label, Product, Value
-from configurator.backends.base import Backend
+from configurator.backends.base import Backend, CompileBudgetExceeded
+from configurator.backends.ddnnf import Progress
 from configurator.decisions import (
     AnyDecision,
     AttributeValue,
@@ -42,10 +44,13 @@ from configurator.decisions import (
 from configurator.diagnosis import fastdiag, quickxplain
 from configurator.errors import ConfiguratorError
 from configurator.model import Constraint, Model
+from configurator.priced import PricedModel
 from configurator.pricing import PriceBreakdown, PriceModel
 
-SOURCES = ("user", "implied", "default")
-"""Where a fixed value came from: a buyer decision, forced by the rules and decisions, or a default."""
+SOURCES = ("user", "implied", "default", "cheapest")
+"""Where a fixed value came from: a buyer decision, forced by the rules and decisions, the attribute's
+default, or the cheapest completion (a default ruled out by the decisions, or an attribute without a
+default whose value changes the price)."""
 
 MAX_SET_ENUMERATION = 8
 """Open set elements up to which a set attribute's remaining subsets are enumerated for pricing."""
@@ -195,8 +200,10 @@ class ModelStats:
     backend: str
     compile_seconds: float
     size: int | None
-    """Decision-diagram node count when the backend reports one."""
+    """Node count of the compiled form (decision diagram or d-DNNF) when the backend has one."""
     count: int
+    choice: tuple[str, ...] = ()
+    """With backend "auto": each compiler tried, why it was passed over, and what was used."""
 
 
 # --------------------------------------------------------------------------- errors
@@ -238,6 +245,18 @@ class NoValidConfiguration(ConfiguratorError):
         self.product = product
 
 
+class ModelNotCompiled(ConfiguratorError):
+    """The requested backend could not compile the product's model within its budget."""
+
+    reason = "compile_budget"
+
+    def __init__(self, product: str, backend: str, detail: str) -> None:
+        super().__init__(f"product {product!r}: the {backend} backend did not compile the model: {detail}")
+        self.product = product
+        self.backend = backend
+        self.detail = detail
+
+
 class UnknownObjective(ConfiguratorError):
     reason = "unknown_objective"
 
@@ -273,6 +292,7 @@ def _compiled(
     backend: str,
     node_budget: int | None = None,
     time_budget_s: float | None = None,
+    progress: Progress | None = None,
 ) -> tuple[Model, Backend, float]:
     # Keyed by the catalog's content key when known: two requests for the same
     # published version share one compiled diagram. Without a key the product
@@ -293,7 +313,12 @@ def _compiled(
     model_key = f"{content}:{product.code}"
     started = time.perf_counter()
     model = build_model(product, key=model_key)
-    solver = make_backend(model, prefer=backend, node_budget=node_budget, time_budget_s=time_budget_s)
+    try:
+        solver = make_backend(
+            model, prefer=backend, node_budget=node_budget, time_budget_s=time_budget_s, progress=progress
+        )
+    except CompileBudgetExceeded as exc:
+        raise ModelNotCompiled(product.code, exc.backend, exc.detail) from exc
     entry = (model, solver, time.perf_counter() - started)
     with _cache_lock:
         _cache[cache_key] = entry
@@ -317,6 +342,204 @@ class _Settled:
     defaulted: set[str] = field(default_factory=set)
 
 
+def _priced_backend(backend: Backend, model: Model) -> Backend:
+    """A backend of the same kind as ``backend`` over the model with price auxiliaries."""
+    from configurator.backends.brute import BruteBackend
+    from configurator.backends.select import BACKEND_NAMES, make_backend
+
+    if backend.name not in BACKEND_NAMES:
+        return BruteBackend(model)  # an injected backend of another kind: the exhaustive ground truth
+    return make_backend(model, prefer=backend.name)
+
+
+class _PerValueCosts:
+    """``value_costs`` and ``min_solution`` for a backend without passes: one weighted solve per value.
+
+    Only for the search backends (SAT, reference, brute force), so that every backend shows the same
+    state; the compiled backends answer in two passes.
+    """
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+
+    def value_costs(
+        self, restrict: Mapping[str, frozenset[Value]], weights: Mapping[str, Mapping[Value, int]]
+    ) -> dict[str, dict[Value, int]] | None:
+        domains = self.backend.propagate(restrict)
+        if domains is None:
+            return None
+        fractions = {n: {v: Fraction(c) for v, c in row.items()} for n, row in weights.items()}
+        out: dict[str, dict[Value, int]] = {}
+        for name, dom in domains.items():
+            row: dict[Value, int] = {}
+            for v in dom:
+                solution = self.backend.solve({**restrict, name: frozenset({v})}, fractions)
+                assert solution is not None  # v is globally consistent
+                row[v] = sum(int(weights.get(n, {}).get(x, 0)) for n, x in solution.items())
+            out[name] = row
+        return out
+
+    def min_solution(
+        self, restrict: Mapping[str, frozenset[Value]], weights: Mapping[str, Mapping[Value, int]]
+    ) -> dict[str, Value] | None:
+        fractions = {n: {v: Fraction(c) for v, c in row.items()} for n, row in weights.items()}
+        return self.backend.solve(restrict, fractions)
+
+
+@dataclass(slots=True)
+class _Click:
+    """Weights that order complete configurations the way the state shows them, for pass-based clicks.
+
+    The weight of a configuration is ``penalty * M + price`` where ``price`` is the additive part of
+    its price in cents (shifted per variable to be non-negative, ``M`` above any such sum) and
+    ``penalty`` has bit ``K-1-j`` set when the j-th default (attribute order) is not taken: the least
+    weight keeps the defaults greedily in attribute order, exactly as they are applied, and among those
+    is the cheapest. Conditional percentages get one pass per combination of their conditions.
+    """
+
+    priced: PricedModel
+    backend: Any
+    names: tuple[str, ...]
+    """Solver variables of the attributes (no auxiliaries)."""
+    weights: dict[str, dict[Value, int]]
+    scale: int
+    """``M``: every additive price sum is below it."""
+    shift: int
+    defaults: dict[str, Value]
+    combos: tuple[tuple[bool, ...], ...]
+
+    @staticmethod
+    def build(conf: Configurator, priced: PricedModel, backend: Any) -> _Click:
+        weights: dict[str, dict[Value, int]] = {}
+        shift = 0
+        top = 0
+        domains = {v.name: v.domain for v in priced.model.variables}
+        for name, row in priced.weights.items():
+            full = {v: int(row.get(v, 0)) for v in domains[name]}
+            low = min(full.values())
+            shift += low
+            weights[name] = {v: c - low for v, c in full.items()}
+            top += max(weights[name].values())
+        scale = top + 1
+        candidates = conf._default_candidates({})
+        defaults = dict(candidates)
+        for j, (name, value) in enumerate(candidates):
+            penalty = scale << (len(candidates) - 1 - j)
+            row = weights.setdefault(name, {v: 0 for v in domains[name]})
+            for v in domains[name]:
+                if v != value:
+                    row[v] = row.get(v, 0) + penalty
+        combos = tuple(itertools.product((False, True), repeat=len(priced.flags)))
+        names = tuple(v.name for v in conf.model.variables if not v.auxiliary)
+        return _Click(priced, backend, names, weights, scale, shift, defaults, combos)
+
+    def _key(self, cost: int, combo: tuple[bool, ...]) -> tuple[int, int]:
+        penalty, additive = divmod(cost, self.scale)
+        return penalty, self.priced.total_cents(additive + self.shift, combo)
+
+    def _with(self, restrict: Mapping[str, frozenset[Value]], combo: tuple[bool, ...]) -> dict[str, frozenset[Value]]:
+        out = dict(restrict)
+        out.update((aux, frozenset({on})) for (aux, _), on in zip(self.priced.flags, combo, strict=True))
+        return out
+
+    def best(
+        self, restrict: Mapping[str, frozenset[Value]]
+    ) -> tuple[dict[str, frozenset[Value]], dict[str, dict[Value, Decimal]], dict[str, dict[Value, Decimal]] | None] | None:
+        """The restriction (with flags) of the configuration to show; per attribute variable and value
+        the total shown after choosing it; and, when the backend gives it from the same passes, the
+        same with that variable's own restriction lifted. ``None`` when ``restrict`` has no solution."""
+        chosen: tuple[tuple[int, int], dict[str, frozenset[Value]]] | None = None
+        per_value: dict[str, dict[Value, tuple[int, int]]] = {n: {} for n in self.names}
+        lifted: dict[str, dict[Value, tuple[int, int]]] | None = None
+        each = getattr(self.backend, "value_costs_each", None)
+        if each is not None:
+            lifted = {n: {} for n in self.names}
+        memo: dict[tuple[int, tuple[bool, ...]], tuple[int, int]] = {}
+
+        def key(cost: int, combo: tuple[bool, ...]) -> tuple[int, int]:
+            k = memo.get((cost, combo))
+            if k is None:
+                k = memo[(cost, combo)] = self._key(cost, combo)
+            return k
+
+        def merge(into: dict[str, dict[Value, tuple[int, int]]], costs: Mapping[str, Mapping[Value, int]],
+                  combo: tuple[bool, ...]) -> None:
+            for name in self.names:
+                target = into[name]
+                for v, c in costs[name].items():
+                    k = key(c, combo)
+                    if v not in target or k < target[v]:
+                        target[v] = k
+
+        for combo in self.combos:
+            r = self._with(restrict, combo)
+            costs, lifted_costs = self._costs(r, each)
+            if lifted_costs is None:
+                # Also when this combination has no solution under ``r``: lifting a decision may
+                # make it feasible, so the lifted answers are then recomputed per decided variable.
+                lifted = None
+            if costs is None:
+                continue
+            first = next((row for row in costs.values() if row), None)
+            optimum = min(first.values()) if first else 0
+            k = key(optimum, combo)
+            if chosen is None or k < chosen[0]:
+                chosen = (k, r)
+            merge(per_value, costs, combo)
+            if lifted is not None and lifted_costs is not None:
+                merge(lifted, lifted_costs, combo)
+        if chosen is None:
+            return None
+
+        def totals(table: dict[str, dict[Value, tuple[int, int]]]) -> dict[str, dict[Value, Decimal]]:
+            return {n: {v: Decimal(k[1]).scaleb(-2) for v, k in row.items()} for n, row in table.items()}
+
+        return chosen[1], totals(per_value), None if lifted is None else totals(lifted)
+
+    def _costs(
+        self, r: Mapping[str, frozenset[Value]], each: Any
+    ) -> tuple[Mapping[str, Mapping[Value, int]] | None, Mapping[str, Mapping[Value, int]] | None]:
+        """Per-value least weights under ``r`` and, when the backend gives them, the lifted ones."""
+        if not self.weights:
+            # No price weights and no defaults: every solution weighs the same, so the passes
+            # reduce to propagation (the backend's fastest query).
+            domains = self.backend.propagate(r)
+            return (None if domains is None else {n: dict.fromkeys(d, 0) for n, d in domains.items()}), None
+        if each is not None:
+            found = each(r, self.weights)
+            return (None, None) if found is None else found
+        return self.backend.value_costs(r, self.weights), None
+
+    def values_without(self, restrict: Mapping[str, frozenset[Value]], name: str) -> dict[Value, Decimal]:
+        """The totals after choosing each value of ``name`` under ``restrict`` (one variable's row of
+        :meth:`best`; without weights, one propagation per combination)."""
+        if not self.weights:
+            keys: dict[Value, tuple[int, int]] = {}
+            for combo in self.combos:
+                domains = self.backend.propagate(self._with(restrict, combo))
+                if domains is None:
+                    continue
+                k = self._key(0, combo)
+                for v in domains[name]:
+                    if v not in keys or k < keys[v]:
+                        keys[v] = k
+            return {v: Decimal(k[1]).scaleb(-2) for v, k in keys.items()}
+        found = self.best(restrict)
+        return {} if found is None else found[1][name]
+
+    def solution(self, restrict: Mapping[str, frozenset[Value]]) -> dict[str, Value] | None:
+        """A least-weight solution to show; ``None`` when nothing is weighted (nothing to fill)."""
+        if not self.weights:
+            return None
+        if hasattr(self.backend, "min_solution"):
+            solution = self.backend.min_solution(restrict, self.weights)
+        else:
+            fractions = {n: {v: Fraction(c) for v, c in row.items()} for n, row in self.weights.items()}
+            solution = self.backend.solve(restrict, fractions)
+        assert solution is not None  # restrict came from a combination with a solution
+        return dict(solution)
+
+
 class Configurator:
     """The facade over one product: build once, ask many times.
 
@@ -334,6 +557,7 @@ class Configurator:
         solver: Backend | None = None,
         node_budget: int | None = None,
         time_budget_s: float | None = None,
+        progress: Progress | None = None,
     ) -> None:
         self.product = product
         self.currency = currency
@@ -341,7 +565,7 @@ class Configurator:
         if solver is None:
             # node_budget / time_budget_s bound the decision-diagram compilation (see make_backend)
             self.model, self.backend, self.compile_seconds = _compiled(
-                product, catalog_key, backend, node_budget, time_budget_s
+                product, catalog_key, backend, node_budget, time_budget_s, progress
             )
         else:
             self.model, self.backend, self.compile_seconds = solver.model, solver, 0.0
@@ -358,6 +582,7 @@ class Configurator:
         for c in self.model.constraints:
             if c.rule_id not in self._rule_order:
                 self._rule_order.append(c.rule_id)
+        self._click_cache: _Click | bool | None = None
         self._rule_check_cache: dict[tuple[frozenset[str], tuple[tuple[str, frozenset[Value]], ...]], bool] = {}
 
     # ----------------------------------------------------------------- decisions
@@ -481,6 +706,9 @@ class Configurator:
         state is computed without a minimal set of the oldest decisions.
         """
         effective = self.check(decisions)
+        click = self._click()
+        if click is not None:
+            return self._state_by_passes(click, effective)
         conflict: Conflict | None = None
         settled = self._settle(effective)
         if settled is None:
@@ -506,6 +734,128 @@ class Configurator:
             missing=missing,
             count=self.backend.count(self._restrict(effective)),
         )
+
+    # ----------------------------------------------------------------- the click by passes
+
+    def _click(self) -> _Click | None:
+        """What :meth:`state` needs to price every value by passes over a compiled form, or ``None``
+        when the backend has no ``value_costs`` or the price is not a sum of weights (then value by value)."""
+        if self._click_cache is not None:
+            return self._click_cache if isinstance(self._click_cache, _Click) else None
+        from configurator.priced import priced_model
+
+        click: _Click | None = None
+        priced = priced_model(self.product, self.model, self.pricing)
+        if priced is not None:
+            backend = self.backend if priced.model is self.model else _priced_backend(self.backend, priced.model)
+            click = _Click.build(self, priced, backend if hasattr(backend, "value_costs") else _PerValueCosts(backend))
+        self._click_cache = click if click is not None else False
+        return click
+
+    def _state_by_passes(self, click: _Click, effective: tuple[AnyDecision, ...]) -> State:
+        conflict: Conflict | None = None
+        restrict = self._restrict(effective)
+        passes = click.best(restrict)
+        if passes is None:
+            conflict = self._conflict(effective)
+            dropped = {id(d) for d in conflict.dropped}
+            effective = tuple(d for d in effective if id(d) not in dropped)
+            restrict = self._restrict(effective)
+            passes = click.best(restrict)
+            if passes is None:
+                raise NoValidConfiguration(self.product.code)
+        shown_restrict, per_value, lifted = passes
+        solution = click.solution(shown_restrict)
+        possible = {name: frozenset(row) for name, row in per_value.items()}
+        shown: dict[str, frozenset[Value]] = {}
+        sources: dict[str, str | None] = {}
+        for a in self.product.attributes:
+            for name in self._attr_vars[a.code]:
+                dom = possible[name]
+                if len(dom) == 1:
+                    shown[name] = dom
+                    sources[name] = "user" if name in restrict else "implied"
+                elif solution is not None and name in click.defaults:
+                    shown[name] = frozenset({solution[name]})
+                    sources[name] = "default" if solution[name] == click.defaults[name] else "cheapest"
+                elif solution is not None and len({per_value[name][v] for v in dom}) > 1:
+                    shown[name] = frozenset({solution[name]})
+                    sources[name] = "cheapest"
+                else:
+                    shown[name] = dom
+                    sources[name] = None
+        full = shown if solution is None else {n: frozenset({v}) for n, v in solution.items() if n in self._variables}
+        price = self.pricing.breakdown(self._candidates(full), currency=self.currency)
+        total = price.total
+        attributes: list[AttributeState] = []
+        for a in self.product.attributes:
+            names = self._attr_vars[a.code]
+            value = self._attribute_value(a, shown)
+            kinds = [sources[n] for n in names]
+            source: str | None
+            if value is None:
+                source = None
+            elif a.kind is AttributeKind.SET:
+                source = next((k for k in ("default", "cheapest", "user", "implied") if k in kinds), "implied")
+            else:
+                source = kinds[0]
+            values = self._pass_values(a, click, restrict, per_value, lifted, shown, sources, source, total)
+            attributes.append(AttributeState(a.code, a.kind, value, source, tuple(values)))
+        missing = tuple(
+            a.code for a in self.product.attributes if any(len(possible[n]) != 1 for n in self._attr_vars[a.code])
+        )
+        return State(
+            product=self.product.code,
+            decisions=effective,
+            attributes=tuple(attributes),
+            conflict=conflict,
+            price=price,
+            complete=not missing,
+            missing=missing,
+            count=self.backend.count(restrict),
+        )
+
+    def _pass_values(
+        self,
+        a: Attribute,
+        click: _Click,
+        restrict: Mapping[str, frozenset[Value]],
+        per_value: Mapping[str, Mapping[Value, Decimal]],
+        lifted: Mapping[str, Mapping[Value, Decimal]] | None,
+        shown: Mapping[str, frozenset[Value]],
+        sources: Mapping[str, str | None],
+        source: str | None,
+        total: Decimal,
+    ) -> tuple[ValueState, ...]:
+        """Every value of ``a`` with its possibility and exact price delta, from the passes' totals."""
+        names = self._attr_vars[a.code]
+        values: list[ValueState] = []
+        for name in names:
+            var = self._variables[name]
+            # A click on this value replaces the buyer's own decision on this variable (for a set
+            # element, it is folded into a whole-set decision): price its values with every other
+            # restriction kept and this variable's own lifted.
+            if name not in restrict:
+                row = per_value[name]
+            elif lifted is not None:
+                row = lifted[name]  # from the same passes
+            else:
+                row = click.values_without({n: r for n, r in restrict.items() if n != name}, name)
+            fixed = next(iter(shown[name])) if len(shown[name]) == 1 else None
+            if a.kind is AttributeKind.SET:
+                included = fixed is True
+                delta = Decimal("0.00") if included else (
+                    None if True not in row else row[True] - total)
+                values.append(ValueState(
+                    str(var.element), True in row, included, sources[name] if fixed is not None else None,
+                    delta, False in row,
+                ))
+                continue
+            for v in var.domain:
+                selected = fixed is not None and v == fixed
+                delta = Decimal("0.00") if selected else (None if v not in row else row[v] - total)
+                values.append(ValueState(v, v in row, selected, source if selected else None, delta))
+        return tuple(values)
 
     def _source(self, name: str, settled: _Settled) -> str | None:
         if name in settled.restrict and name not in settled.defaulted:
@@ -866,6 +1216,10 @@ class Configurator:
         if callable(stats):
             stats = stats()
         size = getattr(stats, "mdd_nodes", None)
+        if size is None:
+            size = getattr(stats, "nodes", None)
+        from configurator.backends.select import choice_log
+
         return ModelStats(
             product=self.product.code,
             variables=len(self.model.variables),
@@ -875,6 +1229,7 @@ class Configurator:
             compile_seconds=self.compile_seconds,
             size=size if isinstance(size, int) else None,
             count=self.backend.count({}),
+            choice=choice_log(self.model.key),
         )
 
 

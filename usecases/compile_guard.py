@@ -231,8 +231,8 @@ def _child(budget: CompileBudget) -> int:
     """The child process: compile each product of the catalog on stdin, report on stdout."""
     import resource
 
-    limit = budget.memory_mb * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    memory = budget.memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     from configurator.backends.base import CompileBudgetExceeded, SearchLimitExceeded
     from configurator.backends.select import make_backend
     from configurator.build import build_model

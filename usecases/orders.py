@@ -194,7 +194,7 @@ def place_order(
         ``configuration_not_found``, 409 ``version_archived``; domain errors
         (unknown catalog, product, attribute, invalid value) propagate.
     """
-    body = {
+    body: dict[str, Any] = {
         "configuration_id": configuration_id,
         "catalog": catalog,
         "version": version,

@@ -168,7 +168,7 @@ def affected_records(
         b = products_b.get(order.product_code)
         conf_b = conf_of(order.product_code)
         if b is None or conf_b is None:
-            reasons: tuple[str, ...] = ("the product is no longer in the catalog",)
+            reasons = ("the product is no longer in the catalog",)
         else:
             try:
                 raw = json.loads(order.configuration)

@@ -47,7 +47,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "cleanup": (
         "worker",
         "cleanup_command",
-        "Housekeeping: delete abandoned configurations and expired idempotency keys and sessions.",
+        "Delete abandoned configurations, expired idempotency keys and old workspace sign-ins.",
     ),
     "worker": (
         "worker",

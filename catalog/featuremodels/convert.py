@@ -129,6 +129,16 @@ def slug(text: str) -> str:
     return out[:60] or "model"
 
 
+def product_code(text: str) -> str:
+    """A product or catalog code (``[a-z0-9][a-z0-9-]*``, no underscores) for any model or file name.
+
+    >>> product_code("n_100000__f_100001"), product_code("E-Shop"), product_code("__"), product_code("Ä_b")
+    ('n-100000-f-100001', 'e-shop', 'model', 'b')
+    """
+    out = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return out[:60].rstrip("-") or "model"
+
+
 class _Names:
     def __init__(self) -> None:
         self.used: set[str] = set()
@@ -427,9 +437,9 @@ def to_catalog(fm: FeatureModel, *, code: str | None = None, currency: str = "CN
         notes.insert(0, fm.description)
     if b.skipped:
         notes.append("Not enforced: " + "; ".join(str(s) for s in b.skipped) + ".")
-    product_code = code or slug(fm.name)
+    code_of_product = code or product_code(fm.name)
     product = Product(
-        code=product_code,
+        code=code_of_product,
         name=Label(fm.name),
         base_price=Decimal("0"),
         attributes=tuple(b.attributes + b.derived),
@@ -439,7 +449,7 @@ def to_catalog(fm: FeatureModel, *, code: str | None = None, currency: str = "CN
         loc=fm.root.loc,
     )
     catalog = Catalog(
-        code=code or slug(PurePath(fm.source).stem or fm.name),
+        code=code or product_code(PurePath(fm.source).stem or fm.name),
         name=Label(fm.name),
         currency=currency,
         parts=(),

@@ -519,6 +519,111 @@ class _Diagram:
                 break
         return picked
 
+    def value_costs(
+        self, restrict: Restriction, weights: Mapping[str, Mapping[Value, int]]
+    ) -> dict[str, dict[Value, int]] | None:
+        """Per variable and value, the least total weight of a solution taking it (absent: none).
+
+        A backward shortest-path pass (cost to the terminal) and a forward one (cost from the root):
+        a value's cost is the least ``forward + weight + backward`` over its edges.
+        """
+        found = self.value_costs_each(restrict, weights)
+        return None if found is None else found[0]
+
+    def _backward(
+        self, restrict: Restriction, weights: Mapping[str, Mapping[Value, int]]
+    ) -> tuple[list[int | None], list[list[int] | None], list[list[int | None]]] | None:
+        """Allowed masks, integer weights per layer and least cost to the terminal per node."""
+        if self.empty:
+            return None
+        allowed = self.masks(restrict)
+        if allowed is None:
+            return None
+        iw: list[list[int] | None] = [None] * self.n
+        for name, per_value in weights.items():
+            i = self.layer_of.get(name)
+            if i is None:
+                raise UnknownVariable(name, self.model.key)
+            iw[i] = [int(per_value.get(v, 0)) for v in self.domains[i]]
+        best: list[list[int | None]] = [[] for _ in range(self.n + 1)]
+        best[self.n] = [0]
+        for i in range(self.n - 1, -1, -1):
+            best[i] = self._cost_layer(i, allowed[i], best[i + 1], iw[i])
+        if not best[0] or best[0][0] is None:
+            return None
+        return allowed, iw, best
+
+    def min_solution(
+        self, restrict: Restriction, weights: Mapping[str, Mapping[Value, int]]
+    ) -> dict[str, Value] | None:
+        """A solution of least total integer weight (ties: the smallest value index, layer by layer)."""
+        found = self._backward(restrict, weights)
+        if found is None:
+            return None
+        allowed, iw, best = found
+        picked: dict[str, Value] = {}
+        u = 0
+        for i in range(self.n):
+            ai, w, nxt, target = allowed[i], iw[i], best[i + 1], best[i][u]
+            pick: tuple[int, int] | None = None
+            for a, d in zip(self.vals[i][u], self.dsts[i][u], strict=True):
+                rest = nxt[d]
+                if rest is None or (ai is not None and not (ai >> a) & 1):
+                    continue
+                if rest + (w[a] if w is not None else 0) == target and (pick is None or a < pick[0]):
+                    pick = (a, d)
+            assert pick is not None
+            picked[self.model.variables[self.order[i]].name] = self.domains[i][pick[0]]
+            u = pick[1]
+        return {v.name: picked[v.name] for v in self.model.variables}
+
+    def value_costs_each(
+        self, restrict: Restriction, weights: Mapping[str, Mapping[Value, int]]
+    ) -> tuple[dict[str, dict[Value, int]], dict[str, dict[Value, int]]] | None:
+        """:meth:`value_costs`, and the same per variable with *that variable's own* restriction lifted
+        (every other restriction kept), from the same two passes: an edge the restriction excludes
+        still counts for its own layer's second answer."""
+        found = self._backward(restrict, weights)
+        if found is None:
+            return None
+        allowed, iw, best = found
+        out: dict[str, dict[Value, int]] = {}
+        lifted: dict[str, dict[Value, int]] = {}
+        fwd: list[int | None] = [0]
+        for i in range(self.n):
+            ai, w, nxt = allowed[i], iw[i], best[i + 1]
+            vmin: list[int | None] = [None] * len(self.domains[i])
+            vany: list[int | None] = [None] * len(self.domains[i])
+            new_fwd: list[int | None] = [None] * self.size[i + 1]
+            for u, f in enumerate(fwd):
+                if f is None:
+                    continue
+                for a, d in zip(self.vals[i][u], self.dsts[i][u], strict=True):
+                    # Forward costs follow every allowed edge (not only those that reach the terminal
+                    # under the restrictions below): the lifted answers of later layers need them.
+                    c = f + (w[a] if w is not None else 0)
+                    allowed_here = ai is None or bool((ai >> a) & 1)
+                    if allowed_here:
+                        reached = new_fwd[d]
+                        if reached is None or c < reached:
+                            new_fwd[d] = c
+                    rest = nxt[d]
+                    if rest is None:
+                        continue
+                    total = c + rest
+                    known = vany[a]
+                    if known is None or total < known:
+                        vany[a] = total
+                    if allowed_here:
+                        known = vmin[a]
+                        if known is None or total < known:
+                            vmin[a] = total
+            fwd = new_fwd
+            name = self.model.variables[self.order[i]].name
+            out[name] = {self.domains[i][a]: c for a, c in enumerate(vmin) if c is not None}
+            lifted[name] = {self.domains[i][a]: c for a, c in enumerate(vany) if c is not None}
+        return {v.name: out[v.name] for v in self.model.variables}, lifted
+
     def _cost_layer(
         self, i: int, ai: int | None, nxt: list[int | None], w: list[int] | None
     ) -> list[int | None]:
@@ -1115,6 +1220,24 @@ class MddBackend:
         weights: Mapping[str, Mapping[Value, Fraction]] | None = None,
     ) -> dict[str, Value] | None:
         return self._d.solve(restrict, weights)
+
+    def value_costs(
+        self, restrict: Restriction, weights: Mapping[str, Mapping[Value, int]]
+    ) -> dict[str, dict[Value, int]] | None:
+        """Least total integer weight of a solution, per variable and value it takes (absent: none)."""
+        return self._d.value_costs(restrict, weights)
+
+    def value_costs_each(
+        self, restrict: Restriction, weights: Mapping[str, Mapping[Value, int]]
+    ) -> tuple[dict[str, dict[Value, int]], dict[str, dict[Value, int]]] | None:
+        """:meth:`value_costs` and, per variable, the same with its own restriction lifted."""
+        return self._d.value_costs_each(restrict, weights)
+
+    def min_solution(
+        self, restrict: Restriction, weights: Mapping[str, Mapping[Value, int]]
+    ) -> dict[str, Value] | None:
+        """A solution of least total integer weight (no lexicographic tie-break across the model)."""
+        return self._d.min_solution(restrict, weights)
 
 
 __all__ = ["CompileBudgetExceeded", "MddBackend", "MddStats", "clear_cache", "compile_diagram"]

@@ -1,9 +1,18 @@
 """Choosing a backend for a model.
 
-``"auto"`` compiles the model into a decision diagram (``mdd``: milliseconds
-per query once compiled) and falls back to incremental SAT when compilation
-exceeds its node or time budget, logging why at WARNING on the
-``configurator.backends`` logger. Explicit names pick one backend.
+``"auto"`` tries, in order, each within its budget:
+
+1. the decision diagram (``mdd``: milliseconds per query once compiled;
+   bounded by ``node_budget`` and, in "auto", :data:`AUTO_MDD_TIME_BUDGET_S`);
+2. the d4-compiled d-DNNF (``ddnnf``: linear passes per query; bounded by
+   :data:`AUTO_DDNNF_TIME_BUDGET_S`), when the d4 compiler is installed;
+3. incremental SAT (``sat``, last resort: no compilation, but propagation
+   is a sequence of SAT calls and counting is exponential in the worst case).
+
+Each step that fails is logged at WARNING on the ``configurator.backends``
+logger (which backend, why, which budget), the chosen one at INFO, and
+:func:`choice_log` keeps the reasons for ``c2m model stats``. Explicit names
+pick one backend and raise its own error.
 
 >>> from configurator.model import Model, Variable
 >>> m = Model("k", (Variable("a", (1, 2), "a"),), ())
@@ -22,6 +31,7 @@ from typing import Any, cast
 
 from configurator.backends.base import Backend, CompileBudgetExceeded
 from configurator.backends.brute import BruteBackend
+from configurator.backends.ddnnf import Progress
 from configurator.backends.reference import ReferenceBackend
 from configurator.backends.sat import SatBackend
 from configurator.errors import ConfiguratorError
@@ -29,7 +39,19 @@ from configurator.model import Model
 
 log = logging.getLogger("configurator.backends")
 
-BACKEND_NAMES = ("mdd", "sat", "reference", "brute")
+BACKEND_NAMES = ("mdd", "ddnnf", "sat", "reference", "brute")
+AUTO_MDD_TIME_BUDGET_S = 20.0
+"""Seconds "auto" lets the decision diagram compile before it moves on to the d-DNNF."""
+AUTO_DDNNF_TIME_BUDGET_S = 120.0
+"""Seconds "auto" lets d4 compile before it falls back to SAT."""
+
+_choices: dict[str, tuple[str, ...]] = {}
+"""Model key -> what "auto" tried and why it moved on (bounded, newest kept)."""
+
+
+def choice_log(model_key: str) -> tuple[str, ...]:
+    """Why "auto" chose the backend it chose for ``model_key`` (empty when it was not "auto")."""
+    return _choices.get(model_key, ())
 
 
 class UnknownBackend(ConfiguratorError):
@@ -68,7 +90,12 @@ def available_backends() -> list[str]:
     >>> available_backends()[-3:]
     ['sat', 'reference', 'brute']
     """
-    return [name for name in BACKEND_NAMES if name != "mdd" or _mdd_class() is not None]
+    from configurator.backends import ddnnf
+
+    return [
+        name for name in BACKEND_NAMES
+        if (name != "mdd" or _mdd_class() is not None) and (name != "ddnnf" or ddnnf.available())
+    ]
 
 
 def make_backend(
@@ -77,36 +104,83 @@ def make_backend(
     prefer: str = "auto",
     node_budget: int | None = None,
     time_budget_s: float | None = None,
+    progress: Progress | None = None,
 ) -> Backend:
     """A backend for ``model``: ``prefer`` is "auto" or a name from :data:`BACKEND_NAMES`.
 
     ``node_budget`` and ``time_budget_s`` bound the decision-diagram
-    compilation (the backend's own defaults apply when ``None``); with
-    "reference", ``time_budget_s`` is the per-query timeout instead.
+    compilation (the backend's own defaults apply when ``None``; in "auto",
+    ``time_budget_s`` bounds each compiling step); with "ddnnf" the time
+    budget bounds d4; with "reference", ``time_budget_s`` is the per-query
+    timeout instead. ``progress`` is called about once a second during a
+    long d4 compilation.
     """
     if prefer not in ("auto", *BACKEND_NAMES):
         raise UnknownBackend(prefer)
-    if prefer in ("auto", "mdd"):
+    if prefer == "mdd":
         mdd = _mdd_class()
         if mdd is None:
-            if prefer == "mdd":
-                raise BackendUnavailable("mdd", "configurator.backends.mdd cannot be imported")
-            log.warning("model %s: decision-diagram backend unavailable; using SAT", model.key)
-            return SatBackend(model)
-        budgets: dict[str, Any] = {}
-        if node_budget is not None:
-            budgets["node_budget"] = node_budget
-        if time_budget_s is not None:
-            budgets["time_budget_s"] = time_budget_s
-        try:
-            return cast(Backend, mdd(model, **budgets))
-        except CompileBudgetExceeded as exc:
-            if prefer == "mdd":
-                raise
-            log.warning("model %s: decision diagram not compiled (%s); falling back to SAT", model.key, exc)
-            return SatBackend(model)
+            raise BackendUnavailable("mdd", "configurator.backends.mdd cannot be imported")
+        return cast(Backend, mdd(model, **_mdd_budgets(node_budget, time_budget_s)))
+    if prefer == "ddnnf":
+        from configurator.backends import ddnnf
+
+        if not ddnnf.available():
+            raise BackendUnavailable("ddnnf", "the d4 compiler (PyPI d4solver, module py_d4) is not installed")
+        budget = time_budget_s if time_budget_s is not None else ddnnf.DEFAULT_TIME_BUDGET_S
+        return ddnnf.DdnnfBackend(model, time_budget_s=budget, progress=progress)
+    if prefer == "auto":
+        return _auto(model, node_budget, time_budget_s, progress)
     if prefer == "sat":
         return SatBackend(model)
     if prefer == "reference":
         return ReferenceBackend(model, timeout_s=time_budget_s)
     return BruteBackend(model)
+
+
+def _mdd_budgets(node_budget: int | None, time_budget_s: float | None) -> dict[str, Any]:
+    budgets: dict[str, Any] = {}
+    if node_budget is not None:
+        budgets["node_budget"] = node_budget
+    if time_budget_s is not None:
+        budgets["time_budget_s"] = time_budget_s
+    return budgets
+
+
+def _auto(
+    model: Model, node_budget: int | None, time_budget_s: float | None, progress: Progress | None
+) -> Backend:
+    from configurator.backends import ddnnf
+
+    notes: list[str] = []
+
+    def chose(backend: Backend) -> Backend:
+        notes.append(f"using {backend.name}")
+        log.info("model %s: %s", model.key, "; ".join(notes))
+        _choices[model.key] = tuple(notes)
+        while len(_choices) > 256:
+            _choices.pop(next(iter(_choices)))
+        return backend
+
+    mdd = _mdd_class()
+    if mdd is None:
+        notes.append("mdd: configurator.backends.mdd cannot be imported")
+        log.warning("model %s: decision-diagram backend unavailable", model.key)
+    else:
+        budget = time_budget_s if time_budget_s is not None else AUTO_MDD_TIME_BUDGET_S
+        try:
+            return chose(cast(Backend, mdd(model, **_mdd_budgets(node_budget, budget))))
+        except CompileBudgetExceeded as exc:
+            notes.append(f"mdd: {exc.detail}")
+            log.warning("model %s: decision diagram not compiled (%s); trying the d-DNNF", model.key, exc)
+    if not ddnnf.available():
+        notes.append("ddnnf: the d4 compiler (PyPI d4solver) is not installed")
+        log.warning("model %s: d-DNNF backend unavailable; falling back to SAT", model.key)
+    else:
+        budget = time_budget_s if time_budget_s is not None else AUTO_DDNNF_TIME_BUDGET_S
+        try:
+            return chose(ddnnf.DdnnfBackend(model, time_budget_s=budget, progress=progress))
+        except CompileBudgetExceeded as exc:
+            notes.append(f"ddnnf: {exc.detail}")
+            log.warning("model %s: d-DNNF not compiled (%s); falling back to SAT", model.key, exc)
+    return chose(SatBackend(model))

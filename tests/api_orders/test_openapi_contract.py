@@ -113,6 +113,11 @@ def test_every_operation_answers_as_documented(
         "POST", "/api/v1/catalogs?comment=rename", 201, data=text, content_type="application/yaml", headers=author
     ).get_json()
     c("POST", f"/api/v1/catalogs/tiny-shop/versions/{upload['number']}/publish", 200, json={}, headers=author)
+    diff = c("GET", f"/api/v1/catalogs/tiny-shop/diff?from=1&to={upload['number']}", 200, headers=author).get_json()
+    assert (diff["a"], diff["b"]) == ("tiny-shop@1", f"tiny-shop@{upload['number']}")
+    assert [p["status"] for p in diff["products"]] == ["same"], "only the catalog's name changed"
+    c("GET", "/api/v1/catalogs/tiny-shop/diff?from=nope", 400, headers=author)
+    c("GET", "/api/v1/catalogs/tiny-shop/diff", 401)
     c("POST", "/api/v1/catalogs", 422, data="format: c2m-catalog/1\ncode: [", content_type="application/yaml",
       headers=author)
 

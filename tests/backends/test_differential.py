@@ -16,6 +16,7 @@ from configurator.model import Model
 from .strategies import models, restrictions, weights
 
 MDD_PRESENT = importlib.util.find_spec("configurator.backends.mdd") is not None
+D4_PRESENT = importlib.util.find_spec("py_d4") is not None
 
 BACKENDS = [
     "reference",
@@ -23,6 +24,10 @@ BACKENDS = [
     pytest.param(
         "mdd",
         marks=pytest.mark.skipif(not MDD_PRESENT, reason="configurator.backends.mdd is not importable yet"),
+    ),
+    pytest.param(
+        "ddnnf",
+        marks=pytest.mark.skipif(not D4_PRESENT, reason="the d4 compiler (PyPI d4solver) is not installed"),
     ),
 ]
 
@@ -99,3 +104,26 @@ def test_brute_force_solutions_satisfy_every_constraint_and_the_restriction(data
             assert solution[name] in allowed
         for c in model.constraints:
             assert c.predicate(*(solution[n] for n in c.scope))
+
+
+@pytest.mark.parametrize("name", [p for p in BACKENDS if getattr(p, "values", (p,))[0] in ("mdd", "ddnnf")])
+@FAST
+@given(data=st.data())
+def test_value_costs_are_the_least_weight_of_a_solution_taking_each_value(name: str, data: st.DataObject) -> None:
+    model = data.draw(models())
+    restrict = data.draw(restrictions(model))
+    w = data.draw(weights(model))
+    # Integer weights, shifted to be non-negative.
+    int_w = {n: {x: int(c * 2) + 100 for x, c in row.items()} for n, row in w.items()}
+    solutions = list(BruteBackend(model).solutions(restrict))
+    got = backend(name, model).value_costs(restrict, int_w)  # type: ignore[attr-defined]
+    if not solutions:
+        assert got is None
+        return
+    expected: dict[str, dict[object, int]] = {v.name: {} for v in model.variables}
+    for s in solutions:
+        cost = sum(int_w.get(n, {}).get(x, 0) for n, x in s.items())
+        for n, x in s.items():
+            if x not in expected[n] or cost < expected[n][x]:
+                expected[n][x] = cost
+    assert got == expected

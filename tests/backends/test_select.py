@@ -13,6 +13,7 @@ from configurator.backends.select import (
     BackendUnavailable,
     UnknownBackend,
     available_backends,
+    choice_log,
     make_backend,
 )
 from configurator.model import Constraint, Model, Variable
@@ -40,7 +41,7 @@ def test_explicit_names_pick_that_backend(prefer: str, expected: str) -> None:
 
 
 def test_unknown_backend_name_is_rejected_with_the_choices() -> None:
-    with pytest.raises(UnknownBackend, match="'cplex'.*mdd, sat, reference, brute") as info:
+    with pytest.raises(UnknownBackend, match="'cplex'.*mdd, ddnnf, sat, reference, brute") as info:
         make_backend(chain(3), prefer="cplex")
     assert info.value.reason == "unknown_backend"
 
@@ -57,16 +58,34 @@ def test_auto_prefers_the_decision_diagram() -> None:
 
 
 @pytest.mark.skipif(not MDD_PRESENT, reason="configurator.backends.mdd is not importable yet")
-def test_auto_falls_back_to_sat_and_logs_why_when_compilation_exceeds_its_budget(
+def test_auto_moves_on_to_the_d_dnnf_when_the_diagram_exceeds_its_budget(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     model = chain(12)
     with caplog.at_level(logging.WARNING, logger="configurator.backends"):
         backend = make_backend(model, node_budget=2)
+    assert backend.name == "ddnnf"
+    assert any("trying the d-DNNF" in r.getMessage() and model.key in r.getMessage() for r in caplog.records)
+    assert choice_log(model.key)[0].startswith("mdd: BDD of")
+    assert choice_log(model.key)[-1] == "using ddnnf"
+    assert backend.count({"v0": frozenset({0})}) == make_backend(model, prefer="reference").count(
+        {"v0": frozenset({0})}
+    )
+
+
+@pytest.mark.skipif(not MDD_PRESENT, reason="configurator.backends.mdd is not importable yet")
+def test_auto_falls_back_to_sat_and_logs_why_when_every_compilation_exceeds_its_budget(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    model = chain(13)
+    with caplog.at_level(logging.WARNING, logger="configurator.backends"):
+        backend = make_backend(model, node_budget=2, time_budget_s=0.0)
     assert backend.name == "sat"
     assert any(
         "falling back to SAT" in r.getMessage() and model.key in r.getMessage() for r in caplog.records
     )
+    notes = choice_log(model.key)
+    assert notes[1] == f"ddnnf: d4 did not compile model {model.key!r} within the time budget of 0 s"
     assert backend.count({"v0": frozenset({0})}) == make_backend(model, prefer="reference").count(
         {"v0": frozenset({0})}
     )

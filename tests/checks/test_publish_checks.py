@@ -187,7 +187,7 @@ def test_api_publish_checks_the_draft_and_skip_checks_is_recorded(app: Flask, wr
     assert created.status_code == 201 and created.get_json()["checks"] is None
     refused = client.post("/api/v1/catalogs/desks/versions/1/publish", json={}, headers=writer)
     assert refused.status_code == 422 and refused.get_json()["reason"] == "checks_failed"
-    assert client.get("/api/v1/catalogs").get_json()[0]["versions"][0]["status"] == "draft"
+    assert client.get("/api/v1/catalogs", headers=writer).get_json()[0]["versions"][0]["status"] == "draft"
     no_reason = client.post(
         "/api/v1/catalogs/desks/versions/1/publish", json={"skip_checks": True}, headers=writer
     )
@@ -204,9 +204,9 @@ def test_api_publish_checks_the_draft_and_skip_checks_is_recorded(app: Flask, wr
         and checks["skip_reason"] == "hotfix"
         and checks["skipped_by"].startswith("api:")
     )
-    listed = client.get("/api/v1/catalogs").get_json()[0]["versions"][0]
+    listed = client.get("/api/v1/catalogs", headers=writer).get_json()[0]["versions"][0]
     assert listed["status"] == "published" and listed["checks"]["skipped"] is True
-    assert listed["checks"]["skip_reason"] is None  # the public listing gives the summary only
+    assert listed["checks"]["skip_reason"] is None  # listings give the summary only
 
 
 def test_api_upload_of_a_good_catalog_publishes_with_its_checks(app: Flask, writer: dict[str, str]) -> None:

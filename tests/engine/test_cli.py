@@ -144,7 +144,32 @@ def test_model_stats_reports_backend_and_count(catalog_file: str) -> None:
     assert doc["backend"] == "sat" and doc["variables"] == 6 and doc["count"] == 63
     assert doc["rules"] == 2  # carbon-no-rack and accessories:count
     human = CliRunner().invoke(model, ["stats", "bike", "--catalog", catalog_file])
-    assert "mdd nodes" in human.stdout and "count           63" in human.stdout
+    assert "nodes" in human.stdout and "count           63" in human.stdout
+    assert "backend choice  using mdd" in human.stdout
+
+
+def test_model_stats_shows_why_auto_passed_over_the_decision_diagram(
+    catalog_file: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the diagram exceeds its budget, "auto" compiles the d-DNNF and says why."""
+    from configurator.backends import ddnnf, select
+
+    if not ddnnf.available():
+        pytest.skip("the d4 compiler (PyPI d4solver) is not installed")
+    from collections import OrderedDict
+
+    from configurator import engine
+    from configurator.backends import mdd
+
+    monkeypatch.setattr(select, "AUTO_MDD_TIME_BUDGET_S", 0.0)
+    monkeypatch.setattr(engine, "_cache", OrderedDict())  # compile afresh, not the cached diagram
+    monkeypatch.setattr(mdd, "_cache", OrderedDict())
+    result = CliRunner().invoke(model, ["stats", "bike", "--catalog", catalog_file, "--json"])
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["backend"] == "ddnnf" and doc["count"] == 63 and doc["nodes"] > 0
+    assert doc["choice"][0].startswith("mdd: time budget of 0 s exceeded")
+    assert doc["choice"][-1] == "using ddnnf"
 
 
 DEMO = Path(__file__).resolve().parents[2] / "catalog" / "demo" / "city-bikes.yaml"

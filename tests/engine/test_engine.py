@@ -297,11 +297,36 @@ def priced() -> Configurator:
     return Configurator(bike_product(PRICES), solver=ExhaustiveBackend(bike_model()))
 
 
-def test_partial_price_includes_only_lines_already_determined(priced: Configurator) -> None:
+def test_the_shown_price_is_the_price_of_a_complete_configuration(priced: Configurator) -> None:
     state = priced.state([])
-    # aluminium and no rack by default; gears open: no gears line yet; steel-rack table gives 0.
-    assert [(p.rule_id, p.amount) for p in state.price.lines] == [("steel-rack", Decimal("0.00"))]
-    assert state.price.total == Decimal("1000.00")
+    # aluminium and no rack by default; gears has no default and changes the price: the cheapest
+    # completion shows 1 gear (source "cheapest") and the total is that complete configuration's.
+    gears = state.attribute("gears")
+    assert (gears.value, gears.source) == (1, "cheapest")
+    assert [(p.rule_id, p.amount) for p in state.price.lines] == [
+        ("gears", Decimal("10.00")), ("steel-rack", Decimal("0.00"))
+    ]
+    assert state.price.total == Decimal("1010.00")
+    # The accessories' default (bell) still fits; lights would cost more, so they stay out.
+    assert state.attribute("acc").value == frozenset({"bell"})
+    # Shown values are not decisions: nothing is complete yet.
+    assert state.complete is False and "gears" in state.missing
+
+
+def test_a_default_ruled_out_by_a_decision_is_re_chosen_as_the_cheapest_compatible_value(
+    priced: Configurator,
+) -> None:
+    # Lights rule out aluminium (the frame's default); steel and carbon remain, steel is cheaper.
+    state = priced.state([SetElement("acc", "lights")])
+    frame = state.attribute("frame")
+    assert (frame.value, frame.source) == ("steel", "cheapest")
+    assert next(v for v in frame.values if v.selected).source == "cheapest"
+    # rack keeps its default (no rack), still compatible.
+    assert (state.attribute("rack").value, state.attribute("rack").source) == (False, "default")
+    # Choosing carbon instead costs exactly what the total will show.
+    carbon = next(v for v in frame.values if v.value == "carbon")
+    after = priced.state([SetElement("acc", "lights"), Decision("frame", "carbon")])
+    assert carbon.price_delta == after.price.total - state.price.total
 
 
 def test_full_price_has_every_applicable_line(priced: Configurator) -> None:
@@ -315,11 +340,17 @@ def test_full_price_has_every_applicable_line(priced: Configurator) -> None:
 
 
 def test_price_delta_includes_forced_consequences(priced: Configurator) -> None:
-    gears = {v.value: v for v in priced.state([]).attribute("gears").values}
-    # gears 11 forces carbon (+500) on top of 11 * 10.
-    assert gears[11].price_delta == Decimal("610.00")
-    assert gears[3].price_delta == Decimal("30.00")
+    state = priced.state([])
+    gears = {v.value: v for v in state.attribute("gears").values}
+    # The shown configuration has 1 gear (10.00); gears 11 forces carbon (+500) on top of 11 * 10.
+    assert gears[11].price_delta == Decimal("600.00")
+    assert gears[3].price_delta == Decimal("20.00")
     assert gears[12].price_delta is None
+    # The delta is exactly the change of the total the buyer sees after the click.
+    for value, shown in gears.items():
+        if shown.price_delta is not None:
+            after = priced.state([Decision("gears", value)])
+            assert after.price.total - state.price.total == shown.price_delta
 
 
 def test_price_delta_of_a_set_element_and_of_the_selected_value(priced: Configurator) -> None:

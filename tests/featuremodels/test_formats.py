@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
@@ -130,3 +131,25 @@ def test_cli_imports_a_feature_model_and_exports_uvl(database_url: str, tmp_path
     run("catalog", "export", "lamp", "--version", "1", "-o", out, "--url", database_url)
     again = load_feature_model(out)
     assert load_product(again, again.products[0].code, backend="brute").count([]) == 2
+
+
+def test_product_and_catalog_codes_are_valid_for_any_model_name(tmp_path: Path) -> None:
+    """Names such as FeatureIDE's generated 'n_100000__f_100001' give codes the catalog format accepts."""
+    from catalog.featuremodels.convert import product_code
+    from catalog.files.dump import dump_catalog
+    from catalog.files.load import load_catalog_text
+
+    for name in ("n_100000__f_100001", "__", "Ä b_c", "E-Shop", "x" * 80 + "_y"):
+        code = product_code(name)
+        assert re.fullmatch(r"[a-z0-9][a-z0-9-]*", code), (name, code)
+    text = (
+        '<featureModel><struct><and name="n_100000__f_100001"><feature name="A_b"/></and></struct></featureModel>'
+    )
+    path = tmp_path / "Weird_Name__1.xml"
+    path.write_text(text)
+    catalog = load_feature_model(path)
+    assert catalog.code == "weird-name-1"
+    assert catalog.products[0].code == "n-100000-f-100001"
+    # The exported catalog file validates (codes included).
+    again = load_catalog_text(dump_catalog(catalog), filename="roundtrip.yaml")
+    assert again.products[0].code == "n-100000-f-100001"

@@ -161,7 +161,9 @@ def _parse_moment(text: str | None, field: str) -> datetime | None:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"{field}: {text!r} is not a date and time (YYYY-MM-DDTHH:MM)") from None
+        raise ValueError(
+            _("%(field)s: %(text)s is not a date and time (YYYY-MM-DDTHH:MM)", field=field, text=repr(text))
+        ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -506,8 +508,8 @@ def checks(code: str) -> Any:
 def publish(code: str, number: int) -> Any:
     """Run every check, then publish unless one is an error (warnings do not block)."""
     try:
-        valid_from = _parse_moment(request.form.get("valid_from"), "valid from")
-        valid_to = _parse_moment(request.form.get("valid_to"), "valid to")
+        valid_from = _parse_moment(request.form.get("valid_from"), _("valid from"))
+        valid_to = _parse_moment(request.form.get("valid_to"), _("valid to"))
     except ValueError as exc:
         flash(str(exc), "error")
         return redirect(url_for("admin.catalog", code=code), 303)

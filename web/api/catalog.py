@@ -35,6 +35,7 @@ from usecases.version_diff import affected_records, diff_json, semantic_diff
 from web import database
 from web.api.schemas import (
     PROBLEM_JSON,
+    CatalogDiffSchema,
     CatalogSchema,
     CatalogVersionSchema,
     ProblemSchema,
@@ -421,8 +422,9 @@ def publish(body: dict[str, Any] | None, code: str, number: int) -> dict[str, An
         },
     ],
 )
+@blp.response(200, CatalogDiffSchema)
 @problems(400, 401, 403, 404, 422)
-def version_diff(code: str) -> Any:
+def version_diff(code: str) -> dict[str, Any]:
     """Per product: exact counts of the configurations only in A, only in B and in both, an example of
     each side with the rules or values that make the difference, the largest price changes on a sample,
     and the saved configurations and open orders on A that B does not accept."""

@@ -402,6 +402,70 @@ class CatalogVersionSchema(Schema):
     )
 
 
+class DiffExampleSchema(Schema):
+    configuration = fields.Dict(keys=fields.String(), values=value_field(), required=True)
+    reasons = fields.List(fields.String(), required=True)
+
+
+class PriceChangeSchema(Schema):
+    configuration = fields.Dict(keys=fields.String(), values=value_field(), required=True)
+    before = fields.String(required=True)
+    after = fields.String(required=True)
+    delta = fields.String(required=True, metadata={"description": "Signed, e.g. +12.50."})
+    lines = fields.List(fields.String(), required=True)
+
+
+class ProductDiffSchema(Schema):
+    product = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(("added", "removed", "same", "changed")))
+    configurations_a = fields.Integer(allow_none=True, required=True)
+    configurations_b = fields.Integer(allow_none=True, required=True)
+    in_both = fields.Integer(allow_none=True, required=True)
+    only_in_a = fields.Integer(allow_none=True, required=True)
+    only_in_b = fields.Integer(allow_none=True, required=True)
+    attributes_added = fields.List(fields.String(), required=True)
+    attributes_removed = fields.List(fields.String(), required=True)
+    rules_changed = fields.List(fields.String(), required=True)
+    example_only_in_a = fields.Nested(DiffExampleSchema, allow_none=True, required=True)
+    example_only_in_b = fields.Nested(DiffExampleSchema, allow_none=True, required=True)
+    price_changes = fields.List(fields.Nested(PriceChangeSchema), required=True)
+    priced_configurations = fields.Integer(required=True)
+    error = fields.String(allow_none=True, required=True)
+
+
+class AffectedConfigurationSchema(Schema):
+    id = fields.String(required=True)
+    product = fields.String(required=True)
+    reasons = fields.List(fields.String(), required=True)
+
+
+class AffectedOrderSchema(Schema):
+    number = fields.String(required=True)
+    product = fields.String(required=True)
+    status = fields.String(required=True)
+    reasons = fields.List(fields.String(), required=True)
+
+
+class AffectedSchema(Schema):
+    configurations_checked = fields.Integer(required=True)
+    orders_checked = fields.Integer(required=True)
+    configurations = fields.List(fields.Nested(AffectedConfigurationSchema), required=True)
+    orders = fields.List(fields.Nested(AffectedOrderSchema), required=True)
+
+
+class CatalogDiffSchema(Schema):
+    catalog = fields.String(required=True)
+    a = fields.String(required=True, metadata={"description": "Version A as CODE@NUMBER."})
+    b = fields.String(required=True, metadata={"description": "Version B as CODE@NUMBER."})
+    products = fields.List(fields.Nested(ProductDiffSchema), required=True)
+    affected = fields.Nested(
+        AffectedSchema,
+        allow_none=True,
+        required=True,
+        metadata={"description": "Saved configurations and open orders on A that B does not accept."},
+    )
+
+
 class CatalogSchema(Schema):
     code = fields.String(required=True)
     name = fields.String(required=True)

@@ -30,7 +30,7 @@ from configurator import (
 from configurator.decisions import AnyDecision
 from configurator.rules import expression_checker
 
-BACKENDS = ("auto", "mdd", "sat", "reference", "brute")
+BACKENDS = ("auto", "mdd", "ddnnf", "sat", "reference", "brute")
 
 
 def _fail(message: str) -> None:
@@ -235,13 +235,18 @@ def stats(product: str, catalog_file: str, backend: str, as_json: bool) -> None:
         "rules": figures.rules,
         "backend": figures.backend,
         "compile_seconds": round(figures.compile_seconds, 4),
-        "mdd_nodes": figures.size,
+        "nodes": figures.size,
         "count": figures.count,
+        "choice": list(figures.choice),
     }
     if as_json:
         click.echo(json.dumps(doc, indent=2))
         return
     for key, value in doc.items():
+        if key == "choice":
+            for i, note in enumerate(figures.choice):
+                click.echo(f"{'backend choice' if i == 0 else '':<16}{note}")
+            continue
         click.echo(f"{key.replace('_', ' '):<16}{'-' if value is None else value}")
 
 

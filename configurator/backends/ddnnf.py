@@ -1,0 +1,895 @@
+"""Knowledge-compiled backend: the model's CNF compiled once into a d-DNNF by d4.
+
+For models the decision diagram cannot hold. The model is encoded as CNF
+(:func:`encode_cnf`) whose every auxiliary variable is *functionally
+determined* by the model's variables, so the CNF's models and the model's
+solutions are in one-to-one correspondence and counts need no projection:
+
+- a two-value domain is one CNF variable (value index 1 = true), a one-value
+  domain one variable forced true, larger domains one literal per value with
+  at-least-one and at-most-one (pairwise up to six values, beyond that a
+  ladder whose auxiliary ``s_i`` is *equivalent* to "one of the first i
+  values", not merely implied by it);
+- each constraint is tabulated over its scope and written either as the
+  clauses of a Shannon expansion of the table (no auxiliaries) or as one
+  "support" variable per allowed row (the row holds iff its support does:
+  rows are distinct, so exactly one support is true).
+
+d4 (PyPI ``d4solver``, module ``py_d4``) compiles the CNF in a child process,
+so a compilation that exceeds its time budget is stopped (the child is
+killed) instead of hanging the caller; the decision-DNNF it prints is parsed
+into flat numpy arrays (nodes, arcs, literals per arc in CSR form), cached
+per ``Model.key`` like the decision diagram.
+
+d4's output is not smooth: a variable mentioned under an or-node but not
+under one of its arcs is free on that arc (its "gap"), and a variable
+mentioned nowhere is free everywhere. Only CNF variables that are model
+variables of a two-value domain can be free (a determined variable never is),
+and the gaps are computed once, at load time.
+
+Queries, each one pass or two over the arrays:
+
+- ``propagate``: bottom-up satisfiability under the restriction, height
+  level by height level (numpy, one vectorised step per level), then
+  top-down reachability; a value survives when a literal of it lies on a
+  reachable live arc or its variable is free in a reachable gap (global
+  consistency, no query per value);
+- ``count``: exact Python ints bottom-up, free variables counted by their
+  allowed values;
+- ``solve``: a min-cost pass with exact integer costs ("weight, then domain
+  positions in model order" folded into one integer, as the SAT backend
+  does), then the arg-min proof tree read top-down.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+import os
+import subprocess  # nosec B404: runs this interpreter on a fixed script, no shell
+import sys
+import tempfile
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+import numpy.typing as npt
+
+from catalog.snapshot import Value
+from configurator.backends.base import CompileBudgetExceeded, SearchLimitExceeded
+from configurator.backends.brute import Weights, check_weights, restricted_domains
+from configurator.backends.sat import _table_cnf
+from configurator.model import Constraint, Model, Restriction
+
+DEFAULT_TIME_BUDGET_S = 120.0
+"""Wall-clock seconds d4 may spend compiling one model."""
+TABLE_LIMIT = 2_000_000
+"""Largest Cartesian product enumerated to tabulate one predicate constraint."""
+CACHE_SIZE = 16
+"""Compiled d-DNNFs kept in the module-level LRU (keyed by ``Model.key``)."""
+_PAIRWISE_MAX = 6
+
+Progress = Callable[[str, float], None]
+"""Called about once a second while compiling, with a phase name and the seconds spent so far."""
+
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+# The child process: read DIMACS from a file, compile, write d4's NNF text to another file.
+_WORKER = r"""
+import sys
+import py_d4
+src, dst = sys.argv[1], sys.argv[2]
+nvars = 0
+clauses = []
+with open(src) as fh:
+    for line in fh:
+        if line.startswith("p "):
+            nvars = int(line.split()[2])
+        elif line.strip() and not line.startswith("c"):
+            clauses.append([int(x) for x in line.split()[:-1]])
+result = py_d4.Solver(clauses, nvars).compile()
+with open(dst, "w") as fh:
+    fh.write(result.getNNFString())
+"""
+
+
+# -- encoding ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Cnf:
+    """A CNF over variables ``1..nvars`` and the literal of every model value."""
+
+    nvars: int
+    clauses: tuple[tuple[int, ...], ...]
+    value_lits: tuple[tuple[int, ...], ...]
+    """Per model variable, per domain index: the literal meaning "variable = that value"."""
+    unsat: bool = False
+    """A constraint or domain allows nothing (the CNF then holds an empty clause)."""
+
+
+def encode_cnf(model: Model, *, table_limit: int = TABLE_LIMIT) -> Cnf:
+    """The model as CNF with functionally determined auxiliaries (see the module docstring).
+
+    >>> from configurator.model import Model, Variable
+    >>> m = Model("k", (Variable("a", (1, 2, 3), "a"), Variable("b", (False, True), "b")),
+    ...           (Constraint("r", ("a", "b"), lambda a, b: b or a == 1),))
+    >>> cnf = encode_cnf(m)
+    >>> cnf.value_lits
+    ((1, 2, 3), (-4, 4))
+    """
+    counter = itertools.count(1)
+    value_lits: list[tuple[int, ...]] = []
+    clauses: list[tuple[int, ...]] = []
+    unsat = False
+    for var in model.variables:
+        n = len(var.domain)
+        if n == 0:
+            unsat = True
+            value_lits.append(())
+        elif n == 2:
+            v = next(counter)
+            value_lits.append((-v, v))
+        else:
+            value_lits.append(tuple(next(counter) for _ in range(n)))
+    for lits in value_lits:
+        if len(lits) == 2 and lits[0] == -lits[1]:
+            continue
+        if len(lits) == 1:
+            clauses.append((lits[0],))
+        elif len(lits) <= _PAIRWISE_MAX:
+            clauses.append(tuple(lits))
+            clauses.extend((-a, -b) for a, b in itertools.combinations(lits, 2))
+        elif lits:
+            clauses.append(tuple(lits))
+            # Ladder: s_i <-> (x_1 or ... or x_i), and x_i excludes s_{i-1}.
+            s_prev = lits[0]
+            for x in lits[1:-1]:
+                s = next(counter)
+                clauses += [(-x, s), (-s_prev, s), (-s, s_prev, x), (-s_prev, -x)]
+                s_prev = s
+            clauses.append((-s_prev, -lits[-1]))
+    index = {v.name: i for i, v in enumerate(model.variables)}
+    for c in model.constraints:
+        if not _encode_constraint(model, c, index, value_lits, clauses, counter, table_limit):
+            unsat = True
+    if unsat:
+        clauses.append(())
+    nvars = next(counter) - 1
+    return Cnf(nvars, tuple(clauses), tuple(value_lits), unsat)
+
+
+def _encode_constraint(
+    model: Model,
+    c: Constraint,
+    index: Mapping[str, int],
+    value_lits: Sequence[tuple[int, ...]],
+    clauses: list[tuple[int, ...]],
+    counter: itertools.count[int],
+    table_limit: int,
+) -> bool:
+    """Append the clauses of ``c``; False when it allows nothing."""
+    if not c.scope:
+        return bool(c.predicate())
+    positions = [index[name] for name in c.scope]
+    domains = [model.variables[i].domain for i in positions]
+    distinct = tuple(dict.fromkeys(positions))
+    size = math.prod(len(d) for d in domains)
+    combos: set[tuple[int, ...]] = set()
+    if c.allowed is not None and size > 4 * max(len(c.allowed), 1):
+        value_index = [{v: k for k, v in enumerate(d)} for d in domains]
+        for row in c.allowed:
+            ks = [value_index[j].get(v) for j, v in enumerate(row)]
+            if all(k is not None for k in ks):
+                combos.add(tuple(k for k in ks if k is not None))
+    else:
+        if size > table_limit:
+            raise SearchLimitExceeded(
+                "ddnnf",
+                f"rule {c.rule_id!r} spans {size} value combinations over {', '.join(c.scope)}, "
+                f"more than the table limit of {table_limit}",
+            )
+        for combo in itertools.product(*(range(len(d)) for d in domains)):
+            values = tuple(d[k] for d, k in zip(domains, combo, strict=True))
+            if values in c.allowed if c.allowed is not None else bool(c.predicate(*values)):
+                combos.add(combo)
+    rows: list[tuple[int, ...]] = []
+    for combo in sorted(combos):
+        seen = dict(zip(positions, combo, strict=True))
+        if all(seen[i] == k for i, k in zip(positions, combo, strict=True)):
+            rows.append(tuple(seen[i] for i in distinct))
+    if not rows:
+        return False
+    sizes = [len(value_lits[i]) for i in distinct]
+    if len(rows) == math.prod(sizes):
+        return True
+    lits = [list(value_lits[i]) for i in distinct]
+    table = _table_cnf(rows, sizes, lits)
+    if sum(map(len, table)) <= len(rows) * (2 * len(distinct) + 1):
+        clauses.extend(tuple(cl) for cl in table)
+        return True
+    supports: list[int] = []
+    for row in rows:
+        t = next(counter)
+        supports.append(t)
+        clauses.extend((-t, lits[p][k]) for p, k in enumerate(row))
+    clauses.append(tuple(supports))
+    return True
+
+
+# -- compiling -----------------------------------------------------------------------------------
+
+
+def run_d4(cnf: Cnf, *, time_budget_s: float, what: str, progress: Progress | None = None) -> str:
+    """d4's NNF text for ``cnf``, compiled in a child process stopped after ``time_budget_s``."""
+    with tempfile.TemporaryDirectory(prefix="c2m-d4-") as tmp:
+        src = os.path.join(tmp, "model.cnf")
+        dst = os.path.join(tmp, "model.nnf")
+        with open(src, "w") as fh:
+            fh.write(f"p cnf {cnf.nvars} {len(cnf.clauses)}\n")
+            fh.writelines(" ".join(map(str, cl)) + " 0\n" for cl in cnf.clauses)
+        started = time.monotonic()
+        child = subprocess.Popen(  # nosec B603: fixed script, this interpreter, no shell
+            [sys.executable, "-c", _WORKER, src, dst],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            while True:
+                elapsed = time.monotonic() - started
+                try:
+                    child.wait(timeout=max(0.0, min(1.0, time_budget_s - elapsed)))
+                    break
+                except subprocess.TimeoutExpired:
+                    elapsed = time.monotonic() - started
+                    if progress is not None:
+                        progress("compiling", elapsed)
+                    if elapsed >= time_budget_s:
+                        raise CompileBudgetExceeded(
+                            "ddnnf", f"d4 did not compile {what} within the time budget of {time_budget_s:g} s"
+                        ) from None
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+        err = child.stderr.read().decode(errors="replace") if child.stderr else ""
+        if child.stderr:
+            child.stderr.close()
+        if child.returncode != 0:
+            tail = err.strip().splitlines()[-1:] or [f"exit status {child.returncode}"]
+            raise CompileBudgetExceeded("ddnnf", f"d4 failed on {what}: {tail[0]}")
+        with open(dst) as fh:
+            return fh.read()
+
+
+# -- the compiled form ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DdnnfStats:
+    compile_seconds: float
+    cnf_variables: int
+    cnf_clauses: int
+    nodes: int
+    arcs: int
+    levels: int
+    free_on_arcs: int
+    """Total length of the per-arc lists of free (gap) variables."""
+
+
+class _Ddnnf:
+    """A parsed decision-DNNF with the arrays every query walks. Immutable after construction."""
+
+    def __init__(self, model: Model, cnf: Cnf, text: str, compile_seconds: float) -> None:
+        self.model = model
+        self.cnf = cnf
+        types: dict[int, str] = {}
+        arc_parent: list[int] = []
+        arc_child: list[int] = []
+        arc_lits: list[list[int]] = []
+        for line in text.splitlines():
+            parts = line.split()
+            if not parts or parts[0] == "c":
+                continue
+            if parts[0] in ("o", "a", "t", "f"):
+                types[int(parts[1])] = parts[0]
+            else:
+                nums = [int(x) for x in parts]
+                arc_parent.append(nums[0])
+                arc_child.append(nums[1])
+                arc_lits.append(nums[2:-1])
+        if not types:
+            raise CompileBudgetExceeded("ddnnf", f"d4 printed no circuit for model {model.key!r}")
+        ids = sorted(types)
+        pos = {n: i for i, n in enumerate(ids)}
+        n_nodes = len(ids)
+        self.root = pos[1] if 1 in pos else 0
+        kind = np.array([types[n] for n in ids])
+        self.is_or = kind == "o"
+        is_true = kind == "t"
+        parent = np.array([pos[p] for p in arc_parent], dtype=np.int64)
+        child = np.array([pos[c] for c in arc_child], dtype=np.int64)
+        # Heights: leaves 0, a node one above its highest child (Kahn over reversed arcs).
+        children_of: list[list[int]] = [[] for _ in range(n_nodes)]
+        parents_of: list[list[int]] = [[] for _ in range(n_nodes)]
+        for a, (p, c) in enumerate(zip(parent.tolist(), child.tolist(), strict=True)):
+            children_of[p].append(a)
+            parents_of[c].append(p)
+        height = [0] * n_nodes
+        pending = [len(ch) for ch in children_of]
+        ready = [n for n in range(n_nodes) if pending[n] == 0]
+        order: list[int] = []
+        while ready:
+            n = ready.pop()
+            order.append(n)
+            for p in parents_of[n]:
+                height[p] = max(height[p], height[n] + 1)
+                pending[p] -= 1
+                if pending[p] == 0:
+                    ready.append(p)
+        if len(order) != n_nodes:
+            raise CompileBudgetExceeded("ddnnf", f"d4 printed a cyclic circuit for model {model.key!r}")
+        self.order = order
+        """Nodes children first."""
+        h = np.array(height, dtype=np.int64)
+        self.levels = int(h.max()) if n_nodes else 0
+        # Leaves: true nodes, and-nodes without arcs, are satisfied; false and empty or-nodes are not.
+        self.leaf_sat = (h == 0) & (is_true | (kind == "a"))
+        # Arcs sorted by (parent height, parent): one contiguous slice per level, one segment per parent.
+        arc_order = np.lexsort((parent, h[parent])) if len(parent) else np.zeros(0, dtype=np.int64)
+        self.parent = parent[arc_order]
+        self.child = child[arc_order]
+        sorted_lits = [arc_lits[a] for a in arc_order.tolist()]
+        lens = np.array([len(x) for x in sorted_lits], dtype=np.int64)
+        self.lit_ptr = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
+        flat = np.array([x for lits in sorted_lits for x in lits], dtype=np.int64)
+        self.lits = flat
+        self.lit_index = 2 * np.abs(flat) + (flat > 0)
+        """Index of each arc literal in a per-literal array: ``2 * var + (literal is positive)``."""
+        self.lit_arc = np.repeat(np.arange(len(lens), dtype=np.int64), lens)
+        parent_h = h[self.parent]
+        self.level_slices: list[tuple[int, int, IntArray, IntArray]] = []
+        """Per height 1..max: (first arc, end arc, segment starts relative to first, parent nodes)."""
+        bounds = np.searchsorted(parent_h, np.arange(1, self.levels + 2))
+        for lv in range(self.levels):
+            lo, hi = int(bounds[lv]), int(bounds[lv + 1])
+            ps = self.parent[lo:hi]
+            starts = np.flatnonzero(np.concatenate([[True], ps[1:] != ps[:-1]])) if hi > lo else np.zeros(0, np.int64)
+            self.level_slices.append((lo, hi, starts.astype(np.int64), ps[starts]))
+        self._free_gaps(model, cnf, children_of)
+        self.stats = DdnnfStats(
+            compile_seconds, cnf.nvars, len(cnf.clauses), n_nodes, len(self.parent), self.levels,
+            int(len(self.gap_vars)),
+        )
+        self._arcs_cache: list[list[int]] | None = None
+
+    def _free_gaps(self, model: Model, cnf: Cnf, children_of: list[list[int]]) -> None:
+        """Per or-arc, the two-value model variables free on it; and the ones free everywhere."""
+        freeable = [lits[1] for lits in cnf.value_lits if len(lits) == 2 and lits[0] == -lits[1]]
+        bit_of = {v: b for b, v in enumerate(freeable)}
+        self.freeable = np.array(freeable, dtype=np.int64)
+        # Unsorted arc ids -> sorted positions, to attach gap lists to sorted arcs.
+        n_arcs = len(self.parent)
+        arc_bits = [0] * n_arcs
+        for a in range(n_arcs):
+            bits = 0
+            for lit in self.lits[self.lit_ptr[a] : self.lit_ptr[a + 1]].tolist():
+                b = bit_of.get(abs(lit))
+                if b is not None:
+                    bits |= 1 << b
+            arc_bits[a] = bits
+        arcs_of: list[list[int]] = [[] for _ in range(len(self.is_or))]
+        for a, p in enumerate(self.parent.tolist()):
+            arcs_of[p].append(a)
+        mentioned = [0] * len(self.is_or)
+        child_list = self.child.tolist()
+        gaps: dict[int, int] = {}
+        for n in self.order:
+            arcs = arcs_of[n]
+            below = [arc_bits[a] | mentioned[child_list[a]] for a in arcs]
+            total = 0
+            for b in below:
+                total |= b
+            mentioned[n] = total
+            if self.is_or[n]:
+                for a, b in zip(arcs, below, strict=True):
+                    if b != total:
+                        gaps[a] = total & ~b
+        ptr = [0]
+        flat: list[int] = []
+        for a in range(n_arcs):
+            bits = gaps.get(a, 0)
+            while bits:
+                low = bits & -bits
+                flat.append(low.bit_length() - 1)
+                bits ^= low
+            ptr.append(len(flat))
+        self.gap_ptr = np.array(ptr, dtype=np.int64)
+        self.gap_vars = self.freeable[np.array(flat, dtype=np.int64)] if flat else np.zeros(0, np.int64)
+        self.gap_arc = np.repeat(np.arange(n_arcs, dtype=np.int64), np.diff(self.gap_ptr))
+        everywhere = ~mentioned[self.root] if len(self.is_or) else -1
+        self.root_free = np.array(
+            [v for b, v in enumerate(freeable) if everywhere >> b & 1], dtype=np.int64
+        )
+
+    # -- restriction -> per-literal allowed mask
+
+    def _ok(self, restrict: Restriction) -> BoolArray | None:
+        domains = restricted_domains(self.model, restrict)
+        if self.cnf.unsat:
+            return None
+        ok = np.ones(2 * (self.cnf.nvars + 1), dtype=np.bool_)
+        for i, var in enumerate(self.model.variables):
+            if var.name not in restrict:
+                continue
+            kept = set(domains[var.name])
+            if not kept:
+                return None
+            for x, lit in zip(var.domain, self.cnf.value_lits[i], strict=True):
+                if x not in kept:
+                    if len(self.cnf.value_lits[i]) == 2 and self.cnf.value_lits[i][0] == -self.cnf.value_lits[i][1]:
+                        ok[2 * abs(lit) + (lit > 0)] = False
+                    else:
+                        ok[2 * lit + 1] = False  # the "this value" literal may not be true
+        return ok
+
+    def _arc_ok(self, ok: BoolArray) -> BoolArray:
+        bad = ~ok[self.lit_index]
+        cs = np.concatenate([[0], np.cumsum(bad, dtype=np.int64)])
+        return bool_(cs[self.lit_ptr[1:]] == cs[self.lit_ptr[:-1]])
+
+    def _sat(self, arc_ok: BoolArray) -> BoolArray:
+        sat: BoolArray = self.leaf_sat.copy()
+        for lo, hi, starts, parents in self.level_slices:
+            if hi == lo:
+                continue
+            alive = arc_ok[lo:hi] & sat[self.child[lo:hi]]
+            any_ = np.logical_or.reduceat(alive, starts)
+            all_ = np.logical_and.reduceat(alive, starts)
+            sat[parents] = np.where(self.is_or[parents], any_, all_)
+        return sat
+
+    # -- queries
+
+    def propagate(self, restrict: Restriction) -> dict[str, frozenset[Value]] | None:
+        ok = self._ok(restrict)
+        if ok is None:
+            return None
+        arc_ok = self._arc_ok(ok)
+        sat = self._sat(arc_ok)
+        if not sat[self.root]:
+            return None
+        reach = np.zeros(len(sat), dtype=np.bool_)
+        reach[self.root] = True
+        used = np.zeros(len(self.parent), dtype=np.bool_)
+        for lo, hi, _starts, _parents in reversed(self.level_slices):
+            if hi == lo:
+                continue
+            u = reach[self.parent[lo:hi]] & arc_ok[lo:hi] & sat[self.child[lo:hi]]
+            used[lo:hi] = u
+            reach[self.child[lo:hi][u]] = True
+        supported = np.zeros(len(ok), dtype=np.bool_)
+        supported[self.lit_index[used[self.lit_arc]]] = True
+        free = np.concatenate([self.gap_vars[used[self.gap_arc]], self.root_free])
+        supported[2 * free] = ok[2 * free]
+        supported[2 * free + 1] = ok[2 * free + 1]
+        out: dict[str, frozenset[Value]] = {}
+        sup = supported.tolist()
+        for var, lits in zip(self.model.variables, self.cnf.value_lits, strict=True):
+            if len(lits) == 1:
+                out[var.name] = frozenset(var.domain) if ok[2 * lits[0] + 1] else frozenset()
+                continue
+            out[var.name] = frozenset(
+                x for x, lit in zip(var.domain, lits, strict=True) if sup[2 * abs(lit) + (lit > 0)]
+            )
+        return out
+
+    def count(self, restrict: Restriction) -> int:
+        ok = self._ok(restrict)
+        if ok is None:
+            return 0
+        arc_ok = self._arc_ok(ok).tolist()
+        both = ok[0::2] & ok[1::2]
+        doubles_per_arc = np.zeros(len(self.parent) + 1, dtype=np.int64)
+        if len(self.gap_vars):
+            cs = np.concatenate([[0], np.cumsum(both[self.gap_vars], dtype=np.int64)])
+            doubles_per_arc = cs[self.gap_ptr[1:]] - cs[self.gap_ptr[:-1]]
+        doubles = doubles_per_arc.tolist()
+        counts = [0] * len(self.is_or)
+        leaf = self.leaf_sat.tolist()
+        is_or = self.is_or.tolist()
+        child = self.child.tolist()
+        arcs_of = self._arcs_of()
+        for n in self.order:
+            arcs = arcs_of[n]
+            if not arcs:
+                counts[n] = 1 if leaf[n] else 0
+                continue
+            if is_or[n]:
+                total = 0
+                for a in arcs:
+                    if arc_ok[a]:
+                        total += counts[child[a]] << doubles[a]
+            else:
+                total = 1
+                for a in arcs:
+                    if not arc_ok[a]:
+                        total = 0
+                        break
+                    total *= counts[child[a]]
+                    if not total:
+                        break
+            counts[n] = total
+        result: int = counts[self.root] << int(both[self.root_free].sum())
+        for lits in self.cnf.value_lits:
+            if len(lits) == 1 and not ok[2 * lits[0] + 1]:
+                return 0
+        return result
+
+    def _arcs_of(self) -> list[list[int]]:
+        cached = self._arcs_cache
+        if cached is None:
+            cached = [[] for _ in range(len(self.is_or))]
+            for a, p in enumerate(self.parent.tolist()):
+                cached[p].append(a)
+            self._arcs_cache = cached
+        return cached
+
+    def _lit_costs(self, weights: Weights | None) -> list[int]:
+        """Integer cost per literal: weight (scaled to integers) * span + full-domain position * place.
+
+        Minimizing the sum minimizes the weight, then the tuple of domain positions in model order.
+        """
+        variables = self.model.variables
+        sizes = [len(v.domain) for v in variables]
+        span = math.prod(sizes)
+        given = weights or {}
+        fracs = [[Fraction(given.get(v.name, {}).get(x, 0)) for x in v.domain] for v in variables]
+        scale = math.lcm(*(w.denominator for row in fracs for w in row)) if fracs else 1
+        low = min((w for row in fracs for w in row), default=Fraction(0))
+        lit_cost = [0] * (2 * (self.cnf.nvars + 1))
+        place = span
+        for i, lits in enumerate(self.cnf.value_lits):
+            place //= sizes[i]
+            for k, lit in enumerate(lits):
+                lit_cost[2 * abs(lit) + (lit > 0)] = int((fracs[i][k] - low) * scale) * span + k * place
+        return lit_cost
+
+    def solve(self, restrict: Restriction, weights: Weights | None) -> dict[str, Value] | None:
+        check_weights(self.model, weights)
+        ok = self._ok(restrict)
+        if ok is None:
+            return None
+        lit_cost = self._lit_costs(weights)
+        okl = ok.tolist()
+        # Free variables pick their cheaper allowed polarity.
+        free_cost = [0] * (self.cnf.nvars + 1)
+        free_pick = [0] * (self.cnf.nvars + 1)
+        for v in self.freeable.tolist():
+            options = [(lit_cost[2 * v + s], s) for s in (0, 1) if okl[2 * v + s]]
+            if options:
+                free_cost[v], free_pick[v] = min(options)
+        best, choice = self._min_pass(self._arc_ok(ok).tolist(), lit_cost, free_cost)
+        if best[self.root] is None:
+            return None
+        return self._read_solution(choice, free_pick)
+
+    def min_solution(
+        self, restrict: Restriction, weights: Mapping[str, Mapping[Value, int]]
+    ) -> dict[str, Value] | None:
+        """A solution of least total integer weight (ties: the first arc met, no lexicographic order)."""
+        ok = self._ok(restrict)
+        if ok is None:
+            return None
+        okl = ok.tolist()
+        lit_cost = [0] * (2 * (self.cnf.nvars + 1))
+        for var, lits in zip(self.model.variables, self.cnf.value_lits, strict=True):
+            for x, lit in zip(var.domain, lits, strict=True):
+                lit_cost[2 * abs(lit) + (lit > 0)] = int(weights.get(var.name, {}).get(x, 0))
+        free_cost = [0] * (self.cnf.nvars + 1)
+        free_pick = [0] * (self.cnf.nvars + 1)
+        for v in self.freeable.tolist():
+            options = [(lit_cost[2 * v + s], s) for s in (0, 1) if okl[2 * v + s]]
+            if options:
+                free_cost[v], free_pick[v] = min(options)
+        best, choice = self._min_pass(self._arc_ok(ok).tolist(), lit_cost, free_cost)
+        if best[self.root] is None:
+            return None
+        return self._read_solution(choice, free_pick)
+
+    def value_costs(
+        self, restrict: Restriction, weights: Mapping[str, Mapping[Value, int]]
+    ) -> dict[str, dict[Value, int]] | None:
+        """Per variable and value, the least total weight of a solution taking that value.
+
+        Values that no solution takes are absent (so the keys are ``propagate``'s domains).
+        One bottom-up min pass and one top-down pass ("outside" costs) over the circuit.
+        """
+        check_weights(self.model, {name: {} for name in weights})
+        ok = self._ok(restrict)
+        if ok is None:
+            return None
+        okl = ok.tolist()
+        lit_cost = [0] * (2 * (self.cnf.nvars + 1))
+        for var, lits in zip(self.model.variables, self.cnf.value_lits, strict=True):
+            for x, lit in zip(var.domain, lits, strict=True):
+                lit_cost[2 * abs(lit) + (lit > 0)] = int(weights.get(var.name, {}).get(x, 0))
+        free_cost = [0] * (self.cnf.nvars + 1)
+        for v in self.freeable.tolist():
+            options = [lit_cost[2 * v + s] for s in (0, 1) if okl[2 * v + s]]
+            if options:
+                free_cost[v] = min(options)
+        arc_ok = self._arc_ok(ok).tolist()
+        best, _choice = self._min_pass(arc_ok, lit_cost, free_cost)
+        if best[self.root] is None:
+            return None
+        # Variables free everywhere add their cheapest value to every solution.
+        root_extra = sum(free_cost[v] for v in self.root_free.tolist())
+        lit_best = self._outside(best, arc_ok, okl, lit_cost, free_cost, root_extra)
+        root_best = best[self.root]
+        assert root_best is not None
+        root_best += root_extra
+        for v in self.root_free.tolist():
+            for s in (0, 1):
+                c = root_best - free_cost[v] + lit_cost[2 * v + s]
+                known = lit_best[2 * v + s]
+                if okl[2 * v + s] and (known is None or c < known):
+                    lit_best[2 * v + s] = c
+        out: dict[str, dict[Value, int]] = {}
+        for var, lits in zip(self.model.variables, self.cnf.value_lits, strict=True):
+            row: dict[Value, int] = {}
+            if len(lits) == 1:
+                if okl[2 * lits[0] + 1]:
+                    row[var.domain[0]] = root_best
+            else:
+                for x, lit in zip(var.domain, lits, strict=True):
+                    c = lit_best[2 * abs(lit) + (lit > 0)]
+                    if c is not None:
+                        row[x] = c
+            out[var.name] = row
+        return out
+
+    def _outside(
+        self,
+        best: list[int | None],
+        arc_ok: list[bool],
+        okl: list[bool],
+        lit_cost: list[int],
+        free_cost: list[int],
+        root_extra: int,
+    ) -> list[int | None]:
+        """Top-down: per literal, the least cost of a solution whose proof tree holds it (or frees it)."""
+        lit_best: list[int | None] = [None] * len(lit_cost)
+
+        def offer(li: int, c: int) -> None:
+            known = lit_best[li]
+            if known is None or c < known:
+                lit_best[li] = c
+
+        gap_ptr = self.gap_ptr.tolist()
+        gap_vars = self.gap_vars.tolist()
+        lit_ptr = self.lit_ptr.tolist()
+        lit_index = self.lit_index.tolist()
+        child = self.child.tolist()
+        is_or = self.is_or.tolist()
+        arcs_of = self._arcs_of()
+        outside: list[int | None] = [None] * len(best)
+        outside[self.root] = root_extra
+        for n in reversed(self.order):  # parents before children
+            out_n, best_n = outside[n], best[n]
+            if out_n is None or best_n is None:
+                continue
+            for a in arcs_of[n]:
+                below = best[child[a]]
+                if not arc_ok[a] or below is None:
+                    continue
+                own = sum(lit_cost[lit_index[j]] for j in range(lit_ptr[a], lit_ptr[a + 1]))
+                own += sum(free_cost[gap_vars[j]] for j in range(gap_ptr[a], gap_ptr[a + 1]))
+                # The cheapest solution through this arc: everything outside the arc's parent,
+                # then this arc (or-node) or all the arcs (and-node).
+                through = out_n + (own + below if is_or[n] else best_n)
+                child_out = through - below
+                known = outside[child[a]]
+                if known is None or child_out < known:
+                    outside[child[a]] = child_out
+                for j in range(lit_ptr[a], lit_ptr[a + 1]):
+                    offer(lit_index[j], through)
+                for j in range(gap_ptr[a], gap_ptr[a + 1]):
+                    v = gap_vars[j]
+                    for s in (0, 1):
+                        if okl[2 * v + s]:
+                            offer(2 * v + s, through - free_cost[v] + lit_cost[2 * v + s])
+        return lit_best
+
+    def _min_pass(
+        self, arc_ok: list[bool], lit_cost: list[int], free_cost: list[int]
+    ) -> tuple[list[int | None], list[int]]:
+        """Bottom-up least cost per node and the arg-min arc of every or-node."""
+        gap_ptr = self.gap_ptr.tolist()
+        gap_vars = self.gap_vars.tolist()
+        lit_ptr = self.lit_ptr.tolist()
+        lit_index = self.lit_index.tolist()
+        child = self.child.tolist()
+        is_or = self.is_or.tolist()
+        leaf = self.leaf_sat.tolist()
+        arcs_of = self._arcs_of()
+        best: list[int | None] = [None] * len(self.is_or)
+        choice = [-1] * len(self.is_or)
+
+        def arc_cost(a: int) -> int | None:
+            below = best[child[a]]
+            if not arc_ok[a] or below is None:
+                return None
+            c: int = below
+            for j in range(lit_ptr[a], lit_ptr[a + 1]):
+                c += lit_cost[lit_index[j]]
+            for j in range(gap_ptr[a], gap_ptr[a + 1]):
+                c += free_cost[gap_vars[j]]
+            return c
+
+        for n in self.order:
+            arcs = arcs_of[n]
+            if not arcs:
+                best[n] = 0 if leaf[n] else None
+            elif is_or[n]:
+                top: int | None = None
+                for a in arcs:
+                    c = arc_cost(a)
+                    if c is not None and (top is None or c < top):
+                        top, choice[n] = c, a
+                best[n] = top
+            else:
+                costs = [arc_cost(a) for a in arcs]
+                best[n] = None if any(c is None for c in costs) else sum(c for c in costs if c is not None)
+        return best, choice
+
+    def _read_solution(self, choice: list[int], free_pick: list[int]) -> dict[str, Value]:
+        """The values along the arg-min proof tree (free variables: their cheaper polarity)."""
+        gap_ptr = self.gap_ptr.tolist()
+        gap_vars = self.gap_vars.tolist()
+        lit_ptr = self.lit_ptr.tolist()
+        lit_index = self.lit_index.tolist()
+        child = self.child.tolist()
+        is_or = self.is_or.tolist()
+        arcs_of = self._arcs_of()
+        value = [-1] * (self.cnf.nvars + 1)  # 0 / 1 per CNF variable, -1 unknown
+        stack = [self.root]
+        seen: set[int] = set()
+        while stack:
+            n = stack.pop()
+            if n in seen:
+                continue
+            seen.add(n)
+            for a in [choice[n]] if is_or[n] else arcs_of[n]:
+                if a < 0:
+                    continue
+                for j in range(lit_ptr[a], lit_ptr[a + 1]):
+                    li = lit_index[j]
+                    value[li >> 1] = li & 1
+                for j in range(gap_ptr[a], gap_ptr[a + 1]):
+                    value[gap_vars[j]] = free_pick[gap_vars[j]]
+                stack.append(child[a])
+        for v in self.root_free.tolist():
+            value[v] = free_pick[v]
+        out: dict[str, Value] = {}
+        for var, lits in zip(self.model.variables, self.cnf.value_lits, strict=True):
+            if len(lits) == 1:
+                out[var.name] = var.domain[0]
+                continue
+            picked = [k for k, lit in enumerate(lits) if value[abs(lit)] == (1 if lit > 0 else 0)]
+            assert len(picked) == 1, f"d-DNNF solution leaves {var.name} undetermined"
+            out[var.name] = var.domain[picked[0]]
+        return out
+
+
+def bool_(a: npt.NDArray[np.bool_]) -> BoolArray:
+    return a
+
+
+# -- cache and backend ---------------------------------------------------------------------------
+
+_cache: OrderedDict[str, _Ddnnf] = OrderedDict()
+_failures: OrderedDict[tuple[str, float], CompileBudgetExceeded] = OrderedDict()
+_lock = threading.Lock()
+
+
+def available() -> bool:
+    """Whether the d4 compiler can be imported here."""
+    import importlib.util
+
+    return importlib.util.find_spec("py_d4") is not None
+
+
+def compile_ddnnf(
+    model: Model, *, time_budget_s: float = DEFAULT_TIME_BUDGET_S, progress: Progress | None = None
+) -> _Ddnnf:
+    """The compiled d-DNNF of ``model`` (LRU cache per ``model.key``; failures remembered too)."""
+    failure_key = (model.key, time_budget_s)
+    with _lock:
+        hit = _cache.get(model.key)
+        if hit is not None:
+            _cache.move_to_end(model.key)
+            return hit
+        failed = _failures.get(failure_key)
+        if failed is not None:
+            raise CompileBudgetExceeded(failed.backend, failed.detail)
+    if not available():
+        raise CompileBudgetExceeded("ddnnf", "the d4 compiler (PyPI d4solver, module py_d4) is not installed")
+    started = time.perf_counter()
+    try:
+        cnf = encode_cnf(model)
+        # A CNF with an empty clause has no model: the circuit is the false leaf (UNSAT is data).
+        text = "f 1 0\n" if cnf.unsat else run_d4(
+            cnf, time_budget_s=time_budget_s, what=f"model {model.key!r}", progress=progress
+        )
+        if progress is not None:
+            progress("reading", time.perf_counter() - started)
+        compiled = _Ddnnf(model, cnf, text, 0.0)
+    except CompileBudgetExceeded as exc:
+        with _lock:
+            _failures[failure_key] = exc
+            while len(_failures) > CACHE_SIZE:
+                _failures.popitem(last=False)
+        raise
+    compiled.stats = dataclasses.replace(compiled.stats, compile_seconds=time.perf_counter() - started)
+    with _lock:
+        _cache[model.key] = compiled
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    return compiled
+
+
+def clear_cache() -> None:
+    with _lock:
+        _cache.clear()
+        _failures.clear()
+
+
+class DdnnfBackend:
+    """Backend answering every query from a d4-compiled d-DNNF (see the module docstring)."""
+
+    name = "ddnnf"
+
+    def __init__(
+        self,
+        model: Model,
+        *,
+        time_budget_s: float = DEFAULT_TIME_BUDGET_S,
+        progress: Progress | None = None,
+    ) -> None:
+        self.model = model
+        self._d = compile_ddnnf(model, time_budget_s=time_budget_s, progress=progress)
+
+    @property
+    def stats(self) -> DdnnfStats:
+        return self._d.stats
+
+    def propagate(self, restrict: Restriction) -> dict[str, frozenset[Value]] | None:
+        return self._d.propagate(restrict)
+
+    def count(self, restrict: Restriction) -> int:
+        return self._d.count(restrict)
+
+    def solve(self, restrict: Restriction, weights: Weights | None = None) -> dict[str, Value] | None:
+        return self._d.solve(restrict, weights)
+
+    def value_costs(
+        self, restrict: Restriction, weights: Mapping[str, Mapping[Value, int]]
+    ) -> dict[str, dict[Value, int]] | None:
+        """Least total integer weight of a solution, per variable and value it takes (absent: none)."""
+        return self._d.value_costs(restrict, weights)
+
+    def min_solution(
+        self, restrict: Restriction, weights: Mapping[str, Mapping[Value, int]]
+    ) -> dict[str, Value] | None:
+        """A solution of least total integer weight (no lexicographic tie-break across the model)."""
+        return self._d.min_solution(restrict, weights)
+
+
+__all__ = ["DdnnfBackend", "DdnnfStats", "clear_cache", "compile_ddnnf", "encode_cnf"]
