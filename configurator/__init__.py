@@ -6,6 +6,7 @@ the compiled model, so one instance serves every buyer of a product.
 
 A walk through a tiny product:
 
+>>> from configurator import Configurator, Decision
 >>> from decimal import Decimal
 >>> from catalog.snapshot import Attribute, AttributeKind, Choice, Label, PriceRule, Product, Rule
 >>> bike = Product(
@@ -43,42 +44,83 @@ A walk through a tiny product:
 
 from __future__ import annotations
 
-from catalog.snapshot import Catalog
-from configurator.backends.ddnnf import Progress
-from configurator.decisions import (
-    AnyDecision,
-    AttributeValue,
-    Decision,
-    InvalidDecisionText,
-    InvalidValue,
-    SetElement,
-    UnknownAttribute,
-    check_value,
-    effective_decisions,
-    format_value,
-    parse_decision,
-    parse_value,
-)
-from configurator.engine import (
-    AttributeState,
-    Configurator,
-    Conflict,
-    ConflictError,
-    Explanation,
-    ModelNotCompiled,
-    ModelStats,
-    NoValidConfiguration,
-    OptimizationLimitExceeded,
-    Repair,
-    RuleRef,
-    State,
-    UnknownObjective,
-    ValueImpossible,
-    ValueState,
-    Violation,
-)
+from typing import TYPE_CHECKING, Any
+
 from configurator.errors import ConfiguratorError
-from configurator.pricing import PriceBreakdown, PriceLine, PriceRuleError, price
+
+if TYPE_CHECKING:
+    from catalog.snapshot import Catalog
+    from configurator.backends.ddnnf import Progress
+    from configurator.decisions import (
+        AnyDecision,
+        AttributeValue,
+        Decision,
+        InvalidDecisionText,
+        InvalidValue,
+        SetElement,
+        UnknownAttribute,
+        check_value,
+        effective_decisions,
+        format_value,
+        parse_decision,
+        parse_value,
+    )
+    from configurator.engine import (
+        AttributeState,
+        Configurator,
+        Conflict,
+        ConflictError,
+        Explanation,
+        ModelNotCompiled,
+        ModelStats,
+        NoValidConfiguration,
+        OptimizationLimitExceeded,
+        Repair,
+        RuleRef,
+        State,
+        UnknownObjective,
+        ValueImpossible,
+        ValueState,
+        Violation,
+    )
+    from configurator.pricing import PriceBreakdown, PriceLine, PriceRuleError, price
+
+# The facade's names are imported on first use (PEP 562), so importing a light
+# submodule such as ``configurator.rules`` does not load the engine and its solvers.
+_LAZY: dict[str, str] = {
+    **dict.fromkeys(
+        (
+            "AnyDecision AttributeValue Decision InvalidDecisionText InvalidValue SetElement UnknownAttribute "
+            "check_value effective_decisions format_value parse_decision parse_value"
+        ).split(),
+        "configurator.decisions",
+    ),
+    **dict.fromkeys(
+        (
+            "AttributeState Configurator Conflict ConflictError Explanation ModelNotCompiled ModelStats "
+            "NoValidConfiguration "
+            "OptimizationLimitExceeded Repair RuleRef State UnknownObjective ValueImpossible ValueState Violation"
+        ).split(),
+        "configurator.engine",
+    ),
+    **dict.fromkeys(("PriceBreakdown", "PriceLine", "PriceRuleError", "price"), "configurator.pricing"),
+    "Progress": "configurator.backends.ddnnf",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
 
 
 class UnknownProduct(ConfiguratorError):
@@ -130,6 +172,8 @@ def load_product(
     ...
     configurator.UnknownProduct: catalog 'shop' has no product 'lmap'; did you mean lamp?
     """
+    from configurator.engine import Configurator
+
     try:
         product = catalog.product(product_code)
     except KeyError:

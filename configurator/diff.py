@@ -503,6 +503,14 @@ def _count(model: Model, backend: str) -> tuple[Backend, int]:
     return built, built.count({})
 
 
+def _settled(requested: str, built: Backend) -> str:
+    """The backend to ask for next: "auto" stays "auto" while the decision diagram holds the models,
+    otherwise the backend "auto" fell back to."""
+    if requested != "auto" or built.name == "mdd":
+        return requested
+    return built.name
+
+
 def diff_products(
     a: Product,
     b: Product,
@@ -527,7 +535,12 @@ def diff_products(
     )
     try:
         model_a, model_b = _model_of(a, "A"), _model_of(b, "B")
-        _backend_a, count_a = _count(model_a, backend)
+        requested = backend
+        backend_a, count_a = _count(model_a, backend)
+        # "auto" tries backends in order until one holds the model; B and the combined model are
+        # of A's kind and size, so they start where A settled instead of repeating the attempts
+        # that already failed on A (each can take seconds on a large model).
+        backend = _settled(backend, backend_a)
         _backend_b, count_b = _count(model_b, backend)
         if a == b:
             return ProductDiff(a.code, "same", count_a, count_b, count_a)
@@ -545,9 +558,9 @@ def diff_products(
         conf_a = Configurator(a, backend=backend)
         conf_b = Configurator(b, backend=backend)
         if count_a > both:
-            example_a = _example(a, model_a, b, model_b, conf_b, backend, names[1])
+            example_a = _example(a, model_a, b, model_b, conf_b, requested, names[1])
         if count_b > both:
-            example_b = _example(b, model_b, a, model_a, conf_a, backend, names[0])
+            example_b = _example(b, model_b, a, model_a, conf_a, requested, names[0])
         if both:
             prices, priced = _price_changes(a, b, both_model, both_backend, currency_a, currency_b)
     except ConfiguratorError as exc:

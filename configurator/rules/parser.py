@@ -1,7 +1,9 @@
 """Parse rule-language text into the typed AST of ``configurator.rules.ast``.
 
-The grammar (``grammar.lark``) is LALR(1); the parser is built once at import
-and AST nodes are built *during* parsing (an embedded transformer), so no step
+The grammar (``grammar.lark``) is LALR(1); the parser is loaded once at import
+from the tables lark serialized into ``_grammar_tables.py`` (regenerate them with
+:func:`write_tables` after editing the grammar; until then the parser is built
+from the grammar, only slower to start). AST nodes are built *during* parsing (an embedded transformer), so no step
 recurses over the input: hostile, deeply nested text cannot raise
 ``RecursionError``. Limits (length, bracket depth, tree depth, node count) are
 checked before and right after parsing.
@@ -14,11 +16,14 @@ In(operand=Name(id='gears'), items=(Range(low=1, high=3), Int(value=8)), negated
 
 from __future__ import annotations
 
+import hashlib
+import importlib
 from dataclasses import dataclass, replace
-from functools import cache
-from importlib.resources import files
+from functools import cache, lru_cache
+from pathlib import Path
 from typing import Any
 
+import lark
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
@@ -179,14 +184,76 @@ class _Build(Transformer[Token, Expr]):
         return (-value if len(toks) == 2 else value), first.line or 0, first.column or 0
 
 
-_GRAMMAR = files("configurator.rules").joinpath("grammar.lark").read_text(encoding="utf-8")
-_LARK = Lark(_GRAMMAR, parser="lalr", lexer="basic", transformer=_Build(), maybe_placeholders=False)
+_GRAMMAR = Path(__file__).with_name("grammar.lark").read_text(encoding="utf-8")
+_GRAMMAR_SHA256 = hashlib.sha256(_GRAMMAR.encode("utf-8")).hexdigest()
+_TABLES_MODULE = "configurator.rules._grammar_tables"
+_TABLES_FILE = "_grammar_tables.py"
+
+
+def _build_parser(transformer: Transformer[Token, Expr] | None) -> Lark:
+    """Analyse ``grammar.lark`` and build the LALR(1) tables (tens of milliseconds)."""
+    return Lark(_GRAMMAR, parser="lalr", lexer="basic", transformer=transformer, maybe_placeholders=False)
+
+
+def _load_parser(transformer: Transformer[Token, Expr] | None) -> Lark:
+    """The parser, from the tables stored with the package when they match this grammar and lark version.
+
+    Loading the stored tables skips the grammar analysis, which dominates the
+    start-up of short commands. When the grammar file was edited (or lark
+    upgraded) without regenerating the tables, the parser is built from the
+    grammar as before: same parser, only slower to start.
+    """
+    try:
+        tables = importlib.import_module(_TABLES_MODULE)
+    except ImportError:
+        return _build_parser(transformer)
+    if tables.GRAMMAR_SHA256 != _GRAMMAR_SHA256 or tables.LARK_VERSION != lark.__version__:
+        return _build_parser(transformer)
+    return Lark._load_from_dict(tables.DATA, tables.MEMO, transformer=transformer)  # type: ignore[no-untyped-call,no-any-return]
+
+
+def tables_source() -> str:
+    """Python source of the stored parser tables for the current grammar and lark version."""
+    from pprint import pformat
+
+    from lark.grammar import Rule
+    from lark.lexer import TerminalDef
+
+    data, memo = _build_parser(None).memo_serialize([TerminalDef, Rule])
+    return "\n".join(
+        [
+            '"""LALR(1) tables of ``grammar.lark``, serialized by lark. Generated: do not edit.',
+            "",
+            "Regenerate after changing the grammar or upgrading lark:",
+            "``python -c 'from configurator.rules.parser import write_tables; write_tables()'``.",
+            '"""',
+            "# ruff: noqa",
+            "# fmt: off",
+            "from typing import Any",
+            "",
+            f"GRAMMAR_SHA256 = {_GRAMMAR_SHA256!r}",
+            f"LARK_VERSION = {lark.__version__!r}",
+            f"DATA: dict[str, Any] = {pformat(data, width=120, sort_dicts=True)}",
+            f"MEMO: dict[int, Any] = {pformat(memo, width=120, sort_dicts=True)}",
+            "",
+        ]
+    )
+
+
+def write_tables() -> Path:
+    """Regenerate the stored parser tables next to this module; returns the file written."""
+    path = Path(__file__).with_name(_TABLES_FILE)
+    path.write_text(tables_source(), encoding="utf-8")
+    return path
+
+
+_LARK = _load_parser(_Build())
 
 
 @cache
 def _plain_parser() -> Lark:
     """A second instance without the transformer, used only to replay text when reporting an error."""
-    return Lark(_GRAMMAR, parser="lalr", lexer="basic")
+    return _load_parser(None)
 
 
 # Readable names of terminals, in the order they are listed in messages.
@@ -429,6 +496,16 @@ def check_limits(expr: Expr | Range, limits: Limits = DEFAULT_LIMITS, rule_id: s
         )
 
 
+_CACHED_LENGTH = 512
+"""Texts up to this length are parsed once per process: catalogs repeat conditions (``when:``) often."""
+
+
+@lru_cache(maxsize=2048)
+def _parse_cached(text: str) -> Expr:
+    """The AST of ``text`` (immutable, so shared); errors are raised afresh every time, never cached."""
+    return _LARK.parse(text)  # type: ignore[return-value]  # the embedded transformer returns the AST
+
+
 def parse_expression(text: str, *, rule_id: str | None = None, limits: Limits = DEFAULT_LIMITS) -> Expr:
     """Parse one expression (rule, condition, formula or parameter).
 
@@ -444,7 +521,7 @@ def parse_expression(text: str, *, rule_id: str | None = None, limits: Limits = 
     """
     _prescan(text, limits, rule_id)
     try:
-        tree = _LARK.parse(text)
+        tree = _parse_cached(text) if len(text) <= _CACHED_LENGTH else _LARK.parse(text)
     except UnexpectedInput as exc:
         raise _syntax_error(text, exc, rule_id) from None
     except RuleSyntaxError as exc:

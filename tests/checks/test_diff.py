@@ -300,3 +300,50 @@ def test_a_rule_split_into_auxiliaries_still_gets_examples() -> None:
     assert sum(v for _, v in d.example_only_a.configuration if isinstance(v, int)) == 27
     assert d.example_only_b is not None and d.example_only_b.reasons == ("breaks rule digits of A",)
     assert d.error is None
+
+
+def test_auto_does_not_repeat_on_b_a_backend_that_failed_on_a(monkeypatch: pytest.MonkeyPatch) -> None:
+    import configurator.diff as diff_module
+    from configurator.backends.sat import SatBackend
+
+    asked: list[str] = []
+    real = diff_module.make_backend
+
+    def make_backend(model: Any, *, prefer: str = "auto", **kw: Any) -> Any:
+        asked.append(prefer)
+        # as if the decision diagram exceeded its budget: "auto" ends on SAT
+        return SatBackend(model) if prefer == "auto" else real(model, prefer=prefer, **kw)
+
+    monkeypatch.setattr(diff_module, "make_backend", make_backend)
+    digits = tuple(integer(f"d{i}", 0, 3) for i in range(3))
+    a = product(digits, rule("sum", "d0 + d1 + d2 == 4"))
+    b = product(digits, rule("sum", "d0 + d1 + d2 == 5"))
+    d = diff_products(a, b)
+    assert (d.count_a, d.count_b, d.both) == (12, 12, 0)
+    # A, then B and the combined model on the backend "auto" settled on for A
+    assert asked[:3] == ["auto", "sat", "sat"]
+
+
+@pytest.mark.corpus
+@pytest.mark.slow
+def test_diff_counts_a_model_the_decision_diagram_cannot_hold() -> None:
+    """Automotive01 (2,513 features, 2,833 cross-tree constraints, about 5.28e210 configurations) with
+    one constraint dropped: "auto" gives up on the decision diagram and counts through the d-DNNF,
+    exactly, on A, on B and on the model of both."""
+    import dataclasses
+
+    pytest.importorskip("configurator.backends.ddnnf", reason="the d-DNNF backend is not installed")
+    pytest.importorskip("py_d4", reason="the d4 compiler (PyPI d4solver) is not installed")
+    a = _corpus_product("featureide/Automotive01.xml")
+    dropped = next(r for r in a.rules if r.id == "ctc-1")
+    b = dataclasses.replace(a, rules=tuple(r for r in a.rules if r.id != dropped.id))
+    d = diff_products(a, b)
+    assert d.error is None
+    assert d.count_a is not None and d.count_b is not None and d.both is not None
+    assert d.count_a > 10**200  # far beyond any enumeration
+    # Dropping a constraint only adds configurations: all of A are in both, exactly.
+    assert d.both == d.count_a and d.only_a == 0
+    assert d.only_b == d.count_b - d.count_a
+    if d.only_b:
+        assert d.example_only_b is not None
+        assert d.example_only_b.reasons == (f"breaks rule {dropped.id} of A",)

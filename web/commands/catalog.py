@@ -95,7 +95,7 @@ def validate_command(files: tuple[Path, ...]) -> None:
         raise SystemExit(1)
 
 
-BACKENDS = ("auto", "mdd", "sat", "reference")
+BACKENDS = ("auto", "mdd", "ddnnf", "sat", "reference")
 
 
 def backend_option(command: Any) -> Any:
@@ -104,7 +104,7 @@ def backend_option(command: Any) -> Any:
         type=click.Choice(BACKENDS),
         default="auto",
         show_default=True,
-        help="Solver backend for the checks (auto: decision diagram, SAT when too large).",
+        help="Solver backend (auto: decision diagram, then the d-DNNF, then SAT, each within its budget).",
     )(command)
 
 
