@@ -566,6 +566,9 @@ def _store(
     )
     session.add(po_row)
     session.flush()
+    # Fault tests: a worker killed here, mid-transaction, must leave no trace (C2M_TEST_SLOW_ORDER_S).
+    # Before the event counter's lock below, so a slowed order never holds it.
+    fault_delay("order")
     body = order_body(order, [po_row])
     body["access_token"] = access_token
     key_row.status_code = 201
@@ -578,7 +581,6 @@ def _store(
     session.flush()
     # Last before committing: the event counter's row lock serialises every order from here on.
     enqueue_many(session, events, now=now, order=order)
-    fault_delay("order")  # fault tests: a worker killed here must leave no trace (C2M_TEST_SLOW_ORDER_S)
     session.commit()
     return 201, body
 
