@@ -154,7 +154,9 @@ def test_the_chinese_quote_pdf_embeds_a_chinese_font(client: FlaskClient) -> Non
     config = start(client)
     finish(client, config)
     link = post(client, f"{config}/quote").headers["Location"]  # type: ignore[attr-defined]
-    pdf = client.get(f"{link}/quote.pdf?lang=zh_CN").data
+    answer = client.get(f"{link}/quote.pdf?lang=zh_CN")
+    assert answer.status_code == 200 and answer.mimetype == "application/pdf", (answer.status_code, answer.mimetype)
+    pdf = answer.data
     import zlib
 
     texts = [pdf]
