@@ -566,7 +566,10 @@ class _Ddnnf:
         ok = self._ok(restrict)
         if ok is None:
             return None
-        lit_cost = self._lit_costs(weights)
+        return self._cheapest(ok, self._lit_costs(weights))
+
+    def _cheapest(self, ok: BoolArray, lit_cost: list[int]) -> dict[str, Value] | None:
+        """The least-cost solution allowed by ``ok`` under literal costs ``lit_cost`` (one min pass)."""
         okl = ok.tolist()
         # Free variables pick their cheaper allowed polarity.
         free_cost = [0] * (self.cnf.nvars + 1)
@@ -587,21 +590,11 @@ class _Ddnnf:
         ok = self._ok(restrict)
         if ok is None:
             return None
-        okl = ok.tolist()
         lit_cost = [0] * (2 * (self.cnf.nvars + 1))
         for var, lits in zip(self.model.variables, self.cnf.value_lits, strict=True):
             for x, lit in zip(var.domain, lits, strict=True):
                 lit_cost[2 * abs(lit) + (lit > 0)] = int(weights.get(var.name, {}).get(x, 0))
-        free_cost = [0] * (self.cnf.nvars + 1)
-        free_pick = [0] * (self.cnf.nvars + 1)
-        for v in self.freeable.tolist():
-            options = [(lit_cost[2 * v + s], s) for s in (0, 1) if okl[2 * v + s]]
-            if options:
-                free_cost[v], free_pick[v] = min(options)
-        best, choice = self._min_pass(self._arc_ok(ok).tolist(), lit_cost, free_cost)
-        if best[self.root] is None:
-            return None
-        return self._read_solution(choice, free_pick)
+        return self._cheapest(ok, lit_cost)
 
     def value_costs(
         self, restrict: Restriction, weights: Mapping[str, Mapping[Value, int]]
