@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, defer, selectinload
+from sqlalchemy.sql import Select
 
 from catalog.models import CatalogRecord, CatalogVersion, VersionStatus
 
@@ -43,13 +44,20 @@ class CatalogRepository:
             select(CatalogRecord).order_by(CatalogRecord.code), execution_options=_FRESH
         ).all()
 
-    def version(self, catalog_id: int, number: int) -> CatalogVersion | None:
-        query = (
-            select(CatalogVersion)
-            .where(CatalogVersion.catalog_id == catalog_id, CatalogVersion.number == number)
-            .options(selectinload(CatalogVersion.products))
+    def version(self, catalog_id: int, number: int, *, with_content: bool = True) -> CatalogVersion | None:
+        """Version ``number``; without ``with_content`` only its row (status, validity,
+        hash), the document deferred and the product rows not loaded."""
+        query = _versions(with_content).where(
+            CatalogVersion.catalog_id == catalog_id, CatalogVersion.number == number
         )
         return self.session.scalars(query, execution_options=_FRESH).one_or_none()
+
+    def document(self, version_id: int) -> str:
+        """The stored document of a version (read when a content cache misses)."""
+        document = self.session.scalar(select(CatalogVersion.document).where(CatalogVersion.id == version_id))
+        if document is None:
+            raise LookupError(f"catalog version row {version_id} has no document")
+        return document
 
     def versions(self, catalog_id: int) -> Sequence[CatalogVersion]:
         query = (
@@ -75,16 +83,18 @@ class CatalogRepository:
         query = select(func.max(CatalogVersion.number)).where(CatalogVersion.catalog_id == catalog_id)
         return self.session.scalar(query) or 0
 
-    def effective(self, catalog_id: int, at: datetime) -> CatalogVersion | None:
+    def effective(self, catalog_id: int, at: datetime, *, with_content: bool = True) -> CatalogVersion | None:
         """The published version in force at ``at``.
 
         Among published versions whose validity window contains ``at``, the one
         whose window opened last wins (then the higher number): publishing a
         version with a future ``valid_from`` schedules it without touching the
         version currently on sale. Archived versions are withdrawn from sale.
+        This is the only query of "the version in force": the storefront, the
+        API and the workspace all reach it through here.
         """
         query = (
-            select(CatalogVersion)
+            _versions(with_content)
             .where(
                 CatalogVersion.catalog_id == catalog_id,
                 CatalogVersion.status == VersionStatus.PUBLISHED.value,
@@ -93,6 +103,11 @@ class CatalogRepository:
             )
             .order_by(CatalogVersion.valid_from.desc(), CatalogVersion.number.desc())
             .limit(1)
-            .options(selectinload(CatalogVersion.products))
         )
         return self.session.scalars(query, execution_options=_FRESH).first()
+
+
+def _versions(with_content: bool) -> Select[tuple[CatalogVersion]]:
+    if with_content:
+        return select(CatalogVersion).options(selectinload(CatalogVersion.products))
+    return select(CatalogVersion).options(defer(CatalogVersion.document))

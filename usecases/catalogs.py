@@ -3,12 +3,15 @@
 Everything a request needs from a catalog goes through here:
 
 - :func:`load_catalog` reads which version is in force (or a pinned number)
-  with one small query; the version's *content* is parsed only the first time
-  its content hash is seen in this process (documents are immutable once
-  published, so the hash is a perfect cache key).
+  through :class:`catalog.repository.CatalogRepository`, the one place that
+  query lives; status and validity are read from the database on every call.
+  The version's *content* is parsed only the first time its content hash is
+  seen by the application's caches (documents are immutable once published,
+  so the hash is a perfect cache key).
 - :func:`get_configurator` hands out one :class:`configurator.Configurator`
-  per (content hash, product), built once per process and kept in a
-  thread-safe LRU; :func:`warm` builds them all right after publishing.
+  per (content hash, product, backend), loaded from the stored compiled model
+  (:mod:`usecases.compiled_models`) or compiled, and kept in the application's
+  :class:`ModelCaches`; :func:`warm` loads them all in a new worker.
 - :func:`list_products` is the storefront's product listing: every product of
   every catalog that has a version in force, with labels in one locale.
 
@@ -20,25 +23,29 @@ configurations and orders keep pointing at them.
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
-from collections.abc import Hashable
+import logging
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from threading import Lock
-from typing import Generic, TypeVar
+from typing import TypeVar
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from catalog.errors import CatalogError
 from catalog.files import catalog_from_document
-from catalog.models import CatalogRecord, CatalogVersion, VersionStatus
+from catalog.models import CatalogVersion, VersionStatus
+from catalog.repository import CatalogRepository
 from catalog.services import CatalogNotFound, ContentHashMismatch, VersionNotFound
 from catalog.snapshot import Attribute, AttributeKind, Catalog, Label, Product
 from configurator import Configurator, ConfiguratorError, load_product
+from configurator.artifacts import ArtifactInvalid
 from configurator.backends.base import CompileBudgetExceeded, SearchLimitExceeded
 from configurator.engine import ModelNotCompiled
+from usecases.caching import BoundedCache
+from usecases.compiled_models import ArtifactStore, ModelPreparing, StoredModel
 from usecases.instrumentation import timed, timed_call
 from usecases.settings import current_settings
 
@@ -46,20 +53,26 @@ __all__ = [
     "AmbiguousProduct",
     "LoadedCatalog",
     "LruCache",
+    "ModelCaches",
+    "ModelPreparing",
     "ModelTooLarge",
     "ProductListing",
     "ProductNotFound",
     "catalogs_in_force",
     "cache_info",
     "clear_caches",
+    "current_caches",
     "find_product",
     "get_configurator",
     "label",
     "list_products",
     "load_catalog",
     "load_pinned",
+    "set_caches_source",
     "warm",
 ]
+
+log = logging.getLogger("usecases.catalogs")
 
 CATALOG_CACHE_SIZE = 32
 """Parsed catalog contents kept per process (one per content hash)."""
@@ -70,57 +83,93 @@ K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 
-class LruCache(Generic[K, V]):
-    """A small thread-safe LRU map (functools.lru_cache cannot key on a value we
-    compute after a database read, nor build outside its lock).
+class LruCache(BoundedCache[K, V]):
+    """A :class:`usecases.caching.BoundedCache` named after what it holds (states, documents, ...)."""
 
-    >>> cache: LruCache[str, int] = LruCache(1)
-    >>> cache.put("a", 1), cache.put("b", 2), cache.get("a"), cache.get("b")
-    (1, 2, None, 2)
+    def __init__(self, size: int, name: str = "derived") -> None:
+        super().__init__(name, size)
+
+
+class ModelCaches:
+    """The caches of the catalog use cases, created once per application and injected.
+
+    - ``catalogs``: parsed catalog content by content hash;
+    - ``configurators``: compiled configurators by model key and backend;
+    - ``too_large``: models known not to compile within the budget (by the same key).
+
+    With an ``artifacts`` store (:class:`usecases.compiled_models.ArtifactStore`),
+    a configurator missing here is loaded from its stored compiled model, and
+    one compiled here is stored for the other processes.
     """
 
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._data: OrderedDict[K, V] = OrderedDict()
-        self._lock = Lock()
-        self.hits = 0
-        self.misses = 0
+    def __init__(
+        self,
+        *,
+        catalog_size: int = CATALOG_CACHE_SIZE,
+        configurator_size: int = CONFIGURATOR_CACHE_SIZE,
+        artifacts: ArtifactStore | None = None,
+    ) -> None:
+        self.catalogs: BoundedCache[str, Catalog] = BoundedCache("catalogs", catalog_size)
+        self.configurators: BoundedCache[tuple[str, str, str], Configurator] = BoundedCache(
+            "configurators", configurator_size
+        )
+        self.too_large: BoundedCache[tuple[str, str, str], ModelTooLarge] = BoundedCache(
+            "too_large", configurator_size
+        )
+        self.artifacts = artifacts
+        self.artifact_loads = 0
+        self.artifact_rejects = 0
+        self.compiles = 0
+        # Building a configurator compiles a model (or loads its artifact): one lock per
+        # key would be finer, but builds are rare (once per model per process) and one
+        # lock keeps two threads from compiling the same model.
+        self.build_lock = Lock()
 
-    def get(self, key: K) -> V | None:
-        with self._lock:
-            value = self._data.get(key)
-            if value is None:
-                self.misses += 1
-                return None
-            self.hits += 1
-            self._data.move_to_end(key)
-            return value
-
-    def put(self, key: K, value: V) -> V:
-        """Store ``value`` unless another thread stored one first; return the one kept."""
-        with self._lock:
-            kept = self._data.setdefault(key, value)
-            self._data.move_to_end(key)
-            while len(self._data) > self.size:
-                self._data.popitem(last=False)
-            return kept
+    def stats(self) -> dict[str, object]:
+        """Entries, hits, misses and evictions of every cache, plus how configurators were obtained."""
+        return {
+            "caches": [c.stats().as_dict() for c in (self.catalogs, self.configurators, self.too_large)],
+            "artifact_loads": self.artifact_loads,
+            "artifact_rejects": self.artifact_rejects,
+            "compiles": self.compiles,
+            "artifact_store": self.artifacts is not None,
+        }
 
     def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-            self.hits = self.misses = 0
-
-    def __len__(self) -> int:
-        return len(self._data)
+        for cache in (self.catalogs, self.configurators, self.too_large):
+            cache.clear()
+        self.artifact_loads = self.artifact_rejects = self.compiles = 0
 
 
-_catalogs: LruCache[str, Catalog] = LruCache(CATALOG_CACHE_SIZE)
-_configurators: LruCache[tuple[str, str, str], Configurator] = LruCache(CONFIGURATOR_CACHE_SIZE)
-_too_large: LruCache[tuple[str, str, str], ModelTooLarge] = LruCache(CONFIGURATOR_CACHE_SIZE)
-# Building a configurator compiles a decision diagram (a few hundred ms): one lock
-# per key would be finer, but builds are rare (once per version and product per
-# process) and a global build lock keeps two threads from compiling the same model.
-_build_lock = Lock()
+CachesSource = Callable[[], "ModelCaches | None"]
+
+
+def _no_source() -> ModelCaches | None:
+    return None
+
+
+_source: CachesSource = _no_source
+_standalone: ModelCaches | None = None
+_standalone_lock = Lock()
+
+
+def set_caches_source(source: CachesSource) -> None:
+    """Install where the use cases find their caches (the web app: its own :class:`ModelCaches`)."""
+    global _source
+    _source = source
+
+
+def current_caches() -> ModelCaches:
+    """The caches of the running application; outside one (scripts, doctests), one
+    per process without an artifact store, made on first use."""
+    global _standalone
+    caches = _source()
+    if caches is not None:
+        return caches
+    with _standalone_lock:
+        if _standalone is None:
+            _standalone = ModelCaches()
+        return _standalone
 
 
 class AmbiguousProduct(CatalogError):
@@ -188,13 +237,13 @@ def _now() -> datetime:
 
 
 def _content(version: CatalogVersion, session: Session) -> Catalog:
-    cached = _catalogs.get(version.content_hash)
+    caches = current_caches().catalogs
+    cached = caches.get(version.content_hash)
     if cached is not None:
         return cached
     # The document column is deferred: read it only on a cache miss.
-    document = session.scalar(select(CatalogVersion.document).where(CatalogVersion.id == version.id))
-    assert document is not None
-    return _catalogs.put(version.content_hash, catalog_from_document(json.loads(document)))
+    document = CatalogRepository(session).document(version.id)
+    return caches.put(version.content_hash, catalog_from_document(json.loads(document)))
 
 
 def _loaded(version: CatalogVersion, code: str, session: Session) -> LoadedCatalog:
@@ -217,29 +266,16 @@ def load_catalog(
     :raise CatalogNotFound: no catalog ``code`` (404).
     :raise VersionNotFound: no version in force, or ``number`` is unknown or a draft (404).
     """
-    record = session.scalars(select(CatalogRecord).where(CatalogRecord.code == code)).one_or_none()
+    repo = CatalogRepository(session)
+    record = repo.get(code)
     if record is None:
         raise CatalogNotFound(code)
-    query = (
-        select(CatalogVersion)
-        .options(defer(CatalogVersion.document))
-        .where(CatalogVersion.catalog_id == record.id)
-    )
     if number is not None:
-        version = session.scalars(query.where(CatalogVersion.number == number)).one_or_none()
+        version = repo.version(record.id, number, with_content=False)
         if version is None or version.status == VersionStatus.DRAFT.value:
             raise VersionNotFound(code, number, f"catalog {code!r} has no published version {number}")
         return _loaded(version, code, session)
-    moment = at or _now()
-    version = session.scalars(
-        query.where(
-            CatalogVersion.status == VersionStatus.PUBLISHED.value,
-            CatalogVersion.valid_from <= moment,
-            or_(CatalogVersion.valid_to.is_(None), CatalogVersion.valid_to > moment),
-        )
-        .order_by(CatalogVersion.valid_from.desc(), CatalogVersion.number.desc())
-        .limit(1)
-    ).first()
+    version = repo.effective(record.id, at or _now(), with_content=False)
     if version is None:
         raise VersionNotFound(code, None, f"catalog {code!r} has no published version in force")
     return _loaded(version, code, session)
@@ -263,7 +299,7 @@ def load_pinned(session: Session, code: str, number: int, content_hash: str) -> 
 def catalogs_in_force(session: Session, *, at: datetime | None = None) -> list[LoadedCatalog]:
     """Every catalog that has a published version in force, by code."""
     out: list[LoadedCatalog] = []
-    for code in session.scalars(select(CatalogRecord.code).order_by(CatalogRecord.code)):
+    for code in [record.code for record in CatalogRepository(session).all()]:
         try:
             out.append(load_catalog(session, code, at=at))
         except VersionNotFound:
@@ -333,6 +369,11 @@ class ModelTooLarge(ConfiguratorError):
         self.content_hash = content_hash
 
 
+def solver_settings(backend: str | None = None) -> tuple[str, int | None, float | None]:
+    """The backend name and compile budgets (node, seconds) the use cases compile with."""
+    return _settings(backend)
+
+
 def _settings(backend: str | None) -> tuple[str, int | None, float | None]:
     """The backend and compile budgets: explicit arguments, else the app's settings, else the engine's."""
     config = current_settings()
@@ -350,12 +391,23 @@ def _instrument(built: Configurator) -> Configurator:
 
 
 def get_configurator(
-    catalog: Catalog, product_code: str, content_hash: str, *, backend: str | None = None
+    catalog: Catalog,
+    product_code: str,
+    content_hash: str,
+    *,
+    backend: str | None = None,
+    caches: ModelCaches | None = None,
 ) -> Configurator:
     """The configurator of ``product_code`` in ``catalog`` (whose content hash is ``content_hash``).
 
     Built once per process and (hash, product, backend), then shared: the
     engine is stateless per call, so one instance serves every request.
+    ``caches`` defaults to the application's (:func:`current_caches`). On a
+    miss the compiled model is loaded from the artifact store when it holds
+    it (:func:`usecases.compiled_models.prepare` writes it off the request
+    path); otherwise it is compiled here, as for a version never prepared.
+    A stored artifact that fails its checks is logged naming its record,
+    never used, and replaced by the compilation done here.
     ``backend`` defaults to the app's ``SOLVER_BACKEND``; compilation is bounded
     by ``COMPILE_NODE_BUDGET`` / ``COMPILE_BUDGET_S`` when set. A model that
     exceeds them is remembered, so later requests fail at once instead of
@@ -363,19 +415,31 @@ def get_configurator(
 
     :raise UnknownProduct: the catalog has no such product (404 via its reason).
     :raise ModelTooLarge: the model does not compile within the budget (503).
+    :raise ModelPreparing: another process is compiling it right now (503, Retry-After).
     """
+    caches = caches or current_caches()
     chosen, node_budget, time_budget_s = _settings(backend)
     key = (content_hash, product_code, chosen)
-    hit = _configurators.get(key)
+    hit = caches.configurators.get(key)
     if hit is not None:
         return hit
-    failed = _too_large.get(key)
+    failed = caches.too_large.get(key)
     if failed is not None:
         raise failed
-    with _build_lock:
-        hit = _configurators.get(key)
+    with caches.build_lock:
+        hit = caches.configurators.peek(key)
         if hit is not None:
             return hit
+        try:
+            product = catalog.product(product_code)
+        except KeyError:
+            product = None  # load_product below raises UnknownProduct with suggestions
+        stored = None
+        if caches.artifacts is not None and product is not None:
+            stored = caches.artifacts.find(content_hash, product_code, chosen)
+            built = _from_store(caches, stored, catalog, product, content_hash, key)
+            if built is not None:
+                return caches.configurators.put(key, _instrument(built))
         try:
             with timed("compile"):
                 built = load_product(
@@ -390,45 +454,95 @@ def get_configurator(
             # SearchLimitExceeded here: the SAT fallback refuses a rule spanning too many combinations;
             # ModelNotCompiled: no backend of the chain compiled the model within its budget
             error = ModelTooLarge(product_code, content_hash, str(exc))
-            _too_large.put(key, error)
+            caches.too_large.put(key, error)
             raise error from None
-        return _configurators.put(key, _instrument(built))
+        caches.compiles += 1
+        if stored is not None and stored.status == "ready" and product is not None:
+            # The stored artifact was rejected: replace it with this compilation.
+            assert caches.artifacts is not None
+            _store(caches.artifacts, catalog, product, content_hash, chosen, built)
+        return caches.configurators.put(key, _instrument(built))
 
 
-def warm(catalog: Catalog, content_hash: str, *, backend: str | None = None) -> int:
-    """Compile every product of a just-published version so the first buyer does not wait.
+def _from_store(
+    caches: ModelCaches,
+    stored: StoredModel | None,
+    catalog: Catalog,
+    product: Product,
+    content_hash: str,
+    key: tuple[str, str, str],
+) -> Configurator | None:
+    """The configurator of a stored compiled model, or None when it must be compiled here."""
+    if stored is None or stored.abandoned:
+        return None
+    if stored.status == "preparing":
+        raise ModelPreparing(product.code, content_hash, stored.updated_at)
+    if stored.status == "failed":
+        error = ModelTooLarge(product.code, content_hash, stored.detail or "stored as over the budget")
+        caches.too_large.put(key, error)
+        raise error
+    assert caches.artifacts is not None
+    try:
+        with timed("artifact_load"):
+            built = caches.artifacts.load(stored, catalog, product, content_hash)
+    except ArtifactInvalid as exc:
+        # Never used: compiled again here, and the fresh artifact replaces the bad one.
+        caches.artifact_rejects += 1
+        log.error("%s; compiling the model again", exc)
+        return None
+    caches.artifact_loads += 1
+    return built
 
-    Returns the number of products compiled (a product over the compile budget
-    is skipped: its buyers get :class:`ModelTooLarge`). The parsed content is cached too.
+
+def _store(
+    store: ArtifactStore, catalog: Catalog, product: Product, content_hash: str, backend: str, built: Configurator
+) -> None:
+    """Share a model compiled here; a failure to store is logged, the request still gets its answer."""
+    try:
+        store.save(catalog, product, content_hash, backend, built)
+    except (SQLAlchemyError, ValueError) as exc:
+        log.warning("compiled model %s:%s not stored: %s", content_hash, product.code, exc)
+
+
+def warm(
+    catalog: Catalog, content_hash: str, *, backend: str | None = None, caches: ModelCaches | None = None
+) -> int:
+    """Load (or compile) every product of a published version so the first buyer does not wait.
+
+    Returns the number of products ready (a product over the compile budget
+    is skipped: its buyers get :class:`ModelTooLarge`; one another process is
+    still preparing is skipped too). The parsed content is cached as well.
     """
-    _catalogs.put(content_hash, catalog)
+    caches = caches or current_caches()
+    caches.catalogs.put(content_hash, catalog)
     compiled = 0
     for product in catalog.products:
         try:
-            get_configurator(catalog, product.code, content_hash, backend=backend)
-        except ModelTooLarge:
+            get_configurator(catalog, product.code, content_hash, backend=backend, caches=caches)
+        except (ModelTooLarge, ModelPreparing):
             continue
         compiled += 1
     return compiled
 
 
-def cache_info() -> dict[str, int]:
-    """Sizes and hit counts of the per-process caches (for diagnostics and tests)."""
+def cache_info(caches: ModelCaches | None = None) -> dict[str, int]:
+    """Sizes and hit counts of the catalog caches (for diagnostics and tests)."""
+    caches = caches or current_caches()
     return {
-        "catalogs": len(_catalogs),
-        "catalog_hits": _catalogs.hits,
-        "catalog_misses": _catalogs.misses,
-        "configurators": len(_configurators),
-        "configurator_hits": _configurators.hits,
-        "configurator_misses": _configurators.misses,
+        "catalogs": len(caches.catalogs),
+        "catalog_hits": caches.catalogs.hits,
+        "catalog_misses": caches.catalogs.misses,
+        "configurators": len(caches.configurators),
+        "configurator_hits": caches.configurators.hits,
+        "configurator_misses": caches.configurators.misses,
+        "artifact_loads": caches.artifact_loads,
+        "compiles": caches.compiles,
     }
 
 
-def clear_caches() -> None:
+def clear_caches(caches: ModelCaches | None = None) -> None:
     """Forget every parsed catalog and configurator (tests)."""
-    _catalogs.clear()
-    _configurators.clear()
-    _too_large.clear()
+    (caches or current_caches()).clear()
 
 
 def label(text: Label | None, locale: str) -> str | None:

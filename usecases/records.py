@@ -14,13 +14,16 @@ from decimal import Decimal
 
 from sqlalchemy import (
     CheckConstraint,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
+    UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from catalog.db import Base
 from catalog.models import DecimalText, UtcDateTime
@@ -316,3 +319,38 @@ class UserSession(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class CompiledModelRecord(Base):
+    """The compiled model of one product of one catalog content, shared by every process.
+
+    Content-addressed: ``model_key`` is the catalog content hash and the product
+    code, ``backend`` the backend asked for ("auto" or a name); together with
+    ``format_version`` they name one compilation, which never changes. ``status``
+    is ``preparing`` while some process compiles it, ``ready`` with the artifact
+    (``configurator.artifacts``), or ``failed`` when the model does not compile
+    within the budget (``detail`` says why).
+    """
+
+    __tablename__ = "compiled_models"
+    __table_args__ = (
+        UniqueConstraint("model_key", "backend", "format_version", name="uq_compiled_models_key"),
+        CheckConstraint("status IN ('preparing', 'ready', 'failed')", name="compiled_model_status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_key: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    product_code: Mapped[str] = mapped_column(Text)
+    backend: Mapped[str] = mapped_column(String(16))
+    format_version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    compiled_backend: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    """The backend that compiled it (what "auto" chose)."""
+    artifact: Mapped[bytes | None] = deferred(mapped_column(LargeBinary, nullable=True))
+    artifact_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    size_bytes: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    compile_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())

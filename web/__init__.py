@@ -2,64 +2,12 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.abc
-import importlib.machinery
-import importlib.util
 import os
-import sys
-from collections.abc import Mapping, Sequence
-from types import ModuleType
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from flask import Flask
-
-# Old module paths of what moved to the ``usecases`` package. A finder aliases
-# them to the new modules (the same module objects, so patching either name
-# patches both). Remove once no caller imports the old paths.
-_MOVED = {
-    "web.models": "usecases.records",
-    "web.webhooks": "usecases.outbox",
-    "web.services": "usecases",
-    **{
-        f"web.services.{name}": f"usecases.{name}"
-        for name in (
-            "catalogs",
-            "check_reports",
-            "cleanup",
-            "compile_guard",
-            "configurations",
-            "orders",
-            "publishing",
-            "version_diff",
-            "webhook_endpoints",
-        )
-    },
-}
-
-
-class _Alias(importlib.abc.Loader):
-    def __init__(self, target: str) -> None:
-        self.target = target
-
-    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType:
-        return importlib.import_module(self.target)
-
-    def exec_module(self, module: ModuleType) -> None:
-        """Nothing to run: the target module is already imported."""
-
-
-class _MovedModules(importlib.abc.MetaPathFinder):
-    def find_spec(
-        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
-    ) -> importlib.machinery.ModuleSpec | None:
-        moved = _MOVED.get(fullname)
-        return None if moved is None else importlib.util.spec_from_loader(fullname, _Alias(moved))
-
-
-if not any(isinstance(finder, _MovedModules) for finder in sys.meta_path):
-    sys.meta_path.insert(0, _MovedModules())
 
 # Flask is imported by create_app, not here: the ``c2m`` command line lives in
 # this package and most of its commands never build the application.
@@ -72,6 +20,23 @@ def _install_settings_source() -> None:
     from usecases.settings import set_settings_source
 
     set_settings_source(lambda: current_app.config if has_app_context() else None)
+
+
+def _install_model_caches(app: Flask) -> None:
+    """One :class:`usecases.catalogs.ModelCaches` per application, with the database as
+    the store of compiled models; the use cases find it through the app context."""
+    from flask import current_app, has_app_context
+
+    from usecases.catalogs import CATALOG_CACHE_SIZE, CONFIGURATOR_CACHE_SIZE, ModelCaches, set_caches_source
+    from usecases.compiled_models import ArtifactStore
+
+    store = ArtifactStore(app.extensions["c2m.sessionmaker"]) if app.config.get("COMPILED_MODEL_STORE", True) else None
+    app.extensions["c2m.caches"] = ModelCaches(
+        catalog_size=int(app.config.get("CATALOG_CACHE_SIZE") or CATALOG_CACHE_SIZE),
+        configurator_size=int(app.config.get("CONFIGURATOR_CACHE_SIZE") or CONFIGURATOR_CACHE_SIZE),
+        artifacts=store,
+    )
+    set_caches_source(lambda: current_app.extensions.get("c2m.caches") if has_app_context() else None)
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -94,6 +59,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     inputs.init_app(app)  # before any route: bounded <int:...> converter, body limit, input checks
     observability.init_app(app)
     database.init_app(app)
+    _install_model_caches(app)
     app.register_blueprint(health.bp)
     limits.init_app(app)
     i18n.init_app(app)

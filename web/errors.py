@@ -46,6 +46,7 @@ STATUS_BY_REASON: dict[str, int] = {
     "production_order_not_reproducible": 409,
     "invalid_cursor": 400,
     "model_too_large": 503,
+    "model_preparing": 503,
 }
 
 DOMAIN_ERRORS = (CatalogError, ConfiguratorError, BomError, UseCaseError)
@@ -120,7 +121,7 @@ def _html_page(status: int, exc: HTTPException | None) -> Any:
         from web.storefront.error_pages import error_page
 
         headers = {}
-        if exc is not None and status in (405, 429):
+        if exc is not None and status in (405, 429, 503):
             headers = {k: v for k, v in exc.get_response().headers.items() if k.lower() in ("allow", "retry-after")}
         return error_page(status, headers)
     except Exception:  # the error page itself must never turn into a second error
@@ -156,11 +157,19 @@ def init_app(app: Flask) -> None:
         def _domain(exc: Exception) -> Any:
             reason = getattr(exc, "reason", "error")
             status = status_of(reason)
+            retry_after = getattr(exc, "retry_after", None)
             if not _wants_problem():
                 # Returned, not raised: an exception raised inside an error handler is not
                 # handled again and would turn every such page into a 500.
+                if retry_after is not None:
+                    from werkzeug.exceptions import ServiceUnavailable
+
+                    return _html_page(status, ServiceUnavailable(str(exc), retry_after=retry_after))
                 return _html_page(status, None)
-            return problem_response(status, reason, str(exc), **domain_error_payload(exc))
+            resp = problem_response(status, reason, str(exc), **domain_error_payload(exc))
+            if retry_after is not None:
+                resp.headers["Retry-After"] = str(retry_after)
+            return resp
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Any:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 
 from web import database
@@ -24,4 +24,11 @@ def readyz():  # type: ignore[no-untyped-def]
             conn.execute(text("SELECT 1"))
     except Exception as exc:  # any driver error means "not ready"
         return jsonify(status="unavailable", detail=type(exc).__name__), 503
-    return jsonify(status="ok")
+    return jsonify(status="ok", models=_model_caches())
+
+
+def _model_caches() -> dict[str, object] | None:
+    """This worker's catalog and compiled-model caches: entries, hits, misses, evictions,
+    artifact loads and compilations (``usecases.catalogs.ModelCaches.stats``)."""
+    caches = current_app.extensions.get("c2m.caches")
+    return caches.stats() if caches is not None else None

@@ -368,6 +368,8 @@ class _Ddnnf:
             int(len(self.gap_vars)),
         )
         self._arcs_cache: list[list[int]] | None = None
+        self.circuit: str | None = None
+        """d4's output as read, kept for ``configurator.artifacts`` (None when built from one)."""
 
     def _free_gaps(self, model: Model, cnf: Cnf, children_of: list[list[int]]) -> None:
         """Per or-arc, the two-value model variables free on it; and the ones free everywhere."""
@@ -824,6 +826,7 @@ def compile_ddnnf(
         if progress is not None:
             progress("reading", time.perf_counter() - started)
         compiled = _Ddnnf(model, cnf, text, 0.0)
+        compiled.circuit = text
     except CompileBudgetExceeded as exc:
         with _lock:
             _failures[failure_key] = exc
@@ -862,6 +865,21 @@ class DdnnfBackend:
     @property
     def stats(self) -> DdnnfStats:
         return self._d.stats
+
+    def artifact_parts(self) -> tuple[Cnf, str, float]:
+        """The CNF, d4's circuit text and the compile time: what :meth:`from_artifact_parts`
+        rebuilds this backend from without running d4 (``configurator.artifacts``)."""
+        if self._d.circuit is None:
+            raise ValueError(f"model {self.model.key!r}: this d-DNNF was loaded, not compiled; dump the original")
+        return self._d.cnf, self._d.circuit, self._d.stats.compile_seconds
+
+    @classmethod
+    def from_artifact_parts(cls, model: Model, cnf: Cnf, circuit: str, compile_seconds: float) -> DdnnfBackend:
+        """The backend of a circuit d4 printed earlier for ``cnf`` (see :meth:`artifact_parts`)."""
+        backend = cls.__new__(cls)
+        backend.model = model
+        backend._d = _Ddnnf(model, cnf, circuit, compile_seconds)
+        return backend
 
     def propagate(self, restrict: Restriction) -> dict[str, frozenset[Value]] | None:
         return self._d.propagate(restrict)

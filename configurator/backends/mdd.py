@@ -1208,6 +1208,30 @@ class MddBackend:
     def stats(self) -> MddStats:
         return self._d.stats
 
+    def artifact_parts(self) -> tuple[tuple[int, ...], list[list[tuple[tuple[int, int], ...]]], MddStats]:
+        """What :meth:`from_artifact_parts` needs to rebuild this backend without compiling
+        (the layer order and each node's (value, child) edges; ``configurator.artifacts``)."""
+        d = self._d
+        kids = [
+            [tuple(zip(vs, ds, strict=True)) for vs, ds in zip(d.vals[i], d.dsts[i], strict=True)]
+            for i in range(d.n)
+        ]
+        return d.order, kids, d.stats
+
+    @classmethod
+    def from_artifact_parts(
+        cls,
+        model: Model,
+        order: Sequence[int],
+        kids: list[list[tuple[tuple[int, int], ...]]],
+        stats: MddStats,
+    ) -> MddBackend:
+        """The backend of an already compiled diagram (see :meth:`artifact_parts`)."""
+        backend = cls.__new__(cls)
+        backend.model = model
+        backend._d = _Diagram(model, order, kids, stats)
+        return backend
+
     def propagate(self, restrict: Restriction) -> dict[str, frozenset[Value]] | None:
         return self._d.propagate(restrict)
 

@@ -38,6 +38,7 @@ from usecases.compile_guard import (
     check_catalog_compiles,
     current_limits,
 )
+from usecases.compiled_models import prepare_version
 from usecases.publishing import ChecksFailed, publish_checked, version_checks
 from usecases.records import OrderRecord, ProductionOrderRecord, User
 from usecases.version_diff import affected_records, semantic_diff
@@ -555,6 +556,7 @@ def publish(code: str, number: int) -> Any:
         session.rollback()
         flash(_("Not published: %(reason)s", reason=exc), "error")
         return redirect(url_for("admin.catalog", code=code), 303)
+    prepare_version(session, code, number)  # compiled once here, loaded by every worker
     info = published.info
     window = _("from %(when)s UTC", when=f"{info.valid_from:%Y-%m-%d %H:%M}") if info.valid_from else ""
     if info.valid_to:

@@ -30,6 +30,7 @@ from usecases.catalogs import (
     warm,
 )
 from usecases.compile_guard import check_catalog_compiles, current_limits
+from usecases.compiled_models import prepare_version
 from usecases.publishing import ChecksFailed, Published, VersionChecks, publish_checked, version_checks
 from usecases.version_diff import affected_records, diff_json, semantic_diff
 from web import database
@@ -340,6 +341,7 @@ def upload_catalog(query: dict[str, Any]) -> dict[str, Any]:
         skip_checks=query["skip_checks"],
         skip_reason=query.get("skip_reason"),
     )
+    _prepare(session, catalog.code, published.info.number)
     warm(catalog, published.info.content_hash)
     return _version(published.info, version_checks(session, catalog.code).get(published.info.number))
 
@@ -364,6 +366,12 @@ def _publish_checked(session: Any, code: str, **arguments: Any) -> Published:
         raise
     session.commit()
     return published
+
+
+def _prepare(session: Any, code: str, number: int) -> None:
+    """Compile the published version's products once and store them for every worker
+    (``usecases.compiled_models``); the request's own caches then load them."""
+    prepare_version(session, code, number)
 
 
 def _backend() -> str:
@@ -395,6 +403,7 @@ def publish(body: dict[str, Any] | None, code: str, number: int) -> dict[str, An
         skip_checks=body.get("skip_checks", False),
         skip_reason=body.get("skip_reason"),
     )
+    _prepare(session, code, number)
     loaded = load_catalog(session, code, number)
     warm(loaded.catalog, loaded.content_hash)
     return _version(published.info, version_checks(session, code).get(number))

@@ -292,6 +292,7 @@ def _publish(
             session.rollback()
             raise click.ClickException(str(exc)) from exc
     info = published.info
+    _prepare(url, code, info.number, quiet=quiet)
     if not quiet:
         for finding in published.warnings:
             click.echo(finding_line(finding, source or f"{code}@{info.number}"))
@@ -302,6 +303,22 @@ def _publish(
         f"published {info.catalog_code} version {info.number}, {len(info.products)} products, "
         f"sha256 {info.content_hash} ({verdict})"
     )
+
+
+def _prepare(url: str | None, code: str, number: int, *, quiet: bool) -> None:
+    """Compile the published version's products once and store them (``usecases.compiled_models``),
+    so that no web worker compiles them again."""
+    from usecases.compiled_models import prepare_version
+
+    with database_session(url) as session:
+        prepared = prepare_version(session, code, number)
+    if not quiet:
+        for model in prepared:
+            size = f", {model.size_bytes} bytes" if model.size_bytes is not None else ""
+            click.echo(
+                f"model {model.product}: {model.status} ({model.backend or '-'}, {model.seconds:.2f} s{size})"
+                + (f": {model.detail}" if model.detail else "")
+            )
 
 
 def _stored_ref(text: str) -> tuple[str, int | None] | None:

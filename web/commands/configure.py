@@ -29,6 +29,7 @@ from configurator import (
 )
 from configurator.decisions import AnyDecision
 from configurator.rules import expression_checker
+from web.commands.db import database_session, url_option
 
 BACKENDS = ("auto", "mdd", "ddnnf", "sat", "reference", "brute")
 
@@ -248,6 +249,94 @@ def stats(product: str, catalog_file: str, backend: str, as_json: bool) -> None:
                 click.echo(f"{'backend choice' if i == 0 else '':<16}{note}")
             continue
         click.echo(f"{key.replace('_', ' '):<16}{'-' if value is None else value}")
+
+
+@model.command("prepare")
+@click.argument("code")
+@click.option("--version", "number", type=int, help="Version number (default: the version in force).")
+@click.option("--force", is_flag=True, help="Compile again even when a valid compiled model is stored.")
+@url_option
+def prepare_command(code: str, number: int | None, force: bool, url: str | None) -> None:
+    """Compile every product of a stored catalog version once and store the compiled models,
+    so web workers and new processes load them instead of compiling."""
+    from usecases.catalogs import load_catalog
+    from usecases.compiled_models import prepare_version
+
+    with database_session(url) as session:
+        try:
+            number = number if number is not None else load_catalog(session, code).number
+            prepared = prepare_version(session, code, number, force=force)
+        except CatalogError as exc:
+            raise click.ClickException(str(exc)) from exc
+    for m in prepared:
+        size = "-" if m.size_bytes is None else str(m.size_bytes)
+        click.echo(f"{m.product:<32}{m.status:<9}{m.backend or '-':<7}{m.seconds:>9.2f} s {size:>12} bytes"
+                   + (f"  {m.detail}" if m.detail else ""))
+
+
+@model.command("artifacts")
+@click.option("--catalog", "code", help="Only the version in force of this catalog.")
+@click.option("--verify", is_flag=True, help="Load every ready model through a fresh cache and time it.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@url_option
+def artifacts_command(code: str | None, verify: bool, as_json: bool, url: str | None) -> None:
+    """List the stored compiled models (status, backend, size); with --verify, load them and
+    print the cache figures (hits, misses, evictions, artifact loads, compiles)."""
+    import time
+
+    from sqlalchemy.orm import sessionmaker
+
+    from usecases.catalogs import ModelCaches, catalogs_in_force, get_configurator, load_catalog
+    from usecases.compiled_models import ArtifactStore, list_compiled
+
+    rows: list[dict[str, Any]] = []
+    cache_stats: dict[str, object] | None = None
+    with database_session(url) as session:
+        hashes = None
+        if code is not None:
+            hashes = {load_catalog(session, code).content_hash}
+        for info in list_compiled(session):
+            if hashes is not None and info.model_key.split(":", 1)[0] not in hashes:
+                continue
+            rows.append({
+                "record": info.record_id, "model": info.model_key, "backend": info.backend,
+                "status": info.status, "compiled_backend": info.compiled_backend, "bytes": info.size_bytes,
+                "compile_seconds": info.compile_seconds, "detail": info.detail,
+            })
+        if verify:
+            bind = session.get_bind()
+            caches = ModelCaches(artifacts=ArtifactStore(sessionmaker(bind, expire_on_commit=False)))
+            for loaded in catalogs_in_force(session):
+                if code is not None and loaded.code != code:
+                    continue
+                for product in loaded.catalog.products:
+                    started = time.perf_counter()
+                    try:
+                        get_configurator(loaded.catalog, product.code, loaded.content_hash, caches=caches)
+                        outcome = "ok"
+                    except ConfiguratorError as exc:
+                        outcome = f"{exc.reason}: {exc}"
+                    except Exception as exc:  # a model preparing elsewhere, or another use-case error
+                        outcome = f"{getattr(exc, 'reason', type(exc).__name__)}: {exc}"
+                    ms = (time.perf_counter() - started) * 1000
+                    for row in rows:
+                        if row["model"] == f"{loaded.content_hash}:{product.code}":
+                            row["load_ms"] = round(ms, 1)
+                            row["verify"] = outcome
+            cache_stats = caches.stats()
+    if as_json:
+        click.echo(json.dumps({"models": rows, "cache": cache_stats}, indent=2, default=str))
+        return
+    for row in rows:
+        extra = f"  load {row['load_ms']} ms {row['verify']}" if "load_ms" in row else ""
+        click.echo(f"{row['record']:>5} {row['status']:<9} {row['compiled_backend'] or '-':<6} "
+                   f"{row['bytes'] or 0:>10} B  {row['model']}{extra}")
+    if cache_stats is not None:
+        for cache in cache_stats["caches"]:  # type: ignore[attr-defined]
+            click.echo(f"cache {cache['name']}: {cache['entries']}/{cache['size']} entries, {cache['hits']} hits, "
+                       f"{cache['misses']} misses, {cache['evictions']} evictions")
+        click.echo(f"artifact loads {cache_stats['artifact_loads']}, rejected {cache_stats['artifact_rejects']}, "
+                   f"compiles {cache_stats['compiles']}")
 
 
 COMMANDS: list[click.Command] = [configure, model]

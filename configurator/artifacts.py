@@ -1,0 +1,251 @@
+"""Compiled models as bytes: write a compiled backend once, load it in any process.
+
+Compiling a product's model (the decision diagram, or d4's d-DNNF) is the
+expensive step of the engine; its result depends only on the model, which
+depends only on the catalog's content and the product. :func:`dump` turns a
+compiled backend into an *artifact*, :func:`load` rebuilds the backend from
+one without compiling, so every worker and every new process shares one
+compilation.
+
+An artifact is::
+
+    MAGIC  (b"C2M-MODEL\\n")
+    header length (8 bytes, big endian) + header (JSON, UTF-8):
+        {"format": FORMAT_VERSION, "model_key": ..., "backend": ...,
+         "model_fingerprint": ..., "payload_sha256": ..., "meta": {...}}
+    payload (numpy ``savez_compressed`` of the backend's arrays; empty for the
+    search backends, which compile nothing and are rebuilt from the model)
+
+:func:`load` refuses (:class:`ArtifactInvalid`, naming the artifact) any
+artifact whose magic, format version, model key, model fingerprint or
+payload digest does not match: a stale or damaged artifact is never used.
+
+>>> from configurator.model import Model, Variable
+>>> from configurator.backends.brute import BruteBackend
+>>> m = Model("shop:lamp", (Variable("a", (1, 2), "a"),), ())
+>>> load(dump(BruteBackend(m)), m, what="lamp").count({})
+2
+>>> load(dump(BruteBackend(m)), Model("shop:desk", m.variables, ()), what="desk")
+Traceback (most recent call last):
+...
+configurator.artifacts.ArtifactInvalid: compiled model desk: the artifact is for model 'shop:lamp', not 'shop:desk'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import json
+from typing import Any
+
+import numpy as np
+
+from configurator.backends.base import Backend
+from configurator.errors import ConfiguratorError
+from configurator.model import Model
+
+__all__ = ["FORMAT_VERSION", "MAGIC", "ArtifactInvalid", "dump", "load", "model_fingerprint", "read_header"]
+
+FORMAT_VERSION = 1
+"""Bumped whenever the payload of any backend changes meaning: older artifacts are then refused."""
+MAGIC = b"C2M-MODEL\n"
+_COMPILED = ("mdd", "ddnnf")
+_REBUILT = ("sat", "reference", "brute")
+
+
+class ArtifactInvalid(ConfiguratorError):
+    """An artifact cannot be used for this model: damaged, of another format, or of another model."""
+
+    reason = "artifact_invalid"
+
+    def __init__(self, what: str, detail: str) -> None:
+        super().__init__(f"compiled model {what}: {detail}")
+        self.what = what
+        self.detail = detail
+
+
+def model_fingerprint(model: Model) -> str:
+    """A digest of what a compiled form depends on: variables, domains and constraint scopes.
+
+    The model key names the catalog content and product; the fingerprint also
+    changes when the way a product is turned into a model changes.
+
+    >>> from configurator.model import Variable
+    >>> model_fingerprint(Model("k", (Variable("a", (1, 2), "a"),), ()))[:12]
+    '4bb6f1ee4eb1'
+    """
+    text = repr(
+        (
+            tuple((v.name, v.domain, v.attribute, v.element, v.auxiliary) for v in model.variables),
+            tuple((c.rule_id, c.scope) for c in model.constraints),
+        )
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def dump(backend: Backend) -> bytes:
+    """The artifact of a compiled ``backend`` (its ``model`` must be the model it compiled)."""
+    model: Model = backend.model  # type: ignore[attr-defined]
+    arrays: dict[str, Any] = {}
+    meta: dict[str, Any] = {}
+    if backend.name == "mdd":
+        arrays, meta = _mdd_payload(backend)
+    elif backend.name == "ddnnf":
+        arrays, meta = _ddnnf_payload(backend)
+    elif backend.name not in _REBUILT:
+        raise ValueError(f"model {model.key!r}: backend {backend.name!r} has no artifact form")
+    payload = b""
+    if arrays:
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, **arrays)
+        payload = buffer.getvalue()
+    header = json.dumps(
+        {
+            "format": FORMAT_VERSION,
+            "model_key": model.key,
+            "backend": backend.name,
+            "model_fingerprint": model_fingerprint(model),
+            "payload_sha256": hashlib.sha256(payload).hexdigest(),
+            "meta": meta,
+        },
+        sort_keys=True,
+    ).encode()
+    return MAGIC + len(header).to_bytes(8, "big") + header + payload
+
+
+def read_header(data: bytes, *, what: str) -> tuple[dict[str, Any], bytes]:
+    """The header and payload of an artifact, checked for shape, format version and payload digest."""
+    if not data.startswith(MAGIC):
+        raise ArtifactInvalid(what, "not a compiled-model artifact (bad magic bytes)")
+    start = len(MAGIC) + 8
+    size = int.from_bytes(data[len(MAGIC) : start], "big")
+    if size <= 0 or start + size > len(data):
+        raise ArtifactInvalid(what, f"header length {size} does not fit the {len(data)} bytes")
+    try:
+        header = json.loads(data[start : start + size])
+    except ValueError as exc:
+        raise ArtifactInvalid(what, f"header is not JSON: {exc}") from None
+    if not isinstance(header, dict):
+        raise ArtifactInvalid(what, "header is not a JSON object")
+    if header.get("format") != FORMAT_VERSION:
+        raise ArtifactInvalid(what, f"format {header.get('format')!r}, expected {FORMAT_VERSION}")
+    payload = data[start + size :]
+    if hashlib.sha256(payload).hexdigest() != header.get("payload_sha256"):
+        raise ArtifactInvalid(what, "payload digest does not match its header (damaged)")
+    return header, payload
+
+
+def load(data: bytes, model: Model, *, what: str) -> Backend:
+    """The backend stored in artifact ``data``, for ``model``; ``what`` names the artifact in errors.
+
+    :raise ArtifactInvalid: the artifact is damaged, of another format version, or of another model.
+    """
+    header, payload = read_header(data, what=what)
+    if header.get("model_key") != model.key:
+        raise ArtifactInvalid(what, f"the artifact is for model {header.get('model_key')!r}, not {model.key!r}")
+    if header.get("model_fingerprint") != model_fingerprint(model):
+        raise ArtifactInvalid(what, "the model's variables or constraints differ from the ones compiled")
+    name = header.get("backend")
+    try:
+        if name == "mdd":
+            return _mdd_backend(model, _arrays(payload), header["meta"])
+        if name == "ddnnf":
+            return _ddnnf_backend(model, _arrays(payload), header["meta"])
+    except (KeyError, ValueError, TypeError, IndexError) as exc:
+        raise ArtifactInvalid(what, f"{name} payload is inconsistent: {type(exc).__name__}: {exc}") from None
+    if name in _REBUILT:
+        from configurator.backends.select import make_backend
+
+        return make_backend(model, prefer=str(name))
+    raise ArtifactInvalid(what, f"unknown backend {name!r}")
+
+
+def _arrays(payload: bytes) -> dict[str, np.ndarray[Any, Any]]:
+    with np.load(io.BytesIO(payload), allow_pickle=False) as npz:
+        return {name: npz[name] for name in npz.files}
+
+
+# -- decision diagram: layer order, nodes per layer, (value, child) edges per node -----------------
+
+
+def _mdd_payload(backend: Backend) -> tuple[dict[str, Any], dict[str, Any]]:
+    order, kids, stats = backend.artifact_parts()  # type: ignore[attr-defined]
+    per_node = [len(node) for layer in kids for node in layer]
+    edges = [edge for layer in kids for node in layer for edge in node]
+    arrays = {
+        "order": np.asarray(order, dtype=np.int64),
+        "layer_sizes": np.asarray([len(layer) for layer in kids], dtype=np.int64),
+        "node_edges": np.asarray(per_node, dtype=np.int64),
+        "edges": np.asarray(edges, dtype=np.int64).reshape(len(edges), 2),
+    }
+    return arrays, {"stats": dataclasses.asdict(stats)}
+
+
+def _mdd_backend(model: Model, arrays: dict[str, Any], meta: dict[str, Any]) -> Backend:
+    from configurator.backends.mdd import MddBackend, MddStats
+
+    order = [int(p) for p in arrays["order"].tolist()]
+    sizes = arrays["layer_sizes"].tolist()
+    per_node = arrays["node_edges"].tolist()
+    pairs = [(int(a), int(d)) for a, d in arrays["edges"].tolist()]
+    if len(order) != len(model.variables) or len(sizes) != len(order):
+        raise ValueError(f"{len(sizes)} layers for {len(model.variables)} variables")
+    if sum(sizes) != len(per_node) or sum(per_node) != len(pairs):
+        raise ValueError("node and edge counts do not add up")
+    kids: list[list[tuple[tuple[int, int], ...]]] = []
+    node = edge = 0
+    for size in sizes:
+        layer = []
+        for _ in range(size):
+            count = per_node[node]
+            layer.append(tuple(pairs[edge : edge + count]))
+            node += 1
+            edge += count
+        kids.append(layer)
+    raw = dict(meta["stats"])
+    raw["order"] = tuple(raw["order"])
+    raw["phases"] = tuple((str(p), float(s)) for p, s in raw["phases"])
+    return MddBackend.from_artifact_parts(model, order, kids, MddStats(**raw))  # type: ignore[no-any-return]
+
+
+# -- d-DNNF: the CNF d4 compiled and the circuit it printed ----------------------------------------
+
+
+def _ddnnf_payload(backend: Backend) -> tuple[dict[str, Any], dict[str, Any]]:
+    cnf, circuit, seconds = backend.artifact_parts()  # type: ignore[attr-defined]
+    arrays = {
+        "clause_lengths": np.asarray([len(c) for c in cnf.clauses], dtype=np.int64),
+        "clause_literals": np.asarray([lit for c in cnf.clauses for lit in c], dtype=np.int64),
+        "value_counts": np.asarray([len(v) for v in cnf.value_lits], dtype=np.int64),
+        "value_literals": np.asarray([lit for v in cnf.value_lits for lit in v], dtype=np.int64),
+        "circuit": np.frombuffer(circuit.encode("ascii"), dtype=np.uint8),
+    }
+    return arrays, {"nvars": cnf.nvars, "unsat": cnf.unsat, "compile_seconds": seconds}
+
+
+def _split(lengths: list[int], flat: list[int]) -> tuple[tuple[int, ...], ...]:
+    if sum(lengths) != len(flat):
+        raise ValueError(f"{sum(lengths)} literals announced, {len(flat)} stored")
+    out, at = [], 0
+    for n in lengths:
+        out.append(tuple(flat[at : at + n]))
+        at += n
+    return tuple(out)
+
+
+def _ddnnf_backend(model: Model, arrays: dict[str, Any], meta: dict[str, Any]) -> Backend:
+    from configurator.backends.ddnnf import Cnf, DdnnfBackend
+
+    cnf = Cnf(
+        nvars=int(meta["nvars"]),
+        clauses=_split(arrays["clause_lengths"].tolist(), arrays["clause_literals"].tolist()),
+        value_lits=_split(arrays["value_counts"].tolist(), arrays["value_literals"].tolist()),
+        unsat=bool(meta["unsat"]),
+    )
+    if len(cnf.value_lits) != len(model.variables):
+        raise ValueError(f"{len(cnf.value_lits)} variables encoded, the model has {len(model.variables)}")
+    circuit = arrays["circuit"].tobytes().decode("ascii")
+    return DdnnfBackend.from_artifact_parts(  # type: ignore[no-any-return]
+        model, cnf, circuit, float(meta["compile_seconds"])
+    )

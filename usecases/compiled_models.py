@@ -1,0 +1,340 @@
+"""Compiled product models as shared artifacts, stored in the database.
+
+Compiling a product's model is done once per model key (catalog content hash
+and product) and backend, by :func:`prepare` when a version is published, and
+stored in the ``compiled_models`` table (:class:`usecases.records.CompiledModelRecord`)
+as a :mod:`configurator.artifacts` artifact. Every web worker and every new
+process then loads it in milliseconds instead of compiling it again.
+
+The database is the artifact store because every process already reaches it
+(no shared file system to provision between hosts), a row is written in the
+same transaction discipline as everything else, and the "preparing" marker
+that other processes must see is a row too. Artifacts are a few hundred
+kilobytes for the demo products and a few megabytes for the largest corpus
+model, far below what ``bytea``/BLOB columns hold.
+
+While a row says ``preparing``, a request for that model gets
+:class:`ModelPreparing` (503 with ``Retry-After``) instead of compiling it
+too. A marker older than :data:`PREPARING_STALE_S` is taken as abandoned (the
+process that wrote it died): :func:`prepare` takes it over and a request
+compiles the model itself, as it does for a model without any row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, undefer
+
+from catalog.snapshot import Catalog, Product
+from configurator import Configurator
+from configurator.artifacts import FORMAT_VERSION, ArtifactInvalid, dump, load
+from configurator.backends.base import CompileBudgetExceeded, SearchLimitExceeded
+from configurator.build import build_model
+from configurator.engine import ModelNotCompiled
+from usecases.errors import UseCaseError
+from usecases.records import CompiledModelRecord
+
+__all__ = [
+    "PREPARING_STALE_S",
+    "ArtifactStore",
+    "ModelPreparing",
+    "PreparedModel",
+    "StoredModel",
+    "list_compiled",
+    "model_key",
+    "prepare",
+    "prepare_version",
+]
+
+log = logging.getLogger("usecases.compiled_models")
+
+PREPARING_STALE_S = 900.0
+"""Seconds after which a "preparing" marker is taken as abandoned (longer than any compile budget)."""
+RETRY_AFTER_S = 5
+"""What a request for a model being prepared is told to wait before asking again."""
+
+
+class ModelPreparing(UseCaseError):
+    """The product's model is being compiled by another process: ask again shortly (503, Retry-After)."""
+
+    def __init__(self, product: str, content_hash: str, since: datetime) -> None:
+        super().__init__(
+            "model_preparing",
+            f"product {product!r} is being prepared (its model is compiling since "
+            f"{_aware(since).isoformat(timespec='seconds')}); try again in a few seconds",
+            product=product,
+            retry_after=RETRY_AFTER_S,
+        )
+        self.product = product
+        self.content_hash = content_hash
+        self.retry_after = RETRY_AFTER_S
+
+
+def model_key(content_hash: str, product_code: str) -> str:
+    """The engine's key of a product's model (``configurator.engine`` builds the same)."""
+    return f"{content_hash}:{product_code}"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredModel:
+    """What the store holds for one model key and backend."""
+
+    record_id: int
+    status: str
+    compiled_backend: str | None
+    artifact: bytes | None
+    detail: str | None
+    updated_at: datetime
+
+    @property
+    def abandoned(self) -> bool:
+        return self.status == "preparing" and _now() - _aware(self.updated_at) > timedelta(seconds=PREPARING_STALE_S)
+
+
+def _compile(catalog: Catalog, product: Product, content_hash: str, backend: str,
+             node_budget: int | None, time_budget_s: float | None) -> Configurator:
+    return Configurator(
+        product,
+        catalog_key=content_hash,
+        backend=backend,
+        currency=catalog.currency,
+        node_budget=node_budget,
+        time_budget_s=time_budget_s,
+    )
+
+
+class ArtifactStore:
+    """Compiled-model rows, read and written through sessions of ``session_factory``.
+
+    Each call runs in its own short transaction: the use cases reach the
+    store from inside a request without touching the request's transaction.
+    """
+
+    def __init__(self, session_factory: Callable[[], Session]) -> None:
+        self.session_factory = session_factory
+
+    def find(self, content_hash: str, product_code: str, backend: str) -> StoredModel | None:
+        with self.session_factory() as session:
+            row = _row(session, model_key(content_hash, product_code), backend, with_artifact=True)
+            if row is None:
+                return None
+            return StoredModel(row.id, row.status, row.compiled_backend, row.artifact, row.detail, row.updated_at)
+
+    def save(self, catalog: Catalog, product: Product, content_hash: str, backend: str,
+             built: Configurator) -> None:
+        """Store ``built``'s compiled model (replacing a damaged or abandoned row)."""
+        with self.session_factory() as session:
+            _store_ready(session, content_hash, product, backend, built)
+            session.commit()
+
+    def save_failure(self, content_hash: str, product: Product, backend: str, detail: str) -> None:
+        with self.session_factory() as session:
+            _store_failed(session, content_hash, product, backend, detail)
+            session.commit()
+
+    def load(self, stored: StoredModel, catalog: Catalog, product: Product, content_hash: str) -> Configurator:
+        """The configurator of a ``ready`` row, built from its artifact.
+
+        :raise ArtifactInvalid: the artifact is damaged or not of this model (names the record).
+        """
+        assert stored.artifact is not None
+        model = build_model(product, key=model_key(content_hash, product.code))
+        solver = load(stored.artifact, model, what=f"record {stored.record_id} ({model.key})")
+        return Configurator(product, catalog_key=content_hash, currency=catalog.currency, solver=solver)
+
+
+def _row(session: Session, key: str, backend: str, *, with_artifact: bool = False) -> CompiledModelRecord | None:
+    query = select(CompiledModelRecord).where(
+        CompiledModelRecord.model_key == key,
+        CompiledModelRecord.backend == backend,
+        CompiledModelRecord.format_version == FORMAT_VERSION,
+    )
+    if with_artifact:
+        query = query.options(undefer(CompiledModelRecord.artifact))
+    return session.scalars(query, execution_options={"populate_existing": True}).one_or_none()
+
+
+def _upsert(session: Session, content_hash: str, product: Product, backend: str) -> CompiledModelRecord:
+    key = model_key(content_hash, product.code)
+    row = _row(session, key, backend)
+    now = _now()
+    if row is None:
+        row = CompiledModelRecord(
+            model_key=key, content_hash=content_hash, product_code=product.code, backend=backend,
+            format_version=FORMAT_VERSION, status="preparing", created_at=now, updated_at=now,
+        )
+        session.add(row)
+    row.updated_at = now
+    return row
+
+
+def _store_ready(session: Session, content_hash: str, product: Product, backend: str, built: Configurator) -> None:
+    data = dump(built.backend)
+    row = _upsert(session, content_hash, product, backend)
+    row.status = "ready"
+    row.compiled_backend = built.backend.name
+    row.artifact = data
+    row.artifact_sha256 = hashlib.sha256(data).hexdigest()
+    row.size_bytes = len(data)
+    row.compile_seconds = built.compile_seconds
+    row.detail = None
+    session.flush()
+
+
+def _store_failed(session: Session, content_hash: str, product: Product, backend: str, detail: str) -> None:
+    row = _upsert(session, content_hash, product, backend)
+    row.status = "failed"
+    row.compiled_backend = None
+    row.artifact = None
+    row.artifact_sha256 = None
+    row.size_bytes = None
+    row.detail = detail
+    session.flush()
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedModel:
+    """The outcome of preparing one product."""
+
+    product: str
+    status: str
+    """``ready`` (compiled now), ``stored`` (a valid artifact was already there),
+    ``failed`` (over the budget) or ``busy`` (another process is preparing it)."""
+    backend: str | None
+    seconds: float
+    size_bytes: int | None
+    detail: str | None = None
+
+
+def prepare(
+    session: Session,
+    catalog: Catalog,
+    content_hash: str,
+    *,
+    backend: str = "auto",
+    node_budget: int | None = None,
+    time_budget_s: float | None = None,
+    force: bool = False,
+) -> list[PreparedModel]:
+    """Compile every product of a catalog version and store its artifact.
+
+    Meant to run off the request path (right after publishing, from a
+    background job, or ``c2m model prepare``). It commits on ``session``: a
+    "preparing" marker per product first (so requests answer
+    :class:`ModelPreparing` instead of compiling too), then each artifact as
+    soon as it is compiled. A product with a valid stored artifact is skipped
+    unless ``force``; one with a fresh marker of another process is reported
+    ``busy``. A model over the budget is stored as ``failed`` with the reason.
+    """
+    if session.in_transaction():
+        session.commit()
+    todo: list[Product] = []
+    out: list[PreparedModel] = []
+    for product in catalog.products:
+        row = _row(session, model_key(content_hash, product.code), backend)
+        if row is not None and not force:
+            if row.status == "ready":
+                out.append(PreparedModel(product.code, "stored", row.compiled_backend, 0.0, row.size_bytes))
+                continue
+            if row.status == "preparing" and not StoredModel(
+                row.id, row.status, None, None, None, row.updated_at
+            ).abandoned:
+                out.append(PreparedModel(product.code, "busy", None, 0.0, None))
+                continue
+        _upsert(session, content_hash, product, backend).status = "preparing"
+        todo.append(product)
+    try:
+        session.commit()
+    except IntegrityError:  # another process inserted its markers first: it prepares them
+        session.rollback()
+        return prepare(session, catalog, content_hash, backend=backend, node_budget=node_budget,
+                       time_budget_s=time_budget_s, force=False)
+    for product in todo:
+        started = time.perf_counter()
+        try:
+            built = _compile(catalog, product, content_hash, backend, node_budget, time_budget_s)
+        except (CompileBudgetExceeded, SearchLimitExceeded, ModelNotCompiled) as exc:
+            _store_failed(session, content_hash, product, backend, str(exc))
+            session.commit()
+            out.append(PreparedModel(product.code, "failed", None, time.perf_counter() - started, None, str(exc)))
+            continue
+        except BaseException:
+            # Leave no marker behind that would make requests wait for nothing.
+            session.rollback()
+            _forget_markers(session, content_hash, todo, backend)
+            raise
+        _store_ready(session, content_hash, product, backend, built)
+        session.commit()
+        row = _row(session, model_key(content_hash, product.code), backend)
+        out.append(PreparedModel(product.code, "ready", built.backend.name, time.perf_counter() - started,
+                                 row.size_bytes if row is not None else None))
+    return out
+
+
+def prepare_version(session: Session, code: str, number: int, *, force: bool = False) -> list[PreparedModel]:
+    """:func:`prepare` for version ``number`` of catalog ``code``, with the application's
+    backend and compile budgets: what publishing calls (directly, or from a background job)."""
+    from usecases.catalogs import load_catalog, solver_settings
+
+    loaded = load_catalog(session, code, number)
+    backend, node_budget, time_budget_s = solver_settings()
+    return prepare(
+        session, loaded.catalog, loaded.content_hash, backend=backend,
+        node_budget=node_budget, time_budget_s=time_budget_s, force=force,
+    )
+
+
+def _forget_markers(session: Session, content_hash: str, products: list[Product], backend: str) -> None:
+    for product in products:
+        row = _row(session, model_key(content_hash, product.code), backend)
+        if row is not None and row.status == "preparing":
+            session.delete(row)
+    session.commit()
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledModelInfo:
+    record_id: int
+    model_key: str
+    product: str
+    backend: str
+    status: str
+    compiled_backend: str | None
+    size_bytes: int | None
+    compile_seconds: float | None
+    updated_at: datetime
+    detail: str | None
+
+
+def list_compiled(session: Session, content_hash: str | None = None) -> list[CompiledModelInfo]:
+    """The stored compiled models (of one content hash when given), newest first."""
+    query = select(CompiledModelRecord).order_by(CompiledModelRecord.updated_at.desc(), CompiledModelRecord.id)
+    if content_hash is not None:
+        query = query.where(CompiledModelRecord.content_hash == content_hash)
+    return [
+        CompiledModelInfo(r.id, r.model_key, r.product_code, r.backend, r.status, r.compiled_backend,
+                          r.size_bytes, r.compile_seconds, r.updated_at, r.detail)
+        for r in session.scalars(query)
+    ]
+
+
+def verify(stored: StoredModel, what: str) -> None:
+    """Raise :class:`ArtifactInvalid` for a ``ready`` row without an artifact."""
+    if stored.artifact is None:
+        raise ArtifactInvalid(what, "the row is marked ready but holds no artifact")
