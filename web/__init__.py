@@ -26,11 +26,21 @@ def _install_model_caches(app: Flask) -> None:
     """One :class:`usecases.catalogs.ModelCaches` per application, with the database as
     the store of compiled models; the use cases find it through the app context."""
     from flask import current_app, has_app_context
+    from sqlalchemy import make_url
+    from sqlalchemy.orm import sessionmaker
+    from sqlalchemy.pool import NullPool
 
+    from catalog.db import make_engine
     from usecases.catalogs import CATALOG_CACHE_SIZE, CONFIGURATOR_CACHE_SIZE, ModelCaches, set_caches_source
     from usecases.compiled_models import ArtifactStore
 
-    store = ArtifactStore(app.extensions["c2m.sessionmaker"]) if app.config.get("COMPILED_MODEL_STORE", True) else None
+    store = None
+    url = make_url(app.config["DATABASE_URL"])
+    in_memory = url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+    if app.config.get("COMPILED_MODEL_STORE", True) and not in_memory:
+        # Its own connections, opened only on a cache miss (once per model and process): a
+        # request holding a pooled connection never waits for a second one from the same pool.
+        store = ArtifactStore(sessionmaker(make_engine(url, poolclass=NullPool), expire_on_commit=False))
     app.extensions["c2m.caches"] = ModelCaches(
         catalog_size=int(app.config.get("CATALOG_CACHE_SIZE") or CATALOG_CACHE_SIZE),
         configurator_size=int(app.config.get("CONFIGURATOR_CACHE_SIZE") or CONFIGURATOR_CACHE_SIZE),

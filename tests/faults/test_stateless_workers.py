@@ -41,19 +41,20 @@ def test_publishing_compiles_the_models_once_per_process_keyed_by_content_hash(d
             session.commit()
         code = f"cache-{uuid.uuid4().hex[:8]}"
         text = oversized_catalog(code).replace("  - code: huge", "  - code: huge\n    image: x").split("  - code: huge")[0]
-        before = catalogs.cache_info()
+        caches = app.extensions["c2m.caches"]
+        before = catalogs.cache_info(caches)
         uploaded = client.post(
             "/api/v1/catalogs?publish=true", data=text, content_type="application/yaml",
             headers={"Authorization": f"Bearer {secret}"},
         )
         assert uploaded.status_code == 201, uploaded.get_json()
         content_hash = uploaded.get_json()["content_hash"]
-        warmed = catalogs.cache_info()
+        warmed = catalogs.cache_info(caches)
         assert warmed["configurators"] - before["configurators"] == 2  # tiny + medium compiled on publish
         # The buyer's first request finds the compiled model: a hit, no compilation.
         created = client.post("/api/v1/configurations", json={"product": "medium", "catalog": code})
         assert created.status_code == 201
-        after = catalogs.cache_info()
+        after = catalogs.cache_info(caches)
         assert after["configurator_misses"] == warmed["configurator_misses"]
         assert after["configurator_hits"] > warmed["configurator_hits"]
         # Keyed by the content hash: the same object for the same version, whatever asks.
