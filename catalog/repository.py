@@ -107,7 +107,7 @@ class CatalogRepository:
         return self.session.scalars(query, execution_options=_FRESH).first()
 
 
-def _versions(with_content: bool) -> Select[tuple[CatalogVersion]]:
+def _versions(with_content: bool) -> Select[CatalogVersion]:
     if with_content:
         return select(CatalogVersion).options(selectinload(CatalogVersion.products))
     return select(CatalogVersion).options(defer(CatalogVersion.document))

@@ -86,7 +86,7 @@ def model_fingerprint(model: Model) -> str:
 
 def dump(backend: Backend) -> bytes:
     """The artifact of a compiled ``backend`` (its ``model`` must be the model it compiled)."""
-    model: Model = backend.model  # type: ignore[attr-defined]
+    model: Model = backend.model
     arrays: dict[str, Any] = {}
     meta: dict[str, Any] = {}
     if backend.name == "mdd":
@@ -206,7 +206,7 @@ def _mdd_backend(model: Model, arrays: dict[str, Any], meta: dict[str, Any]) -> 
     raw = dict(meta["stats"])
     raw["order"] = tuple(raw["order"])
     raw["phases"] = tuple((str(p), float(s)) for p, s in raw["phases"])
-    return MddBackend.from_artifact_parts(model, order, kids, MddStats(**raw))  # type: ignore[no-any-return]
+    return MddBackend.from_artifact_parts(model, order, kids, MddStats(**raw))
 
 
 # -- d-DNNF: the CNF d4 compiled and the circuit it printed ----------------------------------------
@@ -246,6 +246,6 @@ def _ddnnf_backend(model: Model, arrays: dict[str, Any], meta: dict[str, Any]) -
     if len(cnf.value_lits) != len(model.variables):
         raise ValueError(f"{len(cnf.value_lits)} variables encoded, the model has {len(model.variables)}")
     circuit = arrays["circuit"].tobytes().decode("ascii")
-    return DdnnfBackend.from_artifact_parts(  # type: ignore[no-any-return]
+    return DdnnfBackend.from_artifact_parts(
         model, cnf, circuit, float(meta["compile_seconds"])
     )

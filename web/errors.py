@@ -129,6 +129,25 @@ def _html_page(status: int, exc: HTTPException | None) -> Any:
         return exc if exc is not None else ("Internal error", 500)
 
 
+def _domain_response(exc: Exception) -> Any:
+    """A domain error as problem+json (API) or a page (browser), with ``Retry-After`` when it says when."""
+    reason = getattr(exc, "reason", "error")
+    status = status_of(reason)
+    retry_after = getattr(exc, "retry_after", None)
+    if not _wants_problem():
+        # Returned, not raised: an exception raised inside an error handler is not
+        # handled again and would turn every such page into a 500.
+        if retry_after is not None:
+            from werkzeug.exceptions import ServiceUnavailable
+
+            return _html_page(status, ServiceUnavailable(str(exc), retry_after=retry_after))
+        return _html_page(status, None)
+    resp = problem_response(status, reason, str(exc), **domain_error_payload(exc))
+    if retry_after is not None:
+        resp.headers["Retry-After"] = str(retry_after)
+    return resp
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(ApiProblem)
     def _api_problem(exc: ApiProblem) -> Response:
@@ -155,21 +174,7 @@ def init_app(app: Flask) -> None:
 
         @app.errorhandler(cls)
         def _domain(exc: Exception) -> Any:
-            reason = getattr(exc, "reason", "error")
-            status = status_of(reason)
-            retry_after = getattr(exc, "retry_after", None)
-            if not _wants_problem():
-                # Returned, not raised: an exception raised inside an error handler is not
-                # handled again and would turn every such page into a 500.
-                if retry_after is not None:
-                    from werkzeug.exceptions import ServiceUnavailable
-
-                    return _html_page(status, ServiceUnavailable(str(exc), retry_after=retry_after))
-                return _html_page(status, None)
-            resp = problem_response(status, reason, str(exc), **domain_error_payload(exc))
-            if retry_after is not None:
-                resp.headers["Retry-After"] = str(retry_after)
-            return resp
+            return _domain_response(exc)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Any:

@@ -305,11 +305,24 @@ def _publish(
     )
 
 
+def use_app_settings() -> None:
+    """Compile with the backend and budgets the web workers use (``C2M_SOLVER_BACKEND``,
+    ``C2M_COMPILE_BUDGET_S``, ``C2M_COMPILE_NODE_BUDGET``): the stored models are keyed by them."""
+    import tempfile
+
+    from usecases.settings import set_settings_source
+    from web.config import DEFAULTS, from_environment
+
+    settings = {**DEFAULTS, **from_environment(tempfile.gettempdir())}
+    set_settings_source(lambda: settings)
+
+
 def _prepare(url: str | None, code: str, number: int, *, quiet: bool) -> None:
     """Compile the published version's products once and store them (``usecases.compiled_models``),
     so that no web worker compiles them again."""
     from usecases.compiled_models import prepare_version
 
+    use_app_settings()
     with database_session(url) as session:
         prepared = prepare_version(session, code, number)
     if not quiet:
@@ -453,6 +466,7 @@ def import_command(
 
     if skip_checks and not publish:
         raise click.UsageError("--skip-checks only applies with --publish")
+    use_app_settings()  # the compile budgets of the web workers (C2M_COMPILE_BUDGET_S, ...)
     started = time.monotonic()
     if not quiet:
         _status(f"reading {file.name}...")

@@ -261,7 +261,9 @@ def prepare_command(code: str, number: int | None, force: bool, url: str | None)
     so web workers and new processes load them instead of compiling."""
     from usecases.catalogs import load_catalog
     from usecases.compiled_models import prepare_version
+    from web.commands.catalog import use_app_settings
 
+    use_app_settings()
     with database_session(url) as session:
         try:
             number = number if number is not None else load_catalog(session, code).number
@@ -282,13 +284,11 @@ def prepare_command(code: str, number: int | None, force: bool, url: str | None)
 def artifacts_command(code: str | None, verify: bool, as_json: bool, url: str | None) -> None:
     """List the stored compiled models (status, backend, size); with --verify, load them and
     print the cache figures (hits, misses, evictions, artifact loads, compiles)."""
-    import time
+    from usecases.catalogs import load_catalog
+    from usecases.compiled_models import list_compiled
+    from web.commands.catalog import use_app_settings
 
-    from sqlalchemy.orm import sessionmaker
-
-    from usecases.catalogs import ModelCaches, catalogs_in_force, get_configurator, load_catalog
-    from usecases.compiled_models import ArtifactStore, list_compiled
-
+    use_app_settings()
     rows: list[dict[str, Any]] = []
     cache_stats: dict[str, object] | None = None
     with database_session(url) as session:
@@ -304,26 +304,7 @@ def artifacts_command(code: str | None, verify: bool, as_json: bool, url: str | 
                 "compile_seconds": info.compile_seconds, "detail": info.detail,
             })
         if verify:
-            bind = session.get_bind()
-            caches = ModelCaches(artifacts=ArtifactStore(sessionmaker(bind, expire_on_commit=False)))
-            for loaded in catalogs_in_force(session):
-                if code is not None and loaded.code != code:
-                    continue
-                for product in loaded.catalog.products:
-                    started = time.perf_counter()
-                    try:
-                        get_configurator(loaded.catalog, product.code, loaded.content_hash, caches=caches)
-                        outcome = "ok"
-                    except ConfiguratorError as exc:
-                        outcome = f"{exc.reason}: {exc}"
-                    except Exception as exc:  # a model preparing elsewhere, or another use-case error
-                        outcome = f"{getattr(exc, 'reason', type(exc).__name__)}: {exc}"
-                    ms = (time.perf_counter() - started) * 1000
-                    for row in rows:
-                        if row["model"] == f"{loaded.content_hash}:{product.code}":
-                            row["load_ms"] = round(ms, 1)
-                            row["verify"] = outcome
-            cache_stats = caches.stats()
+            cache_stats = _verify(session, code, rows)
     if as_json:
         click.echo(json.dumps({"models": rows, "cache": cache_stats}, indent=2, default=str))
         return
@@ -337,6 +318,34 @@ def artifacts_command(code: str | None, verify: bool, as_json: bool, url: str | 
                        f"{cache['misses']} misses, {cache['evictions']} evictions")
         click.echo(f"artifact loads {cache_stats['artifact_loads']}, rejected {cache_stats['artifact_rejects']}, "
                    f"compiles {cache_stats['compiles']}")
+
+
+def _verify(session: Any, code: str | None, rows: list[dict[str, Any]]) -> dict[str, object]:
+    """Load every product in force (of ``code``) through fresh caches; note time and outcome per row."""
+    import time
+
+    from sqlalchemy.orm import sessionmaker
+
+    from usecases.catalogs import ModelCaches, catalogs_in_force, get_configurator
+    from usecases.compiled_models import ArtifactStore
+
+    caches = ModelCaches(artifacts=ArtifactStore(sessionmaker(session.get_bind(), expire_on_commit=False)))
+    by_model = {row["model"]: row for row in rows}
+    for loaded in catalogs_in_force(session):
+        if code is not None and loaded.code != code:
+            continue
+        for product in loaded.catalog.products:
+            started = time.perf_counter()
+            try:
+                get_configurator(loaded.catalog, product.code, loaded.content_hash, caches=caches)
+                outcome = "ok"
+            except Exception as exc:  # a domain error (too large, preparing): shown, not fatal
+                outcome = f"{getattr(exc, 'reason', type(exc).__name__)}: {exc}"
+            row = by_model.get(f"{loaded.content_hash}:{product.code}")
+            if row is not None:
+                row["load_ms"] = round((time.perf_counter() - started) * 1000, 1)
+                row["verify"] = outcome
+    return caches.stats()
 
 
 COMMANDS: list[click.Command] = [configure, model]

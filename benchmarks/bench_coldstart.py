@@ -1,0 +1,164 @@
+"""Cold start of a new worker: process start -> first click answered, with and without stored compiled models.
+
+A fresh Python process builds the application (``create_app``) on a database
+where the catalogs were imported and published with ``c2m catalog import FILE
+--publish`` (which stores every product's compiled model), creates a
+configuration of one product and sends one decision (the first click). The
+row "compiled here" is the same process with the compiled-model store turned
+off (``COMPILED_MODEL_STORE=False``), as every worker started before: it
+compiles the model itself. Rounds alternate the two so load on the machine
+hits both alike; the table gives medians and the ratio.
+
+Command: ``python -m benchmarks.bench_coldstart [--runs 5] [--automotive]``
+(``--automotive`` adds FeatureIDE's Automotive02_V4 from the shared corpus;
+importing it compiles its d-DNNF once, which takes minutes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.results import machine, stamp, write_section
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / ".." / "shared" / "corpus" / "featureide"
+AUTOMOTIVE = CORPUS / "Automotive02_V4.xml"
+
+CHILD = r"""
+import json, sys, time
+started = time.time()
+url, code, product, store = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1"
+from web import create_app
+app = create_app({"DATABASE_URL": url, "TESTING": True, "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False,
+                  "COMPILED_MODEL_STORE": store})
+built = time.time()
+client = app.test_client()
+created = client.post("/api/v1/configurations", json={"product": product, "catalog": code})
+assert created.status_code == 201, created.get_data(as_text=True)[:500]
+body = created.get_json()
+loaded = time.time()
+attribute, value = None, None
+for attr in body["state"]["attributes"]:  # the first open or defaulted choice, changed
+    if attr["kind"] != "set" and attr.get("source") != "user":
+        possible = [v["value"] for v in attr["values"] if v.get("possible") and not v.get("selected")]
+        if possible:
+            attribute, value = attr["code"], possible[-1]
+            break
+clicked = client.post(f"/api/v1/configurations/{body['id']}/decisions", json={"attribute": attribute, "value": value})
+assert clicked.status_code in (200, 201), clicked.get_data(as_text=True)[:500]
+answered = time.time()
+caches = app.extensions["c2m.caches"]
+print(json.dumps({"started": started, "app": built - started, "load": loaded - built, "click": answered - loaded,
+                  "answered": answered, "artifact_loads": caches.artifact_loads, "compiles": caches.compiles}))
+"""
+
+
+def c2m(*args: str, env: dict[str, str]) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", "from web.cli import main; main()", *args],
+        cwd=ROOT, env=env, check=True, capture_output=True, text=True,
+    )
+    return done.stdout
+
+
+def cold_start(url: str, code: str, product: str, store: bool) -> dict[str, float]:
+    spawned = time.time()
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, url, code, product, "1" if store else "0"],
+        cwd=ROOT, check=True, capture_output=True, text=True,
+    )
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    figures["total"] = figures["answered"] - spawned
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--automotive", action="store_true", help="Add Automotive02_V4 (FeatureIDE corpus).")
+    parser.add_argument("--database-url", help="An empty database to use (default: a new SQLite file).")
+    parser.add_argument("--no-write", action="store_true", help="Print only; leave RESULTS.md alone.")
+    args = parser.parse_args(argv)
+    tmp = Path(tempfile.mkdtemp(prefix="c2m-coldstart-"))
+    url = args.database_url or f"sqlite:///{tmp / 'bench.sqlite'}"
+    env = {**os.environ, "C2M_DATABASE_URL": url}
+    c2m("db", "upgrade", env=env)
+    cases: list[tuple[str, str, str, float]] = []
+    files = sorted((ROOT / "catalog" / "demo").glob("*.yaml"))
+    if args.automotive:
+        if not AUTOMOTIVE.exists():
+            print(f"skipping Automotive02_V4: {AUTOMOTIVE} is not here (the shared corpus is absent)")
+        else:
+            files.append(AUTOMOTIVE)
+    for path in files:
+        started = time.perf_counter()
+        out = c2m("catalog", "import", str(path), "--publish", "--skip-checks", "--reason", "cold-start benchmark",
+                  env=env)
+        publish_s = time.perf_counter() - started
+        code = next(line.split()[1] for line in out.splitlines() if line.startswith("published "))
+        listed = json.loads(c2m("model", "artifacts", "--catalog", code, "--json", env=env))["models"]
+        for row in listed:
+            cases.append((path.name, code, row["model"].split(":", 1)[1], publish_s))
+            print(f"{path.name}: {row['model']} {row['status']} {row['compiled_backend']} {row['bytes']} bytes "
+                  f"(import + publish + prepare {publish_s:.1f} s)")
+    rows: dict[tuple[str, bool], list[dict[str, float]]] = {}
+    began = time.perf_counter()
+    for _ in range(args.runs):
+        for _name, code, product, _ in cases:
+            for store in (True, False):
+                rows.setdefault((product, store), []).append(cold_start(url, code, product, store))
+    lines = [
+        "| product (catalog file) | compiled model | runs | process start → first click, median s | "
+        "app built s | configuration created s | click s | loads / compiles | × with artifact |",
+        "|---|---|---:|---:|---:|---:|---:|---|---:|",
+    ]
+    for name, _code, product, _ in cases:
+        base = statistics.median(r["total"] for r in rows[(product, True)])
+        for store in (True, False):
+            runs = rows[(product, store)]
+            med = statistics.median(r["total"] for r in runs)
+            lines.append(
+                f"| {product} ({name}) | {'loaded from the store' if store else 'compiled here'} | {len(runs)} | "
+                f"{med:.3f} | {statistics.median(r['app'] for r in runs):.3f} | "
+                f"{statistics.median(r['load'] for r in runs):.3f} | {statistics.median(r['click'] for r in runs):.3f} | "
+                f"{runs[-1]['artifact_loads']:.0f} / {runs[-1]['compiles']:.0f} | {med / base:.1f} |"
+            )
+    publish_lines = [f"- {name}: import + publish + prepare {secs:.1f} s" for name, _c, _p, secs in
+                     {c[0]: c for c in cases}.values()]
+    body = "\n".join(
+        [
+            f"### {stamp()} — {args.runs} runs per row, alternating",
+            "",
+            f"Machine: {machine()} (shared with other work; load: {Path('/proc/loadavg').read_text().split()[0]}). "
+            f"Command: `python -m benchmarks.bench_coldstart --runs {args.runs}"
+            f"{' --automotive' if args.automotive else ''}` on {url.split(':', 1)[0]} "
+            f"(took {time.perf_counter() - began:.0f} s after the imports).",
+            "",
+            *lines,
+            "",
+            "Setup (once, `c2m catalog import FILE --publish --skip-checks`; the prepare step compiles and stores "
+            "every product):",
+            *publish_lines,
+            "",
+            "Each row is a new process: interpreter start, imports, `create_app`, then "
+            "`POST /api/v1/configurations` and one `POST …/decisions`. \"loaded from the store\" reads the "
+            "compiled model from the `compiled_models` table; \"compiled here\" compiles it in the process, as "
+            "every worker did before.",
+        ]
+    )
+    print(body)
+    if not args.no_write:
+        write_section("coldstart", "Cold start of a worker with and without stored compiled models", body)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
