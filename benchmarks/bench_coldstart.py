@@ -61,18 +61,76 @@ print(json.dumps({"started": started, "app": built - started, "load": loaded - b
 """
 
 
-def c2m(*args: str, env: dict[str, str]) -> str:
+IMPORT_WITHOUT_GUARD = r"""
+import sys
+from sqlalchemy.orm import Session
+from catalog.db import make_engine
+from catalog.featuremodels import load_feature_model
+from catalog.services import import_catalog
+engine = make_engine(sys.argv[1])
+with Session(engine) as session:
+    info = import_catalog(session, load_feature_model(sys.argv[2]), source=sys.argv[2], publish=True,
+                          comment="cold-start benchmark")
+    session.commit()
+print(f"published {info.catalog_code} version {info.number}")
+"""
+
+
+MODEL_CHILD = r"""
+import json, sys, time
+started = time.time()
+url, code, product, store = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1"
+from web import create_app
+from web import database
+from usecases.catalogs import get_configurator, load_catalog
+app = create_app({"DATABASE_URL": url, "TESTING": True, "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False,
+                  "COMPILED_MODEL_STORE": store})
+built = time.time()
+with app.app_context():
+    loaded = load_catalog(database.session(), code)
+    conf = get_configurator(loaded.catalog, product, loaded.content_hash)
+    ready = time.time()
+    caches = app.extensions["c2m.caches"]
+    print(json.dumps({"started": started, "app": built - started, "load": ready - built, "click": 0.0,
+                      "answered": ready, "artifact_loads": caches.artifact_loads, "compiles": caches.compiles,
+                      "backend": conf.backend.name}))
+"""
+
+
+def c2m(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(
         [sys.executable, "-c", "from web.cli import main; main()", *args],
-        cwd=ROOT, env=env, check=True, capture_output=True, text=True,
+        cwd=ROOT, env=env, capture_output=True, text=True,
     )
-    return done.stdout
+    if check and done.returncode != 0:
+        raise SystemExit(f"c2m {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done
 
 
-def cold_start(url: str, code: str, product: str, store: bool) -> dict[str, float]:
+def publish(path: Path, url: str, env: dict[str, str]) -> tuple[str, str]:
+    """Import and publish ``path`` (which prepares its models); the catalog code and how it went."""
+    done = c2m("catalog", "import", str(path), "--publish", "--skip-checks", "--reason", "cold-start benchmark",
+               env=env, check=False)
+    how = "`c2m catalog import --publish`"
+    if done.returncode != 0 and path == AUTOMOTIVE:
+        # The upload guard refuses it: under "auto" the decision diagram and d4 each spend their
+        # budget before SAT answers, which exceeds the guard's per-product limit. What is measured
+        # here is exactly that chain, so the version is stored without the guard, then prepared.
+        print(f"{path.name}: {done.stderr.strip()[-300:]}")
+        stored = subprocess.run([sys.executable, "-c", IMPORT_WITHOUT_GUARD, url, str(path)], cwd=ROOT, env=env,
+                                check=True, capture_output=True, text=True)
+        code = stored.stdout.split()[1]
+        done = c2m("model", "prepare", code, env=env)
+        return code, "stored without the upload guard (it refuses the auto chain's total time), then `c2m model prepare`"
+    if done.returncode != 0:
+        raise SystemExit(f"import of {path} failed:\n{done.stdout}\n{done.stderr}")
+    return next(line.split()[1] for line in done.stdout.splitlines() if line.startswith("published ")), how
+
+
+def cold_start(url: str, code: str, product: str, store: bool, *, model_only: bool = False) -> dict[str, float]:
     spawned = time.time()
     done = subprocess.run(
-        [sys.executable, "-c", CHILD, url, code, product, "1" if store else "0"],
+        [sys.executable, "-c", MODEL_CHILD if model_only else CHILD, url, code, product, "1" if store else "0"],
         cwd=ROOT, check=True, capture_output=True, text=True,
     )
     figures = json.loads(done.stdout.strip().splitlines()[-1])
@@ -94,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     env = {**os.environ, "C2M_DATABASE_URL": url}
     c2m("db", "upgrade", env=env)
     cases: list[tuple[str, str, str, float]] = []
+    notes: list[str] = []
     files = sorted((ROOT / "catalog" / "demo").glob("*.yaml"))
     if args.automotive:
         if not AUTOMOTIVE.exists():
@@ -102,11 +161,10 @@ def main(argv: list[str] | None = None) -> int:
             files.append(AUTOMOTIVE)
     for path in files:
         started = time.perf_counter()
-        out = c2m("catalog", "import", str(path), "--publish", "--skip-checks", "--reason", "cold-start benchmark",
-                  env=env)
+        code, how = publish(path, url, env)
         publish_s = time.perf_counter() - started
-        code = next(line.split()[1] for line in out.splitlines() if line.startswith("published "))
-        listed = json.loads(c2m("model", "artifacts", "--catalog", code, "--json", env=env))["models"]
+        notes.append(f"- {path.name}: {how}, {publish_s:.1f} s")
+        listed = json.loads(c2m("model", "artifacts", "--catalog", code, "--json", env=env).stdout)["models"]
         for row in listed:
             cases.append((path.name, code, row["model"].split(":", 1)[1], publish_s))
             print(f"{path.name}: {row['model']} {row['status']} {row['compiled_backend']} {row['bytes']} bytes "
@@ -135,8 +193,6 @@ def main(argv: list[str] | None = None) -> int:
                 f"{statistics.median(r['load'] for r in runs):.3f} | {statistics.median(r['click'] for r in runs):.3f} | "
                 f"{runs[-1]['artifact_loads']:.0f} / {runs[-1]['compiles']:.0f} | {med / base:.1f} |"
             )
-    publish_lines = [f"- {name}: import + publish + prepare {secs:.1f} s" for name, _c, _p, secs in
-                     {c[0]: c for c in cases}.values()]
     body = "\n".join(
         [
             f"### {stamp()} — {args.runs} runs per row, alternating",
@@ -151,9 +207,8 @@ def main(argv: list[str] | None = None) -> int:
             "",
             *lines,
             "",
-            "Setup (once, `c2m catalog import FILE --publish --skip-checks`; the prepare step compiles and stores "
-            "every product):",
-            *publish_lines,
+            "Setup (once; publishing compiles and stores every product's model):",
+            *notes,
             "",
             "Each row is a new process: interpreter start, imports, `create_app`, then "
             "`POST /api/v1/configurations` and one `POST …/decisions`. \"loaded from the store\" reads the "

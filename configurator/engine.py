@@ -362,6 +362,10 @@ class _PerValueCosts:
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
 
+    def propagate(self, restrict: Mapping[str, frozenset[Value]]) -> dict[str, frozenset[Value]] | None:
+        """The wrapped backend's propagation (the click without prices asks for nothing else)."""
+        return self.backend.propagate(restrict)
+
     def value_costs(
         self, restrict: Mapping[str, frozenset[Value]], weights: Mapping[str, Mapping[Value, int]]
     ) -> dict[str, dict[Value, int]] | None:
