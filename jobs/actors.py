@@ -7,7 +7,7 @@ Dramatiq actors with their retry, time-limit and queue options.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from catalog.services import load_version
@@ -21,7 +21,7 @@ from .settings import JobSettings
 log = logging.getLogger("c2m.jobs")
 
 
-def deliver_webhook(event_id: int, lease: str) -> dict[str, Any]:
+def deliver_webhook(event_id: int, lease: str) -> None:
     """Deliver one outbox event to its endpoints, if this job still holds the lease it was sent with.
 
     ``lease`` is the event's ``next_attempt_at`` as the sweeper (or the previous
@@ -51,8 +51,7 @@ def deliver_webhook(event_id: int, lease: str) -> dict[str, Any]:
                 args=(event_id, outcome.retry_at.isoformat()), delay=delay_ms
             )
     if outcome.status in ("retrying", "failed"):
-        log.warning("webhook event %s %s: %s", event_id, outcome.status, outcome.error)
-    return {"event": event_id, "status": outcome.status}
+        log.warning("webhook event %s %s: %s (next %s)", event_id, outcome.status, outcome.error, outcome.retry_at)
 
 
 def prepare(session: Any, code: str, number: int) -> int:
@@ -64,21 +63,18 @@ def prepare(session: Any, code: str, number: int) -> int:
     return warm(catalog, info.content_hash)
 
 
-def prepare_version(code: str, number: int) -> dict[str, Any]:
+def prepare_version(code: str, number: int) -> None:
     """Compile-on-publish: prepare the models of a version just published."""
     with session_factory()() as session:
         compiled = prepare(session, code, number)
     log.info("catalog %s version %s: %d product model(s) prepared", code, number, compiled)
-    return {"catalog": code, "version": number, "compiled": compiled}
 
 
-def cleanup(configuration_age_days: float | None = None) -> dict[str, int]:
+def cleanup(configuration_age_days: float | None = None) -> None:
     """Housekeeping: abandoned configurations, expired idempotency keys, old sign-ins."""
     settings = JobSettings.from_env()
     age = settings.configuration_age
     if configuration_age_days is not None:
-        from datetime import timedelta
-
         age = timedelta(days=configuration_age_days)
     with session_factory()() as session:
         report = clean_up(session, configuration_age=age)
@@ -88,8 +84,3 @@ def cleanup(configuration_age_days: float | None = None) -> dict[str, int]:
         report.idempotency_keys,
         report.sessions,
     )
-    return {
-        "configurations": report.configurations,
-        "idempotency_keys": report.idempotency_keys,
-        "sessions": report.sessions,
-    }

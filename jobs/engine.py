@@ -29,6 +29,8 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import AgeLimit, Middleware, Retries, ShutdownNotifications, TimeLimit
 
+from catalog.errors import CatalogError
+
 from . import actors
 from .settings import JobSettings, broker_url
 
@@ -130,7 +132,12 @@ def install(broker: dramatiq.Broker, settings: JobSettings | None = None) -> Job
     global _current
     settings = settings or JobSettings.from_env()
     failures = FailureLog(settings.namespace)
-    broker.add_middleware(failures)
+    # Before Retries in the list, so after it when a job ends (Dramatiq runs "after" hooks in
+    # reverse): the entry then says whether Retries gave the job up.
+    if any(isinstance(m, Retries) for m in broker.middleware):
+        broker.add_middleware(failures, before=Retries)
+    else:
+        broker.add_middleware(failures)
     dramatiq.set_broker(broker)
     lease_ms = int(settings.webhook_lease.total_seconds() * 1000)
     jobs = Jobs(
@@ -155,6 +162,7 @@ def install(broker: dramatiq.Broker, settings: JobSettings | None = None) -> Job
             max_retries=3,
             min_backoff=10_000,
             time_limit=60 * MINUTE_MS,
+            throws=(CatalogError,),  # no such catalog or version: retrying cannot help
         ),
         cleanup=dramatiq.actor(
             actors.cleanup,
