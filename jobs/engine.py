@@ -115,7 +115,7 @@ def build_broker(url: str, settings: JobSettings) -> dramatiq.Broker:
         return StubBroker(middleware=middleware)
     if not url.startswith(("redis://", "rediss://", "unix://")):
         raise ValueError(f"C2M_BROKER_URL must be a redis:// URL (or stub:// in tests), got {url!r}")
-    return RedisBroker(
+    return RedisBroker(  # type: ignore[no-untyped-call]
         url=url,
         namespace=settings.namespace,
         heartbeat_timeout=settings.heartbeat_timeout_ms,
@@ -147,15 +147,13 @@ def install(broker: dramatiq.Broker, settings: JobSettings | None = None) -> Job
         # The outbox retries receivers itself (backoff recorded on the row); the broker's retries
         # cover the job's own failures (the database away), and the lease bounds its run time.
         deliver_webhook=dramatiq.actor(
-            actors.deliver_webhook,
             actor_name="deliver_webhook",
             queue_name=WEBHOOKS,
             broker=broker,
             max_retries=3,
             time_limit=lease_ms,
-        ),
+        )(actors.deliver_webhook),
         prepare_version=dramatiq.actor(
-            actors.prepare_version,
             actor_name="prepare_version",
             queue_name=MODELS,
             broker=broker,
@@ -163,16 +161,15 @@ def install(broker: dramatiq.Broker, settings: JobSettings | None = None) -> Job
             min_backoff=10_000,
             time_limit=60 * MINUTE_MS,
             throws=(CatalogError,),  # no such catalog or version: retrying cannot help
-        ),
+        )(actors.prepare_version),
         cleanup=dramatiq.actor(
-            actors.cleanup,
             actor_name="cleanup",
             queue_name=MAINTENANCE,
             broker=broker,
             max_retries=3,
             time_limit=30 * MINUTE_MS,
             max_age=int(settings.cleanup_every * 1000),
-        ),
+        )(actors.cleanup),
     )
     with _lock:
         _current = jobs

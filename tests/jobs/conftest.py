@@ -4,9 +4,8 @@ webhook receiver that de-duplicates by ``webhook-id``, and the job engine on a `
 from __future__ import annotations
 
 import threading
-import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -135,15 +134,3 @@ def run_jobs(engine: Jobs, *, timeout_ms: int = 30_000) -> None:
     finally:
         worker.stop()
 
-
-def run_until(engine: Jobs, done: Callable[[], bool], *, timeout_s: float = 30) -> None:
-    """Run a real Dramatiq worker until ``done()`` holds, then stop it (what it holds goes back)."""
-    worker = dramatiq.Worker(engine.broker, worker_timeout=100, worker_threads=2)
-    worker.start()
-    try:
-        deadline = time.monotonic() + timeout_s
-        while not done():
-            assert time.monotonic() < deadline, "the jobs did not finish in time"
-            time.sleep(0.05)
-    finally:
-        worker.stop()

@@ -19,7 +19,7 @@ from jobs.engine import Jobs
 from jobs.status import jobs_status
 from jobs.sweeper import sweep_once
 from tests.admin.conftest import BOXES
-from tests.jobs.conftest import Receiver, add_events, run_jobs, run_until
+from tests.jobs.conftest import Receiver, add_events, run_jobs
 from usecases import catalogs
 from usecases.outbox import schedule_due
 from usecases.publishing import publish_checked
