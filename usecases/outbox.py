@@ -1,5 +1,10 @@
 """Webhooks: events written to the outbox with the change they report, delivered by ``c2m worker``.
 
+Two ways to deliver share one per-event step (:func:`deliver_claimed`): the
+job engine's sweeper claims due events (:func:`schedule_due`) and queues one
+job per event with the lease it holds; without a job engine, :func:`drain`
+claims a batch and delivers it in the same process.
+
 Delivery follows the Standard Webhooks scheme (https://www.standardwebhooks.com):
 the body is ``{"id", "type", "timestamp", "sequence", "order_number",
 "order_sequence", "data": {...}}`` (the same object the changes feed

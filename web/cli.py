@@ -52,9 +52,9 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "worker": (
         "worker",
         "worker_command",
-        "Run the background jobs (Dramatiq): webhook delivery, compile-on-publish, cleanup.",
+        "Run the background jobs: webhook delivery, compile-on-publish, cleanup.",
     ),
-    "jobs": ("worker", "jobs_group", "Background jobs: queued, running and failed jobs, the outbox; queue jobs."),
+    "jobs": ("worker", "jobs_group", "Background jobs: queues, failures and the outbox (no subcommand: the status)."),
 }
 
 

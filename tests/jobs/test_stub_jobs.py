@@ -171,3 +171,12 @@ def test_worker_status_without_a_job_engine_says_so_and_shows_the_outbox(
         assert result.exit_code == 0, result.output
         assert "job engine: not configured" in result.output
         assert "pending: 2  delivered: 0  given up: 0" in result.output
+
+
+def test_worker_refuses_a_broker_url_it_cannot_use(jobs_db: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from web.commands.worker import worker_command
+
+    monkeypatch.setenv("C2M_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/")
+    result = CliRunner().invoke(worker_command, ["--url", jobs_db])
+    assert result.exit_code == 2
+    assert "C2M_BROKER_URL must be a redis:// URL" in result.output

@@ -141,12 +141,27 @@ def _exec_job_worker(
     lease: float,
 ) -> None:
     """Replace this process by Dramatiq's worker (signals from a supervisor reach it directly)."""
+    from jobs.engine import build_broker
+    from jobs.settings import JobSettings, broker_url
+
+    try:  # refuse a bad broker URL or setting here, not in every worker process
+        build_broker(broker_url() or "", JobSettings.from_env()).close()
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
     open_migrated_engine(database_url).dispose()  # refuse an unmigrated database before starting
     env = dict(os.environ)
     env["C2M_DATABASE_URL"] = database_url
-    env.setdefault("C2M_WEBHOOK_MAX_ATTEMPTS", str(max_attempts))
-    env.setdefault("C2M_WEBHOOK_TIMEOUT_S", str(timeout))
-    env.setdefault("C2M_JOBS_WEBHOOK_LEASE_S", str(lease))
+    ctx = click.get_current_context()
+    for name, variable, value in (
+        ("max_attempts", "C2M_WEBHOOK_MAX_ATTEMPTS", max_attempts),
+        ("timeout", "C2M_WEBHOOK_TIMEOUT_S", timeout),
+        ("lease", "C2M_JOBS_WEBHOOK_LEASE_S", lease),
+    ):
+        # An option given on the command line wins; its default gives way to the environment.
+        if ctx.get_parameter_source(name) is click.core.ParameterSource.DEFAULT:
+            env.setdefault(variable, str(value))
+        else:
+            env[variable] = str(value)
     argv = [
         sys.executable,
         "-m",
