@@ -1,7 +1,7 @@
 """A job worker killed with SIGKILL in the middle of a webhook delivery, against the real Redis broker
 and a real worker process (``c2m worker`` → Dramatiq): no event is lost, and the receiver, which
 de-duplicates by ``webhook-id``, applies every event exactly once. Then SIGTERM stops the
-replacement worker cleanly.
+replacement worker cleanly. And a publish from the command line queues its compile job there.
 
 Needs Redis (``C2M_TEST_BROKER_URL``, default ``redis://127.0.0.1:6379/0``); skipped when it cannot
 be reached. Keys live under a namespace of their own, deleted afterwards."""
@@ -134,3 +134,28 @@ def _group_alive(pgid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def test_publishing_from_the_command_line_queues_compile_on_publish_on_redis(
+    migrated_url: str, namespace: str
+) -> None:
+    import redis
+
+    env = {**os.environ, "C2M_BROKER_URL": BROKER_URL, "C2M_JOBS_NAMESPACE": namespace}
+    published = subprocess.run(
+        [sys.executable, "-c", "from web.cli import main; main()", "catalog", "import", "--publish", "--quiet",
+         "--url", migrated_url, str(REPO / "catalog" / "demo" / "wardrobes.yaml")],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert published.returncode == 0, published.stderr
+    client = redis.Redis.from_url(BROKER_URL)
+    try:
+        assert client.llen(f"{namespace}:models") == 1  # one prepare_version job waiting
+    finally:
+        client.close()
+    status = subprocess.run(
+        [sys.executable, "-c", "from web.cli import main; main()", "jobs", "--url", migrated_url],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=60,
+    )
+    models = next(line for line in status.stdout.splitlines() if line.startswith("models"))
+    assert models.split()[1:] == ["1", "0", "0", "0"], status.stdout
