@@ -180,3 +180,28 @@ def test_worker_refuses_a_broker_url_it_cannot_use(jobs_db: str, monkeypatch) ->
     result = CliRunner().invoke(worker_command, ["--url", jobs_db])
     assert result.exit_code == 2
     assert "C2M_BROKER_URL must be a redis:// URL" in result.output
+
+
+def test_a_publish_stands_when_the_job_broker_is_down(jobs_db: str, monkeypatch, caplog) -> None:  # type: ignore[no-untyped-def]
+    import jobs.engine
+    from jobs.engine import hook_publishing
+
+    monkeypatch.setenv("C2M_BROKER_URL", "redis://127.0.0.1:1/0")  # nothing listens there
+    jobs.engine.reset()
+    hook_publishing()
+    engine = make_engine(jobs_db)
+    try:
+        with Session(engine) as session:
+            info = import_catalog(session, load_catalog_text(BOXES), source="boxes.yaml")
+            session.commit()
+            published = publish_checked(session, "boxes", number=info.number, actor="test")
+            session.commit()  # the hook fails after the commit: logged, the version stays published
+        with Session(engine) as session:
+            from catalog.services import list_versions
+
+            assert [v.status.value for v in list_versions(session, "boxes")] == ["published"]
+    finally:
+        engine.dispose()
+        jobs.engine.reset()
+    assert published.info.number == info.number
+    assert "the after-publish hook failed" in caplog.text
