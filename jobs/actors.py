@@ -10,9 +10,8 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from catalog.services import load_version
-from usecases.catalogs import warm
 from usecases.cleanup import clean_up
+from usecases.compiled_models import prepare_version as prepare_models
 from usecases.outbox import deliver_claimed
 
 from .db import session_factory
@@ -55,12 +54,11 @@ def deliver_webhook(event_id: int, lease: str) -> None:
 
 
 def prepare(session: Any, code: str, number: int) -> int:
-    """Compile (and keep) the models of catalog ``code`` version ``number``; returns products compiled.
-
-    The one place to change when compiled models become stored artifacts.
-    """
-    info, catalog = load_version(session, code, number, published_only=False)
-    return warm(catalog, info.content_hash)
+    """Compile the models of catalog ``code`` version ``number`` once and store them as artifacts
+    (``usecases.compiled_models``) for every web worker; returns the products ready (compiled now
+    or already stored). A product another process is preparing, or over the budget, is not counted."""
+    prepared = prepare_models(session, code, number)
+    return sum(1 for model in prepared if model.status in ("ready", "stored"))
 
 
 def prepare_version(code: str, number: int) -> None:

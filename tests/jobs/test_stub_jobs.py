@@ -20,10 +20,9 @@ from jobs.status import jobs_status
 from jobs.sweeper import sweep_once
 from tests.admin.conftest import BOXES
 from tests.jobs.conftest import Receiver, add_events, run_jobs
-from usecases import catalogs
 from usecases.outbox import schedule_due
 from usecases.publishing import publish_checked
-from usecases.records import OutboxEvent
+from usecases.records import CompiledModelRecord, OutboxEvent
 
 
 def events(url: str) -> list[OutboxEvent]:
@@ -124,9 +123,14 @@ def test_publishing_queues_compile_on_publish_which_compiles_the_models(stub_job
     finally:
         engine.dispose()
     assert stub_jobs.broker.queues["models"].qsize() == 1
-    catalogs.clear_caches()
     run_jobs(stub_jobs)
-    assert catalogs.cache_info()["configurators"] == 1  # the box model, compiled by the job
+    engine = make_engine(jobs_db)
+    try:
+        with Session(engine) as session:  # the box model, compiled by the job and stored for every worker
+            stored = session.scalars(select(CompiledModelRecord)).all()
+            assert [(r.product_code, r.status) for r in stored] == [("box", "ready")]
+    finally:
+        engine.dispose()
 
 
 def test_a_failing_job_is_listed_with_its_error_and_dead_lettered(stub_jobs: Jobs, jobs_db: str) -> None:

@@ -33,6 +33,7 @@ from catalog.snapshot import AttributeKind, Catalog, Product
 from configurator import Configurator, ConfiguratorError, Decision, format_value, parse_decision
 from configurator.checks import CatalogReport, format_configuration
 from configurator.rules import expression_checker
+from jobs.settings import broker_url
 from usecases.compile_guard import (
     CatalogTooComplex,
     check_catalog_compiles,
@@ -556,7 +557,8 @@ def publish(code: str, number: int) -> Any:
         session.rollback()
         flash(_("Not published: %(reason)s", reason=exc), "error")
         return redirect(url_for("admin.catalog", code=code), 303)
-    prepare_version(session, code, number)  # compiled once here, loaded by every worker
+    if broker_url() is None:  # without a job engine: compiled once here, loaded by every worker
+        prepare_version(session, code, number)
     info = published.info
     window = _("from %(when)s UTC", when=f"{info.valid_from:%Y-%m-%d %H:%M}") if info.valid_from else ""
     if info.valid_to:

@@ -312,8 +312,13 @@ def use_app_settings() -> None:
 def _prepare(url: str | None, code: str, number: int, *, quiet: bool) -> None:
     """Compile the published version's products once and store them (``usecases.compiled_models``),
     so that no web worker compiles them again."""
+    from jobs.settings import broker_url
     from usecases.compiled_models import prepare_version
 
+    if broker_url() is not None:
+        if not quiet:
+            click.echo("models: compile-on-publish queued on the job engine")
+        return
     use_app_settings()
     with database_session(url) as session:
         prepared = prepare_version(session, code, number)
