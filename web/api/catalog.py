@@ -21,6 +21,7 @@ from catalog.services import (
     load_version,
 )
 from catalog.snapshot import Attribute, AttributeKind, Product
+from jobs.settings import broker_url
 from usecases.catalogs import (
     LoadedCatalog,
     attribute_header,
@@ -369,9 +370,11 @@ def _publish_checked(session: Any, code: str, **arguments: Any) -> Published:
 
 
 def _prepare(session: Any, code: str, number: int) -> None:
-    """Compile the published version's products once and store them for every worker
-    (``usecases.compiled_models``); the request's own caches then load them."""
-    prepare_version(session, code, number)
+    """Without a job engine, compile the published version's products now, once, and store them
+    for every worker (``usecases.compiled_models``); with one, the after-publish hook has queued
+    that job, and this request does not compile."""
+    if broker_url() is None:
+        prepare_version(session, code, number)
 
 
 def _backend() -> str:

@@ -248,11 +248,13 @@ def _publish(
 ) -> None:
     """Check and publish (``usecases.publishing.publish_checked``); print the findings like ``check``."""
     from catalog.errors import CatalogError
+    from jobs.engine import hook_publishing
     from usecases.check_reports import finding_line
     from usecases.compile_guard import CatalogTooComplex
     from usecases.publishing import ChecksFailed, publish_checked
     from web.commands.progress import Progress, wanted
 
+    hook_publishing()  # with a job engine configured, the commit queues compile-on-publish
     total = len(catalog.products) if catalog is not None else None
     with database_session(url) as session:
         try:
@@ -310,8 +312,13 @@ def use_app_settings() -> None:
 def _prepare(url: str | None, code: str, number: int, *, quiet: bool) -> None:
     """Compile the published version's products once and store them (``usecases.compiled_models``),
     so that no web worker compiles them again."""
+    from jobs.settings import broker_url
     from usecases.compiled_models import prepare_version
 
+    if broker_url() is not None:
+        if not quiet:
+            click.echo("models: compile-on-publish queued on the job engine")
+        return
     use_app_settings()
     with database_session(url) as session:
         prepared = prepare_version(session, code, number)
