@@ -74,6 +74,7 @@ from configurator.checks import (
     product_changes,
 )
 from configurator.decisions import AttributeValue
+from configurator.derived import plain_product
 from configurator.errors import ConfiguratorError
 from configurator.rules import (
     EvaluationError,
@@ -109,6 +110,7 @@ def check_catalog(
     for product in catalog.products:
         if progress is not None:
             progress(product.code)
+        product = plain_product(product, catalog.modules)  # derived attributes read their definitions
         base = check_product(
             product, previous=before.get(product.code), backend=backend, catalog_key=catalog_key
         )

@@ -58,6 +58,7 @@ from bom.lines import (
     Provenance,
     to_decimal,
 )
+from bom.variants import is_variant, variant_code
 from catalog.snapshot import Attribute, AttributeKind, Catalog, Module, Part, Product
 
 __all__ = ["explode", "product_of"]
@@ -293,10 +294,11 @@ class _Walker:
             return None
         if line.op is not None and line.op not in owner.op_numbers:
             raise UnknownOperation(owner.code, line.pos, line.item, line.op)
-        part = self.comp.parts.get(line.item)
-        module = self.comp.modules.get(line.item) if part is None else None
+        item = variant_code(line.item, env) if is_variant(line.item) else line.item
+        part = self.comp.parts.get(item)
+        module = self.comp.modules.get(item) if part is None else None
         if part is None and module is None:
-            raise UnknownItem(owner.code, line.pos, line.item)
+            raise UnknownItem(owner.code, line.pos, item)
         passed: tuple[tuple[str, Any], ...] = ()
         if module is not None and module.configurable:
             passed = tuple(sorted((attr, value_of(f, env, **where)) for attr, f in cl.params))
