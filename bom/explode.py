@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import replace
 from decimal import Decimal, localcontext
 from fractions import Fraction
 from typing import Any
@@ -60,6 +61,7 @@ from bom.lines import (
 )
 from bom.variants import is_variant, variant_code
 from catalog.snapshot import Attribute, AttributeKind, Catalog, Module, Part, Product
+from configurator.texts import check_texts
 
 __all__ = ["explode", "product_of"]
 
@@ -78,6 +80,7 @@ def explode(
     configuration: Mapping[str, Any],
     *,
     quantity: int = 1,
+    texts: Mapping[str, object] | None = None,
 ) -> BillOfMaterials:
     """Explode the super BOM of ``product_code`` for a complete, valid configuration.
 
@@ -91,6 +94,7 @@ def explode(
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
         raise InvalidQuantity(quantity)
     product = product_of(catalog, product_code)
+    written = check_texts(product, texts or {})  # InvalidText names the field
     comp = compiled(catalog)
     env = check_product_configuration(comp, product, configuration)
     walker = _Walker(comp)
@@ -101,7 +105,7 @@ def explode(
         )
         parts = walker.flat_parts()
         total = sum((p.cost for p in parts), Decimal(0))
-    items = tuple(walker.items)
+    items = _with_texts(tuple(walker.items), product, written)
     return BillOfMaterials(
         catalog=catalog.code,
         currency=catalog.currency,
@@ -112,6 +116,23 @@ def explode(
         items=items,
         parts=parts,
         total_cost=total,
+        texts=tuple(sorted(written.items())),
+    )
+
+
+def _with_texts(
+    items: tuple[BomItem, ...], product: Product, written: Mapping[str, str]
+) -> tuple[BomItem, ...]:
+    """Put each text on the product's own line at its field's ``pos`` (the BOM keeps all of them too)."""
+    by_pos: dict[int, list[tuple[str, str]]] = {}
+    for field in product.texts:
+        if field.pos is not None and field.code in written:
+            by_pos.setdefault(field.pos, []).append((field.code, written[field.code]))
+    if not by_pos:
+        return items
+    return tuple(
+        replace(i, texts=tuple(by_pos[int(i.position)])) if i.level == 1 and int(i.position) in by_pos else i
+        for i in items
     )
 
 

@@ -153,7 +153,9 @@ def substitute(expr: Expr, definitions: Mapping[str, Expr]) -> Expr:
     if isinstance(expr, Unary):
         return replace(expr, operand=substitute(expr.operand, definitions))
     if isinstance(expr, Binary):
-        return replace(expr, left=substitute(expr.left, definitions), right=substitute(expr.right, definitions))
+        return replace(
+            expr, left=substitute(expr.left, definitions), right=substitute(expr.right, definitions)
+        )
     if isinstance(expr, In):
         items: tuple[Expr | Range, ...] = tuple(
             item if isinstance(item, Range) else substitute(item, definitions) for item in expr.items
@@ -189,7 +191,9 @@ def _definitions(product: Product) -> tuple[tuple[str, Expr], ...]:
         else:
             missing = [c for c in d.columns if c not in by_code]
             if missing:
-                raise DerivationError(f"the lookup table of {attribute.code} names unknown attributes {missing}")
+                raise DerivationError(
+                    f"the lookup table of {attribute.code} names unknown attributes {missing}"
+                )
             raw[attribute.code] = table_expression(d, attribute, by_code)
     done: dict[str, Expr] = {}
 

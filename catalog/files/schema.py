@@ -264,11 +264,13 @@ class Bound(fields.Field[Any]):
     ) -> Any:
         if isinstance(value, int) and not isinstance(value, bool):
             if abs(value) > MAX_INTEGER:
-                raise ValidationError(f"must be at most {MAX_INTEGER} in absolute value (got {shorten(str(value))})")
+                raise ValidationError(
+                    f"must be at most {MAX_INTEGER} in absolute value (got {shorten(str(value))})"
+                )
             return value
         if isinstance(value, str | Decimal) and not isinstance(value, bool):
             return DecimalText(maximum=Decimal(MAX_INTEGER))._deserialize(value, attr, data)
-        raise ValidationError("must be an integer (or, for a decimal attribute, a decimal such as \"0.5\")")
+        raise ValidationError('must be an integer (or, for a decimal attribute, a decimal such as "0.5")')
 
 
 class DerivedSchema(_Strict):

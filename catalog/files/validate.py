@@ -173,7 +173,11 @@ class Validator:
     def module(self, module: dict[str, Any], path: Path, scope: _Scope) -> None:
         for attribute, apath in _dicts(module.get("attributes"), (*path, "attributes")):
             if attribute.get("derived") is not None:
-                self.report((*apath, "derived"), "derived attributes are declared on products, not modules", at_key=True)
+                self.report(
+                    (*apath, "derived"),
+                    "derived attributes are declared on products, not modules",
+                    at_key=True,
+                )
         self.rules(path, module.get("rules"), scope)
         ops = self.operations(path, "operations", module.get("operations"), scope)
         self.lines(path, "components", module.get("components"), scope, ops, default_pos=True)
@@ -334,7 +338,9 @@ class Validator:
             number = _decimal(raw)
             exponent = None if number is None else number.as_tuple().exponent
             if number is None or not isinstance(exponent, int) or -exponent > places:
-                self.report((*path, key), f"{_show(raw)} is not a decimal with at most {places} decimal places")
+                self.report(
+                    (*path, key), f"{_show(raw)} is not a decimal with at most {places} decimal places"
+                )
                 sound = False
                 continue
             values[key] = number
@@ -345,7 +351,9 @@ class Validator:
             self.report((*path, "step"), f"step must be positive (got {step})")
             return False
         if values["min"] > values["max"]:
-            self.report((*path, "min"), f"empty domain: min {values['min']} is greater than max {values['max']}")
+            self.report(
+                (*path, "min"), f"empty domain: min {values['min']} is greater than max {values['max']}"
+            )
             return False
         size = int((values["max"] - values["min"]) / step) + 1
         return self.domain_size(data, path, size, f"{values['min']}..{values['max']}")
@@ -411,7 +419,10 @@ class Validator:
         elif kind == "decimal":
             attribute = self.builder.attribute({**data, "default": None}, path)
             if _decimal(default) not in attribute.domain():
-                self.report(dpath, f"{_show(default)} is not a value of {attribute.code} ({_describe_domain(attribute)})")
+                self.report(
+                    dpath,
+                    f"{_show(default)} is not a value of {attribute.code} ({_describe_domain(attribute)})",
+                )
                 return False
         else:
             return self.set_default(default, data, dpath)
@@ -451,11 +462,15 @@ class Validator:
             if data.get("default") is not None:
                 self.report((*apath, "default"), "a derived attribute has no default: its value is computed")
             if data.get("type") == "set":
-                self.report((*apath, "type"), "a derived attribute is an enum, bool, int or decimal, not a set")
+                self.report(
+                    (*apath, "type"), "a derived attribute is an enum, bool, int or decimal, not a set"
+                )
                 continue
             target = scope.sound_attribute(data.get("code"))
             if not isinstance(derived, dict):
-                kind = {"bool": "condition", "int": "formula", "decimal": "formula"}.get(data["type"], "param")
+                kind = {"bool": "condition", "int": "formula", "decimal": "formula"}.get(
+                    data["type"], "param"
+                )
                 self.expression(dpath, derived, kind, scope)
                 continue
             columns = derived.get("table") or []
@@ -474,7 +489,10 @@ class Validator:
             for r, row in enumerate(derived.get("rows") or []):
                 rpath = (*dpath, "rows", r)
                 if len(row) != len(columns) + 1:
-                    self.report(rpath, f"a row lists {len(columns)} key value(s) then the result; got {len(row)} cells")
+                    self.report(
+                        rpath,
+                        f"a row lists {len(columns)} key value(s) then the result; got {len(row)} cells",
+                    )
                     continue
                 for c, (key, cell) in enumerate(zip(keys, row, strict=False)):
                     problem = None if key is None else _value_problem(key, cell)
@@ -497,7 +515,10 @@ class Validator:
             code = data.get("code")
             if isinstance(code, str):
                 if code in scope.declared:
-                    self.report((*tpath, "code"), f"{code!r} is already an attribute code ({format_path(scope.declared[code])})")
+                    self.report(
+                        (*tpath, "code"),
+                        f"{code!r} is already an attribute code ({format_path(scope.declared[code])})",
+                    )
                 self.unique(seen, code, (*tpath, "code"), "text code")
             if not self.clean(tpath):
                 continue
