@@ -33,6 +33,7 @@ import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from decimal import Decimal
 from fractions import Fraction
 
 from bom.checks import MAX_SCREEN, _compiled, _finding, _module_product, _reachable_modules, quantity_findings
@@ -247,10 +248,12 @@ def _fits(value: object, target: Attribute) -> bool:
     if isinstance(value, bool) or not isinstance(value, int | Fraction):
         return False
     if target.kind is AttributeKind.INT:
-        return isinstance(value, int) and value in target.domain()
+        return isinstance(value, int) and value in range(
+            target.minimum or 0, (target.maximum or 0) + 1, max(target.step, 1)
+        )
     scaled = Fraction(value) * 10**target.places
     assert target.minimum is not None and target.maximum is not None
-    return (
+    return bool(
         scaled.denominator == 1
         and target.minimum <= scaled.numerator <= target.maximum
         and (scaled.numerator - target.minimum) % max(target.step, 1) == 0
@@ -260,7 +263,12 @@ def _fits(value: object, target: Attribute) -> bool:
 def _describe(target: Attribute) -> str:
     if target.kind in (AttributeKind.INT, AttributeKind.DECIMAL):
         values = target.domain()
-        step = f" step {values[1] - values[0]}" if len(values) > 1 and values[1] - values[0] != 1 else ""
+        unit = (
+            Decimal(target.step).scaleb(-target.places)
+            if target.kind is AttributeKind.DECIMAL
+            else target.step
+        )
+        step = f" step {unit}" if len(values) > 1 and unit != 1 else ""
         return f"{values[0]}..{values[-1]}{step}"
     if target.kind is AttributeKind.BOOL:
         return "true or false"
@@ -412,9 +420,9 @@ def derived_findings(product: Product, *, backend: str = "auto") -> list[Finding
                 product,
                 attribute.code,
                 message,
-                configuration=example,
+                configuration=example,  # type: ignore[arg-type]
                 loc=attribute.loc,
-            )  # type: ignore[arg-type]
+            )
         )
     return findings
 

@@ -117,7 +117,7 @@ def allowed_text(attribute: Attribute) -> str:
         return f"an integer {attribute.minimum}..{attribute.maximum}{step}"
     if attribute.kind is AttributeKind.DECIMAL:
         values = attribute.domain()
-        step = f" in steps of {values[1] - values[0]}" if len(values) > 1 else ""
+        step = f" in steps of {Decimal(attribute.step).scaleb(-attribute.places)}" if len(values) > 1 else ""
         return f"a decimal {values[0]}..{values[-1]}{step}"
     codes = ", ".join(c.code for c in attribute.choices)
     if attribute.kind is AttributeKind.SET:

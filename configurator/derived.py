@@ -138,8 +138,8 @@ def table_expression(derivation: Derivation, attribute: Attribute, by_code: Mapp
                 test = Binary("==", key, literal(part[0], key_attr))
                 return Call("if", (test, inner, _missing(example, kind)))
             half = len(part) // 2
-            test = In(key, tuple(literal(v, key_attr) for v in part[:half]))
-            return Call("if", (test, split(part[:half]), split(part[half:])))
+            among = In(key, tuple(literal(v, key_attr) for v in part[:half]))
+            return Call("if", (among, split(part[:half]), split(part[half:])))
 
         return split(values)
 

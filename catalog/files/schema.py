@@ -289,7 +289,7 @@ class Derived(fields.Field[Any]):
         if isinstance(value, dict):
             errors = DerivedSchema().validate(value)
             if errors:
-                raise ValidationError(errors)  # type: ignore[arg-type]
+                raise ValidationError(errors)
             return value
         if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
             raise ValidationError("must be a formula (text) or a lookup table {table: [...], rows: [...]}")
