@@ -149,14 +149,15 @@ def check_value(attribute: Attribute, value: object) -> AttributeValue:
         if isinstance(value, int) and not isinstance(value, bool) and value in attribute.domain():
             return value
     elif kind is AttributeKind.DECIMAL:
+        number: object = value
         if isinstance(value, str):
             try:
-                value = Decimal(value.strip())
+                number = Decimal(value.strip())
             except ArithmeticError:
-                raise InvalidValue(attribute.code, value, allowed_text(attribute)) from None
-        if isinstance(value, int | Decimal) and not isinstance(value, bool) and value in attribute.domain():
+                number = None
+        if isinstance(number, int | Decimal) and not isinstance(number, bool) and number in attribute.domain():
             # the attribute's own spelling: 75 -> Decimal("75.0") with places 1
-            return Decimal(value).quantize(Decimal(1).scaleb(-attribute.places))
+            return Decimal(number).quantize(Decimal(1).scaleb(-attribute.places))
     elif isinstance(value, str) and value in attribute.domain():
         return value
     raise InvalidValue(attribute.code, value, allowed_text(attribute))
