@@ -192,3 +192,21 @@ def test_demo_catalogs_validate_clean() -> None:
     assert result.exit_code == 0, result.output
     bikes = load_catalog_file(demo / "city-bikes.yaml").product("city-ebike")
     assert [a.code for a in bikes.derived] == ["seat_tube_mm"] and bikes.texts[0].code == "engraving"
+
+
+def test_texts_in_csv_and_b2mml(shop) -> None:  # type: ignore[no-untyped-def]
+    import csv
+    import io
+    from datetime import date
+
+    from bom.export import bom_csv, order_b2mml, xml_bytes
+
+    config = {"frame": "fixed", "top": "oak", "width": 1200, "height": Decimal("80.0")}
+    bom = explode(shop, "desk", config, texts={"engraving": "Anna B"})
+    rows = list(csv.DictReader(io.StringIO(bom_csv(bom))))
+    assert [r["texts"] for r in rows] == ["", "", "engraving=Anna B"]
+    order = create_production_order(
+        shop, "1", "h", "desk", config, quantity=1, due_date=date(2027, 1, 8), number="PO-2", texts={"engraving": "Anna B"}
+    )
+    xml = xml_bytes(order_b2mml(order, shop)).decode()
+    assert "<ID>text/engraving</ID>" in xml and "<ValueString>Anna B</ValueString>" in xml
