@@ -60,3 +60,31 @@ def test_storefront_page_renders_decimal_values(app: Flask) -> None:
     assert started.status_code == 303
     page = client.get(started.headers["Location"] + "?lang=en")
     assert page.status_code == 200 and "72.5" in page.get_data(as_text=True)
+
+
+def test_an_order_carries_the_buyers_texts_to_its_production_order(app: Flask) -> None:
+    client = app.test_client()
+    decisions = [
+        {"attribute": "frame", "value": "fixed"},
+        {"attribute": "top", "value": "oak"},
+        {"attribute": "width", "value": 1400},
+        {"attribute": "height", "value": "75.0"},
+    ]
+    body = {"catalog": "shop", "product": "desk", "decisions": decisions, "texts": {"engraving": "Anna<3"}}
+    refused = client.post("/api/v1/orders", json=body, headers={"Idempotency-Key": "richer-bad"})
+    assert refused.status_code == 422, refused.get_json()
+    problem = refused.get_json()
+    assert problem["reason"] == "invalid_text" and "engraving" in problem["detail"]
+    body["texts"] = {"engraving": "Anna B"}
+    placed = client.post("/api/v1/orders", json=body, headers={"Idempotency-Key": "richer-ok"})
+    assert placed.status_code == 201, placed.get_json()
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(app.config["DATABASE_URL"])
+    with engine.connect() as connection:
+        document = connection.execute(text("SELECT document FROM production_orders ORDER BY id DESC LIMIT 1")).scalar()
+    import json
+
+    stored = json.loads(document)
+    assert stored["texts"] == {"engraving": "Anna B"}
+    assert [i.get("texts") for i in stored["bom"]["items"]][-1] == {"engraving": "Anna B"}
