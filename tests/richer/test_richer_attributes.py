@@ -210,3 +210,27 @@ def test_texts_in_csv_and_b2mml(shop) -> None:  # type: ignore[no-untyped-def]
     )
     xml = xml_bytes(order_b2mml(order, shop)).decode()
     assert "<ID>text/engraving</ID>" in xml and "<ValueString>Anna B</ValueString>" in xml
+
+
+def test_derived_attributes_may_read_each_other_but_not_in_a_cycle() -> None:
+    from bom.model_checks import derived_findings
+    from catalog.snapshot import Attribute, AttributeKind, Derivation, Label, Product, Rule
+
+    width = Attribute("width", AttributeKind.INT, Label("Width"), minimum=1, maximum=4)
+
+    def derived(code: str, formula: str) -> Attribute:
+        return Attribute(code, AttributeKind.INT, Label(code), minimum=0, maximum=20, derived=Derivation(formula=formula))
+
+    chain = Product(
+        "p", Label("P"), Decimal(0), (width,),
+        derived=(derived("double", "width * 2"), derived("quad", "double * 2")),
+        rules=(Rule("r", Label("r"), text="quad != 8"),),
+    )
+    assert plain_product(chain).rules[0].text == "width * 2 * 2 != 8"
+    assert Configurator(chain, backend="brute").count() == 3
+    assert derived_findings(chain, backend="sat") == []
+    cycle = Product(
+        "p", Label("P"), Decimal(0), (width,), derived=(derived("a", "b + 1"), derived("b", "a + 1")),
+    )
+    [finding] = derived_findings(cycle, backend="sat")
+    assert "cycle: a -> b -> a" in finding.message
