@@ -247,6 +247,7 @@ def attribute_view(
             "selected": item["selected"],
             "source": item["source"],
             "delta": Decimal(delta) if delta is not None else None,
+            "replaces": bool(item.get("replaces_completed")),
             "id": f"v-{attr.code}-{format_value(raw)}",
         })
     if attr.kind is AttributeKind.SET:
@@ -415,11 +416,13 @@ def _with_sequence(html: str) -> Response:
     return response
 
 
-def _configuration(config_id: str) -> configs.Configuration:
-    """The configuration; a form's ``revision`` (the one the page showed) must still be the stored one."""
+def _configuration(config_id: str, *, rebase_decision: bool = False) -> configs.Configuration:
+    """The configuration; a form's ``revision`` (the one the page showed) must still be the stored one,
+    except for one choice (``rebase_decision``), which goes on top of later ones it commutes with."""
     sent = request.form.get("revision", "") if request.method == "POST" else ""
     revision = int(sent) if sent.isdigit() and len(sent) <= 9 else None
-    return configs.get_configuration(database.session(), config_id, revision=revision)
+    return configs.get_configuration(database.session(), config_id, revision=revision,
+                                     rebase_decision=rebase_decision)
 
 
 # --------------------------------------------------------------------------- catalog pages
@@ -511,7 +514,7 @@ def set_value(config_id: str) -> Response | str:
     """Choose a value (or tick set elements). A value that is not possible is not stored:
     the answer explains why and offers the repair."""
     session = database.session()
-    cfg = _configuration(config_id)
+    cfg = _configuration(config_id, rebase_decision=True)
     before = cfg.state()
     try:
         attr = cfg.product.attribute(request.form.get("attribute", ""))
