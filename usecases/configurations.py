@@ -664,7 +664,7 @@ def _parse_all(
     out: list[dict[str, Any]] = []
     for index, item in enumerate(items):
         try:
-            out.append(decision_to_json(decision_from_json(product, item)))
+            out.append(_stored(decision_to_json(decision_from_json(product, _without_origin(item))), _origin_of(item)))
         except ConfiguratorError as exc:
             sub = _field_of(exc, item)
             exc.field = f"{where}[{index}].{sub}" if where else sub  # type: ignore[attr-defined]
