@@ -14,6 +14,7 @@ only turns form fields into its JSON decisions and its results into pages.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -768,13 +769,90 @@ def save_quote(config_id: str) -> Response | tuple[str, int]:
     return redirect(url_for(".quote_page", token=quote.token), 303)
 
 
+def quote_problem_text(problem: Exception | None) -> str | None:
+    """Why a quote cannot be ordered at its price, in the buyer's words (``None``: it can)."""
+    if problem is None:
+        return None
+    reason = getattr(problem, "reason", "")
+    extra = getattr(problem, "extra", {})
+    if reason == "version_archived":
+        return str(_("This product version has been withdrawn from sale (archived), so it can no longer be "
+                     "ordered at the quoted price. Configure it again from this quote for the current version "
+                     "and price."))
+    if reason == "version_expired":
+        ended = datetime.fromisoformat(extra["valid_to"])
+        return str(_("The sale period of this product version ended on %(date)s (expired), so it can no longer "
+                     "be ordered at the quoted price. Configure it again from this quote for the current version "
+                     "and price.", date=format_date(ended.date(), "long")))
+    if reason == "quote_price_changed":
+        return str(_("The price of this configuration has changed since the quote, so it cannot be ordered at "
+                     "the quoted price. Configure it again from this quote for today's price."))
+    if reason == "quote_expired":
+        return str(_("This quote has expired"))
+    return str(_("The order could not be placed: %(detail)s", detail=str(problem)))
+
+
+def _quote_page(
+    quote: configs.Quote, *, errors: Mapping[str, str], key: str, status: int, form: Mapping[str, str]
+) -> tuple[str, int]:
+    from usecases.quote_orders import quote_order_problem
+
+    problem = quote_order_problem(database.read_session(), quote)
+    html = render_template("storefront/quote.html", errors=errors, idempotency_key=key, form=form,
+                           countries=country_names(), order_problem=quote_problem_text(problem),
+                           **quote_context(quote))
+    return html, status
+
+
 @bp.get("/q/<token>")
 def quote_page(token: str) -> str:
-    """A saved quote: configuration, catalog version, itemised price and validity, printable."""
+    """A saved quote: configuration, catalog version, itemised price and validity, printable, and the
+    form to order it at this price while the quote is valid and its catalog version on sale."""
     quote = configs.get_quote(database.read_session(), token)
     if quote.expired():
         raise configs.QuoteExpired(quote)
-    return render_template("storefront/quote.html", **quote_context(quote))
+    html, _status = _quote_page(quote, errors={}, key=uuid.uuid4().hex, status=200, form={})
+    return html
+
+
+@bp.post("/q/<token>/order")
+def order_quote(token: str) -> Response | tuple[str, int]:
+    """Order the quote at its frozen price (its configuration, quantity and catalog version)."""
+    from usecases.errors import UseCaseError
+    from usecases.quote_orders import order_quote as place_quote_order
+    from web.errors import status_of
+
+    quote = configs.get_quote(database.session(), token)
+    if quote.expired():
+        raise configs.QuoteExpired(quote)
+    errors, _quantity = _order_form_errors({**request.form, "quantity": str(quote.quantity)})
+    key = request.form.get("idempotency_key", "")
+    if errors:
+        return _quote_page(quote, errors=errors, key=key if "form" not in errors else uuid.uuid4().hex,
+                           status=422, form=request.form)
+    try:
+        _status, body = place_quote_order(
+            database.session(),
+            token,
+            idempotency_key=key,
+            scope=ORDER_SCOPE,
+            customer_name=request.form["name"].strip(),
+            customer_email=request.form["email"].strip(),
+            locale=current_locale(),
+            delivery_address=delivery_address_of(request.form),
+            notes=request.form.get("notes", "").strip() or None,
+            purchase_order_ref=request.form.get("purchase_order_ref", "").strip() or None,
+        )
+    except UseCaseError as exc:
+        if exc.reason == "quote_expired":
+            raise configs.QuoteExpired(quote) from None
+        message = quote_problem_text(exc)
+        if exc.reason == "idempotency_key_reused":
+            message = _("This form was already used for another order; please check and submit again.")
+        fresh = uuid.uuid4().hex if exc.reason == "idempotency_key_reused" else key
+        return _quote_page(quote, errors={"form": str(message)}, key=fresh, status=status_of(exc.reason),
+                           form=request.form)
+    return redirect(url_for(".order_placed", number=body["number"], t=body["access_token"]), 303)
 
 
 @bp.get("/q/<token>/quote.pdf")
