@@ -16,8 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from catalog.db import make_engine
-from catalog.models import CatalogRecord
-from catalog.models import CatalogVersion
+from catalog.models import CatalogRecord, CatalogVersion
 from catalog.services import archive_version
 from tests.storefront.conftest import csrf_token, make_app, start
 from tests.storefront.test_checkout_quotes import finish, idempotency_key

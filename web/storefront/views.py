@@ -14,9 +14,9 @@ only turns form fields into its JSON decisions and its results into pages.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
