@@ -386,7 +386,7 @@ def respond(
     if is_htmx():
         html = render_template("storefront/_panel.html", oob=True,
                                **panel_context(cfg, why=why, changes=changes, error=error, view=view, anchor=anchor))
-        return _with_sequence(html)
+        return _with_sequence(html, cfg.revision)
     if error:
         flash(error, "error")
     text = changes_text(changes)
@@ -405,11 +405,14 @@ def respond(
     return redirect(target, 303)
 
 
-def _with_sequence(html: str) -> Response:
-    """The panel, echoing the page's request sequence number (``X-Request-Seq``): the page's script
-    swaps in only answers newer than the last one it showed, so a slow answer to an earlier click
-    never replaces the answer to a later one."""
+def _with_sequence(html: str, revision: int | None = None) -> Response:
+    """The panel, echoing the page's request sequence number (``X-Request-Seq``) and the stored
+    revision it shows (``X-Configuration-Revision``): the page's script swaps in only answers
+    showing a newer revision than the panel it shows (for the same revision, answers to later
+    requests), so a slow answer never replaces a newer one, whichever order the server took them in."""
     response = current_app.make_response(html)
+    if revision is not None:
+        response.headers["X-Configuration-Revision"] = str(revision)
     seq = request.headers.get("X-Request-Seq", "")
     if seq.isdigit() and len(seq) <= 15:
         response.headers["X-Request-Seq"] = seq
@@ -483,7 +486,7 @@ def configure(config_id: str) -> str:
     context = panel_context(cfg, why=why_from(request.args), view=request.args.get("view"),
                             anchor=request.args.get("at"))
     if is_htmx():
-        return _with_sequence(render_template("storefront/_panel.html", oob=True, **context))
+        return _with_sequence(render_template("storefront/_panel.html", oob=True, **context), cfg.revision)
     context["status"] = " ".join(str(m) for m in get_flashed_messages(category_filter=["status"]))
     return render_template("storefront/configure.html", **context)
 
