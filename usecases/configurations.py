@@ -959,10 +959,22 @@ def remove_decision(
 
 
 def undo(session: Session, configuration: Configuration) -> Configuration:
-    """Drop the newest stored entry. :raise NothingToUndo: (422) the history is empty."""
+    """Drop the newest stored entry; when "Finish for me" made it, every value that one action filled
+    (the run of completed entries at the end), so undo takes back the whole action.
+
+    :raise NothingToUndo: (422) the history is empty.
+    """
     if not configuration.raw:
         raise NothingToUndo()
-    return _store(session, configuration, configuration.raw[:-1])
+    raw = configuration.raw[:-1]
+    if _completed_entry(configuration.raw[-1]):
+        while raw and _completed_entry(raw[-1]):
+            raw.pop()
+    return _store(session, configuration, raw)
+
+
+def _completed_entry(entry: object) -> bool:
+    return isinstance(entry, Mapping) and entry.get("origin") == "completed"
 
 
 def rebase(session: Session, configuration: Configuration, *, at: datetime | None = None) -> Configuration:

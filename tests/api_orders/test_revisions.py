@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -147,3 +148,36 @@ def test_concurrent_decisions_on_different_attributes_all_land(factory: sessionm
         final = get_configuration(session, configuration_id)
         assert sorted(entry["attribute"] for entry in final.raw) == sorted(code for code, _ in chosen)
         assert final.revision == 1 + len(chosen)
+
+
+def test_concurrent_api_decisions_made_on_one_revision_all_land(app: Flask) -> None:
+    """Over HTTP: clients that all saw revision 1 send decisions on different attributes at once;
+    every one is stored (rebased), none overwrites another, and the answers' revisions are all different."""
+    from tests.api_orders.conftest import BIKE
+
+    client = app.test_client()
+    created = client.post("/api/v1/configurations", json={"catalog": BIKE[0], "product": BIKE[1]}).get_json()
+    url = f"/api/v1/configurations/{created['id']}"
+    shown = {a["code"]: a["value"] for a in created["state"]["attributes"]
+             if a["value"] is not None and not isinstance(a["value"], list)}
+    chosen = list(shown.items())[:12]
+    barrier = threading.Barrier(len(chosen))
+    answers: list[tuple[int, Any]] = []
+    lock = threading.Lock()
+
+    def send(attribute: str, value: object) -> None:
+        own = app.test_client()
+        barrier.wait(30)
+        response = own.post(f"{url}/decisions", json={"attribute": attribute, "value": value, "revision": 1})
+        with lock:
+            answers.append((response.status_code, response.get_json().get("revision")))
+
+    threads = [threading.Thread(target=send, args=pair) for pair in chosen]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert sorted(status for status, _ in answers) == [200] * len(chosen), answers
+    assert sorted(revision for _, revision in answers) == list(range(2, 2 + len(chosen)))
+    final = client.get(url).get_json()
+    assert sorted(d["attribute"] for d in final["decisions"]) == sorted(code for code, _ in chosen)

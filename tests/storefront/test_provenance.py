@@ -89,3 +89,12 @@ def test_the_api_reports_filled_values_with_source_completed(demo_app: Flask, cl
     sources = {a["code"]: a["source"] for a in body["state"]["attributes"]}
     assert sources.pop("express") == "user"
     assert set(sources.values()) == {"completed"}
+
+
+def test_undo_after_finish_for_me_takes_back_everything_it_filled(demo_app: Flask, client: FlaskClient) -> None:
+    config = start(client)
+    choose(client, config, "child_seat", "true")
+    post(client, f"{config}/complete", objective="defaults")
+    assert len(decisions_of(demo_app, config)) > 5
+    post(client, f"{config}/undo")
+    assert decisions_of(demo_app, config) == [{"attribute": "child_seat", "value": True}]
