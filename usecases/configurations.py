@@ -567,8 +567,10 @@ def _change_log(record: ConfigurationRecord) -> list[list[Any]]:
         log = json.loads(record.changes or "[]")
     except json.JSONDecodeError as exc:
         raise StoredRecordCorrupt(f"configuration {record.id}", "changes", f"not valid JSON ({exc.msg})") from None
-    if not isinstance(log, list):
-        raise StoredRecordCorrupt(f"configuration {record.id}", "changes", "not a list")
+    if not isinstance(log, list) or not all(
+        isinstance(e, list) and len(e) == 2 and isinstance(e[0], int) and isinstance(e[1], list) for e in log
+    ):
+        raise StoredRecordCorrupt(f"configuration {record.id}", "changes", "not a list of [revision, attributes]")
     return log
 
 
@@ -577,7 +579,7 @@ def changed_since(record: ConfigurationRecord, revision: int) -> frozenset[str] 
     when that is not known (``revision`` is older than the remembered changes, or not older at all)."""
     if revision >= record.revision:
         return frozenset() if revision == record.revision else None
-    by_revision = {int(entry[0]): entry[1] for entry in _change_log(record)}
+    by_revision = {entry[0]: entry[1] for entry in _change_log(record)}
     later = range(revision + 1, record.revision + 1)
     if any(r not in by_revision for r in later):
         return None

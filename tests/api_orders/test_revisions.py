@@ -181,3 +181,27 @@ def test_concurrent_api_decisions_made_on_one_revision_all_land(app: Flask) -> N
     assert sorted(revision for _, revision in answers) == list(range(2, 2 + len(chosen)))
     final = client.get(url).get_json()
     assert sorted(d["attribute"] for d in final["decisions"]) == sorted(code for code, _ in chosen)
+
+
+def test_a_late_decision_is_refused_when_the_changes_since_its_revision_are_not_known(
+    factory: sessionmaker[Session],
+) -> None:
+    """Rows from before the change log (or older than it reaches) are never guessed: 409, not a rebase."""
+    from sqlalchemy import update
+
+    from usecases.records import ConfigurationRecord
+
+    with factory() as session:
+        configuration = create_configuration(session, "box", [], catalog_code="tiny-shop")
+        add_decision(session, configuration, {"attribute": "size", "value": "small"})
+        session.execute(update(ConfigurationRecord).where(ConfigurationRecord.id == configuration.id)
+                        .values(changes=None))
+        session.commit()
+    with factory() as session:
+        late = get_configuration(session, configuration.id, revision=1, rebase_decision=True)
+        try:
+            add_decision(session, late, {"attribute": "width", "value": 200})
+        except StaleRevision as exc:
+            assert exc.extra["current_revision"] == 2
+        else:
+            raise AssertionError("a decision made on revision 1 was rebased across an unknown change")
