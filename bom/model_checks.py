@@ -36,7 +36,8 @@ from dataclasses import replace
 from decimal import Decimal
 from fractions import Fraction
 
-from bom.checks import MAX_SCREEN, _compiled, _finding, _module_product, _reachable_modules, quantity_findings
+from bom.checks import MAX_SCREEN, _compiled, _module_product, _reachable_modules, quantity_findings
+from bom.checks import _finding as _said_finding
 from bom.variants import placeholders, variant_code
 from catalog.snapshot import Attribute, AttributeKind, BomLine, Catalog, Module, Product, SourceLoc
 from configurator.checks import Finding, Severity, find_configuration, format_configuration
@@ -86,6 +87,28 @@ def product_findings(catalog: Catalog, product: Product, *, backend: str = "auto
     except (RuleError, RuleSetInvalid, ConfiguratorError) as exc:
         out.append(_finding("model", Severity.ERROR, product, product.code, str(exc), loc=product.loc))
     return out
+
+
+def _finding(
+    check: str,
+    severity: Severity,
+    product: Product,
+    subject: str,
+    message: str,
+    *,
+    configuration: tuple[tuple[str, object], ...] = (),
+    loc: SourceLoc | None = None,
+) -> Finding:
+    """A finding worded here, in English (no message id)."""
+    return _said_finding(
+        check,
+        severity,
+        product,
+        subject,
+        {"message": message},
+        configuration=configuration,  # type: ignore[arg-type]
+        loc=loc,
+    )
 
 
 # --------------------------------------------------------------------------- searching
@@ -194,7 +217,7 @@ def variant_findings(catalog: Catalog, product: Product, *, backend: str = "auto
                         product,
                         f"{owner_code}:{line.pos}",
                         message,
-                        configuration=example,  # type: ignore[arg-type]
+                        configuration=example,
                         loc=line.loc,
                     )
                 )
@@ -346,7 +369,7 @@ def _line_params(
             f"for {format_configuration(example)}{scope}"  # type: ignore[arg-type]
         )
         findings.append(
-            _finding("module_param", severity, product, subject, message, configuration=example, loc=line.loc)  # type: ignore[arg-type]
+            _finding("module_param", severity, product, subject, message, configuration=example, loc=line.loc)
         )
     return findings
 
@@ -420,7 +443,7 @@ def derived_findings(product: Product, *, backend: str = "auto") -> list[Finding
                 product,
                 attribute.code,
                 message,
-                configuration=example,  # type: ignore[arg-type]
+                configuration=example,
                 loc=attribute.loc,
             )
         )
