@@ -1,7 +1,7 @@
 """compiled models: artifacts of compiled product models, shared by every process
 
 Revision ID: c0a7f1e5d3b9
-Revises: e41b7c2a9f63
+Revises: b3d9f2c41a77
 Create Date: 2026-12-07 01:00:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from catalog.models import UtcDateTime
 
 revision: str = 'c0a7f1e5d3b9'
-down_revision: str | Sequence[str] | None = 'e41b7c2a9f63'
+down_revision: str | Sequence[str] | None = 'b3d9f2c41a77'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
