@@ -11,7 +11,7 @@ exact place; ``loc`` never takes part in equality or hashing.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from enum import StrEnum
 
@@ -321,6 +321,9 @@ class Product:
     loc: SourceLoc | None = field(default=None, compare=False, repr=False)
     requires: tuple[BomRequirement, ...] = ()
     """BOM requirements checked over every valid configuration (see :class:`BomRequirement`)."""
+    modules: tuple[Module, ...] = field(default=(), compare=False, repr=False)
+    """The catalog's modules the super BOM reaches (any depth), filled in by :class:`Catalog`:
+    the configurator compiles the configurable ones into the product's model."""
 
     def attribute(self, code: str) -> Attribute:
         for a in self.attributes:
@@ -343,6 +346,12 @@ class Catalog:
     description: Label | None = None
     loc: SourceLoc | None = field(default=None, compare=False, repr=False)
 
+    def __post_init__(self) -> None:
+        # Each product carries the modules its super BOM reaches, so a product alone compiles
+        # into the model of the whole product (module rules included).
+        linked = tuple(_with_modules(p, self.modules) for p in self.products)
+        object.__setattr__(self, "products", linked)
+
     def product(self, code: str) -> Product:
         for p in self.products:
             if p.code == code:
@@ -360,3 +369,32 @@ class Catalog:
             if m.code == code:
                 return m
         return None
+
+
+def reachable_modules(bom: Sequence[BomLine], modules: Sequence[Module]) -> tuple[Module, ...]:
+    """The modules ``bom`` reaches through its lines and their components, at any depth, in
+    the order first met (a cycle is followed once).
+
+    >>> leaf = Module("LEAF", Label("Leaf"))
+    >>> top = Module("TOP", Label("Top"), components=(BomLine(10, "LEAF"), BomLine(20, "BOLT")))
+    >>> [m.code for m in reachable_modules((BomLine(10, "TOP"),), (leaf, top))]
+    ['TOP', 'LEAF']
+    """
+    by_code = {m.code: m for m in modules}
+    seen: dict[str, Module] = {}
+    pending = [line.item for line in bom]
+    while pending:
+        code = pending.pop(0)
+        module = by_code.get(code)
+        if module is None or code in seen:
+            continue
+        seen[code] = module
+        pending.extend(line.item for line in module.components)
+    return tuple(seen.values())
+
+
+def _with_modules(product: Product, modules: Sequence[Module]) -> Product:
+    reached = reachable_modules(product.bom, modules)
+    if reached == product.modules:
+        return product
+    return replace(product, modules=reached)

@@ -46,6 +46,7 @@ from collections.abc import Mapping, Sequence
 from catalog.snapshot import Attribute, AttributeKind, Product, Rule, Value
 from configurator.decompose import Decomposer, NotDecomposable
 from configurator.model import Constraint, Model, Variable, element_var
+from configurator.modules import ModuleConstraint, module_constraints
 from configurator.rules import (
     EvaluationError,
     RuleError,
@@ -80,7 +81,11 @@ def build_model(product: Product, *, key: str) -> Model:
             compiled.append((rule, checked, tuple(sorted(references(checked)))))
         else:
             compiled.append((rule, None, rule.columns))
-    order = attribute_order([a.code for a in attrs], [scope for _, _, scope in compiled])
+    # Configurable modules the super BOM reaches: their values and rules hold whenever their line is active.
+    in_modules = module_constraints(product)
+    order = attribute_order(
+        [a.code for a in attrs], [*(scope for _, _, scope in compiled), *(m.attributes for m in in_modules)]
+    )
     variables: list[Variable] = []
     set_elements: dict[str, tuple[str, ...]] = {}
     vars_of: dict[str, tuple[str, ...]] = {}
@@ -113,6 +118,7 @@ def build_model(product: Product, *, key: str) -> Model:
             constraints.extend(_split_or_whole(decomposer, rule.id, expr, ordered, by_code, vars_of))
         else:
             constraints.append(_table_constraint(rule, attrs, by_code))
+    constraints.extend(_module_constraint(m, by_code, vars_of) for m in in_modules)
     if decomposer.variables:
         variables = decomposer.placed(variables)
     return Model(
@@ -210,6 +216,45 @@ def _expression_constraint(
             return False
 
     return Constraint(rule_id, tuple(scope), predicate)
+
+
+def _module_constraint(
+    m: ModuleConstraint, by_code: Mapping[str, Attribute], vars_of: Mapping[str, tuple[str, ...]]
+) -> Constraint:
+    """A module constraint over the solver variables of the product attributes it reads."""
+    readers = _readers(m.attributes, by_code, vars_of)
+    scope = tuple(n for code in m.attributes for n in vars_of[code])
+    holds = m.holds
+
+    def predicate(*values: Value) -> bool:
+        return holds(_env(readers, values))
+
+    return Constraint(m.rule_id, scope, predicate)
+
+
+def _readers(
+    codes: Sequence[str], by_code: Mapping[str, Attribute], vars_of: Mapping[str, tuple[str, ...]]
+) -> list[tuple[str, int, tuple[str, ...] | None]]:
+    """How to rebuild each attribute's value from a scope's flat list of solver values."""
+    readers: list[tuple[str, int, tuple[str, ...] | None]] = []
+    start = 0
+    for code in codes:
+        if by_code[code].kind is AttributeKind.SET:
+            readers.append((code, start, tuple(c.code for c in by_code[code].choices)))
+        else:
+            readers.append((code, start, None))
+        start += len(vars_of[code])
+    return readers
+
+
+def _env(readers: Sequence[tuple[str, int, tuple[str, ...] | None]], values: Sequence[Value]) -> dict[str, object]:
+    env: dict[str, object] = {}
+    for code, start, elements in readers:
+        if elements is None:
+            env[code] = values[start]
+        else:
+            env[code] = frozenset(e for e, on in zip(elements, values[start : start + len(elements)], strict=True) if on)
+    return env
 
 
 def _table_constraint(rule: Rule, attrs: Sequence[Attribute], by_code: Mapping[str, Attribute]) -> Constraint:

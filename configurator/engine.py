@@ -44,6 +44,7 @@ from configurator.decisions import (
 from configurator.diagnosis import fastdiag, quickxplain
 from configurator.errors import ConfiguratorError
 from configurator.model import Constraint, Model
+from configurator.modules import module_labels
 from configurator.priced import PricedModel
 from configurator.pricing import PriceBreakdown, PriceModel
 
@@ -577,7 +578,7 @@ class Configurator:
                 self._attr_vars[a.code] = tuple(self.model.set_elements.get(a.code, ()))
             else:
                 self._attr_vars[a.code] = (a.code,)
-        self._rule_labels = {r.id: r.message for r in product.rules}
+        self._rule_labels = {**module_labels(product), **{r.id: r.message for r in product.rules}}
         self._rule_order: list[str] = []
         for c in self.model.constraints:
             if c.rule_id not in self._rule_order:

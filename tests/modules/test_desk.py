@@ -1,0 +1,95 @@
+"""A desk whose frame and cable tray are configurable modules: the configurator offers exactly
+what the order accepts (module bounds, steps and rules are part of the product's model)."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+
+from bom.errors import BomError
+from bom.explode import explode
+from catalog.files import load_catalog_file
+from catalog.snapshot import Catalog
+from configurator import Configurator, Decision, load_product
+from configurator.rules import expression_checker
+
+DESK = Path(__file__).with_name("desk.yaml")
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return load_catalog_file(DESK, expression_checker=expression_checker)
+
+
+@pytest.fixture(scope="module", params=["mdd", "ddnnf", "sat"])
+def conf(request: pytest.FixtureRequest, catalog: Catalog) -> Configurator:
+    return load_product(catalog, "desk", catalog_key=f"test-desk-{request.param}", backend=request.param)
+
+
+def explodes(catalog: Catalog, configuration: dict[str, object]) -> bool:
+    try:
+        explode(catalog, "desk", configuration)
+    except BomError:
+        return False
+    return True
+
+
+def every_configuration(catalog: Catalog) -> list[dict[str, object]]:
+    product = catalog.product("desk")
+    domains = [a.domain() for a in product.attributes]
+    codes = [a.code for a in product.attributes]
+    return [dict(zip(codes, values, strict=True)) for values in itertools.product(*domains)]
+
+
+def test_a_wide_desk_with_one_motor_is_not_offered(conf: Configurator) -> None:
+    state = conf.state([Decision("width", 1800)])
+    assert state.attribute("motors").possible == (2,)
+    assert state.attribute("motors").value == 2
+
+
+def test_the_conflict_names_the_module_rule_with_its_message(conf: Configurator) -> None:
+    explanation = conf.explain([Decision("width", 1800)], "motors", 1)
+    assert not explanation.possible
+    assert [r.rule_id for r in explanation.rules] == ["FRAME/frame-elec"]
+    message = explanation.rules[0].message
+    assert message.en == "Frames of 1600 mm or more need two motors."
+    assert message.get("zh-CN") == "1600 mm 及以上的桌架需要两个电机。"
+
+
+def test_module_bounds_limit_the_product_and_say_why(conf: Configurator) -> None:
+    assert 2100 not in conf.state([]).attribute("width").possible
+    explanation = conf.explain([], "width", 2100)
+    assert [r.rule_id for r in explanation.rules] == ["FRAME.span"]
+    assert explanation.rules[0].message.en == "Lifting frame: Span must be an integer 600..2000 in steps of 100 mm."
+    assert explanation.rules[0].message.get("zh-CN").startswith("升降桌架：跨度须为")
+
+
+def test_a_parameter_formula_is_bounded_only_while_its_line_is_selected(conf: Configurator) -> None:
+    # The tray gets width - 100 (at most 1800): a 2000 mm desk cannot have one, and may without.
+    assert conf.state([Decision("width", 2000)]).attribute("cable_tray").possible == (False,)
+    assert conf.state([Decision("cable_tray", False)]).attribute("width").possible[-1] == 2000
+    explanation = conf.explain([Decision("width", 2000)], "cable_tray", True)
+    assert [r.rule_id for r in explanation.rules] == ["TRAY.length"]
+
+
+def test_finish_for_me_gives_an_order_that_explodes(conf: Configurator, catalog: Catalog) -> None:
+    completed = conf.complete([Decision("width", 1800)])
+    assert completed["motors"] == 2
+    assert explodes(catalog, completed)
+
+
+def test_valid_is_exactly_what_explodes(conf: Configurator, catalog: Catalog) -> None:
+    everything = every_configuration(catalog)
+    valid = [c for c in everything if not conf.validate(c)]
+    exploding = [c for c in everything if explodes(catalog, c)]
+    assert valid == exploding
+    assert conf.count([]) == len(valid) == 66
+
+
+def test_module_attributes_are_not_choices(conf: Configurator, catalog: Catalog) -> None:
+    product = catalog.product("desk")
+    state = conf.state([])
+    assert [a.code for a in state.attributes] == [a.code for a in product.attributes]
+    assert {v.attribute for v in conf.model.variables} == {a.code for a in product.attributes}
