@@ -44,7 +44,7 @@ from configurator.decisions import (
 from configurator.diagnosis import fastdiag, quickxplain
 from configurator.errors import ConfiguratorError
 from configurator.model import Constraint, Model
-from configurator.modules import module_labels
+from configurator.modules import GUARD_PREFIX, module_labels
 from configurator.priced import PricedModel
 from configurator.pricing import PriceBreakdown, PriceModel
 
@@ -581,7 +581,8 @@ class Configurator:
         self._rule_labels = {**module_labels(product), **{r.id: r.message for r in product.rules}}
         self._rule_order: list[str] = []
         for c in self.model.constraints:
-            if c.rule_id not in self._rule_order:
+            # Module line guards define auxiliary variables: structure every rule subset keeps.
+            if c.rule_id not in self._rule_order and not c.rule_id.startswith(GUARD_PREFIX):
                 self._rule_order.append(c.rule_id)
         self._click_cache: _Click | bool | None = None
         self._rule_check_cache: dict[tuple[frozenset[str], tuple[tuple[str, frozenset[Value]], ...]], bool] = {}
@@ -1048,7 +1049,9 @@ class Configurator:
     def _satisfiable(self, rule_ids: frozenset[str], restrict: Mapping[str, frozenset[Value]]) -> bool:
         from configurator.backends.select import make_backend
 
-        constraints = tuple(c for c in self.model.constraints if c.rule_id in rule_ids)
+        constraints = tuple(
+            c for c in self.model.constraints if c.rule_id in rule_ids or c.rule_id.startswith(GUARD_PREFIX)
+        )
         # Only variables some kept constraint (or the restriction) touches matter:
         # every other variable is unconstrained and always extends.
         used = {n for c in constraints for n in c.scope} | set(restrict)

@@ -52,7 +52,18 @@ from configurator.rules import (
 )
 from configurator.rules.ast import Expr
 
-__all__ = ["ModuleConstraint", "ModuleUse", "module_constraints", "module_labels", "module_uses"]
+__all__ = [
+    "ACTIVE",
+    "BROKEN",
+    "GUARD_PREFIX",
+    "INACTIVE",
+    "Guard",
+    "ModuleConstraint",
+    "ModuleUse",
+    "module_constraints",
+    "module_labels",
+    "module_uses",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,11 +94,37 @@ class ModuleUse:
 
 @dataclass(frozen=True, slots=True)
 class ModuleConstraint:
-    """A constraint over product attributes: ``holds(env)`` with ``env`` holding ``attributes``."""
+    """A constraint over product attributes (and the use's guard): ``holds(env)``.
+
+    ``env`` holds ``attributes`` and, when ``guard`` is set, the guard's state
+    under the guard's name: the constraint binds only while that state is
+    :data:`ACTIVE` and fails when it is :data:`BROKEN`.
+    """
 
     rule_id: str
     attributes: tuple[str, ...]
     holds: Callable[[Mapping[str, Any]], bool]
+    guard: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Guard:
+    """Whether a module use is selected: a function of product attributes with three values.
+
+    Compiled as an auxiliary variable defined by ``state`` (structural, rule id
+    ``GUARD_PREFIX + name``), so the use's constraints do not each repeat the
+    conditions and quantities of every line on the way down.
+    """
+
+    name: str
+    attributes: tuple[str, ...]
+    state: Callable[[Mapping[str, Any]], int]
+
+
+INACTIVE, ACTIVE, BROKEN = 0, 1, 2
+"""Guard states: a line on the way is not selected; all are; one cannot be evaluated."""
+GUARD_PREFIX = "module-line:"
+"""Rule id prefix of guard definitions: structure, not rules (never named in explanations)."""
 
 
 class _Broken(Exception):
@@ -128,21 +165,33 @@ def module_uses(product: Product) -> tuple[ModuleUse, ...]:
     )
 
 
-def module_constraints(product: Product) -> list[ModuleConstraint]:
-    """The constraints that make every configurable module use valid whenever it is active."""
+def module_constraints(product: Product) -> tuple[list[Guard], list[ModuleConstraint]]:
+    """The guards and constraints that make every configurable module use valid whenever it is active."""
+    guards: list[Guard] = []
     out: list[ModuleConstraint] = []
     for use in module_uses(product):
+        guard = _guard(use)
+        broken = False
+        if guard is not None and not guard.attributes:
+            state = guard.state({})
+            if state == INACTIVE:
+                continue  # never selected: nothing to require
+            broken = state == BROKEN
+            guard = None
+        if guard is not None:
+            guards.append(guard)
         module = use.module
         passed = use.steps[-1].params
+        name = guard.name if guard is not None else None
         for a in module.attributes:
             if a.code not in passed and _default_ok(a):
                 continue  # the default, always in the domain: nothing to require
-            out.append(_chain_constraint(use, f"{use.name}.{a.code}", (a.code,), _in_domain(a)))
+            out.append(_value_constraint(use, f"{use.name}.{a.code}", (a.code,), _in_domain(a), name, broken))
         attrs = {a.code: a for a in module.attributes}
         for rule in module.rules:
             test, reads = _rule_test(use, rule, attrs)
-            out.append(_chain_constraint(use, f"{use.name}/{rule.id}", reads, test))
-    return out
+            out.append(_value_constraint(use, f"{use.name}/{rule.id}", reads, test, name, broken))
+    return guards, out
 
 
 def module_labels(product: Product) -> dict[str, Label]:
@@ -246,51 +295,99 @@ def _rule_test(use: ModuleUse, rule: Rule, attrs: Mapping[str, Attribute]
     return matches, columns
 
 
-def _chain_constraint(use: ModuleUse, rule_id: str, reads: Sequence[str],
-                      test: Callable[[Mapping[str, Any]], bool]) -> ModuleConstraint:
-    """``test`` on the module's values (``reads``) must hold whenever ``use`` is active."""
-    steps = use.steps
-    # What each step must compute, from the module up: the module attributes needed below it.
+def _needs(steps: Sequence[Step], reads: Sequence[str], *, selection: bool) -> tuple[list[frozenset[str]], tuple[str, ...]]:
+    """What each step must compute (the module attributes needed below it), and the product
+    attributes read: for the module's values ``reads`` (and, with ``selection``, for every
+    line's condition and quantity on the way)."""
     needs: list[frozenset[str]] = [frozenset()] * len(steps)
     wanted = frozenset(reads)
     for k in range(len(steps) - 1, -1, -1):
         needs[k] = wanted
         step = steps[k]
-        owner_reads = set(references(step.qty))
-        if step.when is not None:
-            owner_reads |= references(step.when)
+        owner_reads: set[str] = set()
+        if selection:
+            owner_reads |= references(step.qty)
+            if step.when is not None:
+                owner_reads |= references(step.when)
         for a in wanted:
             if a in step.params:
                 owner_reads |= references(step.params[a])
         wanted = frozenset(owner_reads)
+    return needs, tuple(sorted(wanted))
+
+
+def _guard(use: ModuleUse) -> Guard | None:
+    """The use's selection as a guard; ``None`` when every line on the way is always selected."""
+    steps = use.steps
+    if all(s.when is None and _constant_count(s.qty) for s in steps):
+        return None
+    needs, reads = _needs(steps, (), selection=True)
+    defaults = [{a.code: _default(a) for a in step.module.attributes} for step in steps]
+
+    def state(env: Mapping[str, Any]) -> int:
+        try:
+            return INACTIVE if _descend(steps, needs, defaults, env, selection=True) is None else ACTIVE
+        except (_Broken, EvaluationError, KeyError):
+            return BROKEN
+
+    return Guard(f"{GUARD_PREFIX}{use.name}", reads, state)
+
+
+def _constant_count(qty: Expr) -> bool:
+    return not references(qty) and _positive(qty)
+
+
+def _positive(qty: Expr) -> bool:
+    try:
+        value = evaluate(qty, {})
+    except EvaluationError:
+        return False
+    return not isinstance(value, bool) and isinstance(value, int | Fraction) and value > 0
+
+
+def _value_constraint(use: ModuleUse, rule_id: str, reads: Sequence[str],
+                      test: Callable[[Mapping[str, Any]], bool], guard: str | None, broken: bool) -> ModuleConstraint:
+    """``test`` on the module's values (``reads``) must hold whenever ``use`` is active
+    (``broken``: a line on the way can never be evaluated, so nothing holds)."""
+    if broken:
+        return ModuleConstraint(rule_id, (), lambda _env: False)
+    steps = use.steps
+    needs, attributes = _needs(steps, reads, selection=False)
     defaults = [{a.code: _default(a) for a in step.module.attributes} for step in steps]
 
     def holds(env: Mapping[str, Any]) -> bool:
+        if guard is not None:
+            state = env[guard]
+            if state != ACTIVE:
+                return state == INACTIVE
         try:
-            values = _descend(steps, needs, defaults, env)
-            return True if values is None else test(values)
+            values = _descend(steps, needs, defaults, env, selection=False)
+            assert values is not None
+            return test(values)
         except (_Broken, EvaluationError, KeyError):
             return False
 
-    return ModuleConstraint(rule_id, tuple(sorted(wanted)), holds)
+    return ModuleConstraint(rule_id, attributes, holds, guard)
 
 
 def _descend(steps: Sequence[Step], needs: Sequence[frozenset[str]], defaults: Sequence[Mapping[str, Any]],
-             env: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The module's values along the chain, or ``None`` when a line on it is not selected."""
+             env: Mapping[str, Any], *, selection: bool) -> dict[str, Any] | None:
+    """The module's values along the chain; with ``selection``, ``None`` when a line on it is not
+    selected (its condition fails or its quantity is zero)."""
     values: Mapping[str, Any] = env
     for step, need, default in zip(steps, needs, defaults, strict=True):
-        if step.when is not None:
-            selected = evaluate(step.when, values)
-            if not isinstance(selected, bool):
+        if selection:
+            if step.when is not None:
+                selected = evaluate(step.when, values)
+                if not isinstance(selected, bool):
+                    raise _Broken
+                if not selected:
+                    return None
+            qty = evaluate(step.qty, values)
+            if isinstance(qty, bool) or not isinstance(qty, int | Fraction) or qty < 0:
                 raise _Broken
-            if not selected:
+            if qty == 0:
                 return None
-        qty = evaluate(step.qty, values)
-        if isinstance(qty, bool) or not isinstance(qty, int | Fraction) or qty < 0:
-            raise _Broken
-        if qty == 0:
-            return None
         below: dict[str, Any] = {}
         for a in need:
             if a in step.params:

@@ -92,4 +92,4 @@ def test_module_attributes_are_not_choices(conf: Configurator, catalog: Catalog)
     product = catalog.product("desk")
     state = conf.state([])
     assert [a.code for a in state.attributes] == [a.code for a in product.attributes]
-    assert {v.attribute for v in conf.model.variables} == {a.code for a in product.attributes}
+    assert {v.attribute for v in conf.model.variables if not v.auxiliary} == {a.code for a in product.attributes}
