@@ -33,7 +33,9 @@ value when the line is inactive, and the buyer is never asked to choose them.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+import math
 from dataclasses import dataclass
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
@@ -50,7 +52,7 @@ from configurator.rules import (
     row_matches,
     row_sets,
 )
-from configurator.rules.ast import Expr
+from configurator.rules.ast import Binary, Call, Dec, Expr, Int, Name, Unary
 
 __all__ = [
     "ACTIVE",
@@ -77,6 +79,9 @@ class Step:
     qty: Expr
     params: Mapping[str, Expr]
     """Module attribute -> expression over the owner's attributes (configurable modules only)."""
+    counted: bool = False
+    """The quantity is positive for every value of the owner's attributes (proved by intervals),
+    so only ``when`` decides whether the line is selected."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,7 +247,8 @@ def _step(owner: str, attributes: Sequence[Attribute], line: BomLine, module: Mo
                 raise RuleError(f"module {module.code} has no attribute {attr!r} (it has {known})",
                                 where=where, source=line.loc)
             params[attr] = checked(text, "param", targets[attr])
-    return Step(owner, line, module, when, qty, params)
+    low = _lower_bound(qty, {a.code: a for a in attributes})
+    return Step(owner, line, module, when, qty, params, counted=low is not None and low > 0)
 
 
 def _default_ok(a: Attribute) -> bool:
@@ -306,7 +312,8 @@ def _needs(steps: Sequence[Step], reads: Sequence[str], *, selection: bool) -> t
         step = steps[k]
         owner_reads: set[str] = set()
         if selection:
-            owner_reads |= references(step.qty)
+            if not step.counted:
+                owner_reads |= references(step.qty)
             if step.when is not None:
                 owner_reads |= references(step.when)
         for a in wanted:
@@ -319,7 +326,7 @@ def _needs(steps: Sequence[Step], reads: Sequence[str], *, selection: bool) -> t
 def _guard(use: ModuleUse) -> Guard | None:
     """The use's selection as a guard; ``None`` when every line on the way is always selected."""
     steps = use.steps
-    if all(s.when is None and _constant_count(s.qty) for s in steps):
+    if all(s.when is None and s.counted for s in steps):
         return None
     needs, reads = _needs(steps, (), selection=True)
     defaults = [{a.code: _default(a) for a in step.module.attributes} for step in steps]
@@ -333,16 +340,79 @@ def _guard(use: ModuleUse) -> Guard | None:
     return Guard(f"{GUARD_PREFIX}{use.name}", reads, state)
 
 
-def _constant_count(qty: Expr) -> bool:
-    return not references(qty) and _positive(qty)
+def _lower_bound(expr: Expr, attributes: Mapping[str, Attribute]) -> Fraction | None:
+    """A lower bound of a quantity formula over the attributes' declared domains, or ``None``
+    when interval arithmetic cannot bound it (or it may fail: a divisor that may be zero).
+
+    Sound for explosion: a line's formulas are evaluated on its owner's values, which are
+    checked against those domains first.
+
+    >>> from catalog.snapshot import Label
+    >>> w = Attribute("w", AttributeKind.INT, Label("w"), minimum=600, maximum=2400, step=50)
+    >>> _lower_bound(parse_expression("(ceil(w / 1000) - 1) * w + 2 * w"), {"w": w})
+    Fraction(1200, 1)
+    >>> _lower_bound(parse_expression("w / (w - 600)"), {"w": w}) is None
+    True
+    """
+    bounds = _interval(expr, attributes)
+    return None if bounds is None else bounds[0]
 
 
-def _positive(qty: Expr) -> bool:
-    try:
-        value = evaluate(qty, {})
-    except EvaluationError:
-        return False
-    return not isinstance(value, bool) and isinstance(value, int | Fraction) and value > 0
+Interval = tuple[Fraction, Fraction]
+
+
+def _interval(expr: Expr, attributes: Mapping[str, Attribute]) -> Interval | None:
+    if isinstance(expr, Int):
+        return Fraction(expr.value), Fraction(expr.value)
+    if isinstance(expr, Dec):
+        value = Fraction(Decimal(expr.text))
+        return value, value
+    if isinstance(expr, Name):
+        a = attributes.get(expr.id)
+        if a is None or a.kind is not AttributeKind.INT or a.minimum is None or a.maximum is None:
+            return None
+        return Fraction(a.minimum), Fraction(a.maximum)
+    if isinstance(expr, Unary) and expr.op == "-":
+        inner = _interval(expr.operand, attributes)
+        return None if inner is None else (-inner[1], -inner[0])
+    if isinstance(expr, Binary) and expr.op in ("+", "-", "*", "/"):
+        left, right = _interval(expr.left, attributes), _interval(expr.right, attributes)
+        if left is None or right is None:
+            return None
+        if expr.op == "+":
+            return left[0] + right[0], left[1] + right[1]
+        if expr.op == "-":
+            return left[0] - right[1], left[1] - right[0]
+        if expr.op == "/":
+            if right[0] <= 0 <= right[1]:
+                return None
+            right = (1 / right[1], 1 / right[0])
+        corners = [x * y for x in left for y in right]
+        return min(corners), max(corners)
+    if isinstance(expr, Call):
+        if expr.func == "if":
+            a, b = _interval(expr.args[1], attributes), _interval(expr.args[2], attributes)
+            return None if a is None or b is None else (min(a[0], b[0]), max(a[1], b[1]))
+        args = [_interval(arg, attributes) for arg in expr.args]
+        if any(x is None for x in args) or not args:
+            return None
+        known = [x for x in args if x is not None]
+        if expr.func == "min":
+            return min(x[0] for x in known), min(x[1] for x in known)
+        if expr.func == "max":
+            return max(x[0] for x in known), max(x[1] for x in known)
+        low, high = known[0]
+        if expr.func == "ceil":
+            return Fraction(math.ceil(low)), Fraction(math.ceil(high))
+        if expr.func == "floor":
+            return Fraction(math.floor(low)), Fraction(math.floor(high))
+        if expr.func == "round":
+            return Fraction(math.floor(low)), Fraction(math.ceil(high))
+        if expr.func == "abs":
+            if low >= 0:
+                return low, high
+            return (Fraction(0) if high >= 0 else -high), max(-low, high)
+    return None
 
 
 def _value_constraint(use: ModuleUse, rule_id: str, reads: Sequence[str],
@@ -383,11 +453,12 @@ def _descend(steps: Sequence[Step], needs: Sequence[frozenset[str]], defaults: S
                     raise _Broken
                 if not selected:
                     return None
-            qty = evaluate(step.qty, values)
-            if isinstance(qty, bool) or not isinstance(qty, int | Fraction) or qty < 0:
-                raise _Broken
-            if qty == 0:
-                return None
+            if not step.counted:
+                qty = evaluate(step.qty, values)
+                if isinstance(qty, bool) or not isinstance(qty, int | Fraction) or qty < 0:
+                    raise _Broken
+                if qty == 0:
+                    return None
         below: dict[str, Any] = {}
         for a in need:
             if a in step.params:
