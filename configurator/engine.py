@@ -297,8 +297,9 @@ def _compiled(
 ) -> tuple[Model, Backend, float]:
     # Keyed by the catalog's content key when known: two requests for the same
     # published version share one compiled diagram. Without a key the product
-    # value itself (hashable, frozen) is the key.
-    ident: object = catalog_key if catalog_key else product
+    # value itself (hashable, frozen) is the key, with the modules it reaches (compiled in, but
+    # not part of a product's equality).
+    ident: object = catalog_key if catalog_key else (product, product.modules)
     cache_key = (ident, product.code, backend)
     with _cache_lock:
         hit = _cache.get(cache_key)
@@ -310,7 +311,7 @@ def _compiled(
 
     # Backends keep their own caches keyed by Model.key, so without a catalog key
     # the key must still identify the product's content, not just its code.
-    content = catalog_key or hashlib.sha256(repr(product).encode()).hexdigest()[:20]
+    content = catalog_key or hashlib.sha256(repr((product, product.modules)).encode()).hexdigest()[:20]
     model_key = f"{content}:{product.code}"
     started = time.perf_counter()
     model = build_model(product, key=model_key)

@@ -93,3 +93,21 @@ def test_module_attributes_are_not_choices(conf: Configurator, catalog: Catalog)
     state = conf.state([])
     assert [a.code for a in state.attributes] == [a.code for a in product.attributes]
     assert {v.attribute for v in conf.model.variables if not v.auxiliary} == {a.code for a in product.attributes}
+
+
+def test_the_documented_desk_is_this_desk_and_behaves_as_documented() -> None:
+    import re
+
+    from catalog.files import load_catalog_text
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "catalog-format.md").read_text(encoding="utf-8")
+    bodies = re.findall(r"<!-- example: full -->\n```yaml\n(.*?)```", doc, re.DOTALL)
+    documented = [b for b in bodies if "code: desks" in b]
+    assert len(documented) == 1
+    desk = load_catalog_text(documented[0], filename="catalog-format.md", expression_checker=expression_checker)
+    assert desk == load_catalog_file(DESK, expression_checker=expression_checker)
+    conf = load_product(desk, "desk", catalog_key="test-desk-doc", backend="mdd")
+    assert 2100 not in conf.state([]).attribute("width").possible
+    assert conf.state([Decision("width", 1800)]).attribute("motors").possible == (2,)
+    assert conf.state([Decision("width", 2000)]).attribute("cable_tray").possible == (False,)
+    assert conf.state([Decision("cable_tray", False)]).attribute("width").possible[-1] == 2000
