@@ -32,8 +32,8 @@ value when the line is inactive, and the buyer is never asked to choose them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
 import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -145,8 +145,14 @@ def module_uses(product: Product) -> tuple[ModuleUse, ...]:
     by_code = {m.code: m for m in product.modules}
     found: list[tuple[str, tuple[Step, ...]]] = []
 
-    def walk(owner: str, attributes: Sequence[Attribute], lines: Sequence[BomLine], prefix: str,
-             chain: tuple[Step, ...], seen: tuple[str, ...]) -> None:
+    def walk(
+        owner: str,
+        attributes: Sequence[Attribute],
+        lines: Sequence[BomLine],
+        prefix: str,
+        chain: tuple[Step, ...],
+        seen: tuple[str, ...],
+    ) -> None:
         for line in sorted(lines, key=lambda ln: ln.pos):
             module = by_code.get(line.item)
             if module is None or module.code in seen:
@@ -164,8 +170,13 @@ def module_uses(product: Product) -> tuple[ModuleUse, ...]:
         code = steps[-1].module.code
         uses_of[code] = uses_of.get(code, 0) + 1
     return tuple(
-        ModuleUse(steps[-1].module.code if uses_of[steps[-1].module.code] == 1 else f"{steps[-1].module.code}@{path}",
-                  path, steps)
+        ModuleUse(
+            steps[-1].module.code
+            if uses_of[steps[-1].module.code] == 1
+            else f"{steps[-1].module.code}@{path}",
+            path,
+            steps,
+        )
         for path, steps in found
     )
 
@@ -244,16 +255,20 @@ def _step(owner: str, attributes: Sequence[Attribute], line: BomLine, module: Mo
         for attr, text in line.params:
             if attr not in targets:
                 known = ", ".join(targets)
-                raise RuleError(f"module {module.code} has no attribute {attr!r} (it has {known})",
-                                where=where, source=line.loc)
+                raise RuleError(
+                    f"module {module.code} has no attribute {attr!r} (it has {known})",
+                    where=where,
+                    source=line.loc,
+                )
             params[attr] = checked(text, "param", targets[attr])
     low = _lower_bound(qty, {a.code: a for a in attributes})
     return Step(owner, line, module, when, qty, params, counted=low is not None and low > 0)
 
 
 def _default_ok(a: Attribute) -> bool:
-    default: object = frozenset(a.default_set) if a.kind is AttributeKind.SET and a.default_set is not None \
-        else a.default
+    default: object = (
+        frozenset(a.default_set) if a.kind is AttributeKind.SET and a.default_set is not None else a.default
+    )
     return default is not None and _in_domain(a)({a.code: default})
 
 
@@ -272,14 +287,16 @@ def _in_domain(a: Attribute) -> Callable[[Mapping[str, Any]], bool]:
     return test
 
 
-def _rule_test(use: ModuleUse, rule: Rule, attrs: Mapping[str, Attribute]
-               ) -> tuple[Callable[[Mapping[str, Any]], bool], tuple[str, ...]]:
+def _rule_test(
+    use: ModuleUse, rule: Rule, attrs: Mapping[str, Attribute]
+) -> tuple[Callable[[Mapping[str, Any]], bool], tuple[str, ...]]:
     """A module rule as a test on the module's values, and the module attributes it reads."""
     module = use.module
     if rule.text is not None:
         try:
-            expr = check_expression(parse_expression(rule.text, rule_id=rule.id), module.attributes,
-                                    kind="rule", rule_id=rule.id)
+            expr = check_expression(
+                parse_expression(rule.text, rule_id=rule.id), module.attributes, kind="rule", rule_id=rule.id
+            )
         except RuleError as err:
             err.where = f"rule {rule.id} of module {module.code}"
             err.source = rule.text_loc or rule.loc
@@ -290,7 +307,9 @@ def _rule_test(use: ModuleUse, rule: Rule, attrs: Mapping[str, Attribute]
 
         return holds, tuple(sorted(references(expr)))
     columns = tuple(dict.fromkeys(rule.columns))
-    rows = row_sets(rule, [attrs[c] for c in columns] if all(c in attrs for c in columns) else module.attributes)
+    rows = row_sets(
+        rule, [attrs[c] for c in columns] if all(c in attrs for c in columns) else module.attributes
+    )
     allow = rule.allow
     order = rule.columns
 
@@ -301,7 +320,9 @@ def _rule_test(use: ModuleUse, rule: Rule, attrs: Mapping[str, Attribute]
     return matches, columns
 
 
-def _needs(steps: Sequence[Step], reads: Sequence[str], *, selection: bool) -> tuple[list[frozenset[str]], tuple[str, ...]]:
+def _needs(
+    steps: Sequence[Step], reads: Sequence[str], *, selection: bool
+) -> tuple[list[frozenset[str]], tuple[str, ...]]:
     """What each step must compute (the module attributes needed below it), and the product
     attributes read: for the module's values ``reads`` (and, with ``selection``, for every
     line's condition and quantity on the way)."""
@@ -377,46 +398,57 @@ def _interval(expr: Expr, attributes: Mapping[str, Attribute]) -> Interval | Non
         return None if inner is None else (-inner[1], -inner[0])
     if isinstance(expr, Binary) and expr.op in ("+", "-", "*", "/"):
         left, right = _interval(expr.left, attributes), _interval(expr.right, attributes)
-        if left is None or right is None:
-            return None
-        if expr.op == "+":
-            return left[0] + right[0], left[1] + right[1]
-        if expr.op == "-":
-            return left[0] - right[1], left[1] - right[0]
-        if expr.op == "/":
-            if right[0] <= 0 <= right[1]:
-                return None
-            right = (1 / right[1], 1 / right[0])
-        corners = [x * y for x in left for y in right]
-        return min(corners), max(corners)
+        return None if left is None or right is None else _arithmetic(expr.op, left, right)
     if isinstance(expr, Call):
         if expr.func == "if":
-            a, b = _interval(expr.args[1], attributes), _interval(expr.args[2], attributes)
-            return None if a is None or b is None else (min(a[0], b[0]), max(a[1], b[1]))
+            yes, no = _interval(expr.args[1], attributes), _interval(expr.args[2], attributes)
+            return None if yes is None or no is None else (min(yes[0], no[0]), max(yes[1], no[1]))
         args = [_interval(arg, attributes) for arg in expr.args]
-        if any(x is None for x in args) or not args:
-            return None
         known = [x for x in args if x is not None]
-        if expr.func == "min":
-            return min(x[0] for x in known), min(x[1] for x in known)
-        if expr.func == "max":
-            return max(x[0] for x in known), max(x[1] for x in known)
-        low, high = known[0]
-        if expr.func == "ceil":
-            return Fraction(math.ceil(low)), Fraction(math.ceil(high))
-        if expr.func == "floor":
-            return Fraction(math.floor(low)), Fraction(math.floor(high))
-        if expr.func == "round":
-            return Fraction(math.floor(low)), Fraction(math.ceil(high))
-        if expr.func == "abs":
-            if low >= 0:
-                return low, high
-            return (Fraction(0) if high >= 0 else -high), max(-low, high)
+        return _function(expr.func, known) if known and len(known) == len(args) else None
     return None
 
 
-def _value_constraint(use: ModuleUse, rule_id: str, reads: Sequence[str],
-                      test: Callable[[Mapping[str, Any]], bool], guard: str | None, broken: bool) -> ModuleConstraint:
+def _arithmetic(op: str, left: Interval, right: Interval) -> Interval | None:
+    if op == "+":
+        return left[0] + right[0], left[1] + right[1]
+    if op == "-":
+        return left[0] - right[1], left[1] - right[0]
+    if op == "/":
+        if right[0] <= 0 <= right[1]:
+            return None  # the divisor may be zero
+        right = (1 / right[1], 1 / right[0])
+    corners = [x * y for x in left for y in right]
+    return min(corners), max(corners)
+
+
+def _function(func: str, args: Sequence[Interval]) -> Interval | None:
+    if func == "min":
+        return min(x[0] for x in args), min(x[1] for x in args)
+    if func == "max":
+        return max(x[0] for x in args), max(x[1] for x in args)
+    low, high = args[0]
+    if func == "ceil":
+        return Fraction(math.ceil(low)), Fraction(math.ceil(high))
+    if func == "floor":
+        return Fraction(math.floor(low)), Fraction(math.floor(high))
+    if func == "round":
+        return Fraction(math.floor(low)), Fraction(math.ceil(high))
+    if func == "abs":
+        if low >= 0:
+            return low, high
+        return (Fraction(0) if high >= 0 else -high), max(-low, high)
+    return None
+
+
+def _value_constraint(
+    use: ModuleUse,
+    rule_id: str,
+    reads: Sequence[str],
+    test: Callable[[Mapping[str, Any]], bool],
+    guard: str | None,
+    broken: bool,
+) -> ModuleConstraint:
     """``test`` on the module's values (``reads``) must hold whenever ``use`` is active
     (``broken``: a line on the way can never be evaluated, so nothing holds)."""
     if broken:
@@ -429,7 +461,7 @@ def _value_constraint(use: ModuleUse, rule_id: str, reads: Sequence[str],
         if guard is not None:
             state = env[guard]
             if state != ACTIVE:
-                return state == INACTIVE
+                return bool(state == INACTIVE)
         try:
             values = _descend(steps, needs, defaults, env, selection=False)
             assert values is not None
@@ -440,8 +472,14 @@ def _value_constraint(use: ModuleUse, rule_id: str, reads: Sequence[str],
     return ModuleConstraint(rule_id, attributes, holds, guard)
 
 
-def _descend(steps: Sequence[Step], needs: Sequence[frozenset[str]], defaults: Sequence[Mapping[str, Any]],
-             env: Mapping[str, Any], *, selection: bool) -> dict[str, Any] | None:
+def _descend(
+    steps: Sequence[Step],
+    needs: Sequence[frozenset[str]],
+    defaults: Sequence[Mapping[str, Any]],
+    env: Mapping[str, Any],
+    *,
+    selection: bool,
+) -> dict[str, Any] | None:
     """The module's values along the chain; with ``selection``, ``None`` when a line on it is not
     selected (its condition fails or its quantity is zero)."""
     values: Mapping[str, Any] = env

@@ -25,8 +25,11 @@ from configurator.rules import expression_checker
 
 WALKS = 150
 
-PRODUCTS = [(path, product.code) for path in demo_catalog_paths()
-            for product in load_catalog_file(path, expression_checker=expression_checker).products]
+PRODUCTS = [
+    (path, product.code)
+    for path in demo_catalog_paths()
+    for product in load_catalog_file(path, expression_checker=expression_checker).products
+]
 
 
 @cache

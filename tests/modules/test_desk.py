@@ -62,7 +62,10 @@ def test_module_bounds_limit_the_product_and_say_why(conf: Configurator) -> None
     assert 2100 not in conf.state([]).attribute("width").possible
     explanation = conf.explain([], "width", 2100)
     assert [r.rule_id for r in explanation.rules] == ["FRAME.span"]
-    assert explanation.rules[0].message.en == "Lifting frame: Span must be an integer 600..2000 in steps of 100 mm."
+    assert (
+        explanation.rules[0].message.en
+        == "Lifting frame: Span must be an integer 600..2000 in steps of 100 mm."
+    )
     assert explanation.rules[0].message.get("zh-CN").startswith("升降桌架：跨度须为")
 
 
@@ -92,7 +95,9 @@ def test_module_attributes_are_not_choices(conf: Configurator, catalog: Catalog)
     product = catalog.product("desk")
     state = conf.state([])
     assert [a.code for a in state.attributes] == [a.code for a in product.attributes]
-    assert {v.attribute for v in conf.model.variables if not v.auxiliary} == {a.code for a in product.attributes}
+    assert {v.attribute for v in conf.model.variables if not v.auxiliary} == {
+        a.code for a in product.attributes
+    }
 
 
 def test_the_documented_desk_is_this_desk_and_behaves_as_documented() -> None:
@@ -104,7 +109,9 @@ def test_the_documented_desk_is_this_desk_and_behaves_as_documented() -> None:
     bodies = re.findall(r"<!-- example: full -->\n```yaml\n(.*?)```", doc, re.DOTALL)
     documented = [b for b in bodies if "code: desks" in b]
     assert len(documented) == 1
-    desk = load_catalog_text(documented[0], filename="catalog-format.md", expression_checker=expression_checker)
+    desk = load_catalog_text(
+        documented[0], filename="catalog-format.md", expression_checker=expression_checker
+    )
     assert desk == load_catalog_file(DESK, expression_checker=expression_checker)
     conf = load_product(desk, "desk", catalog_key="test-desk-doc", backend="mdd")
     assert 2100 not in conf.state([]).attribute("width").possible

@@ -35,8 +35,15 @@ PART = Part("BOLT", Label("Bolt"))
 
 
 def int_attr(code: str, low: int, span: int, step: int, default: int | None = None) -> Attribute:
-    return Attribute(code, AttributeKind.INT, Label(code), minimum=low, maximum=low + span * step, step=step,
-                     default=default)
+    return Attribute(
+        code,
+        AttributeKind.INT,
+        Label(code),
+        minimum=low,
+        maximum=low + span * step,
+        step=step,
+        default=default,
+    )
 
 
 @st.composite
@@ -51,38 +58,83 @@ def products(draw: st.DrawFn) -> Catalog:
         Rule("n-rule", Label("N rule", "N 规则"), text=f"n0 != {draw(st.integers(0, 6))}")
         for _ in range(draw(st.integers(0, 1)))
     )
-    n_param = draw(st.sampled_from([None, "m0", "m0 - 1", "if(m1, m0, 2)", str(draw(st.sampled_from(list(n0.domain()))))]))
-    n_line = BomLine(10, "N", qty=draw(st.sampled_from(["1", "if(m1, 1, 0)", "m0 - 1"])),
-                     when=draw(st.sampled_from([None, "m1", "m0 > 2"])),
-                     params=(("n0", n_param),) if n_param is not None else ())
+    n_param = draw(
+        st.sampled_from(
+            [None, "m0", "m0 - 1", "if(m1, m0, 2)", str(draw(st.sampled_from(list(n0.domain()))))]
+        )
+    )
+    n_line = BomLine(
+        10,
+        "N",
+        qty=draw(st.sampled_from(["1", "if(m1, 1, 0)", "m0 - 1"])),
+        when=draw(st.sampled_from([None, "m1", "m0 > 2"])),
+        params=(("n0", n_param),) if n_param is not None else (),
+    )
     module_n = Module("N", Label("N"), components=(BomLine(10, "BOLT"),), attributes=(n0,), rules=n_rules)
     # Module M: an int and a bool, rules over them, N as a component (sometimes).
     m0 = int_attr("m0", draw(st.integers(-1, 3)), draw(st.integers(1, 4)), draw(st.sampled_from([1, 2])))
     m1 = Attribute("m1", AttributeKind.BOOL, Label("m1"), default=draw(st.sampled_from([None, True, False])))
     m_rules = tuple(
         Rule(f"m-rule-{i}", Label(f"M rule {i}"), text=text)
-        for i, text in enumerate(draw(st.lists(st.sampled_from(
-            [f"m0 >= {k} -> m1" for k in range(0, 5)] + [f"m0 != {k}" for k in range(0, 5)] + ["m1 or m0 < 3"]
-        ), max_size=2, unique=True)))
+        for i, text in enumerate(
+            draw(
+                st.lists(
+                    st.sampled_from(
+                        [f"m0 >= {k} -> m1" for k in range(0, 5)]
+                        + [f"m0 != {k}" for k in range(0, 5)]
+                        + ["m1 or m0 < 3"]
+                    ),
+                    max_size=2,
+                    unique=True,
+                )
+            )
+        )
     )
     if draw(st.booleans()):
         low = draw(st.sampled_from(list(m0.domain())))
         high = draw(st.sampled_from([v for v in m0.domain() if v >= low]))
-        m_rules += (Rule("m-table", Label("M table"), columns=("m1", "m0"),
-                         rows=((True, "*"), (False, f"{low}..{high}"))),)
+        m_rules += (
+            Rule(
+                "m-table",
+                Label("M table"),
+                columns=("m1", "m0"),
+                rows=((True, "*"), (False, f"{low}..{high}")),
+            ),
+        )
     m_components = (BomLine(10, "BOLT"), *((n_line,) if draw(st.booleans()) else ()))
     module_m = Module("M", Label("M"), components=m_components, attributes=(m0, m1), rules=m_rules)
     # A plain module holding a second use of N with a constant parameter (sometimes).
     constant = draw(st.sampled_from(list(n0.domain())))
     plain = Module("PLAIN", Label("Plain"), components=(BomLine(10, "N", params=(("n0", str(constant)),)),))
-    m_params = [("m0", draw(st.sampled_from(["p0", "p0 + 1", "p0 * 2", "if(p1, p0, 1)", str(draw(st.sampled_from(list(m0.domain())))), "p0 / 2"])))]
+    m_params = [
+        (
+            "m0",
+            draw(
+                st.sampled_from(
+                    [
+                        "p0",
+                        "p0 + 1",
+                        "p0 * 2",
+                        "if(p1, p0, 1)",
+                        str(draw(st.sampled_from(list(m0.domain())))),
+                        "p0 / 2",
+                    ]
+                )
+            ),
+        )
+    ]
     m1_param = draw(st.sampled_from([None, "p1", "not p1", "p2 == a", "p2 != b and p1"]))
     if m1_param is not None:
         m_params.append(("m1", m1_param))
     bom = [
         BomLine(10, "BOLT", qty="2"),
-        BomLine(20, "M", qty=draw(st.sampled_from(["1", "if(p1, 0, 1)", "p0", "2"])),
-                when=draw(st.sampled_from([None, "p1", "p0 > 1", "p2 == b"])), params=tuple(m_params)),
+        BomLine(
+            20,
+            "M",
+            qty=draw(st.sampled_from(["1", "if(p1, 0, 1)", "p0", "2"])),
+            when=draw(st.sampled_from([None, "p1", "p0 > 1", "p2 == b"])),
+            params=tuple(m_params),
+        ),
     ]
     if draw(st.booleans()):
         bom.append(BomLine(30, "PLAIN", when=draw(st.sampled_from([None, "not p1"]))))
@@ -107,7 +159,9 @@ def test_the_configurator_accepts_exactly_what_explodes(catalog: Catalog, backen
     key = hashlib.sha256(repr(catalog).encode()).hexdigest()[:24]
     conf = Configurator(product, catalog_key=f"prop-modules-{key}-{backend}", backend=backend)
     codes = [a.code for a in product.attributes]
-    configurations = [dict(zip(codes, v, strict=True)) for v in itertools.product(*(a.domain() for a in product.attributes))]
+    configurations = [
+        dict(zip(codes, v, strict=True)) for v in itertools.product(*(a.domain() for a in product.attributes))
+    ]
     valid = [c for c in configurations if not conf.validate(c)]
     assert valid == [c for c in configurations if explodes(catalog, c)]
     assert conf.count([]) == len(valid)
