@@ -118,3 +118,16 @@ def test_the_documented_desk_is_this_desk_and_behaves_as_documented() -> None:
     assert conf.state([Decision("width", 1800)]).attribute("motors").possible == (2,)
     assert conf.state([Decision("width", 2000)]).attribute("cable_tray").possible == (False,)
     assert conf.state([Decision("cable_tray", False)]).attribute("width").possible[-1] == 2000
+
+
+def test_the_state_document_lists_module_checks_under_the_attributes_they_read(catalog: Catalog) -> None:
+    from usecases.configurations import state_document
+
+    conf = load_product(catalog, "desk", catalog_key="test-desk-document", backend="mdd")
+    product = catalog.product("desk")
+    document = state_document(conf.state([]), product, "zh-CN", configurator=conf)
+    assert [a["code"] for a in document["attributes"]] == [a.code for a in product.attributes]
+    rules = {a["code"]: {r["rule_id"]: r["message"] for r in a["rules"]} for a in document["attributes"]}
+    assert rules["motors"]["FRAME/frame-elec"] == "1600 mm 及以上的桌架需要两个电机。"
+    assert set(rules["width"]) == {"FRAME.span", "FRAME/frame-elec", "TRAY.length"}
+    assert set(rules["cable_tray"]) == {"TRAY.length"}
