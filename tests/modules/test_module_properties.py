@@ -51,6 +51,7 @@ def products(draw: st.DrawFn) -> Catalog:
     p0 = int_attr("p0", draw(st.integers(-1, 2)), draw(st.integers(1, 4)), draw(st.sampled_from([1, 2])))
     p1 = Attribute("p1", AttributeKind.BOOL, Label("p1"))
     p2 = Attribute("p2", AttributeKind.ENUM, Label("p2"), choices=CHOICES[: draw(st.integers(2, 3))])
+    p3 = Attribute("p3", AttributeKind.SET, Label("p3"), choices=CHOICES[:2])
     # Module N, nested in M: one int attribute, maybe a rule.
     n_default = draw(st.one_of(st.none(), st.integers(0, 6)))
     n0 = int_attr("n0", draw(st.integers(0, 3)), draw(st.integers(1, 4)), 1, default=n_default)
@@ -102,7 +103,23 @@ def products(draw: st.DrawFn) -> Catalog:
             ),
         )
     m_components = (BomLine(10, "BOLT"), *((n_line,) if draw(st.booleans()) else ()))
-    module_m = Module("M", Label("M"), components=m_components, attributes=(m0, m1), rules=m_rules)
+    m2 = Attribute(
+        "m2",
+        AttributeKind.SET,
+        Label("m2"),
+        choices=CHOICES,
+        max_count=draw(st.integers(0, 2)),
+        default_set=("c",),
+    )
+    if draw(st.booleans()):
+        m_rules += (
+            Rule(
+                "m-set",
+                Label("M set"),
+                text=draw(st.sampled_from(["has(m2, a) -> m1", "count(m2) <= m0", "not has(m2, b)"])),
+            ),
+        )
+    module_m = Module("M", Label("M"), components=m_components, attributes=(m0, m1, m2), rules=m_rules)
     # A plain module holding a second use of N with a constant parameter (sometimes).
     constant = draw(st.sampled_from(list(n0.domain())))
     plain = Module("PLAIN", Label("Plain"), components=(BomLine(10, "N", params=(("n0", str(constant)),)),))
@@ -126,6 +143,8 @@ def products(draw: st.DrawFn) -> Catalog:
     m1_param = draw(st.sampled_from([None, "p1", "not p1", "p2 == a", "p2 != b and p1"]))
     if m1_param is not None:
         m_params.append(("m1", m1_param))
+    if draw(st.booleans()):
+        m_params.append(("m2", "p3"))
     bom = [
         BomLine(10, "BOLT", qty="2"),
         BomLine(
@@ -140,8 +159,16 @@ def products(draw: st.DrawFn) -> Catalog:
         bom.append(BomLine(30, "PLAIN", when=draw(st.sampled_from([None, "not p1"]))))
     if draw(st.booleans()):
         bom.append(BomLine(40, "M", when="p2 == a and p0 > 0", params=(("m0", "p0"), ("m1", "true"))))
-    product = Product("p", Label("P"), Decimal("1"), (p0, p1, p2), bom=tuple(bom))
+    product = Product("p", Label("P"), Decimal("1"), (p0, p1, p2, p3), bom=tuple(bom))
     return Catalog("prop", Label("Prop"), "CNY", (PART,), (module_m, module_n, plain), (product,))
+
+
+def values(a: Attribute) -> list[object]:
+    """Every value of an attribute (a set attribute: every subset of its elements)."""
+    if a.kind is AttributeKind.SET:
+        elements = [c.code for c in a.choices]
+        return [frozenset(s) for n in range(len(elements) + 1) for s in itertools.combinations(elements, n)]
+    return list(a.domain())
 
 
 def explodes(catalog: Catalog, configuration: dict[str, object]) -> bool:
@@ -160,7 +187,7 @@ def test_the_configurator_accepts_exactly_what_explodes(catalog: Catalog, backen
     conf = Configurator(product, catalog_key=f"prop-modules-{key}-{backend}", backend=backend)
     codes = [a.code for a in product.attributes]
     configurations = [
-        dict(zip(codes, v, strict=True)) for v in itertools.product(*(a.domain() for a in product.attributes))
+        dict(zip(codes, v, strict=True)) for v in itertools.product(*(values(a) for a in product.attributes))
     ]
     valid = [c for c in configurations if not conf.validate(c)]
     assert valid == [c for c in configurations if explodes(catalog, c)]
