@@ -64,3 +64,13 @@ def test_every_configuration_a_buyer_can_reach_explodes(path: Path, code: str) -
         completed = conf.complete(decisions)
         assert not conf.validate(completed)
         explode(catalog(path), code, completed)  # raises if the order would be refused
+
+
+def test_the_bike_refuses_an_xl_mixte_by_the_frameset_rule_alone() -> None:
+    path = next(p for p in demo_catalog_paths() if p.name == "city-bikes.yaml")
+    bike = catalog(path).product("city-ebike")
+    assert "mixte-up-to-l" not in {r.id for r in bike.rules}
+    conf = configurator(path, "city-ebike")
+    explanation = conf.explain([Decision("frame_style", "mixte")], "frame_size", "size_xl")
+    assert [r.rule_id for r in explanation.rules] == ["FRAMESET/mixte-up-to-l"]
+    assert explanation.rules[0].message.get("zh-CN").startswith("双斜梁车架最大做到 L 码")
