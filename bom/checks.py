@@ -51,6 +51,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any
 
 from catalog.snapshot import (
     Attribute,
@@ -72,6 +73,7 @@ from configurator.checks import (
     find_configuration,
     format_configuration,
     product_changes,
+    say,
 )
 from configurator.decisions import AttributeValue
 from configurator.errors import ConfiguratorError
@@ -196,12 +198,13 @@ def requirement_findings(product: Product, *, backend: str = "auto") -> list[Fin
         lines = requirement_lines(product, requirement)
         low, high = requirement.bounds()
         rule = Rule(f"requires:{requirement.id}", requirement.message, text=violation_text(lines, low, high))
-        what = f"requirement {requirement.id} ({_describe(requirement)})"
+        what = {"requirement": requirement.id, "bounds": _describe(requirement)}
         try:
             example = find_configuration(product, extra_rules=[rule], backend=backend)
         except (ConfiguratorError, RuleError, RuleSetInvalid) as exc:
             findings.append(
-                _finding("bom_requirement", Severity.ERROR, product, requirement.id, f"{what}: {exc}")
+                _finding("bom_requirement", Severity.ERROR, product, requirement.id,
+                         say("requirement_error", **what, error=exc))
             )
             continue
         if example is None:
@@ -211,21 +214,21 @@ def requirement_findings(product: Product, *, backend: str = "auto") -> list[Fin
                     Severity.INFO,
                     product,
                     requirement.id,
-                    f"{what} holds for every valid configuration",
+                    say("requirement_holds", **what),
                     loc=requirement.loc,
                 )
             )
             continue
         chosen = _selected_lines(product, lines, example)
         listing = ", ".join(f"{line.pos} {line.item}" for line in chosen) or "none"
-        count = f"{len(chosen)} line{'s' if len(chosen) != 1 else ''}"
         findings.append(
             _finding(
                 "bom_requirement",
                 Severity.ERROR,
                 product,
                 requirement.id,
-                f"{what} is broken: {format_configuration(example)} selects {count} ({listing})",
+                say("requirement_broken_line" if len(chosen) == 1 else "requirement_broken_lines", **what,
+                    configuration=format_configuration(example), count=len(chosen), lines=listing),
                 configuration=example,
                 loc=requirement.loc,
             )
@@ -262,7 +265,7 @@ def item_findings(catalog: Catalog, product: Product) -> list[Finding]:
                         Severity.ERROR,
                         product,
                         f"{owner}:{line.pos}",
-                        f"{owner} line {line.pos}: unknown part or module {line.item}",
+                        say("unknown_item", owner=owner, pos=line.pos, item=line.item),
                         loc=line.loc,
                     )
                 )
@@ -321,7 +324,7 @@ def _quantity_finding(
     when = _compiled(line.when, attributes, "condition") if line.when else None
     used = sorted(references(qty) | (references(when) if when is not None else frozenset()))
     subject = f"{owner_code}:{line.pos}"
-    where = f"{owner_code} line {line.pos} ({line.item}) quantity {line.qty}"
+    where = {"owner": owner_code, "pos": line.pos, "item": line.item, "qty": line.qty}
 
     def bad(env: Mapping[str, object]) -> bool:
         try:
@@ -334,7 +337,7 @@ def _quantity_finding(
 
     if not used:
         return (
-            _finding("bom_quantity", severity, owner, subject, f"{where} is negative", loc=line.loc)
+            _finding("bom_quantity", severity, owner, subject, say("quantity_negative", **where), loc=line.loc)
             if bad({})
             else None
         )
@@ -349,13 +352,13 @@ def _quantity_finding(
     )
     if example is None:
         return None
-    scope = "" if severity is Severity.ERROR else " (over the module's own attribute space)"
+    msgid = "quantity_bad" if severity is Severity.ERROR else "quantity_bad_module"
     return _finding(
         "bom_quantity",
         severity,
         owner,
         subject,
-        f"{where} is negative or cannot be computed for {format_configuration(example)}{scope}",
+        say(msgid, **where, configuration=format_configuration(example)),
         configuration=example,
         loc=line.loc,
     )
@@ -398,12 +401,13 @@ def _finding(
     severity: Severity,
     product: Product,
     subject: str,
-    message: str,
+    text: dict[str, Any],
     *,
     configuration: Configuration = (),
     loc: SourceLoc | None = None,
 ) -> Finding:
-    return Finding(check, severity, product.code, subject, message, configuration, loc=loc)
+    """A finding; ``text`` is :func:`configurator.checks.say`'s message, id and parameters."""
+    return Finding(check, severity, product.code, subject, configuration=configuration, loc=loc, **text)
 
 
 __all__ = [
