@@ -53,6 +53,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from bom.variants import is_variant
 from catalog.snapshot import (
     Attribute,
     AttributeKind,
@@ -76,6 +77,7 @@ from configurator.checks import (
     say,
 )
 from configurator.decisions import AttributeValue
+from configurator.derived import plain_product
 from configurator.errors import ConfiguratorError
 from configurator.rules import (
     EvaluationError,
@@ -111,11 +113,19 @@ def check_catalog(
     for product in catalog.products:
         if progress is not None:
             progress(product.code)
+        from bom.model_checks import product_findings  # it builds on this module's checks
+
+        start = time.perf_counter()
+        richer = product_findings(catalog, product, backend=backend)
+        richer_seconds = time.perf_counter() - start
+        if any(f.check == "derived" and f.severity is Severity.ERROR for f in richer):
+            product = replace(product, derived=())  # its texts cannot be read: the other checks say so
+        product = plain_product(product, catalog.modules)  # derived attributes read their definitions
         base = check_product(
             product, previous=before.get(product.code), backend=backend, catalog_key=catalog_key
         )
-        findings = list(base.findings)
-        timings = list(base.timings)
+        findings = [*base.findings, *richer]
+        timings = [*base.timings, ("model_constructs", richer_seconds)]
         runnable = not any(f.check in ("void_product", "check_failed") for f in findings)
         start = time.perf_counter()
         findings.extend(item_findings(catalog, product))
@@ -258,6 +268,8 @@ def item_findings(catalog: Catalog, product: Product) -> list[Finding]:
 
     def visit(owner: str, lines: Iterable[BomLine]) -> None:
         for line in lines:
+            if is_variant(line.item):
+                continue  # resolved per configuration: bom.model_checks.variant_findings
             if line.item not in known:
                 findings.append(
                     _finding(

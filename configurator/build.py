@@ -38,6 +38,7 @@ False
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import itertools
 import math
@@ -45,6 +46,7 @@ from collections.abc import Mapping, Sequence
 
 from catalog.snapshot import Attribute, AttributeKind, Product, Rule, Value
 from configurator.decompose import Decomposer, NotDecomposable
+from configurator.derived import plain_product
 from configurator.model import Constraint, Model, Variable, element_var
 from configurator.modules import ACTIVE, BROKEN, INACTIVE, Guard, ModuleConstraint, module_constraints
 from configurator.rules import (
@@ -72,6 +74,11 @@ def build_model(product: Product, *, key: str) -> Model:
     subclasses, or :class:`~configurator.rules.RuleSetInvalid` for several in
     one text) with ``where`` and ``source`` filled in.
     """
+    reached = product.modules
+    product = plain_product(product)  # derived attributes read their definitions
+    if product.modules is not reached:
+        # Products compare without the modules they reach, so a cached rewrite may carry another's.
+        product = dataclasses.replace(product, modules=reached)
     attrs = product.attributes
     by_code = {a.code: a for a in attrs}
     compiled: list[tuple[Rule, Expr | None, tuple[str, ...]]] = []

@@ -61,6 +61,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import Engine, bindparam, select
@@ -259,6 +260,8 @@ def json_value(value: object) -> Any:
     """
     if isinstance(value, frozenset | set | tuple | list):
         return sorted(str(v) for v in value)
+    if isinstance(value, Decimal):
+        return format(value, "f")  # exact, as text: "72.5"
     return value
 
 
@@ -281,9 +284,13 @@ def _value_for(attribute: Attribute, value: object) -> AttributeValue:
     if isinstance(value, str) and attribute.kind in (
         AttributeKind.BOOL,
         AttributeKind.INT,
+        AttributeKind.DECIMAL,
         AttributeKind.SET,
     ):
         return parse_value(attribute, value)
+    if isinstance(value, float) and attribute.kind is AttributeKind.DECIMAL:
+        # a JSON number such as 72.5: read back as the shortest text that gives this float
+        return parse_value(attribute, repr(value))
     # Anything else (lists for sets included) is checked, and normalised, by check_decision.
     return value  # type: ignore[return-value]
 
@@ -1157,7 +1164,7 @@ def state_document(
         values: list[dict[str, Any]] = []
         for vs in attribute_state.values:
             item: dict[str, Any] = {
-                "value": vs.value,
+                "value": json_value(vs.value),
                 "label": _value_label(attr, vs.value, locale),
                 "possible": vs.possible,
                 "selected": vs.selected,
@@ -1223,7 +1230,38 @@ def state_document(
         "missing": list(state.missing),
         "count": state.count,
         "conflict": conflict,
+        **_derived_document(product, state, locale),
     }
+
+
+def _derived_document(product: Product, state: State, locale: str) -> dict[str, Any]:
+    """Derived attributes, read-only: their value once the attributes they read are settled.
+
+    Only products with derived attributes get the key, so other documents (and their ETags) stay as they were.
+    """
+    if not product.derived:
+        return {}
+    from configurator.derived import derived_values
+
+    known = {code: value for code, value in state.values().items() if value is not None}
+    computed = derived_values(product, known)
+    return {
+        "derived": [
+            {**attribute_header(a, locale), "value": _derived_json(computed[a.code], a) if a.code in computed else None}
+            for a in product.derived
+        ]
+    }
+
+
+def _derived_json(value: object, attribute: Attribute) -> Any:
+    """A computed value as JSON: numbers of a decimal attribute as exact text with its places."""
+    if isinstance(value, Fraction | int) and not isinstance(value, bool):
+        if attribute.kind is AttributeKind.DECIMAL:
+            exact = Decimal(value.numerator) / Decimal(value.denominator)
+            return format(exact.quantize(Decimal(1).scaleb(-attribute.places)), "f")
+        if isinstance(value, Fraction):
+            return str(value)
+    return json_value(value)
 
 
 # --------------------------------------------------------------------------- quotes (frozen snapshots)

@@ -289,8 +289,8 @@ def count_text(count: int) -> str:
         return str(_("Your choices settle every option."))
     if count > MANY_CONFIGURATIONS:
         return str(_("Many combinations are still open."))
-    return str(ngettext("%(num)s combination is still open.", "%(num)s combinations are still open.",
-                        count, num=count))
+    # flask-babel passes the count to the message as num itself
+    return str(ngettext("%(num)s combination is still open.", "%(num)s combinations are still open.", count))
 
 
 def _current_step(steps: list[dict[str, Any]], view: str | None, why: Why | None, anchor: str | None) -> str:
