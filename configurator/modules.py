@@ -41,6 +41,7 @@ from typing import Any
 
 from catalog.snapshot import Attribute, AttributeKind, BomLine, Label, Module, Product, Rule, Value
 from configurator.decisions import InvalidValue, allowed_text, check_value
+from configurator.derived import plain_product
 from configurator.rules import (
     EvaluationError,
     RuleError,
@@ -142,7 +143,9 @@ def module_uses(product: Product) -> tuple[ModuleUse, ...]:
     Raises the rule language's errors (with ``where``) for a condition, quantity or parameter
     text on the way that does not parse or check.
     """
-    by_code = {m.code: m for m in product.modules}
+    reached = product.modules
+    product = plain_product(product)  # texts naming derived attributes read their definitions
+    by_code = {m.code: m for m in reached}
     found: list[tuple[str, tuple[Step, ...]]] = []
 
     def walk(

@@ -131,3 +131,21 @@ def test_the_state_document_lists_module_checks_under_the_attributes_they_read(c
     assert rules["motors"]["FRAME/frame-elec"] == "1600 mm 及以上的桌架需要两个电机。"
     assert set(rules["width"]) == {"FRAME.span", "FRAME/frame-elec", "TRAY.length"}
     assert set(rules["cable_tray"]) == {"TRAY.length"}
+
+
+def test_a_derived_attribute_passed_to_a_module_is_checked_through_its_definition() -> None:
+    from catalog.files import load_catalog_text
+
+    text = DESK.read_text(encoding="utf-8")
+    text = text.replace(
+        "      - {code: cable_tray,",
+        "      - {code: lift, name: {en: Lift motors, zh-CN: 升降电机}, type: int, min: 1, max: 2,"
+        ' derived: "if(width >= 1700, 2, motors)"}\n      - {code: cable_tray,',
+    )
+    text = text.replace("params: {span: width, motors: motors}", "params: {span: width, motors: lift}")
+    desk = load_catalog_text(text, filename="desk-derived.yaml", expression_checker=expression_checker)
+    conf = load_product(desk, "desk", catalog_key="test-desk-derived", backend="mdd")
+    assert conf.state([Decision("width", 1600)]).attribute("motors").possible == (2,)
+    assert conf.state([Decision("width", 1700)]).attribute("motors").possible == (1, 2)
+    everything = every_configuration(desk)
+    assert [c for c in everything if not conf.validate(c)] == [c for c in everything if explodes(desk, c)]
