@@ -449,12 +449,38 @@ class _Click:
         the total shown after choosing it; and, when the backend gives it from the same passes, the
         same with that variable's own restriction lifted. ``None`` when ``restrict`` has no solution."""
         chosen: tuple[tuple[int, int], dict[str, frozenset[Value]]] | None = None
-        per_value: dict[str, dict[Value, tuple[int, int]]] = {n: {} for n in self.names}
-        lifted: dict[str, dict[Value, tuple[int, int]]] | None = None
         each = getattr(self.backend, "value_costs_each", None)
-        if each is not None:
-            lifted = {n: {} for n in self.names}
+        passes: list[tuple[tuple[bool, ...], Mapping[str, Mapping[Value, int]] | None,
+                           Mapping[str, Mapping[Value, int]] | None]] = []
+        lifted_ok = each is not None
+        for combo in self.combos:
+            r = self._with(restrict, combo)
+            costs, lifted_costs = self._costs(r, each)
+            if lifted_costs is None:
+                lifted_ok = False
+            passes.append((combo, costs, lifted_costs))
+            if costs is None:
+                continue
+            first = next((row for row in costs.values() if row), None)
+            optimum = min(first.values()) if first else 0
+            k = self._key(optimum, combo)
+            if chosen is None or k < chosen[0]:
+                chosen = (k, r)
+        if chosen is None:
+            return None
+        per_value = self._totals([(combo, costs) for combo, costs, _ in passes if costs is not None])
+        lifted = None
+        if lifted_ok:
+            lifted = self._totals([(combo, lc) for combo, _, lc in passes if lc is not None])
+        return chosen[1], per_value, lifted
+
+    def _totals(
+        self, tables: Sequence[tuple[tuple[bool, ...], Mapping[str, Mapping[Value, int]]]]
+    ) -> dict[str, dict[Value, Decimal]]:
+        """Per attribute variable and value, the least shown total over the passes (one per combination of
+        conditional percentages), as money."""
         memo: dict[tuple[int, tuple[bool, ...]], tuple[int, int]] = {}
+        money: dict[int, Decimal] = {}
 
         def key(cost: int, combo: tuple[bool, ...]) -> tuple[int, int]:
             k = memo.get((cost, combo))
@@ -462,52 +488,47 @@ class _Click:
                 k = memo[(cost, combo)] = self._key(cost, combo)
             return k
 
-        def merge(into: dict[str, dict[Value, tuple[int, int]]], costs: Mapping[str, Mapping[Value, int]],
-                  combo: tuple[bool, ...]) -> None:
+        def as_money(cents: int) -> Decimal:
+            m = money.get(cents)
+            if m is None:
+                m = money[cents] = Decimal(cents).scaleb(-2)
+            return m
+
+        out: dict[str, dict[Value, Decimal]] = {}
+        if len(tables) == 1:
+            combo, costs = tables[0]
             for name in self.names:
-                target = into[name]
+                row = costs[name]
+                values = set(row.values())
+                if len(values) == 1:  # the common case: one total for every value
+                    out[name] = dict.fromkeys(row, as_money(key(next(iter(values)), combo)[1]))
+                else:
+                    out[name] = {v: as_money(key(c, combo)[1]) for v, c in row.items()}
+            return out
+        for name in self.names:
+            best: dict[Value, tuple[int, int]] = {}
+            for combo, costs in tables:
                 for v, c in costs[name].items():
                     k = key(c, combo)
-                    if v not in target or k < target[v]:
-                        target[v] = k
-
-        for combo in self.combos:
-            r = self._with(restrict, combo)
-            costs, lifted_costs = self._costs(r, each)
-            if lifted_costs is None:
-                # Also when this combination has no solution under ``r``: lifting a decision may
-                # make it feasible, so the lifted answers are then recomputed per decided variable.
-                lifted = None
-            if costs is None:
-                continue
-            first = next((row for row in costs.values() if row), None)
-            optimum = min(first.values()) if first else 0
-            k = key(optimum, combo)
-            if chosen is None or k < chosen[0]:
-                chosen = (k, r)
-            merge(per_value, costs, combo)
-            if lifted is not None and lifted_costs is not None:
-                merge(lifted, lifted_costs, combo)
-        if chosen is None:
-            return None
-
-        def totals(table: dict[str, dict[Value, tuple[int, int]]]) -> dict[str, dict[Value, Decimal]]:
-            return {n: {v: Decimal(k[1]).scaleb(-2) for v, k in row.items()} for n, row in table.items()}
-
-        return chosen[1], totals(per_value), None if lifted is None else totals(lifted)
+                    known = best.get(v)
+                    if known is None or k < known:
+                        best[v] = k
+            out[name] = {v: as_money(k[1]) for v, k in best.items()}
+        return out
 
     def _costs(
         self, r: Mapping[str, frozenset[Value]], each: Any
     ) -> tuple[Mapping[str, Mapping[Value, int]] | None, Mapping[str, Mapping[Value, int]] | None]:
-        """Per-value least weights under ``r`` and, when the backend gives them, the lifted ones."""
+        """Per-value least weights under ``r`` (``None``: no solution) and, when the backend gives them
+        from the same passes, the same per variable with its own restriction lifted."""
         if not self.weights:
             # No price weights and no defaults: every solution weighs the same, so the passes
             # reduce to propagation (the backend's fastest query).
             domains = self.backend.propagate(r)
             return (None if domains is None else {n: dict.fromkeys(d, 0) for n, d in domains.items()}), None
         if each is not None:
-            found = each(r, self.weights)
-            return (None, None) if found is None else found
+            found: tuple[Any, Any] = each(r, self.weights)
+            return found
         return self.backend.value_costs(r, self.weights), None
 
     def values_without(self, restrict: Mapping[str, frozenset[Value]], name: str) -> dict[Value, Decimal]:

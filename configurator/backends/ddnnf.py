@@ -283,6 +283,19 @@ class DdnnfStats:
     """Total length of the per-arc lists of free (gap) variables."""
 
 
+@dataclass(frozen=True, slots=True)
+class _OutputPlan:
+    """How a per-literal "supported" array becomes per-variable domains (built once per circuit)."""
+
+    names: tuple[str, ...]
+    pair_names: tuple[str, ...]
+    pair_options: tuple[tuple[frozenset[Value], ...], ...]
+    """Per two-value variable: its domains for (neither, first, second, both) values supported."""
+    pair_neg: IntArray
+    pair_pos: IntArray
+    others: tuple[tuple[str, tuple[Value, ...], tuple[int, ...]], ...]
+
+
 class _Ddnnf:
     """A parsed decision-DNNF with the arrays every query walks. Immutable after construction."""
 
@@ -368,6 +381,7 @@ class _Ddnnf:
             int(len(self.gap_vars)),
         )
         self._arcs_cache: list[list[int]] | None = None
+        self._plan_cache: _OutputPlan | None = None
 
     def _free_gaps(self, model: Model, cnf: Cnf, children_of: list[list[int]]) -> None:
         """Per or-arc, the two-value model variables free on it; and the ones free everywhere."""
@@ -479,16 +493,51 @@ class _Ddnnf:
         free = np.concatenate([self.gap_vars[used[self.gap_arc]], self.root_free])
         supported[2 * free] = ok[2 * free]
         supported[2 * free + 1] = ok[2 * free + 1]
-        out: dict[str, frozenset[Value]] = {}
+        return self._domains_of(supported, ok)
+
+    def _domains_of(self, supported: BoolArray, ok: BoolArray) -> dict[str, frozenset[Value]]:
+        """Per model variable, the values whose literal is ``supported`` (vectorised over the
+        two-value variables: each picks one of its four possible domains)."""
+        plan = self._plan()
+        out: dict[str, frozenset[Value]] = dict.fromkeys(plan.names, frozenset())
+        if len(plan.pair_pos):
+            code = supported[plan.pair_neg].astype(np.int64) + 2 * supported[plan.pair_pos]
+            for name, options, c in zip(plan.pair_names, plan.pair_options, code.tolist(), strict=True):
+                out[name] = options[c]
         sup = supported.tolist()
-        for var, lits in zip(self.model.variables, self.cnf.value_lits, strict=True):
+        okl = ok.tolist()
+        for name, domain, lits in plan.others:
             if len(lits) == 1:
-                out[var.name] = frozenset(var.domain) if ok[2 * lits[0] + 1] else frozenset()
-                continue
-            out[var.name] = frozenset(
-                x for x, lit in zip(var.domain, lits, strict=True) if sup[2 * abs(lit) + (lit > 0)]
-            )
+                out[name] = frozenset(domain) if okl[2 * lits[0] + 1] else frozenset()
+            else:
+                out[name] = frozenset(
+                    x for x, lit in zip(domain, lits, strict=True) if sup[2 * abs(lit) + (lit > 0)]
+                )
         return out
+
+    def _plan(self) -> _OutputPlan:
+        plan = self._plan_cache
+        if plan is None:
+            names = tuple(v.name for v in self.model.variables)
+            pair_names: list[str] = []
+            pair_options: list[tuple[frozenset[Value], ...]] = []
+            neg: list[int] = []
+            pos: list[int] = []
+            others: list[tuple[str, tuple[Value, ...], tuple[int, ...]]] = []
+            for var, lits in zip(self.model.variables, self.cnf.value_lits, strict=True):
+                if len(lits) == 2 and lits[0] == -lits[1]:
+                    a, b = var.domain
+                    pair_names.append(var.name)
+                    pair_options.append((frozenset(), frozenset({a}), frozenset({b}), frozenset({a, b})))
+                    neg.append(2 * abs(lits[0]) + (lits[0] > 0))
+                    pos.append(2 * abs(lits[1]) + (lits[1] > 0))
+                else:
+                    others.append((var.name, tuple(var.domain), tuple(lits)))
+            plan = self._plan_cache = _OutputPlan(
+                names, tuple(pair_names), tuple(pair_options),
+                np.array(neg, dtype=np.int64), np.array(pos, dtype=np.int64), tuple(others),
+            )
+        return plan
 
     def count(self, restrict: Restriction) -> int:
         ok = self._ok(restrict)
