@@ -79,6 +79,7 @@ from usecases.catalogs import (
 )
 from usecases.errors import UseCaseError
 from usecases.records import ConfigurationRecord, QuoteRecord
+from usecases.settings import click_budget_ms
 
 __all__ = [
     "MAX_HISTORY",
@@ -358,7 +359,7 @@ class Configuration:
             key = (self.catalog.content_hash, self.product.code, self.history)
             cached = _states.get(key)
             if cached is None:
-                cached = _states.put(key, self.configurator.state(self.history))
+                cached = _states.put(key, self.configurator.state(self.history, budget_ms=click_budget_ms()))
             self._state = cached
         return self._state
 
@@ -777,7 +778,7 @@ def never_possible(configuration: Configuration) -> dict[str, frozenset[object]]
     key = (configuration.catalog.content_hash, configuration.product.code, ())
     root = _states.get(key)
     if root is None:
-        root = _states.put(key, configuration.configurator.state(()))
+        root = _states.put(key, configuration.configurator.state((), budget_ms=click_budget_ms()))
     if root.count == 0:
         return {}
     return {a.code: frozenset(v.value for v in a.values if not v.possible) for a in root.attributes}

@@ -46,6 +46,7 @@ STATUS_BY_REASON: dict[str, int] = {
     "production_order_not_reproducible": 409,
     "invalid_cursor": 400,
     "model_too_large": 503,
+    "click_budget": 503,
 }
 
 DOMAIN_ERRORS = (CatalogError, ConfiguratorError, BomError, UseCaseError)

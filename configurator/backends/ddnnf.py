@@ -61,9 +61,10 @@ import numpy as np
 import numpy.typing as npt
 
 from catalog.snapshot import Value
-from configurator.backends.base import CompileBudgetExceeded, SearchLimitExceeded
-from configurator.backends.brute import Weights, check_weights, restricted_domains
+from configurator.backends.base import CompileBudgetExceeded, SearchLimitExceeded, UnknownVariable
+from configurator.backends.brute import Weights, check_weights
 from configurator.backends.sat import _table_cnf
+from configurator.backends.tabulate import ShapeCache, shape_key
 from configurator.model import Constraint, Model, Restriction
 
 DEFAULT_TIME_BUDGET_S = 120.0
@@ -156,8 +157,9 @@ def encode_cnf(model: Model, *, table_limit: int = TABLE_LIMIT) -> Cnf:
                 s_prev = s
             clauses.append((-s_prev, -lits[-1]))
     index = {v.name: i for i, v in enumerate(model.variables)}
+    shapes = ShapeCache()
     for c in model.constraints:
-        if not _encode_constraint(model, c, index, value_lits, clauses, counter, table_limit):
+        if not _encode_constraint(model, c, index, value_lits, clauses, counter, table_limit, shapes):
             unsat = True
     if unsat:
         clauses.append(())
@@ -173,6 +175,7 @@ def _encode_constraint(
     clauses: list[tuple[int, ...]],
     counter: itertools.count[int],
     table_limit: int,
+    shapes: ShapeCache,
 ) -> bool:
     """Append the clauses of ``c``; False when it allows nothing."""
     if not c.scope:
@@ -189,16 +192,22 @@ def _encode_constraint(
             if all(k is not None for k in ks):
                 combos.add(tuple(k for k in ks if k is not None))
     else:
-        if size > table_limit:
-            raise SearchLimitExceeded(
-                "ddnnf",
-                f"rule {c.rule_id!r} spans {size} value combinations over {', '.join(c.scope)}, "
-                f"more than the table limit of {table_limit}",
-            )
-        for combo in itertools.product(*(range(len(d)) for d in domains)):
-            values = tuple(d[k] for d, k in zip(domains, combo, strict=True))
-            if values in c.allowed if c.allowed is not None else bool(c.predicate(*values)):
-                combos.add(combo)
+        key = shape_key(c.predicate, tuple(domains)) if c.allowed is None else None
+        cached = shapes.get(key)
+        if cached is not None:
+            combos = set(cached)
+        else:
+            if size > table_limit:
+                raise SearchLimitExceeded(
+                    "ddnnf",
+                    f"rule {c.rule_id!r} spans {size} value combinations over {', '.join(c.scope)}, "
+                    f"more than the table limit of {table_limit}",
+                )
+            for combo in itertools.product(*(range(len(d)) for d in domains)):
+                values = tuple(d[k] for d, k in zip(domains, combo, strict=True))
+                if values in c.allowed if c.allowed is not None else bool(c.predicate(*values)):
+                    combos.add(combo)
+            shapes.put(key, frozenset(combos))
     rows: list[tuple[int, ...]] = []
     for combo in sorted(combos):
         seen = dict(zip(positions, combo, strict=True))
@@ -382,6 +391,7 @@ class _Ddnnf:
         )
         self._arcs_cache: list[list[int]] | None = None
         self._plan_cache: _OutputPlan | None = None
+        self._position_cache: dict[str, int] | None = None
 
     def _free_gaps(self, model: Model, cnf: Cnf, children_of: list[list[int]]) -> None:
         """Per or-arc, the two-value model variables free on it; and the ones free everywhere."""
@@ -435,23 +445,37 @@ class _Ddnnf:
     # -- restriction -> per-literal allowed mask
 
     def _ok(self, restrict: Restriction) -> BoolArray | None:
-        domains = restricted_domains(self.model, restrict)
+        """Per literal (index ``2 * var + positive``): may it be true under ``restrict``."""
+        position = self._position()
+        variables = self.model.variables
         if self.cnf.unsat:
+            for name in restrict:
+                if name not in position:
+                    raise UnknownVariable(name, self.model.key)
             return None
         ok = np.ones(2 * (self.cnf.nvars + 1), dtype=np.bool_)
-        for i, var in enumerate(self.model.variables):
-            if var.name not in restrict:
-                continue
-            kept = set(domains[var.name])
-            if not kept:
+        for name, kept in restrict.items():
+            i = position.get(name)
+            if i is None:
+                raise UnknownVariable(name, self.model.key)
+            var = variables[i]
+            lits = self.cnf.value_lits[i]
+            if not any(x in kept for x in var.domain):
                 return None
-            for x, lit in zip(var.domain, self.cnf.value_lits[i], strict=True):
+            boolean = len(lits) == 2 and lits[0] == -lits[1]
+            for x, lit in zip(var.domain, lits, strict=True):
                 if x not in kept:
-                    if len(self.cnf.value_lits[i]) == 2 and self.cnf.value_lits[i][0] == -self.cnf.value_lits[i][1]:
+                    if boolean:
                         ok[2 * abs(lit) + (lit > 0)] = False
                     else:
                         ok[2 * lit + 1] = False  # the "this value" literal may not be true
         return ok
+
+    def _position(self) -> dict[str, int]:
+        position: dict[str, int] | None = self._position_cache
+        if position is None:
+            position = self._position_cache = {v.name: i for i, v in enumerate(self.model.variables)}
+        return position
 
     def _arc_ok(self, ok: BoolArray) -> BoolArray:
         bad = ~ok[self.lit_index]

@@ -25,11 +25,12 @@ True
 from __future__ import annotations
 
 import importlib
+import itertools
 import logging
 from collections.abc import Callable
 from typing import Any, cast
 
-from configurator.backends.base import Backend, CompileBudgetExceeded
+from configurator.backends.base import Backend, CompileBudgetExceeded, SearchLimitExceeded
 from configurator.backends.brute import BruteBackend
 from configurator.backends.ddnnf import Progress
 from configurator.backends.reference import ReferenceBackend
@@ -44,6 +45,13 @@ AUTO_MDD_TIME_BUDGET_S = 20.0
 """Seconds "auto" lets the decision diagram compile before it moves on to the d-DNNF."""
 AUTO_DDNNF_TIME_BUDGET_S = 120.0
 """Seconds "auto" lets d4 compile before it falls back to SAT."""
+AUTO_MDD_MAX_WIDTH = 24
+"""Largest estimated treewidth of the constraint graph for which "auto" tries the decision diagram.
+
+A decision diagram grows exponentially with the width of its variable order, a d-DNNF with the
+treewidth; the min-degree elimination bound (milliseconds, see :func:`width_estimate`) separates the
+corpus well: products and generated models stay at about 10, Automotive01 is 37. Above it "auto" goes
+straight to the d-DNNF instead of spending the diagram's budget first."""
 
 _choices: dict[str, tuple[str, ...]] = {}
 """Model key -> what "auto" tried and why it moved on (bounded, newest kept)."""
@@ -163,9 +171,14 @@ def _auto(
         return backend
 
     mdd = _mdd_class()
+    width = width_estimate(model) if ddnnf.available() else 0
     if mdd is None:
         notes.append("mdd: configurator.backends.mdd cannot be imported")
         log.warning("model %s: decision-diagram backend unavailable", model.key)
+    elif width > AUTO_MDD_MAX_WIDTH:
+        notes.append(f"mdd: skipped, the constraint graph's treewidth estimate {width} exceeds {AUTO_MDD_MAX_WIDTH}")
+        log.warning("model %s: treewidth estimate %d > %d; trying the d-DNNF first", model.key, width,
+                    AUTO_MDD_MAX_WIDTH)
     else:
         budget = time_budget_s if time_budget_s is not None else AUTO_MDD_TIME_BUDGET_S
         try:
@@ -180,7 +193,30 @@ def _auto(
         budget = time_budget_s if time_budget_s is not None else AUTO_DDNNF_TIME_BUDGET_S
         try:
             return chose(ddnnf.DdnnfBackend(model, time_budget_s=budget, progress=progress))
-        except CompileBudgetExceeded as exc:
+        except (CompileBudgetExceeded, SearchLimitExceeded) as exc:
             notes.append(f"ddnnf: {exc.detail}")
             log.warning("model %s: d-DNNF not compiled (%s); falling back to SAT", model.key, exc)
     return chose(SatBackend(model))
+
+
+def width_estimate(model: Model) -> int:
+    """An upper bound of the treewidth of the model's constraint graph (variables adjacent when a
+    constraint reads both), by min-degree elimination (networkx).
+
+    >>> from configurator.model import Constraint, Model, Variable
+    >>> vs = tuple(Variable(n, (False, True), n) for n in "abc")
+    >>> width_estimate(Model("k", vs, (Constraint("r", ("a", "b", "c"), lambda *v: True),)))
+    2
+    """
+    import networkx as nx
+    from networkx.algorithms.approximation import treewidth_min_degree
+
+    graph = nx.Graph()
+    graph.add_nodes_from(v.name for v in model.variables)
+    for c in model.constraints:
+        scope = list(dict.fromkeys(c.scope))
+        graph.add_edges_from(itertools.combinations(scope, 2))
+    if graph.number_of_edges() == 0:
+        return 0
+    width, _decomposition = treewidth_min_degree(graph)
+    return int(width)
