@@ -17,6 +17,7 @@ from __future__ import annotations
 import atexit
 import hashlib
 import itertools
+import math
 import time
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -584,14 +585,32 @@ class _Click:
         found = self.best(restrict)
         return {} if found is None else found[1][name]
 
-    def solution(self, restrict: Mapping[str, frozenset[Value]]) -> dict[str, Value] | None:
-        """A least-weight solution to show; ``None`` when nothing is weighted (nothing to fill)."""
+    def solution(
+        self, restrict: Mapping[str, frozenset[Value]], tie_break: Sequence[str] = ()
+    ) -> dict[str, Value] | None:
+        """A least-weight solution to show; ``None`` when nothing is weighted (nothing to fill).
+
+        Among the least-weight solutions, the one whose values of ``tie_break`` (in that order) come
+        first by domain position: the weights are scaled above every such position vector, so every
+        backend returns the same values for those variables (the ones the state shows from it)."""
         if not self.weights:
             return None
+        weights: Mapping[str, Mapping[Value, int]] = self.weights
+        if tie_break:
+            domains = {v.name: v.domain for v in self.priced.model.variables}
+            span = math.prod(len(domains[n]) for n in tie_break)
+            scaled = {n: {v: c * span for v, c in row.items()} for n, row in self.weights.items()}
+            place = span
+            for n in tie_break:
+                place //= len(domains[n])
+                row = scaled.setdefault(n, {})
+                for k, v in enumerate(domains[n]):
+                    row[v] = row.get(v, 0) + k * place
+            weights = scaled
         if hasattr(self.backend, "min_solution"):
-            solution = self.backend.min_solution(restrict, self.weights)
+            solution = self.backend.min_solution(restrict, weights)
         else:
-            fractions = {n: {v: Fraction(c) for v, c in row.items()} for n, row in self.weights.items()}
+            fractions = {n: {v: Fraction(c) for v, c in row.items()} for n, row in weights.items()}
             solution = self.backend.solve(restrict, fractions)
         assert solution is not None  # restrict came from a combination with a solution
         return dict(solution)
@@ -842,7 +861,15 @@ class Configurator:
             if passes is None:
                 raise NoValidConfiguration(self.product.code)
         shown_restrict, per_value, lifted = passes
-        solution = click.solution(shown_restrict)
+        # The variables the state shows from the least-weight solution (kept or re-chosen defaults,
+        # price-relevant open attributes) and those the price reads: ties among equally cheap
+        # completions go to earlier values in attribute order, the same on every backend.
+        tie_break = [
+            n for n in self._attr_names
+            if len(per_value[n]) > 1 and (
+                n in click.defaults or n in self._priced_names or len(set(per_value[n].values())) > 1)
+        ]
+        solution = click.solution(shown_restrict, tie_break)
         shown, sources = self._shown(click, restrict, per_value, solution)
         if solution is None:
             full = {n: frozenset({v}) if v is not None else frozenset(per_value[n])

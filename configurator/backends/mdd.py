@@ -642,7 +642,7 @@ class _Diagram:
         when the weights could overflow 64-bit integers (then the exact Python-int passes run)."""
         if self.empty:
             return None
-        iw: list[npt.NDArray[np.int64] | None] = [None] * self.n
+        rows: list[list[int] | None] = [None] * self.n
         bound = 0
         for name, per_value in weights.items():
             i = self.layer_of.get(name)
@@ -652,9 +652,10 @@ class _Diagram:
             if min(row) < 0:
                 return None
             bound += max(row)
-            iw[i] = np.array(row, dtype=np.int64)
+            rows[i] = row
         if bound >= _NP_BOUND:
             return None
+        iw = [None if row is None else np.array(row, dtype=np.int64) for row in rows]
         return _CostPasses(self, self.masks(restrict), iw)
 
     def _np_layers(self) -> list[tuple[IntArray, IntArray, IntArray, IntArray]]:

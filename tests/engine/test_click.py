@@ -60,17 +60,7 @@ def test_every_delta_is_the_change_of_the_total_after_the_click(name: str, backe
     ("name", "backends", "clicks"),
     [
         ("city-bikes.yaml", ("mdd", "ddnnf"), 3),
-        pytest.param(
-            "wardrobes.yaml",
-            ("mdd", "ddnnf"),
-            3,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="known defect: the d-DNNF min-cost pass breaks ties between equally priced values by "
-                "arc order, the decision diagram by domain order, so the 'cheapest' value shown for decor "
-                "differs (same price) after door_count=6, carcass_material=solid_oak",
-            ),
-        ),
+        ("wardrobes.yaml", ("mdd", "ddnnf"), 3),
         pytest.param("city-bikes.yaml", ("mdd", "sat"), 2, marks=pytest.mark.slow),
     ],
 )
