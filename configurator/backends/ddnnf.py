@@ -53,7 +53,7 @@ import tempfile
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -184,18 +184,25 @@ def _encode_constraint(
     domains = [model.variables[i].domain for i in positions]
     distinct = tuple(dict.fromkeys(positions))
     size = math.prod(len(d) for d in domains)
-    combos: set[tuple[int, ...]] = set()
+    combos: set[tuple[int, ...]] | frozenset[tuple[int, ...]] = set()
+    pattern = tuple(distinct.index(p) for p in positions)
+    key: object = None
     if c.allowed is not None and size > 4 * max(len(c.allowed), 1):
         value_index = [{v: k for k, v in enumerate(d)} for d in domains]
+        found: set[tuple[int, ...]] = set()
         for row in c.allowed:
             ks = [value_index[j].get(v) for j, v in enumerate(row)]
             if all(k is not None for k in ks):
-                combos.add(tuple(k for k in ks if k is not None))
+                found.add(tuple(k for k in ks if k is not None))
+        combos = found
     else:
         key = shape_key(c.predicate, tuple(domains)) if c.allowed is None else None
+        plan = shapes.plans.get((key, pattern)) if key is not None else None
+        if plan is not None:
+            return _emit(plan, [value_lits[i] for i in distinct], clauses, counter)
         cached = shapes.get(key)
         if cached is not None:
-            combos = set(cached)
+            combos = cached
         else:
             if size > table_limit:
                 raise SearchLimitExceeded(
@@ -203,32 +210,72 @@ def _encode_constraint(
                     f"rule {c.rule_id!r} spans {size} value combinations over {', '.join(c.scope)}, "
                     f"more than the table limit of {table_limit}",
                 )
-            for combo in itertools.product(*(range(len(d)) for d in domains)):
-                values = tuple(d[k] for d, k in zip(domains, combo, strict=True))
-                if values in c.allowed if c.allowed is not None else bool(c.predicate(*values)):
-                    combos.add(combo)
-            shapes.put(key, frozenset(combos))
-    rows: list[tuple[int, ...]] = []
-    for combo in sorted(combos):
-        seen = dict(zip(positions, combo, strict=True))
-        if all(seen[i] == k for i, k in zip(positions, combo, strict=True)):
-            rows.append(tuple(seen[i] for i in distinct))
+            allowed = c.allowed
+            predicate = c.predicate
+            tabulated: set[tuple[int, ...]] = set()
+            for combo, values in zip(
+                itertools.product(*(range(len(d)) for d in domains)), itertools.product(*domains), strict=True
+            ):
+                if values in allowed if allowed is not None else bool(predicate(*values)):
+                    tabulated.add(combo)
+            combos = frozenset(tabulated)
+            shapes.put(key, combos)
+    plan = _plan(combos, pattern, [len(value_lits[i]) for i in distinct])
+    if key is not None:
+        shapes.plans[(key, pattern)] = plan
+    return _emit(plan, [value_lits[i] for i in distinct], clauses, counter)
+
+
+_Plan = tuple[str, tuple[tuple[int, ...], ...]]
+"""How one table becomes CNF, independent of the literals: ("none" | "all", ()), ("clauses", clauses over
+placeholder literals ``p * M + k + 1``, ``M`` = :data:`_PLACE`) or ("supports", rows)."""
+_PLACE = 1 << 20
+
+
+def _plan(combos: Set[tuple[int, ...]], pattern: tuple[int, ...], sizes: list[int]) -> _Plan:
+    """The CNF of a table (rows of value positions over a scope with the repetition ``pattern``)."""
+    n = len(sizes)
+    if len(pattern) == n:  # no variable twice in the scope
+        rows = sorted(combos)
+    else:
+        rows = []
+        for combo in sorted(combos):
+            seen: dict[int, int] = {}
+            if all(seen.setdefault(p, k) == k for p, k in zip(pattern, combo, strict=True)):
+                rows.append(tuple(seen[p] for p in range(n)))
     if not rows:
-        return False
-    sizes = [len(value_lits[i]) for i in distinct]
+        return ("none", ())
     if len(rows) == math.prod(sizes):
-        return True
-    lits = [list(value_lits[i]) for i in distinct]
-    table = _table_cnf(rows, sizes, lits)
-    if sum(map(len, table)) <= len(rows) * (2 * len(distinct) + 1):
-        clauses.extend(tuple(cl) for cl in table)
-        return True
-    supports: list[int] = []
-    for row in rows:
-        t = next(counter)
-        supports.append(t)
-        clauses.extend((-t, lits[p][k]) for p, k in enumerate(row))
-    clauses.append(tuple(supports))
+        return ("all", ())
+    placeholders = [[p * _PLACE + k + 1 for k in range(size)] for p, size in enumerate(sizes)]
+    table = _table_cnf(rows, sizes, placeholders)
+    if sum(map(len, table)) <= len(rows) * (2 * n + 1):
+        return ("clauses", tuple(tuple(cl) for cl in table))
+    return ("supports", tuple(rows))
+
+
+def _emit(
+    plan: _Plan, lits: Sequence[tuple[int, ...]], clauses: list[tuple[int, ...]], counter: itertools.count[int]
+) -> bool:
+    """Append ``plan``'s clauses over the literals ``lits`` (per scope variable, per value); False for "none"."""
+    kind, body = plan
+    if kind == "none":
+        return False
+    if kind == "clauses":
+        for cl in body:
+            out = []
+            for t in cl:
+                p, k = divmod(abs(t) - 1, _PLACE)
+                lit = lits[p][k]
+                out.append(lit if t > 0 else -lit)
+            clauses.append(tuple(out))
+    elif kind == "supports":
+        supports: list[int] = []
+        for row in body:
+            t = next(counter)
+            supports.append(t)
+            clauses.extend((-t, lits[p][k]) for p, k in enumerate(row))
+        clauses.append(tuple(supports))
     return True
 
 

@@ -58,6 +58,8 @@ class ShapeCache:
 
     def __init__(self) -> None:
         self.rows: dict[Hashable, frozenset[tuple[int, ...]]] = {}
+        self.plans: dict[tuple[Hashable, tuple[int, ...]], Any] = {}
+        """(shape key, scope repetition pattern) -> the encoder's CNF plan for those rows."""
         self.hits = 0
 
     def get(self, key: Hashable | None) -> frozenset[tuple[int, ...]] | None:
