@@ -24,6 +24,7 @@ True
 
 from __future__ import annotations
 
+import heapq
 import importlib
 import itertools
 import logging
@@ -49,7 +50,7 @@ AUTO_MDD_MAX_WIDTH = 24
 """Largest estimated treewidth of the constraint graph for which "auto" tries the decision diagram.
 
 A decision diagram grows exponentially with the width of its variable order, a d-DNNF with the
-treewidth; the min-degree elimination bound (milliseconds, see :func:`width_estimate`) separates the
+treewidth; the min-degree elimination bound (:func:`width_estimate`, stopped once above this) separates the
 corpus well: products and generated models stay at about 10, Automotive01 is 37. Above it "auto" goes
 straight to the d-DNNF instead of spending the diagram's budget first."""
 
@@ -171,7 +172,7 @@ def _auto(
         return backend
 
     mdd = _mdd_class()
-    width = width_estimate(model) if ddnnf.available() else 0
+    width = width_estimate(model, stop_above=AUTO_MDD_MAX_WIDTH) if ddnnf.available() else 0
     if mdd is None:
         notes.append("mdd: configurator.backends.mdd cannot be imported")
         log.warning("model %s: decision-diagram backend unavailable", model.key)
@@ -199,24 +200,45 @@ def _auto(
     return chose(SatBackend(model))
 
 
-def width_estimate(model: Model) -> int:
+def width_estimate(model: Model, *, stop_above: int | None = None) -> int:
     """An upper bound of the treewidth of the model's constraint graph (variables adjacent when a
-    constraint reads both), by min-degree elimination (networkx).
+    constraint reads both): the largest degree met in a greedy min-degree elimination.
+
+    With ``stop_above``, the elimination stops as soon as the bound exceeds it (the answer is then
+    some value above it): deciding "too wide for the diagram" costs little on large models.
 
     >>> from configurator.model import Constraint, Model, Variable
-    >>> vs = tuple(Variable(n, (False, True), n) for n in "abc")
+    >>> vs = tuple(Variable(n, (False, True), n) for n in "abcd")
     >>> width_estimate(Model("k", vs, (Constraint("r", ("a", "b", "c"), lambda *v: True),)))
     2
+    >>> chain = tuple(Constraint(f"r{i}", (x, y), lambda *v: True) for i, (x, y) in enumerate(["ab", "bc", "cd"]))
+    >>> width_estimate(Model("k", vs, chain))
+    1
     """
-    import networkx as nx
-    from networkx.algorithms.approximation import treewidth_min_degree
-
-    graph = nx.Graph()
-    graph.add_nodes_from(v.name for v in model.variables)
+    adjacent: dict[str, set[str]] = {v.name: set() for v in model.variables}
     for c in model.constraints:
         scope = list(dict.fromkeys(c.scope))
-        graph.add_edges_from(itertools.combinations(scope, 2))
-    if graph.number_of_edges() == 0:
-        return 0
-    width, _decomposition = treewidth_min_degree(graph)
-    return int(width)
+        if stop_above is not None and len(scope) - 1 > stop_above:
+            return len(scope) - 1
+        for x, y in itertools.combinations(scope, 2):
+            adjacent[x].add(y)
+            adjacent[y].add(x)
+    heap = [(len(ns), name) for name, ns in adjacent.items()]
+    heapq.heapify(heap)
+    width = 0
+    while heap:
+        degree, name = heapq.heappop(heap)
+        ns = adjacent.get(name)
+        if ns is None or degree != len(ns):
+            continue  # eliminated already, or a stale entry
+        width = max(width, degree)
+        if stop_above is not None and width > stop_above:
+            return width
+        del adjacent[name]
+        for x in ns:
+            nx_ = adjacent[x]
+            nx_.discard(name)
+            nx_.update(y for y in ns if y != x)
+        for x in ns:
+            heapq.heappush(heap, (len(adjacent[x]), x))
+    return width
