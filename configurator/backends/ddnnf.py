@@ -611,26 +611,39 @@ class _Ddnnf:
         return plan
 
     def count(self, restrict: Restriction) -> int:
+        """Exact count: nodes whose sub-circuit no restricted literal (or restricted free variable)
+        touches keep their unrestricted count (computed once), the others are recounted bottom-up."""
         ok = self._ok(restrict)
         if ok is None:
             return 0
-        arc_ok = self._arc_ok(ok).tolist()
+        for i in self._single_value_vars():
+            if not ok[2 * self.cnf.value_lits[i][0] + 1]:
+                return 0
         both = ok[0::2] & ok[1::2]
-        doubles_per_arc = np.zeros(len(self.parent) + 1, dtype=np.int64)
+        root_doubles = int(both[self.root_free].sum())
+        base = self._base_counts()
+        if not restrict:
+            return base[self.root] << root_doubles
+        arc_ok_np = self._arc_ok(ok)
+        doubles_np = np.zeros(len(self.parent), dtype=np.int64)
+        gap_full = np.zeros(len(self.parent), dtype=np.int64)
         if len(self.gap_vars):
             cs = np.concatenate([[0], np.cumsum(both[self.gap_vars], dtype=np.int64)])
-            doubles_per_arc = cs[self.gap_ptr[1:]] - cs[self.gap_ptr[:-1]]
-        doubles = doubles_per_arc.tolist()
-        counts = [0] * len(self.is_or)
-        leaf = self.leaf_sat.tolist()
+            doubles_np = cs[self.gap_ptr[1:]] - cs[self.gap_ptr[:-1]]
+            gap_full = self.gap_ptr[1:] - self.gap_ptr[:-1]
+        touched = self._touched(~arc_ok_np | (doubles_np != gap_full))
+        if not touched[self.root]:
+            return base[self.root] << root_doubles
+        order = self._order_array()
+        redo = order[touched[order]].tolist()
+        arc_ok = arc_ok_np.tolist()
+        doubles = doubles_np.tolist()
+        counts = list(base)
         is_or = self.is_or.tolist()
         child = self.child.tolist()
         arcs_of = self._arcs_of()
-        for n in self.order:
+        for n in redo:
             arcs = arcs_of[n]
-            if not arcs:
-                counts[n] = 1 if leaf[n] else 0
-                continue
             if is_or[n]:
                 total = 0
                 for a in arcs:
@@ -646,11 +659,55 @@ class _Ddnnf:
                     if not total:
                         break
             counts[n] = total
-        result: int = counts[self.root] << int(both[self.root_free].sum())
-        for lits in self.cnf.value_lits:
-            if len(lits) == 1 and not ok[2 * lits[0] + 1]:
-                return 0
+        result: int = counts[self.root] << root_doubles
         return result
+
+    def _touched(self, arc_touched: BoolArray) -> BoolArray:
+        """Nodes with a touched arc below them (an arc is touched when a literal on it is restricted,
+        a free variable of its gap is, or its child is touched)."""
+        touched = np.zeros(len(self.is_or), dtype=np.bool_)
+        for lo, hi, starts, parents in self.level_slices:
+            if hi == lo:
+                continue
+            t = arc_touched[lo:hi] | touched[self.child[lo:hi]]
+            touched[parents] = np.logical_or.reduceat(t, starts)
+        return touched
+
+    def _single_value_vars(self) -> list[int]:
+        cached: list[int] | None = getattr(self, "_single_cache", None)
+        if cached is None:
+            cached = self._single_cache = [i for i, lits in enumerate(self.cnf.value_lits) if len(lits) == 1]
+        return cached
+
+    def _order_array(self) -> IntArray:
+        cached: IntArray | None = getattr(self, "_order_cache", None)
+        if cached is None:
+            cached = self._order_cache = np.array(self.order, dtype=np.int64)
+        return cached
+
+    def _base_counts(self) -> list[int]:
+        """Per node, its count with nothing restricted (free variables of gaps counted twice)."""
+        cached: list[int] | None = getattr(self, "_base_cache", None)
+        if cached is None:
+            doubles = (self.gap_ptr[1:] - self.gap_ptr[:-1]).tolist()
+            counts = [0] * len(self.is_or)
+            leaf = self.leaf_sat.tolist()
+            is_or = self.is_or.tolist()
+            child = self.child.tolist()
+            arcs_of = self._arcs_of()
+            for n in self.order:
+                arcs = arcs_of[n]
+                if not arcs:
+                    counts[n] = 1 if leaf[n] else 0
+                elif is_or[n]:
+                    counts[n] = sum(counts[child[a]] << doubles[a] for a in arcs)
+                else:
+                    total = 1
+                    for a in arcs:
+                        total *= counts[child[a]]
+                    counts[n] = total
+            cached = self._base_cache = counts
+        return cached
 
     def _arcs_of(self) -> list[list[int]]:
         cached = self._arcs_cache
