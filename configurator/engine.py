@@ -15,6 +15,7 @@ fine one rule at a time but lead into a dead end several choices later.
 from __future__ import annotations
 
 import atexit
+import gc
 import hashlib
 import itertools
 import math
@@ -352,6 +353,10 @@ def _compiled(
         # SearchLimitExceeded: a rule spans more value combinations than a backend tabulates
         raise ModelNotCompiled(product.code, exc.backend, exc.detail) from exc
     entry = (model, solver, time.perf_counter() - started)
+    if entry[2] > 1.0:
+        # A large compiled model is millions of long-lived objects: one full collection now makes the
+        # collector count them as old, so the clicks that follow do not each trigger a full scan.
+        gc.collect()
     with _cache_lock:
         _cache[cache_key] = entry
         while len(_cache) > _CACHE_SIZE:
