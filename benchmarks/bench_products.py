@@ -44,6 +44,8 @@ SAT_CASES = ("bike",)
 """Cases on which SAT answers a click in seconds (its propagation is a sequence of SAT calls, and its
 click prices each value with one weighted solve); it gets ``SAT_QUERIES`` queries."""
 SAT_QUERIES = 4
+COMPILE_BUDGET_S = 150.0
+"""Time budget of each compiler (d4 needs about a minute of a loaded core on Automotive02_V4)."""
 FEATURE_MODELS = {
     "e-shop": "featureide/E-Shop.xml",
     "automotive01": "featureide/Automotive01.xml",
@@ -92,7 +94,7 @@ def run_child(case: str, backend: str, queries: int, steps: int) -> dict[str, An
 
     product = load_case(case)
     t = time.perf_counter()
-    conf = Configurator(product, backend=backend, catalog_key=f"bench-products:{case}", time_budget_s=60)
+    conf = Configurator(product, backend=backend, catalog_key=f"bench-products:{case}", time_budget_s=COMPILE_BUDGET_S)
     compile_s = time.perf_counter() - t
     rng = random.Random(42)
     prop: list[float] = []
