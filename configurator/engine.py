@@ -56,6 +56,8 @@ SOURCES = ("user", "implied", "default", "cheapest")
 default, or the cheapest completion (a default ruled out by the decisions, or an attribute without a
 default whose value changes the price)."""
 
+_VALUE_STATES_KEPT = 200_000
+"""Shared value states kept per configurator (the memo is cleared past it)."""
 MAX_SET_ENUMERATION = 8
 """Open set elements up to which a set attribute's remaining subsets are enumerated for pricing."""
 
@@ -664,6 +666,7 @@ class Configurator:
             if c.rule_id not in self._rule_order:
                 self._rule_order.append(c.rule_id)
         self._click_cache: _Click | bool | None = None
+        self._value_states: dict[tuple[Any, ...], ValueState] = {}
         self._attr_plan = tuple(
             (a, a.kind is AttributeKind.SET, self._attr_vars[a.code],
              () if a.kind is AttributeKind.SET else self._variables[a.code].domain)
@@ -883,6 +886,8 @@ class Configurator:
             full = {n: frozenset({solution[n]}) for n in self._priced_names}
         price = self.pricing.breakdown(self._candidates(full, priced_only=True), currency=self.currency)
         total = price.total
+        if len(self._value_states) > _VALUE_STATES_KEPT:
+            self._value_states.clear()
         attributes, missing = self._pass_attributes(click, restrict, per_value, lifted, shown, sources, total)
         return State(
             product=self.product.code,
@@ -953,6 +958,9 @@ class Configurator:
 
         attributes: list[AttributeState] = []
         missing: list[str] = []
+        # Value states are immutable and repeat from click to click: shared instead of rebuilt.
+        known = self._value_states
+
         def row_of(name: str) -> Mapping[Value, Decimal]:
             # A click on this value replaces the buyer's own decision on this variable (for a set
             # element, it is folded into a whole-set decision): price its values with every other
@@ -976,9 +984,13 @@ class Configurator:
                 for v in domain:
                     t = row.get(v)
                     if value is not None and v == value:
-                        values.append(ValueState(v, t is not None, True, source, zero))
+                        key: tuple[Any, ...] = (name, v, t is not None, True, source, zero)
                     else:
-                        values.append(ValueState(v, t is not None, False, None, None if t is None else delta_of(t)))
+                        key = (name, v, t is not None, False, None, None if t is None else delta_of(t))
+                    vs = known.get(key)
+                    if vs is None:
+                        vs = known[key] = ValueState(*key[1:])
+                    values.append(vs)
                 if len(per_value[name]) != 1:
                     missing.append(a.code)
                 attributes.append(AttributeState(a.code, a.kind, value, source, tuple(values)))
