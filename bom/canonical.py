@@ -63,6 +63,13 @@ def _provenance(p: Provenance) -> dict[str, Json]:
 
 
 def _item(i: BomItem) -> dict[str, Json]:
+    out = _item_fields(i)
+    if i.texts:  # only when present: BOMs without texts keep their bytes and digests
+        out["texts"] = dict(i.texts)
+    return out
+
+
+def _item_fields(i: BomItem) -> dict[str, Json]:
     return {
         "level": i.level,
         "position": i.position,
@@ -99,6 +106,13 @@ def _part(p: PartRequirement) -> dict[str, Json]:
 
 def bom_json(bom: BillOfMaterials) -> dict[str, Json]:
     """The BOM as a JSON-ready mapping (decimals still Decimal; see :func:`canonical_json`)."""
+    out = _bom_fields(bom)
+    if bom.texts:  # only when present, like a line's texts
+        out["texts"] = dict(bom.texts)
+    return out
+
+
+def _bom_fields(bom: BillOfMaterials) -> dict[str, Json]:
     return {
         "format": BOM_FORMAT,
         "catalog": bom.catalog,
@@ -166,7 +180,7 @@ def order_json(order: ProductionOrder, bom_sha256: str | None = None) -> dict[st
     ``bom_sha256`` is ``digest(order.bom)`` when the caller already has it (it
     saves serialising the BOM once more); it is not checked.
     """
-    return {
+    out: dict[str, Json] = {
         "format": ORDER_FORMAT,
         "number": order.number,
         "catalog": order.catalog,
@@ -186,6 +200,9 @@ def order_json(order: ProductionOrder, bom_sha256: str | None = None) -> dict[st
         "bom": bom_json(order.bom),
         "bom_sha256": bom_sha256 if bom_sha256 is not None else digest(order.bom),
     }
+    if order.bom.texts:  # the production order prints the buyer's texts (engraving...) too
+        out["texts"] = dict(order.bom.texts)
+    return out
 
 
 def _plain(obj: Any) -> Json:
