@@ -229,6 +229,8 @@ def _expression_constraint(
         except EvaluationError:
             return False
 
+    # Lets backends tabulate rules of the same form once (configurator.backends.tabulate).
+    predicate.shape = (expr, tuple(readers))  # type: ignore[attr-defined]
     return Constraint(rule_id, tuple(scope), predicate)
 
 

@@ -15,11 +15,15 @@ fine one rule at a time but lead into a dead end several choices later.
 from __future__ import annotations
 
 import atexit
+import gc
 import hashlib
 import itertools
+import math
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -27,7 +31,7 @@ from threading import Lock
 from typing import Any
 
 from catalog.snapshot import Attribute, AttributeKind, Label, Product, Value
-from configurator.backends.base import Backend, CompileBudgetExceeded
+from configurator.backends.base import Backend, CompileBudgetExceeded, SearchLimitExceeded
 from configurator.backends.ddnnf import Progress
 from configurator.decisions import (
     AnyDecision,
@@ -42,7 +46,7 @@ from configurator.decisions import (
     restriction_of,
 )
 from configurator.diagnosis import fastdiag, quickxplain
-from configurator.errors import ConfiguratorError
+from configurator.errors import BudgetExceeded, ClickBudgetExceeded, ConfiguratorError
 from configurator.model import Constraint, Model
 from configurator.modules import GUARD_PREFIX, module_labels
 from configurator.priced import PricedModel
@@ -53,6 +57,8 @@ SOURCES = ("user", "implied", "default", "cheapest")
 default, or the cheapest completion (a default ruled out by the decisions, or an attribute without a
 default whose value changes the price)."""
 
+_VALUE_STATES_KEPT = 200_000
+"""Shared value states kept per configurator (the memo is cleared past it)."""
 MAX_SET_ENUMERATION = 8
 """Open set elements up to which a set attribute's remaining subsets are enumerated for pricing."""
 
@@ -246,8 +252,9 @@ class NoValidConfiguration(ConfiguratorError):
         self.product = product
 
 
-class ModelNotCompiled(ConfiguratorError):
-    """The requested backend could not compile the product's model within its budget."""
+class ModelNotCompiled(BudgetExceeded):
+    """The requested backend (or, with "auto", every backend of the chain) could not compile the
+    product's model within its budget."""
 
     reason = "compile_budget"
 
@@ -275,6 +282,33 @@ class OptimizationLimitExceeded(ConfiguratorError):
         super().__init__(f"cheapest configuration of {product!r}: search exceeded {limit} nodes")
         self.product = product
         self.limit = limit
+
+
+# --------------------------------------------------------------------------- click budget
+
+_deadline: ContextVar[tuple[float, float, str] | None] = ContextVar("configurator_click_deadline", default=None)
+"""(monotonic deadline, budget in ms, product) of the query running in this context, if it has a budget."""
+
+
+@contextmanager
+def _budget(product: str, budget_ms: float | None) -> Iterator[None]:
+    """Run a query under a time budget: :func:`_check_budget` raises once it is spent. Cooperative: it is
+    checked between passes and solver calls, never by interrupting a thread."""
+    if budget_ms is None or _deadline.get() is not None:
+        yield
+        return
+    token = _deadline.set((time.monotonic() + budget_ms / 1000, budget_ms, product))
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def _check_budget() -> None:
+    """Raise :class:`ClickBudgetExceeded` when the running query's budget is spent."""
+    d = _deadline.get()
+    if d is not None and time.monotonic() >= d[0]:
+        raise ClickBudgetExceeded(d[2], d[1])
 
 
 # --------------------------------------------------------------------------- compiled model cache
@@ -319,9 +353,14 @@ def _compiled(
         solver = make_backend(
             model, prefer=backend, node_budget=node_budget, time_budget_s=time_budget_s, progress=progress
         )
-    except CompileBudgetExceeded as exc:
+    except (CompileBudgetExceeded, SearchLimitExceeded) as exc:
+        # SearchLimitExceeded: a rule spans more value combinations than a backend tabulates
         raise ModelNotCompiled(product.code, exc.backend, exc.detail) from exc
     entry = (model, solver, time.perf_counter() - started)
+    if entry[2] > 1.0:
+        # A large compiled model is millions of long-lived objects: one full collection now makes the
+        # collector count them as old, so the clicks that follow do not each trigger a full scan.
+        gc.collect()
     with _cache_lock:
         _cache[cache_key] = entry
         while len(_cache) > _CACHE_SIZE:
@@ -455,12 +494,39 @@ class _Click:
         the total shown after choosing it; and, when the backend gives it from the same passes, the
         same with that variable's own restriction lifted. ``None`` when ``restrict`` has no solution."""
         chosen: tuple[tuple[int, int], dict[str, frozenset[Value]]] | None = None
-        per_value: dict[str, dict[Value, tuple[int, int]]] = {n: {} for n in self.names}
-        lifted: dict[str, dict[Value, tuple[int, int]]] | None = None
         each = getattr(self.backend, "value_costs_each", None)
-        if each is not None:
-            lifted = {n: {} for n in self.names}
+        passes: list[tuple[tuple[bool, ...], Mapping[str, Mapping[Value, int]] | None,
+                           Mapping[str, Mapping[Value, int]] | None]] = []
+        lifted_ok = each is not None
+        for combo in self.combos:
+            _check_budget()
+            r = self._with(restrict, combo)
+            costs, lifted_costs = self._costs(r, each)
+            if lifted_costs is None:
+                lifted_ok = False
+            passes.append((combo, costs, lifted_costs))
+            if costs is None:
+                continue
+            first = next((row for row in costs.values() if row), None)
+            optimum = min(first.values()) if first else 0
+            k = self._key(optimum, combo)
+            if chosen is None or k < chosen[0]:
+                chosen = (k, r)
+        if chosen is None:
+            return None
+        per_value = self._totals([(combo, costs) for combo, costs, _ in passes if costs is not None])
+        lifted = None
+        if lifted_ok:
+            lifted = self._totals([(combo, lc) for combo, _, lc in passes if lc is not None])
+        return chosen[1], per_value, lifted
+
+    def _totals(
+        self, tables: Sequence[tuple[tuple[bool, ...], Mapping[str, Mapping[Value, int]]]]
+    ) -> dict[str, dict[Value, Decimal]]:
+        """Per attribute variable and value, the least shown total over the passes (one per combination of
+        conditional percentages), as money."""
         memo: dict[tuple[int, tuple[bool, ...]], tuple[int, int]] = {}
+        money: dict[int, Decimal] = {}
 
         def key(cost: int, combo: tuple[bool, ...]) -> tuple[int, int]:
             k = memo.get((cost, combo))
@@ -468,57 +534,56 @@ class _Click:
                 k = memo[(cost, combo)] = self._key(cost, combo)
             return k
 
-        def merge(into: dict[str, dict[Value, tuple[int, int]]], costs: Mapping[str, Mapping[Value, int]],
-                  combo: tuple[bool, ...]) -> None:
+        def as_money(cents: int) -> Decimal:
+            m = money.get(cents)
+            if m is None:
+                m = money[cents] = Decimal(cents).scaleb(-2)
+            return m
+
+        out: dict[str, dict[Value, Decimal]] = {}
+        if len(tables) == 1:
+            combo, costs = tables[0]
+            if not self.weights:  # every solution weighs 0: one total for every value
+                same = as_money(key(0, combo)[1])
+                return {name: dict.fromkeys(costs[name], same) for name in self.names}
             for name in self.names:
-                target = into[name]
+                row = costs[name]
+                values = set(row.values())
+                if len(values) == 1:  # the common case: one total for every value
+                    out[name] = dict.fromkeys(row, as_money(key(next(iter(values)), combo)[1]))
+                else:
+                    out[name] = {v: as_money(key(c, combo)[1]) for v, c in row.items()}
+            return out
+        for name in self.names:
+            best: dict[Value, tuple[int, int]] = {}
+            for combo, costs in tables:
                 for v, c in costs[name].items():
                     k = key(c, combo)
-                    if v not in target or k < target[v]:
-                        target[v] = k
-
-        for combo in self.combos:
-            r = self._with(restrict, combo)
-            costs, lifted_costs = self._costs(r, each)
-            if lifted_costs is None:
-                # Also when this combination has no solution under ``r``: lifting a decision may
-                # make it feasible, so the lifted answers are then recomputed per decided variable.
-                lifted = None
-            if costs is None:
-                continue
-            first = next((row for row in costs.values() if row), None)
-            optimum = min(first.values()) if first else 0
-            k = key(optimum, combo)
-            if chosen is None or k < chosen[0]:
-                chosen = (k, r)
-            merge(per_value, costs, combo)
-            if lifted is not None and lifted_costs is not None:
-                merge(lifted, lifted_costs, combo)
-        if chosen is None:
-            return None
-
-        def totals(table: dict[str, dict[Value, tuple[int, int]]]) -> dict[str, dict[Value, Decimal]]:
-            return {n: {v: Decimal(k[1]).scaleb(-2) for v, k in row.items()} for n, row in table.items()}
-
-        return chosen[1], totals(per_value), None if lifted is None else totals(lifted)
+                    known = best.get(v)
+                    if known is None or k < known:
+                        best[v] = k
+            out[name] = {v: as_money(k[1]) for v, k in best.items()}
+        return out
 
     def _costs(
         self, r: Mapping[str, frozenset[Value]], each: Any
     ) -> tuple[Mapping[str, Mapping[Value, int]] | None, Mapping[str, Mapping[Value, int]] | None]:
-        """Per-value least weights under ``r`` and, when the backend gives them, the lifted ones."""
+        """Per-value least weights under ``r`` (``None``: no solution) and, when the backend gives them
+        from the same passes, the same per variable with its own restriction lifted."""
         if not self.weights:
             # No price weights and no defaults: every solution weighs the same, so the passes
             # reduce to propagation (the backend's fastest query).
             domains = self.backend.propagate(r)
             return (None if domains is None else {n: dict.fromkeys(d, 0) for n, d in domains.items()}), None
         if each is not None:
-            found = each(r, self.weights)
-            return (None, None) if found is None else found
+            found: tuple[Any, Any] = each(r, self.weights)
+            return found
         return self.backend.value_costs(r, self.weights), None
 
     def values_without(self, restrict: Mapping[str, frozenset[Value]], name: str) -> dict[Value, Decimal]:
         """The totals after choosing each value of ``name`` under ``restrict`` (one variable's row of
         :meth:`best`; without weights, one propagation per combination)."""
+        _check_budget()
         if not self.weights:
             keys: dict[Value, tuple[int, int]] = {}
             for combo in self.combos:
@@ -533,14 +598,32 @@ class _Click:
         found = self.best(restrict)
         return {} if found is None else found[1][name]
 
-    def solution(self, restrict: Mapping[str, frozenset[Value]]) -> dict[str, Value] | None:
-        """A least-weight solution to show; ``None`` when nothing is weighted (nothing to fill)."""
+    def solution(
+        self, restrict: Mapping[str, frozenset[Value]], tie_break: Sequence[str] = ()
+    ) -> dict[str, Value] | None:
+        """A least-weight solution to show; ``None`` when nothing is weighted (nothing to fill).
+
+        Among the least-weight solutions, the one whose values of ``tie_break`` (in that order) come
+        first by domain position: the weights are scaled above every such position vector, so every
+        backend returns the same values for those variables (the ones the state shows from it)."""
         if not self.weights:
             return None
+        weights: Mapping[str, Mapping[Value, int]] = self.weights
+        if tie_break:
+            domains = {v.name: v.domain for v in self.priced.model.variables}
+            span = math.prod(len(domains[n]) for n in tie_break)
+            scaled = {n: {v: c * span for v, c in row.items()} for n, row in self.weights.items()}
+            place = span
+            for n in tie_break:
+                place //= len(domains[n])
+                row = scaled.setdefault(n, {})
+                for k, v in enumerate(domains[n]):
+                    row[v] = row.get(v, 0) + k * place
+            weights = scaled
         if hasattr(self.backend, "min_solution"):
-            solution = self.backend.min_solution(restrict, self.weights)
+            solution = self.backend.min_solution(restrict, weights)
         else:
-            fractions = {n: {v: Fraction(c) for v, c in row.items()} for n, row in self.weights.items()}
+            fractions = {n: {v: Fraction(c) for v, c in row.items()} for n, row in weights.items()}
             solution = self.backend.solve(restrict, fractions)
         assert solution is not None  # restrict came from a combination with a solution
         return dict(solution)
@@ -590,6 +673,16 @@ class Configurator:
             if c.rule_id not in self._rule_order and not c.rule_id.startswith(GUARD_PREFIX):
                 self._rule_order.append(c.rule_id)
         self._click_cache: _Click | bool | None = None
+        self._value_states: dict[tuple[Any, ...], ValueState] = {}
+        self._attr_plan = tuple(
+            (a, a.kind is AttributeKind.SET, self._attr_vars[a.code],
+             () if a.kind is AttributeKind.SET else self._variables[a.code].domain)
+            for a in product.attributes
+        )
+        self._attr_names = tuple(n for a in product.attributes for n in self._attr_vars[a.code])
+        read = {code for line in self.pricing.lines for code in line.reads}
+        self._priced_attrs = tuple(a for a in product.attributes if a.code in read)
+        self._priced_names = frozenset(n for a in self._priced_attrs for n in self._attr_vars[a.code])
         self._rule_check_cache: dict[tuple[frozenset[str], tuple[tuple[str, frozenset[Value]], ...]], bool] = {}
 
     # ----------------------------------------------------------------- decisions
@@ -606,6 +699,7 @@ class Configurator:
         return restriction_of(self.model, decisions)
 
     def _consistent(self, decisions: Sequence[AnyDecision]) -> bool:
+        _check_budget()
         return self.backend.propagate(self._restrict(decisions)) is not None
 
     def _target(self, attribute: str, value: object, included: bool) -> AnyDecision:
@@ -661,6 +755,7 @@ class Configurator:
         defaulted: set[str] = set()
         for name, value in cands:
             if len(final[name]) > 1 and value in final[name]:
+                _check_budget()
                 current[name] = frozenset({value})
                 narrowed = self.backend.propagate(current)
                 assert narrowed is not None  # value was in a globally consistent domain
@@ -680,10 +775,13 @@ class Configurator:
             )
         return next(iter(domains[names[0]]))
 
-    def _candidates(self, domains: Mapping[str, frozenset[Value]]) -> dict[str, tuple[AttributeValue, ...]]:
-        """Remaining values per attribute for pricing (sets: subsets, when few enough)."""
+    def _candidates(
+        self, domains: Mapping[str, frozenset[Value]], *, priced_only: bool = False
+    ) -> dict[str, tuple[AttributeValue, ...]]:
+        """Remaining values per attribute for pricing (sets: subsets, when few enough); with
+        ``priced_only`` just the attributes some price line reads (all the price looks at)."""
         out: dict[str, tuple[AttributeValue, ...]] = {}
-        for a in self.product.attributes:
+        for a in self._priced_attrs if priced_only else self.product.attributes:
             names = self._attr_vars[a.code]
             if a.kind is not AttributeKind.SET:
                 out[a.code] = tuple(v for v in self._variables[a.code].domain if v in domains[a.code])
@@ -710,12 +808,18 @@ class Configurator:
 
     # ----------------------------------------------------------------- state
 
-    def state(self, decisions: Iterable[AnyDecision] = ()) -> State:
+    def state(self, decisions: Iterable[AnyDecision] = (), *, budget_ms: float | None = None) -> State:
         """The propagated state: possible values, fixed values and their sources, price, count.
 
         Inconsistent decisions do not raise: ``conflict`` describes them and the
         state is computed without a minimal set of the oldest decisions.
+        ``budget_ms`` bounds the wall-clock time: past it :class:`ClickBudgetExceeded`
+        is raised (checked between passes; the configurator stays usable).
         """
+        with _budget(self.product.code, budget_ms):
+            return self._state(decisions)
+
+    def _state(self, decisions: Iterable[AnyDecision]) -> State:
         effective = self.check(decisions)
         click = self._click()
         if click is not None:
@@ -776,45 +880,26 @@ class Configurator:
             if passes is None:
                 raise NoValidConfiguration(self.product.code)
         shown_restrict, per_value, lifted = passes
-        solution = click.solution(shown_restrict)
-        possible = {name: frozenset(row) for name, row in per_value.items()}
-        shown: dict[str, frozenset[Value]] = {}
-        sources: dict[str, str | None] = {}
-        for a in self.product.attributes:
-            for name in self._attr_vars[a.code]:
-                dom = possible[name]
-                if len(dom) == 1:
-                    shown[name] = dom
-                    sources[name] = "user" if name in restrict else "implied"
-                elif solution is not None and name in click.defaults:
-                    shown[name] = frozenset({solution[name]})
-                    sources[name] = "default" if solution[name] == click.defaults[name] else "cheapest"
-                elif solution is not None and len({per_value[name][v] for v in dom}) > 1:
-                    shown[name] = frozenset({solution[name]})
-                    sources[name] = "cheapest"
-                else:
-                    shown[name] = dom
-                    sources[name] = None
-        full = shown if solution is None else {n: frozenset({v}) for n, v in solution.items() if n in self._variables}
-        price = self.pricing.breakdown(self._candidates(full), currency=self.currency)
+        # The variables the state shows from the least-weight solution (kept or re-chosen defaults,
+        # price-relevant open attributes) and those the price reads: ties among equally cheap
+        # completions go to earlier values in attribute order, the same on every backend.
+        tie_break = [
+            n for n in self._attr_names
+            if len(per_value[n]) > 1 and (
+                n in click.defaults or n in self._priced_names or len(set(per_value[n].values())) > 1)
+        ]
+        solution = click.solution(shown_restrict, tie_break)
+        shown, sources = self._shown(click, restrict, per_value, solution)
+        if solution is None:
+            full = {n: frozenset({v}) if v is not None else frozenset(per_value[n])
+                    for n, v in shown.items() if n in self._priced_names}
+        else:
+            full = {n: frozenset({solution[n]}) for n in self._priced_names}
+        price = self.pricing.breakdown(self._candidates(full, priced_only=True), currency=self.currency)
         total = price.total
-        attributes: list[AttributeState] = []
-        for a in self.product.attributes:
-            names = self._attr_vars[a.code]
-            value = self._attribute_value(a, shown)
-            kinds = [sources[n] for n in names]
-            source: str | None
-            if value is None:
-                source = None
-            elif a.kind is AttributeKind.SET:
-                source = next((k for k in ("default", "cheapest", "user", "implied") if k in kinds), "implied")
-            else:
-                source = kinds[0]
-            values = self._pass_values(a, click, restrict, per_value, lifted, shown, sources, source, total)
-            attributes.append(AttributeState(a.code, a.kind, value, source, tuple(values)))
-        missing = tuple(
-            a.code for a in self.product.attributes if any(len(possible[n]) != 1 for n in self._attr_vars[a.code])
-        )
+        if len(self._value_states) > _VALUE_STATES_KEPT:
+            self._value_states.clear()
+        attributes, missing = self._pass_attributes(click, restrict, per_value, lifted, shown, sources, total)
         return State(
             product=self.product.code,
             decisions=effective,
@@ -822,51 +907,125 @@ class Configurator:
             conflict=conflict,
             price=price,
             complete=not missing,
-            missing=missing,
-            count=self.backend.count(restrict),
+            missing=tuple(missing),
+            count=self._count_checked(restrict),
         )
 
-    def _pass_values(
+    def _count_checked(self, restrict: Mapping[str, frozenset[Value]]) -> int:
+        _check_budget()
+        return self.backend.count(restrict)
+
+    def _shown(
         self,
-        a: Attribute,
+        click: _Click,
+        restrict: Mapping[str, frozenset[Value]],
+        per_value: Mapping[str, Mapping[Value, Decimal]],
+        solution: Mapping[str, Value] | None,
+    ) -> tuple[dict[str, Value | None], dict[str, str | None]]:
+        """Per attribute variable, the value shown (``None``: open) and where it came from."""
+        shown: dict[str, Value | None] = {}
+        sources: dict[str, str | None] = {}
+        defaults = click.defaults
+        for name in self._attr_names:
+            row = per_value[name]
+            if len(row) == 1:
+                shown[name] = next(iter(row))
+                sources[name] = "user" if name in restrict else "implied"
+            elif solution is not None and name in defaults:
+                v = solution[name]
+                shown[name] = v
+                sources[name] = "default" if v == defaults[name] else "cheapest"
+            elif solution is not None and len(set(row.values())) > 1:
+                shown[name] = solution[name]
+                sources[name] = "cheapest"
+            else:
+                shown[name] = None
+                sources[name] = None
+        return shown, sources
+
+    def _pass_attributes(
+        self,
         click: _Click,
         restrict: Mapping[str, frozenset[Value]],
         per_value: Mapping[str, Mapping[Value, Decimal]],
         lifted: Mapping[str, Mapping[Value, Decimal]] | None,
-        shown: Mapping[str, frozenset[Value]],
+        shown: Mapping[str, Value | None],
         sources: Mapping[str, str | None],
-        source: str | None,
         total: Decimal,
-    ) -> tuple[ValueState, ...]:
-        """Every value of ``a`` with its possibility and exact price delta, from the passes' totals."""
-        names = self._attr_vars[a.code]
-        values: list[ValueState] = []
-        for name in names:
-            var = self._variables[name]
+    ) -> tuple[list[AttributeState], list[str]]:
+        """Every attribute with its values' possibility and exact price delta, and the attributes
+        not fixed by the buyer or by implication."""
+        zero = Decimal("0.00")
+        # Totals are shared Decimal objects (one per distinct amount, kept alive by ``per_value``):
+        # memoise by identity (Decimal hashing costs more than the subtraction).
+        deltas: dict[int, Decimal] = {}
+        kept_rows: list[Mapping[Value, Decimal]] = []
+
+        def delta_of(t: Decimal) -> Decimal:
+            d = deltas.get(id(t))
+            if d is None:
+                d = deltas[id(t)] = t - total
+            return d
+
+        attributes: list[AttributeState] = []
+        missing: list[str] = []
+        # Value states are immutable and repeat from click to click: shared instead of rebuilt.
+        known = self._value_states
+
+        def row_of(name: str) -> Mapping[Value, Decimal]:
             # A click on this value replaces the buyer's own decision on this variable (for a set
             # element, it is folded into a whole-set decision): price its values with every other
             # restriction kept and this variable's own lifted.
             if name not in restrict:
-                row = per_value[name]
-            elif lifted is not None:
-                row = lifted[name]  # from the same passes
-            else:
-                row = click.values_without({n: r for n, r in restrict.items() if n != name}, name)
-            fixed = next(iter(shown[name])) if len(shown[name]) == 1 else None
-            if a.kind is AttributeKind.SET:
-                included = fixed is True
-                delta = Decimal("0.00") if included else (
-                    None if True not in row else row[True] - total)
-                values.append(ValueState(
-                    str(var.element), True in row, included, sources[name] if fixed is not None else None,
-                    delta, False in row,
-                ))
+                return per_value[name]
+            if lifted is not None:
+                return lifted[name]  # from the same passes
+            own = click.values_without({n: r for n, r in restrict.items() if n != name}, name)
+            kept_rows.append(own)  # keeps its totals alive for the identity memo
+            return own
+
+        for a, is_set, names, domain in self._attr_plan:
+            values: list[ValueState] = []
+            value: Value | None
+            if not is_set:
+                name = names[0]
+                row = row_of(name)
+                value = shown[name]
+                source = sources[name] if value is not None else None
+                for v in domain:
+                    t = row.get(v)
+                    if value is not None and v == value:
+                        key: tuple[Any, ...] = (name, v, t is not None, True, source, zero)
+                    else:
+                        key = (name, v, t is not None, False, None, None if t is None else delta_of(t))
+                    vs = known.get(key)
+                    if vs is None:
+                        vs = known[key] = ValueState(*key[1:])
+                    values.append(vs)
+                if len(per_value[name]) != 1:
+                    missing.append(a.code)
+                attributes.append(AttributeState(a.code, a.kind, value, source, tuple(values)))
                 continue
-            for v in var.domain:
-                selected = fixed is not None and v == fixed
-                delta = Decimal("0.00") if selected else (None if v not in row else row[v] - total)
-                values.append(ValueState(v, v in row, selected, source if selected else None, delta))
-        return tuple(values)
+            rows = [row_of(name) for name in names]
+            kinds = [sources[n] for n in names]
+            set_value: frozenset[str] | None = None
+            set_source: str | None = None
+            if all(shown[n] is not None for n in names):
+                set_value = frozenset(str(self._variables[n].element) for n in names if shown[n] is True)
+                set_source = next((k for k in ("default", "cheapest", "user", "implied") if k in kinds), "implied")
+            for name, row in zip(names, rows, strict=True):
+                fixed = shown[name]
+                included = fixed is True
+                t_in = row.get(True)
+                values.append(ValueState(
+                    str(self._variables[name].element), t_in is not None, included,
+                    sources[name] if fixed is not None else None,
+                    zero if included else (None if t_in is None else delta_of(t_in)), False in row,
+                ))
+            if any(len(per_value[n]) != 1 for n in names):
+                missing.append(a.code)
+            attributes.append(AttributeState(a.code, a.kind, set_value, set_source, tuple(values)))
+        return attributes, missing
 
     def _source(self, name: str, settled: _Settled) -> str | None:
         if name in settled.restrict and name not in settled.defaulted:
@@ -897,6 +1056,7 @@ class Configurator:
         return AttributeState(attr.code, attr.kind, value, source, values)
 
     def _delta(self, decisions: tuple[AnyDecision, ...], extra: AnyDecision, total: Decimal) -> Decimal | None:
+        _check_budget()
         after = self._price_after(decisions, extra)
         return None if after is None else after - total
 
@@ -974,6 +1134,14 @@ class Configurator:
         return Conflict(tuple(core), rules, dropped)
 
     def explain(
+        self, decisions: Iterable[AnyDecision], attribute: str, value: object, *, included: bool = True,
+        budget_ms: float | None = None,
+    ) -> Explanation:
+        """:meth:`_explain` under an optional time budget (see :meth:`state`)."""
+        with _budget(self.product.code, budget_ms):
+            return self._explain(decisions, attribute, value, included=included)
+
+    def _explain(
         self, decisions: Iterable[AnyDecision], attribute: str, value: object, *, included: bool = True
     ) -> Explanation:
         """Why ``attribute=value`` is not possible under ``decisions``.
@@ -1000,6 +1168,14 @@ class Configurator:
         return Explanation(attribute, shown, False, core, rules)
 
     def repair(
+        self, decisions: Iterable[AnyDecision], attribute: str, value: object, *, included: bool = True,
+        budget_ms: float | None = None,
+    ) -> Repair:
+        """:meth:`_repair` under an optional time budget (see :meth:`state`)."""
+        with _budget(self.product.code, budget_ms):
+            return self._repair(decisions, attribute, value, included=included)
+
+    def _repair(
         self, decisions: Iterable[AnyDecision], attribute: str, value: object, *, included: bool = True
     ) -> Repair:
         """A minimal set of decisions to drop so that ``attribute=value`` becomes possible.
@@ -1046,6 +1222,7 @@ class Configurator:
             key = (frozenset(rule_ids), fixed)
             hit = self._rule_check_cache.get(key)
             if hit is None:
+                _check_budget()
                 hit = self._satisfiable(frozenset(rule_ids), restrict)
                 if len(self._rule_check_cache) > 4096:
                     self._rule_check_cache.clear()

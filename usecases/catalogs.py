@@ -42,8 +42,7 @@ from catalog.services import CatalogNotFound, ContentHashMismatch, VersionNotFou
 from catalog.snapshot import Attribute, AttributeKind, Catalog, Label, Product
 from configurator import Configurator, ConfiguratorError, load_product
 from configurator.artifacts import ArtifactInvalid
-from configurator.backends.base import CompileBudgetExceeded, SearchLimitExceeded
-from configurator.engine import ModelNotCompiled
+from configurator.errors import BudgetExceeded
 from usecases.caching import BoundedCache
 from usecases.compiled_models import ArtifactStore, ModelPreparing, StoredModel
 from usecases.instrumentation import timed, timed_call
@@ -450,9 +449,9 @@ def get_configurator(
                     node_budget=node_budget,
                     time_budget_s=time_budget_s,
                 )
-        except (CompileBudgetExceeded, SearchLimitExceeded, ModelNotCompiled) as exc:
-            # SearchLimitExceeded here: the SAT fallback refuses a rule spanning too many combinations;
-            # ModelNotCompiled: no backend of the chain compiled the model within its budget
+        except BudgetExceeded as exc:
+            # No backend of the chain compiled the model within its budget (or a rule spans more
+            # value combinations than any backend tabulates).
             error = ModelTooLarge(product_code, content_hash, str(exc))
             caches.too_large.put(key, error)
             raise error from None

@@ -43,7 +43,7 @@ from catalog.files import CatalogLimits, catalog_from_document, document_from_ca
 from catalog.files.limits import DEFAULT_MAX_ATTRIBUTE_VALUES, DEFAULT_MAX_MODEL_VALUES
 from catalog.services import load_version
 from catalog.snapshot import Catalog, Product
-from configurator.errors import ConfiguratorError
+from configurator.errors import BudgetExceeded, ConfiguratorError
 from usecases.settings import (
     DEFAULT_COMPILE_BUDGET_S,
     DEFAULT_COMPILE_MEMORY_MB,
@@ -233,7 +233,6 @@ def _child(budget: CompileBudget) -> int:
 
     memory = budget.memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-    from configurator.backends.base import CompileBudgetExceeded, SearchLimitExceeded
     from configurator.backends.select import make_backend
     from configurator.build import build_model
 
@@ -249,7 +248,7 @@ def _child(budget: CompileBudget) -> int:
             solver = make_backend(
                 model, prefer=budget.backend, node_budget=budget.nodes, time_budget_s=budget.time_s
             )
-        except (CompileBudgetExceeded, SearchLimitExceeded) as exc:
+        except BudgetExceeded as exc:
             detail = str(exc)
             if "time budget" in detail:
                 limit = f"time budget of {budget.time_s:g} s"

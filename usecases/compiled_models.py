@@ -36,9 +36,8 @@ from sqlalchemy.orm import Session, undefer
 from catalog.snapshot import Catalog, Product
 from configurator import Configurator
 from configurator.artifacts import FORMAT_VERSION, ArtifactInvalid, dump, load
-from configurator.backends.base import CompileBudgetExceeded, SearchLimitExceeded
 from configurator.build import build_model
-from configurator.engine import ModelNotCompiled
+from configurator.errors import BudgetExceeded
 from usecases.errors import UseCaseError
 from usecases.records import CompiledModelRecord
 
@@ -269,7 +268,7 @@ def prepare(
         started = time.perf_counter()
         try:
             built = _compile(catalog, product, content_hash, backend, node_budget, time_budget_s)
-        except (CompileBudgetExceeded, SearchLimitExceeded, ModelNotCompiled) as exc:
+        except BudgetExceeded as exc:
             _store_failed(session, content_hash, product, backend, str(exc))
             session.commit()
             out.append(PreparedModel(product.code, "failed", None, time.perf_counter() - started, None, str(exc)))

@@ -101,6 +101,7 @@ from usecases.catalogs import (
 )
 from usecases.errors import UseCaseError
 from usecases.records import ConfigurationRecord, QuoteRecord
+from usecases.settings import click_budget_ms
 
 __all__ = [
     "MAX_HISTORY",
@@ -404,7 +405,7 @@ class Configuration:
             key = (self.catalog.content_hash, self.product.code, self.history)
             cached = _states.get(key)
             if cached is None:
-                cached = _states.put(key, self.configurator.state(self.history))
+                cached = _states.put(key, self.configurator.state(self.history, budget_ms=click_budget_ms()))
             if self.completed_attributes():
                 soft_key = (*key, self.origins)
                 soft = _soft_states.get(soft_key)
@@ -907,7 +908,7 @@ def _soften(configuration: Configuration, state: State) -> State:
     key = (configuration.catalog.content_hash, configuration.product.code, own)
     mine = _states.get(key)
     if mine is None:
-        mine = _states.put(key, configuration.configurator.state(own))
+        mine = _states.put(key, configuration.configurator.state(own, budget_ms=click_budget_ms()))
     attributes = []
     for attribute, own_attribute in zip(state.attributes, mine.attributes, strict=True):
         source = "completed" if attribute.code in completed and attribute.source == "user" else attribute.source
@@ -1071,7 +1072,7 @@ def never_possible(configuration: Configuration) -> dict[str, frozenset[object]]
     key = (configuration.catalog.content_hash, configuration.product.code, ())
     root = _states.get(key)
     if root is None:
-        root = _states.put(key, configuration.configurator.state(()))
+        root = _states.put(key, configuration.configurator.state((), budget_ms=click_budget_ms()))
     if root.count == 0:
         return {}
     return {a.code: frozenset(v.value for v in a.values if not v.possible) for a in root.attributes}

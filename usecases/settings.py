@@ -11,9 +11,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 __all__ = [
+    "DEFAULT_CLICK_BUDGET_MS",
     "DEFAULT_COMPILE_BUDGET_S",
     "DEFAULT_COMPILE_MEMORY_MB",
     "DEFAULT_COMPILE_NODE_BUDGET",
+    "click_budget_ms",
     "current_settings",
     "set_settings_source",
 ]
@@ -24,6 +26,10 @@ DEFAULT_COMPILE_NODE_BUDGET = 1_000_000
 """Decision-diagram nodes of one product's model (``C2M_COMPILE_NODE_BUDGET``; about 400 MB)."""
 DEFAULT_COMPILE_MEMORY_MB = 2048
 """Address space of the process that test-compiles a catalog before it is stored (``C2M_COMPILE_MEMORY_MB``)."""
+
+DEFAULT_CLICK_BUDGET_MS = 2000.0
+"""Milliseconds one storefront click (a state query) may take before it answers 503 click_budget
+(``C2M_CLICK_BUDGET_MS``)."""
 
 SettingsSource = Callable[[], Mapping[str, Any] | None]
 
@@ -48,3 +54,13 @@ def current_settings() -> Mapping[str, Any] | None:
     True
     """
     return _source()
+
+
+def click_budget_ms() -> float:
+    """The per-click time budget in milliseconds (``CLICK_BUDGET_MS`` or the default).
+
+    >>> click_budget_ms() > 0
+    True
+    """
+    config = current_settings() or {}
+    return float(config.get("CLICK_BUDGET_MS") or DEFAULT_CLICK_BUDGET_MS)

@@ -8,7 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from catalog.files.limits import DEFAULT_MAX_ATTRIBUTE_VALUES, DEFAULT_MAX_MODEL_VALUES
-from usecases.settings import DEFAULT_COMPILE_BUDGET_S, DEFAULT_COMPILE_MEMORY_MB, DEFAULT_COMPILE_NODE_BUDGET
+from usecases.settings import (
+    DEFAULT_CLICK_BUDGET_MS,
+    DEFAULT_COMPILE_BUDGET_S,
+    DEFAULT_COMPILE_MEMORY_MB,
+    DEFAULT_COMPILE_NODE_BUDGET,
+)
 
 __all__ = ["DEFAULT_COMPILE_BUDGET_S", "DEFAULT_COMPILE_MEMORY_MB", "DEFAULT_COMPILE_NODE_BUDGET"]
 
@@ -50,6 +55,8 @@ def from_environment(instance_path: str) -> dict[str, Any]:
         # Compile budgets are always on (usecases.compile_guard has the defaults).
         "COMPILE_BUDGET_S": _float(os.environ.get("C2M_COMPILE_BUDGET_S"), "C2M_COMPILE_BUDGET_S")
         or DEFAULT_COMPILE_BUDGET_S,
+        "CLICK_BUDGET_MS": _float(os.environ.get("C2M_CLICK_BUDGET_MS"), "C2M_CLICK_BUDGET_MS")
+        or DEFAULT_CLICK_BUDGET_MS,
         "COMPILE_NODE_BUDGET": _int(
             os.environ.get("C2M_COMPILE_NODE_BUDGET"), "C2M_COMPILE_NODE_BUDGET", DEFAULT_COMPILE_NODE_BUDGET
         ),

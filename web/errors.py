@@ -50,6 +50,7 @@ STATUS_BY_REASON: dict[str, int] = {
     "invalid_cursor": 400,
     "model_too_large": 503,
     "model_preparing": 503,
+    "click_budget": 503,
 }
 
 DOMAIN_ERRORS = (CatalogError, ConfiguratorError, BomError, UseCaseError)

@@ -13,7 +13,7 @@ from fractions import Fraction
 from typing import Protocol
 
 from catalog.snapshot import Value
-from configurator.errors import ConfiguratorError
+from configurator.errors import BudgetExceeded, ConfiguratorError
 from configurator.model import Model, Restriction
 
 
@@ -41,8 +41,10 @@ class Backend(Protocol):
         ...
 
 
-class CompileBudgetExceeded(Exception):
+class CompileBudgetExceeded(BudgetExceeded):
     """A backend could not compile the model within its node or time budget."""
+
+    reason = "compile_budget"
 
     def __init__(self, backend: str, detail: str) -> None:
         super().__init__(f"{backend}: {detail}")
@@ -61,7 +63,7 @@ class BackendTimeout(ConfiguratorError):
         self.timeout_s = timeout_s
 
 
-class SearchLimitExceeded(ConfiguratorError):
+class SearchLimitExceeded(BudgetExceeded):
     """An enumerating backend would have to visit more than its configured limit."""
 
     reason = "search_limit"

@@ -53,7 +53,7 @@ import tempfile
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -61,9 +61,10 @@ import numpy as np
 import numpy.typing as npt
 
 from catalog.snapshot import Value
-from configurator.backends.base import CompileBudgetExceeded, SearchLimitExceeded
-from configurator.backends.brute import Weights, check_weights, restricted_domains
+from configurator.backends.base import CompileBudgetExceeded, SearchLimitExceeded, UnknownVariable
+from configurator.backends.brute import Weights, check_weights
 from configurator.backends.sat import _table_cnf
+from configurator.backends.tabulate import ShapeCache, shape_key
 from configurator.model import Constraint, Model, Restriction
 
 DEFAULT_TIME_BUDGET_S = 120.0
@@ -156,8 +157,9 @@ def encode_cnf(model: Model, *, table_limit: int = TABLE_LIMIT) -> Cnf:
                 s_prev = s
             clauses.append((-s_prev, -lits[-1]))
     index = {v.name: i for i, v in enumerate(model.variables)}
+    shapes = ShapeCache()
     for c in model.constraints:
-        if not _encode_constraint(model, c, index, value_lits, clauses, counter, table_limit):
+        if not _encode_constraint(model, c, index, value_lits, clauses, counter, table_limit, shapes):
             unsat = True
     if unsat:
         clauses.append(())
@@ -173,6 +175,7 @@ def _encode_constraint(
     clauses: list[tuple[int, ...]],
     counter: itertools.count[int],
     table_limit: int,
+    shapes: ShapeCache,
 ) -> bool:
     """Append the clauses of ``c``; False when it allows nothing."""
     if not c.scope:
@@ -181,45 +184,98 @@ def _encode_constraint(
     domains = [model.variables[i].domain for i in positions]
     distinct = tuple(dict.fromkeys(positions))
     size = math.prod(len(d) for d in domains)
-    combos: set[tuple[int, ...]] = set()
+    combos: set[tuple[int, ...]] | frozenset[tuple[int, ...]] = set()
+    pattern = tuple(distinct.index(p) for p in positions)
+    key: object = None
     if c.allowed is not None and size > 4 * max(len(c.allowed), 1):
         value_index = [{v: k for k, v in enumerate(d)} for d in domains]
+        found: set[tuple[int, ...]] = set()
         for row in c.allowed:
             ks = [value_index[j].get(v) for j, v in enumerate(row)]
             if all(k is not None for k in ks):
-                combos.add(tuple(k for k in ks if k is not None))
+                found.add(tuple(k for k in ks if k is not None))
+        combos = found
     else:
-        if size > table_limit:
-            raise SearchLimitExceeded(
-                "ddnnf",
-                f"rule {c.rule_id!r} spans {size} value combinations over {', '.join(c.scope)}, "
-                f"more than the table limit of {table_limit}",
-            )
-        for combo in itertools.product(*(range(len(d)) for d in domains)):
-            values = tuple(d[k] for d, k in zip(domains, combo, strict=True))
-            if values in c.allowed if c.allowed is not None else bool(c.predicate(*values)):
-                combos.add(combo)
-    rows: list[tuple[int, ...]] = []
-    for combo in sorted(combos):
-        seen = dict(zip(positions, combo, strict=True))
-        if all(seen[i] == k for i, k in zip(positions, combo, strict=True)):
-            rows.append(tuple(seen[i] for i in distinct))
+        key = shape_key(c.predicate, tuple(domains)) if c.allowed is None else None
+        plan = shapes.plans.get((key, pattern)) if key is not None else None
+        if plan is not None:
+            return _emit(plan, [value_lits[i] for i in distinct], clauses, counter)
+        cached = shapes.get(key)
+        if cached is not None:
+            combos = cached
+        else:
+            if size > table_limit:
+                raise SearchLimitExceeded(
+                    "ddnnf",
+                    f"rule {c.rule_id!r} spans {size} value combinations over {', '.join(c.scope)}, "
+                    f"more than the table limit of {table_limit}",
+                )
+            allowed = c.allowed
+            predicate = c.predicate
+            tabulated: set[tuple[int, ...]] = set()
+            for combo, values in zip(
+                itertools.product(*(range(len(d)) for d in domains)), itertools.product(*domains), strict=True
+            ):
+                if values in allowed if allowed is not None else bool(predicate(*values)):
+                    tabulated.add(combo)
+            combos = frozenset(tabulated)
+            shapes.put(key, combos)
+    plan = _plan(combos, pattern, [len(value_lits[i]) for i in distinct])
+    if key is not None:
+        shapes.plans[(key, pattern)] = plan
+    return _emit(plan, [value_lits[i] for i in distinct], clauses, counter)
+
+
+_Plan = tuple[str, tuple[tuple[int, ...], ...]]
+"""How one table becomes CNF, independent of the literals: ("none" | "all", ()), ("clauses", clauses over
+placeholder literals ``p * M + k + 1``, ``M`` = :data:`_PLACE`) or ("supports", rows)."""
+_PLACE = 1 << 20
+
+
+def _plan(combos: Set[tuple[int, ...]], pattern: tuple[int, ...], sizes: list[int]) -> _Plan:
+    """The CNF of a table (rows of value positions over a scope with the repetition ``pattern``)."""
+    n = len(sizes)
+    if len(pattern) == n:  # no variable twice in the scope
+        rows = sorted(combos)
+    else:
+        rows = []
+        for combo in sorted(combos):
+            seen: dict[int, int] = {}
+            if all(seen.setdefault(p, k) == k for p, k in zip(pattern, combo, strict=True)):
+                rows.append(tuple(seen[p] for p in range(n)))
     if not rows:
-        return False
-    sizes = [len(value_lits[i]) for i in distinct]
+        return ("none", ())
     if len(rows) == math.prod(sizes):
-        return True
-    lits = [list(value_lits[i]) for i in distinct]
-    table = _table_cnf(rows, sizes, lits)
-    if sum(map(len, table)) <= len(rows) * (2 * len(distinct) + 1):
-        clauses.extend(tuple(cl) for cl in table)
-        return True
-    supports: list[int] = []
-    for row in rows:
-        t = next(counter)
-        supports.append(t)
-        clauses.extend((-t, lits[p][k]) for p, k in enumerate(row))
-    clauses.append(tuple(supports))
+        return ("all", ())
+    placeholders = [[p * _PLACE + k + 1 for k in range(size)] for p, size in enumerate(sizes)]
+    table = _table_cnf(rows, sizes, placeholders)
+    if sum(map(len, table)) <= len(rows) * (2 * n + 1):
+        return ("clauses", tuple(tuple(cl) for cl in table))
+    return ("supports", tuple(rows))
+
+
+def _emit(
+    plan: _Plan, lits: Sequence[tuple[int, ...]], clauses: list[tuple[int, ...]], counter: itertools.count[int]
+) -> bool:
+    """Append ``plan``'s clauses over the literals ``lits`` (per scope variable, per value); False for "none"."""
+    kind, body = plan
+    if kind == "none":
+        return False
+    if kind == "clauses":
+        for cl in body:
+            out = []
+            for t in cl:
+                p, k = divmod(abs(t) - 1, _PLACE)
+                lit = lits[p][k]
+                out.append(lit if t > 0 else -lit)
+            clauses.append(tuple(out))
+    elif kind == "supports":
+        supports: list[int] = []
+        for row in body:
+            t = next(counter)
+            supports.append(t)
+            clauses.extend((-t, lits[p][k]) for p, k in enumerate(row))
+        clauses.append(tuple(supports))
     return True
 
 
@@ -281,6 +337,19 @@ class DdnnfStats:
     levels: int
     free_on_arcs: int
     """Total length of the per-arc lists of free (gap) variables."""
+
+
+@dataclass(frozen=True, slots=True)
+class _OutputPlan:
+    """How a per-literal "supported" array becomes per-variable domains (built once per circuit)."""
+
+    names: tuple[str, ...]
+    pair_names: tuple[str, ...]
+    pair_options: tuple[tuple[frozenset[Value], ...], ...]
+    """Per two-value variable: its domains for (neither, first, second, both) values supported."""
+    pair_neg: IntArray
+    pair_pos: IntArray
+    others: tuple[tuple[str, tuple[Value, ...], tuple[int, ...]], ...]
 
 
 class _Ddnnf:
@@ -370,6 +439,8 @@ class _Ddnnf:
         self._arcs_cache: list[list[int]] | None = None
         self.circuit: str | None = None
         """d4's output as read, kept for ``configurator.artifacts`` (None when built from one)."""
+        self._plan_cache: _OutputPlan | None = None
+        self._position_cache: dict[str, int] | None = None
 
     def _free_gaps(self, model: Model, cnf: Cnf, children_of: list[list[int]]) -> None:
         """Per or-arc, the two-value model variables free on it; and the ones free everywhere."""
@@ -423,23 +494,37 @@ class _Ddnnf:
     # -- restriction -> per-literal allowed mask
 
     def _ok(self, restrict: Restriction) -> BoolArray | None:
-        domains = restricted_domains(self.model, restrict)
+        """Per literal (index ``2 * var + positive``): may it be true under ``restrict``."""
+        position = self._position()
+        variables = self.model.variables
         if self.cnf.unsat:
+            for name in restrict:
+                if name not in position:
+                    raise UnknownVariable(name, self.model.key)
             return None
         ok = np.ones(2 * (self.cnf.nvars + 1), dtype=np.bool_)
-        for i, var in enumerate(self.model.variables):
-            if var.name not in restrict:
-                continue
-            kept = set(domains[var.name])
-            if not kept:
+        for name, kept in restrict.items():
+            i = position.get(name)
+            if i is None:
+                raise UnknownVariable(name, self.model.key)
+            var = variables[i]
+            lits = self.cnf.value_lits[i]
+            if not any(x in kept for x in var.domain):
                 return None
-            for x, lit in zip(var.domain, self.cnf.value_lits[i], strict=True):
+            boolean = len(lits) == 2 and lits[0] == -lits[1]
+            for x, lit in zip(var.domain, lits, strict=True):
                 if x not in kept:
-                    if len(self.cnf.value_lits[i]) == 2 and self.cnf.value_lits[i][0] == -self.cnf.value_lits[i][1]:
+                    if boolean:
                         ok[2 * abs(lit) + (lit > 0)] = False
                     else:
                         ok[2 * lit + 1] = False  # the "this value" literal may not be true
         return ok
+
+    def _position(self) -> dict[str, int]:
+        position: dict[str, int] | None = self._position_cache
+        if position is None:
+            position = self._position_cache = {v.name: i for i, v in enumerate(self.model.variables)}
+        return position
 
     def _arc_ok(self, ok: BoolArray) -> BoolArray:
         bad = ~ok[self.lit_index]
@@ -481,38 +566,86 @@ class _Ddnnf:
         free = np.concatenate([self.gap_vars[used[self.gap_arc]], self.root_free])
         supported[2 * free] = ok[2 * free]
         supported[2 * free + 1] = ok[2 * free + 1]
-        out: dict[str, frozenset[Value]] = {}
+        return self._domains_of(supported, ok)
+
+    def _domains_of(self, supported: BoolArray, ok: BoolArray) -> dict[str, frozenset[Value]]:
+        """Per model variable, the values whose literal is ``supported`` (vectorised over the
+        two-value variables: each picks one of its four possible domains)."""
+        plan = self._plan()
+        out: dict[str, frozenset[Value]] = dict.fromkeys(plan.names, frozenset())
+        if len(plan.pair_pos):
+            code = supported[plan.pair_neg].astype(np.int64) + 2 * supported[plan.pair_pos]
+            for name, options, c in zip(plan.pair_names, plan.pair_options, code.tolist(), strict=True):
+                out[name] = options[c]
         sup = supported.tolist()
-        for var, lits in zip(self.model.variables, self.cnf.value_lits, strict=True):
+        okl = ok.tolist()
+        for name, domain, lits in plan.others:
             if len(lits) == 1:
-                out[var.name] = frozenset(var.domain) if ok[2 * lits[0] + 1] else frozenset()
-                continue
-            out[var.name] = frozenset(
-                x for x, lit in zip(var.domain, lits, strict=True) if sup[2 * abs(lit) + (lit > 0)]
-            )
+                out[name] = frozenset(domain) if okl[2 * lits[0] + 1] else frozenset()
+            else:
+                out[name] = frozenset(
+                    x for x, lit in zip(domain, lits, strict=True) if sup[2 * abs(lit) + (lit > 0)]
+                )
         return out
 
+    def _plan(self) -> _OutputPlan:
+        plan = self._plan_cache
+        if plan is None:
+            names = tuple(v.name for v in self.model.variables)
+            pair_names: list[str] = []
+            pair_options: list[tuple[frozenset[Value], ...]] = []
+            neg: list[int] = []
+            pos: list[int] = []
+            others: list[tuple[str, tuple[Value, ...], tuple[int, ...]]] = []
+            for var, lits in zip(self.model.variables, self.cnf.value_lits, strict=True):
+                if len(lits) == 2 and lits[0] == -lits[1]:
+                    a, b = var.domain
+                    pair_names.append(var.name)
+                    pair_options.append((frozenset(), frozenset({a}), frozenset({b}), frozenset({a, b})))
+                    neg.append(2 * abs(lits[0]) + (lits[0] > 0))
+                    pos.append(2 * abs(lits[1]) + (lits[1] > 0))
+                else:
+                    others.append((var.name, tuple(var.domain), tuple(lits)))
+            plan = self._plan_cache = _OutputPlan(
+                names, tuple(pair_names), tuple(pair_options),
+                np.array(neg, dtype=np.int64), np.array(pos, dtype=np.int64), tuple(others),
+            )
+        return plan
+
     def count(self, restrict: Restriction) -> int:
+        """Exact count: nodes whose sub-circuit no restricted literal (or restricted free variable)
+        touches keep their unrestricted count (computed once), the others are recounted bottom-up."""
         ok = self._ok(restrict)
         if ok is None:
             return 0
-        arc_ok = self._arc_ok(ok).tolist()
+        for i in self._single_value_vars():
+            if not ok[2 * self.cnf.value_lits[i][0] + 1]:
+                return 0
         both = ok[0::2] & ok[1::2]
-        doubles_per_arc = np.zeros(len(self.parent) + 1, dtype=np.int64)
+        root_doubles = int(both[self.root_free].sum())
+        base = self._base_counts()
+        if not restrict:
+            return base[self.root] << root_doubles
+        arc_ok_np = self._arc_ok(ok)
+        doubles_np = np.zeros(len(self.parent), dtype=np.int64)
+        gap_full = np.zeros(len(self.parent), dtype=np.int64)
         if len(self.gap_vars):
             cs = np.concatenate([[0], np.cumsum(both[self.gap_vars], dtype=np.int64)])
-            doubles_per_arc = cs[self.gap_ptr[1:]] - cs[self.gap_ptr[:-1]]
-        doubles = doubles_per_arc.tolist()
-        counts = [0] * len(self.is_or)
-        leaf = self.leaf_sat.tolist()
+            doubles_np = cs[self.gap_ptr[1:]] - cs[self.gap_ptr[:-1]]
+            gap_full = self.gap_ptr[1:] - self.gap_ptr[:-1]
+        touched = self._touched(~arc_ok_np | (doubles_np != gap_full))
+        if not touched[self.root]:
+            return base[self.root] << root_doubles
+        order = self._order_array()
+        redo = order[touched[order]].tolist()
+        arc_ok = arc_ok_np.tolist()
+        doubles = doubles_np.tolist()
+        counts = list(base)
         is_or = self.is_or.tolist()
         child = self.child.tolist()
         arcs_of = self._arcs_of()
-        for n in self.order:
+        for n in redo:
             arcs = arcs_of[n]
-            if not arcs:
-                counts[n] = 1 if leaf[n] else 0
-                continue
             if is_or[n]:
                 total = 0
                 for a in arcs:
@@ -528,11 +661,55 @@ class _Ddnnf:
                     if not total:
                         break
             counts[n] = total
-        result: int = counts[self.root] << int(both[self.root_free].sum())
-        for lits in self.cnf.value_lits:
-            if len(lits) == 1 and not ok[2 * lits[0] + 1]:
-                return 0
+        result: int = counts[self.root] << root_doubles
         return result
+
+    def _touched(self, arc_touched: BoolArray) -> BoolArray:
+        """Nodes with a touched arc below them (an arc is touched when a literal on it is restricted,
+        a free variable of its gap is, or its child is touched)."""
+        touched = np.zeros(len(self.is_or), dtype=np.bool_)
+        for lo, hi, starts, parents in self.level_slices:
+            if hi == lo:
+                continue
+            t = arc_touched[lo:hi] | touched[self.child[lo:hi]]
+            touched[parents] = np.logical_or.reduceat(t, starts)
+        return touched
+
+    def _single_value_vars(self) -> list[int]:
+        cached: list[int] | None = getattr(self, "_single_cache", None)
+        if cached is None:
+            cached = self._single_cache = [i for i, lits in enumerate(self.cnf.value_lits) if len(lits) == 1]
+        return cached
+
+    def _order_array(self) -> IntArray:
+        cached: IntArray | None = getattr(self, "_order_cache", None)
+        if cached is None:
+            cached = self._order_cache = np.array(self.order, dtype=np.int64)
+        return cached
+
+    def _base_counts(self) -> list[int]:
+        """Per node, its count with nothing restricted (free variables of gaps counted twice)."""
+        cached: list[int] | None = getattr(self, "_base_cache", None)
+        if cached is None:
+            doubles = (self.gap_ptr[1:] - self.gap_ptr[:-1]).tolist()
+            counts = [0] * len(self.is_or)
+            leaf = self.leaf_sat.tolist()
+            is_or = self.is_or.tolist()
+            child = self.child.tolist()
+            arcs_of = self._arcs_of()
+            for n in self.order:
+                arcs = arcs_of[n]
+                if not arcs:
+                    counts[n] = 1 if leaf[n] else 0
+                elif is_or[n]:
+                    counts[n] = sum(counts[child[a]] << doubles[a] for a in arcs)
+                else:
+                    total = 1
+                    for a in arcs:
+                        total *= counts[child[a]]
+                    counts[n] = total
+            cached = self._base_cache = counts
+        return cached
 
     def _arcs_of(self) -> list[list[int]]:
         cached = self._arcs_cache

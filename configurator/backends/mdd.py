@@ -49,6 +49,8 @@ from fractions import Fraction
 from typing import Any
 
 import dd.cudd as cudd
+import numpy as np
+import numpy.typing as npt
 
 from catalog.snapshot import Value
 from configurator.backends.base import CompileBudgetExceeded, UnknownVariable
@@ -527,13 +529,13 @@ class _Diagram:
         A backward shortest-path pass (cost to the terminal) and a forward one (cost from the root):
         a value's cost is the least ``forward + weight + backward`` over its edges.
         """
-        found = self.value_costs_each(restrict, weights)
-        return None if found is None else found[0]
+        return self.value_costs_each(restrict, weights)[0]
 
     def _backward(
-        self, restrict: Restriction, weights: Mapping[str, Mapping[Value, int]]
+        self, restrict: Restriction, weights: Mapping[str, Mapping[Value, int]], *, feasible_only: bool = True
     ) -> tuple[list[int | None], list[list[int] | None], list[list[int | None]]] | None:
-        """Allowed masks, integer weights per layer and least cost to the terminal per node."""
+        """Allowed masks, integer weights per layer and least cost to the terminal per node
+        (``None`` when ``restrict`` has no solution, unless ``feasible_only`` is false)."""
         if self.empty:
             return None
         allowed = self.masks(restrict)
@@ -549,7 +551,7 @@ class _Diagram:
         best[self.n] = [0]
         for i in range(self.n - 1, -1, -1):
             best[i] = self._cost_layer(i, allowed[i], best[i + 1], iw[i])
-        if not best[0] or best[0][0] is None:
+        if feasible_only and (not best[0] or best[0][0] is None):
             return None
         return allowed, iw, best
 
@@ -557,6 +559,9 @@ class _Diagram:
         self, restrict: Restriction, weights: Mapping[str, Mapping[Value, int]]
     ) -> dict[str, Value] | None:
         """A solution of least total integer weight (ties: the smallest value index, layer by layer)."""
+        fast = self._np_passes(restrict, weights)
+        if fast is not None:
+            return fast.min_solution()
         found = self._backward(restrict, weights)
         if found is None:
             return None
@@ -579,14 +584,20 @@ class _Diagram:
 
     def value_costs_each(
         self, restrict: Restriction, weights: Mapping[str, Mapping[Value, int]]
-    ) -> tuple[dict[str, dict[Value, int]], dict[str, dict[Value, int]]] | None:
+    ) -> tuple[dict[str, dict[Value, int]] | None, dict[str, dict[Value, int]] | None]:
         """:meth:`value_costs`, and the same per variable with *that variable's own* restriction lifted
         (every other restriction kept), from the same two passes: an edge the restriction excludes
-        still counts for its own layer's second answer."""
-        found = self._backward(restrict, weights)
+        still counts for its own layer's second answer. The first is ``None`` when ``restrict`` has
+        no solution; the lifted answers are computed then too (lifting a restriction may make it
+        feasible), and are ``None`` only when the restriction leaves some variable no value at all."""
+        fast = self._np_passes(restrict, weights)
+        if fast is not None:
+            return fast.value_costs_each()
+        found = self._backward(restrict, weights, feasible_only=False)
         if found is None:
-            return None
+            return None, None
         allowed, iw, best = found
+        feasible = bool(best[0]) and best[0][0] is not None
         out: dict[str, dict[Value, int]] = {}
         lifted: dict[str, dict[Value, int]] = {}
         fwd: list[int | None] = [0]
@@ -622,7 +633,45 @@ class _Diagram:
             name = self.model.variables[self.order[i]].name
             out[name] = {self.domains[i][a]: c for a, c in enumerate(vmin) if c is not None}
             lifted[name] = {self.domains[i][a]: c for a, c in enumerate(vany) if c is not None}
+        if not feasible:
+            return None, lifted
         return {v.name: out[v.name] for v in self.model.variables}, lifted
+
+    def _np_passes(self, restrict: Restriction, weights: Mapping[str, Mapping[Value, int]]) -> _CostPasses | None:
+        """The backward pass of :meth:`value_costs_each` / :meth:`min_solution` on numpy arrays, or ``None``
+        when the weights could overflow 64-bit integers (then the exact Python-int passes run)."""
+        if self.empty:
+            return None
+        rows: list[list[int] | None] = [None] * self.n
+        bound = 0
+        for name, per_value in weights.items():
+            i = self.layer_of.get(name)
+            if i is None:
+                raise UnknownVariable(name, self.model.key)
+            row = [int(per_value.get(v, 0)) for v in self.domains[i]]
+            if min(row) < 0:
+                return None
+            bound += max(row)
+            rows[i] = row
+        if bound >= _NP_BOUND:
+            return None
+        iw = [None if row is None else np.array(row, dtype=np.int64) for row in rows]
+        return _CostPasses(self, self.masks(restrict), iw)
+
+    def _np_layers(self) -> list[tuple[IntArray, IntArray, IntArray, IntArray]]:
+        """Per layer, the edges as arrays (source node, value index, child node) and each node's first edge."""
+        layers: list[tuple[IntArray, IntArray, IntArray, IntArray]] | None = getattr(self, "_np_cache", None)
+        if layers is None:
+            layers = []
+            for i in range(self.n):
+                lens = np.array([len(vs) for vs in self.vals[i]], dtype=np.int64)
+                src = np.repeat(np.arange(self.size[i], dtype=np.int64), lens)
+                val = np.array([a for vs in self.vals[i] for a in vs], dtype=np.int64)
+                dst = np.array([d for ds in self.dsts[i] for d in ds], dtype=np.int64)
+                starts = np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64)
+                layers.append((src, val, dst, starts))
+            self._np_cache = layers
+        return layers
 
     def _cost_layer(
         self, i: int, ai: int | None, nxt: list[int | None], w: list[int] | None
@@ -675,6 +724,111 @@ class _Diagram:
             layer_best.append(top)
             layer_choice.append(arg)
         return layer_best, layer_choice
+
+
+IntArray = npt.NDArray[np.int64]
+_NP_INF = 1 << 60
+"""Cost of "no path" in the numpy passes."""
+_NP_BOUND = 1 << 58
+"""Largest total weight the numpy passes accept (sums stay below 2**63)."""
+
+
+class _CostPasses:
+    """Least-cost passes over a diagram's layers with int64 arrays (weights below :data:`_NP_BOUND`).
+
+    The same answers as the Python-int passes of :class:`_Diagram`; every node of a reduced diagram
+    has an out-edge, so per-node minima are segment minima over the edges sorted by source node.
+    """
+
+    def __init__(self, d: _Diagram, allowed: list[int | None] | None, iw: list[IntArray | None]) -> None:
+        self.d = d
+        self.iw = iw
+        self.layers = d._np_layers()
+        self.allowed: list[npt.NDArray[np.bool_] | None] | None = None
+        self.best: list[IntArray] = []
+        if allowed is None:
+            return
+        self.allowed = [
+            None if ai is None else np.array([(ai >> a) & 1 for a in range(len(d.domains[i]))], dtype=np.bool_)
+            for i, ai in enumerate(allowed)
+        ]
+        best: list[IntArray] = [np.zeros(0, dtype=np.int64)] * (d.n + 1)
+        best[d.n] = np.zeros(1, dtype=np.int64)
+        for i in range(d.n - 1, -1, -1):
+            src, val, dst, starts = self.layers[i]
+            rest = best[i + 1][dst]
+            w = iw[i]
+            c = rest + w[val] if w is not None else rest.copy()
+            bad = rest >= _NP_INF
+            al = self.allowed[i]
+            if al is not None:
+                bad |= ~al[val]
+            c[bad] = _NP_INF
+            best[i] = np.minimum.reduceat(c, starts) if len(c) else np.full(d.size[i], _NP_INF, dtype=np.int64)
+        self.best = best
+
+    @property
+    def feasible(self) -> bool:
+        return bool(self.best) and int(self.best[0][0]) < _NP_INF
+
+    def min_solution(self) -> dict[str, Value] | None:
+        if not self.feasible:
+            return None
+        d = self.d
+        assert self.allowed is not None
+        picked: dict[str, Value] = {}
+        u = 0
+        for i in range(d.n):
+            w, al, nxt = self.iw[i], self.allowed[i], self.best[i + 1]
+            target = int(self.best[i][u])
+            pick: tuple[int, int] | None = None
+            for a, dd in zip(d.vals[i][u], d.dsts[i][u], strict=True):
+                if al is not None and not al[a]:
+                    continue
+                if int(nxt[dd]) + (int(w[a]) if w is not None else 0) == target and (pick is None or a < pick[0]):
+                    pick = (a, dd)
+            assert pick is not None
+            picked[d.model.variables[d.order[i]].name] = d.domains[i][pick[0]]
+            u = pick[1]
+        return {v.name: picked[v.name] for v in d.model.variables}
+
+    def value_costs_each(self) -> tuple[dict[str, dict[Value, int]] | None, dict[str, dict[Value, int]] | None]:
+        if self.allowed is None:
+            return None, None
+        d = self.d
+        out: dict[str, dict[Value, int]] = {}
+        lifted: dict[str, dict[Value, int]] = {}
+        fwd = np.zeros(1, dtype=np.int64)
+        for i in range(d.n):
+            src, val, dst, _starts = self.layers[i]
+            w, al = self.iw[i], self.allowed[i]
+            f = fwd[src]
+            c = f + w[val] if w is not None else f
+            reach = f < _NP_INF
+            rest = self.best[i + 1][dst]
+            good = reach & (rest < _NP_INF)
+            total = c + rest
+            ndom = len(d.domains[i])
+            vany = np.full(ndom, _NP_INF, dtype=np.int64)
+            np.minimum.at(vany, val[good], total[good])
+            if al is None:
+                vmin = vany
+                move = reach
+            else:
+                vmin = np.full(ndom, _NP_INF, dtype=np.int64)
+                g2 = good & al[val]
+                np.minimum.at(vmin, val[g2], total[g2])
+                move = reach & al[val]
+            new = np.full(d.size[i + 1], _NP_INF, dtype=np.int64)
+            np.minimum.at(new, dst[move], c[move])
+            fwd = new
+            name = d.model.variables[d.order[i]].name
+            dom = d.domains[i]
+            out[name] = {dom[a]: c for a, c in enumerate(vmin.tolist()) if c < _NP_INF}
+            lifted[name] = {dom[a]: c for a, c in enumerate(vany.tolist()) if c < _NP_INF}
+        if not self.feasible:
+            return None, lifted
+        return {v.name: out[v.name] for v in d.model.variables}, lifted
 
 
 class _Union:
@@ -1253,8 +1407,9 @@ class MddBackend:
 
     def value_costs_each(
         self, restrict: Restriction, weights: Mapping[str, Mapping[Value, int]]
-    ) -> tuple[dict[str, dict[Value, int]], dict[str, dict[Value, int]]] | None:
-        """:meth:`value_costs` and, per variable, the same with its own restriction lifted."""
+    ) -> tuple[dict[str, dict[Value, int]] | None, dict[str, dict[Value, int]] | None]:
+        """:meth:`value_costs` (``None``: no solution) and, per variable, the same with its own
+        restriction lifted (computed also when ``restrict`` has no solution)."""
         return self._d.value_costs_each(restrict, weights)
 
     def min_solution(

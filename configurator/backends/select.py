@@ -24,12 +24,14 @@ True
 
 from __future__ import annotations
 
+import heapq
 import importlib
+import itertools
 import logging
 from collections.abc import Callable
 from typing import Any, cast
 
-from configurator.backends.base import Backend, CompileBudgetExceeded
+from configurator.backends.base import Backend, CompileBudgetExceeded, SearchLimitExceeded
 from configurator.backends.brute import BruteBackend
 from configurator.backends.ddnnf import Progress
 from configurator.backends.reference import ReferenceBackend
@@ -44,6 +46,14 @@ AUTO_MDD_TIME_BUDGET_S = 20.0
 """Seconds "auto" lets the decision diagram compile before it moves on to the d-DNNF."""
 AUTO_DDNNF_TIME_BUDGET_S = 120.0
 """Seconds "auto" lets d4 compile before it falls back to SAT."""
+AUTO_MDD_MAX_WIDTH = 16
+"""Largest estimated treewidth of the constraint graph for which "auto" tries the decision diagram.
+
+A decision diagram grows exponentially with the width of its variable order, a d-DNNF with the
+treewidth; the min-degree elimination bound (:func:`width_estimate`, stopped once above this) separates the
+corpus well: the demo products, Renault, E-Shop and the generated models (up to 10,000 attributes) stay
+at 9-10, Automotive02_V4 is 20 and Automotive01 above 24. Above it "auto" goes straight to the d-DNNF
+instead of spending the diagram's budget first."""
 
 _choices: dict[str, tuple[str, ...]] = {}
 """Model key -> what "auto" tried and why it moved on (bounded, newest kept)."""
@@ -163,9 +173,14 @@ def _auto(
         return backend
 
     mdd = _mdd_class()
+    width = width_estimate(model, stop_above=AUTO_MDD_MAX_WIDTH) if ddnnf.available() else 0
     if mdd is None:
         notes.append("mdd: configurator.backends.mdd cannot be imported")
         log.warning("model %s: decision-diagram backend unavailable", model.key)
+    elif width > AUTO_MDD_MAX_WIDTH:
+        notes.append(f"mdd: skipped, the constraint graph's treewidth estimate {width} exceeds {AUTO_MDD_MAX_WIDTH}")
+        log.warning("model %s: treewidth estimate %d > %d; trying the d-DNNF first", model.key, width,
+                    AUTO_MDD_MAX_WIDTH)
     else:
         budget = time_budget_s if time_budget_s is not None else AUTO_MDD_TIME_BUDGET_S
         try:
@@ -180,7 +195,51 @@ def _auto(
         budget = time_budget_s if time_budget_s is not None else AUTO_DDNNF_TIME_BUDGET_S
         try:
             return chose(ddnnf.DdnnfBackend(model, time_budget_s=budget, progress=progress))
-        except CompileBudgetExceeded as exc:
+        except (CompileBudgetExceeded, SearchLimitExceeded) as exc:
             notes.append(f"ddnnf: {exc.detail}")
             log.warning("model %s: d-DNNF not compiled (%s); falling back to SAT", model.key, exc)
     return chose(SatBackend(model))
+
+
+def width_estimate(model: Model, *, stop_above: int | None = None) -> int:
+    """An upper bound of the treewidth of the model's constraint graph (variables adjacent when a
+    constraint reads both): the largest degree met in a greedy min-degree elimination.
+
+    With ``stop_above``, the elimination stops as soon as the bound exceeds it (the answer is then
+    some value above it): deciding "too wide for the diagram" costs little on large models.
+
+    >>> from configurator.model import Constraint, Model, Variable
+    >>> vs = tuple(Variable(n, (False, True), n) for n in "abcd")
+    >>> width_estimate(Model("k", vs, (Constraint("r", ("a", "b", "c"), lambda *v: True),)))
+    2
+    >>> chain = tuple(Constraint(f"r{i}", (x, y), lambda *v: True) for i, (x, y) in enumerate(["ab", "bc", "cd"]))
+    >>> width_estimate(Model("k", vs, chain))
+    1
+    """
+    adjacent: dict[str, set[str]] = {v.name: set() for v in model.variables}
+    for c in model.constraints:
+        scope = list(dict.fromkeys(c.scope))
+        if stop_above is not None and len(scope) - 1 > stop_above:
+            return len(scope) - 1
+        for x, y in itertools.combinations(scope, 2):
+            adjacent[x].add(y)
+            adjacent[y].add(x)
+    heap = [(len(ns), name) for name, ns in adjacent.items()]
+    heapq.heapify(heap)
+    width = 0
+    while heap:
+        degree, name = heapq.heappop(heap)
+        ns = adjacent.get(name)
+        if ns is None or degree != len(ns):
+            continue  # eliminated already, or a stale entry
+        width = max(width, degree)
+        if stop_above is not None and width > stop_above:
+            return width
+        del adjacent[name]
+        for x in ns:
+            nx_ = adjacent[x]
+            nx_.discard(name)
+            nx_.update(y for y in ns if y != x)
+        for x in ns:
+            heapq.heappush(heap, (len(adjacent[x]), x))
+    return width

@@ -119,3 +119,42 @@ def test_automotive01_propagates_like_sat_and_counts(caplog: pytest.LogCaptureFi
     solution = dd.solve({name: frozenset({True})})
     assert solution is not None and solution[name] is True
     assert sat.propagate({n: frozenset({v}) for n, v in solution.items()}) is not None
+
+
+@pytest.mark.parametrize("name", ["city-bikes.yaml", "wardrobes.yaml", "E-Shop.xml"])
+def test_rules_of_one_form_are_encoded_once_with_the_same_clauses(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from configurator.backends import ddnnf
+    from configurator.build import build_model
+
+    if name.endswith(".xml"):
+        path = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "featureide" / name
+        if not path.is_file():
+            pytest.skip(f"the feature-model corpus is absent ({path})")
+        from catalog.featuremodels import convert_feature_model
+
+        product = convert_feature_model(path).catalog.products[0]
+    else:
+        from catalog.files import load_catalog_file
+        from configurator.rules import expression_checker
+
+        demo = Path(__file__).resolve().parents[2] / "catalog" / "demo" / name
+        product = load_catalog_file(demo, expression_checker=expression_checker).products[0]
+    model = build_model(product, key=f"shapes:{name}")
+    assert any(getattr(c.predicate, "shape", None) is not None for c in model.constraints)
+    caches: list[ddnnf.ShapeCache] = []
+    real_cache = ddnnf.ShapeCache
+
+    class Kept(real_cache):  # type: ignore[misc, valid-type]
+        def __init__(self) -> None:
+            super().__init__()
+            caches.append(self)
+
+    monkeypatch.setattr(ddnnf, "ShapeCache", Kept)
+    cached = ddnnf.encode_cnf(model)
+    monkeypatch.setattr(ddnnf, "shape_key", lambda predicate, domains: None)
+    direct = ddnnf.encode_cnf(model)
+    assert cached == direct  # the same clauses, in the same order
+    shaped = sum(getattr(c.predicate, "shape", None) is not None for c in model.constraints)
+    assert 0 < len(caches[0].plans) <= shaped
+    if name.endswith(".xml"):
+        assert len(caches[0].plans) < shaped // 2  # most feature-model rules share a form

@@ -119,3 +119,48 @@ def test_chain_model_has_solutions() -> None:
         if all(c.predicate(*(combo[int(n[1:])] for n in c.scope)) for c in model.constraints)
     )
     assert count == brute > 0
+
+
+def clique(n: int) -> Model:
+    """n booleans, every pair related ("not both"): treewidth n - 1."""
+    variables = tuple(Variable(f"b{i}", (False, True), f"b{i}") for i in range(n))
+    constraints = tuple(
+        Constraint(f"r{i}-{j}", (f"b{i}", f"b{j}"), lambda a, b: not (a and b))
+        for i, j in itertools.combinations(range(n), 2)
+    )
+    return Model(f"clique-{n}", variables, constraints)
+
+
+def test_width_estimate_bounds_the_treewidth_and_stops_early() -> None:
+    from configurator.backends.select import width_estimate
+
+    assert width_estimate(clique(8)) == 7
+    assert width_estimate(chain(30)) <= 4
+    assert width_estimate(clique(40), stop_above=24) > 24
+
+
+@pytest.mark.skipif("ddnnf" not in available_backends(), reason="needs the d4 compiler (PyPI d4solver)")
+def test_auto_goes_straight_to_the_d_dnnf_for_a_wide_model_and_says_why() -> None:
+    from configurator.backends.select import AUTO_MDD_MAX_WIDTH
+
+    model = clique(AUTO_MDD_MAX_WIDTH + 3)
+    backend = make_backend(model, prefer="auto")
+    assert backend.name == "ddnnf"
+    assert backend.count({}) == AUTO_MDD_MAX_WIDTH + 4  # none, or exactly one of them
+    notes = choice_log(model.key)
+    assert "treewidth estimate" in notes[0] and notes[-1] == "using ddnnf"
+
+
+def test_every_budget_error_is_one_type_with_its_reason() -> None:
+    from configurator.backends.base import SearchLimitExceeded
+    from configurator.engine import ModelNotCompiled
+    from configurator.errors import BudgetExceeded, ClickBudgetExceeded
+
+    errors = [
+        CompileBudgetExceeded("mdd", "over the node budget"),
+        SearchLimitExceeded("sat", "rule r spans too many combinations"),
+        ModelNotCompiled("p", "ddnnf", "d4 did not compile within 1 s"),
+        ClickBudgetExceeded("p", 5),
+    ]
+    assert all(isinstance(e, BudgetExceeded) for e in errors)
+    assert [e.reason for e in errors] == ["compile_budget", "search_limit", "compile_budget", "click_budget"]

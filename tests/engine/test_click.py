@@ -60,17 +60,7 @@ def test_every_delta_is_the_change_of_the_total_after_the_click(name: str, backe
     ("name", "backends", "clicks"),
     [
         ("city-bikes.yaml", ("mdd", "ddnnf"), 3),
-        pytest.param(
-            "wardrobes.yaml",
-            ("mdd", "ddnnf"),
-            3,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="known defect: the d-DNNF min-cost pass breaks ties between equally priced values by "
-                "arc order, the decision diagram by domain order, so the 'cheapest' value shown for decor "
-                "differs (same price) after door_count=6, carcass_material=solid_oak",
-            ),
-        ),
+        ("wardrobes.yaml", ("mdd", "ddnnf"), 3),
         pytest.param("city-bikes.yaml", ("mdd", "sat"), 2, marks=pytest.mark.slow),
     ],
 )
@@ -92,3 +82,20 @@ def test_compiled_backends_show_the_same_state_as_sat(name: str, backends: tuple
         attr = rng.choice([a for a in state.attributes if any(v.possible and not v.selected for v in a.values)])
         value = rng.choice([v for v in attr.values if v.possible and not v.selected])
         decisions.append(_click(attr.kind, attr.code, value.value))
+
+
+@pytest.mark.parametrize("backend", [b for b in available_backends() if b in ("mdd", "ddnnf")])
+def test_a_click_over_its_budget_raises_and_the_configurator_keeps_answering(backend: str) -> None:
+    from configurator.errors import BudgetExceeded, ClickBudgetExceeded
+
+    conf = _conf("wardrobes.yaml", backend)
+    decisions = [Decision("door_count", 6)]
+    with pytest.raises(ClickBudgetExceeded) as info:
+        conf.state(decisions, budget_ms=0)
+    assert isinstance(info.value, BudgetExceeded)
+    assert info.value.reason == "click_budget"
+    assert "wardrobe" in str(info.value) and "0 ms" in str(info.value)
+    # The same configurator (shared by the workers) answers the next click in full.
+    assert conf.state(decisions, budget_ms=60_000) == conf.state(decisions)
+    with pytest.raises(ClickBudgetExceeded):
+        conf.explain(decisions, "door_count", 2, budget_ms=0)
