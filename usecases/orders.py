@@ -160,6 +160,23 @@ class _Prepared:
     production: ProductionOrder
 
 
+@dataclass(frozen=True, slots=True)
+class PlacedOrder:
+    """What placing an order gave: the order as the API shows it, with its one-time ``access_token``.
+
+    ``replayed``: the Idempotency-Key had been used with this very request before, and this is
+    the answer stored then (no second order). ``document`` is ``body`` as stored JSON text.
+    """
+
+    body: dict[str, Any]
+    document: str
+    replayed: bool
+
+    @property
+    def number(self) -> str:
+        return str(self.body["number"])
+
+
 def place_order(
     session: Session,
     *,
@@ -179,20 +196,20 @@ def place_order(
     notes: str | None = None,
     today: date | None = None,
     calendar: WorkCalendar | None = None,
-) -> tuple[int, dict[str, Any]]:
-    """Place an order (or replay the response already given for ``idempotency_key``).
+) -> PlacedOrder:
+    """Place an order (or give back the answer already given for ``idempotency_key``).
 
     Either ``configuration_id`` (a saved configuration, pinned to its catalog
     version) or ``catalog`` + ``product`` + ``decisions`` (``version``
-    defaults to the one in force). Returns ``(status, body)``: 201 and the
-    order with its one-time ``access_token``, or the stored pair on a replay.
-    The session must have no pending work; this function commits.
+    defaults to the one in force). The configuration is validated once and
+    exploded once. The session must have no pending work; this function commits.
 
     :raise UseCaseError: ``idempotency_key_reused`` (same key, other body),
-        409 ``idempotency_in_progress``, 422 ``configuration_incomplete`` /
-        ``configuration_conflict`` / ``configuration_invalid``, 404
-        ``configuration_not_found``, 409 ``version_archived``; domain errors
-        (unknown catalog, product, attribute, invalid value) propagate.
+        ``idempotency_in_progress``, ``configuration_incomplete`` /
+        ``configuration_conflict`` / ``configuration_invalid``,
+        ``configuration_not_found``, ``version_archived``, ``invalid_quantity``,
+        ``invalid_delivery_address``; domain errors (unknown catalog, product,
+        attribute, invalid value) propagate.
     """
     body: dict[str, Any] = {
         "configuration_id": configuration_id,
@@ -221,25 +238,31 @@ def place_order(
         existing = None
     if existing is not None:
         return _replay(session, existing, fingerprint)
-    session.rollback()
 
     if isinstance(quantity, bool) or not 1 <= quantity <= MAX_QUANTITY:
-        raise UseCaseError(
-"invalid_quantity", f"quantity must be 1..{MAX_QUANTITY}", field="quantity")
-    if delivery_address is not None:
-        check_delivery_address(delivery_address)
-    prepared = _prepare(
-        session,
-        configuration_id=configuration_id,
-        catalog=catalog,
-        version=version,
-        product=product,
-        decisions=decisions,
-        quantity=quantity,
-        today=today or datetime.now(UTC).date(),
-        calendar=calendar or WorkCalendar(),
-    )
-    session.rollback()  # end the read transaction: the write transaction starts with a write
+        session.rollback()
+        raise UseCaseError("invalid_quantity", f"quantity must be 1..{MAX_QUANTITY}", field="quantity")
+    address = check_delivery_address(delivery_address) if delivery_address is not None else None
+    try:
+        prepared = _prepare(
+            session,
+            configuration_id=configuration_id,
+            catalog=catalog,
+            version=version,
+            product=product,
+            decisions=decisions,
+            quantity=quantity,
+            today=today or datetime.now(UTC).date(),
+            calendar=calendar or WorkCalendar(),
+        )
+    except BaseException:
+        session.rollback()
+        raise
+    if session.get_bind().dialect.name != "postgresql":
+        # SQLite: a transaction that read and then writes fails when another writer got in
+        # between, so the write transaction starts afresh with its first write. PostgreSQL
+        # goes on in the same transaction (read committed: nothing read is relied on as locked).
+        session.rollback()
 
     for attempt in range(WRITE_RETRIES):
         try:
@@ -254,7 +277,7 @@ def place_order(
                 customer_email=customer_email,
                 locale=locale,
                 purchase_order_ref=purchase_order_ref,
-                delivery_address=delivery_address,
+                delivery_address=address,
                 notes=notes,
             )
         except IntegrityError:
@@ -318,21 +341,21 @@ def forget_expired_keys(session: Session, *, now: datetime | None = None) -> int
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def _replay(session: Session, row: IdempotencyKey, fingerprint: str) -> tuple[int, dict[str, Any]]:
-    status, stored, same = row.status_code, row.response_body, row.request_hash == fingerprint
+def _replay(session: Session, row: IdempotencyKey, fingerprint: str) -> PlacedOrder:
+    done, stored, same = row.status_code is not None, row.response_body, row.request_hash == fingerprint
     session.rollback()
     if not same:
         raise UseCaseError(
-"idempotency_key_reused",
+            "idempotency_key_reused",
             "this Idempotency-Key was already used with a different request body; use a new key for a new order",
         )
-    if status is None or stored is None:
+    if not done or stored is None:
         raise UseCaseError(
-"idempotency_in_progress",
+            "idempotency_in_progress",
             "a request with this Idempotency-Key is still being processed",
             retry_after=1,
         )
-    return status, json.loads(stored)
+    return PlacedOrder(body=json.loads(stored), document=stored, replayed=True)
 
 
 def _prepare(
@@ -397,7 +420,8 @@ def _prepare(
         )
     with timed("bom"):  # web.observability: pricing, BOM explosion, routing, scheduling
         breakdown = price(item, values, currency=loaded.catalog.currency)
-        bom = explode(loaded.catalog, item.code, values, quantity=quantity)
+        # Validated just above with the configurator: the explosion does not check the rules again.
+        bom = explode(loaded.catalog, item.code, values, quantity=quantity, rules_checked=True)
         routed = route(loaded.catalog, bom)
         due = due_date_for(item, bom, routed, today, calendar)
         production = create_production_order(
@@ -508,16 +532,20 @@ def _store(
     purchase_order_ref: str | None = None,
     delivery_address: Mapping[str, Any] | None = None,
     notes: str | None = None,
-) -> tuple[int, dict[str, Any]]:
-    now = datetime.now(UTC)
-    key_row = IdempotencyKey(key=idempotency_key, scope=scope, request_hash=fingerprint, created_at=now)
-    session.add(key_row)
-    session.flush()  # the first write: concurrent requests with this key collide here
+) -> PlacedOrder:
+    """Write the order in one transaction: six statements and the commit.
 
-    bom = prepared.production.bom
-    bom_bytes = canonical_json(bom)
+    The order row first (its id gives the numbers), then in one flush its number,
+    the production order and the Idempotency-Key row with the answer (a concurrent
+    request with the same key waits on that row and fails once this one commits),
+    then the events, whose counter lock is taken last.
+    """
+    now = datetime.now(UTC)
+    bom_bytes = canonical_json(prepared.production.bom)  # serialised once, hashed once
+    bom_hash = hashlib.sha256(bom_bytes).hexdigest()
     access_token = secrets.token_urlsafe(24)
     loaded = prepared.loaded
+    events = ("order.created", "production_order.released")
     order = OrderRecord(
         number=PENDING_PREFIX + uuid.uuid4().hex[:24],
         configuration_id=prepared.configuration_id,
@@ -532,7 +560,7 @@ def _store(
         price_total=prepared.breakdown.total * quantity,
         price_breakdown=json.dumps(_price_json(prepared.breakdown, quantity), ensure_ascii=False),
         bom=bom_bytes.decode("utf-8"),
-        bom_hash=hashlib.sha256(bom_bytes).hexdigest(),
+        bom_hash=bom_hash,
         status="accepted",
         customer_name=customer_name,
         customer_email=customer_email,
@@ -541,20 +569,20 @@ def _store(
         access_token_hash=_token_hash(access_token),
         purchase_order_ref=purchase_order_ref,
         delivery_address=(
-            json.dumps(check_delivery_address(delivery_address), ensure_ascii=False, sort_keys=True)
+            json.dumps(dict(delivery_address), ensure_ascii=False, sort_keys=True)
             if delivery_address is not None
             else None
         ),
         notes=notes,
         created_at=now,
         updated_at=now,
-        event_count=0,
+        event_count=len(events),
     )
     session.add(order)
-    session.flush()
+    session.flush()  # INSERT ... RETURNING id
     order.number = order_number(order.id, now.year)
     production = replace(prepared.production, number=production_order_number(order.id, now.year))
-    document = order_document(production, hashlib.sha256(bom_bytes).hexdigest())
+    document = order_document(production, bom_hash, bom_bytes=bom_bytes)
     po_row = ProductionOrderRecord(
         number=production.number,
         order_id=order.id,
@@ -564,25 +592,36 @@ def _store(
         created_at=now,
         updated_at=now,
     )
-    session.add(po_row)
-    session.flush()
+    body = order_body(order, [po_row])
+    body["access_token"] = access_token
+    answer = json.dumps(body, ensure_ascii=False)
+    key_row = IdempotencyKey(
+        key=idempotency_key,
+        scope=scope,
+        request_hash=fingerprint,
+        status_code=_ANSWERED,
+        response_body=answer,
+        order_id=order.id,
+        created_at=now,
+    )
+    session.add_all((po_row, key_row))
+    session.flush()  # the number, the production order, the key: a duplicate key fails here
     # Fault tests: a worker killed here, mid-transaction, must leave no trace (C2M_TEST_SLOW_ORDER_S).
     # Before the event counter's lock below, so a slowed order never holds it.
     fault_delay("order")
-    body = order_body(order, [po_row])
-    body["access_token"] = access_token
-    key_row.status_code = 201
-    key_row.response_body = json.dumps(body, ensure_ascii=False)
-    key_row.order_id = order.id
-    events = [
-        ("order.created", {"order": order_event(order, [po_row])}),
-        ("production_order.released", {"production_order": production_order_summary(po_row, order)}),
-    ]
-    session.flush()
+    payloads = (
+        {"order": order_event(order, [po_row])},
+        {"production_order": production_order_summary(po_row, order)},
+    )
     # Last before committing: the event counter's row lock serialises every order from here on.
-    enqueue_many(session, events, now=now, order=order)
+    enqueue_many(session, list(zip(events, payloads, strict=True)), now=now, order=order, new_order=True)
     session.commit()
-    return 201, body
+    return PlacedOrder(body=body, document=answer, replayed=False)
+
+
+_ANSWERED = 201
+"""``IdempotencyKey.status_code`` of a request that placed its order (the column keeps the
+status the first answer had; a null one is a request still under way)."""
 
 
 # --------------------------------------------------------------------------- reading

@@ -957,7 +957,7 @@ def place_order(config_id: str) -> Response | tuple[str, int]:
     if errors:
         return _summary_page(cfg, errors=errors, key=key if "form" not in errors else uuid.uuid4().hex, status=422)
     try:
-        _status, body = orders.place_order(
+        placed = orders.place_order(
             database.session(),
             idempotency_key=key,
             scope=ORDER_SCOPE,
@@ -980,6 +980,7 @@ def place_order(config_id: str) -> Response | tuple[str, int]:
         }.get(exc.reason, _("The order could not be placed: %(detail)s", detail=exc.detail))
         fresh = uuid.uuid4().hex if exc.reason == "idempotency_key_reused" else key
         return _summary_page(cfg, errors={"form": message}, key=fresh, status=status_of(exc.reason))
+    body = placed.body
     shown = request.form.get("shown_ready_on", "")
     if shown and body.get("due_date") and body["due_date"] != shown:
         from datetime import date as _date
