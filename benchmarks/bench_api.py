@@ -59,6 +59,9 @@ PRODUCT = "city-ebike"
 POOL = 6000
 """Configurations copied per consumed kind (fresh, long, complete); a run stops a row when its pool is spent."""
 
+LIMITS = ("ORDERS", "CONFIGURATION_WRITES", "ORDER_LOOKUP", "SHARE_LINKS")
+"""The abuse limits the measured operations count against (``web.limits``)."""
+
 Call = tuple[str, str, Any, dict[str, str], int]
 """method, path, JSON body (or None), headers, expected status."""
 
@@ -284,7 +287,9 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - one linear scrip
             **os.environ,
             "C2M_DATABASE_URL": url,
             "C2M_SECRET_KEY": secrets.token_hex(32),
+            # Rate limits on (Redis round trips included, as in production) but out of the way.
             "C2M_PUBLIC_RATE_LIMIT": "100000000 per minute",
+            **{f"C2M_RATE_LIMIT_{name}": "100000000 per minute" for name in LIMITS},
             "C2M_REDIS_URL": os.environ.get("C2M_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"),
             "C2M_THREADS": str(args.server_threads),
             # Steady state: no worker recycling (and recompiling) in the middle of a row.
