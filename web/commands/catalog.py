@@ -7,7 +7,6 @@ starts in a fraction of a second.
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -60,14 +59,6 @@ def _read_located(path: Path) -> tuple[Catalog | None, list[tuple[Any, str]]]:
         return None, [(SourceLoc(p.file, p.line, p.column), p.message) for p in exc.problems]
     except OSError as exc:
         return None, [(SourceLoc(str(path), 0, 0), f"cannot read the file: {exc.strerror or exc}")]
-
-
-def _status(text: str, *, end: bool = False) -> None:
-    """A one-line progress note on a terminal only (nothing when stderr is piped or redirected)."""
-    if sys.stderr.isatty():
-        click.echo("\r\033[K" + text, nl=False, err=True)
-        if end:
-            click.echo("\r\033[K", nl=False, err=True)
 
 
 @click.group("catalog")
@@ -173,7 +164,6 @@ def check_command(
     2 on a usage error.
     """
     import json
-    import time
 
     from configurator.checks import Severity
     from usecases.check_reports import finding_line, junit_xml, location, report_json, summary_text
@@ -436,11 +426,11 @@ def import_command(
 
     if skip_checks and not publish:
         raise click.UsageError("--skip-checks only applies with --publish")
-    started = time.monotonic()
-    if not quiet:
-        _status(f"reading {file.name}...")
-    catalog, problems = _read(file)
-    _status("", end=True)
+    from web.commands.progress import Progress, wanted
+
+    with Progress(wanted(quiet), "reading", total=None) as progress:
+        progress.step(file.name)
+        catalog, problems = _read(file)
     if catalog is None:
         for line in problems:
             click.echo(line)
@@ -458,15 +448,12 @@ def import_command(
             quiet=quiet,
         )
         return
-    if not quiet:
-        _status(f"read {file.name} in {time.monotonic() - started:.1f} s; storing...")
-    with database_session(url) as session:
+    with Progress(wanted(quiet), "storing", total=None) as progress, database_session(url) as session:
+        progress.step(file.name)
         try:
             info = import_catalog(session, catalog, source=file.name, publish=publish, comment=comment)
         except CatalogError as exc:
-            _status("", end=True)
             raise click.ClickException(str(exc)) from exc
-    _status("", end=True)
     click.echo(
         f"imported {info.catalog_code} version {info.number} ({info.status}), "
         f"{len(info.products)} products, sha256 {info.content_hash}"
