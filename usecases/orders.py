@@ -41,7 +41,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -374,13 +374,13 @@ def _prepare(
         saved = get_configuration(session, configuration_id)  # 404 configuration_not_found
         if saved.catalog.content_hash != saved.record.content_hash:
             raise UseCaseError(
-"catalog_version_mismatch",
+                "catalog_version_mismatch",
                 f"configuration {configuration_id} was made on content {saved.record.content_hash[:12]} "
                 f"but version {saved.catalog.number} holds {saved.catalog.content_hash[:12]}",
             )
         if saved.invalid:
             raise UseCaseError(
-"configuration_invalid",
+                "configuration_invalid",
                 "decisions that do not fit the catalog version: "
                 + "; ".join(f"#{i.index}: {i.detail}" for i in saved.invalid),
                 violations=[{"rule": i.reason, "message": i.detail, "attributes": []} for i in saved.invalid],
@@ -389,7 +389,7 @@ def _prepare(
     else:
         if catalog is None or product is None or decisions is None:
             raise UseCaseError(
-"missing_configuration",
+                "missing_configuration",
                 "give either configuration_id, or catalog, product and decisions",
                 field="configuration_id",
             )
@@ -399,7 +399,7 @@ def _prepare(
         engine = get_configurator(loaded.catalog, item.code, loaded.content_hash)
     if loaded.status != "published":
         raise UseCaseError(
-"version_archived",
+            "version_archived",
             f"version {loaded.number} of catalog {loaded.code!r} is withdrawn from sale; configure the product again",
         )
     effective = engine.check(chosen)
@@ -411,7 +411,7 @@ def _prepare(
     violations = engine.validate(values)
     if violations:
         raise UseCaseError(
-"configuration_invalid",
+            "configuration_invalid",
             "; ".join(f"{v.rule_id}: {v.message.en}" for v in violations),
             violations=[
                 {"rule": v.rule_id, "message": v.message.en, "attributes": list(v.attributes)}
@@ -465,7 +465,7 @@ def _settled_values(state: State, item: Product) -> dict[str, AttributeValue]:
     if state.conflict is not None:
         rules = [r.rule_id for r in state.conflict.rules]
         raise UseCaseError(
-"configuration_conflict",
+            "configuration_conflict",
             "the decisions cannot all hold: "
             + ", ".join(str(d) for d in state.conflict.decisions)
             + (f" (rules: {', '.join(rules)})" if rules else ""),
@@ -476,7 +476,7 @@ def _settled_values(state: State, item: Product) -> dict[str, AttributeValue]:
     missing = [a.code for a in item.attributes if a.code not in values]
     if missing:
         raise UseCaseError(
-"configuration_incomplete", f"not chosen yet: {', '.join(missing)}", missing=missing
+            "configuration_incomplete", f"not chosen yet: {', '.join(missing)}", missing=missing
         )
     return values
 
@@ -535,10 +535,9 @@ def _store(
 ) -> PlacedOrder:
     """Write the order in one transaction: six statements and the commit.
 
-    The order row first (its id gives the numbers), then in one flush its number,
-    the production order and the Idempotency-Key row with the answer (a concurrent
-    request with the same key waits on that row and fails once this one commits),
-    then the events, whose counter lock is taken last.
+    The order row first (its id gives the numbers), then its number, the production
+    order and the Idempotency-Key row with the answer, then the events, whose counter
+    lock is taken last.
     """
     now = datetime.now(UTC)
     bom_bytes = canonical_json(prepared.production.bom)  # serialised once, hashed once
@@ -546,66 +545,87 @@ def _store(
     access_token = secrets.token_urlsafe(24)
     loaded = prepared.loaded
     events = ("order.created", "production_order.released")
-    order = OrderRecord(
-        number=PENDING_PREFIX + uuid.uuid4().hex[:24],
-        configuration_id=prepared.configuration_id,
-        catalog_code=loaded.code,
-        version_number=loaded.number,
-        content_hash=loaded.content_hash,
-        product_code=prepared.product.code,
-        decisions=json.dumps([decision_to_json(d) for d in prepared.decisions], ensure_ascii=False),
-        configuration=json.dumps(to_json_value(prepared.values), ensure_ascii=False, sort_keys=True),
-        quantity=quantity,
-        currency=loaded.catalog.currency,
-        price_total=prepared.breakdown.total * quantity,
-        price_breakdown=json.dumps(_price_json(prepared.breakdown, quantity), ensure_ascii=False),
-        bom=bom_bytes.decode("utf-8"),
-        bom_hash=bom_hash,
-        status="accepted",
-        customer_name=customer_name,
-        customer_email=customer_email,
-        locale=locale,
-        due_date=prepared.production.due_date.isoformat(),
-        access_token_hash=_token_hash(access_token),
-        purchase_order_ref=purchase_order_ref,
-        delivery_address=(
+    values: dict[str, Any] = {
+        "number": PENDING_PREFIX + uuid.uuid4().hex[:24],
+        "configuration_id": prepared.configuration_id,
+        "catalog_code": loaded.code,
+        "version_number": loaded.number,
+        "content_hash": loaded.content_hash,
+        "product_code": prepared.product.code,
+        "decisions": json.dumps([decision_to_json(d) for d in prepared.decisions], ensure_ascii=False),
+        "configuration": json.dumps(to_json_value(prepared.values), ensure_ascii=False, sort_keys=True),
+        "quantity": quantity,
+        "currency": loaded.catalog.currency,
+        "price_total": prepared.breakdown.total * quantity,
+        "price_breakdown": json.dumps(_price_json(prepared.breakdown, quantity), ensure_ascii=False),
+        "bom": bom_bytes.decode("utf-8"),
+        "bom_hash": bom_hash,
+        "status": "accepted",
+        "customer_name": customer_name,
+        "customer_email": customer_email,
+        "locale": locale,
+        "due_date": prepared.production.due_date.isoformat(),
+        "access_token_hash": _token_hash(access_token),
+        "purchase_order_ref": purchase_order_ref,
+        "delivery_address": (
             json.dumps(dict(delivery_address), ensure_ascii=False, sort_keys=True)
             if delivery_address is not None
             else None
         ),
-        notes=notes,
-        created_at=now,
-        updated_at=now,
-        event_count=len(events),
-    )
-    session.add(order)
-    session.flush()  # INSERT ... RETURNING id
-    order.number = order_number(order.id, now.year)
-    production = replace(prepared.production, number=production_order_number(order.id, now.year))
+        "notes": notes,
+        "created_at": now,
+        "updated_at": now,
+        "event_count": len(events),
+    }
+    # Core statements on the session's connection: no unit of work for rows written once here.
+    connection = session.connection()
+    order_id = connection.execute(_INSERT_ORDER.values(values)).scalar_one()
+    number = order_number(order_id, now.year)
+    connection.execute(_SET_NUMBER, {"order_id": order_id, "number": number})
+    order = OrderRecord(id=order_id, **{**values, "number": number})  # transient: read, never added
+    production = replace(prepared.production, number=production_order_number(order_id, now.year))
     document = order_document(production, bom_hash, bom_bytes=bom_bytes)
     po_row = ProductionOrderRecord(
         number=production.number,
-        order_id=order.id,
+        order_id=order_id,
         document=document.decode("utf-8"),
         document_hash=hashlib.sha256(document).hexdigest(),
         status="released",
         created_at=now,
         updated_at=now,
     )
+    connection.execute(
+        _INSERT_PRODUCTION_ORDER.values(
+            {
+                c: getattr(po_row, c)
+                for c in (
+                    "number",
+                    "order_id",
+                    "document",
+                    "document_hash",
+                    "status",
+                    "created_at",
+                    "updated_at",
+                )
+            }
+        )
+    )
     body = order_body(order, [po_row])
     body["access_token"] = access_token
     answer = json.dumps(body, ensure_ascii=False)
-    key_row = IdempotencyKey(
-        key=idempotency_key,
-        scope=scope,
-        request_hash=fingerprint,
-        status_code=_ANSWERED,
-        response_body=answer,
-        order_id=order.id,
-        created_at=now,
+    # The Idempotency-Key row with its answer: a concurrent request with the same key waits on
+    # this insert and fails once this transaction commits (then it replays this answer).
+    connection.execute(
+        _INSERT_KEY.values(
+            key=idempotency_key,
+            scope=scope,
+            request_hash=fingerprint,
+            status_code=_ANSWERED,
+            response_body=answer,
+            order_id=order_id,
+            created_at=now,
+        )
     )
-    session.add_all((po_row, key_row))
-    session.flush()  # the number, the production order, the key: a duplicate key fails here
     # Fault tests: a worker killed here, mid-transaction, must leave no trace (C2M_TEST_SLOW_ORDER_S).
     # Before the event counter's lock below, so a slowed order never holds it.
     fault_delay("order")
@@ -619,6 +639,14 @@ def _store(
     return PlacedOrder(body=body, document=answer, replayed=False)
 
 
+_INSERT_ORDER = insert(OrderRecord.__table__).returning(OrderRecord.__table__.c.id)
+_SET_NUMBER = (
+    update(OrderRecord.__table__)
+    .where(OrderRecord.__table__.c.id == bindparam("order_id"))
+    .values(number=bindparam("number"))
+)
+_INSERT_PRODUCTION_ORDER = insert(ProductionOrderRecord.__table__)
+_INSERT_KEY = insert(IdempotencyKey.__table__)
 _ANSWERED = 201
 """``IdempotencyKey.status_code`` of a request that placed its order (the column keeps the
 status the first answer had; a null one is a request still under way)."""
@@ -649,7 +677,9 @@ def check_delivery_address(address: Mapping[str, Any]) -> dict[str, str | None]:
 
     def bad(name: str, message: str) -> UseCaseError:
         return UseCaseError(
-"invalid_delivery_address", f"delivery_address.{name}: {message}", field=f"delivery_address.{name}"
+            "invalid_delivery_address",
+            f"delivery_address.{name}: {message}",
+            field=f"delivery_address.{name}",
         )
 
     unknown = sorted(set(address) - set(ADDRESS_FIELDS))
@@ -808,7 +838,7 @@ class Cursor:
             return Cursor(kind, data["i"])
         except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
             raise UseCaseError(
-"invalid_cursor", "'after' must be a cursor returned by this listing", field="after"
+                "invalid_cursor", "'after' must be a cursor returned by this listing", field="after"
             ) from None
 
 
@@ -976,7 +1006,7 @@ def transition(
         if done:
             return row, False
         raise UseCaseError(
-"invalid_transition",
+            "invalid_transition",
             f"production order {number} is {row.status}; {action} needs it to be {' or '.join(rule.sources)}",
             current_status=row.status,
             allowed_actions=sorted(a for a, t in TRANSITIONS.items() if row.status in t.sources),
@@ -1033,7 +1063,9 @@ def list_events(
         query = query.where(OutboxEvent.order_number == order_number)
     if catalog is not None:
         query = query.where(
-            OutboxEvent.order_number.in_(select(OrderRecord.number).where(OrderRecord.catalog_code == catalog))
+            OutboxEvent.order_number.in_(
+                select(OrderRecord.number).where(OrderRecord.catalog_code == catalog)
+            )
         )
     rows = list(session.scalars(query.order_by(OutboxEvent.sequence).limit(limit + 1)))
     page = rows[:limit]
