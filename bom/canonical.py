@@ -17,6 +17,7 @@ b'{"a":[1,"\\xe9\\x87\\x91"],"b":"2.5"}'
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Mapping
@@ -44,10 +45,16 @@ def decimal_text(value: Decimal) -> str:
     """
     if not value.is_finite():
         raise ValueError(f"cannot serialize {value}")
+    return _decimal_text(value)
+
+
+@functools.lru_cache(maxsize=8192)
+def _decimal_text(value: Decimal) -> str:
+    # Cached by value: equal decimals ("2.50", "2.5") have one normalized text. A BOM and
+    # its production order write hundreds of decimals, mostly the same few quantities.
     if value == 0:
         return "0"
-    text = format(value.normalize(EXACT), "f")
-    return text
+    return format(value.normalize(EXACT), "f")
 
 
 def label_json(label: Label) -> dict[str, str]:
@@ -256,6 +263,10 @@ def to_json_value(obj: Any) -> Json:
 
 def canonical_json(obj: Any) -> bytes:
     """The canonical UTF-8 JSON bytes of a BOM, a production order or plain data."""
+    if type(obj) is BillOfMaterials:
+        return _dumps_typed(bom_json(obj))
+    if type(obj) is ProductionOrder:
+        return _dumps_typed(order_json(obj))
     return _dumps(obj)
 
 
@@ -284,15 +295,41 @@ def order_document(
     True
     """
     if bom_bytes is None:
-        return _dumps(order_json(order, bom_sha256))
+        return _dumps_typed(order_json(order, bom_sha256))
     doc = _order_head(order)
     doc["bom"] = _BOM_SLOT
     doc["bom_sha256"] = bom_sha256 if bom_sha256 is not None else hashlib.sha256(bom_bytes).hexdigest()
-    text = _dumps(doc)
+    text = _dumps_typed(doc)
     if text.count(_BOM_SLOT_JSON) != 1:  # pragma: no cover - only a document holding the slot's text
-        return _dumps(order_json(order, doc["bom_sha256"]))
+        return _dumps_typed(order_json(order, doc["bom_sha256"]))
     head, _, tail = text.partition(_BOM_SLOT_JSON)
     return b"".join((head, b'"bom":', bom_bytes, tail))
+
+
+def _typed_default(obj: Any) -> Json:
+    """What the JSON encoder cannot write itself in a document of typed fields, as :func:`_plain` has it."""
+    if type(obj) is Decimal:
+        return decimal_text(obj)
+    if isinstance(obj, frozenset | set):
+        return sorted(_plain(v) for v in obj)
+    return _plain_other(obj)
+
+
+def _dumps_typed(doc: dict[str, Json]) -> bytes:
+    """:func:`_dumps` of a BOM's or production order's mapping (:func:`bom_json`, :func:`order_json`).
+
+    The same bytes, with the encoder walking the containers in C: their leaves
+    come from typed fields (decimals, dates, labels, attribute values), never
+    floats or non-text keys, which :func:`_plain` refuses for plain data.
+    """
+    return json.dumps(
+        doc,
+        default=_typed_default,
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        allow_nan=False,
+    ).encode("utf-8")
 
 
 def _dumps(obj: Any) -> bytes:

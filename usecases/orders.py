@@ -579,7 +579,7 @@ def _store(
     }
     # Core statements on the session's connection: no unit of work for rows written once here.
     connection = session.connection()
-    order_id = connection.execute(_INSERT_ORDER.values(values)).scalar_one()
+    order_id = connection.execute(_INSERT_ORDER, values).scalar_one()
     number = order_number(order_id, now.year)
     connection.execute(_SET_NUMBER, {"order_id": order_id, "number": number})
     order = OrderRecord(id=order_id, **{**values, "number": number})  # transient: read, never added
@@ -595,20 +595,11 @@ def _store(
         updated_at=now,
     )
     connection.execute(
-        _INSERT_PRODUCTION_ORDER.values(
-            {
-                c: getattr(po_row, c)
-                for c in (
-                    "number",
-                    "order_id",
-                    "document",
-                    "document_hash",
-                    "status",
-                    "created_at",
-                    "updated_at",
-                )
-            }
-        )
+        _INSERT_PRODUCTION_ORDER,
+        {
+            c: getattr(po_row, c)
+            for c in ("number", "order_id", "document", "document_hash", "status", "created_at", "updated_at")
+        },
     )
     body = order_body(order, [po_row])
     body["access_token"] = access_token
@@ -616,15 +607,16 @@ def _store(
     # The Idempotency-Key row with its answer: a concurrent request with the same key waits on
     # this insert and fails once this transaction commits (then it replays this answer).
     connection.execute(
-        _INSERT_KEY.values(
-            key=idempotency_key,
-            scope=scope,
-            request_hash=fingerprint,
-            status_code=_ANSWERED,
-            response_body=answer,
-            order_id=order_id,
-            created_at=now,
-        )
+        _INSERT_KEY,
+        {
+            "key": idempotency_key,
+            "scope": scope,
+            "request_hash": fingerprint,
+            "status_code": _ANSWERED,
+            "response_body": answer,
+            "order_id": order_id,
+            "created_at": now,
+        },
     )
     # Fault tests: a worker killed here, mid-transaction, must leave no trace (C2M_TEST_SLOW_ORDER_S).
     # Before the event counter's lock below, so a slowed order never holds it.
@@ -639,6 +631,7 @@ def _store(
     return PlacedOrder(body=body, document=answer, replayed=False)
 
 
+# Compiled once and cached: the values are bound per execution.
 _INSERT_ORDER = insert(OrderRecord.__table__).returning(OrderRecord.__table__.c.id)
 _SET_NUMBER = (
     update(OrderRecord.__table__)

@@ -77,7 +77,7 @@ def _check_order_catalog(session: Any, catalog_code: str, body: dict[str, Any]) 
 @blp.route("")
 class Orders(MethodView):
     @blp.doc(security=[{}, *BEARER], summary="Place an order", operationId="place_order", parameters=[IDEMPOTENCY_KEY_PARAMETER])
-    @blp.arguments(PlaceOrderSchema)
+    @blp.arguments(PlaceOrderSchema())  # an instance: a class would be instantiated per request
     @blp.response(201, OrderCreatedSchema, headers={"Location": {"schema": {"type": "string"}}})
     @problems(400, 401, 403, 404, 409, 422)
     def post(self, body: dict[str, Any]) -> Any:
