@@ -52,7 +52,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from benchmarks.load.run import free_port, percentile
+from benchmarks.load.run import free_port, percentile, process_tree_cpu
 
 REPO = Path(__file__).resolve().parents[1]
 PRODUCT = "city-ebike"
@@ -74,29 +74,6 @@ class Row:
     errors: int = 0
     cpu: float = 0.0
     samples: list[str] = field(default_factory=list)
-
-
-def _process_tree_cpu(root: int) -> float:
-    """User + system CPU seconds of ``root``'s descendants (the gunicorn master and workers), from /proc."""
-    tick = os.sysconf("SC_CLK_TCK")
-    parents: dict[int, int] = {}
-    times: dict[int, float] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue  # the process ended meanwhile
-        pid = int(stat.parent.name)
-        parents[pid] = int(fields[1])
-        times[pid] = (int(fields[11]) + int(fields[12])) / tick
-    total = 0.0
-    for pid, cpu in times.items():
-        p = pid
-        while p in parents and p != root:
-            p = parents[p]
-        if p == root:
-            total += cpu
-    return total
 
 
 class Connection:
@@ -173,14 +150,14 @@ def _run(
             row.samples.extend(samples)
 
     pool = [threading.Thread(target=client) for _ in range(threads)]
-    cpu = _process_tree_cpu(master)
+    cpu = process_tree_cpu(master)
     began = time.monotonic()
     for t in pool:
         t.start()
     for t in pool:
         t.join()
     row.elapsed += time.monotonic() - began
-    row.cpu += _process_tree_cpu(master) - cpu
+    row.cpu += process_tree_cpu(master) - cpu
 
 
 def _server_times(log_path: Path) -> dict[str, list[float]]:

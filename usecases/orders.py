@@ -1,22 +1,25 @@
 """Placing orders, once per Idempotency-Key, and reading them back for buyers and the ERP.
 
-:func:`place_order` re-validates the configuration against the catalog version
-it is pinned to, prices it, explodes its BOM and schedules a production order
-(all pure computation, outside any write transaction), then stores in ONE
-short transaction: the idempotency key, the order (decisions, complete
+:func:`place_order` validates the configuration once against the catalog
+version it is pinned to, prices it, explodes its BOM once and schedules a
+production order (pure computation, before any write), then stores in ONE
+short transaction of six statements: the order (decisions, complete
 configuration, version, price and breakdown, the frozen canonical BOM and its
-SHA-256), the production order (canonical document and its SHA-256) and the
-outbox events ``order.created`` and ``production_order.released``.
+SHA-256) and its number, the production order (canonical document and its
+SHA-256, the BOM's bytes serialised once), the idempotency key with the answer,
+and the outbox events ``order.created`` and ``production_order.released``.
+On PostgreSQL the reads (key, configuration, catalog version) and the writes
+share one transaction and one pooled connection.
 
-Idempotency. The key row is the transaction's first write, and it is keyed
-(key, scope). Two requests with one key therefore race on that insert: on
+Idempotency. The key row is keyed (key, scope) and written in the transaction
+before the events. Two requests with one key therefore race on that insert: on
 PostgreSQL the second insert waits for the first transaction and then fails
 with a unique violation; on SQLite writers queue on the database lock and the
-second one fails the same way. The loser reads the winner's committed row and
-replays its stored response (same status, same body). A failure rolls back the
-key with everything else, so a request that was refused (422) can be retried
-with the same key once fixed. Keys are scoped per API token (or ``public``):
-two clients never see each other's responses.
+second one fails the same way. The loser rolls back (its order with it), reads
+the winner's committed row and gives back its stored answer (same body). A
+failure rolls back the key with everything else, so a request that was refused
+can be retried with the same key once fixed. Keys are scoped per API token (or
+``public``): two clients never see each other's responses.
 
 Numbers. ``SO-<year>-<id>`` and ``PO-<year>-<id>`` come from the order row's id
 after the insert (a placeholder is written first): the database hands out
