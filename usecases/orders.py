@@ -42,9 +42,9 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -635,14 +635,11 @@ def _store(
 
 
 # Compiled once and cached: the values are bound per execution.
-_INSERT_ORDER = insert(OrderRecord.__table__).returning(OrderRecord.__table__.c.id)
-_SET_NUMBER = (
-    update(OrderRecord.__table__)
-    .where(OrderRecord.__table__.c.id == bindparam("order_id"))
-    .values(number=bindparam("number"))
-)
-_INSERT_PRODUCTION_ORDER = insert(ProductionOrderRecord.__table__)
-_INSERT_KEY = insert(IdempotencyKey.__table__)
+_ORDERS = cast(Table, OrderRecord.__table__)
+_INSERT_ORDER = insert(_ORDERS).returning(_ORDERS.c.id)
+_SET_NUMBER = update(_ORDERS).where(_ORDERS.c.id == bindparam("order_id")).values(number=bindparam("number"))
+_INSERT_PRODUCTION_ORDER = insert(cast(Table, ProductionOrderRecord.__table__))
+_INSERT_KEY = insert(cast(Table, IdempotencyKey.__table__))
 _ANSWERED = 201
 """``IdempotencyKey.status_code`` of a request that placed its order (the column keeps the
 status the first answer had; a null one is a request still under way)."""

@@ -159,9 +159,8 @@ def test_a_production_order_from_the_callers_bom_and_routing_is_the_same_documen
 
 def _strict_bytes(obj):
     """The canonical bytes through the generic walk (floats and odd keys refused), not the typed encoder."""
-    from bom.canonical import _dumps, bom_json, order_json
-
     from bom import BillOfMaterials
+    from bom.canonical import _dumps, bom_json, order_json
 
     return _dumps(bom_json(obj) if isinstance(obj, BillOfMaterials) else order_json(obj))
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, g, jsonify, request
+from flask import Response, g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
