@@ -1,5 +1,10 @@
 """Webhooks: events written to the outbox with the change they report, delivered by ``c2m worker``.
 
+Two ways to deliver share one per-event step (:func:`deliver_claimed`): the
+job engine's sweeper claims due events (:func:`schedule_due`) and queues one
+job per event with the lease it holds; without a job engine, :func:`drain`
+claims a batch and delivers it in the same process.
+
 Delivery follows the Standard Webhooks scheme (https://www.standardwebhooks.com):
 the body is ``{"id", "type", "timestamp", "sequence", "order_number",
 "order_sequence", "data": {...}}`` (the same object the changes feed
@@ -458,7 +463,12 @@ def _move_lease(session: Session, event_id: int, held: datetime, until: datetime
     """Compare-and-set the lease of one event this worker holds; None when another worker took it."""
     result = session.execute(
         update(OutboxEvent)
-        .where(OutboxEvent.id == event_id, OutboxEvent.next_attempt_at == held, OutboxEvent.delivered_at.is_(None))
+        .where(
+            OutboxEvent.id == event_id,
+            OutboxEvent.next_attempt_at == held,
+            OutboxEvent.delivered_at.is_(None),
+            OutboxEvent.failed_at.is_(None),
+        )
         .values(next_attempt_at=until)
     )
     session.commit()
@@ -478,6 +488,114 @@ def release(session: Session, leases: Mapping[int, datetime], *, now: datetime) 
     return released
 
 
+def schedule_due(
+    session: Session, *, batch: int = 500, now: datetime | None = None, lease: timedelta = DEFAULT_LEASE
+) -> list[tuple[int, datetime]]:
+    """Claim up to ``batch`` due events for the job queue: ``(id, lease)`` pairs; commits.
+
+    The job engine's sweeper calls this and sends one delivery job per pair. The
+    claim is the same lease :func:`drain` takes: if the job is lost (the broker
+    dropped it, its worker died), the lease runs out and the next sweep sends it
+    again. The job delivers only while it still holds that exact lease
+    (:func:`deliver_claimed`), so a job sent twice delivers once.
+    """
+    ids = claim(session, batch=batch, now=now or _now(), lease=lease)
+    leases = _leases(session, ids)
+    return [(event_id, leases[event_id]) for event_id in ids if event_id in leases]
+
+
+@dataclass(frozen=True, slots=True)
+class EventOutcome:
+    """What became of one claimed event: ``delivered``, ``retrying``, ``failed`` (given up) or
+    ``lost`` (the lease was no longer this caller's: delivered or taken over meanwhile; nothing sent)."""
+
+    status: str
+    error: str | None = None
+    lease: datetime | None = None
+    retry_at: datetime | None = None
+    """When ``retrying``: the event's next due time (``next_attempt_at``), the lease of its next attempt."""
+
+
+def deliver_claimed(
+    session: Session,
+    event_id: int,
+    held: datetime,
+    *,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    send: Sender = urllib_send,
+    timeout: float = DEFAULT_TIMEOUT,
+    now: Callable[[], datetime] | None = None,
+    rng: random.Random | None = None,
+    lease: timedelta = DEFAULT_LEASE,
+    on_leased: Callable[[datetime], None] | None = None,
+) -> EventOutcome:
+    """Deliver one event whose lease ``held`` the caller claimed, and record the outcome; commits.
+
+    First the lease is moved (compare-and-set from ``held``) to cover this
+    event's deliveries (``timeout`` per endpoint, plus ``lease``); if someone
+    else moved it meanwhile nothing is sent (``lost``). Endpoints that already
+    accepted the event on an earlier attempt are skipped; the event's id is the
+    ``webhook-id`` of every attempt, so a receiver drops the duplicate that a
+    crash between its answer and this record can cause. A failure is retried
+    after :func:`backoff_delay`; after ``max_attempts`` the event is given up.
+    ``on_leased(moment)`` runs once the lease is taken (the batch worker renews
+    its other leases there).
+    """
+    clock = now or _now
+    event = session.get(OutboxEvent, event_id)
+    if event is None or event.delivered_at is not None or event.failed_at is not None:
+        session.rollback()
+        return EventOutcome("lost")
+    done = set((event.delivered_endpoints or "").split())
+    endpoints = [
+        e
+        for e in session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.active.is_(True)))
+        if subscribes(e, event.event_type) and str(e.id) not in done
+    ]
+    session.rollback()
+    moment = clock()
+    taken = _move_lease(session, event_id, held, moment + lease + timedelta(seconds=timeout * len(endpoints)))
+    if taken is None:
+        return EventOutcome("lost")
+    if on_leased is not None:
+        on_leased(moment)
+    event = session.get(OutboxEvent, event_id)
+    assert event is not None
+    wanted = {e.id for e in endpoints}
+    endpoints = [e for e in session.scalars(select(WebhookEndpoint)) if e.id in wanted]
+    # Detached copies: reading them while receivers answer must not open a transaction
+    # (on SQLite that would hold the write lock for the whole delivery).
+    for row in (event, *endpoints):
+        session.expunge(row)
+    session.rollback()  # no transaction stays open while we wait on receivers
+    attempts = deliver(event, endpoints, send=send, timeout=timeout, now=clock)
+    done |= {str(a.endpoint_id) for a in attempts if a.ok}
+    failures = [a for a in attempts if not a.ok]
+    moment = clock()
+    event = session.get(OutboxEvent, event_id)
+    assert event is not None
+    event.attempts += 1
+    event.delivered_endpoints = " ".join(sorted(done, key=int)) or None
+    if not failures:
+        event.delivered_at = moment
+        event.last_error = None
+        outcome = EventOutcome("delivered", lease=taken)
+    else:
+        event.last_error = "; ".join(f"endpoint {a.endpoint_id}: {a.error}" for a in failures)[:MAX_ERROR_TEXT]
+        if event.attempts >= max_attempts:
+            event.failed_at = moment
+            outcome = EventOutcome("failed", event.last_error, taken)
+        else:
+            event.next_attempt_at = moment + backoff_delay(event.attempts, rng=rng)
+            outcome = EventOutcome("retrying", event.last_error, taken)
+    session.commit()
+    if outcome.status == "retrying":  # the stored value (the next attempt compares against it)
+        stored = session.scalar(select(OutboxEvent.next_attempt_at).where(OutboxEvent.id == event_id))
+        session.rollback()
+        outcome = EventOutcome(outcome.status, outcome.error, outcome.lease, stored)
+    return outcome
+
+
 def drain(
     factory: sessionmaker[Session],
     *,
@@ -490,7 +608,7 @@ def drain(
     lease: timedelta = DEFAULT_LEASE,
     should_stop: Callable[[], bool] = lambda: False,
 ) -> DrainReport:
-    """One pass: claim due events, deliver them, record the outcomes.
+    """One pass without a job engine: claim due events, deliver them, record the outcomes.
 
     Leases are per event and renewed while the batch runs: before an event is
     delivered its lease is moved to cover its own deliveries (``timeout`` per
@@ -511,66 +629,50 @@ def drain(
             if should_stop():
                 report.released = release(session, {i: leases[i] for i in ids[position:] if i in leases}, now=clock())
                 break
-            event = session.get(OutboxEvent, event_id)
-            assert event is not None
-            done = set((event.delivered_endpoints or "").split())
-            endpoints = [
-                e
-                for e in session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.active.is_(True)))
-                if subscribes(e, event.event_type) and str(e.id) not in done
-            ]
-            session.rollback()
-            # Renew: this event's lease covers its deliveries, the rest of the batch gets a fresh lease.
-            moment = clock()
-            held = _move_lease(
-                session, event_id, leases[event_id], moment + lease + timedelta(seconds=timeout * len(endpoints))
+            if event_id not in leases:
+                report.lost += 1
+                continue
+
+            def renew_waiting(moment: datetime, position: int = position) -> None:
+                for waiting in ids[position + 1 :]:
+                    # Renewed when less than half its lease is left (not on every event: fewer writes).
+                    if waiting in leases and leases[waiting] - moment < lease / 2:
+                        renewed = _move_lease(session, waiting, leases[waiting], moment + lease)
+                        if renewed is None:
+                            del leases[waiting]
+                        else:
+                            leases[waiting] = renewed
+
+            outcome = deliver_claimed(
+                session,
+                event_id,
+                leases[event_id],
+                max_attempts=max_attempts,
+                send=send,
+                timeout=timeout,
+                now=clock,
+                rng=rng,
+                lease=lease,
+                on_leased=renew_waiting,
             )
-            if held is None:
+            if outcome.status == "lost":
                 report.lost += 1  # another worker took it over (this worker was too slow)
                 continue
-            leases[event_id] = held
-            for waiting in ids[position + 1 :]:
-                # Renewed when less than half its lease is left (not on every event: fewer writes).
-                if waiting in leases and leases[waiting] - moment < lease / 2:
-                    renewed = _move_lease(session, waiting, leases[waiting], moment + lease)
-                    if renewed is None:
-                        del leases[waiting]
-                    else:
-                        leases[waiting] = renewed
-            event = session.get(OutboxEvent, event_id)
-            assert event is not None
-            wanted = {e.id for e in endpoints}
-            endpoints = [e for e in session.scalars(select(WebhookEndpoint)) if e.id in wanted]
-            # Detached copies: reading them while receivers answer must not open a transaction
-            # (on SQLite that would hold the write lock for the whole delivery).
-            for row in (event, *endpoints):
-                session.expunge(row)
-            session.rollback()  # no transaction stays open while we wait on receivers
-            attempts = deliver(event, endpoints, send=send, timeout=timeout, now=clock)
-            done |= {str(a.endpoint_id) for a in attempts if a.ok}
-            failures = [a for a in attempts if not a.ok]
-            moment = clock()
-            event = session.get(OutboxEvent, event_id)
-            assert event is not None
-            event.attempts += 1
-            event.delivered_endpoints = " ".join(sorted(done, key=int)) or None
-            if not failures:
-                event.delivered_at = moment
-                event.last_error = None
+            if outcome.status == "delivered":
                 report.delivered += 1
             else:
-                event.last_error = "; ".join(f"endpoint {a.endpoint_id}: {a.error}" for a in failures)[
-                    :MAX_ERROR_TEXT
-                ]
-                report.errors.append(f"{event.event_id}: {event.last_error}")
-                if event.attempts >= max_attempts:
-                    event.failed_at = moment
+                report.errors.append(f"{_event_id(session, event_id)}: {outcome.error}")
+                if outcome.status == "failed":
                     report.failed += 1
                 else:
-                    event.next_attempt_at = moment + backoff_delay(event.attempts, rng=rng)
                     report.retrying += 1
-            session.commit()
     return report
+
+
+def _event_id(session: Session, row_id: int) -> str:
+    value = session.scalar(select(OutboxEvent.event_id).where(OutboxEvent.id == row_id))
+    session.rollback()
+    return str(value)
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from catalog.errors import CatalogError
@@ -61,6 +61,7 @@ __all__ = [
     "SkipReasonMissing",
     "VersionChecks",
     "check_content",
+    "on_published",
     "publish_checked",
     "version_checks",
 ]
@@ -151,6 +152,34 @@ class VersionChecks:
         if self.warning_count:
             return f"{self.warning_count} warning{'s' if self.warning_count != 1 else ''}"
         return "ok"
+
+
+PublishedHook = Callable[[str, int, str], None]
+_published_hooks: list[PublishedHook] = []
+_PENDING = "c2m.published"
+
+
+def on_published(hook: PublishedHook) -> None:
+    """Call ``hook(code, number, content_hash)`` after each commit that published a version through
+    :func:`publish_checked` (the job engine hooks compile-on-publish here). A failing hook is logged;
+    the version stays published."""
+    if hook not in _published_hooks:
+        _published_hooks.append(hook)
+
+
+@event.listens_for(Session, "after_commit")
+def _announce_published(session: Session) -> None:
+    for code, number, digest in session.info.pop(_PENDING, ()):
+        for hook in list(_published_hooks):
+            try:
+                hook(code, number, digest)
+            except Exception:
+                log.exception("catalog %s version %s published; the after-publish hook failed", code, number)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_published(session: Session) -> None:
+    session.info.pop(_PENDING, None)
 
 
 def _previous(session: Session, code: str, before: int | None) -> Catalog | None:
@@ -275,6 +304,7 @@ def publish_checked(
     )
     session.add(record)
     session.flush()
+    session.info.setdefault(_PENDING, []).append((code, published[0].number, published[0].content_hash))
     return Published(published[0], report, skip_checks)
 
 

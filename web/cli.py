@@ -52,8 +52,9 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "worker": (
         "worker",
         "worker_command",
-        "Drain the outbox: sign and POST each due event to every subscribed endpoint, retry with backoff.",
+        "Run the background jobs: webhook delivery, compile-on-publish, cleanup.",
     ),
+    "jobs": ("worker", "jobs_group", "Background jobs: queues, failures and the outbox (no subcommand: the status)."),
 }
 
 

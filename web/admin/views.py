@@ -927,3 +927,35 @@ def _admin_label(label: Any) -> str:
 
 
 __all__ = ["annotated", "bom_tree"]
+
+
+# --------------------------------------------------------------------------- background jobs
+
+
+@bp.get("/jobs")
+@require_role("viewer")
+def jobs() -> Any:
+    """The job engine's queues (waiting, delayed retries, running, dead), its recent failures, and
+    the webhook outbox with the given-up events."""
+    from jobs.engine import current
+    from jobs.status import jobs_status
+
+    try:
+        engine = current()
+        config_error = None
+    except ValueError as exc:  # a malformed C2M_BROKER_URL: shown, the outbox still listed
+        engine, config_error = None, str(exc)
+    status = jobs_status(database.session(), engine)
+    return render_template("admin/jobs.html", status=status, config_error=config_error)
+
+
+@bp.post("/jobs/webhooks/retry")
+@require_role("admin")
+def retry_webhooks() -> Any:
+    """Give every given-up webhook event (or the one named) a fresh attempt budget."""
+    from usecases.outbox import retry_failed
+
+    event_id = request.form.get("event") or None
+    count = retry_failed(database.session(), event_id=event_id)
+    flash(_("%(count)d webhook event(s) queued again.", count=count), "info")
+    return redirect(url_for("admin.jobs")), 303

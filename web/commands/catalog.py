@@ -248,11 +248,13 @@ def _publish(
 ) -> None:
     """Check and publish (``usecases.publishing.publish_checked``); print the findings like ``check``."""
     from catalog.errors import CatalogError
+    from jobs.engine import hook_publishing
     from usecases.check_reports import finding_line
     from usecases.compile_guard import CatalogTooComplex
     from usecases.publishing import ChecksFailed, publish_checked
     from web.commands.progress import Progress, wanted
 
+    hook_publishing()  # with a job engine configured, the commit queues compile-on-publish
     total = len(catalog.products) if catalog is not None else None
     with database_session(url) as session:
         try:

@@ -1,24 +1,70 @@
-"""`c2m worker`: deliver the outbox's events to the webhook endpoints; `c2m cleanup`: housekeeping."""
+"""`c2m worker`: run the background jobs; `c2m jobs`: what they are doing; `c2m cleanup`: housekeeping now."""
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
 import threading
 from datetime import timedelta
 from types import FrameType
+from typing import Any
 
 import click
 from sqlalchemy.orm import Session, sessionmaker
 
 from usecases.cleanup import DEFAULT_CONFIGURATION_AGE, clean_up
-from usecases.outbox import DEFAULT_LEASE, DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT, drain, outbox_status
+from usecases.outbox import DEFAULT_LEASE, DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT, drain, retry_failed
 from web.commands.db import database_session, open_migrated_engine, resolve_url, url_option
 
 
+def _print_status(url: str | None) -> None:
+    from jobs.engine import current
+    from jobs.status import jobs_status
+
+    try:
+        jobs = current()
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    with database_session(url) as session:
+        status = jobs_status(session, jobs)
+        outbox = status.outbox
+        if not status.configured:
+            click.echo("job engine: not configured (set C2M_BROKER_URL or C2M_REDIS_URL)")
+        elif not status.reachable:
+            click.echo(f"job engine: UNREACHABLE ({status.error})")
+        else:
+            click.echo(f"{'queue':<12} {'queued':>7} {'delayed':>8} {'running':>8} {'dead':>6}")
+            for q in status.queues:
+                click.echo(f"{q.name:<12} {q.queued:>7} {q.delayed:>8} {q.running:>8} {q.dead:>6}")
+            if status.failures:
+                click.echo("recent failures:")
+            for f in status.failures:
+                state = "given up" if f.given_up else f"retry {f.retries}"
+                click.echo(f"  {f.at:%Y-%m-%d %H:%M:%S} UTC  {f.actor}{tuple(f.args)}  {state}  {f.error}")
+        click.echo(f"pending: {outbox.pending}  delivered: {outbox.delivered}  given up: {outbox.failed}")
+        for e in outbox.dead_letters:
+            when = e.failed_at.strftime("%Y-%m-%d %H:%M UTC") if e.failed_at else "-"
+            click.echo(f"  {e.event_id}  {e.event_type}  attempts={e.attempts}  at {when}  {e.last_error or ''}")
+
+
 @click.command("worker")
-@click.option("--once", is_flag=True, help="One pass over the due events, then exit.")
+@click.option("--once", is_flag=True, help="One pass of the built-in outbox loop over the due events, then exit.")
 @click.option(
-    "--batch", default=50, show_default=True, type=click.IntRange(min=1), help="Events claimed per pass."
+    "--processes", default=1, show_default=True, type=click.IntRange(min=1), help="Job worker processes."
+)
+@click.option(
+    "--threads", default=4, show_default=True, type=click.IntRange(min=1), help="Job threads per process."
+)
+@click.option(
+    "--shutdown-timeout",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(min=1),
+    help="Seconds SIGTERM waits for running jobs before they are interrupted (and go back to the queue).",
+)
+@click.option(
+    "--batch", default=50, show_default=True, type=click.IntRange(min=1), help="Built-in loop: events per pass."
 )
 @click.option(
     "--max-attempts",
@@ -31,21 +77,24 @@ from web.commands.db import database_session, open_migrated_engine, resolve_url,
     "--timeout", default=DEFAULT_TIMEOUT, show_default=True, type=float, help="Seconds per delivery."
 )
 @click.option(
-    "--interval", default=2.0, show_default=True, type=float, help="Seconds between passes when idle."
+    "--interval", default=2.0, show_default=True, type=float, help="Built-in loop: seconds between passes when idle."
 )
 @click.option(
     "--lease",
     default=DEFAULT_LEASE.total_seconds(),
     show_default=True,
     type=click.FloatRange(min=1),
-    help="Seconds a claimed event stays reserved for this worker (renewed while the batch runs).",
+    help="Seconds a claimed event stays reserved for its delivery (renewed while a batch runs).",
 )
 @click.option(
-    "--status", "show_status", is_flag=True, help="Show the outbox and the given-up events, then exit."
+    "--status", "show_status", is_flag=True, help="Show the job queues, recent failures and the outbox, then exit."
 )
 @url_option
 def worker_command(
     once: bool,
+    processes: int,
+    threads: int,
+    shutdown_timeout: float,
     batch: int,
     max_attempts: int,
     timeout: float,
@@ -54,21 +103,85 @@ def worker_command(
     show_status: bool,
     url: str | None,
 ) -> None:
-    """Drain the outbox: sign and POST each due event to every subscribed endpoint, retry with backoff.
+    """Run the background jobs: webhook delivery, compile-on-publish, cleanup.
 
-    SIGTERM or SIGINT stops the worker gracefully: the delivery in flight is finished and
-    recorded, the rest of the claimed batch is handed back at once, then the process exits 0.
+    With a job engine configured (C2M_BROKER_URL, else C2M_REDIS_URL) this
+    execs Dramatiq's worker on the jobs package (`dramatiq jobs.worker`): every
+    process runs jobs and sweeps the outbox for due events. SIGTERM lets running
+    jobs finish (up to --shutdown-timeout), hands the rest back, and exits.
+
+    Without one (or with --once) it runs the built-in outbox loop, webhooks
+    only: SIGTERM finishes the delivery in flight and hands the rest of the
+    claimed batch back at once.
     """
     if show_status:
-        with database_session(url) as session:
-            status = outbox_status(session)
-            click.echo(f"pending: {status.pending}  delivered: {status.delivered}  given up: {status.failed}")
-            for e in status.dead_letters:
-                when = e.failed_at.strftime("%Y-%m-%d %H:%M UTC") if e.failed_at else "-"
-                click.echo(
-                    f"  {e.event_id}  {e.event_type}  attempts={e.attempts}  at {when}  {e.last_error or ''}"
-                )
+        _print_status(url)
         return
+    from jobs.settings import broker_url
+
+    if broker_url() and not once:
+        _exec_job_worker(resolve_url(url), processes, threads, shutdown_timeout, max_attempts, timeout, lease)
+        return
+    if not once:
+        click.echo(
+            "no job engine configured (C2M_BROKER_URL / C2M_REDIS_URL): running the built-in outbox loop "
+            "(webhooks only; compile-on-publish and cleanup jobs need the job engine)",
+            err=True,
+        )
+    _outbox_loop(url, once, batch, max_attempts, timeout, interval, lease)
+
+
+def _exec_job_worker(
+    database_url: str,
+    processes: int,
+    threads: int,
+    shutdown_timeout: float,
+    max_attempts: int,
+    timeout: float,
+    lease: float,
+) -> None:
+    """Replace this process by Dramatiq's worker (signals from a supervisor reach it directly)."""
+    from jobs.engine import build_broker
+    from jobs.settings import JobSettings, broker_url
+
+    try:  # refuse a bad broker URL or setting here, not in every worker process
+        build_broker(broker_url() or "", JobSettings.from_env()).close()
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    open_migrated_engine(database_url).dispose()  # refuse an unmigrated database before starting
+    env = dict(os.environ)
+    env["C2M_DATABASE_URL"] = database_url
+    ctx = click.get_current_context()
+    for name, variable, value in (
+        ("max_attempts", "C2M_WEBHOOK_MAX_ATTEMPTS", max_attempts),
+        ("timeout", "C2M_WEBHOOK_TIMEOUT_S", timeout),
+        ("lease", "C2M_JOBS_WEBHOOK_LEASE_S", lease),
+    ):
+        # An option given on the command line wins; its default gives way to the environment.
+        if ctx.get_parameter_source(name) is click.core.ParameterSource.DEFAULT:
+            env.setdefault(variable, str(value))
+        else:
+            env[variable] = str(value)
+    argv = [
+        sys.executable,
+        "-m",
+        "dramatiq",
+        "jobs.worker",
+        "--processes",
+        str(processes),
+        "--threads",
+        str(threads),
+        "--worker-shutdown-timeout",
+        str(int(shutdown_timeout * 1000)),
+    ]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(sys.executable, argv, env)  # nosec B606 - our own interpreter, fixed arguments
+
+
+def _outbox_loop(
+    url: str | None, once: bool, batch: int, max_attempts: int, timeout: float, interval: float, lease: float
+) -> None:
     engine = open_migrated_engine(resolve_url(url))
     # On SQLite several workers (and the web app) write the outbox: take the write lock when a
     # transaction begins, so a read-then-write never fails with "database is locked".
@@ -109,6 +222,51 @@ def worker_command(
         engine.dispose()
 
 
+@click.group("jobs", invoke_without_command=True)
+@url_option
+@click.pass_context
+def jobs_group(ctx: click.Context, url: str | None) -> None:
+    """Background jobs: queues, failures and the outbox (no subcommand: the status)."""
+    ctx.obj = url
+    if ctx.invoked_subcommand is None:
+        _print_status(url)
+
+
+def _engine_or_fail() -> Any:
+    from jobs.engine import current
+
+    jobs = current()
+    if jobs is None:
+        raise click.UsageError("no job engine configured: set C2M_BROKER_URL (or C2M_REDIS_URL)")
+    return jobs
+
+
+@jobs_group.command("prepare")
+@click.argument("code")
+@click.argument("number", type=click.IntRange(min=1))
+def jobs_prepare(code: str, number: int) -> None:
+    """Queue compiling the models of catalog CODE version NUMBER."""
+    message = _engine_or_fail().prepare_version.send(code, number)
+    click.echo(f"queued prepare_version({code!r}, {number}) as {message.message_id}")
+
+
+@jobs_group.command("cleanup")
+def jobs_cleanup() -> None:
+    """Queue the cleanup job now."""
+    message = _engine_or_fail().cleanup.send()
+    click.echo(f"queued cleanup() as {message.message_id}")
+
+
+@jobs_group.command("retry-webhooks")
+@click.option("--event", "event_id", default=None, help="Only this event id.")
+@click.pass_obj
+def jobs_retry_webhooks(url: str | None, event_id: str | None) -> None:
+    """Give the given-up webhook events a fresh attempt budget (the sweeper sends them at once)."""
+    with database_session(url) as session:
+        count = retry_failed(session, event_id=event_id)
+    click.echo(f"{count} event(s) queued again")
+
+
 @click.command("cleanup")
 @click.option(
     "--older-than-days",
@@ -145,4 +303,4 @@ def cleanup_command(older_than_days: int, every: float | None, url: str | None) 
         engine.dispose()
 
 
-COMMANDS: list[click.Command] = [worker_command, cleanup_command]
+COMMANDS: list[click.Command] = [worker_command, jobs_group, cleanup_command]

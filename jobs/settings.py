@@ -1,0 +1,62 @@
+"""Job engine settings, read from the environment at the edge (the worker and the web app)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import timedelta
+
+from usecases.cleanup import DEFAULT_CONFIGURATION_AGE
+from usecases.outbox import DEFAULT_LEASE, DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT
+
+
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if value <= 0:
+        raise ValueError(f"{name} must be positive, got {raw!r}")
+    return value
+
+
+def broker_url() -> str | None:
+    """``C2M_BROKER_URL``, else ``C2M_REDIS_URL`` (the same Redis, own key namespace), else None."""
+    return os.environ.get("C2M_BROKER_URL") or os.environ.get("C2M_REDIS_URL") or None
+
+
+@dataclass(frozen=True, slots=True)
+class JobSettings:
+    namespace: str
+    """Prefix of every key the broker writes in Redis (``C2M_JOBS_NAMESPACE``)."""
+    sweep_interval: float
+    """Seconds between two sweeps of the outbox (``C2M_JOBS_SWEEP_S``)."""
+    webhook_lease: timedelta
+    """How long a sent delivery job owns its event before a sweep sends it again (``C2M_JOBS_WEBHOOK_LEASE_S``)."""
+    webhook_timeout: float
+    """Seconds to wait for a receiver (``C2M_WEBHOOK_TIMEOUT_S``)."""
+    webhook_max_attempts: int
+    cleanup_every: float
+    """Seconds between two cleanup jobs (``C2M_JOBS_CLEANUP_EVERY_S``)."""
+    configuration_age: timedelta
+    heartbeat_timeout_ms: int
+    """A worker silent this long is dead: its unfinished messages go back to the queue."""
+
+    @classmethod
+    def from_env(cls) -> JobSettings:
+        attempts = int(_float("C2M_WEBHOOK_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS))
+        return cls(
+            namespace=os.environ.get("C2M_JOBS_NAMESPACE", "c2m-jobs"),
+            sweep_interval=_float("C2M_JOBS_SWEEP_S", 5.0),
+            webhook_lease=timedelta(seconds=_float("C2M_JOBS_WEBHOOK_LEASE_S", DEFAULT_LEASE.total_seconds())),
+            webhook_timeout=_float("C2M_WEBHOOK_TIMEOUT_S", DEFAULT_TIMEOUT),
+            webhook_max_attempts=attempts,
+            cleanup_every=_float("C2M_JOBS_CLEANUP_EVERY_S", 3600.0),
+            configuration_age=timedelta(
+                days=_float("C2M_CLEANUP_CONFIGURATION_AGE_DAYS", DEFAULT_CONFIGURATION_AGE.days)
+            ),
+            heartbeat_timeout_ms=int(_float("C2M_JOBS_HEARTBEAT_TIMEOUT_S", 60.0) * 1000),
+        )

@@ -1,0 +1,20 @@
+"""The module the ``dramatiq`` command line loads: ``dramatiq jobs.worker`` (``c2m worker`` runs it).
+
+Builds the broker from the environment, declares the actors and adds the
+outbox sweeper, so every worker process both runs jobs and feeds the queue.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from .engine import current
+from .sweeper import Sweeper
+
+logging.getLogger("c2m.jobs").setLevel(logging.INFO)
+
+jobs = current()
+if jobs is None:
+    raise SystemExit("c2m worker needs C2M_BROKER_URL (or C2M_REDIS_URL): the Redis the jobs are queued on")
+jobs.broker.add_middleware(Sweeper(jobs))
+broker = jobs.broker

@@ -1,0 +1,95 @@
+"""The workspace's jobs page: the job engine's queues and failures, the webhook outbox, in English and
+in 简体中文; given-up webhook events can be queued again by an admin."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
+
+import jobs.engine
+from jobs.engine import Jobs
+from jobs.settings import JobSettings
+from tests.admin.conftest import post
+from tests.admin.test_translations import DATA, ENGLISH, _Text
+from usecases.outbox import enqueue
+from usecases.records import OutboxEvent
+
+
+@pytest.fixture
+def stub_jobs() -> Iterator[Jobs]:
+    engine = jobs.engine.install(jobs.engine.build_broker("stub://", JobSettings.from_env()))
+    yield engine
+    engine.broker.flush_all()
+    engine.broker.close()
+    jobs.engine.reset()
+
+
+@pytest.fixture
+def given_up(factory: sessionmaker[Session]) -> str:
+    """One webhook event given up after its attempts."""
+    with factory() as session:
+        row = enqueue(session, "order.created", {"n": 1})
+        session.commit()
+        session.execute(
+            update(OutboxEvent)
+            .where(OutboxEvent.id == row.id)
+            .values(failed_at=row.created_at, attempts=8, last_error="endpoint 1: HTTP 503")
+        )
+        session.commit()
+        return row.event_id
+
+
+def test_jobs_page_shows_queues_failures_and_the_outbox(
+    app: Flask, login: Callable[[str], FlaskClient], stub_jobs: Jobs, given_up: str
+) -> None:
+    stub_jobs.prepare_version.send("boxes", 1)
+    stub_jobs.failures.memory.appendleft(
+        '{"message_id": "m1", "queue": "models", "actor": "prepare_version", "args": ["nope", 3], '
+        '"error": "CatalogNotFound: catalog \'nope\' not found", "retries": 0, "given_up": true, "at": 0}'
+    )
+    html = login("viewer").get("/admin/jobs").get_data(as_text=True)
+    assert '<td><code>models</code></td><td class="num">1</td>' in html  # one compile job waiting
+    assert "prepare_version(nope, 3)" in html and "CatalogNotFound" in html and "given up" in html
+    assert given_up in html and "endpoint 1: HTTP 503" in html
+    assert "Retry the given-up events" not in html  # viewers see, admins act
+
+
+def test_jobs_page_without_a_job_engine_says_how_to_configure_one(
+    login: Callable[[str], FlaskClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("C2M_BROKER_URL", raising=False)
+    monkeypatch.delenv("C2M_REDIS_URL", raising=False)
+    jobs.engine.reset()
+    html = login("viewer").get("/admin/jobs").get_data(as_text=True)
+    assert "No job engine is configured" in html and "C2M_BROKER_URL" in html
+    assert 'id="outbox"' in html
+
+
+def test_jobs_page_in_chinese_has_no_english_sentences(
+    login: Callable[[str], FlaskClient], stub_jobs: Jobs, given_up: str
+) -> None:
+    response = login("admin").get("/admin/jobs?lang=zh_CN")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "后台任务" in html and "重试已放弃的事件" in html
+    parser = _Text()
+    parser.feed(html)
+    english = [t for t in parser.nodes if ENGLISH.search(t) and not any(d in t for d in DATA)]
+    assert not english, english
+
+
+def test_an_admin_queues_the_given_up_webhooks_again(
+    login: Callable[[str], FlaskClient], factory: sessionmaker[Session], given_up: str
+) -> None:
+    assert post(login("editor"), "/admin/jobs/webhooks/retry").status_code == 403
+    response = post(login("admin"), "/admin/jobs/webhooks/retry", follow_redirects=True)
+    assert response.status_code == 200
+    assert "1 webhook event(s) queued again." in response.get_data(as_text=True)
+    with factory() as session:
+        row = session.query(OutboxEvent).filter_by(event_id=given_up).one()
+        assert row.failed_at is None and row.attempts == 0
