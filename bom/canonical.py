@@ -70,6 +70,13 @@ def _provenance(p: Provenance) -> dict[str, Json]:
 
 
 def _item(i: BomItem) -> dict[str, Json]:
+    out = _item_fields(i)
+    if i.texts:  # only when present: BOMs without texts keep their bytes and digests
+        out["texts"] = dict(i.texts)
+    return out
+
+
+def _item_fields(i: BomItem) -> dict[str, Json]:
     return {
         "level": i.level,
         "position": i.position,
@@ -106,6 +113,13 @@ def _part(p: PartRequirement) -> dict[str, Json]:
 
 def bom_json(bom: BillOfMaterials) -> dict[str, Json]:
     """The BOM as a JSON-ready mapping (decimals still Decimal; see :func:`canonical_json`)."""
+    out = _bom_fields(bom)
+    if bom.texts:  # only when present, like a line's texts
+        out["texts"] = dict(bom.texts)
+    return out
+
+
+def _bom_fields(bom: BillOfMaterials) -> dict[str, Json]:
     return {
         "format": BOM_FORMAT,
         "catalog": bom.catalog,
@@ -169,7 +183,7 @@ def _feasibility(f: Feasibility | None) -> dict[str, Json] | None:
 
 def _order_head(order: ProductionOrder) -> dict[str, Json]:
     """The production order's fields but its BOM and the BOM's digest."""
-    return {
+    out: dict[str, Json] = {
         "format": ORDER_FORMAT,
         "number": order.number,
         "catalog": order.catalog,
@@ -187,6 +201,9 @@ def _order_head(order: ProductionOrder) -> dict[str, Json]:
         "materials": [_material(m) for m in order.materials],
         "feasibility": _feasibility(order.feasibility),
     }
+    if order.bom.texts:  # the production order prints the buyer's texts (engraving...) too
+        out["texts"] = dict(order.bom.texts)
+    return out
 
 
 def order_json(order: ProductionOrder, bom_sha256: str | None = None) -> dict[str, Json]:

@@ -51,7 +51,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any
 
+from bom.variants import is_variant
 from catalog.snapshot import (
     Attribute,
     AttributeKind,
@@ -72,8 +74,10 @@ from configurator.checks import (
     find_configuration,
     format_configuration,
     product_changes,
+    say,
 )
 from configurator.decisions import AttributeValue
+from configurator.derived import plain_product
 from configurator.errors import ConfiguratorError
 from configurator.rules import (
     EvaluationError,
@@ -109,11 +113,19 @@ def check_catalog(
     for product in catalog.products:
         if progress is not None:
             progress(product.code)
+        from bom.model_checks import product_findings  # it builds on this module's checks
+
+        start = time.perf_counter()
+        richer = product_findings(catalog, product, backend=backend)
+        richer_seconds = time.perf_counter() - start
+        if any(f.check == "derived" and f.severity is Severity.ERROR for f in richer):
+            product = replace(product, derived=())  # its texts cannot be read: the other checks say so
+        product = plain_product(product, catalog.modules)  # derived attributes read their definitions
         base = check_product(
             product, previous=before.get(product.code), backend=backend, catalog_key=catalog_key
         )
-        findings = list(base.findings)
-        timings = list(base.timings)
+        findings = [*base.findings, *richer]
+        timings = [*base.timings, ("model_constructs", richer_seconds)]
         runnable = not any(f.check in ("void_product", "check_failed") for f in findings)
         start = time.perf_counter()
         findings.extend(item_findings(catalog, product))
@@ -196,12 +208,13 @@ def requirement_findings(product: Product, *, backend: str = "auto") -> list[Fin
         lines = requirement_lines(product, requirement)
         low, high = requirement.bounds()
         rule = Rule(f"requires:{requirement.id}", requirement.message, text=violation_text(lines, low, high))
-        what = f"requirement {requirement.id} ({_describe(requirement)})"
+        what = {"requirement": requirement.id, "bounds": _describe(requirement)}
         try:
             example = find_configuration(product, extra_rules=[rule], backend=backend)
         except (ConfiguratorError, RuleError, RuleSetInvalid) as exc:
             findings.append(
-                _finding("bom_requirement", Severity.ERROR, product, requirement.id, f"{what}: {exc}")
+                _finding("bom_requirement", Severity.ERROR, product, requirement.id,
+                         say("requirement_error", **what, error=exc))
             )
             continue
         if example is None:
@@ -211,21 +224,21 @@ def requirement_findings(product: Product, *, backend: str = "auto") -> list[Fin
                     Severity.INFO,
                     product,
                     requirement.id,
-                    f"{what} holds for every valid configuration",
+                    say("requirement_holds", **what),
                     loc=requirement.loc,
                 )
             )
             continue
         chosen = _selected_lines(product, lines, example)
         listing = ", ".join(f"{line.pos} {line.item}" for line in chosen) or "none"
-        count = f"{len(chosen)} line{'s' if len(chosen) != 1 else ''}"
         findings.append(
             _finding(
                 "bom_requirement",
                 Severity.ERROR,
                 product,
                 requirement.id,
-                f"{what} is broken: {format_configuration(example)} selects {count} ({listing})",
+                say("requirement_broken_line" if len(chosen) == 1 else "requirement_broken_lines", **what,
+                    configuration=format_configuration(example), count=len(chosen), lines=listing),
                 configuration=example,
                 loc=requirement.loc,
             )
@@ -255,6 +268,8 @@ def item_findings(catalog: Catalog, product: Product) -> list[Finding]:
 
     def visit(owner: str, lines: Iterable[BomLine]) -> None:
         for line in lines:
+            if is_variant(line.item):
+                continue  # resolved per configuration: bom.model_checks.variant_findings
             if line.item not in known:
                 findings.append(
                     _finding(
@@ -262,7 +277,7 @@ def item_findings(catalog: Catalog, product: Product) -> list[Finding]:
                         Severity.ERROR,
                         product,
                         f"{owner}:{line.pos}",
-                        f"{owner} line {line.pos}: unknown part or module {line.item}",
+                        say("unknown_item", owner=owner, pos=line.pos, item=line.item),
                         loc=line.loc,
                     )
                 )
@@ -321,7 +336,7 @@ def _quantity_finding(
     when = _compiled(line.when, attributes, "condition") if line.when else None
     used = sorted(references(qty) | (references(when) if when is not None else frozenset()))
     subject = f"{owner_code}:{line.pos}"
-    where = f"{owner_code} line {line.pos} ({line.item}) quantity {line.qty}"
+    where = {"owner": owner_code, "pos": line.pos, "item": line.item, "qty": line.qty}
 
     def bad(env: Mapping[str, object]) -> bool:
         try:
@@ -334,7 +349,7 @@ def _quantity_finding(
 
     if not used:
         return (
-            _finding("bom_quantity", severity, owner, subject, f"{where} is negative", loc=line.loc)
+            _finding("bom_quantity", severity, owner, subject, say("quantity_negative", **where), loc=line.loc)
             if bad({})
             else None
         )
@@ -349,13 +364,13 @@ def _quantity_finding(
     )
     if example is None:
         return None
-    scope = "" if severity is Severity.ERROR else " (over the module's own attribute space)"
+    msgid = "quantity_bad" if severity is Severity.ERROR else "quantity_bad_module"
     return _finding(
         "bom_quantity",
         severity,
         owner,
         subject,
-        f"{where} is negative or cannot be computed for {format_configuration(example)}{scope}",
+        say(msgid, **where, configuration=format_configuration(example)),
         configuration=example,
         loc=line.loc,
     )
@@ -398,12 +413,13 @@ def _finding(
     severity: Severity,
     product: Product,
     subject: str,
-    message: str,
+    text: dict[str, Any],
     *,
     configuration: Configuration = (),
     loc: SourceLoc | None = None,
 ) -> Finding:
-    return Finding(check, severity, product.code, subject, message, configuration, loc=loc)
+    """A finding; ``text`` is :func:`configurator.checks.say`'s message, id and parameters."""
+    return Finding(check, severity, product.code, subject, configuration=configuration, loc=loc, **text)
 
 
 __all__ = [

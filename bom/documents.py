@@ -82,6 +82,7 @@ def _item(raw: Mapping[str, Any]) -> BomItem:
         owner=raw["owner"],
         provenance=_provenance(raw["provenance"]),
         configuration=_assignment(raw["configuration"]),
+        texts=tuple(sorted((raw.get("texts") or {}).items())),
     )
 
 
@@ -110,6 +111,7 @@ def _bom(raw: Mapping[str, Any]) -> BillOfMaterials:
         items=tuple(_item(i) for i in raw["items"]),
         parts=tuple(_part(p) for p in raw["parts"]),
         total_cost=_dec(raw["total_cost"]),
+        texts=tuple(sorted((raw.get("texts") or {}).items())),
     )
 
 

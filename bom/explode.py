@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import replace
 from decimal import Decimal, localcontext
 from fractions import Fraction
 from typing import Any
@@ -58,7 +59,9 @@ from bom.lines import (
     Provenance,
     to_decimal,
 )
+from bom.variants import is_variant, variant_code
 from catalog.snapshot import Attribute, AttributeKind, Catalog, Module, Part, Product
+from configurator.texts import check_texts
 
 __all__ = ["explode", "product_of"]
 
@@ -77,6 +80,7 @@ def explode(
     configuration: Mapping[str, Any],
     *,
     quantity: int = 1,
+    texts: Mapping[str, object] | None = None,
     rules_checked: bool = False,
 ) -> BillOfMaterials:
     """Explode the super BOM of ``product_code`` for a complete, valid configuration.
@@ -96,6 +100,7 @@ def explode(
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
         raise InvalidQuantity(quantity)
     product = product_of(catalog, product_code)
+    written = check_texts(product, texts or {})  # InvalidText names the field
     comp = compiled(catalog)
     if rules_checked:
         env = check_values(product.code, product.attributes, configuration, complete=True)
@@ -109,7 +114,7 @@ def explode(
         )
         parts = walker.flat_parts()
         total = sum((p.cost for p in parts), Decimal(0))
-    items = tuple(walker.items)
+    items = _with_texts(tuple(walker.items), product, written)
     return BillOfMaterials(
         catalog=catalog.code,
         currency=catalog.currency,
@@ -120,6 +125,23 @@ def explode(
         items=items,
         parts=parts,
         total_cost=total,
+        texts=tuple(sorted(written.items())),
+    )
+
+
+def _with_texts(
+    items: tuple[BomItem, ...], product: Product, written: Mapping[str, str]
+) -> tuple[BomItem, ...]:
+    """Put each text on the product's own line at its field's ``pos`` (the BOM keeps all of them too)."""
+    by_pos: dict[int, list[tuple[str, str]]] = {}
+    for field in product.texts:
+        if field.pos is not None and field.code in written:
+            by_pos.setdefault(field.pos, []).append((field.code, written[field.code]))
+    if not by_pos:
+        return items
+    return tuple(
+        replace(i, texts=tuple(by_pos[int(i.position)])) if i.level == 1 and int(i.position) in by_pos else i
+        for i in items
     )
 
 
@@ -302,10 +324,11 @@ class _Walker:
             return None
         if line.op is not None and line.op not in owner.op_numbers:
             raise UnknownOperation(owner.code, line.pos, line.item, line.op)
-        part = self.comp.parts.get(line.item)
-        module = self.comp.modules.get(line.item) if part is None else None
+        item = variant_code(line.item, env) if is_variant(line.item) else line.item
+        part = self.comp.parts.get(item)
+        module = self.comp.modules.get(item) if part is None else None
         if part is None and module is None:
-            raise UnknownItem(owner.code, line.pos, line.item)
+            raise UnknownItem(owner.code, line.pos, item)
         passed: tuple[tuple[str, Any], ...] = ()
         if module is not None and module.configurable:
             passed = tuple(sorted((attr, value_of(f, env, **where)) for attr, f in cl.params))

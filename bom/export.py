@@ -132,6 +132,7 @@ BOM_CSV_COLUMNS = (
     "quantity_formula",
     "inputs",
     "configuration",
+    "texts",
 )
 PARTS_CSV_COLUMNS = (
     "item",
@@ -181,14 +182,15 @@ def bom_csv(bom: BillOfMaterials) -> str:
     """The multi-level BOM as CSV text (encode as UTF-8 to write it).
 
     ``inputs`` and ``configuration`` are ``attr=value`` pairs joined by ``;``
-    (set values: codes joined by ``,``).
+    (set values: codes joined by ``,``); ``texts`` the buyer's texts printed on
+    the line (engraving), ``field=text`` pairs the same way.
 
     >>> from bom.explode import explode
     >>> from catalog.snapshot import BomLine, Catalog, Label, Part, Product
     >>> cat = Catalog("c", Label("C"), "CNY", (Part("BOLT", Label("Bolt", "螺栓"), cost=Decimal("0.10")),), (),
     ...     (Product("p", Label("P"), Decimal(0), (), bom=(BomLine(10, "BOLT", "4", scrap_pct=Decimal("25")),)),))
     >>> print(bom_csv(explode(cat, "p", {})).splitlines()[1])
-    1,0010,0010,BOLT,part,Bolt,螺栓,4,4,pc,25,5,0.5,,p,,4,,
+    1,0010,0010,BOLT,part,Bolt,螺栓,4,4,pc,25,5,0.5,,p,,4,,,
     """
     rows: list[list[object]] = [list(BOM_CSV_COLUMNS)]
     for i in bom.items:
@@ -213,6 +215,7 @@ def bom_csv(bom: BillOfMaterials) -> str:
                 i.provenance.quantity_formula,
                 _pairs_text(i.provenance.inputs),
                 _pairs_text(i.configuration),
+                _pairs_text(i.texts),
             ]
         )
     return _csv(rows)
@@ -491,6 +494,8 @@ def _segment_parameters(
     """(ID prefix, parameter) for an operation at BOM ``path``: the product's configuration,
     then the configurable module occurrence's own values (prefixed ``<module>/``)."""
     out = [("", p) for p in configuration_parameters(bom.configuration, _product_attributes(catalog, bom.product))]
+    # The buyer's texts (engraving...) travel as string parameters with the ``text/`` prefix.
+    out += [("text/", ParameterValue(code, Label(code), text, "string", None, ())) for code, text in bom.texts]
     if path:
         module = next((i for i in bom.items if i.path == path), None)
         if module is not None and module.configuration:

@@ -20,8 +20,10 @@ from fractions import Fraction
 from typing import Any
 
 from bom.errors import BomFormulaError
+from bom.variants import placeholders
 from catalog.snapshot import Attribute, BomLine, Catalog, Module, Operation, Part, Product
 from configurator import Configurator, ConfiguratorError
+from configurator.derived import plain_product
 from configurator.rules import EvaluationError, check_expression, evaluate, parse_expression, references
 from configurator.rules.ast import Expr, Int
 
@@ -128,7 +130,7 @@ class CompiledCatalog:
         key = f"product:{code}"
         owner = self._owners.get(key)
         if owner is None:
-            product = self.catalog.product(code)
+            product = plain_product(self.catalog.product(code), self.catalog.modules)
             owner = _compile_owner(
                 product.code, product.attributes, product.bom, product.routing, self.modules
             )
@@ -220,6 +222,7 @@ def _compile_owner(
             refs.update(when.refs)
         for _, f in params:
             refs.update(f.refs)
+        refs.update(placeholders(ln.item))  # a variant part is chosen by these values
         scrap = 1 + ln.scrap_pct.scaleb(-2) if ln.scrap_pct else None
         compiled_lines.append(
             CompiledLine(ln, when, qty, params, tuple(sorted(refs)), scrap, f"{ln.pos:04d}")

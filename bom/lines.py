@@ -131,6 +131,8 @@ class BomItem:
     """Code of the product or module whose BOM this line belongs to."""
     provenance: Provenance
     configuration: Assignment = ()
+    texts: tuple[tuple[str, str], ...] = ()
+    """The buyer's texts printed on this line (text fields placed at its position)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +166,8 @@ class BillOfMaterials:
     parts: tuple[PartRequirement, ...]
     total_cost: Decimal
     """Material cost of the whole order: the sum of the parts' costs."""
+    texts: tuple[tuple[str, str], ...] = ()
+    """Every text the buyer wrote (engraving, monogram), by text field code."""
 
     def unit_cost(self) -> Decimal:
         """Material cost of one unit.

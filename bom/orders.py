@@ -104,6 +104,7 @@ def create_production_order(
     calendar: WorkCalendar | None = None,
     today: date | None = None,
     exploded: tuple[BillOfMaterials, Sequence[RoutedOperation]] | None = None,
+    texts: Mapping[str, object] | None = None,
 ) -> ProductionOrder:
     """Explode, route and schedule one order of a configured product.
 
@@ -122,7 +123,7 @@ def create_production_order(
     """
     cal = calendar if calendar is not None else WorkCalendar()
     if exploded is None:
-        bom = explode(catalog, product_code, configuration, quantity=quantity)
+        bom = explode(catalog, product_code, configuration, quantity=quantity, texts=texts)
         routed: Sequence[RoutedOperation] = route(catalog, bom)
     else:
         bom, routed = exploded

@@ -10,13 +10,13 @@ exact place; ``loc`` never takes part in equality or hashing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
-Value = str | int | bool
-"""An attribute value: an enum/set value code, an int, or a bool."""
+Value = str | int | bool | Decimal
+"""An attribute value: an enum/set value code, an int, a bool, or a decimal (exact)."""
 
 LOCALES = ("en", "zh-CN")
 
@@ -58,6 +58,40 @@ class AttributeKind(StrEnum):
     BOOL = "bool"
     INT = "int"
     SET = "set"
+    DECIMAL = "decimal"
+
+
+class DecimalRange(Sequence[Decimal]):
+    """The values ``minimum + k*step`` of a decimal attribute, from scaled integers (no floats).
+
+    >>> r = DecimalRange(700, 710, 5, 1)
+    >>> list(r), Decimal("70.5") in r, Decimal("70.25") in r, len(r)
+    ([Decimal('70.0'), Decimal('70.5'), Decimal('71.0')], True, False, 3)
+    """
+
+    __slots__ = ("_range", "places")
+
+    def __init__(self, minimum: int, maximum: int, step: int, places: int) -> None:
+        self._range = range(minimum, maximum + 1, max(step, 1))
+        self.places = places
+
+    def __len__(self) -> int:
+        return len(self._range)
+
+    def __getitem__(self, index: int) -> Decimal:  # type: ignore[override]
+        return Decimal(self._range[index]).scaleb(-self.places)
+
+    def __contains__(self, value: object) -> bool:
+        if isinstance(value, bool) or not isinstance(value, int | Decimal):
+            return False
+        scaled = Decimal(value).scaleb(self.places)
+        return scaled == scaled.to_integral_value() and int(scaled) in self._range
+
+    def __iter__(self) -> Iterator[Decimal]:
+        return (Decimal(k).scaleb(-self.places) for k in self._range)
+
+    def __repr__(self) -> str:
+        return f"DecimalRange({self._range.start}, {self._range.stop - 1}, {self._range.step}, {self.places})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +114,9 @@ class Attribute:
       ``minimum + k*step``); ``unit`` such as "mm"; ``default`` an int.
     - ``set``: ``choices`` non-empty; ``min_count``..``max_count`` selected;
       ``default`` a tuple of choice codes (kept in ``default_set``).
+    - ``decimal``: like ``int`` with ``places`` decimal places: ``minimum``,
+      ``maximum`` and ``step`` are scaled integers (value times 10**places),
+      values are exact ``Decimal``s; ``default`` a Decimal.
     """
 
     code: str
@@ -98,6 +135,10 @@ class Attribute:
     """Storefront step this attribute is shown in (a code from Product.groups)."""
     description: Label | None = None
     loc: SourceLoc | None = field(default=None, compare=False, repr=False)
+    derived: Derivation | None = None
+    """For a derived attribute: how its value is computed (never a buyer's choice)."""
+    places: int = 0
+    """Decimal places of a decimal attribute."""
 
     def domain(self) -> Sequence[Value]:
         """Every value of a single-valued attribute (enum, bool, int), in order.
@@ -119,6 +160,9 @@ class Attribute:
         if self.kind is AttributeKind.INT:
             assert self.minimum is not None and self.maximum is not None
             return range(self.minimum, self.maximum + 1, max(self.step, 1))
+        if self.kind is AttributeKind.DECIMAL:
+            assert self.minimum is not None and self.maximum is not None
+            return DecimalRange(self.minimum, self.maximum, self.step, self.places)
         return tuple(c.code for c in self.choices)
 
     def domain_size(self) -> int:
@@ -128,6 +172,46 @@ class Attribute:
         1000000
         """
         return len(self.domain())
+
+
+@dataclass(frozen=True, slots=True)
+class Derivation:
+    """How a derived attribute's value follows from other attributes.
+
+    Either ``formula`` (an expression in the rule language, e.g.
+    ``"if(frame == fixed, 4, 2)"``) or a lookup table: ``columns`` are the key
+    attributes and each row is (key values, result). A derived attribute is
+    never offered to the buyer; rules, prices, conditions and quantities that
+    name it read the formula or table in its place.
+    """
+
+    formula: str | None = None
+    columns: tuple[str, ...] = ()
+    rows: tuple[tuple[tuple[Value, ...], Value], ...] = ()
+    text_loc: SourceLoc | None = field(default=None, compare=False, repr=False)
+    """Position of the first character of ``formula`` in the file."""
+    row_locs: tuple[SourceLoc | None, ...] = field(default=(), compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class TextField:
+    """A free text the buyer writes (engraving, monogram): not a solver variable.
+
+    ``max_length`` bounds its length in characters; ``pattern`` (a regular
+    expression matched against the whole text) restricts its characters.
+    It is printed on the BOM line ``pos`` (or on the whole BOM when ``None``)
+    and on the production order.
+    """
+
+    code: str
+    label: Label
+    max_length: int
+    min_length: int = 0
+    pattern: str | None = None
+    required: bool = False
+    pos: int | None = None
+    description: Label | None = None
+    loc: SourceLoc | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,6 +405,10 @@ class Product:
     loc: SourceLoc | None = field(default=None, compare=False, repr=False)
     requires: tuple[BomRequirement, ...] = ()
     """BOM requirements checked over every valid configuration (see :class:`BomRequirement`)."""
+    derived: tuple[Attribute, ...] = ()
+    """Derived attributes (each with ``derived`` set): computed, never chosen, not solver variables."""
+    texts: tuple[TextField, ...] = ()
+    """Free texts the buyer writes (see :class:`TextField`)."""
 
     def attribute(self, code: str) -> Attribute:
         for a in self.attributes:

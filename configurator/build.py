@@ -45,6 +45,7 @@ from collections.abc import Mapping, Sequence
 
 from catalog.snapshot import Attribute, AttributeKind, Product, Rule, Value
 from configurator.decompose import Decomposer, NotDecomposable
+from configurator.derived import plain_product
 from configurator.model import Constraint, Model, Variable, element_var
 from configurator.rules import (
     EvaluationError,
@@ -71,6 +72,7 @@ def build_model(product: Product, *, key: str) -> Model:
     subclasses, or :class:`~configurator.rules.RuleSetInvalid` for several in
     one text) with ``where`` and ``source`` filled in.
     """
+    product = plain_product(product)  # derived attributes read their definitions
     attrs = product.attributes
     by_code = {a.code: a for a in attrs}
     compiled: list[tuple[Rule, Expr | None, tuple[str, ...]]] = []

@@ -50,6 +50,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from catalog.snapshot import Attribute, AttributeKind, Product, Rule, SourceLoc, Value
 from configurator.backends.base import Backend
@@ -85,6 +86,65 @@ CHECKS = (
 """Every ``Finding.check`` name, in report order."""
 
 
+MESSAGES: Mapping[str, str] = {
+    "check_failed": "the %(check)s check could not run: %(error)s",
+    "model_not_compiled": "the model does not compile: %(error)s",
+    "void_rules": "%(product)s has no valid configuration: rules %(rules)s contradict each other",
+    "void_rule": "%(product)s has no valid configuration: rule %(rule)s holds for no configuration",
+    "void_product": "%(product)s has no valid configuration: its rules contradict each other",
+    "dead_value": "%(attribute)s: %(values)s can never be chosen (no valid configuration uses it)",
+    "dead_values": "%(attribute)s: %(values)s can never be chosen (no valid configuration uses them)",
+    "forced_value": "%(attribute)s is always %(value)s: the rules force it in every configuration",
+    "dead_element": "%(attribute)s: %(element)s can never be included",
+    "forced_element": "%(attribute)s: %(element)s is included in every configuration",
+    "redundancy_not_checked": "rule %(rule)s: redundancy not checked (its constraints span %(combinations)s value "
+    "combinations, more than %(limit)s)",
+    "redundant_rule": "rule %(rule)s is redundant: the other rules already imply it, so removing it changes no "
+    "configuration",
+    "test_cannot_run": "test %(test)s FAILED: cannot run: %(error)s",
+    "test_accepted": "test %(test)s passed: accepted as expected (%(decisions)s)",
+    "test_not_accepted": "test %(test)s FAILED: expected accept, but %(decisions)s has no valid configuration",
+    "test_not_accepted_rules": "test %(test)s FAILED: expected accept, but %(decisions)s has no valid "
+    "configuration (rules: %(rules)s)",
+    "test_not_rejected": "test %(test)s FAILED: expected reject, but %(decisions)s is accepted",
+    "test_rejected": "test %(test)s passed: rejected as expected by %(rules)s",
+    "test_rejected_no_rule": "test %(test)s passed: rejected as expected by (no rule)",
+    "test_rejected_other_rule": "test %(test)s FAILED: rejected, but by %(rules)s instead of the expected rule "
+    "%(expected)s",
+    "test_rejected_no_rule_expected": "test %(test)s FAILED: rejected, but by (no rule) instead of the expected "
+    "rule %(expected)s",
+    "count_change": "configurations: %(before)s -> %(after)s (%(delta)s)",
+    "count_change_percent": "configurations: %(before)s -> %(after)s (%(delta)s, %(percent)s)",
+    "requirement_error": "requirement %(requirement)s (%(bounds)s): %(error)s",
+    "requirement_holds": "requirement %(requirement)s (%(bounds)s) holds for every valid configuration",
+    "requirement_broken_line": "requirement %(requirement)s (%(bounds)s) is broken: %(configuration)s selects "
+    "%(count)s line (%(lines)s)",
+    "requirement_broken_lines": "requirement %(requirement)s (%(bounds)s) is broken: %(configuration)s selects "
+    "%(count)s lines (%(lines)s)",
+    "unknown_item": "%(owner)s line %(pos)s: unknown part or module %(item)s",
+    "quantity_negative": "%(owner)s line %(pos)s (%(item)s) quantity %(qty)s is negative",
+    "quantity_bad": "%(owner)s line %(pos)s (%(item)s) quantity %(qty)s is negative or cannot be computed for "
+    "%(configuration)s",
+    "quantity_bad_module": "%(owner)s line %(pos)s (%(item)s) quantity %(qty)s is negative or cannot be computed "
+    "for %(configuration)s (over the module's own attribute space)",
+    "product_new": "product %(product)s is new",
+    "product_removed": "product %(product)s is removed",
+}
+"""Every finding message by message id, in English, with ``%(name)s`` parameters. A finding carries
+its ``msgid`` and ``params`` so a user interface can show it in the reader's language; ``message`` is
+this English text filled in (the command line and the JSON reports print it)."""
+
+
+def say(msgid: str, **params: object) -> dict[str, Any]:
+    """``message``, ``msgid`` and ``params`` of a :class:`Finding`, from :data:`MESSAGES`.
+
+    >>> say("product_new", product="bike")["message"]
+    'product bike is new'
+    """
+    shown = {k: str(v) for k, v in params.items()}
+    return {"message": MESSAGES[msgid] % shown, "msgid": msgid, "params": tuple(sorted(shown.items()))}
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     """One result of a catalog check.
@@ -104,6 +164,10 @@ class Finding:
     configuration: tuple[tuple[str, AttributeValue], ...] = ()
     rules: tuple[str, ...] = ()
     loc: SourceLoc | None = field(default=None, compare=False)
+    msgid: str = field(default="", compare=False)
+    """The message's id in :data:`MESSAGES` (empty for messages worded elsewhere, e.g. the BOM checks)."""
+    params: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+    """The message's parameters, as text, by name."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,7 +376,7 @@ def check_product(
                     Severity.WARNING,
                     product.code,
                     name,
-                    f"the {name.replace('_', ' ')} check could not run: {exc}",
+                    **say("check_failed", check=name.replace("_", " "), error=exc),
                     loc=product.loc,
                 )
             )
@@ -323,7 +387,7 @@ def check_product(
         conf = Configurator(product, catalog_key=catalog_key, backend=backend)
     except ConfiguratorError as exc:
         failed = Finding(
-            "check_failed", Severity.ERROR, product.code, product.code, f"the model does not compile: {exc}"
+            "check_failed", Severity.ERROR, product.code, product.code, **say("model_not_compiled", error=exc)
         )
         return ProductReport(product.code, 0, None, (failed,), (("compile", time.perf_counter() - start),))
     count = conf.backend.count({})
@@ -339,13 +403,12 @@ def check_product(
                 Severity.ERROR,
                 product.code,
                 product.code,
-                f"{product.code} has no valid configuration: "
-                + (
-                    f"rules {', '.join(core)} contradict each other"
+                **(
+                    say("void_rules", product=product.code, rules=", ".join(core))
                     if len(core) > 1
-                    else f"rule {core[0]} holds for no configuration"
+                    else say("void_rule", product=product.code, rule=core[0])
                     if core
-                    else "its rules contradict each other"
+                    else say("void_product", product=product.code)
                 ),
                 rules=core,
                 loc=where,
@@ -400,8 +463,7 @@ def values_findings(product: Product, model: Model, backend: Backend) -> list[Fi
                     Severity.WARNING,
                     product.code,
                     f"{attribute.code}={format_value(dead[0])}" if len(dead) == 1 else f"{attribute.code}",
-                    f"{attribute.code}: {shown} can never be chosen (no valid configuration uses "
-                    f"{'it' if len(dead) == 1 else 'them'})",
+                    **say("dead_value" if len(dead) == 1 else "dead_values", attribute=attribute.code, values=shown),
                     loc=dead_loc,
                 )
             )
@@ -413,7 +475,7 @@ def values_findings(product: Product, model: Model, backend: Backend) -> list[Fi
                     Severity.WARNING,
                     product.code,
                     f"{attribute.code}={format_value(only)}",
-                    f"{attribute.code} is always {format_value(only)}: the rules force it in every configuration",
+                    **say("forced_value", attribute=attribute.code, value=format_value(only)),
                     loc=_value_loc(attribute, only),
                 )
             )
@@ -434,7 +496,7 @@ def _set_findings(
                     Severity.WARNING,
                     product.code,
                     f"{attribute.code}+{element}",
-                    f"{attribute.code}: {element} can never be included",
+                    **say("dead_element", attribute=attribute.code, element=element),
                     loc=_value_loc(attribute, element),
                 )
             )
@@ -445,7 +507,7 @@ def _set_findings(
                     Severity.WARNING,
                     product.code,
                     f"{attribute.code}+{element}",
-                    f"{attribute.code}: {element} is included in every configuration",
+                    **say("forced_element", attribute=attribute.code, element=element),
                     loc=_value_loc(attribute, element),
                 )
             )
@@ -504,8 +566,8 @@ def redundant_rules(product: Product, model: Model) -> list[Finding]:
                     Severity.INFO,
                     product.code,
                     rule_id,
-                    f"rule {rule_id}: redundancy not checked (its constraints span {combinations} value "
-                    f"combinations, more than {SELECTOR_TABLE_LIMIT})",
+                    **say("redundancy_not_checked", rule=rule_id, combinations=combinations,
+                          limit=SELECTOR_TABLE_LIMIT),
                     rules=(rule_id,),
                     loc=declared[rule_id].loc,
                 )
@@ -534,8 +596,7 @@ def redundant_rules(product: Product, model: Model) -> list[Finding]:
                     Severity.WARNING,
                     product.code,
                     rule_id,
-                    f"rule {rule_id} is redundant: the other rules already imply it, so removing it "
-                    "changes no configuration",
+                    **say("redundant_rule", rule=rule_id),
                     rules=(rule_id,),
                     loc=declared[rule_id].loc,
                 )
@@ -567,34 +628,29 @@ def golden_tests(product: Product, conf: Configurator) -> list[Finding]:
         try:
             consistent = conf.count(decisions) > 0
         except ConfiguratorError as exc:
-            findings.append(_test_finding(product, test.id, False, f"cannot run: {exc}", test.loc))
+            findings.append(_test_finding(product, test.id, False, test.loc, (), "test_cannot_run", error=exc))
             continue
         if test.expect == "accept":
-            message = (
-                f"accepted as expected ({shown})"
-                if consistent
-                else f"expected accept, but {shown} has no valid configuration"
-            )
             rules: tuple[str, ...] = ()
-            if not consistent:
+            if consistent:
+                msgid = "test_accepted"
+            else:
                 rules = _conflict_rules(conf, decisions)
-                message += f" (rules: {', '.join(rules)})" if rules else ""
-            findings.append(_test_finding(product, test.id, consistent, message, test.loc, rules))
+                msgid = "test_not_accepted_rules" if rules else "test_not_accepted"
+            findings.append(_test_finding(product, test.id, consistent, test.loc, rules, msgid, decisions=shown,
+                                          rules=", ".join(rules)))
             continue
         if consistent:
-            findings.append(
-                _test_finding(product, test.id, False, f"expected reject, but {shown} is accepted", test.loc)
-            )
+            findings.append(_test_finding(product, test.id, False, test.loc, (), "test_not_rejected", decisions=shown))
             continue
         rules = _conflict_rules(conf, decisions)
         ok = test.reason is None or test.reason in rules
-        because = ", ".join(rules) or "(no rule)"
-        message = (
-            f"rejected as expected by {because}"
-            if ok
-            else f"rejected, but by {because} instead of the expected rule {test.reason}"
-        )
-        findings.append(_test_finding(product, test.id, ok, message, test.loc, rules))
+        if ok:
+            msgid = "test_rejected" if rules else "test_rejected_no_rule"
+        else:
+            msgid = "test_rejected_other_rule" if rules else "test_rejected_no_rule_expected"
+        findings.append(_test_finding(product, test.id, ok, test.loc, rules, msgid, rules=", ".join(rules),
+                                      expected=test.reason or ""))
     return findings
 
 
@@ -613,14 +669,16 @@ def _test_finding(
     product: Product,
     test_id: str,
     passed: bool,
-    message: str,
     loc: SourceLoc | None,
-    rules: tuple[str, ...] = (),
+    rule_ids: tuple[str, ...],
+    msgid: str,
+    **params: object,
 ) -> Finding:
     severity = Severity.INFO if passed else Severity.ERROR
-    verdict = "passed" if passed else "FAILED"
+    used = {k: v for k, v in params.items() if f"%({k})s" in MESSAGES[msgid]}
     return Finding(
-        "golden_test", severity, product.code, test_id, f"test {test_id} {verdict}: {message}", (), rules, loc
+        "golden_test", severity, product.code, test_id, configuration=(), rules=rule_ids, loc=loc,
+        **say(msgid, test=test_id, **used),
     )
 
 
@@ -631,14 +689,12 @@ def count_change(product: str, before: int, after: int) -> Finding:
     'configurations: 120 -> 96 (-24, -20.0%)'
     """
     delta = after - before
-    percent = f", {delta / before * 100:+.1f}%" if before else ""
-    return Finding(
-        "count_change",
-        Severity.INFO,
-        product,
-        product,
-        f"configurations: {before} -> {after} ({delta:+d}{percent})",
-    )
+    if before:
+        text = say("count_change_percent", before=before, after=after, delta=f"{delta:+d}",
+                   percent=f"{delta / before * 100:+.1f}%")
+    else:
+        text = say("count_change", before=before, after=after, delta=f"{delta:+d}")
+    return Finding("count_change", Severity.INFO, product, product, **text)
 
 
 def product_changes(codes_before: Iterable[str], codes_after: Iterable[str]) -> list[Finding]:
@@ -649,12 +705,12 @@ def product_changes(codes_before: Iterable[str], codes_after: Iterable[str]) -> 
     """
     before, after = list(codes_before), list(codes_after)
     out = [
-        Finding("product_change", Severity.INFO, c, c, f"product {c} is new")
+        Finding("product_change", Severity.INFO, c, c, **say("product_new", product=c))
         for c in after
         if c not in before
     ]
     out += [
-        Finding("product_change", Severity.INFO, c, c, f"product {c} is removed")
+        Finding("product_change", Severity.INFO, c, c, **say("product_removed", product=c))
         for c in before
         if c not in after
     ]

@@ -28,6 +28,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 from catalog.snapshot import Attribute, AttributeKind, Product, Value
 from configurator.errors import ConfiguratorError
@@ -114,6 +115,10 @@ def allowed_text(attribute: Attribute) -> str:
     if attribute.kind is AttributeKind.INT:
         step = f" in steps of {attribute.step}" if attribute.step > 1 else ""
         return f"an integer {attribute.minimum}..{attribute.maximum}{step}"
+    if attribute.kind is AttributeKind.DECIMAL:
+        values = attribute.domain()
+        step = f" in steps of {Decimal(attribute.step).scaleb(-attribute.places)}" if len(values) > 1 else ""
+        return f"a decimal {values[0]}..{values[-1]}{step}"
     codes = ", ".join(c.code for c in attribute.choices)
     if attribute.kind is AttributeKind.SET:
         return f"a comma-separated subset of {{{codes}}}"
@@ -143,6 +148,16 @@ def check_value(attribute: Attribute, value: object) -> AttributeValue:
     elif kind is AttributeKind.INT:
         if isinstance(value, int) and not isinstance(value, bool) and value in attribute.domain():
             return value
+    elif kind is AttributeKind.DECIMAL:
+        number: object = value
+        if isinstance(value, str):
+            try:
+                number = Decimal(value.strip())
+            except ArithmeticError:
+                number = None
+        if isinstance(number, int | Decimal) and not isinstance(number, bool) and number in attribute.domain():
+            # the attribute's own spelling: 75 -> Decimal("75.0") with places 1
+            return Decimal(number).quantize(Decimal(1).scaleb(-attribute.places))
     elif isinstance(value, str) and value in attribute.domain():
         return value
     raise InvalidValue(attribute.code, value, allowed_text(attribute))
@@ -180,6 +195,8 @@ def parse_value(attribute: Attribute, text: str) -> AttributeValue:
         except ValueError:
             raise InvalidValue(attribute.code, raw, allowed_text(attribute)) from None
         return check_value(attribute, number)
+    if kind is AttributeKind.DECIMAL:
+        return check_value(attribute, raw)
     if kind is AttributeKind.SET:
         parts = [p.strip() for p in raw.split(",")] if raw else []
         if any(not p for p in parts):

@@ -591,6 +591,10 @@ class Configurator:
         """Validate decisions (unknown attribute, invalid value) and return the effective ones."""
         return effective_decisions(check_decision(self.product, d) for d in decisions)
 
+    def consistent(self, decisions: Iterable[AnyDecision]) -> bool:
+        """Whether ``decisions`` hold together: some complete configuration satisfies them all."""
+        return self._consistent(self.check(decisions))
+
     def _restrict(self, decisions: Iterable[AnyDecision]) -> dict[str, frozenset[Value]]:
         return restriction_of(self.model, decisions)
 

@@ -37,6 +37,7 @@ from fractions import Fraction
 from functools import lru_cache
 
 from catalog.snapshot import AttributeKind, Label, PriceRule, PriceTable, Product, Value
+from configurator.derived import plain_product
 from configurator.errors import ConfiguratorError
 from configurator.rules import check_expression, parse_cell, parse_expression
 from configurator.rules.ast import Expr
@@ -168,6 +169,7 @@ class PriceModel:
     """A product's price rules, parsed and checked once (:meth:`of` caches per product)."""
 
     def __init__(self, product: Product) -> None:
+        product = plain_product(product)  # derived attributes read their definitions
         self.product = product
         order = {a.code: i for i, a in enumerate(product.attributes)}
         lines: list[_Line] = []

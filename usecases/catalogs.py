@@ -440,6 +440,20 @@ def label(text: Label | None, locale: str) -> str | None:
     return text.get(locale) if text is not None else None
 
 
+def _bounds(attr: Attribute) -> dict[str, object]:
+    """min, max and step; a decimal attribute's as exact text ("72.5") with its places."""
+    if attr.kind is AttributeKind.DECIMAL:
+        def text(scaled: int | None) -> str | None:
+            return None if scaled is None else format(Decimal(scaled).scaleb(-attr.places), "f")
+
+        return {"min": text(attr.minimum), "max": text(attr.maximum), "step": text(attr.step), "places": attr.places}
+    return {
+        "min": attr.minimum,
+        "max": attr.maximum,
+        "step": attr.step if attr.kind is AttributeKind.INT else None,
+    }
+
+
 def attribute_header(attr: Attribute, locale: str) -> dict[str, object]:
     """The catalog facts of an attribute as the API shows them (product detail and state alike)."""
     return {
@@ -449,9 +463,7 @@ def attribute_header(attr: Attribute, locale: str) -> dict[str, object]:
         "kind": attr.kind.value,
         "group": attr.group,
         "unit": attr.unit,
-        "min": attr.minimum,
-        "max": attr.maximum,
-        "step": attr.step if attr.kind is AttributeKind.INT else None,
+        **_bounds(attr),
         "min_count": attr.min_count if attr.kind is AttributeKind.SET else None,
         "max_count": attr.max_count if attr.kind is AttributeKind.SET else None,
     }

@@ -81,6 +81,8 @@ def finding_json(
         "product": finding.product,
         "subject": finding.subject,
         "message": finding.message,
+        "msgid": finding.msgid or None,
+        "params": dict(finding.params),
         "configuration": {code: _json_value(value) for code, value in finding.configuration},
         "rules": list(finding.rules),
     }

@@ -9,6 +9,23 @@ JSON list (``ConfigurationRecord.decisions``). One entry is one of:
 - ``{"attribute": "accessories", "element": "bell", "included": true}``: puts
   one element of a set attribute in (or, with ``false``, leaves it out).
 
+An entry may also carry ``"origin": "completed"``: it was filled by
+"Finish for me" (:func:`complete`), not chosen by the buyer (entries without
+``origin`` are the buyer's own). Such a *completed* value fixes the shown
+configuration and its price like any decision, but it is not the buyer's:
+
+- the state reports its attribute with source ``"completed"`` (never ``"user"``);
+- it does not grey other values: a value is offered (``possible``) when the
+  buyer's own decisions allow it. A value that only completed values rule
+  out is offered with ``price_delta`` ``None`` (and ``replaces_completed``
+  in :func:`state_document`): choosing it re-fills the completed values in
+  its way, so its price is the new total shown after the click (pricing each
+  such value exactly would cost one full state per value);
+- a new decision of the buyer that contradicts completed values drops those
+  completed entries (the newest first kept, oldest-first greedy) instead of
+  being refused as a conflict; the attributes they fixed go back to the
+  rules and defaults.
+
 The list is the buyer's *history*: a later entry on the same attribute (or set
 element) replaces an earlier one when the engine computes the state, so
 :func:`undo` (drop the last entry) brings back what was there before. When the
@@ -37,14 +54,18 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import time
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import Engine, bindparam, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -82,6 +103,7 @@ from usecases.records import ConfigurationRecord, QuoteRecord
 
 __all__ = [
     "MAX_HISTORY",
+    "ORIGINS",
     "Configuration",
     "ConfigurationNotFound",
     "DecisionConflict",
@@ -112,8 +134,16 @@ MAX_HISTORY = 200
 """Stored history entries beyond which the history is compacted to the decisions in force."""
 STATE_CACHE_SIZE = 1024
 """Computed states kept per process."""
+MAX_CHANGES = 64
+"""Revisions whose changed attributes are remembered; a late decision made on an older revision is refused."""
+REBASE_ATTEMPTS = 32
+"""Writes tried for one decision while other writers keep committing in between (each retry re-reads
+and rebases; after this many the decision is refused as stale rather than retried without end)."""
 MAX_DECISIONS_PER_REQUEST = 500
 """A request may not send more decisions than this (protects the diagnosis from huge inputs)."""
+
+ORIGINS = ("buyer", "completed")
+"""Who made a stored decision: the buyer, or "Finish for me" (see the module docstring)."""
 
 ON_CONFLICT = ("reject", "keep")
 """What a new decision that contradicts earlier ones does: ``reject`` raises
@@ -128,9 +158,14 @@ _rendered: LruCache[tuple[str, str, tuple[AnyDecision, ...], str, bool], Rendere
 # Validating the stored entries is a pure function of (version content, product, stored
 # JSON text): every read still re-validates against the pinned version, through this cache.
 _validations: LruCache[
-    tuple[str, str, str], tuple[tuple[Any, ...], tuple[AnyDecision, ...], tuple[InvalidDecision, ...]]
+    tuple[str, str, str],
+    tuple[tuple[Any, ...], tuple[AnyDecision, ...], tuple[InvalidDecision, ...], tuple[str, ...]],
 ] = LruCache(STATE_CACHE_SIZE)
 _documents: LruCache[tuple[str, str, tuple[AnyDecision, ...], str, bool], dict[str, Any]] = LruCache(
+    STATE_CACHE_SIZE
+)
+# States of histories with completed ("Finish for me") entries: keyed by the decisions and their origins.
+_soft_states: LruCache[tuple[str, str, tuple[AnyDecision, ...], tuple[str, ...]], State] = LruCache(
     STATE_CACHE_SIZE
 )
 
@@ -224,6 +259,8 @@ def json_value(value: object) -> Any:
     """
     if isinstance(value, frozenset | set | tuple | list):
         return sorted(str(v) for v in value)
+    if isinstance(value, Decimal):
+        return format(value, "f")  # exact, as text: "72.5"
     return value
 
 
@@ -246,9 +283,13 @@ def _value_for(attribute: Attribute, value: object) -> AttributeValue:
     if isinstance(value, str) and attribute.kind in (
         AttributeKind.BOOL,
         AttributeKind.INT,
+        AttributeKind.DECIMAL,
         AttributeKind.SET,
     ):
         return parse_value(attribute, value)
+    if isinstance(value, float) and attribute.kind is AttributeKind.DECIMAL:
+        # a JSON number such as 72.5: read back as the shortest text that gives this float
+        return parse_value(attribute, repr(value))
     # Anything else (lists for sets included) is checked, and normalised, by check_decision.
     return value  # type: ignore[return-value]
 
@@ -333,6 +374,10 @@ class Configuration:
     _state: State | None = field(default=None, repr=False)
     read_only: bool = False
     """Loaded by :func:`read_configuration`: ``record`` belongs to no session and cannot be stored."""
+    origins: tuple[str, ...] = ()
+    """Per entry of ``history``, who made it (:data:`ORIGINS`); empty means every entry is the buyer's."""
+    made_on: int | None = None
+    """The older revision the caller's next change was made on (see :func:`get_configuration`)."""
 
     @property
     def id(self) -> str:
@@ -359,8 +404,29 @@ class Configuration:
             cached = _states.get(key)
             if cached is None:
                 cached = _states.put(key, self.configurator.state(self.history))
+            if self.completed_attributes():
+                soft_key = (*key, self.origins)
+                soft = _soft_states.get(soft_key)
+                if soft is None:
+                    soft = _soft_states.put(soft_key, _soften(self, cached))
+                cached = soft
             self._state = cached
         return self._state
+
+    def origin_of(self, index: int) -> str:
+        """Who made ``history[index]``: "buyer" or "completed"."""
+        return self.origins[index] if self.origins else "buyer"
+
+    def completed_attributes(self) -> frozenset[str]:
+        """Attributes whose newest entry was filled by "Finish for me" (not chosen by the buyer)."""
+        newest: dict[str, str] = {}
+        for index, decision in enumerate(self.history):
+            newest[decision.attribute] = self.origin_of(index)
+        return frozenset(a for a, origin in newest.items() if origin == "completed")
+
+    def _key(self) -> tuple[AnyDecision, ...] | tuple[Any, ...]:
+        """The part of the cache keys that depends on the stored history (origins included when they matter)."""
+        return (self.history, self.origins) if "completed" in self.origins else self.history
 
     def document(self, locale: str = "en", *, reasons: bool = False) -> dict[str, Any]:
         """:func:`state_document` of this configuration, shared through a per-process LRU.
@@ -369,7 +435,7 @@ class Configuration:
         document, so it is built once. The returned dict is shared: read it,
         never modify it.
         """
-        key = (self.catalog.content_hash, self.product.code, self.history, locale, reasons)
+        key = (self.catalog.content_hash, self.product.code, self._key(), locale, reasons)
         cached = _documents.get(key)
         if cached is None:
             rendered = state_document(
@@ -385,7 +451,7 @@ class Configuration:
         the response's ``ETag``, so a cached state costs neither a serialisation,
         an encoding nor a hash per request.
         """
-        key = (self.catalog.content_hash, self.product.code, self.history, locale, reasons)
+        key = (self.catalog.content_hash, self.product.code, self._key(), locale, reasons)
         cached = _rendered.get(key)
         if cached is None:
             body = json.dumps(
@@ -403,19 +469,42 @@ class Configuration:
         return effective_decisions(self.history)
 
 
+def _origin_of(entry: object) -> str:
+    """The stored origin of one history entry ("buyer" when it has none).
+
+    :raise InvalidDecisionShape: ``origin`` is not one of :data:`ORIGINS`.
+    """
+    if isinstance(entry, Mapping) and "origin" in entry:
+        origin = entry["origin"]
+        if origin not in ORIGINS:
+            raise InvalidDecisionShape(f"'origin' is one of {', '.join(ORIGINS)}", "origin")
+        return str(origin)
+    return "buyer"
+
+
+def _without_origin(entry: object) -> object:
+    if isinstance(entry, Mapping) and "origin" in entry:
+        return {k: v for k, v in entry.items() if k != "origin"}
+    return entry
+
+
 def _validate(
     product: Product, raw: list[Any]
-) -> tuple[tuple[AnyDecision, ...], tuple[InvalidDecision, ...]]:
+) -> tuple[tuple[AnyDecision, ...], tuple[InvalidDecision, ...], tuple[str, ...]]:
+    """The valid decisions, the invalid entries, and per valid decision its origin (empty when all are the buyer's)."""
     valid: list[AnyDecision] = []
+    origins: list[str] = []
     invalid: list[InvalidDecision] = []
     for index, entry in enumerate(raw):
         try:
-            valid.append(decision_from_json(product, entry))
+            origin = _origin_of(entry)
+            valid.append(decision_from_json(product, _without_origin(entry)))
+            origins.append(origin)
         except ConfiguratorError as exc:
             invalid.append(
                 InvalidDecision(index, entry, getattr(exc, "reason", "invalid_decision"), str(exc))
             )
-    return tuple(valid), tuple(invalid)
+    return tuple(valid), tuple(invalid), tuple(origins) if "completed" in origins else ()
 
 
 def _open(
@@ -442,13 +531,13 @@ def _open(
             raise StoredRecordCorrupt(
                 f"configuration {record.id}", "decisions", f"a JSON {type(raw).__name__}, not a list of decisions"
             )
-        history, invalid = _validate(product, raw)
-        validated = _validations.put(key, (tuple(raw), history, invalid))
-    entries, history, invalid = validated
+        history, invalid, origins = _validate(product, raw)
+        validated = _validations.put(key, (tuple(raw), history, invalid, origins))
+    entries, history, invalid, origins = validated
     configurator = get_configurator(loaded.catalog, product.code, loaded.content_hash)
     # A fresh list per configuration: the cached entries themselves are shared (read them, never modify them).
     return Configuration(
-        record, loaded, product, configurator, history, invalid, list(entries), read_only=read_only
+        record, loaded, product, configurator, history, invalid, list(entries), read_only=read_only, origins=origins
     )
 
 
@@ -466,10 +555,54 @@ def _check_conflict(configuration: Configuration, on_conflict: str) -> None:
         raise DecisionConflict(conflict.decisions, conflict.rules)
 
 
+def _touched(before: Sequence[Any], after: Sequence[Any]) -> list[str]:
+    """The attributes of the entries one history has and the other has not (``"*"`` for an entry without one)."""
+    def key(entry: Any) -> str:
+        return json.dumps(entry, sort_keys=True, ensure_ascii=False)
+
+    old, new = Counter(key(e) for e in before), Counter(key(e) for e in after)
+    out: set[str] = set()
+    for text in (old - new) + (new - old):
+        entry = json.loads(text)
+        attribute = entry.get("attribute") if isinstance(entry, Mapping) else None
+        out.add(attribute if isinstance(attribute, str) else "*")
+    return sorted(out)
+
+
+def _change_log(record: ConfigurationRecord) -> list[list[Any]]:
+    try:
+        log = json.loads(record.changes or "[]")
+    except json.JSONDecodeError as exc:
+        raise StoredRecordCorrupt(f"configuration {record.id}", "changes", f"not valid JSON ({exc.msg})") from None
+    if not isinstance(log, list) or not all(
+        isinstance(e, list) and len(e) == 2 and isinstance(e[0], int) and isinstance(e[1], list) for e in log
+    ):
+        raise StoredRecordCorrupt(f"configuration {record.id}", "changes", "not a list of [revision, attributes]")
+    return log
+
+
+def changed_since(record: ConfigurationRecord, revision: int) -> frozenset[str] | None:
+    """The attributes changed by the revisions after ``revision`` (``"*"``: all of them), or ``None``
+    when that is not known (``revision`` is older than the remembered changes, or not older at all)."""
+    if revision >= record.revision:
+        return frozenset() if revision == record.revision else None
+    by_revision = {entry[0]: entry[1] for entry in _change_log(record)}
+    later = range(revision + 1, record.revision + 1)
+    if any(r not in by_revision for r in later):
+        return None
+    return frozenset(a for r in later for a in by_revision[r])
+
+
 def _store(
-    session: Session, configuration: Configuration, raw: list[Any], on_conflict: str = "keep"
+    session: Session,
+    configuration: Configuration,
+    raw: list[Any],
+    on_conflict: str = "keep",
+    *,
+    touched: Sequence[str] = (),
 ) -> Configuration:
-    """Validate ``raw`` as the new history, check conflicts, then write it."""
+    """Validate ``raw`` as the new history, check conflicts, then write it (remembering which
+    attributes this revision changed, plus ``touched``)."""
     if configuration.read_only:
         # A programming error: read_configuration's record is in no session, adding it would INSERT a copy.
         raise TypeError(
@@ -477,9 +610,13 @@ def _store(
         )
     if len(raw) > MAX_HISTORY:
         # Keep the invalid entries (the buyer has not dealt with them yet) and the decisions in force.
-        history, invalid = _validate(configuration.product, raw)
-        raw = [i.decision for i in invalid] + [decision_to_json(d) for d in effective_decisions(history)]
-    history, invalid = _validate(configuration.product, raw)
+        history, invalid, origins = _validate(configuration.product, raw)
+        completed = _completed_in_force(history, origins)
+        raw = [i.decision for i in invalid] + [
+            _stored(decision_to_json(d), "completed" if d.attribute in completed else "buyer")
+            for d in effective_decisions(history)
+        ]
+    history, invalid, origins = _validate(configuration.product, raw)
     updated = Configuration(
         configuration.record,
         configuration.catalog,
@@ -488,10 +625,16 @@ def _store(
         history,
         invalid,
         raw,
+        origins=origins,
     )
     _check_conflict(updated, on_conflict)
     record = configuration.record
     read_revision = record.revision
+    if read_revision is None:
+        record.changes = "[]"  # a new configuration: nothing changed yet
+    else:
+        changed = sorted({*_touched(configuration.raw, raw), *touched})
+        record.changes = json.dumps([*_change_log(record), [read_revision + 1, changed]][-MAX_CHANGES:])
     record.decisions = json.dumps(raw, ensure_ascii=False)
     record.updated_at = _now()
     session.add(record)
@@ -530,7 +673,7 @@ def _parse_all(
     out: list[dict[str, Any]] = []
     for index, item in enumerate(items):
         try:
-            out.append(decision_to_json(decision_from_json(product, item)))
+            out.append(_stored(decision_to_json(decision_from_json(product, _without_origin(item))), _origin_of(item)))
         except ConfiguratorError as exc:
             sub = _field_of(exc, item)
             exc.field = f"{where}[{index}].{sub}" if where else sub  # type: ignore[attr-defined]
@@ -579,12 +722,15 @@ def create_configuration(
 
 
 def get_configuration(
-    session: Session, configuration_id: str, *, revision: int | None = None
+    session: Session, configuration_id: str, *, revision: int | None = None, rebase_decision: bool = False
 ) -> Configuration:
     """The configuration ``configuration_id``, re-validated.
 
     ``revision``: the revision the caller's change was made on; a change on
-    another one is refused before anything is computed.
+    another one is refused before anything is computed, except with
+    ``rebase_decision`` (the change is one decision, see :func:`add_decision`):
+    then a configuration at the stored revision is returned with ``made_on``
+    set, and :func:`add_decision` decides whether the decision commutes.
 
     :raise ConfigurationNotFound: no such configuration.
     :raise StaleRevision: ``revision`` is given and is not the stored one.
@@ -593,7 +739,9 @@ def get_configuration(
     if record is None:
         raise ConfigurationNotFound(configuration_id)
     if revision is not None and revision != record.revision:
-        raise StaleRevision(configuration_id, revision, record.revision)
+        if not rebase_decision or revision > record.revision:
+            raise StaleRevision(configuration_id, revision, record.revision)
+        return replace(_open(session, record), made_on=revision)
     return _open(session, record)
 
 
@@ -641,9 +789,139 @@ def get_shared(session: Session, share_token: str) -> Configuration:
 def add_decision(
     session: Session, configuration: Configuration, decision: object, *, on_conflict: str = "reject"
 ) -> Configuration:
-    """Append one decision (JSON form). :raise DecisionConflict: (409) unless ``on_conflict="keep"``."""
+    """Append one decision (JSON form) of the buyer.
+
+    Completed ("Finish for me") entries that contradict it are dropped first (see the module docstring).
+
+    :raise DecisionConflict: (409) it contradicts the buyer's own decisions, unless ``on_conflict="keep"``.
+    """
     (entry,) = _parse_all(configuration.product, [decision], where="")
-    return _store(session, configuration, [*configuration.raw, entry], on_conflict)
+    made_on = configuration.made_on
+    for attempt in range(REBASE_ATTEMPTS):
+        read_revision = configuration.revision
+        rebased = made_on is not None and made_on != read_revision
+        if rebased:
+            assert made_on is not None
+            _check_commutes(configuration, made_on, entry["attribute"])
+        try:
+            raw = _yield_completed(configuration, [*configuration.raw, entry])
+            return _store(session, configuration, raw, on_conflict)
+        except DecisionConflict:
+            if not rebased:
+                raise
+            # Consistent on the revision it was made on, not on top of the later ones: not the buyer's
+            # conflict to resolve blindly; they see the configuration as it is now.
+            raise StaleRevision(configuration.id, made_on, read_revision) from None
+        except (StaleRevision, OperationalError) as exc:
+            # Another writer committed between our read and our write (SQLite: or holds the write
+            # lock): re-read and rebase onto theirs.
+            if isinstance(exc, OperationalError):
+                session.rollback()
+                if not _is_busy(exc):
+                    raise
+            if attempt == REBASE_ATTEMPTS - 1:
+                raise
+            if made_on is None:
+                made_on = read_revision  # what the caller's change was made on (the record now reads newer)
+            time.sleep(0.002 * attempt)
+            configuration = get_configuration(session, configuration.id)
+    raise AssertionError("unreachable")
+
+
+def _is_busy(exc: OperationalError) -> bool:
+    """SQLite's "database is locked": another connection is writing; worth another try."""
+    text = str(exc.orig).lower()
+    return "database is locked" in text or "database is busy" in text
+
+
+def _check_commutes(configuration: Configuration, made_on: int, attribute: str) -> None:
+    """A decision on ``attribute`` made on revision ``made_on`` goes on top of the stored revision only
+    when no revision since changed that attribute (and the catalog version did not change).
+
+    :raise StaleRevision: otherwise (or when the changes since ``made_on`` are no longer known).
+    """
+    changed = changed_since(configuration.record, made_on)
+    if changed is None or "*" in changed or attribute in changed:
+        raise StaleRevision(configuration.id, made_on, configuration.revision)
+
+
+def _yield_completed(configuration: Configuration, raw: list[Any]) -> list[Any]:
+    """``raw`` without the completed entries that stand in the way of the buyer's decisions.
+
+    Nothing changes when everything holds together, or when the buyer's own decisions
+    contradict each other (that conflict is theirs to see). Otherwise the completed entries
+    are put back oldest first, each kept only if it still fits.
+    """
+    product, engine = configuration.product, configuration.configurator
+    parsed: list[tuple[int, AnyDecision, str]] = []
+    for index, entry in enumerate(raw):
+        try:
+            parsed.append((index, decision_from_json(product, _without_origin(entry)), _origin_of(entry)))
+        except ConfiguratorError:
+            continue  # invalid entries stay as they are and take no part in the state
+    if not any(origin == "completed" for _, _, origin in parsed):
+        return raw
+    everything = [d for _, d, _ in parsed]
+    if engine.consistent(everything):
+        return raw
+    own = [d for _, d, origin in parsed if origin == "buyer"]
+    if not engine.consistent(own):
+        return raw
+    dropped: set[int] = set()
+    kept: set[int] = set()
+    for index, _decision, origin in parsed:
+        if origin != "completed":
+            continue
+        # Positions matter (a later entry replaces an earlier one), so test in stored order.
+        trial = [d for i, d, o in parsed if o == "buyer" or i in kept or i == index]
+        if engine.consistent(trial):
+            kept.add(index)
+        else:
+            dropped.add(index)
+    return [entry for index, entry in enumerate(raw) if index not in dropped]
+
+
+def _stored(entry: dict[str, Any], origin: str) -> dict[str, Any]:
+    """A decision's stored form with its origin (the buyer's own entries carry none)."""
+    return entry if origin == "buyer" else {**entry, "origin": origin}
+
+
+def _completed_in_force(history: Sequence[AnyDecision], origins: Sequence[str]) -> frozenset[str]:
+    newest: dict[str, str] = {}
+    for index, decision in enumerate(history):
+        newest[decision.attribute] = origins[index] if origins else "buyer"
+    return frozenset(a for a, origin in newest.items() if origin == "completed")
+
+
+def _soften(configuration: Configuration, state: State) -> State:
+    """The engine ``state`` of a history with completed entries, as the buyer is shown it.
+
+    Completed attributes read ``"completed"`` instead of ``"user"``. A value greyed only by
+    completed values is offered (possible when the buyer's own decisions allow it) with no
+    price delta: choosing it drops the completed values in its way (as :func:`add_decision`
+    does), and the new total is shown after the click.
+    """
+    completed = configuration.completed_attributes()
+    own = tuple(d for i, d in enumerate(configuration.history) if configuration.origin_of(i) == "buyer")
+    key = (configuration.catalog.content_hash, configuration.product.code, own)
+    mine = _states.get(key)
+    if mine is None:
+        mine = _states.put(key, configuration.configurator.state(own))
+    attributes = []
+    for attribute, own_attribute in zip(state.attributes, mine.attributes, strict=True):
+        source = "completed" if attribute.code in completed and attribute.source == "user" else attribute.source
+        values = []
+        for value, own_value in zip(attribute.values, own_attribute.values, strict=True):
+            changes: dict[str, Any] = {}
+            if value.selected and value.source == "user" and attribute.code in completed:
+                changes["source"] = "completed"
+            if not value.possible and own_value.possible:
+                changes.update(possible=True, price_delta=None)
+            if value.possible_out is False and own_value.possible_out:
+                changes["possible_out"] = True
+            values.append(replace(value, **changes) if changes else value)
+        attributes.append(replace(attribute, source=source, values=tuple(values)))
+    return replace(state, attributes=tuple(attributes))
 
 
 def replace_decisions(
@@ -679,7 +957,8 @@ def remove_decision(
         value = entry.get("value")
         if "value" in entry and isinstance(value, list) and element in value:
             # A whole-set decision: take the element out, keep the rest of the set decided.
-            kept.append({"attribute": attribute, "value": [v for v in value if v != element]})
+            rest = {"attribute": attribute, "value": [v for v in value if v != element]}
+            kept.append(_stored(rest, _origin_of(entry)))
             removed = True
             continue
         kept.append(entry)
@@ -689,10 +968,22 @@ def remove_decision(
 
 
 def undo(session: Session, configuration: Configuration) -> Configuration:
-    """Drop the newest stored entry. :raise NothingToUndo: (422) the history is empty."""
+    """Drop the newest stored entry; when "Finish for me" made it, every value that one action filled
+    (the run of completed entries at the end), so undo takes back the whole action.
+
+    :raise NothingToUndo: (422) the history is empty.
+    """
     if not configuration.raw:
         raise NothingToUndo()
-    return _store(session, configuration, configuration.raw[:-1])
+    raw = configuration.raw[:-1]
+    if _completed_entry(configuration.raw[-1]):
+        while raw and _completed_entry(raw[-1]):
+            raw.pop()
+    return _store(session, configuration, raw)
+
+
+def _completed_entry(entry: object) -> bool:
+    return isinstance(entry, Mapping) and entry.get("origin") == "completed"
 
 
 def rebase(session: Session, configuration: Configuration, *, at: datetime | None = None) -> Configuration:
@@ -708,7 +999,7 @@ def rebase(session: Session, configuration: Configuration, *, at: datetime | Non
     record.content_hash = loaded.content_hash
     configurator = get_configurator(loaded.catalog, product.code, loaded.content_hash)
     moved = Configuration(record, loaded, product, configurator, (), (), configuration.raw)
-    return _store(session, moved, configuration.raw)
+    return _store(session, moved, configuration.raw, touched=["*"])
 
 
 def _target(configuration: Configuration, attribute: str, value: object) -> object:
@@ -759,7 +1050,9 @@ def complete(
     values = configuration.configurator.complete(configuration.history, objective)
     if apply:
         decided = {d.attribute for d in configuration.effective() if isinstance(d, Decision)}
-        extra = [decision_to_json(Decision(a, v)) for a, v in values.items() if a not in decided]
+        extra = [
+            _stored(decision_to_json(Decision(a, v)), "completed") for a, v in values.items() if a not in decided
+        ]
         configuration = _store(session, configuration, [*configuration.raw, *extra])
     return values, configuration
 
@@ -858,7 +1151,7 @@ def state_document(
         values: list[dict[str, Any]] = []
         for vs in attribute_state.values:
             item: dict[str, Any] = {
-                "value": vs.value,
+                "value": json_value(vs.value),
                 "label": _value_label(attr, vs.value, locale),
                 "possible": vs.possible,
                 "selected": vs.selected,
@@ -867,6 +1160,9 @@ def state_document(
             }
             if vs.possible_out is not None:
                 item["possible_out"] = vs.possible_out
+            if vs.possible and not vs.selected and vs.price_delta is None:
+                # Only values filled by "Finish for me" stand in its way: choosing it re-fills them.
+                item["replaces_completed"] = True
             if configurator is not None and attr.code in wanted and not vs.possible:
                 why = configurator.explain(state.decisions, attr.code, vs.value)
                 item["reason"] = {
@@ -921,7 +1217,38 @@ def state_document(
         "missing": list(state.missing),
         "count": state.count,
         "conflict": conflict,
+        **_derived_document(product, state, locale),
     }
+
+
+def _derived_document(product: Product, state: State, locale: str) -> dict[str, Any]:
+    """Derived attributes, read-only: their value once the attributes they read are settled.
+
+    Only products with derived attributes get the key, so other documents (and their ETags) stay as they were.
+    """
+    if not product.derived:
+        return {}
+    from configurator.derived import derived_values
+
+    known = {code: value for code, value in state.values().items() if value is not None}
+    computed = derived_values(product, known)
+    return {
+        "derived": [
+            {**attribute_header(a, locale), "value": _derived_json(computed[a.code], a) if a.code in computed else None}
+            for a in product.derived
+        ]
+    }
+
+
+def _derived_json(value: object, attribute: Attribute) -> Any:
+    """A computed value as JSON: numbers of a decimal attribute as exact text with its places."""
+    if isinstance(value, Fraction | int) and not isinstance(value, bool):
+        if attribute.kind is AttributeKind.DECIMAL:
+            exact = Decimal(value.numerator) / Decimal(value.denominator)
+            return format(exact.quantize(Decimal(1).scaleb(-attribute.places)), "f")
+        if isinstance(value, Fraction):
+            return str(value)
+    return json_value(value)
 
 
 # --------------------------------------------------------------------------- quotes (frozen snapshots)

@@ -64,6 +64,7 @@ from bom import (
 from bom.documents import DocumentInvalid, production_order_from_document
 from catalog.snapshot import Catalog, Product
 from configurator import AnyDecision, AttributeValue, Decision, PriceBreakdown, SetElement, State, price
+from configurator.texts import InvalidText
 from usecases.catalogs import LoadedCatalog, get_configurator, load_catalog, load_pinned
 from usecases.configurations import decision_from_json, decision_to_json, get_configuration
 from usecases.errors import UseCaseError
@@ -199,6 +200,7 @@ def place_order(
     notes: str | None = None,
     today: date | None = None,
     calendar: WorkCalendar | None = None,
+    texts: Mapping[str, Any] | None = None,
 ) -> PlacedOrder:
     """Place an order (or give back the answer already given for ``idempotency_key``).
 
@@ -257,6 +259,7 @@ def place_order(
             quantity=quantity,
             today=today or datetime.now(UTC).date(),
             calendar=calendar or WorkCalendar(),
+            texts=texts or {},
         )
     except BaseException:
         session.rollback()
@@ -372,6 +375,7 @@ def _prepare(
     quantity: int,
     today: date,
     calendar: WorkCalendar,
+    texts: Mapping[str, Any],
 ) -> _Prepared:
     if configuration_id is not None:
         saved = get_configuration(session, configuration_id)  # 404 configuration_not_found
@@ -423,8 +427,11 @@ def _prepare(
         )
     with timed("bom"):  # web.observability: pricing, BOM explosion, routing, scheduling
         breakdown = price(item, values, currency=loaded.catalog.currency)
-        # Validated just above with the configurator: the explosion does not check the rules again.
-        bom = explode(loaded.catalog, item.code, values, quantity=quantity, rules_checked=True)
+        try:
+            # Validated just above with the configurator: the explosion does not check the rules again.
+            bom = explode(loaded.catalog, item.code, values, quantity=quantity, texts=texts, rules_checked=True)
+        except InvalidText as exc:
+            raise UseCaseError("invalid_text", str(exc), field=f"texts.{exc.field}") from None
         routed = route(loaded.catalog, bom)
         due = due_date_for(item, bom, routed, today, calendar)
         production = create_production_order(
@@ -1126,6 +1133,7 @@ def rebuild_with_catalog(session: Session, row: ProductionOrderRecord) -> tuple[
         number=row.number,
         calendar=WorkCalendar(),  # orders are scheduled on the default calendar (see place_order)
         today=date.fromisoformat(feasibility["today"]) if feasibility else None,
+        texts=stored.get("texts"),  # the buyer's texts live in the order's document
     )
     if digest(production) != row.document_hash:
         raise UseCaseError(

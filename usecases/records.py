@@ -45,6 +45,10 @@ class ConfigurationRecord(Base):
     """Counts stored changes (1 when created). Every UPDATE is conditional on the
     revision read, so of two writers that read the same revision only one wins."""
 
+    changes: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """JSON list of ``[revision, [attribute, ...]]``: the attributes each recent revision changed
+    (``"*"``: all), newest last, bounded; a late change is rebased only across revisions listed here."""
+
     __mapper_args__ = {"version_id_col": revision}
 
 

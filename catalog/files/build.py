@@ -19,6 +19,7 @@ from catalog.snapshot import (
     BomRequirement,
     Catalog,
     Choice,
+    Derivation,
     Group,
     Label,
     Module,
@@ -30,6 +31,7 @@ from catalog.snapshot import (
     ProductTest,
     Rule,
     SourceLoc,
+    TextField,
     Value,
 )
 
@@ -109,7 +111,9 @@ class Builder:
             code=data["code"],
             name=label(data["name"]),
             base_price=decimal(data["base_price"], "0"),
-            attributes=tuple(self.attribute(d, p) for d, p in items("attributes")),
+            attributes=tuple(
+                self.attribute(d, p) for d, p in items("attributes") if d.get("derived") is None
+            ),
             rules=tuple(self.rule(d, p) for d, p in items("rules")),
             prices=tuple(self.price(d, p, i) for i, (d, p) in enumerate(items("prices"))),
             bom=tuple(self.bom_line(d, p) for d, p in items("bom")),
@@ -121,7 +125,35 @@ class Builder:
             lead_time_days=data.get("lead_time_days") or 0,
             loc=self.loc(path),
             requires=tuple(self.requirement(d, p) for d, p in items("requires")),
+            derived=tuple(
+                self.attribute(d, p) for d, p in items("attributes") if d.get("derived") is not None
+            ),
+            texts=tuple(self.text_field(d, p) for d, p in items("texts")),
         )
+
+    def text_field(self, data: Data, path: Path) -> TextField:
+        return TextField(
+            code=data["code"],
+            label=label(data["name"]),
+            max_length=data["max_length"],
+            min_length=data.get("min_length") or 0,
+            pattern=data.get("pattern"),
+            required=bool(data.get("required")),
+            pos=data.get("pos"),
+            description=optional_label(data.get("description")),
+            loc=self.loc(path),
+        )
+
+    def derivation(self, data: Any, path: Path) -> Derivation | None:
+        if data is None:
+            return None
+        if isinstance(data, dict):
+            return Derivation(
+                columns=tuple(data["table"]),
+                rows=tuple((tuple(row[:-1]), row[-1]) for row in data["rows"]),
+                row_locs=tuple(self.loc((*path, "rows", i)) for i in range(len(data["rows"]))),
+            )
+        return Derivation(formula=expression(data), text_loc=self.text_loc(path))
 
     def requirement(self, data: Data, path: Path) -> BomRequirement:
         return BomRequirement(
@@ -148,6 +180,7 @@ class Builder:
             "group": data.get("group"),
             "description": optional_label(data.get("description")),
             "loc": self.loc(path),
+            "derived": self.derivation(data.get("derived"), (*path, "derived")),
         }
         if kind is AttributeKind.ENUM:
             return Attribute(choices=choices, default=default, **common)
@@ -161,6 +194,18 @@ class Builder:
                 step=1 if step is None else step,
                 unit=data.get("unit"),
                 default=default,
+                **common,
+            )
+        if kind is AttributeKind.DECIMAL:
+            places = data.get("places") or 0
+            step = data.get("step")
+            return Attribute(
+                minimum=scaled(data["min"], places),
+                maximum=scaled(data["max"], places),
+                step=1 if step is None else scaled(step, places),
+                places=places,
+                unit=data.get("unit"),
+                default=None if default is None else decimal(default, "0").quantize(Decimal(1).scaleb(-places)),
                 **common,
             )
         return Attribute(
@@ -297,6 +342,18 @@ def decimal(value: Any, default: str) -> Decimal:
     if isinstance(value, str):
         return Decimal(value.strip())
     return Decimal(value)
+
+
+def scaled(value: Any, places: int) -> int:
+    """A decimal bound as an integer count of 10**-places units (exact).
+
+    >>> scaled("70.5", 1), scaled(2, 2)
+    (705, 200)
+    """
+    number = decimal(value, "0").scaleb(places)
+    if number != number.to_integral_value():
+        raise ValueError(f"{value} has more than {places} decimal places")
+    return int(number)
 
 
 def expression(value: Any) -> str | None:

@@ -30,6 +30,7 @@ from catalog.snapshot import (
     Product,
     ProductTest,
     Rule,
+    TextField,
     Value,
 )
 
@@ -156,7 +157,29 @@ def _product(product: Product) -> Document:
     # canonical document (and so the content hash) they had before the key existed.
     if product.requires:
         out["requires"] = [_requirement(r) for r in product.requires]
+    # Derived attributes and texts likewise: written only when present.
+    if product.derived:
+        out["attributes"] = [*out["attributes"], *(_attribute(a) for a in product.derived)]
+    if product.texts:
+        out["texts"] = [_text_field(t) for t in product.texts]
     return out
+
+
+def _text_field(field: TextField) -> Document:
+    return {
+        "code": field.code,
+        "name": _label(field.label),
+        "description": _optional_label(field.description),
+        "max_length": field.max_length,
+        "min_length": field.min_length,
+        "pattern": field.pattern,
+        "required": field.required,
+        "pos": field.pos,
+    }
+
+
+def _scaled(value: int | None, places: int) -> str | None:
+    return None if value is None else format(Decimal(value).scaleb(-places), "f")
 
 
 def _requirement(requirement: BomRequirement) -> Document:
@@ -190,13 +213,33 @@ def _attribute(attribute: Attribute) -> Document:
     kind = attribute.kind
     if kind is AttributeKind.INT:
         out.update(min=attribute.minimum, max=attribute.maximum, step=attribute.step, unit=attribute.unit)
+    if kind is AttributeKind.DECIMAL:
+        places = attribute.places
+        out.update(
+            places=places,
+            min=_scaled(attribute.minimum, places),
+            max=_scaled(attribute.maximum, places),
+            step=_scaled(attribute.step, places),
+            unit=attribute.unit,
+        )
     if kind in (AttributeKind.ENUM, AttributeKind.SET):
         out["values"] = [_choice(c) for c in attribute.choices]
     if kind is AttributeKind.SET:
         out.update(min_count=attribute.min_count, max_count=attribute.max_count)
         out["default"] = None if attribute.default_set is None else list(attribute.default_set)
+    elif isinstance(attribute.default, Decimal):
+        out["default"] = format(attribute.default, "f")
     else:
         out["default"] = attribute.default
+    derived = attribute.derived
+    if derived is not None:
+        if derived.formula is not None:
+            out["derived"] = derived.formula
+        else:
+            out["derived"] = {
+                "table": list(derived.columns),
+                "rows": [[*(_cell(v) for v in key), _cell(result)] for key, result in derived.rows],
+            }
     return out
 
 

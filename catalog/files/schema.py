@@ -37,6 +37,8 @@ KEYWORDS = frozenset({"and", "or", "not", "in", "true", "false"})
 
 CATALOG_CODE = r"[a-z0-9][a-z0-9-]*"
 ITEM_CODE = r"[A-Z0-9][A-Z0-9._-]*"
+ITEM_TEMPLATE = r"(?:[A-Z0-9._-]|\{[A-Za-z_][A-Za-z0-9_]*\})+"
+"""A BOM line item: a part or module code, or a variant part code with ``{attribute}`` placeholders."""
 ITEM_PATTERN = r"[A-Z0-9*][A-Z0-9._*-]*"
 """An item code in which ``*`` matches any characters (BOM requirements)."""
 ATTRIBUTE_CODE = r"[A-Za-z_][A-Za-z0-9_]*"
@@ -254,23 +256,83 @@ class ChoiceSchema(_Strict):
         return data if isinstance(data, dict | list) else {"code": data}
 
 
+class Bound(fields.Field[Any]):
+    """An attribute bound or step: a whole number, or for decimal attributes a decimal text ("0.5")."""
+
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            if abs(value) > MAX_INTEGER:
+                raise ValidationError(
+                    f"must be at most {MAX_INTEGER} in absolute value (got {shorten(str(value))})"
+                )
+            return value
+        if isinstance(value, str | Decimal) and not isinstance(value, bool):
+            return DecimalText(maximum=Decimal(MAX_INTEGER))._deserialize(value, attr, data)
+        raise ValidationError('must be an integer (or, for a decimal attribute, a decimal such as "0.5")')
+
+
+class DerivedSchema(_Strict):
+    """A derived attribute's lookup table: key columns, rows of (key values..., result)."""
+
+    table = _list(fields.String(error_messages=_TYPE_MESSAGES), required=True)
+    rows = _list(_list(fields.Raw()), required=True)
+
+
+class Derived(fields.Field[Any]):
+    """A derived attribute's formula (text or number) or its lookup table (a mapping)."""
+
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> Any:
+        if isinstance(value, dict):
+            errors = DerivedSchema().validate(value)
+            if errors:
+                raise ValidationError(errors)
+            return value
+        if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+            raise ValidationError("must be a formula (text) or a lookup table {table: [...], rows: [...]}")
+        if isinstance(value, str):
+            _not_blank(value)
+        return value
+
+
+class TextFieldSchema(_Strict):
+    """A free text the buyer writes: engraving, monogram."""
+
+    code = fields.String(required=True, validate=_attribute_code, error_messages=_TYPE_MESSAGES)
+    name = _label(required=True)
+    description = _label(allow_none=True)
+    max_length = _int(1, 1000, required=True)
+    min_length = _int(0, 1000, allow_none=True)
+    pattern = fields.String(
+        allow_none=True, validate=[_not_blank, validate.Length(max=200)], error_messages=_TYPE_MESSAGES
+    )
+    required = _bool(allow_none=True)
+    pos = _int(1, MAX_POSITION, allow_none=True)
+
+
 class AttributeSchema(_Strict):
     code = fields.String(required=True, validate=_attribute_code, error_messages=_TYPE_MESSAGES)
     name = _label(required=True)
     type = fields.String(
         required=True,
         validate=validate.OneOf(
-            ["enum", "bool", "int", "set"], error="{input!r} is not one of enum, bool, int, set"
+            ["enum", "bool", "int", "set", "decimal"],
+            error="{input!r} is not one of enum, bool, int, set, decimal",
         ),
         error_messages=_TYPE_MESSAGES,
     )
+    derived = Derived(allow_none=True, error_messages=_TYPE_MESSAGES)
+    places = _int(0, MAX_DECIMAL_PLACES, allow_none=True)
     group = fields.String(allow_none=True, validate=_pattern(ID, "group code"), error_messages=_TYPE_MESSAGES)
     description = _label(allow_none=True)
     values = _list(_nested(ChoiceSchema), allow_none=True)
     default = fields.Raw(allow_none=True)
-    min = _int(allow_none=True)
-    max = _int(allow_none=True)
-    step = _int(allow_none=True)
+    min = Bound(allow_none=True)
+    max = Bound(allow_none=True)
+    step = Bound(allow_none=True)
     unit = fields.String(
         allow_none=True, validate=[_not_blank, validate.Length(max=20)], error_messages=_TYPE_MESSAGES
     )
@@ -306,7 +368,9 @@ class ComponentSchema(_Strict):
 
     pos = _int(1, MAX_POSITION, allow_none=True)
     item = fields.String(
-        required=True, validate=_pattern(ITEM_CODE, "part or module code"), error_messages=_TYPE_MESSAGES
+        required=True,
+        validate=_pattern(ITEM_TEMPLATE, "part or module code (or variant code such as TOP-{top})"),
+        error_messages=_TYPE_MESSAGES,
     )
     qty = Expression(numbers=True, positive=True, allow_none=True)
     when = Expression(allow_none=True)
@@ -413,6 +477,7 @@ class ProductSchema(_Strict):
     routing = _list(_nested(OperationSchema), allow_none=True)
     tests = _list(_nested(TestSchema), allow_none=True)
     requires = _list(_nested(RequirementSchema), allow_none=True)
+    texts = _list(_nested(TextFieldSchema), allow_none=True)
 
 
 class CatalogSchema(_Strict):

@@ -43,11 +43,12 @@ class ExpressionChecker(Protocol):
     ) -> list[tuple[int, int, str]]: ...
 
 
-COMMON_ATTRIBUTE_KEYS = ("code", "name", "type", "group", "description")
+COMMON_ATTRIBUTE_KEYS = ("code", "name", "type", "group", "description", "derived")
 ATTRIBUTE_KEYS = {
     "enum": ("values", "default"),
     "bool": ("default",),
     "int": ("min", "max", "step", "unit", "default"),
+    "decimal": ("min", "max", "step", "places", "unit", "default"),
     "set": ("values", "min_count", "max_count", "default"),
 }
 _RANGE = re.compile(r"(-?[0-9]+)\.\.(-?[0-9]+)\Z")
@@ -170,6 +171,13 @@ class Validator:
         return self.problems
 
     def module(self, module: dict[str, Any], path: Path, scope: _Scope) -> None:
+        for attribute, apath in _dicts(module.get("attributes"), (*path, "attributes")):
+            if attribute.get("derived") is not None:
+                self.report(
+                    (*apath, "derived"),
+                    "derived attributes are declared on products, not modules",
+                    at_key=True,
+                )
         self.rules(path, module.get("rules"), scope)
         ops = self.operations(path, "operations", module.get("operations"), scope)
         self.lines(path, "components", module.get("components"), scope, ops, default_pos=True)
@@ -180,6 +188,8 @@ class Validator:
             if isinstance(group.get("code"), str):
                 self.unique(groups, group["code"], (*gpath, "code"), "group code")
         scope = self.attributes(path, product.get("attributes"), groups=set(groups))
+        self.derivations(path, product.get("attributes"), scope)
+        self.texts(path, product.get("texts"), scope)
         self.rules(path, product.get("rules"), scope)
         self.prices(path, product.get("prices"), scope)
         ops = self.operations(path, "routing", product.get("routing"), scope)
@@ -220,7 +230,11 @@ class Validator:
     def model_size(self, path: Path, scope: _Scope) -> None:
         """Refuse a product or module whose attributes offer more values together than
         :attr:`CatalogLimits.max_model_values`, naming the largest attributes."""
-        sizes = {code: a.domain_size() for code, a in scope.attributes.items() if code in scope.sound}
+        sizes = {
+            code: a.domain_size()
+            for code, a in scope.attributes.items()
+            if code in scope.sound and a.derived is None
+        }
         total = sum(sizes.values())
         limit = self.limits.max_model_values
         if total <= limit:
@@ -263,6 +277,8 @@ class Validator:
             sound = self.choices(data, path)
         elif kind == "int":
             sound = self.int_domain(data, path)
+        elif kind == "decimal":
+            sound = self.decimal_domain(data, path)
         else:
             sound = True
         default_ok = self.default(data, path, kind) if sound else True
@@ -304,8 +320,54 @@ class Validator:
                 return False
         return True
 
+    def decimal_domain(self, data: dict[str, Any], path: Path) -> bool:
+        """A decimal attribute: min, max (and step) with at most ``places`` decimal places."""
+        places = data.get("places")
+        if places is None:
+            self.report(path, "missing required key 'places' for a decimal attribute (e.g. places: 1)")
+            return False
+        values: dict[str, Decimal] = {}
+        sound = True
+        for key in ("min", "max", "step"):
+            raw = data.get(key)
+            if raw is None:
+                if key != "step":
+                    self.report(path, f"missing required key {key!r} for a decimal attribute")
+                    sound = False
+                continue
+            number = _decimal(raw)
+            exponent = None if number is None else number.as_tuple().exponent
+            if number is None or not isinstance(exponent, int) or -exponent > places:
+                self.report(
+                    (*path, key), f"{_show(raw)} is not a decimal with at most {places} decimal places"
+                )
+                sound = False
+                continue
+            values[key] = number
+        if not sound:
+            return False
+        step = values.get("step", Decimal(1).scaleb(-places))
+        if step <= 0:
+            self.report((*path, "step"), f"step must be positive (got {step})")
+            return False
+        if values["min"] > values["max"]:
+            self.report(
+                (*path, "min"), f"empty domain: min {values['min']} is greater than max {values['max']}"
+            )
+            return False
+        size = int((values["max"] - values["min"]) / step) + 1
+        return self.domain_size(data, path, size, f"{values['min']}..{values['max']}")
+
     def int_domain(self, data: dict[str, Any], path: Path) -> bool:
         sound = True
+        for key in ("min", "max", "step"):
+            raw = data.get(key)
+            if raw is not None and (isinstance(raw, bool) or not isinstance(raw, int)):
+                self.report(
+                    (*path, key),
+                    f"must be an integer (got {_show(raw)}); for decimal numbers use type: decimal with places",
+                )
+                return False
         for key in ("min", "max"):
             if data.get(key) is None:
                 self.report(path, f"missing required key {key!r} for an int attribute")
@@ -325,7 +387,7 @@ class Validator:
     def domain_size(self, data: dict[str, Any], path: Path, size: int, shown: str) -> bool:
         """Refuse an attribute offering more values than :attr:`CatalogLimits.max_attribute_values`."""
         limit = self.limits.max_attribute_values
-        if size <= limit:
+        if size <= limit or data.get("derived") is not None:  # computed, not a solver variable
             return True
         self.report(
             path,
@@ -354,6 +416,14 @@ class Validator:
             if problem:
                 self.report(dpath, problem)
                 return False
+        elif kind == "decimal":
+            attribute = self.builder.attribute({**data, "default": None}, path)
+            if _decimal(default) not in attribute.domain():
+                self.report(
+                    dpath,
+                    f"{_show(default)} is not a value of {attribute.code} ({_describe_domain(attribute)})",
+                )
+                return False
         else:
             return self.set_default(default, data, dpath)
         return True
@@ -379,6 +449,104 @@ class Validator:
             self.report(path, f"the default selects {len(default)} values but min_count is {low}")
             ok = False
         return ok
+
+    # --- derived attributes, texts, variant parts ----------------------------
+
+    def derivations(self, path: Path, items: object, scope: _Scope) -> None:
+        """A derived attribute: a formula of its own type, or a lookup table over attributes."""
+        for data, apath in _dicts(items, (*path, "attributes")):
+            derived = data.get("derived")
+            if derived is None or not self.clean(apath):
+                continue
+            dpath = (*apath, "derived")
+            if data.get("default") is not None:
+                self.report((*apath, "default"), "a derived attribute has no default: its value is computed")
+            if data.get("type") == "set":
+                self.report(
+                    (*apath, "type"), "a derived attribute is an enum, bool, int or decimal, not a set"
+                )
+                continue
+            target = scope.sound_attribute(data.get("code"))
+            if not isinstance(derived, dict):
+                kind = {"bool": "condition", "int": "formula", "decimal": "formula"}.get(
+                    data["type"], "param"
+                )
+                self.expression(dpath, derived, kind, scope)
+                continue
+            columns = derived.get("table") or []
+            keys: list[Attribute | None] = []
+            for index, column in enumerate(columns):
+                key = scope.sound_attribute(column)
+                if column == data.get("code") or key is None or key.kind is AttributeKind.SET:
+                    self.report(
+                        (*dpath, "table", index),
+                        f"{_show(column)} is not an enum, bool, int or decimal attribute of this product; "
+                        f"attributes: {scope.names()}",
+                    )
+                    return
+                keys.append(key)
+            seen: dict[tuple[Any, ...], Path] = {}
+            for r, row in enumerate(derived.get("rows") or []):
+                rpath = (*dpath, "rows", r)
+                if len(row) != len(columns) + 1:
+                    self.report(
+                        rpath,
+                        f"a row lists {len(columns)} key value(s) then the result; got {len(row)} cells",
+                    )
+                    continue
+                for c, (key, cell) in enumerate(zip(keys, row, strict=False)):
+                    problem = None if key is None else _value_problem(key, cell)
+                    if problem:
+                        self.report((*rpath, c), problem)
+                if target is not None:
+                    problem = _value_problem(target, row[-1])
+                    if problem:
+                        self.report((*rpath, len(columns)), problem)
+                marker = tuple(str(v) for v in row[:-1])
+                if marker in seen:
+                    self.report(rpath, f"the key {row[:-1]} is already listed ({format_path(seen[marker])})")
+                else:
+                    seen[marker] = rpath
+
+    def texts(self, path: Path, items: object, scope: _Scope) -> None:
+        """Free texts: codes unique beside the attributes, a pattern RE2 accepts, sane lengths."""
+        seen: dict[Any, Path] = {}
+        for data, tpath in _dicts(items, (*path, "texts")):
+            code = data.get("code")
+            if isinstance(code, str):
+                if code in scope.declared:
+                    self.report(
+                        (*tpath, "code"),
+                        f"{code!r} is already an attribute code ({format_path(scope.declared[code])})",
+                    )
+                self.unique(seen, code, (*tpath, "code"), "text code")
+            if not self.clean(tpath):
+                continue
+            low, high = data.get("min_length") or 0, data["max_length"]
+            if low > high:
+                self.report((*tpath, "min_length"), f"min_length {low} is greater than max_length {high}")
+            pattern = data.get("pattern")
+            if pattern is not None:
+                problem = pattern_problem(pattern)
+                if problem:
+                    self.report((*tpath, "pattern"), problem)
+
+    def variant_item(self, item: str, path: Path, scope: _Scope) -> None:
+        """``TOP-{top}``: each placeholder names a single-valued attribute (resolutions are checked
+        against the parts list by the model checks, which know the valid configurations)."""
+        for name in re.findall(r"\{([^{}]*)\}", item):
+            attribute = scope.attributes.get(name)
+            if attribute is None or attribute.kind is AttributeKind.SET:
+                close = difflib.get_close_matches(name, list(scope.attributes), n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                column = item.index("{" + name + "}") + 2
+                line, col = self.doc.text_position(path, item, 1, column)
+                self.report_at(
+                    path,
+                    f"variant code {item!r}: {{{name}}} is not an enum, bool, int or decimal attribute{hint}",
+                    line,
+                    col,
+                )
 
     # --- rules -------------------------------------------------------------
 
@@ -523,7 +691,9 @@ class Validator:
             if not self.clean(lpath):
                 continue
             item = line["item"]
-            if item not in self.items:
+            if "{" in item:
+                self.variant_item(item, (*lpath, "item"), scope)
+            elif item not in self.items:
                 close = difflib.get_close_matches(item, list(self.items), n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
                 self.report((*lpath, "item"), f"unknown part or module {item!r}{hint}")
@@ -700,6 +870,17 @@ def _find_cycles(edges: dict[str, list[tuple[str, Path]]]) -> list[list[str]]:
     return cycles
 
 
+def pattern_problem(pattern: str) -> str | None:
+    """Why a text field's pattern is refused (RE2 syntax: linear-time matching, no backreferences)."""
+    import re2
+
+    try:
+        re2.compile(pattern)
+    except re2.error as exc:
+        return f"not a valid pattern: {exc}"
+    return None
+
+
 def _a(kind: str) -> str:
     return f"an {kind}" if kind in ("enum", "int") else f"a {kind}"
 
@@ -746,6 +927,10 @@ def _int_problem(value: object, low: int, high: int, step: int) -> str | None:
 
 
 def _describe_domain(attribute: Attribute) -> str:
+    if attribute.kind is AttributeKind.DECIMAL:
+        values = attribute.domain()
+        more = f", {values[1]}" if len(values) > 1 else ""
+        return f"{values[0]}{more} .. {values[-1]}"
     if attribute.kind is AttributeKind.INT:
         step = f" step {attribute.step}" if attribute.step != 1 else ""
         return f"{attribute.minimum}..{attribute.maximum}{step}"
@@ -761,6 +946,8 @@ def _value_problem(attribute: Attribute, value: object) -> str | None:
         ok = _int_problem(value, attribute.minimum, attribute.maximum, attribute.step) is None
     elif attribute.kind is AttributeKind.BOOL:
         ok = isinstance(value, bool)
+    elif attribute.kind is AttributeKind.DECIMAL:
+        ok = not isinstance(value, bool) and _decimal(value) in attribute.domain()
     else:
         ok = isinstance(value, str) and value in {c.code for c in attribute.choices}
     return (

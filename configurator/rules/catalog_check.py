@@ -212,7 +212,7 @@ def check_product(product: Product, *, modules: Iterable[Module] = ()) -> list[R
     >>> [e.describe() for e in check_product(p)]
     ["rule r1: line 1, column 10: unknown name 'rakc': it is not an attribute of this product; did you mean 'rack'?"]
     """
-    attrs = product.attributes
+    attrs = (*product.attributes, *product.derived)  # texts may name derived attributes
     by_code = {m.code: m for m in modules}
     return [
         *_check_rules(product.rules, attrs),

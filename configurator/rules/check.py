@@ -85,7 +85,7 @@ _ERROR = _Type("error")
 def _type_of(attribute: Attribute) -> _Type:
     if attribute.kind is AttributeKind.BOOL:
         return _BOOL
-    if attribute.kind is AttributeKind.INT:
+    if attribute.kind in (AttributeKind.INT, AttributeKind.DECIMAL):
         return _NUM
     if attribute.kind is AttributeKind.SET:
         return _Type("set", attribute)
@@ -240,10 +240,7 @@ class _Checker:
         if isinstance(e, Int):
             return e, _NUM
         if isinstance(e, Dec):
-            if self.kind in _BOOL_KINDS:
-                return e, self.type_error(
-                    e, f"decimal numbers like {e.text} are only allowed in formulas, not in a {self.kind}"
-                )
+            # exact (a fraction), so rules may compare decimal attributes with decimals
             return e, _NUM
         if isinstance(e, Bool):
             return e, _BOOL
@@ -454,6 +451,7 @@ class _Checker:
             AttributeKind.ENUM: ("enum", "value"),
             AttributeKind.BOOL: ("bool",),
             AttributeKind.INT: ("num",),
+            AttributeKind.DECIMAL: ("num",),
             AttributeKind.SET: ("set",),
         }[target.kind]
         if t.kind not in wanted:

@@ -91,7 +91,9 @@ def evaluate(expr: Expr, env: Mapping[str, EvalValue]) -> EvalValue:
     ``KeyError`` for an attribute missing from ``env``.
     """
     if isinstance(expr, Name):
-        return env[expr.id]
+        value = env[expr.id]
+        # a decimal attribute's value: exact, as a fraction like every other number
+        return _norm(Fraction(value)) if isinstance(value, Decimal) else value
     if isinstance(expr, Bool):
         return expr.value
     if isinstance(expr, Int):

@@ -26,6 +26,7 @@ import difflib
 import itertools
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 from catalog.snapshot import Attribute, AttributeKind, PriceTable, Rule, Value
@@ -99,6 +100,24 @@ def _int_value(part: Any, attribute: Attribute) -> frozenset[Value]:
     return frozenset({number})
 
 
+def _decimal_value(part: Any, attribute: Attribute) -> frozenset[Value]:
+    """A decimal cell ("72.5", 72.5 as text, or a whole number) on the attribute's grid."""
+    number: Decimal | None = None
+    if isinstance(part, Decimal | int) and not isinstance(part, bool):
+        number = Decimal(part)
+    elif isinstance(part, str):
+        try:
+            number = Decimal(part.strip())
+        except ArithmeticError:
+            number = None
+    if number is None or not number.is_finite():
+        raise CellError(f"{part!r} is not a decimal number ({attribute.code} is a decimal)")
+    if number not in attribute.domain():
+        values = attribute.domain()
+        raise CellError(f"{number} is not a value of {attribute.code} ({values[0]}..{values[-1]})")
+    return frozenset({number.quantize(Decimal(1).scaleb(-attribute.places))})
+
+
 def _one(part: Any, attribute: Attribute) -> frozenset[Value]:
     if isinstance(part, str) and part.strip() == ANY:
         return frozenset(attribute.domain())
@@ -112,6 +131,8 @@ def _one(part: Any, attribute: Attribute) -> frozenset[Value]:
         return _bool_value(part, attribute)
     if attribute.kind is AttributeKind.INT:
         return _int_value(part, attribute)
+    if attribute.kind is AttributeKind.DECIMAL:
+        return _decimal_value(part, attribute)
     raise CellError(
         f"{attribute.code} is a set attribute; table columns must be enum, bool or number attributes"
     )

@@ -57,8 +57,8 @@ class _Text(HTMLParser):
     """Visible text nodes of a page (script, style and code-like elements skipped)."""
 
     SKIP = {"script", "style", "code", "pre", "textarea", "option", "svg", "title"}
-    SKIP_CLASSES = {"finding-message"}
-    """Check findings are worded by the catalog checks themselves (English only so far)."""
+    SKIP_CLASSES: set[str] = set()
+    """Nothing is skipped: check findings are translated too (by message id)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -121,3 +121,23 @@ def test_order_and_production_order_pages_show_labels_not_codes_in_chinese(login
     page = client.get(f"/admin/production-orders/{po.group(1)}?lang=zh_CN").get_data(as_text=True)
     assert "已下达车间" in page
     assert "甘特图" in page
+
+
+def test_every_check_finding_message_is_listed_for_translation_word_for_word() -> None:
+    """The workspace translates findings by message id: its English list is the checks' own wording."""
+    from configurator.checks import MESSAGES
+    from web.admin.findings import FINDING_MESSAGES
+
+    assert set(FINDING_MESSAGES) == set(MESSAGES)
+    for msgid, english in MESSAGES.items():
+        assert FINDING_MESSAGES[msgid]._args[0] == english, msgid
+
+
+def test_check_findings_are_shown_in_chinese(login) -> None:  # type: ignore[no-untyped-def]
+    client: FlaskClient = login("admin")
+    html = client.get("/admin/catalogs/boxes/checks?lang=zh_CN").get_data(as_text=True)
+    shown = re.findall(r'<span class="finding-message">([^<]*)</span>', html)
+    assert shown, "the test catalog has findings"
+    assert not [text for text in shown if ENGLISH.search(text)], shown
+    english = client.get("/admin/catalogs/boxes/checks?lang=en").get_data(as_text=True)
+    assert len(re.findall(r'<span class="finding-message">', english)) == len(shown)

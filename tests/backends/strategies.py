@@ -1,7 +1,7 @@
 """Hypothesis strategies for random small models, restrictions and weights.
 
 Models have 2-7 variables whose domains hold 1-4 values of one kind each
-(value codes, ints or bools), and 0-6 constraints over 1-3 variables given
+(value codes, ints, exact decimals or bools), and 0-6 constraints over 1-3 variables given
 either as random allowed-tuple sets or as random rule-language expressions
 built from the AST and given meaning by ``configurator.rules.evaluate``.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
@@ -18,15 +19,19 @@ from hypothesis import strategies as st
 
 from catalog.snapshot import Value
 from configurator.model import Constraint, Model, Variable
-from configurator.rules.ast import Binary, Call, Expr, In, Int, Name, Range, Str, Unary
+from configurator.rules.ast import Binary, Call, Dec, Expr, In, Int, Name, Range, Str, Unary
 from configurator.rules.evaluate import evaluate, references
 
 CODES = ("a", "b", "c", "d", "700c", "XL-2")
+DECIMALS = tuple(Decimal(v) for v in ("-1.5", "0.0", "0.5", "1.0", "2.5", "7.25"))
 
 
 @st.composite
 def domains(draw: st.DrawFn, max_size: int = 4) -> tuple[Value, ...]:
-    kind = draw(st.sampled_from(["str", "int", "bool"]))
+    kind = draw(st.sampled_from(["str", "int", "bool", "dec"]))
+    if kind == "dec":
+        decimals = st.sampled_from(DECIMALS)
+        return tuple(sorted(draw(st.lists(decimals, min_size=1, max_size=max_size, unique=True))))
     if kind == "bool":
         return tuple(draw(st.sampled_from([(False, True), (False,), (True,), (True, False)])))
     if kind == "str":
@@ -38,6 +43,8 @@ def domains(draw: st.DrawFn, max_size: int = 4) -> tuple[Value, ...]:
 
 def _kind(domain: Sequence[Value]) -> str:
     first = domain[0]
+    if isinstance(first, Decimal):
+        return "dec"
     return "bool" if isinstance(first, bool) else "int" if isinstance(first, int) else "str"
 
 
@@ -55,6 +62,12 @@ def _atom(draw: st.DrawFn, scope: Sequence[Variable]) -> Expr:
             return Binary(draw(st.sampled_from(["==", "!="])), name, Str(draw(codes)))
         items = tuple(Str(c) for c in draw(st.lists(codes, min_size=1, max_size=3, unique=True)))
         return In(name, items, negated=draw(st.booleans()))
+    if kind == "dec":
+        literal = draw(st.sampled_from(["0.5", "1.0", "2.25", "7.25"]))
+        scaled: Expr = Binary("*", name, Int(draw(st.integers(1, 3)))) if draw(st.booleans()) else name
+        if draw(st.booleans()):
+            return In(name, (Dec(literal), Dec("2.5")), negated=draw(st.booleans()))
+        return Binary(draw(st.sampled_from(["==", "!=", "<", "<=", ">", ">="])), scaled, Dec(literal))
     ints = [v for v in scope if _kind(v.domain) == "int"]
     shape = draw(st.sampled_from(["compare", "in", "sum", "call"]))
     if shape == "in":

@@ -1,8 +1,9 @@
 """Random catalog products through ``build_model``: backends agree, and the model means the rules.
 
-Products have 2-4 attributes (enum, bool, int, set), text rules printed from
-random checked ASTs, and allow/forbid tables with value, range, list and
-``*`` cells. Besides cross-backend agreement, the brute-force solutions must be
+Products have 2-4 attributes (enum, bool, int, decimal, set), sometimes a
+derived attribute (a formula over the others, read by the rules in its place),
+text rules printed from random checked ASTs, and allow/forbid tables with
+value, range, list and ``*`` cells. Besides cross-backend agreement, the brute-force solutions must be
 exactly the configurations that satisfy every rule when the rules are
 evaluated directly on attribute values (sets as frozensets), independently of
 how ``build_model`` encodes them.
@@ -20,13 +21,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from catalog.snapshot import Attribute, AttributeKind, Choice, Label, Product, Rule, Value
+from catalog.snapshot import Attribute, AttributeKind, Choice, Derivation, Label, Product, Rule, Value
 from configurator.backends.brute import BruteBackend
 from configurator.backends.select import make_backend
 from configurator.build import build_model
 from configurator.model import Model, element_var
 from configurator.rules import evaluate, to_text
-from configurator.rules.ast import Binary, Call, Expr, In, Int, Name, Range, Str, Unary
+from configurator.rules.ast import Binary, Call, Dec, Expr, In, Int, Name, Range, Str, Unary
 
 from .strategies import restrictions, weights
 from .test_differential import BACKENDS
@@ -46,6 +47,20 @@ def attributes(draw: st.DrawFn, code: str) -> Attribute:
         step = draw(st.integers(1, 3))
         return Attribute(
             code, kind, label, minimum=low, maximum=low + step * draw(st.integers(0, 3)), step=step
+        )
+    if kind is AttributeKind.DECIMAL:
+        # scaled integers: places 1 -> -1.5, -1.0, ... in steps of 0.5 (or 0.25 with places 2)
+        places = draw(st.integers(1, 2))
+        step = 5 * 10 ** (places - 1) // draw(st.sampled_from([1, 2]))
+        low = draw(st.integers(-3, 4)) * step
+        return Attribute(
+            code,
+            kind,
+            label,
+            minimum=low,
+            maximum=low + step * draw(st.integers(0, 3)),
+            step=step,
+            places=places,
         )
     choices = tuple(
         Choice(c, Label(c))
@@ -82,6 +97,14 @@ def conditions(draw: st.DrawFn, attrs: Sequence[Attribute], depth: int = 2) -> E
         return Binary(
             draw(st.sampled_from(["<=", ">=", "=="])), Call("count", (name,)), Int(draw(st.integers(0, 3)))
         )
+    if a.kind is AttributeKind.DECIMAL:
+        values = [str(v) for v in a.domain()]
+        if draw(st.booleans()):
+            picked = draw(st.lists(st.sampled_from(values), min_size=1, max_size=len(values), unique=True))
+            return In(name, tuple(_dec(v) for v in picked), negated=draw(st.booleans()))
+        scaled: Expr = Binary("*", name, Int(draw(st.integers(1, 3)))) if draw(st.booleans()) else name
+        bound = draw(st.sampled_from([*values, "0.25", "1.5"]))
+        return Binary(draw(st.sampled_from(["<", "<=", ">", ">=", "==", "!="])), scaled, _dec(bound))
     if draw(st.booleans()):
         low = draw(st.integers(-2, 12))
         return In(name, (Range(low, low + draw(st.integers(0, 4))),), negated=draw(st.booleans()))
@@ -90,6 +113,29 @@ def conditions(draw: st.DrawFn, attrs: Sequence[Attribute], depth: int = 2) -> E
     return Binary(
         draw(st.sampled_from(["<", "<=", ">", ">=", "==", "!="])), term, Int(draw(st.integers(-3, 15)))
     )
+
+
+def _dec(text: str) -> Expr:
+    """A decimal literal (negative ones as a negation, as the parser reads them)."""
+    return Unary("-", Dec(text[1:])) if text.startswith("-") else Dec(text)
+
+
+@st.composite
+def derived(draw: st.DrawFn, attrs: Sequence[Attribute]) -> tuple[Attribute, Expr]:
+    """An int attribute derived by ``if(condition, a, b)`` or ``x + k`` over an int attribute."""
+    ints = [a for a in attrs if a.kind is AttributeKind.INT]
+    if ints and draw(st.booleans()):
+        source = draw(st.sampled_from(ints))
+        k = draw(st.integers(-2, 2))
+        assert source.minimum is not None and source.maximum is not None
+        expr: Expr = Binary("+", Name(source.code), Int(k))
+        low, high = source.minimum + k, source.maximum + k
+    else:
+        a, b = draw(st.integers(0, 4)), draw(st.integers(0, 4))
+        expr = Call("if", (draw(conditions(attrs, 1)), Int(a), Int(b)))
+        low, high = min(a, b), max(a, b)
+    formula = Derivation(formula=to_text(expr))
+    return Attribute("d0", AttributeKind.INT, Label("d0"), minimum=low, maximum=high, derived=formula), expr
 
 
 @st.composite
@@ -116,6 +162,11 @@ def products(draw: st.DrawFn) -> tuple[Product, dict[str, Expr]]:
     attrs = tuple(draw(attributes(f"a{i}")) for i in range(draw(st.integers(2, 4))))
     rules: list[Rule] = []
     exprs: dict[str, Expr] = {}
+    extra: tuple[Attribute, ...] = ()
+    if draw(st.integers(0, 2)) == 0:
+        attribute, definition = draw(derived(attrs))
+        extra = (attribute,)
+        exprs["d0"] = definition  # how the oracle computes it: directly, not through the rewrite
     for i in range(draw(st.integers(0, 4))):
         rule_id = f"rule-{i}"
         single = [a for a in attrs if a.kind is not AttributeKind.SET]
@@ -133,10 +184,10 @@ def products(draw: st.DrawFn) -> tuple[Product, dict[str, Expr]]:
                 )
             )
         else:
-            expr = draw(conditions(attrs))
+            expr = draw(conditions((*attrs, *extra)))
             exprs[rule_id] = expr
             rules.append(Rule(rule_id, Label(rule_id), text=to_text(expr)))
-    product = Product("random", Label("Random"), Decimal("0"), attrs, rules=tuple(rules))
+    product = Product("random", Label("Random"), Decimal("0"), attrs, rules=tuple(rules), derived=extra)
     return product, exprs
 
 
@@ -167,6 +218,8 @@ def _configurations(attrs: Sequence[Attribute]) -> Iterator[dict[str, Any]]:
 
 
 def _valid(product: Product, exprs: dict[str, Expr], config: dict[str, Any]) -> bool:
+    if product.derived:
+        config = {**config, "d0": evaluate(exprs["d0"], config)}
     for a in product.attributes:
         if a.kind is AttributeKind.SET:
             high = len(a.choices) if a.max_count is None else a.max_count

@@ -61,7 +61,7 @@ def test_objects_remember_where_they_were_read(full: Catalog) -> None:
     loc = bike.attribute("frame_size").loc
     assert loc is not None and (loc.file, loc.line, loc.column) == (str(FULL), 70, 9)  # its `{`
     rule = next(r for r in bike.rules if r.id == "few-accessories-on-carbon")
-    assert rule.text_loc is not None and (rule.text_loc.line, rule.text_loc.column) == (97, 11)
+    assert rule.text_loc is not None and (rule.text_loc.line, rule.text_loc.column) == (110, 11)
 
 
 @pytest.mark.parametrize("fmt", ["yaml", "json"])

@@ -21,6 +21,9 @@ _BLOCK = re.compile(r"^```(rule|rule-error)\n(.*?)^```", re.MULTILINE | re.DOTAL
 SHELF_ATTRIBUTES = (
     Attribute("height", AttributeKind.INT, Label("Height"), minimum=400, maximum=2400, step=400),
     Attribute("depth", AttributeKind.INT, Label("Depth"), minimum=200, maximum=600, step=100),
+    # the decimal and derived examples: a saddle height of 70.0..90.0 in steps of 2.5, and legs
+    Attribute("saddle_height", AttributeKind.DECIMAL, Label("Saddle"), minimum=700, maximum=900, step=25, places=1),
+    Attribute("legs", AttributeKind.INT, Label("Legs"), minimum=2, maximum=4),
 )
 FINISH = Attribute("finish", AttributeKind.ENUM, Label("Finish"), choices=choices("matte", "gloss"))
 DOC_ATTRIBUTES = BIKE_ATTRIBUTES + SHELF_ATTRIBUTES

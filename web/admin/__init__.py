@@ -15,4 +15,4 @@ bp = Blueprint(
     static_url_path="/static",
 )
 
-from web.admin import views  # noqa: E402,F401  (registers the routes on bp)
+from web.admin import findings, views  # noqa: E402,F401  (registers the routes and filters on bp)

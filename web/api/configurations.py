@@ -220,8 +220,10 @@ def state_etag(head: bytes, state_digest: str) -> str:
     return hashlib.sha256(head + b"\0" + state_digest.encode("ascii")).hexdigest()[:40]
 
 
-def _load(configuration_id: str, revision: int | None = None) -> Configuration:
-    return service.get_configuration(database.session(), configuration_id, revision=revision)
+def _load(configuration_id: str, revision: int | None = None, *, rebase_decision: bool = False) -> Configuration:
+    return service.get_configuration(
+        database.session(), configuration_id, revision=revision, rebase_decision=rebase_decision
+    )
 
 
 ID_PATH = "/configurations/<string(maxlength=64):configuration_id>"
@@ -300,11 +302,15 @@ def shared(share_token: str) -> Response:
 @conflicts_as_problems
 def add_decision(body: dict[str, Any], configuration_id: str) -> Response:
     """Add one decision. A decision that contradicts earlier ones is a 409 naming the culprits,
-    unless ``on_conflict`` is ``keep`` (then the state reports the conflict)."""
+    unless ``on_conflict`` is ``keep`` (then the state reports the conflict).
+
+    A decision made on an older ``revision`` is applied on top of the stored one when no later
+    revision changed its attribute and it still fits; otherwise 409 ``stale_revision`` with the
+    current configuration."""
     on_conflict = body.pop("on_conflict")
     revision = body.pop("revision", None)
     configuration = service.add_decision(
-        database.session(), _load(configuration_id, revision), body, on_conflict=on_conflict
+        database.session(), _load(configuration_id, revision, rebase_decision=True), body, on_conflict=on_conflict
     )
     return respond_configuration(configuration)
 

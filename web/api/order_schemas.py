@@ -70,6 +70,13 @@ class PlaceOrderSchema(Schema):
     notes = fields.String(
         validate=validate.Length(max=2000), metadata={"description": "The buyer's notes to the manufacturer."}
     )
+    texts = fields.Dict(
+        keys=fields.String(validate=validate.Length(min=1, max=100)),
+        values=fields.String(validate=validate.Length(max=1000)),
+        validate=validate.Length(max=50),
+        metadata={"description": "The buyer's free texts (engraving, monogram) by text field code; checked "
+                  "against the product's text fields and printed on the BOM line and the production order."},
+    )
 
     @validates_schema
     def _one_source(self, data: dict[str, Any], **_: Any) -> None:

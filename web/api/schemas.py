@@ -64,6 +64,11 @@ class DecisionSchema(Schema):
     value = value_field()
     element = fields.String(validate=ATTRIBUTE_CODE)
     included = fields.Boolean()
+    origin = fields.String(
+        validate=validate.OneOf(("buyer", "completed")),
+        metadata={"description": "Who made it: the buyer (the default) or \"Finish for me\" (completed), "
+                  "as the configuration's decisions report it."},
+    )
 
     @validates_schema
     def _one_shape(self, data: dict[str, Any], **_: Any) -> None:
@@ -80,6 +85,10 @@ class DecisionOutSchema(Schema):
     value = value_field()
     element = fields.String()
     included = fields.Boolean()
+    origin = fields.String(
+        metadata={"description": "\"completed\": filled by \"Finish for me\", not the buyer's own choice "
+                  "(absent: the buyer's)."}
+    )
 
 
 class InvalidDecisionSchema(Schema):
@@ -201,6 +210,10 @@ class ValueStateSchema(Schema):
         allow_none=True, required=True, metadata={"description": "Decimal string; null when impossible."}
     )
     possible_out = fields.Boolean(metadata={"description": "Set elements: leaving it out is possible."})
+    replaces_completed = fields.Boolean(
+        metadata={"description": "Only values filled by \"Finish for me\" stand in its way: choosing it re-fills "
+                  "them, so its price_delta is null and the new total comes with the answer."}
+    )
     reason = fields.Nested(
         ReasonSchema, metadata={"description": "Only with ?reasons=true, on greyed values."}
     )
@@ -219,7 +232,11 @@ class AttributeStateSchema(Schema):
     min_count = fields.Integer(allow_none=True)
     max_count = fields.Integer(allow_none=True)
     value = value_field(allow_none=True)
-    source = fields.String(allow_none=True)
+    source = fields.String(
+        allow_none=True,
+        metadata={"description": "Where the value comes from: user (the buyer's choice), implied (required by a "
+                  "rule), default, cheapest (suggested), completed (filled by \"Finish for me\"), null (open)."},
+    )
     values = fields.List(fields.Nested(ValueStateSchema), required=True)
     rules = fields.List(
         fields.Nested(RuleMessageSchema), metadata={"description": "Rules that constrain it."}

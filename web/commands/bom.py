@@ -33,6 +33,7 @@ from catalog.errors import CatalogError
 from catalog.files import content_hash, load_catalog_file
 from catalog.snapshot import Catalog, Product
 from configurator import Configurator, ConfiguratorError, SetElement, effective_decisions, parse_decision
+from configurator.texts import InvalidText
 
 
 def _fail(message: str) -> click.ClickException:
@@ -105,15 +106,28 @@ def _emit(data: bytes | str) -> None:
 @click.option(
     "--complete", is_flag=True, help="Fill unset attributes with the configurator (defaults first)."
 )
+@click.option(
+    "--text",
+    "text_settings",
+    multiple=True,
+    metavar="FIELD=TEXT",
+    help="A text field (engraving...), repeatable.",
+)
 def bom_command(
-    product_code: str, catalog_path: str, settings: tuple[str, ...], quantity: int, fmt: str, complete: bool
+    product_code: str,
+    catalog_path: str,
+    settings: tuple[str, ...],
+    quantity: int,
+    fmt: str,
+    complete: bool,
+    text_settings: tuple[str, ...],
 ) -> None:
     """Explode the BOM of a configured PRODUCT."""
     catalog = _load(catalog_path)
     product = _product(catalog, product_code)
     configuration = _configuration(catalog, product, settings, complete)
     try:
-        bom = explode(catalog, product.code, configuration, quantity=quantity)
+        bom = explode(catalog, product.code, configuration, quantity=quantity, texts=_texts(text_settings))
         if fmt == "json":
             _emit(canonical_json(bom) + b"\n")
         elif fmt == "csv":
@@ -122,8 +136,19 @@ def bom_command(
             _emit(parts_csv(bom))
         else:
             _emit(xml_bytes(bom_b2mml(bom, route(catalog, bom), catalog)))
-    except BomError as exc:
+    except (BomError, InvalidText) as exc:
         raise _fail(str(exc)) from None
+
+
+def _texts(settings: tuple[str, ...]) -> dict[str, str]:
+    """``--text FIELD=TEXT`` options as a mapping (checked by the BOM explosion)."""
+    out: dict[str, str] = {}
+    for setting in settings:
+        field, sep, text = setting.partition("=")
+        if not sep or not field.strip():
+            raise _fail(f"--text {setting!r}: expected FIELD=TEXT")
+        out[field.strip()] = text
+    return out
 
 
 @click.command("production-order")
@@ -147,6 +172,13 @@ def bom_command(
 @click.option(
     "--complete", is_flag=True, help="Fill unset attributes with the configurator (defaults first)."
 )
+@click.option(
+    "--text",
+    "text_settings",
+    multiple=True,
+    metavar="FIELD=TEXT",
+    help="A text field (engraving...), repeatable.",
+)
 def production_order_command(
     product_code: str,
     catalog_path: str,
@@ -158,6 +190,7 @@ def production_order_command(
     catalog_version: str,
     fmt: str,
     complete: bool,
+    text_settings: tuple[str, ...],
 ) -> None:
     """Create a production order for a configured PRODUCT, scheduled backwards from --due."""
     catalog = _load(catalog_path)
@@ -165,9 +198,10 @@ def production_order_command(
     configuration = _configuration(catalog, product, settings, complete)
     due_date = _date("--due", due)
     today_date = _date("--today", today) if today is not None else None
+    texts = _texts(text_settings)
     try:
         if number is None:
-            bom = explode(catalog, product.code, configuration, quantity=quantity)
+            bom = explode(catalog, product.code, configuration, quantity=quantity, texts=texts)
             number = f"PO-{due_date:%Y%m%d}-{digest(bom)[:8].upper()}"
         order = create_production_order(
             catalog,
@@ -179,8 +213,9 @@ def production_order_command(
             due_date=due_date,
             number=number,
             today=today_date,
+            texts=texts,
         )
-    except BomError as exc:
+    except (BomError, InvalidText) as exc:
         raise _fail(str(exc)) from None
     if fmt == "json":
         _emit(canonical_json(order) + b"\n")

@@ -75,15 +75,36 @@ def validate_command(files: tuple[Path, ...]) -> None:
     """
     failed = False
     for path in files:
-        _catalog, problems = _read(path)
-        if problems:
-            failed = True
-            for line in problems:
-                click.echo(line)
+        catalog, problems = _read(path)
+        if catalog is not None and not problems:
+            errors, problems = _model_problems(catalog, path)
+            failed = failed or errors
         else:
+            failed = failed or bool(problems)
+        for line in problems:
+            click.echo(line)
+        if not problems:
             click.echo(f"{path}: ok")
     if failed:
         raise SystemExit(1)
+
+
+def _model_problems(catalog: Catalog, path: Path) -> tuple[bool, list[str]]:
+    """What the engine finds statically: variant codes, module parameters, quantities, derived attributes."""
+    from bom.model_checks import model_findings
+    from configurator.checks import Severity
+
+    out = []
+    errors = False
+    for finding in model_findings(catalog):
+        if finding.severity is Severity.INFO:
+            continue
+        loc = finding.loc
+        where = f"{loc.file}:{loc.line}:{loc.column}" if loc is not None else str(path)
+        errors = errors or finding.severity is Severity.ERROR
+        prefix = "warning: " if finding.severity is Severity.WARNING else ""
+        out.append(f"{where}: {prefix}{finding.message}")
+    return errors, out
 
 
 BACKENDS = ("auto", "mdd", "ddnnf", "sat", "reference")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -247,6 +248,7 @@ def attribute_view(
             "selected": item["selected"],
             "source": item["source"],
             "delta": Decimal(delta) if delta is not None else None,
+            "replaces": bool(item.get("replaces_completed")),
             "id": f"v-{attr.code}-{format_value(raw)}",
         })
     if attr.kind is AttributeKind.SET:
@@ -287,8 +289,8 @@ def count_text(count: int) -> str:
         return str(_("Your choices settle every option."))
     if count > MANY_CONFIGURATIONS:
         return str(_("Many combinations are still open."))
-    return str(ngettext("%(num)s combination is still open.", "%(num)s combinations are still open.",
-                        count, num=count))
+    # flask-babel passes the count to the message as num itself
+    return str(ngettext("%(num)s combination is still open.", "%(num)s combinations are still open.", count))
 
 
 def _current_step(steps: list[dict[str, Any]], view: str | None, why: Why | None, anchor: str | None) -> str:
@@ -384,7 +386,7 @@ def respond(
     if is_htmx():
         html = render_template("storefront/_panel.html", oob=True,
                                **panel_context(cfg, why=why, changes=changes, error=error, view=view, anchor=anchor))
-        return _with_sequence(html)
+        return _with_sequence(html, cfg.revision)
     if error:
         flash(error, "error")
     text = changes_text(changes)
@@ -403,11 +405,14 @@ def respond(
     return redirect(target, 303)
 
 
-def _with_sequence(html: str) -> Response:
-    """The panel, echoing the page's request sequence number (``X-Request-Seq``): the page's script
-    swaps in only answers newer than the last one it showed, so a slow answer to an earlier click
-    never replaces the answer to a later one."""
+def _with_sequence(html: str, revision: int | None = None) -> Response:
+    """The panel, echoing the page's request sequence number (``X-Request-Seq``) and the stored
+    revision it shows (``X-Configuration-Revision``): the page's script swaps in only answers
+    showing a newer revision than the panel it shows (for the same revision, answers to later
+    requests), so a slow answer never replaces a newer one, whichever order the server took them in."""
     response = current_app.make_response(html)
+    if revision is not None:
+        response.headers["X-Configuration-Revision"] = str(revision)
     seq = request.headers.get("X-Request-Seq", "")
     if seq.isdigit() and len(seq) <= 15:
         response.headers["X-Request-Seq"] = seq
@@ -415,11 +420,13 @@ def _with_sequence(html: str) -> Response:
     return response
 
 
-def _configuration(config_id: str) -> configs.Configuration:
-    """The configuration; a form's ``revision`` (the one the page showed) must still be the stored one."""
+def _configuration(config_id: str, *, rebase_decision: bool = False) -> configs.Configuration:
+    """The configuration; a form's ``revision`` (the one the page showed) must still be the stored one,
+    except for one choice (``rebase_decision``), which goes on top of later ones it commutes with."""
     sent = request.form.get("revision", "") if request.method == "POST" else ""
     revision = int(sent) if sent.isdigit() and len(sent) <= 9 else None
-    return configs.get_configuration(database.session(), config_id, revision=revision)
+    return configs.get_configuration(database.session(), config_id, revision=revision,
+                                     rebase_decision=rebase_decision)
 
 
 # --------------------------------------------------------------------------- catalog pages
@@ -479,7 +486,7 @@ def configure(config_id: str) -> str:
     context = panel_context(cfg, why=why_from(request.args), view=request.args.get("view"),
                             anchor=request.args.get("at"))
     if is_htmx():
-        return _with_sequence(render_template("storefront/_panel.html", oob=True, **context))
+        return _with_sequence(render_template("storefront/_panel.html", oob=True, **context), cfg.revision)
     context["status"] = " ".join(str(m) for m in get_flashed_messages(category_filter=["status"]))
     return render_template("storefront/configure.html", **context)
 
@@ -511,7 +518,7 @@ def set_value(config_id: str) -> Response | str:
     """Choose a value (or tick set elements). A value that is not possible is not stored:
     the answer explains why and offers the repair."""
     session = database.session()
-    cfg = _configuration(config_id)
+    cfg = _configuration(config_id, rebase_decision=True)
     before = cfg.state()
     try:
         attr = cfg.product.attribute(request.form.get("attribute", ""))
@@ -765,13 +772,90 @@ def save_quote(config_id: str) -> Response | tuple[str, int]:
     return redirect(url_for(".quote_page", token=quote.token), 303)
 
 
+def quote_problem_text(problem: Exception | None) -> str | None:
+    """Why a quote cannot be ordered at its price, in the buyer's words (``None``: it can)."""
+    if problem is None:
+        return None
+    reason = getattr(problem, "reason", "")
+    extra = getattr(problem, "extra", {})
+    if reason == "version_archived":
+        return str(_("This product version has been withdrawn from sale (archived), so it can no longer be "
+                     "ordered at the quoted price. Configure it again from this quote for the current version "
+                     "and price."))
+    if reason == "version_expired":
+        ended = datetime.fromisoformat(extra["valid_to"])
+        return str(_("The sale period of this product version ended on %(date)s (expired), so it can no longer "
+                     "be ordered at the quoted price. Configure it again from this quote for the current version "
+                     "and price.", date=format_date(ended.date(), "long")))
+    if reason == "quote_price_changed":
+        return str(_("The price of this configuration has changed since the quote, so it cannot be ordered at "
+                     "the quoted price. Configure it again from this quote for today's price."))
+    if reason == "quote_expired":
+        return str(_("This quote has expired"))
+    return str(_("The order could not be placed: %(detail)s", detail=str(problem)))
+
+
+def _quote_page(
+    quote: configs.Quote, *, errors: Mapping[str, str], key: str, status: int, form: Mapping[str, str]
+) -> tuple[str, int]:
+    from usecases.quote_orders import quote_order_problem
+
+    problem = quote_order_problem(database.read_session(), quote)
+    html = render_template("storefront/quote.html", errors=errors, idempotency_key=key, form=form,
+                           countries=country_names(), order_problem=quote_problem_text(problem),
+                           **quote_context(quote))
+    return html, status
+
+
 @bp.get("/q/<token>")
 def quote_page(token: str) -> str:
-    """A saved quote: configuration, catalog version, itemised price and validity, printable."""
+    """A saved quote: configuration, catalog version, itemised price and validity, printable, and the
+    form to order it at this price while the quote is valid and its catalog version on sale."""
     quote = configs.get_quote(database.read_session(), token)
     if quote.expired():
         raise configs.QuoteExpired(quote)
-    return render_template("storefront/quote.html", **quote_context(quote))
+    html, _status = _quote_page(quote, errors={}, key=uuid.uuid4().hex, status=200, form={})
+    return html
+
+
+@bp.post("/q/<token>/order")
+def order_quote(token: str) -> Response | tuple[str, int]:
+    """Order the quote at its frozen price (its configuration, quantity and catalog version)."""
+    from usecases.errors import UseCaseError
+    from usecases.quote_orders import order_quote as place_quote_order
+    from web.errors import status_of
+
+    quote = configs.get_quote(database.session(), token)
+    if quote.expired():
+        raise configs.QuoteExpired(quote)
+    errors, _quantity = _order_form_errors({**request.form, "quantity": str(quote.quantity)})
+    key = request.form.get("idempotency_key", "")
+    if errors:
+        return _quote_page(quote, errors=errors, key=key if "form" not in errors else uuid.uuid4().hex,
+                           status=422, form=request.form)
+    try:
+        body = place_quote_order(
+            database.session(),
+            token,
+            idempotency_key=key,
+            scope=ORDER_SCOPE,
+            customer_name=request.form["name"].strip(),
+            customer_email=request.form["email"].strip(),
+            locale=current_locale(),
+            delivery_address=delivery_address_of(request.form),
+            notes=request.form.get("notes", "").strip() or None,
+            purchase_order_ref=request.form.get("purchase_order_ref", "").strip() or None,
+        ).body
+    except UseCaseError as exc:
+        if exc.reason == "quote_expired":
+            raise configs.QuoteExpired(quote) from None
+        message = quote_problem_text(exc)
+        if exc.reason == "idempotency_key_reused":
+            message = _("This form was already used for another order; please check and submit again.")
+        fresh = uuid.uuid4().hex if exc.reason == "idempotency_key_reused" else key
+        return _quote_page(quote, errors={"form": str(message)}, key=fresh, status=status_of(exc.reason),
+                           form=request.form)
+    return redirect(url_for(".order_placed", number=body["number"], t=body["access_token"]), 303)
 
 
 @bp.get("/q/<token>/quote.pdf")

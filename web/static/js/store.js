@@ -4,9 +4,12 @@
    the order form against double submission (the server is idempotent anyway).
 
    Ordering: every htmx request carries an increasing sequence number
-   (X-Request-Seq); the server echoes it on the panel it answers with, and an
-   answer older than the newest one already shown is dropped, so a slow answer
-   to an earlier click never replaces the answer to a later one. */
+   (X-Request-Seq); the server echoes it on the panel it answers with, together
+   with the stored revision the panel shows (X-Configuration-Revision). An
+   answer showing an older revision than the panel on screen is dropped, and of
+   two answers showing the same revision the later request wins; so a slow
+   answer never replaces a newer one, whichever order the server took the
+   clicks in (a late click is applied on top of the earlier ones). */
 (function () {
   "use strict";
   document.documentElement.classList.add("js");
@@ -18,6 +21,7 @@
 
   var sent = 0;
   var shown = 0;
+  var shownRevision = 0;
 
   function dropStale(event) {
     var xhr = event.detail.xhr;
@@ -28,12 +32,22 @@
       event.detail.shouldSwap = true;
       event.detail.isError = false;
     }
-    if (seq < shown) {
+    var revision = parseInt(xhr.getResponseHeader("X-Configuration-Revision") || "", 10);
+    var older = isNaN(revision)
+      ? seq < shown
+      : revision < shownRevision || (revision === shownRevision && seq < shown);
+    if (older) {
       event.detail.shouldSwap = false;  // an older answer arriving late: keep the newer panel
       event.detail.ignoreTitle = true;
       return;
     }
-    shown = seq;
+    shown = Math.max(shown, seq);
+    if (!isNaN(revision)) { shownRevision = revision; }
+    var target = event.detail.target;
+    if (target && target.id === "panel" && !document.body.contains(target)) {
+      // An earlier answer already replaced the panel this request was made from: swap into the current one.
+      event.detail.target = document.getElementById("panel");
+    }
   }
 
   document.addEventListener("htmx:configRequest", function (event) {
