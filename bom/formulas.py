@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -115,7 +115,9 @@ class CompiledCatalog:
         hit = self._configurators.get(key)
         if hit is None:
             if isinstance(owner, Product):
-                product = owner
+                # The explosion checks each configurable module where it occurs (and names
+                # that place), so the product is validated against its own rules here.
+                product = replace(owner, modules=())
             else:
                 product = Product(owner.code, owner.name, Decimal(0), owner.attributes, rules=owner.rules)
             # Validation evaluates the model's constraints directly; the brute-force

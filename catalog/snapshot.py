@@ -11,7 +11,7 @@ exact place; ``loc`` never takes part in equality or hashing.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from enum import StrEnum
 
@@ -409,6 +409,9 @@ class Product:
     """Derived attributes (each with ``derived`` set): computed, never chosen, not solver variables."""
     texts: tuple[TextField, ...] = ()
     """Free texts the buyer writes (see :class:`TextField`)."""
+    modules: tuple[Module, ...] = field(default=(), compare=False, repr=False)
+    """The catalog's modules the super BOM reaches (any depth), filled in by :class:`Catalog`:
+    the configurator compiles the configurable ones into the product's model."""
 
     def attribute(self, code: str) -> Attribute:
         for a in self.attributes:
@@ -431,6 +434,12 @@ class Catalog:
     description: Label | None = None
     loc: SourceLoc | None = field(default=None, compare=False, repr=False)
 
+    def __post_init__(self) -> None:
+        # Each product carries the modules its super BOM reaches, so a product alone compiles
+        # into the model of the whole product (module rules included).
+        linked = tuple(_with_modules(p, self.modules) for p in self.products)
+        object.__setattr__(self, "products", linked)
+
     def product(self, code: str) -> Product:
         for p in self.products:
             if p.code == code:
@@ -448,3 +457,32 @@ class Catalog:
             if m.code == code:
                 return m
         return None
+
+
+def reachable_modules(bom: Sequence[BomLine], modules: Sequence[Module]) -> tuple[Module, ...]:
+    """The modules ``bom`` reaches through its lines and their components, at any depth, in
+    the order first met (a cycle is followed once).
+
+    >>> leaf = Module("LEAF", Label("Leaf"))
+    >>> top = Module("TOP", Label("Top"), components=(BomLine(10, "LEAF"), BomLine(20, "BOLT")))
+    >>> [m.code for m in reachable_modules((BomLine(10, "TOP"),), (leaf, top))]
+    ['TOP', 'LEAF']
+    """
+    by_code = {m.code: m for m in modules}
+    seen: dict[str, Module] = {}
+    pending = [line.item for line in bom]
+    while pending:
+        code = pending.pop(0)
+        module = by_code.get(code)
+        if module is None or code in seen:
+            continue
+        seen[code] = module
+        pending.extend(line.item for line in module.components)
+    return tuple(seen.values())
+
+
+def _with_modules(product: Product, modules: Sequence[Module]) -> Product:
+    reached = reachable_modules(product.bom, modules)
+    if reached == product.modules:
+        return product
+    return replace(product, modules=reached)

@@ -38,6 +38,7 @@ False
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import itertools
 import math
@@ -47,6 +48,7 @@ from catalog.snapshot import Attribute, AttributeKind, Product, Rule, Value
 from configurator.decompose import Decomposer, NotDecomposable
 from configurator.derived import plain_product
 from configurator.model import Constraint, Model, Variable, element_var
+from configurator.modules import ACTIVE, BROKEN, INACTIVE, Guard, ModuleConstraint, module_constraints
 from configurator.rules import (
     EvaluationError,
     RuleError,
@@ -72,7 +74,11 @@ def build_model(product: Product, *, key: str) -> Model:
     subclasses, or :class:`~configurator.rules.RuleSetInvalid` for several in
     one text) with ``where`` and ``source`` filled in.
     """
+    reached = product.modules
     product = plain_product(product)  # derived attributes read their definitions
+    if product.modules is not reached:
+        # Products compare without the modules they reach, so a cached rewrite may carry another's.
+        product = dataclasses.replace(product, modules=reached)
     attrs = product.attributes
     by_code = {a.code: a for a in attrs}
     compiled: list[tuple[Rule, Expr | None, tuple[str, ...]]] = []
@@ -82,7 +88,12 @@ def build_model(product: Product, *, key: str) -> Model:
             compiled.append((rule, checked, tuple(sorted(references(checked)))))
         else:
             compiled.append((rule, None, rule.columns))
-    order = attribute_order([a.code for a in attrs], [scope for _, _, scope in compiled])
+    # Configurable modules the super BOM reaches: their values and rules hold whenever their line is active.
+    guards, in_modules = module_constraints(product)
+    order = attribute_order(
+        [a.code for a in attrs],
+        [*(scope for _, _, scope in compiled), *(g.attributes for g in guards), *(m.attributes for m in in_modules)],
+    )
     variables: list[Variable] = []
     set_elements: dict[str, tuple[str, ...]] = {}
     vars_of: dict[str, tuple[str, ...]] = {}
@@ -115,6 +126,13 @@ def build_model(product: Product, *, key: str) -> Model:
             constraints.extend(_split_or_whole(decomposer, rule.id, expr, ordered, by_code, vars_of))
         else:
             constraints.append(_table_constraint(rule, attrs, by_code))
+    if guards or in_modules:
+        variables = _place_guards(variables, guards, vars_of)
+        constraints.extend(_guard_constraint(g, by_code, vars_of) for g in guards)
+        for m in in_modules:
+            c = _module_constraint(m, by_code, vars_of, {g.name: g for g in guards})
+            if c is not None:
+                constraints.append(c)
     if decomposer.variables:
         variables = decomposer.placed(variables)
     return Model(
@@ -212,6 +230,98 @@ def _expression_constraint(
             return False
 
     return Constraint(rule_id, tuple(scope), predicate)
+
+
+def _place_guards(
+    variables: list[Variable], guards: Sequence[Guard], vars_of: Mapping[str, tuple[str, ...]]
+) -> list[Variable]:
+    """``variables`` with each module guard (an auxiliary variable) right after the last variable it reads."""
+    after: dict[str, list[Variable]] = {}
+    first: list[Variable] = []
+    position = {v.name: i for i, v in enumerate(variables)}
+    for g in guards:
+        aux = Variable(g.name, (INACTIVE, ACTIVE, BROKEN), "", auxiliary=True)
+        reads = [n for code in g.attributes for n in vars_of[code]]
+        if reads:
+            after.setdefault(max(reads, key=position.__getitem__), []).append(aux)
+        else:
+            first.append(aux)
+    out = list(first)
+    for v in variables:
+        out.append(v)
+        out.extend(after.get(v.name, ()))
+    return out
+
+
+def _guard_constraint(g: Guard, by_code: Mapping[str, Attribute], vars_of: Mapping[str, tuple[str, ...]]) -> Constraint:
+    """The definition of a guard variable: its value is the state its attributes give (the scope ends with it)."""
+    readers = _readers(g.attributes, by_code, vars_of)
+    scope = (*(n for code in g.attributes for n in vars_of[code]), g.name)
+    state = g.state
+
+    def predicate(*values: Value) -> bool:
+        return state(_env(readers, values[:-1])) == values[-1]
+
+    return Constraint(g.name, scope, predicate)
+
+
+def _module_constraint(
+    m: ModuleConstraint,
+    by_code: Mapping[str, Attribute],
+    vars_of: Mapping[str, tuple[str, ...]],
+    guards: Mapping[str, Guard],
+) -> Constraint | None:
+    """A module constraint over its guard and the solver variables of the product attributes it reads
+    (``None`` when it reads nothing and holds)."""
+    readers = _readers(m.attributes, by_code, vars_of)
+    scope = tuple(n for code in m.attributes for n in vars_of[code])
+    holds = m.holds
+    guard = m.guard
+    if guard is not None:
+        # A scope ending with the guard would read as its definition: read its inputs too.
+        extra = () if scope else tuple(n for code in guards[guard].attributes for n in vars_of[code])
+        size = len(scope)
+
+        def guarded(*values: Value) -> bool:
+            env = _env(readers, values[1 : 1 + size])
+            env[guard] = values[0]
+            return holds(env)
+
+        return Constraint(m.rule_id, (guard, *scope, *extra), guarded)
+    if not scope:
+        # Always selected and fixed by constants: decided now. A broken one leaves no valid
+        # configuration, and still names its rule.
+        return None if holds({}) else Constraint(m.rule_id, (), lambda: False, frozenset())
+
+    def predicate(*values: Value) -> bool:
+        return holds(_env(readers, values))
+
+    return Constraint(m.rule_id, scope, predicate)
+
+
+def _readers(
+    codes: Sequence[str], by_code: Mapping[str, Attribute], vars_of: Mapping[str, tuple[str, ...]]
+) -> list[tuple[str, int, tuple[str, ...] | None]]:
+    """How to rebuild each attribute's value from a scope's flat list of solver values."""
+    readers: list[tuple[str, int, tuple[str, ...] | None]] = []
+    start = 0
+    for code in codes:
+        if by_code[code].kind is AttributeKind.SET:
+            readers.append((code, start, tuple(c.code for c in by_code[code].choices)))
+        else:
+            readers.append((code, start, None))
+        start += len(vars_of[code])
+    return readers
+
+
+def _env(readers: Sequence[tuple[str, int, tuple[str, ...] | None]], values: Sequence[Value]) -> dict[str, object]:
+    env: dict[str, object] = {}
+    for code, start, elements in readers:
+        if elements is None:
+            env[code] = values[start]
+        else:
+            env[code] = frozenset(e for e, on in zip(elements, values[start : start + len(elements)], strict=True) if on)
+    return env
 
 
 def _table_constraint(rule: Rule, attrs: Sequence[Attribute], by_code: Mapping[str, Attribute]) -> Constraint:

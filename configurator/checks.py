@@ -303,7 +303,7 @@ def find_configuration(
     # content (the product as compiled, the extra rules, the condition's
     # identity), or a later check would be answered from another model.
     token = key or (uuid.uuid4().hex if condition is not None else "")
-    content = repr((copy.attributes, copy.rules, token))
+    content = repr((copy.attributes, copy.rules, copy.bom, copy.modules, token))
     model = build_model(copy, key=f"check:{product.code}#{hashlib.sha256(content.encode()).hexdigest()[:20]}")
     if condition is not None:
         model = dataclasses.replace(

@@ -251,7 +251,7 @@ def _shown(value: AttributeValue) -> str:
 
 
 def _model_of(product: Product, tag: str) -> Model:
-    content = repr((product.attributes, product.rules))
+    content = repr((product.attributes, product.rules, product.bom, product.modules))
     return build_model(
         product, key=f"diff:{tag}:{product.code}#{hashlib.sha256(content.encode()).hexdigest()[:20]}"
     )

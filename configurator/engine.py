@@ -44,6 +44,7 @@ from configurator.decisions import (
 from configurator.diagnosis import fastdiag, quickxplain
 from configurator.errors import ConfiguratorError
 from configurator.model import Constraint, Model
+from configurator.modules import GUARD_PREFIX, module_labels
 from configurator.priced import PricedModel
 from configurator.pricing import PriceBreakdown, PriceModel
 
@@ -296,8 +297,9 @@ def _compiled(
 ) -> tuple[Model, Backend, float]:
     # Keyed by the catalog's content key when known: two requests for the same
     # published version share one compiled diagram. Without a key the product
-    # value itself (hashable, frozen) is the key.
-    ident: object = catalog_key if catalog_key else product
+    # value itself (hashable, frozen) is the key, with the modules it reaches (compiled in, but
+    # not part of a product's equality).
+    ident: object = catalog_key if catalog_key else (product, product.modules)
     cache_key = (ident, product.code, backend)
     with _cache_lock:
         hit = _cache.get(cache_key)
@@ -309,7 +311,7 @@ def _compiled(
 
     # Backends keep their own caches keyed by Model.key, so without a catalog key
     # the key must still identify the product's content, not just its code.
-    content = catalog_key or hashlib.sha256(repr(product).encode()).hexdigest()[:20]
+    content = catalog_key or hashlib.sha256(repr((product, product.modules)).encode()).hexdigest()[:20]
     model_key = f"{content}:{product.code}"
     started = time.perf_counter()
     model = build_model(product, key=model_key)
@@ -577,10 +579,11 @@ class Configurator:
                 self._attr_vars[a.code] = tuple(self.model.set_elements.get(a.code, ()))
             else:
                 self._attr_vars[a.code] = (a.code,)
-        self._rule_labels = {r.id: r.message for r in product.rules}
+        self._rule_labels = {**module_labels(product), **{r.id: r.message for r in product.rules}}
         self._rule_order: list[str] = []
         for c in self.model.constraints:
-            if c.rule_id not in self._rule_order:
+            # Module line guards define auxiliary variables: structure every rule subset keeps.
+            if c.rule_id not in self._rule_order and not c.rule_id.startswith(GUARD_PREFIX):
                 self._rule_order.append(c.rule_id)
         self._click_cache: _Click | bool | None = None
         self._rule_check_cache: dict[tuple[frozenset[str], tuple[tuple[str, frozenset[Value]], ...]], bool] = {}
@@ -1051,7 +1054,9 @@ class Configurator:
     def _satisfiable(self, rule_ids: frozenset[str], restrict: Mapping[str, frozenset[Value]]) -> bool:
         from configurator.backends.select import make_backend
 
-        constraints = tuple(c for c in self.model.constraints if c.rule_id in rule_ids)
+        constraints = tuple(
+            c for c in self.model.constraints if c.rule_id in rule_ids or c.rule_id.startswith(GUARD_PREFIX)
+        )
         # Only variables some kept constraint (or the restriction) touches matter:
         # every other variable is unconstrained and always extends.
         used = {n for c in constraints for n in c.scope} | set(restrict)

@@ -89,6 +89,7 @@ from configurator.decisions import (
     find_attribute,
     parse_value,
 )
+from configurator.modules import module_labels
 from usecases.catalogs import (
     LoadedCatalog,
     LruCache,
@@ -1097,12 +1098,23 @@ def _value_label(attribute: Attribute, value: Value, locale: str) -> str:
 
 def _rules_by_attribute(configurator: Configurator) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
-    variables = {v.name: v.attribute for v in configurator.model.variables}
-    for constraint in configurator.model.constraints:
+    model = configurator.model
+    variables = {v.name: v.attribute for v in model.variables}
+    # An auxiliary variable (a configurable module's line selection) stands for the attributes
+    # its definition reads: the constraint whose scope ends with it.
+    auxiliary = {v.name for v in model.variables if v.auxiliary}
+    reads: dict[str, set[str]] = {}
+    for constraint in model.constraints:
+        if constraint.scope and constraint.scope[-1] in auxiliary:
+            reads.setdefault(constraint.scope[-1], set()).update(
+                variables[n] for n in constraint.scope[:-1] if n not in auxiliary
+            )
+    for constraint in model.constraints:
         for name in constraint.scope:
-            ids = out.setdefault(variables[name], [])
-            if constraint.rule_id not in ids:
-                ids.append(constraint.rule_id)
+            for attribute in sorted(reads.get(name, ())) if name in auxiliary else [variables[name]]:
+                ids = out.setdefault(attribute, [])
+                if constraint.rule_id not in ids:
+                    ids.append(constraint.rule_id)
     return out
 
 
@@ -1144,7 +1156,8 @@ def state_document(
     else:
         wanted = set(reasons)
     constrained = _rules_by_attribute(configurator) if configurator is not None else {}
-    rule_messages = {r.id: r.message for r in product.rules}
+    # The product's rules and the checks of the configurable modules its BOM reaches.
+    rule_messages = {**module_labels(product), **{r.id: r.message for r in product.rules}}
     attributes: list[dict[str, Any]] = []
     for attribute_state in state.attributes:
         attr = product.attribute(attribute_state.code)
