@@ -52,12 +52,15 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from benchmarks.load.run import free_port, percentile
+from benchmarks.load.run import free_port, percentile, process_tree_cpu
 
 REPO = Path(__file__).resolve().parents[1]
 PRODUCT = "city-ebike"
 POOL = 6000
 """Configurations copied per consumed kind (fresh, long, complete); a run stops a row when its pool is spent."""
+
+LIMITS = ("ORDERS", "CONFIGURATION_WRITES", "ORDER_LOOKUP", "SHARE_LINKS")
+"""The abuse limits the measured operations count against (``web.limits``)."""
 
 Call = tuple[str, str, Any, dict[str, str], int]
 """method, path, JSON body (or None), headers, expected status."""
@@ -71,29 +74,6 @@ class Row:
     errors: int = 0
     cpu: float = 0.0
     samples: list[str] = field(default_factory=list)
-
-
-def _process_tree_cpu(root: int) -> float:
-    """User + system CPU seconds of ``root``'s descendants (the gunicorn master and workers), from /proc."""
-    tick = os.sysconf("SC_CLK_TCK")
-    parents: dict[int, int] = {}
-    times: dict[int, float] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue  # the process ended meanwhile
-        pid = int(stat.parent.name)
-        parents[pid] = int(fields[1])
-        times[pid] = (int(fields[11]) + int(fields[12])) / tick
-    total = 0.0
-    for pid, cpu in times.items():
-        p = pid
-        while p in parents and p != root:
-            p = parents[p]
-        if p == root:
-            total += cpu
-    return total
 
 
 class Connection:
@@ -170,14 +150,14 @@ def _run(
             row.samples.extend(samples)
 
     pool = [threading.Thread(target=client) for _ in range(threads)]
-    cpu = _process_tree_cpu(master)
+    cpu = process_tree_cpu(master)
     began = time.monotonic()
     for t in pool:
         t.start()
     for t in pool:
         t.join()
     row.elapsed += time.monotonic() - began
-    row.cpu += _process_tree_cpu(master) - cpu
+    row.cpu += process_tree_cpu(master) - cpu
 
 
 def _server_times(log_path: Path) -> dict[str, list[float]]:
@@ -284,7 +264,9 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - one linear scrip
             **os.environ,
             "C2M_DATABASE_URL": url,
             "C2M_SECRET_KEY": secrets.token_hex(32),
+            # Rate limits on (Redis round trips included, as in production) but out of the way.
             "C2M_PUBLIC_RATE_LIMIT": "100000000 per minute",
+            **{f"C2M_RATE_LIMIT_{name}": "100000000 per minute" for name in LIMITS},
             "C2M_REDIS_URL": os.environ.get("C2M_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"),
             "C2M_THREADS": str(args.server_threads),
             # Steady state: no worker recycling (and recompiling) in the middle of a row.

@@ -17,6 +17,7 @@ b'{"a":[1,"\\xe9\\x87\\x91"],"b":"2.5"}'
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Mapping
@@ -44,10 +45,16 @@ def decimal_text(value: Decimal) -> str:
     """
     if not value.is_finite():
         raise ValueError(f"cannot serialize {value}")
+    return _decimal_text(value)
+
+
+@functools.lru_cache(maxsize=8192)
+def _decimal_text(value: Decimal) -> str:
+    # Cached by value: equal decimals ("2.50", "2.5") have one normalized text. A BOM and
+    # its production order write hundreds of decimals, mostly the same few quantities.
     if value == 0:
         return "0"
-    text = format(value.normalize(EXACT), "f")
-    return text
+    return format(value.normalize(EXACT), "f")
 
 
 def label_json(label: Label) -> dict[str, str]:
@@ -174,12 +181,8 @@ def _feasibility(f: Feasibility | None) -> dict[str, Json] | None:
     }
 
 
-def order_json(order: ProductionOrder, bom_sha256: str | None = None) -> dict[str, Json]:
-    """The production order as a JSON-ready mapping, its BOM included.
-
-    ``bom_sha256`` is ``digest(order.bom)`` when the caller already has it (it
-    saves serialising the BOM once more); it is not checked.
-    """
+def _order_head(order: ProductionOrder) -> dict[str, Json]:
+    """The production order's fields but its BOM and the BOM's digest."""
     out: dict[str, Json] = {
         "format": ORDER_FORMAT,
         "number": order.number,
@@ -197,12 +200,22 @@ def order_json(order: ProductionOrder, bom_sha256: str | None = None) -> dict[st
         "operations": [_operation(s) for s in order.operations],
         "materials": [_material(m) for m in order.materials],
         "feasibility": _feasibility(order.feasibility),
-        "bom": bom_json(order.bom),
-        "bom_sha256": bom_sha256 if bom_sha256 is not None else digest(order.bom),
     }
     if order.bom.texts:  # the production order prints the buyer's texts (engraving...) too
         out["texts"] = dict(order.bom.texts)
     return out
+
+
+def order_json(order: ProductionOrder, bom_sha256: str | None = None) -> dict[str, Json]:
+    """The production order as a JSON-ready mapping, its BOM included.
+
+    ``bom_sha256`` is ``digest(order.bom)`` when the caller already has it (it
+    saves serialising the BOM once more); it is not checked.
+    """
+    doc = _order_head(order)
+    doc["bom"] = bom_json(order.bom)
+    doc["bom_sha256"] = bom_sha256 if bom_sha256 is not None else digest(order.bom)
+    return doc
 
 
 def _plain(obj: Any) -> Json:
@@ -210,8 +223,10 @@ def _plain(obj: Any) -> Json:
     kind = type(obj)
     # Fast paths for the exact built-in types that make up most of a document (the checks below
     # still apply to their subclasses and to everything else).
-    if kind is str or kind is int or kind is bool:
+    if kind is str or kind is int or kind is bool or obj is None:
         return obj  # type: ignore[no-any-return,unused-ignore]
+    if kind is Decimal:
+        return decimal_text(obj)
     if kind is list or kind is tuple:
         return [_plain(v) for v in obj]
     if kind is dict:
@@ -265,22 +280,78 @@ def to_json_value(obj: Any) -> Json:
 
 def canonical_json(obj: Any) -> bytes:
     """The canonical UTF-8 JSON bytes of a BOM, a production order or plain data."""
-    return json.dumps(
-        _plain(obj), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
+    if type(obj) is BillOfMaterials:
+        return _dumps_typed(bom_json(obj))
+    if type(obj) is ProductionOrder:
+        return _dumps_typed(order_json(obj))
+    return _dumps(obj)
 
 
-def order_document(order: ProductionOrder, bom_sha256: str | None = None) -> bytes:
-    """:func:`canonical_json` of a production order, given its BOM's digest if already known.
+_BOM_SLOT = "\x00bom\x00"
+"""Stands for the BOM in a production order serialised around already serialised BOM bytes: a
+NUL is always escaped in JSON, so only this slot serialises to :data:`_BOM_SLOT_JSON`."""
+_BOM_SLOT_JSON = b'"bom":"\\u0000bom\\u0000"'
 
-    The same bytes as ``canonical_json(order)`` when ``bom_sha256`` is ``digest(order.bom)``.
+
+def order_document(
+    order: ProductionOrder, bom_sha256: str | None = None, *, bom_bytes: bytes | None = None
+) -> bytes:
+    """:func:`canonical_json` of a production order, given its BOM's digest or bytes if already known.
+
+    The same bytes as ``canonical_json(order)`` when ``bom_sha256`` is ``digest(order.bom)``
+    and ``bom_bytes`` is ``canonical_json(order.bom)`` (then the BOM, the bulk of the
+    document, is not serialised again: its bytes are placed under ``"bom"``, where
+    sorted keys put them; neither is checked).
+
+    >>> from bom.lines import BillOfMaterials
+    >>> from bom.work_calendar import WorkCalendar
+    >>> bom = BillOfMaterials("c", "CNY", "p", Label("P"), 1, (), (), (), Decimal(0))
+    >>> order = ProductionOrder("PO-1", "c", "1", "h", "p", Label("P"), 1, (), date(2025, 3, 14),
+    ...     datetime(2025, 3, 14, 8), datetime(2025, 3, 14, 16), bom, (), (), WorkCalendar(), None)
+    >>> order_document(order, bom_bytes=canonical_json(bom)) == canonical_json(order)
+    True
+    """
+    if bom_bytes is None:
+        return _dumps_typed(order_json(order, bom_sha256))
+    doc = _order_head(order)
+    doc["bom"] = _BOM_SLOT
+    doc["bom_sha256"] = bom_sha256 if bom_sha256 is not None else hashlib.sha256(bom_bytes).hexdigest()
+    text = _dumps_typed(doc)
+    if text.count(_BOM_SLOT_JSON) != 1:  # pragma: no cover - only a document holding the slot's text
+        return _dumps_typed(order_json(order, doc["bom_sha256"]))
+    head, _, tail = text.partition(_BOM_SLOT_JSON)
+    return b"".join((head, b'"bom":', bom_bytes, tail))
+
+
+def _typed_default(obj: Any) -> Json:
+    """What the JSON encoder cannot write itself in a document of typed fields, as :func:`_plain` has it."""
+    if type(obj) is Decimal:
+        return decimal_text(obj)
+    if isinstance(obj, frozenset | set):
+        return sorted(_plain(v) for v in obj)
+    return _plain_other(obj)
+
+
+def _dumps_typed(doc: dict[str, Json]) -> bytes:
+    """:func:`_dumps` of a BOM's or production order's mapping (:func:`bom_json`, :func:`order_json`).
+
+    The same bytes, with the encoder walking the containers in C: their leaves
+    come from typed fields (decimals, dates, labels, attribute values), never
+    floats or non-text keys, which :func:`_plain` refuses for plain data.
     """
     return json.dumps(
-        _plain(order_json(order, bom_sha256)),
+        doc,
+        default=_typed_default,
         sort_keys=True,
         separators=(",", ":"),
         ensure_ascii=False,
         allow_nan=False,
+    ).encode("utf-8")
+
+
+def _dumps(obj: Any) -> bytes:
+    return json.dumps(
+        _plain(obj), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     ).encode("utf-8")
 
 

@@ -81,8 +81,14 @@ def explode(
     *,
     quantity: int = 1,
     texts: Mapping[str, object] | None = None,
+    rules_checked: bool = False,
 ) -> BillOfMaterials:
     """Explode the super BOM of ``product_code`` for a complete, valid configuration.
+
+    ``rules_checked``: the caller has just checked the product's rules on this very
+    configuration (placing an order validates it once, with the configurator);
+    completeness and domains are still checked here, the product's rules not again.
+    Configurable modules' own rules are always checked (no caller checks those).
 
     ``configuration`` maps every attribute of the product to its value (set
     attributes: a frozenset of element codes). Raises
@@ -96,7 +102,10 @@ def explode(
     product = product_of(catalog, product_code)
     written = check_texts(product, texts or {})  # InvalidText names the field
     comp = compiled(catalog)
-    env = check_product_configuration(comp, product, configuration)
+    if rules_checked:
+        env = check_values(product.code, product.attributes, configuration, complete=True)
+    else:
+        env = check_product_configuration(comp, product, configuration)
     walker = _Walker(comp)
     with localcontext(EXACT):
         # Quantities and costs are multiplied and summed as Decimals: never round them.

@@ -1,22 +1,25 @@
 """Placing orders, once per Idempotency-Key, and reading them back for buyers and the ERP.
 
-:func:`place_order` re-validates the configuration against the catalog version
-it is pinned to, prices it, explodes its BOM and schedules a production order
-(all pure computation, outside any write transaction), then stores in ONE
-short transaction: the idempotency key, the order (decisions, complete
+:func:`place_order` validates the configuration once against the catalog
+version it is pinned to, prices it, explodes its BOM once and schedules a
+production order (pure computation, before any write), then stores in ONE
+short transaction of six statements: the order (decisions, complete
 configuration, version, price and breakdown, the frozen canonical BOM and its
-SHA-256), the production order (canonical document and its SHA-256) and the
-outbox events ``order.created`` and ``production_order.released``.
+SHA-256) and its number, the production order (canonical document and its
+SHA-256, the BOM's bytes serialised once), the idempotency key with the answer,
+and the outbox events ``order.created`` and ``production_order.released``.
+On PostgreSQL the reads (key, configuration, catalog version) and the writes
+share one transaction and one pooled connection.
 
-Idempotency. The key row is the transaction's first write, and it is keyed
-(key, scope). Two requests with one key therefore race on that insert: on
+Idempotency. The key row is keyed (key, scope) and written in the transaction
+before the events. Two requests with one key therefore race on that insert: on
 PostgreSQL the second insert waits for the first transaction and then fails
 with a unique violation; on SQLite writers queue on the database lock and the
-second one fails the same way. The loser reads the winner's committed row and
-replays its stored response (same status, same body). A failure rolls back the
-key with everything else, so a request that was refused (422) can be retried
-with the same key once fixed. Keys are scoped per API token (or ``public``):
-two clients never see each other's responses.
+second one fails the same way. The loser rolls back (its order with it), reads
+the winner's committed row and gives back its stored answer (same body). A
+failure rolls back the key with everything else, so a request that was refused
+can be retried with the same key once fixed. Keys are scoped per API token (or
+``public``): two clients never see each other's responses.
 
 Numbers. ``SO-<year>-<id>`` and ``PO-<year>-<id>`` come from the order row's id
 after the insert (a placeholder is written first): the database hands out
@@ -39,9 +42,9 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -161,6 +164,23 @@ class _Prepared:
     production: ProductionOrder
 
 
+@dataclass(frozen=True, slots=True)
+class PlacedOrder:
+    """What placing an order gave: the order as the API shows it, with its one-time ``access_token``.
+
+    ``replayed``: the Idempotency-Key had been used with this very request before, and this is
+    the answer stored then (no second order). ``document`` is ``body`` as stored JSON text.
+    """
+
+    body: dict[str, Any]
+    document: str
+    replayed: bool
+
+    @property
+    def number(self) -> str:
+        return str(self.body["number"])
+
+
 def place_order(
     session: Session,
     *,
@@ -181,20 +201,20 @@ def place_order(
     today: date | None = None,
     calendar: WorkCalendar | None = None,
     texts: Mapping[str, Any] | None = None,
-) -> tuple[int, dict[str, Any]]:
-    """Place an order (or replay the response already given for ``idempotency_key``).
+) -> PlacedOrder:
+    """Place an order (or give back the answer already given for ``idempotency_key``).
 
     Either ``configuration_id`` (a saved configuration, pinned to its catalog
     version) or ``catalog`` + ``product`` + ``decisions`` (``version``
-    defaults to the one in force). Returns ``(status, body)``: 201 and the
-    order with its one-time ``access_token``, or the stored pair on a replay.
-    The session must have no pending work; this function commits.
+    defaults to the one in force). The configuration is validated once and
+    exploded once. The session must have no pending work; this function commits.
 
     :raise UseCaseError: ``idempotency_key_reused`` (same key, other body),
-        409 ``idempotency_in_progress``, 422 ``configuration_incomplete`` /
-        ``configuration_conflict`` / ``configuration_invalid``, 404
-        ``configuration_not_found``, 409 ``version_archived``; domain errors
-        (unknown catalog, product, attribute, invalid value) propagate.
+        ``idempotency_in_progress``, ``configuration_incomplete`` /
+        ``configuration_conflict`` / ``configuration_invalid``,
+        ``configuration_not_found``, ``version_archived``, ``invalid_quantity``,
+        ``invalid_delivery_address``; domain errors (unknown catalog, product,
+        attribute, invalid value) propagate.
     """
     body: dict[str, Any] = {
         "configuration_id": configuration_id,
@@ -223,26 +243,32 @@ def place_order(
         existing = None
     if existing is not None:
         return _replay(session, existing, fingerprint)
-    session.rollback()
 
     if isinstance(quantity, bool) or not 1 <= quantity <= MAX_QUANTITY:
-        raise UseCaseError(
-"invalid_quantity", f"quantity must be 1..{MAX_QUANTITY}", field="quantity")
-    if delivery_address is not None:
-        check_delivery_address(delivery_address)
-    prepared = _prepare(
-        session,
-        configuration_id=configuration_id,
-        catalog=catalog,
-        version=version,
-        product=product,
-        decisions=decisions,
-        quantity=quantity,
-        today=today or datetime.now(UTC).date(),
-        calendar=calendar or WorkCalendar(),
-        texts=texts or {},
-    )
-    session.rollback()  # end the read transaction: the write transaction starts with a write
+        session.rollback()
+        raise UseCaseError("invalid_quantity", f"quantity must be 1..{MAX_QUANTITY}", field="quantity")
+    address = check_delivery_address(delivery_address) if delivery_address is not None else None
+    try:
+        prepared = _prepare(
+            session,
+            configuration_id=configuration_id,
+            catalog=catalog,
+            version=version,
+            product=product,
+            decisions=decisions,
+            quantity=quantity,
+            today=today or datetime.now(UTC).date(),
+            calendar=calendar or WorkCalendar(),
+            texts=texts or {},
+        )
+    except BaseException:
+        session.rollback()
+        raise
+    if session.get_bind().dialect.name != "postgresql":
+        # SQLite: a transaction that read and then writes fails when another writer got in
+        # between, so the write transaction starts afresh with its first write. PostgreSQL
+        # goes on in the same transaction (read committed: nothing read is relied on as locked).
+        session.rollback()
 
     for attempt in range(WRITE_RETRIES):
         try:
@@ -257,7 +283,7 @@ def place_order(
                 customer_email=customer_email,
                 locale=locale,
                 purchase_order_ref=purchase_order_ref,
-                delivery_address=delivery_address,
+                delivery_address=address,
                 notes=notes,
             )
         except IntegrityError:
@@ -321,21 +347,21 @@ def forget_expired_keys(session: Session, *, now: datetime | None = None) -> int
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def _replay(session: Session, row: IdempotencyKey, fingerprint: str) -> tuple[int, dict[str, Any]]:
-    status, stored, same = row.status_code, row.response_body, row.request_hash == fingerprint
+def _replay(session: Session, row: IdempotencyKey, fingerprint: str) -> PlacedOrder:
+    done, stored, same = row.status_code is not None, row.response_body, row.request_hash == fingerprint
     session.rollback()
     if not same:
         raise UseCaseError(
-"idempotency_key_reused",
+            "idempotency_key_reused",
             "this Idempotency-Key was already used with a different request body; use a new key for a new order",
         )
-    if status is None or stored is None:
+    if not done or stored is None:
         raise UseCaseError(
-"idempotency_in_progress",
+            "idempotency_in_progress",
             "a request with this Idempotency-Key is still being processed",
             retry_after=1,
         )
-    return status, json.loads(stored)
+    return PlacedOrder(body=json.loads(stored), document=stored, replayed=True)
 
 
 def _prepare(
@@ -355,13 +381,13 @@ def _prepare(
         saved = get_configuration(session, configuration_id)  # 404 configuration_not_found
         if saved.catalog.content_hash != saved.record.content_hash:
             raise UseCaseError(
-"catalog_version_mismatch",
+                "catalog_version_mismatch",
                 f"configuration {configuration_id} was made on content {saved.record.content_hash[:12]} "
                 f"but version {saved.catalog.number} holds {saved.catalog.content_hash[:12]}",
             )
         if saved.invalid:
             raise UseCaseError(
-"configuration_invalid",
+                "configuration_invalid",
                 "decisions that do not fit the catalog version: "
                 + "; ".join(f"#{i.index}: {i.detail}" for i in saved.invalid),
                 violations=[{"rule": i.reason, "message": i.detail, "attributes": []} for i in saved.invalid],
@@ -370,7 +396,7 @@ def _prepare(
     else:
         if catalog is None or product is None or decisions is None:
             raise UseCaseError(
-"missing_configuration",
+                "missing_configuration",
                 "give either configuration_id, or catalog, product and decisions",
                 field="configuration_id",
             )
@@ -380,7 +406,7 @@ def _prepare(
         engine = get_configurator(loaded.catalog, item.code, loaded.content_hash)
     if loaded.status != "published":
         raise UseCaseError(
-"version_archived",
+            "version_archived",
             f"version {loaded.number} of catalog {loaded.code!r} is withdrawn from sale; configure the product again",
         )
     effective = engine.check(chosen)
@@ -392,7 +418,7 @@ def _prepare(
     violations = engine.validate(values)
     if violations:
         raise UseCaseError(
-"configuration_invalid",
+            "configuration_invalid",
             "; ".join(f"{v.rule_id}: {v.message.en}" for v in violations),
             violations=[
                 {"rule": v.rule_id, "message": v.message.en, "attributes": list(v.attributes)}
@@ -402,7 +428,8 @@ def _prepare(
     with timed("bom"):  # web.observability: pricing, BOM explosion, routing, scheduling
         breakdown = price(item, values, currency=loaded.catalog.currency)
         try:
-            bom = explode(loaded.catalog, item.code, values, quantity=quantity, texts=texts)
+            # Validated just above with the configurator: the explosion does not check the rules again.
+            bom = explode(loaded.catalog, item.code, values, quantity=quantity, texts=texts, rules_checked=True)
         except InvalidText as exc:
             raise UseCaseError("invalid_text", str(exc), field=f"texts.{exc.field}") from None
         routed = route(loaded.catalog, bom)
@@ -448,7 +475,7 @@ def _settled_values(state: State, item: Product) -> dict[str, AttributeValue]:
     if state.conflict is not None:
         rules = [r.rule_id for r in state.conflict.rules]
         raise UseCaseError(
-"configuration_conflict",
+            "configuration_conflict",
             "the decisions cannot all hold: "
             + ", ".join(str(d) for d in state.conflict.decisions)
             + (f" (rules: {', '.join(rules)})" if rules else ""),
@@ -459,7 +486,7 @@ def _settled_values(state: State, item: Product) -> dict[str, AttributeValue]:
     missing = [a.code for a in item.attributes if a.code not in values]
     if missing:
         raise UseCaseError(
-"configuration_incomplete", f"not chosen yet: {', '.join(missing)}", missing=missing
+            "configuration_incomplete", f"not chosen yet: {', '.join(missing)}", missing=missing
         )
     return values
 
@@ -515,81 +542,114 @@ def _store(
     purchase_order_ref: str | None = None,
     delivery_address: Mapping[str, Any] | None = None,
     notes: str | None = None,
-) -> tuple[int, dict[str, Any]]:
-    now = datetime.now(UTC)
-    key_row = IdempotencyKey(key=idempotency_key, scope=scope, request_hash=fingerprint, created_at=now)
-    session.add(key_row)
-    session.flush()  # the first write: concurrent requests with this key collide here
+) -> PlacedOrder:
+    """Write the order in one transaction: six statements and the commit.
 
-    bom = prepared.production.bom
-    bom_bytes = canonical_json(bom)
+    The order row first (its id gives the numbers), then its number, the production
+    order and the Idempotency-Key row with the answer, then the events, whose counter
+    lock is taken last.
+    """
+    now = datetime.now(UTC)
+    bom_bytes = canonical_json(prepared.production.bom)  # serialised once, hashed once
+    bom_hash = hashlib.sha256(bom_bytes).hexdigest()
     access_token = secrets.token_urlsafe(24)
     loaded = prepared.loaded
-    order = OrderRecord(
-        number=PENDING_PREFIX + uuid.uuid4().hex[:24],
-        configuration_id=prepared.configuration_id,
-        catalog_code=loaded.code,
-        version_number=loaded.number,
-        content_hash=loaded.content_hash,
-        product_code=prepared.product.code,
-        decisions=json.dumps([decision_to_json(d) for d in prepared.decisions], ensure_ascii=False),
-        configuration=json.dumps(to_json_value(prepared.values), ensure_ascii=False, sort_keys=True),
-        quantity=quantity,
-        currency=loaded.catalog.currency,
-        price_total=prepared.breakdown.total * quantity,
-        price_breakdown=json.dumps(_price_json(prepared.breakdown, quantity), ensure_ascii=False),
-        bom=bom_bytes.decode("utf-8"),
-        bom_hash=hashlib.sha256(bom_bytes).hexdigest(),
-        status="accepted",
-        customer_name=customer_name,
-        customer_email=customer_email,
-        locale=locale,
-        due_date=prepared.production.due_date.isoformat(),
-        access_token_hash=_token_hash(access_token),
-        purchase_order_ref=purchase_order_ref,
-        delivery_address=(
-            json.dumps(check_delivery_address(delivery_address), ensure_ascii=False, sort_keys=True)
+    events = ("order.created", "production_order.released")
+    values: dict[str, Any] = {
+        "number": PENDING_PREFIX + uuid.uuid4().hex[:24],
+        "configuration_id": prepared.configuration_id,
+        "catalog_code": loaded.code,
+        "version_number": loaded.number,
+        "content_hash": loaded.content_hash,
+        "product_code": prepared.product.code,
+        "decisions": json.dumps([decision_to_json(d) for d in prepared.decisions], ensure_ascii=False),
+        "configuration": json.dumps(to_json_value(prepared.values), ensure_ascii=False, sort_keys=True),
+        "quantity": quantity,
+        "currency": loaded.catalog.currency,
+        "price_total": prepared.breakdown.total * quantity,
+        "price_breakdown": json.dumps(_price_json(prepared.breakdown, quantity), ensure_ascii=False),
+        "bom": bom_bytes.decode("utf-8"),
+        "bom_hash": bom_hash,
+        "status": "accepted",
+        "customer_name": customer_name,
+        "customer_email": customer_email,
+        "locale": locale,
+        "due_date": prepared.production.due_date.isoformat(),
+        "access_token_hash": _token_hash(access_token),
+        "purchase_order_ref": purchase_order_ref,
+        "delivery_address": (
+            json.dumps(dict(delivery_address), ensure_ascii=False, sort_keys=True)
             if delivery_address is not None
             else None
         ),
-        notes=notes,
-        created_at=now,
-        updated_at=now,
-        event_count=0,
-    )
-    session.add(order)
-    session.flush()
-    order.number = order_number(order.id, now.year)
-    production = replace(prepared.production, number=production_order_number(order.id, now.year))
-    document = order_document(production, hashlib.sha256(bom_bytes).hexdigest())
+        "notes": notes,
+        "created_at": now,
+        "updated_at": now,
+        "event_count": len(events),
+    }
+    # Core statements on the session's connection: no unit of work for rows written once here.
+    connection = session.connection()
+    order_id = connection.execute(_INSERT_ORDER, values).scalar_one()
+    number = order_number(order_id, now.year)
+    connection.execute(_SET_NUMBER, {"order_id": order_id, "number": number})
+    order = OrderRecord(id=order_id, **{**values, "number": number})  # transient: read, never added
+    production = replace(prepared.production, number=production_order_number(order_id, now.year))
+    document = order_document(production, bom_hash, bom_bytes=bom_bytes)
     po_row = ProductionOrderRecord(
         number=production.number,
-        order_id=order.id,
+        order_id=order_id,
         document=document.decode("utf-8"),
         document_hash=hashlib.sha256(document).hexdigest(),
         status="released",
         created_at=now,
         updated_at=now,
     )
-    session.add(po_row)
-    session.flush()
+    connection.execute(
+        _INSERT_PRODUCTION_ORDER,
+        {
+            c: getattr(po_row, c)
+            for c in ("number", "order_id", "document", "document_hash", "status", "created_at", "updated_at")
+        },
+    )
+    body = order_body(order, [po_row])
+    body["access_token"] = access_token
+    answer = json.dumps(body, ensure_ascii=False)
+    # The Idempotency-Key row with its answer: a concurrent request with the same key waits on
+    # this insert and fails once this transaction commits (then it replays this answer).
+    connection.execute(
+        _INSERT_KEY,
+        {
+            "key": idempotency_key,
+            "scope": scope,
+            "request_hash": fingerprint,
+            "status_code": _ANSWERED,
+            "response_body": answer,
+            "order_id": order_id,
+            "created_at": now,
+        },
+    )
     # Fault tests: a worker killed here, mid-transaction, must leave no trace (C2M_TEST_SLOW_ORDER_S).
     # Before the event counter's lock below, so a slowed order never holds it.
     fault_delay("order")
-    body = order_body(order, [po_row])
-    body["access_token"] = access_token
-    key_row.status_code = 201
-    key_row.response_body = json.dumps(body, ensure_ascii=False)
-    key_row.order_id = order.id
-    events = [
-        ("order.created", {"order": order_event(order, [po_row])}),
-        ("production_order.released", {"production_order": production_order_summary(po_row, order)}),
-    ]
-    session.flush()
+    payloads = (
+        {"order": order_event(order, [po_row])},
+        {"production_order": production_order_summary(po_row, order)},
+    )
     # Last before committing: the event counter's row lock serialises every order from here on.
-    enqueue_many(session, events, now=now, order=order)
+    enqueue_many(session, list(zip(events, payloads, strict=True)), now=now, order=order, new_order=True)
     session.commit()
-    return 201, body
+    return PlacedOrder(body=body, document=answer, replayed=False)
+
+
+# Compiled once and cached: the values are bound per execution.
+_ORDERS = cast(Table, OrderRecord.__table__)
+_INSERT_ORDER = insert(_ORDERS).returning(_ORDERS.c.id)
+_SET_NUMBER = update(_ORDERS).where(_ORDERS.c.id == bindparam("order_id")).values(number=bindparam("number"))
+_INSERT_PRODUCTION_ORDER = insert(cast(Table, ProductionOrderRecord.__table__))
+_INSERT_KEY = insert(cast(Table, IdempotencyKey.__table__))
+_ANSWERED = 201
+"""``IdempotencyKey.status_code`` of a request that placed its order (the column keeps the
+status the first answer had; a null one is a request still under way)."""
 
 
 # --------------------------------------------------------------------------- reading
@@ -617,7 +677,9 @@ def check_delivery_address(address: Mapping[str, Any]) -> dict[str, str | None]:
 
     def bad(name: str, message: str) -> UseCaseError:
         return UseCaseError(
-"invalid_delivery_address", f"delivery_address.{name}: {message}", field=f"delivery_address.{name}"
+            "invalid_delivery_address",
+            f"delivery_address.{name}: {message}",
+            field=f"delivery_address.{name}",
         )
 
     unknown = sorted(set(address) - set(ADDRESS_FIELDS))
@@ -776,7 +838,7 @@ class Cursor:
             return Cursor(kind, data["i"])
         except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
             raise UseCaseError(
-"invalid_cursor", "'after' must be a cursor returned by this listing", field="after"
+                "invalid_cursor", "'after' must be a cursor returned by this listing", field="after"
             ) from None
 
 
@@ -944,7 +1006,7 @@ def transition(
         if done:
             return row, False
         raise UseCaseError(
-"invalid_transition",
+            "invalid_transition",
             f"production order {number} is {row.status}; {action} needs it to be {' or '.join(rule.sources)}",
             current_status=row.status,
             allowed_actions=sorted(a for a, t in TRANSITIONS.items() if row.status in t.sources),
@@ -1001,7 +1063,9 @@ def list_events(
         query = query.where(OutboxEvent.order_number == order_number)
     if catalog is not None:
         query = query.where(
-            OutboxEvent.order_number.in_(select(OrderRecord.number).where(OrderRecord.catalog_code == catalog))
+            OutboxEvent.order_number.in_(
+                select(OrderRecord.number).where(OrderRecord.catalog_code == catalog)
+            )
         )
     rows = list(session.scalars(query.order_by(OutboxEvent.sequence).limit(limit + 1)))
     page = rows[:limit]

@@ -230,8 +230,12 @@ def enqueue_many(
     *,
     now: datetime | None = None,
     order: OrderRecord | None = None,
+    new_order: bool = False,
 ) -> list[OutboxEvent]:
     """:func:`enqueue` of several ``(event_type, data)`` in their order, with one statement per counter.
+
+    ``new_order``: ``order`` was inserted in this transaction with ``event_count`` set to
+    the number of these events, its first ones (numbered from 1 without another statement).
 
     The global counter's row lock is held from here to the end of the caller's
     transaction and serialises every writer of events: call this last, just
@@ -245,7 +249,11 @@ def enqueue_many(
     moment = now or _now()
     count = len(events)
     order_sequences: list[int | None] = [None] * count
-    if order is not None:
+    if order is not None and new_order:
+        if order.event_count != count:
+            raise ValueError(f"a new order's event_count must be {count}, the number of its first events")
+        order_sequences = list(range(1, count + 1))
+    elif order is not None:
         last_of_order = _next_order_sequence(session, order, count)
         order_sequences = list(range(last_of_order - count + 1, last_of_order + 1))
     last = next_sequence(session, count)

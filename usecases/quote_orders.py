@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -27,6 +27,9 @@ from configurator import price
 from usecases.catalogs import load_catalog
 from usecases.configurations import Quote, get_quote
 from usecases.errors import UseCaseError
+
+if TYPE_CHECKING:
+    from usecases.orders import PlacedOrder
 
 __all__ = ["order_quote", "quote_order_problem"]
 
@@ -90,11 +93,11 @@ def order_quote(
     notes: str | None = None,
     purchase_order_ref: str | None = None,
     now: datetime | None = None,
-) -> tuple[int, dict[str, Any]]:
+) -> PlacedOrder:
     """Place the order of quote ``token``: its decisions and quantity on its catalog version, at its price.
 
-    Returns :func:`usecases.orders.place_order`'s ``(status, body)`` (a replay of the same
-    idempotency key answers the stored order, as for any order).
+    Returns :func:`usecases.orders.place_order`'s :class:`~usecases.orders.PlacedOrder` (a replay
+    of the same idempotency key answers the stored order, as for any order).
 
     :raise QuoteNotFound: (404) no such quote.
     :raise UseCaseError: the quote cannot be ordered (:func:`quote_order_problem`), or
@@ -107,7 +110,7 @@ def order_quote(
     session.rollback()  # place_order owns its transactions
     if problem is not None:
         raise problem
-    status, body = place_order(
+    return place_order(
         session,
         idempotency_key=idempotency_key,
         scope=scope,
@@ -124,4 +127,3 @@ def order_quote(
         notes=notes,
         purchase_order_ref=purchase_order_ref,
     )
-    return status, body

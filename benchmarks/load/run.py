@@ -15,10 +15,13 @@ What it does, from scratch every run:
    browse products → open one product → create a configuration → 3 decisions
    (random values the state offers as possible) → complete (``apply``) →
    place the order (with an Idempotency-Key);
+   meanwhile one more client asks ``GET /healthz`` (no database, no engine) every
+   50 ms: the baseline of the same server under the same load;
 4. stops gunicorn, counts the orders in the database, and checks they equal
    the orders the clients were told were created (each exactly once);
-5. prints a table per step (requests, requests/s, p50/p95/p99 ms, errors) and
-   appends it to ``benchmarks/RESULTS.md`` under "## Load".
+5. prints a table per step (requests, requests/s, p50/p95/p99 ms, errors), the
+   server's CPU per journey (user + system of the gunicorn processes, from /proc)
+   and appends it to ``benchmarks/RESULTS.md`` under "## Load".
 
 Everything is bounded: the run stops after ``--seconds`` (at most 120), the
 server gets 60 s to start, and the database is dropped at the end.
@@ -51,6 +54,8 @@ from sqlalchemy.engine import make_url
 REPO = Path(__file__).resolve().parents[2]
 RESULTS = REPO / "benchmarks" / "RESULTS.md"
 STEPS = ("browse", "product", "create", "decide", "complete", "order")
+BASELINE = "healthz"
+"""The baseline row: ``GET /healthz`` from one more client, every 50 ms, during the load."""
 MAX_SECONDS = 120
 
 
@@ -175,6 +180,15 @@ class Client:
         return {"attribute": code, "value": self.rng.choice(values)}
 
 
+WARM_UP_S = 5.0
+"""Seconds of journeys before the measured run."""
+
+
+def _journeys(client: Client, stop: float) -> None:
+    while time.monotonic() < stop:
+        client.journey()
+
+
 def wait_ready(ports: list[int], servers: list[subprocess.Popen[bytes]], log_path: Path) -> None:
     """Until every server answers ``/readyz`` (60 s in all)."""
     deadline = time.monotonic() + 60
@@ -190,6 +204,29 @@ def wait_ready(ports: list[int], servers: list[subprocess.Popen[bytes]], log_pat
             if time.monotonic() > deadline or server.poll() is not None:
                 raise SystemExit(f"server did not start; see {log_path}")
             time.sleep(0.3)
+
+
+def process_tree_cpu(root: int) -> float:
+    """User + system CPU seconds of ``root`` and its descendants (gunicorn's master and workers), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # the process ended meanwhile
+        pid = int(stat.parent.name)
+        parents[pid] = int(fields[1])
+        times[pid] = (int(fields[11]) + int(fields[12])) / tick
+    total = 0.0
+    for pid, cpu in times.items():
+        p = pid
+        while p in parents and p != root:
+            p = parents[p]
+        if p == root:
+            total += cpu
+    return total
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -211,15 +248,25 @@ def table(stats: Stats, seconds: float) -> list[str]:
     ]
     total = 0
     errors = 0
-    for step in STEPS:
+    for step in (*STEPS, BASELINE):
         lat = sorted(stats.latencies.get(step, []))
+        if step == BASELINE:
+            step = f"{BASELINE} (baseline)"
+            lines.append(
+                f"| {step} | {len(lat)} | {len(lat) / seconds:.1f} | {percentile(lat, 50):.1f} | "
+                f"{percentile(lat, 95):.1f} | {percentile(lat, 99):.1f} | {stats.errors.get(BASELINE, 0)} |"
+            )
+            errors += stats.errors.get(BASELINE, 0)
+            continue
         total += len(lat)
         errors += stats.errors.get(step, 0)
         lines.append(
             f"| {step} | {len(lat)} | {len(lat) / seconds:.1f} | {percentile(lat, 50):.0f} | "
             f"{percentile(lat, 95):.0f} | {percentile(lat, 99):.0f} | {stats.errors.get(step, 0)} |"
         )
-    lines.append(f"| **all** | {total} | {total / seconds:.1f} | | | | {errors} |")
+    lines.insert(
+        2 + len(STEPS), f"| **all journey steps** | {total} | {total / seconds:.1f} | | | | {errors} |"
+    )
     return lines
 
 
@@ -229,7 +276,7 @@ def append_results(block: list[str]) -> None:
     write_section("load", "Load", "\n".join(block))
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> int:  # noqa: C901 - one linear script
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -280,6 +327,9 @@ def main(argv: list[str] | None = None) -> int:
             "C2M_RATE_LIMIT_ORDER_LOOKUP": "1000000 per minute",
             "C2M_RATE_LIMIT_SHARE_LINKS": "1000000 per minute",
             "C2M_THREADS": str(args.threads),
+            # Rate-limit counters in Redis, as in production (C2M_BENCH_REDIS_URL).
+            "C2M_REDIS_URL": os.environ.get("C2M_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"),
+            "C2M_MAX_REQUESTS": "1000000",  # steady state: no worker recycling in the middle of the run
         }
         env.pop("C2M_READ_DATABASE_URL", None)
         with log_path.open("wb") as log:
@@ -295,20 +345,41 @@ def main(argv: list[str] | None = None) -> int:
         time.sleep(2)  # let the workers finish compiling the models (post_worker_init)
 
         stats = Stats()
-        stop = time.monotonic() + seconds
 
         def user(n: int) -> None:
             client = Client(ports, stats, random.Random(n))  # a reproducible load mix, not a secret
             while time.monotonic() < stop:
                 client.journey()
 
+        def baseline() -> None:
+            client = Client(ports, stats, random.Random(-1))
+            while time.monotonic() < stop:
+                client.call(BASELINE, "GET", "/healthz")
+                time.sleep(0.05)
+
+        # Warm-up (not measured; its orders are counted in the consistency check): every worker
+        # compiles and caches on first use what the measured journeys then reuse.
+        warm = Stats()
+        warm_stop = time.monotonic() + WARM_UP_S
+        warmers = [
+            threading.Thread(target=_journeys, args=(Client(ports, warm, random.Random(-2 - i)), warm_stop))
+            for i in range(args.users)
+        ]
+        for t in warmers:
+            t.start()
+        for t in warmers:
+            t.join(timeout=WARM_UP_S + 120)
+        stop = time.monotonic() + seconds
+        cpu_before = sum(process_tree_cpu(s.pid) for s in servers)
         started = time.monotonic()
         threads = [threading.Thread(target=user, args=(i,)) for i in range(args.users)]
+        threads.append(threading.Thread(target=baseline))
         for t in threads:
             t.start()
         for t in threads:
             t.join(timeout=seconds + 120)
         elapsed = time.monotonic() - started
+        server_cpu = sum(process_tree_cpu(s.pid) for s in servers) - cpu_before
     finally:
         for server in servers:
             if server.poll() is None:
@@ -329,8 +400,9 @@ def main(argv: list[str] | None = None) -> int:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
         admin.dispose()
 
-    placed = stats.orders
-    errors = sum(stats.errors.values())
+    placed = stats.orders + warm.orders
+    errors = sum(stats.errors.values()) + sum(warm.errors.values())
+    journeys = len(stats.latencies.get("order", []))
     consistent = len(placed) == len(set(placed)) == len(in_db) == po_count and set(placed) == in_db
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     servers_text = f"{len(servers)} servers (round-robin) × " if len(servers) > 1 else ""
@@ -346,11 +418,15 @@ def main(argv: list[str] | None = None) -> int:
         "",
         *table(stats, elapsed),
         "",
-        f"Orders placed (201 answers): {len(placed)}; orders in the database afterwards: {len(in_db)}; "
-        f"production orders: {po_count}; {'consistent' if consistent else 'INCONSISTENT'}.",
+        f"Orders placed (201 answers, {len(warm.orders)} of them in the {WARM_UP_S:g} s warm-up): "
+        f"{len(placed)} ({len(stats.orders) / elapsed:.1f}/s measured); orders in the database "
+        f"afterwards: {len(in_db)}; production orders: {po_count}; {'consistent' if consistent else 'INCONSISTENT'}. "
+        f"Server CPU (gunicorn processes, /proc): {server_cpu:.1f} s, "
+        f"{server_cpu * 1000 / journeys if journeys else float('nan'):.1f} ms per journey. "
+        f"Load average at the end: {os.getloadavg()[0]:.1f}.",
     ]
     print("\n".join(block))
-    for sample in stats.error_samples:
+    for sample in warm.error_samples + stats.error_samples:
         print("error:", sample)
     if not args.no_results:
         append_results(block)

@@ -77,7 +77,7 @@ def populate(url: str) -> None:
         from usecases.orders import place_order
 
         with Session(engine) as session:
-            status, body = place_order(
+            placed = place_order(
                 session,
                 idempotency_key="admin-test-order",
                 scope="public",
@@ -91,7 +91,7 @@ def populate(url: str) -> None:
                 quantity=2,
                 customer_name="Li Wei",
             )
-            assert status == 201, body
+            assert not placed.replayed and placed.number.startswith("SO-"), placed.body
     finally:
         engine.dispose()
 

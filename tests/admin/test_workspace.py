@@ -520,6 +520,23 @@ def test_production_order_downloads(login: Login, factory: sessionmaker[Session]
     assert client.get("/admin/production-orders/NOPE/bom.csv").status_code == 404
 
 
+def test_production_order_downloads_render_the_stored_document(
+    login: Login, factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = login("viewer")
+    number = po_number(factory)
+    urls = [f"/admin/production-orders/{number}/bom.csv", f"/admin/production-orders/{number}/b2mml.xml"]
+    before = [client.get(url).data for url in urls]
+
+    # Today's code would explode, route and schedule the order differently (here: not at all).
+    def changed(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("downloads must not re-explode a stored order")
+
+    for name in ("create_production_order", "explode", "route"):
+        monkeypatch.setattr(f"usecases.orders.{name}", changed)
+    assert [client.get(url).data for url in urls] == before
+
+
 def test_dashboard_lists_catalogs(login: Login) -> None:
     html = page(login("viewer"), "/admin/")
     assert 'href="/admin/catalogs/boxes"' in html and "v1" in html

@@ -28,7 +28,7 @@ def _place_boxes(factory: sessionmaker[Session], n: int) -> list[str]:
     with factory() as session:
         for i in range(n):
             decisions = [{"attribute": "size", "value": "small"}, {"attribute": "width", "value": 100}]
-            _, body = place_order(
+            body = place_order(
                 session,
                 idempotency_key=f"box-{i}",
                 scope="public",
@@ -36,7 +36,7 @@ def _place_boxes(factory: sessionmaker[Session], n: int) -> list[str]:
                 product="box",
                 decisions=decisions,
                 quantity=1 + i,
-            )
+            ).body
             numbers.append(body["number"])
     return numbers
 

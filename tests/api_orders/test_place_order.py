@@ -257,3 +257,76 @@ def test_order_status_page_opens_with_the_access_token_only(
     assert client.get(f"/api/v1/orders/{number}").status_code == 401
     assert client.get(f"/api/v1/orders/{number}", headers=bearer(tokens["erp"])).status_code == 200
     assert client.get(f"/api/v1/orders/{number}", headers=bearer(tokens["shop"])).status_code == 403
+
+
+def test_a_replay_answers_the_first_answers_bytes(client: FlaskClient, bike_order: dict[str, Any]) -> None:
+    first = post_order(client, bike_order, "bytes-1")
+    second = post_order(client, bike_order, "bytes-1")
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert first.data == second.data and first.headers["Location"] == second.headers["Location"]
+
+
+def test_the_use_case_answers_a_placed_order_and_a_replay_without_http(
+    factory: sessionmaker[Session], bike_order: dict[str, Any]
+) -> None:
+    from usecases.orders import PlacedOrder, place_order
+
+    with factory() as session:
+        placed = place_order(session, idempotency_key="uc-1", scope="public", **bike_order)
+        again = place_order(session, idempotency_key="uc-1", scope="public", **bike_order)
+    assert isinstance(placed, PlacedOrder) and not placed.replayed and again.replayed
+    assert placed.number == placed.body["number"] == again.number
+    assert json.loads(placed.document) == placed.body and again.document == placed.document
+    assert _count(factory, OrderRecord) == 1
+
+
+@pytest.mark.parametrize("source", ["decisions", "saved configuration"])
+def test_an_order_is_validated_once_and_exploded_once(
+    factory: sessionmaker[Session],
+    wardrobe_order: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    source: str,
+) -> None:
+    import importlib
+
+    import usecases.orders
+    from usecases.orders import place_order
+
+    # The package exports functions of the same names as these modules.
+    explode_module, orders_module = (
+        importlib.import_module("bom.explode"),
+        importlib.import_module("bom.orders"),
+    )
+
+    if source == "saved configuration":
+        with factory() as session:
+            saved = create_configuration(
+                session,
+                wardrobe_order["product"],
+                wardrobe_order["decisions"],
+                catalog_code=wardrobe_order["catalog"],
+            )
+            request: dict[str, Any] = {"configuration_id": saved.record.id}
+    else:
+        request = wardrobe_order
+    product = wardrobe_order["product"]
+    calls: dict[str, list[Any]] = {"explode": [], "product rules checked by the explosion": []}
+    explode_, rule_violations = usecases.orders.explode, explode_module.rule_violations
+
+    def counting_explode(*args: Any, **kwargs: Any) -> Any:
+        calls["explode"].append(kwargs.get("rules_checked", False))
+        return explode_(*args, **kwargs)
+
+    def counting_rule_violations(comp: Any, owner: Any, env: Any) -> Any:
+        if owner.code == product:  # configurable modules' own rules are checked by the explosion only
+            calls["product rules checked by the explosion"].append(owner.code)
+        return rule_violations(comp, owner, env)
+
+    monkeypatch.setattr(usecases.orders, "explode", counting_explode)
+    monkeypatch.setattr(orders_module, "explode", counting_explode)
+    monkeypatch.setattr(explode_module, "rule_violations", counting_rule_violations)
+    with factory() as session:
+        placed = place_order(session, idempotency_key=f"once-{source}", scope="public", **request)
+    assert placed.number.startswith("SO-")
+    # One explosion, told that the configurator validated the configuration just before.
+    assert calls == {"explode": [True], "product rules checked by the explosion": []}

@@ -155,3 +155,55 @@ def test_a_production_order_from_the_callers_bom_and_routing_is_the_same_documen
     bom = explode(catalog, "cargo-bike", config, quantity=3)
     given = create_production_order(*args, **kwargs, exploded=(bom, route(catalog, bom)))
     assert canonical_json(given) == canonical_json(create_production_order(*args, **kwargs))
+
+
+def _strict_bytes(obj):
+    """The canonical bytes through the generic walk (floats and odd keys refused), not the typed encoder."""
+    from bom import BillOfMaterials
+    from bom.canonical import _dumps, bom_json, order_json
+
+    return _dumps(bom_json(obj) if isinstance(obj, BillOfMaterials) else order_json(obj))
+
+
+def test_the_typed_encoder_writes_the_bytes_of_the_strict_walk(catalog, config):
+    order = create_production_order(
+        catalog, "3", "feed", "cargo-bike", config, quantity=3, due_date=date(2025, 3, 14), number="PO-12",
+        today=date(2025, 3, 3),
+    )  # fmt: skip
+    assert canonical_json(order.bom) == _strict_bytes(order.bom)
+    assert canonical_json(order) == _strict_bytes(order)
+
+
+def test_every_demo_product_serialises_alike_on_both_paths_and_spliced():
+    from bom import order_document
+    from catalog.demo import demo_catalog_paths
+    from catalog.files import load_catalog_file
+    from configurator import Configurator
+
+    checked = 0
+    for path in demo_catalog_paths():
+        demo = load_catalog_file(path)
+        for product in demo.products:
+            values = Configurator(product).complete((), "defaults")
+            order = create_production_order(
+                demo, "1", "h", product.code, values, quantity=2, due_date=date(2027, 1, 20), number="PO-1",
+                today=date(2026, 12, 7),
+            )  # fmt: skip
+            bom_bytes = canonical_json(order.bom)
+            assert bom_bytes == _strict_bytes(order.bom)
+            assert canonical_json(order) == _strict_bytes(order)
+            assert order_document(order, bom_bytes=bom_bytes) == canonical_json(order)
+            assert explode(demo, product.code, values, quantity=2, rules_checked=True) == order.bom
+            checked += 1
+    assert checked >= 2  # every product of every demo catalog
+
+
+def test_an_explosion_told_the_rules_were_checked_still_checks_completeness_and_domains(catalog, config):
+    from bom.errors import IncompleteConfiguration, InvalidConfiguration
+
+    partial = dict(config)
+    partial.pop(next(iter(partial)))
+    with pytest.raises(IncompleteConfiguration):
+        explode(catalog, "cargo-bike", partial, rules_checked=True)
+    with pytest.raises(InvalidConfiguration):
+        explode(catalog, "cargo-bike", {**config, "gears": 10_000}, rules_checked=True)

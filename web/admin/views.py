@@ -865,16 +865,17 @@ def production_order(number: str) -> Any:
     )
 
 
-def _rebuilt(number: str) -> Any:
-    from usecases.orders import rebuild_production_order
+def _stored(number: str) -> Any:
+    """The production order as stored (its document read back, never re-exploded) and its catalog."""
+    from usecases.orders import stored_with_catalog
 
-    return rebuild_production_order(database.session(), _production_order(number))
+    return stored_with_catalog(database.session(), _production_order(number))
 
 
 @bp.get("/production-orders/<number>/bom.csv")
 @require_role("viewer")
 def production_order_csv(number: str) -> Response:
-    production = _rebuilt(number)
+    production, _catalog = _stored(number)
     return Response(
         bom_csv(production.bom),
         mimetype="text/csv",
@@ -885,9 +886,7 @@ def production_order_csv(number: str) -> Response:
 @bp.get("/production-orders/<number>/b2mml.xml")
 @require_role("viewer")
 def production_order_b2mml(number: str) -> Response:
-    from usecases.orders import rebuild_with_catalog
-
-    production, catalog = rebuild_with_catalog(database.session(), _production_order(number))
+    production, catalog = _stored(number)
     return Response(
         xml_bytes(order_b2mml(production, catalog)),
         mimetype="application/xml",

@@ -232,7 +232,7 @@ ID_PATH = "/configurations/<string(maxlength=64):configuration_id>"
 @blp.route("/configurations", methods=["POST"])
 @public
 @blp.doc(parameters=[ACCEPT_LANGUAGE], summary="Start a configuration")
-@blp.arguments(CreateConfigurationSchema)
+@blp.arguments(CreateConfigurationSchema())
 @blp.response(201, ConfigurationSchema)
 @problems(400, 404, 409, 422, 429)
 @conflicts_as_problems
@@ -296,7 +296,7 @@ def shared(share_token: str) -> Response:
 @blp.route(f"{ID_PATH}/decisions", methods=["POST"])
 @public
 @blp.doc(parameters=[ACCEPT_LANGUAGE], summary="Add a decision")
-@blp.arguments(AddDecisionSchema)
+@blp.arguments(AddDecisionSchema())
 @blp.response(200, ConfigurationSchema)
 @problems(400, 404, 409, 422, 429)
 @conflicts_as_problems
@@ -318,7 +318,7 @@ def add_decision(body: dict[str, Any], configuration_id: str) -> Response:
 @blp.route(f"{ID_PATH}/decisions", methods=["PUT"])
 @public
 @blp.doc(parameters=[ACCEPT_LANGUAGE], summary="Replace every decision")
-@blp.arguments(ReplaceDecisionsSchema)
+@blp.arguments(ReplaceDecisionsSchema())
 @blp.response(200, ConfigurationSchema)
 @problems(400, 404, 409, 422, 429)
 @conflicts_as_problems
@@ -403,7 +403,7 @@ def repair(body: dict[str, Any], configuration_id: str) -> Response:
 @blp.route(f"{ID_PATH}/complete", methods=["POST"])
 @public
 @blp.doc(parameters=[ACCEPT_LANGUAGE], summary="A full valid configuration extending the decisions")
-@blp.arguments(CompleteSchema)
+@blp.arguments(CompleteSchema())
 @blp.response(200, CompletionSchema)
 @problems(400, 404, 409, 422, 429)
 @conflicts_as_problems

@@ -834,7 +834,7 @@ def order_quote(token: str) -> Response | tuple[str, int]:
         return _quote_page(quote, errors=errors, key=key if "form" not in errors else uuid.uuid4().hex,
                            status=422, form=request.form)
     try:
-        _status, body = place_quote_order(
+        body = place_quote_order(
             database.session(),
             token,
             idempotency_key=key,
@@ -845,7 +845,7 @@ def order_quote(token: str) -> Response | tuple[str, int]:
             delivery_address=delivery_address_of(request.form),
             notes=request.form.get("notes", "").strip() or None,
             purchase_order_ref=request.form.get("purchase_order_ref", "").strip() or None,
-        )
+        ).body
     except UseCaseError as exc:
         if exc.reason == "quote_expired":
             raise configs.QuoteExpired(quote) from None
@@ -1041,7 +1041,7 @@ def place_order(config_id: str) -> Response | tuple[str, int]:
     if errors:
         return _summary_page(cfg, errors=errors, key=key if "form" not in errors else uuid.uuid4().hex, status=422)
     try:
-        _status, body = orders.place_order(
+        placed = orders.place_order(
             database.session(),
             idempotency_key=key,
             scope=ORDER_SCOPE,
@@ -1064,6 +1064,7 @@ def place_order(config_id: str) -> Response | tuple[str, int]:
         }.get(exc.reason, _("The order could not be placed: %(detail)s", detail=exc.detail))
         fresh = uuid.uuid4().hex if exc.reason == "idempotency_key_reused" else key
         return _summary_page(cfg, errors={"form": message}, key=fresh, status=status_of(exc.reason))
+    body = placed.body
     shown = request.form.get("shown_ready_on", "")
     if shown and body.get("due_date") and body["due_date"] != shown:
         from datetime import date as _date
