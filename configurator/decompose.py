@@ -38,6 +38,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from fractions import Fraction
 
 from catalog.snapshot import Attribute, AttributeKind, Value
+from configurator.fastexpr import positional
 from configurator.model import Constraint, Variable, element_var
 from configurator.rules import EvaluationError, evaluate, references
 from configurator.rules.ast import Binary, Call, Expr, In, Int, Name, Range, Str, Unary
@@ -83,6 +84,7 @@ class Decomposer:
             for code, names in vars_of.items()
             if by_code[code].kind is AttributeKind.SET
         ]
+        self._set_positions = {code: (elements, names) for code, elements, names in self._sets}
         for code, names in vars_of.items():
             a = by_code[code]
             if a.kind is AttributeKind.SET:
@@ -217,9 +219,10 @@ class Decomposer:
         scope = self._scope(e)
         doms = [self.domains[n] for n in scope]
         rows: list[tuple[Value, ...]] = []
+        compute = self._compiled(e, scope)
         for combo in itertools.product(*doms):
             try:
-                value = _value(evaluate(e, self._env(scope, combo)))
+                value = _value(compute(combo))
                 if cap is not None and type(value) is int:
                     value = min(value, cap)
             except EvaluationError:
@@ -246,10 +249,11 @@ class Decomposer:
 
     def _constraint(self, e: Expr, accept: Callable[[object], bool], allowed: frozenset[tuple[Value, ...]] | None) -> Constraint:
         scope = self._scope(e)
+        compute = self._compiled(e, scope)
 
         def predicate(*values: Value) -> bool:
             try:
-                return accept(evaluate(e, self._env(scope, values)))
+                return accept(compute(values))
             except EvaluationError:
                 return False
 
@@ -268,6 +272,14 @@ class Decomposer:
 
     def _size(self, e: Expr) -> int:
         return math.prod(len(self.domains[n]) for n in self._scope(e))
+
+    def _compiled(self, e: Expr, scope: Sequence[str]) -> Callable[[Sequence[Value]], object]:
+        """``e`` as a function of the values of ``scope`` (``configurator.fastexpr``), the same as
+        evaluating it in :meth:`_env`."""
+        try:
+            return positional(e, scope, self._set_positions)
+        except KeyError:
+            return lambda values: evaluate(e, self._env(scope, values))
 
     def _env(self, scope: Sequence[str], values: Iterable[Value]) -> dict[str, object]:
         env: dict[str, object] = dict(zip(scope, values, strict=True))
