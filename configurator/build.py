@@ -42,11 +42,13 @@ import dataclasses
 import heapq
 import itertools
 import math
+import re
 from collections.abc import Mapping, Sequence
 
 from catalog.snapshot import Attribute, AttributeKind, Product, Rule, Value
 from configurator.decompose import Decomposer, NotDecomposable
 from configurator.derived import plain_product
+from configurator.fastexpr import positional
 from configurator.model import Constraint, Model, Variable, element_var
 from configurator.modules import ACTIVE, BROKEN, INACTIVE, Guard, ModuleConstraint, module_constraints
 from configurator.rules import (
@@ -61,7 +63,8 @@ from configurator.rules import (
     row_matches,
     row_sets,
 )
-from configurator.rules.ast import Expr
+from configurator.rules.ast import FUNCTIONS, Binary, Call, Expr, In, Name, Range, Unary
+from configurator.rules.parser import KEYWORDS, MAX_LENGTH
 
 MAX_ALLOWED_TUPLES = 1_000_000
 """Largest table listed as explicit ``allowed`` tuples; bigger ones keep only their predicate."""
@@ -157,10 +160,58 @@ def _split_or_whole(
     return [_expression_constraint(rule_id, expr, scope_attrs, by_code, vars_of)]
 
 
+_TOKEN = re.compile(r"\"(?:[^\"\\\n]|\\.)*\"|'(?:[^'\\\n]|\\.)*'|[A-Za-z_][A-Za-z0-9_]*")
+"""Quoted values (kept as they are) and identifiers, as the rule language's lexer reads them."""
+
+
+def _parsed(text: str, rule_id: str) -> Expr:
+    """``parse_expression(text)``, parsed once per *form*: feature models state thousands of rules
+    that differ only in the names they read (``a -> b``), so the text with its identifiers renamed
+    ``_0, _1, ...`` (keywords and function names kept) is parsed (and cached by the parser) and the
+    names are put back. Token kinds and brackets are unchanged by the renaming, so the text parses
+    exactly when its form does; only a text that fails goes through the parser itself, for the error
+    message at its own line and column (the nodes of a form carry the form's positions)."""
+    names: dict[str, str] = {}
+
+    def rename(m: re.Match[str]) -> str:
+        token = m.group(0)
+        if token[0] in "\"'" or token in KEYWORDS or token in FUNCTIONS:
+            return token
+        known = names.get(token)
+        if known is None:
+            known = names[token] = f"_{len(names)}"
+        return known
+
+    form = _TOKEN.sub(rename, text)
+    if not names or len(text) > MAX_LENGTH:
+        return parse_expression(text, rule_id=rule_id)
+    try:
+        shape = parse_expression(form, rule_id=rule_id)
+    except RuleError:
+        return parse_expression(text, rule_id=rule_id)
+    back = {v: k for k, v in names.items()}
+    return _renamed(shape, back)
+
+
+def _renamed(e: Expr, names: Mapping[str, str]) -> Expr:
+    if isinstance(e, Name):
+        return Name(names.get(e.id, e.id))
+    if isinstance(e, Unary):
+        return Unary(e.op, _renamed(e.operand, names))
+    if isinstance(e, Binary):
+        return Binary(e.op, _renamed(e.left, names), _renamed(e.right, names))
+    if isinstance(e, Call):
+        return Call(e.func, tuple(_renamed(a, names) for a in e.args))
+    if isinstance(e, In):
+        return In(_renamed(e.operand, names),
+                  tuple(i if isinstance(i, Range) else _renamed(i, names) for i in e.items), e.negated)
+    return e
+
+
 def _checked(rule: Rule, attrs: Sequence[Attribute], by_code: Mapping[str, Attribute]) -> Expr:
     assert rule.text is not None
     try:
-        parsed = parse_expression(rule.text, rule_id=rule.id)
+        parsed = _parsed(rule.text, rule.id)
         # Check against the attributes the text names (bare value codes are names too): the result
         # is the same as against all of them, and products with thousands of attributes stay fast.
         named = [by_code[n] for n in sorted(references(parsed)) if n in by_code]
@@ -215,17 +266,24 @@ def _expression_constraint(
             readers.append((code, len(scope), None))
         scope.extend(names)
 
+    sets = {code: (elements, vars_of[code]) for code, _, elements in readers if elements is not None}
+    try:
+        compute = positional(expr, scope, sets)  # evaluate(expr, env), without walking the tree per call
+    except KeyError:  # a name outside the scope: evaluated on the attributes' values, as it reads them
+        def compute(values: Sequence[Value]) -> object:
+            env: dict[str, object] = {}
+            for code, start, elements in readers:
+                if elements is None:
+                    env[code] = values[start]
+                else:
+                    env[code] = frozenset(
+                        e for e, on in zip(elements, values[start : start + len(elements)], strict=True) if on
+                    )
+            return evaluate(expr, env)
+
     def predicate(*values: Value) -> bool:
-        env: dict[str, object] = {}
-        for code, start, elements in readers:
-            if elements is None:
-                env[code] = values[start]
-            else:
-                env[code] = frozenset(
-                    e for e, on in zip(elements, values[start : start + len(elements)], strict=True) if on
-                )
         try:
-            return evaluate(expr, env) is True
+            return compute(values) is True
         except EvaluationError:
             return False
 
