@@ -97,6 +97,7 @@ class Decomposer:
         self._rule = ""
         self._out: list[Constraint] = []
         self._memo: dict[tuple[Expr, int | None], str] = {}
+        self._scopes: dict[int, tuple[Expr, tuple[str, ...]]] = {}
 
     # -- public
 
@@ -112,7 +113,7 @@ class Decomposer:
         """
         if _has_division(expr):
             raise NotDecomposable(f"rule {rule_id!r} divides; it is kept whole")
-        self._rule, self._out, self._memo = rule_id, [], {}
+        self._rule, self._out, self._memo, self._scopes = rule_id, [], {}, {}
         kept = len(self.variables)
         try:
             top = self._lower(_expand_sets(expr, self.vars_of, self.by_code))
@@ -262,6 +263,16 @@ class Decomposer:
     # -- scopes and environments
 
     def _scope(self, e: Expr) -> tuple[str, ...]:
+        # Lowering asks for the scope of the same subtrees again and again: memoised by identity
+        # (the memo keeps each tree alive, so an id is never reused while it is there).
+        known = self._scopes.get(id(e))
+        if known is not None and known[0] is e:
+            return known[1]
+        scope = self._scope_of(e)
+        self._scopes[id(e)] = (e, scope)
+        return scope
+
+    def _scope_of(self, e: Expr) -> tuple[str, ...]:
         out: list[str] = []
         for n in sorted(references(e)):
             if n in self.domains:
