@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from flask import abort, current_app, flash, get_flashed_messages, redirect, render_template, request, url_for
@@ -38,6 +39,8 @@ from configurator import (
     ValueImpossible,
     format_value,
 )
+from configurator.derived import definitions, derived_values
+from configurator.rules import references
 from usecases import catalogs
 from usecases import configurations as configs
 from web import database
@@ -74,6 +77,36 @@ def value_label(attr: Attribute, value: object) -> str:
                 return label_text(choice.label)
         return str(value)
     return f"{value} {attr.unit}" if attr.unit else str(value)
+
+
+def derived_rows(product: Product, values: Mapping[str, object]) -> list[dict[str, Any]]:
+    """The product's derived attributes, read-only: label, value as the buyer reads it, and what it follows from.
+
+    A value is shown once the attributes it reads are settled (``None`` before), never as a choice.
+    """
+    if not product.derived:
+        return []
+    known = {code: value for code, value in values.items() if value is not None}
+    computed = derived_values(product, known)
+    defs = definitions(product)
+    by_code = {a.code: a for a in product.attributes}
+    rows = []
+    for attr in product.derived:
+        sources = sorted(references(defs[attr.code]), key=lambda c: [a.code for a in product.attributes].index(c)
+                         if c in by_code else len(by_code))
+        names = ", ".join(label_text(by_code[c].label) for c in sources if c in by_code)
+        value = computed.get(attr.code)
+        rows.append({"code": attr.code, "label": label_text(attr.label),
+                     "value": _derived_label(attr, value) if value is not None else None,
+                     "follows": names})
+    return rows
+
+
+def _derived_label(attr: Attribute, value: object) -> str:
+    if attr.kind is AttributeKind.DECIMAL and isinstance(value, Fraction | int) and not isinstance(value, bool):
+        exact = (Decimal(value.numerator) / Decimal(value.denominator)).quantize(Decimal(1).scaleb(-attr.places))
+        return value_label(attr, format(exact, "f"))
+    return value_label(attr, value)
 
 
 def decision_text(product: Product, decision: AnyDecision) -> str:
@@ -369,6 +402,7 @@ def panel_context(
         "status": status,
         "error": error,
         "can_undo": bool(cfg.raw),
+        "derived": derived_rows(product, state.values()),
     }
 
 
@@ -716,6 +750,7 @@ def shared(token: str) -> str:
     return render_template(
         "storefront/shared.html", cfg=cfg, check=check, product=check.product, state=check.state,
         price=check.state.price, values=check.state.values(), rows=summary_rows(check.product, check.state),
+        derived=derived_rows(check.product, check.state.values()),
     )
 
 
@@ -752,6 +787,7 @@ def quote_context(quote: configs.Quote) -> dict[str, Any]:
     lang = "zh-CN" if current_locale().startswith("zh") else "en"
     lines = [{"label": line.label.get(lang) or line.label.get("en", ""), "amount": line.amount} for line in quote.lines]
     return {"quote": quote, "loaded": loaded, "product": product, "values": values, "rows": rows, "lines": lines,
+            "derived": derived_rows(product, values),
             "currency": quote.currency, "expired": quote.expired()}
 
 
@@ -1020,6 +1056,7 @@ def _summary_page(
         "storefront/summary.html",
         cfg=cfg, product=cfg.product, state=state, price=state.price, values=state.values(),
         rows=summary_rows(cfg.product, state),
+        derived=derived_rows(cfg.product, state.values()),
         orderable=state.conflict is None and len(state.values()) == len(cfg.product.attributes),
         idempotency_key=key, form=form, errors=errors, countries=country_names(), currency=state.price.currency,
         **totals_context(cfg, _quantity_arg(form.get("quantity"))),
