@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.storefront.conftest import start
-from tests.storefront.test_storefront import choose, post
+from tests.storefront.test_storefront import ADDRESS, choose, post
+from usecases import configurations as configs
+from web import database
 
 SEAT = {"en": ("Seat tube length", "540 mm", "follows from Frame size"),
         "zh_CN": ("立管长度", "540 mm", "由 车架尺码 得出")}
@@ -45,3 +48,64 @@ def test_the_derived_value_follows_the_choice_it_depends_on(client: FlaskClient)
     assert "440 mm" in _derived_row(client.get(f"{config}?view=all&lang=en").get_data(as_text=True))
     choose(client, config, "frame_size", "size_xl")
     assert "580 mm" in _derived_row(client.get(f"{config}?view=all&lang=en").get_data(as_text=True))
+
+
+def _texts_post(client: FlaskClient, config: str, text: str, lang: str = "en") -> object:
+    return post(client, f"{config}/texts?lang={lang}", **{"text-engraving": text})
+
+
+@pytest.mark.parametrize("lang", ["en", "zh_CN"])
+def test_the_engraving_field_shows_its_label_limit_and_hint_in_both_languages(client: FlaskClient, lang: str) -> None:
+    config = start(client)
+    page = client.get(f"{config}?view=all&lang={lang}").get_data(as_text=True)
+    field = re.search(r'<input type="text" id="text-engraving" name="text-engraving"[^>]*>', page)
+    assert field and 'maxlength="20"' in field.group(0)
+    label = {"en": "Top tube engraving", "zh_CN": "上管刻字"}[lang]
+    hint = {"en": "Up to 20 letters, digits and spaces.", "zh_CN": "最多 20 个字母、数字或空格。"}[lang]
+    assert f'<label for="text-engraving">{label}' in page and hint in page
+
+
+def test_a_saved_engraving_survives_reload_share_quote_and_reaches_the_order(
+    demo_app: Flask, client: FlaskClient
+) -> None:
+    config = start(client)
+    saved = _texts_post(client, config, "  Anna 2026 ")
+    assert saved.status_code == 303  # type: ignore[attr-defined]
+    page = client.get(f"{config}?view=all&lang=en").get_data(as_text=True)
+    assert 'value="Anna 2026"' in page  # kept trimmed, shown again after a reload
+    post(client, f"{config}/complete", objective="defaults")
+    summary = client.get(f"{config}/summary?lang=en").get_data(as_text=True)
+    assert re.search(r'data-text="engraving"><th scope="row">Top tube engraving</th><td colspan="2">Anna 2026<', summary)
+    with demo_app.app_context():
+        token = configs.get_configuration(database.session(), config.rsplit("/", 1)[1]).share_token
+    assert "Anna 2026" in client.get(f"/s/{token}?lang=en").get_data(as_text=True)
+    link = post(client, f"{config}/quote").headers["Location"]  # type: ignore[attr-defined]
+    _texts_post(client, config, "Changed later")  # the quote is a frozen snapshot
+    quote = client.get(f"{link}?lang=en").get_data(as_text=True)
+    assert "Anna 2026" in quote and "Changed later" not in quote
+    from tests.storefront.test_checkout_quotes import idempotency_key
+
+    summary = client.get(f"{config}/summary?lang=en").get_data(as_text=True)
+    placed = post(client, f"{config}/order", name="Li Wei", email="li.wei@example.com", quantity="1",
+                  idempotency_key=idempotency_key(summary), **ADDRESS)
+    assert placed.status_code == 303, placed.get_data(as_text=True)[:2000]  # type: ignore[attr-defined]
+    thanks = client.get(placed.headers["Location"]).get_data(as_text=True)  # type: ignore[attr-defined]
+    assert "Top tube engraving" in thanks and "Changed later" in thanks
+
+
+def test_a_text_the_pattern_refuses_is_named_next_to_its_field_and_nothing_is_lost(
+    demo_app: Flask, client: FlaskClient
+) -> None:
+    config = start(client)
+    _texts_post(client, config, "Anna")
+    refused = _texts_post(client, config, "Anna <3", lang="zh_CN")
+    assert refused.status_code == 422  # type: ignore[attr-defined]
+    html = refused.get_data(as_text=True)  # type: ignore[attr-defined]
+    assert 'value="Anna &lt;3"' in html  # what the buyer typed is still there
+    assert re.search(r'id="text-engraving"[^>]*aria-invalid="true"', html)
+    assert re.search(r'<p class="error" id="text-engraving-error" data-testid="text-error">[^<]*[\u4e00-\u9fff]', html)
+    with demo_app.app_context():
+        cfg = configs.get_configuration(database.session(), config.rsplit("/", 1)[1])
+        assert cfg.texts == {"engraving": "Anna"}  # nothing stored from the refused form
+    too_long = _texts_post(client, config, "A" * 21)
+    assert too_long.status_code == 422 and "At most 20 characters" in too_long.get_data(as_text=True)  # type: ignore[attr-defined]
