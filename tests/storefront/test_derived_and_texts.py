@@ -83,6 +83,12 @@ def test_a_saved_engraving_survives_reload_share_quote_and_reaches_the_order(
     _texts_post(client, config, "Changed later")  # the quote is a frozen snapshot
     quote = client.get(f"{link}?lang=en").get_data(as_text=True)
     assert "Anna 2026" in quote and "Changed later" not in quote
+    from tests.storefront.test_quote_orders import _order_form
+
+    from_quote = client.post(f"{link}/order", data=_order_form(client, quote))
+    assert from_quote.status_code == 303, from_quote.get_data(as_text=True)[:500]
+    quoted = client.get(from_quote.headers["Location"]).get_data(as_text=True)
+    assert "Anna 2026" in quoted and "Changed later" not in quoted  # ordered with the texts as quoted
     from tests.storefront.test_checkout_quotes import idempotency_key
 
     summary = client.get(f"{config}/summary?lang=en").get_data(as_text=True)
