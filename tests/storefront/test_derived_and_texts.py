@@ -115,3 +115,23 @@ def test_a_text_the_pattern_refuses_is_named_next_to_its_field_and_nothing_is_lo
         assert cfg.texts == {"engraving": "Anna"}  # nothing stored from the refused form
     too_long = _texts_post(client, config, "A" * 21)
     assert too_long.status_code == 422 and "At most 20 characters" in too_long.get_data(as_text=True)  # type: ignore[attr-defined]
+
+
+def test_a_text_field_without_wording_shows_its_pattern_required_mark_and_limit(demo_app: Flask) -> None:
+    from decimal import Decimal
+
+    from catalog.snapshot import Label, Product, TextField
+    from web.storefront.views import text_error, texts_view
+
+    monogram = TextField("monogram", Label("Monogram", "字母组合"), max_length=3, min_length=2, pattern="[A-Z]*",
+                         required=True)
+    product = Product("p", Label("P"), Decimal(1), (), texts=(monogram,))
+    with demo_app.test_request_context("/?lang=zh_CN"):
+        (view,) = texts_view(product, {"monogram": "AB"})
+        assert view["label"] == "字母组合" and view["required"] and view["max_length"] == 3
+        assert "[A-Z]*" in view["hint"] and view["value"] == "AB"
+        assert text_error(monogram, "AB") is None
+        assert text_error(monogram, "") == "请填写此文字：此项为必填。"
+        assert text_error(monogram, "A") == "至少 2 个字符；当前为 1 个。"
+        assert text_error(monogram, "ab") == "此文字包含不允许使用的字符。"
+        assert text_error(monogram, "ABCD") == "最多 3 个字符；当前为 4 个。"

@@ -141,7 +141,12 @@ def texts_view(
     out = []
     for f in product.texts:
         value = form.get(f"text-{f.code}", "") if form is not None else stored.get(f.code, "")
-        hint = label_text(f.description) if f.description is not None else ""
+        if f.description is not None:
+            hint = label_text(f.description)
+        elif f.pattern is not None:  # no wording from the catalog: the pattern itself
+            hint = _("Allowed characters: %(pattern)s", pattern=f.pattern)
+        else:
+            hint = ""
         out.append({"code": f.code, "label": label_text(f.label), "hint": hint, "max_length": f.max_length,
                     "required": f.required, "value": value, "error": (errors or {}).get(f.code)})
     return out
