@@ -35,12 +35,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any
 
 from bom.checks import MAX_SCREEN, _compiled, _module_product, _reachable_modules, quantity_findings
 from bom.checks import _finding as _said_finding
 from bom.variants import placeholders, variant_code
 from catalog.snapshot import Attribute, AttributeKind, BomLine, Catalog, Module, Product, SourceLoc
-from configurator.checks import Finding, Severity, find_configuration, format_configuration
+from configurator.checks import Finding, Severity, find_configuration, format_configuration, say
 from configurator.derived import definitions, plain_product
 from configurator.errors import ConfiguratorError
 from configurator.rules import (
@@ -69,7 +70,10 @@ def model_findings(catalog: Catalog, *, backend: str = "auto") -> list[Finding]:
             out += quantity_findings(catalog, plain, backend=backend)
         except (RuleError, RuleSetInvalid, ConfiguratorError) as exc:
             out.append(
-                _finding("bom_quantity", Severity.ERROR, product, product.code, str(exc), loc=product.loc)
+                _finding(
+                    "bom_quantity", Severity.ERROR, product, product.code,
+                    say("model_error", product=product.code, error=exc), loc=product.loc,
+                )
             )
     return out
 
@@ -85,7 +89,12 @@ def product_findings(catalog: Catalog, product: Product, *, backend: str = "auto
         out += variant_findings(catalog, plain, backend=backend)
         out += param_findings(catalog, plain, backend=backend)
     except (RuleError, RuleSetInvalid, ConfiguratorError) as exc:
-        out.append(_finding("model", Severity.ERROR, product, product.code, str(exc), loc=product.loc))
+        out.append(
+            _finding(
+                "model", Severity.ERROR, product, product.code, say("model_error", product=product.code, error=exc),
+                loc=product.loc,
+            )
+        )
     return out
 
 
@@ -94,18 +103,18 @@ def _finding(
     severity: Severity,
     product: Product,
     subject: str,
-    message: str,
+    text: dict[str, Any],
     *,
     configuration: tuple[tuple[str, object], ...] = (),
     loc: SourceLoc | None = None,
 ) -> Finding:
-    """A finding worded here, in English (no message id)."""
+    """A finding; ``text`` is :func:`configurator.checks.say`'s message, id and parameters."""
     return _said_finding(
         check,
         severity,
         product,
         subject,
-        {"message": message},
+        text,
         configuration=configuration,  # type: ignore[arg-type]
         loc=loc,
     )
@@ -173,10 +182,10 @@ def variant_findings(catalog: Catalog, product: Product, *, backend: str = "auto
             names = placeholders(line.item)
             if not names:
                 continue
-            where = f"{owner_code} line {line.pos}: variant code {line.item}"
+            where = {"owner": owner_code, "pos": line.pos, "item": line.item}
             unknown = [n for n in names if n not in codes]
             if unknown:
-                message = f"{where} names {', '.join(unknown)}, not an attribute of {owner_code}"
+                message = say("variant_unknown_names", names=", ".join(unknown), **where)
                 findings.append(
                     _finding(
                         "bom_variant",
@@ -190,7 +199,7 @@ def variant_findings(catalog: Catalog, product: Product, *, backend: str = "auto
                 continue
             attributes = [owner.attribute(n) for n in names]
             if any(a.kind is AttributeKind.SET for a in attributes):
-                message = f"{where} names a set attribute; only single values make a code"
+                message = say("variant_set_attribute", **where)
                 findings.append(
                     _finding(
                         "bom_variant",
@@ -205,10 +214,11 @@ def variant_findings(catalog: Catalog, product: Product, *, backend: str = "auto
             found = _variant_example(owner, owner_code, line, names, attributes, known, backend)
             if found is not None:
                 code, example = found
-                scope = "" if severity is Severity.ERROR else " (over the module's own attribute space)"
-                message = (
-                    f"{where} resolves to {code}, which is not a part or module of the catalog, "
-                    f"for {format_configuration(example)}{scope}"  # type: ignore[arg-type]
+                message = say(
+                    "variant_missing" if severity is Severity.ERROR else "variant_missing_module",
+                    code=code,
+                    configuration=format_configuration(example),  # type: ignore[arg-type]
+                    **where,
                 )
                 findings.append(
                     _finding(
@@ -294,8 +304,8 @@ def _describe(target: Attribute) -> str:
         step = f" step {unit}" if len(values) > 1 and unit != 1 else ""
         return f"{values[0]}..{values[-1]}{step}"
     if target.kind is AttributeKind.BOOL:
-        return "true or false"
-    return "one of " + ", ".join(str(v) for v in target.domain())
+        return "true | false"
+    return " | ".join(str(v) for v in target.domain())
 
 
 def param_findings(catalog: Catalog, product: Product, *, backend: str = "auto") -> list[Finding]:
@@ -326,7 +336,7 @@ def _line_params(
     for key, text in line.params:
         target = targets.get(key)
         subject = f"{owner_code}:{line.pos}:{key}"
-        where = f"{owner_code} line {line.pos} ({line.item}) parameter {key} = {text}"
+        where = {"owner": owner_code, "pos": line.pos, "item": line.item, "param": key, "text": text}
         if target is None or target.kind is AttributeKind.SET:
             continue  # unknown keys are reported when the file is read; sets pass through as they are
         errors = check_text(text, owner.attributes, kind="param", target=target)
@@ -338,7 +348,7 @@ def _line_params(
                         Severity.ERROR,
                         product,
                         subject,
-                        f"{where}: {err.detail}",
+                        say("param_invalid", error=err.detail, **where),
                         loc=line.loc,
                     )
                 )
@@ -359,15 +369,17 @@ def _line_params(
         )
         if example is None:
             continue
+        suffix = "" if severity is Severity.ERROR else "_module"
+        shown = format_configuration(example)  # type: ignore[arg-type]
         try:
-            shown = str(evaluate(expr, dict(example)))
+            value = evaluate(expr, dict(example))
         except EvaluationError as exc:
-            shown = f"no value ({exc})"
-        scope = "" if severity is Severity.ERROR else " (over the module's own attribute space)"
-        message = (
-            f"{where} gives {shown}, outside {module.code}.{target.code} ({_describe(target)}), "
-            f"for {format_configuration(example)}{scope}"  # type: ignore[arg-type]
-        )
+            message = say("param_no_value" + suffix, error=exc, configuration=shown, **where)
+        else:
+            message = say(
+                "param_outside" + suffix, value=value, module=module.code, attribute=target.code,
+                domain=_describe(target), configuration=shown, **where,
+            )
         findings.append(
             _finding("module_param", severity, product, subject, message, configuration=example, loc=line.loc)
         )
@@ -391,7 +403,7 @@ def derived_findings(product: Product, *, backend: str = "auto") -> list[Finding
                 Severity.ERROR,
                 product,
                 err.rule_id or product.code,
-                str(err),
+                say("derived_invalid", attribute=err.rule_id or product.code, error=err),
                 loc=_loc_of(product, err.rule_id),
             )
             for err in errors
@@ -420,22 +432,22 @@ def derived_findings(product: Product, *, backend: str = "auto") -> list[Finding
         if example is None:
             continue
         env = dict(example)
+        shown = format_configuration(example)  # type: ignore[arg-type]
+        table = attribute.derived is not None and attribute.derived.formula is None
         try:
             value = evaluate(expr, env)
-            problem = f"gives {value}, outside its values ({_describe(attribute)})"
         except EvaluationError:
             assert attribute.derived is not None
-            keys = ", ".join(f"{c}={env[c]}" for c in attribute.derived.columns) or "this configuration"
-            problem = f"has no row for {keys}" if attribute.derived.columns else "cannot be computed"
-        what = (
-            "lookup table"
-            if attribute.derived is not None and attribute.derived.formula is None
-            else "formula"
-        )
-        message = (
-            f"derived attribute {attribute.code}: the {what} {problem}, "
-            f"for {format_configuration(example)}"  # type: ignore[arg-type]
-        )
+            if table and attribute.derived.columns:
+                keys = ", ".join(f"{c}={env[c]}" for c in attribute.derived.columns)
+                message = say("derived_table_no_row", attribute=attribute.code, keys=keys, configuration=shown)
+            else:
+                message = say("derived_no_value", attribute=attribute.code, configuration=shown)
+        else:
+            message = say(
+                "derived_table_outside" if table else "derived_formula_outside",
+                attribute=attribute.code, value=value, domain=_describe(attribute), configuration=shown,
+            )
         findings.append(
             _finding(
                 "derived",

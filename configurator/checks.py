@@ -129,6 +129,32 @@ MESSAGES: Mapping[str, str] = {
     "for %(configuration)s (over the module's own attribute space)",
     "product_new": "product %(product)s is new",
     "product_removed": "product %(product)s is removed",
+    "model_error": "%(product)s: %(error)s",
+    "variant_unknown_names": "%(owner)s line %(pos)s: variant code %(item)s names %(names)s, not an attribute of "
+    "%(owner)s",
+    "variant_set_attribute": "%(owner)s line %(pos)s: variant code %(item)s names a set attribute; only single "
+    "values make a code",
+    "variant_missing": "%(owner)s line %(pos)s: variant code %(item)s resolves to %(code)s, which is not a part or "
+    "module of the catalog, for %(configuration)s",
+    "variant_missing_module": "%(owner)s line %(pos)s: variant code %(item)s resolves to %(code)s, which is not a "
+    "part or module of the catalog, for %(configuration)s (over the module's own attribute space)",
+    "param_invalid": "%(owner)s line %(pos)s (%(item)s) parameter %(param)s = %(text)s: %(error)s",
+    "param_outside": "%(owner)s line %(pos)s (%(item)s) parameter %(param)s = %(text)s gives %(value)s, outside "
+    "%(module)s.%(attribute)s (%(domain)s), for %(configuration)s",
+    "param_outside_module": "%(owner)s line %(pos)s (%(item)s) parameter %(param)s = %(text)s gives %(value)s, "
+    "outside %(module)s.%(attribute)s (%(domain)s), for %(configuration)s (over the module's own attribute space)",
+    "param_no_value": "%(owner)s line %(pos)s (%(item)s) parameter %(param)s = %(text)s gives no value "
+    "(%(error)s), for %(configuration)s",
+    "param_no_value_module": "%(owner)s line %(pos)s (%(item)s) parameter %(param)s = %(text)s gives no value "
+    "(%(error)s), for %(configuration)s (over the module's own attribute space)",
+    "derived_invalid": "derived attribute %(attribute)s: %(error)s",
+    "derived_formula_outside": "derived attribute %(attribute)s: the formula gives %(value)s, outside its values "
+    "(%(domain)s), for %(configuration)s",
+    "derived_table_outside": "derived attribute %(attribute)s: the lookup table gives %(value)s, outside its "
+    "values (%(domain)s), for %(configuration)s",
+    "derived_table_no_row": "derived attribute %(attribute)s: the lookup table has no row for %(keys)s, for "
+    "%(configuration)s",
+    "derived_no_value": "derived attribute %(attribute)s cannot be computed, for %(configuration)s",
 }
 """Every finding message by message id, in English, with ``%(name)s`` parameters. A finding carries
 its ``msgid`` and ``params`` so a user interface can show it in the reader's language; ``message`` is

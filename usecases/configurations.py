@@ -90,6 +90,7 @@ from configurator.decisions import (
     parse_value,
 )
 from configurator.modules import module_labels
+from configurator.texts import InvalidText, check_text
 from usecases.catalogs import (
     LoadedCatalog,
     LruCache,
@@ -394,6 +395,11 @@ class Configuration:
     def share_token(self) -> str:
         return self.record.share_token
 
+    @property
+    def texts(self) -> dict[str, str]:
+        """The buyer's free texts (engraving, monogram) by text field code, as stored."""
+        return _texts_of(self.record.texts)
+
     def state(self) -> State:
         """The engine state of the valid decisions (conflicts degrade, see ``State.conflict``).
 
@@ -694,6 +700,7 @@ def create_configuration(
     catalog_code: str | None = None,
     on_conflict: str = "reject",
     at: datetime | None = None,
+    texts: Mapping[str, object] | None = None,
 ) -> Configuration:
     """Start a configuration of ``product_code`` pinned to the catalog version in force.
 
@@ -706,6 +713,7 @@ def create_configuration(
     """
     loaded, product = find_product(session, product_code, catalog_code, at=at)
     raw: list[Any] = _parse_all(product, decisions)
+    written = draft_texts(product, texts or {})
     now = _now()
     record = ConfigurationRecord(
         id=str(uuid.uuid4()),
@@ -715,12 +723,76 @@ def create_configuration(
         content_hash=loaded.content_hash,
         product_code=product.code,
         decisions="[]",
+        texts=_texts_json(written),
         created_at=now,
         updated_at=now,
     )
     configurator = get_configurator(loaded.catalog, product.code, loaded.content_hash)
     draft = Configuration(record, loaded, product, configurator, (), (), [])
     return _store(session, draft, raw, on_conflict)
+
+
+def _texts_of(stored: str | None) -> dict[str, str]:
+    value = json.loads(stored) if stored else {}
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise StoredRecordCorrupt("configuration", "texts", "not a JSON object of texts")
+    return value
+
+
+def _texts_json(texts: Mapping[str, str]) -> str | None:
+    return json.dumps(dict(texts), ensure_ascii=False, sort_keys=True) if texts else None
+
+
+def text_problems(product: Product, texts: Mapping[str, object]) -> dict[str, InvalidText]:
+    """Every text that cannot be kept, by field code (a required one may still be empty: ordering asks for it)."""
+    fields = {f.code: f for f in product.texts}
+    problems: dict[str, InvalidText] = {}
+    for code, value in texts.items():
+        text_field = fields.get(code)
+        if text_field is None:
+            known = ", ".join(fields) or "none"
+            problems[code] = InvalidText(code, f"{product.code} has no text field {code!r} (text fields: {known})")
+            continue
+        try:
+            check_text(replace(text_field, required=False), value)
+        except InvalidText as exc:
+            problems[code] = exc
+    return problems
+
+
+def draft_texts(product: Product, texts: Mapping[str, object]) -> dict[str, str]:
+    """The texts to keep on a configuration: each checked like an order's (length, RE2 pattern), empty ones
+    left out. :raise InvalidText: (422) the first text that cannot be kept, naming its field."""
+    problems = text_problems(product, texts)
+    if problems:
+        raise next(iter(problems.values()))
+    fields = {f.code: f for f in product.texts}
+    kept = {code: check_text(replace(fields[code], required=False), value) for code, value in texts.items()}
+    return {code: text for code, text in kept.items() if text}
+
+
+def set_texts(session: Session, configuration: Configuration, texts: Mapping[str, object]) -> Configuration:
+    """Replace the configuration's free texts (the decisions stay as they are).
+
+    :raise InvalidText: (422, field ``texts.<code>``) nothing is stored when one text cannot be kept.
+    :raise StaleRevision: (409) another change was stored since the configuration was read.
+    """
+    if configuration.read_only:
+        raise TypeError("a configuration loaded with read_configuration cannot be changed; use get_configuration")
+    written = draft_texts(configuration.product, texts)
+    record = configuration.record
+    read_revision = record.revision
+    record.texts = _texts_json(written)
+    record.changes = json.dumps([*_change_log(record), [read_revision + 1, []]][-MAX_CHANGES:])
+    record.updated_at = _now()
+    session.add(record)
+    try:
+        session.commit()
+    except StaleDataError:
+        session.rollback()
+        current = session.scalar(select(ConfigurationRecord.revision).where(ConfigurationRecord.id == record.id))
+        raise StaleRevision(record.id, read_revision, current) from None
+    return configuration
 
 
 def get_configuration(
@@ -1320,6 +1392,8 @@ class Quote:
     ready_on: date | None
     created_at: datetime
     valid_until: date
+    texts: dict[str, str] = field(default_factory=dict)
+    """The buyer's free texts (engraving, monogram) as they were when the quote was saved."""
 
     @property
     def total(self) -> Decimal:
@@ -1369,6 +1443,7 @@ def save_quote(
         configuration=json.dumps({k: json_value(v) for k, v in state.values().items()}, ensure_ascii=False,
                                  sort_keys=True),
         sources=json.dumps({a.code: a.source for a in state.attributes}, sort_keys=True),
+        texts=_texts_json(configuration.texts),
         quantity=quantity,
         currency=price.currency,
         unit_price=price.total,
@@ -1395,6 +1470,7 @@ def _quote_of(record: QuoteRecord) -> Quote:
         decisions=json.loads(record.decisions),
         values=json.loads(record.configuration),
         sources=json.loads(record.sources or "{}"),
+        texts=_texts_of(record.texts),
         quantity=record.quantity,
         currency=record.currency,
         base=Decimal(breakdown["base"]),

@@ -126,4 +126,5 @@ def order_quote(
         delivery_address=delivery_address,
         notes=notes,
         purchase_order_ref=purchase_order_ref,
+        texts=quote.texts,  # the texts as quoted, like the values
     )

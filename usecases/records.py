@@ -52,6 +52,9 @@ class ConfigurationRecord(Base):
     """JSON list of ``[revision, [attribute, ...]]``: the attributes each recent revision changed
     (``"*"``: all), newest last, bounded; a late change is rebased only across revisions listed here."""
 
+    texts: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """JSON object: the buyer's free texts (engraving, monogram) by text field code; NULL when none."""
+
     __mapper_args__ = {"version_id_col": revision}
 
 
@@ -76,6 +79,8 @@ class QuoteRecord(Base):
     """JSON object: every attribute's value (attribute -> value) at that moment."""
     sources: Mapped[str] = mapped_column(Text, default="{}")
     """JSON object: where each value came from (your choice, rule, default, finish for me)."""
+    texts: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """JSON object: the buyer's free texts when the quote was saved (NULL when none)."""
     quantity: Mapped[int] = mapped_column(Integer, default=1)
     currency: Mapped[str] = mapped_column(String(3))
     unit_price: Mapped[Decimal] = mapped_column(DecimalText())

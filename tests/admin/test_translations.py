@@ -141,3 +141,41 @@ def test_check_findings_are_shown_in_chinese(login) -> None:  # type: ignore[no-
     assert not [text for text in shown if ENGLISH.search(text)], shown
     english = client.get("/admin/catalogs/boxes/checks?lang=en").get_data(as_text=True)
     assert len(re.findall(r'<span class="finding-message">', english)) == len(shown)
+
+
+def test_model_check_findings_carry_message_ids_and_are_shown_in_chinese(app) -> None:  # type: ignore[no-untyped-def]
+    """Variant parts, module parameters and derived attributes: findings by message id, translated."""
+    from flask_babel import force_locale
+
+    from bom.model_checks import model_findings
+    from catalog.files import load_catalog_text
+    from web.admin.findings import FINDING_MESSAGES, finding_text
+
+    broken = (ROOT / "tests" / "richer" / "desk-broken.yaml").read_text(encoding="utf-8")
+    # without the parameter of the wrong type, which stops the whole-model search before the others
+    text = broken.replace("{span: width - 100, motors: motors}", "{span: width - 100, motors: 2}")
+    assert text != broken
+    findings = model_findings(load_catalog_text(text, filename="desk-broken.yaml"), backend="sat")
+    checks = {f.check for f in findings}
+    assert {"bom_variant", "derived"} <= checks, checks
+    # The engine's own wording of a type error travels as a parameter (``error``), not as the sentence.
+    free = {"param_invalid", "derived_invalid", "model_error"}
+    for finding in findings:
+        assert finding.msgid in FINDING_MESSAGES, finding.message
+        with app.test_request_context("/"), force_locale("zh_CN"):
+            chinese = finding_text(finding)
+        with app.test_request_context("/"), force_locale("en"):
+            english = finding_text(finding)
+        assert english == finding.message
+        assert chinese != english and re.search(r"[\u4e00-\u9fff]", chinese), chinese
+        if finding.msgid not in free:
+            assert not ENGLISH.search(chinese), chinese
+    # every sentence these checks can say (parameter findings included) has its Chinese wording
+    with app.test_request_context("/"), force_locale("zh_CN"):
+        for msgid in ("variant_unknown_names", "variant_set_attribute", "variant_missing", "variant_missing_module",
+                      "param_invalid", "param_outside", "param_outside_module", "param_no_value",
+                      "param_no_value_module", "derived_invalid", "derived_formula_outside", "derived_table_outside",
+                      "derived_table_no_row", "derived_no_value", "model_error"):
+            template = FINDING_MESSAGES[msgid]
+            assert str(template) != template._args[0] or msgid == "model_error", msgid
+            assert not ENGLISH.search(re.sub(r"%\(\w+\)s", "", str(template))), msgid

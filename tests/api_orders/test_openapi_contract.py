@@ -100,6 +100,8 @@ def test_every_operation_answers_as_documented(
     c("GET", f"/api/v1/shared/{share}", 200)
     c("POST", f"/api/v1/configurations/{cid}/decisions", 200, json={"attribute": "size", "value": "small"})
     c("PUT", f"/api/v1/configurations/{cid}/decisions", 200, json={"decisions": SMALL})
+    c("PUT", f"/api/v1/configurations/{cid}/texts", 200, json={"texts": {}})
+    c("PUT", f"/api/v1/configurations/{cid}/texts", 422, json={"texts": {"engraving": "Anna"}})
     c("DELETE", f"/api/v1/configurations/{cid}/decisions/width", 200)
     c("POST", f"/api/v1/configurations/{cid}/undo", 200)
     c("GET", f"/api/v1/configurations/{cid}/explain?attribute=lid&value=false", 200)

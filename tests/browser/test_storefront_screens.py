@@ -98,6 +98,10 @@ def test_every_storefront_page_is_accessible_fits_a_phone_and_is_captured(
             for name, path in pages:
                 page.goto(f"{base}{path}{'&' if '?' in path else '?'}lang={lang}")
                 expect(page.locator("html")).to_have_attribute("lang", "zh-CN" if lang == "zh_CN" else "en")
+                if name in ("configure-all", "summary", "quote"):  # derived values, read-only, are checked too
+                    expect(page.locator("[data-derived=seat_tube_mm]").first).to_be_visible()
+                if name == "configure-all":  # the engraving field (label, hint, limit) is checked too
+                    expect(page.locator("#text-engraving")).to_be_visible()
                 problems += [f"{name} ({lang}, {width} px): {v}" for v in serious_violations(page)]
                 scroll = page.evaluate("document.documentElement.scrollWidth")
                 if scroll > width:

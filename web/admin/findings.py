@@ -59,6 +59,61 @@ FINDING_MESSAGES: dict[str, Any] = {
                               "computed for %(configuration)s (over the module's own attribute space)"),
     "product_new": _l("product %(product)s is new"),
     "product_removed": _l("product %(product)s is removed"),
+    "model_error": _l("%(product)s: %(error)s"),
+    "variant_unknown_names": _l(
+        "%(owner)s line %(pos)s: variant code %(item)s names %(names)s, not an "
+        "attribute of %(owner)s"
+    ),
+    "variant_set_attribute": _l(
+        "%(owner)s line %(pos)s: variant code %(item)s names a set attribute; "
+        "only single values make a code"
+    ),
+    "variant_missing": _l(
+        "%(owner)s line %(pos)s: variant code %(item)s resolves to %(code)s, "
+        "which is not a part or module of the catalog, for %(configuration)s"
+    ),
+    "variant_missing_module": _l(
+        "%(owner)s line %(pos)s: variant code %(item)s resolves to %(code)s, "
+        "which is not a part or module of the catalog, for %(configuration)s "
+        "(over the module's own attribute space)"
+    ),
+    "param_invalid": _l(
+        "%(owner)s line %(pos)s (%(item)s) parameter %(param)s = %(text)s: "
+        "%(error)s"
+    ),
+    "param_outside": _l(
+        "%(owner)s line %(pos)s (%(item)s) parameter %(param)s = %(text)s gives "
+        "%(value)s, outside %(module)s.%(attribute)s (%(domain)s), for "
+        "%(configuration)s"
+    ),
+    "param_outside_module": _l(
+        "%(owner)s line %(pos)s (%(item)s) parameter %(param)s = %(text)s gives "
+        "%(value)s, outside %(module)s.%(attribute)s (%(domain)s), for "
+        "%(configuration)s (over the module's own attribute space)"
+    ),
+    "param_no_value": _l(
+        "%(owner)s line %(pos)s (%(item)s) parameter %(param)s = %(text)s gives "
+        "no value (%(error)s), for %(configuration)s"
+    ),
+    "param_no_value_module": _l(
+        "%(owner)s line %(pos)s (%(item)s) parameter %(param)s = %(text)s gives "
+        "no value (%(error)s), for %(configuration)s (over the module's own "
+        "attribute space)"
+    ),
+    "derived_invalid": _l("derived attribute %(attribute)s: %(error)s"),
+    "derived_formula_outside": _l(
+        "derived attribute %(attribute)s: the formula gives %(value)s, outside "
+        "its values (%(domain)s), for %(configuration)s"
+    ),
+    "derived_table_outside": _l(
+        "derived attribute %(attribute)s: the lookup table gives %(value)s, "
+        "outside its values (%(domain)s), for %(configuration)s"
+    ),
+    "derived_table_no_row": _l(
+        "derived attribute %(attribute)s: the lookup table has no row for "
+        "%(keys)s, for %(configuration)s"
+    ),
+    "derived_no_value": _l("derived attribute %(attribute)s cannot be computed, for %(configuration)s"),
 }
 
 CHECK_NAMES: dict[str, Any] = {
@@ -74,6 +129,10 @@ CHECK_NAMES: dict[str, Any] = {
     "product_change": _l("product change"),
     "check_failed": _l("check failed"),
     "catalog_file": _l("catalog file"),
+    "bom_variant": _l("variant part"),
+    "module_param": _l("module parameter"),
+    "derived": _l("derived attribute"),
+    "model": _l("product model"),
 }
 
 

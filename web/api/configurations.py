@@ -18,7 +18,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from flask import Response, request
@@ -26,8 +27,10 @@ from flask_smorest import Blueprint
 
 from configurator import ConflictError, RuleRef
 from configurator.decisions import AnyDecision
+from configurator.texts import InvalidText
 from usecases import configurations as service
 from usecases.configurations import Configuration
+from usecases.errors import UseCaseError
 from web import database
 from web.api.catalog import ACCEPT_LANGUAGE, request_locale
 from web.api.schemas import (
@@ -44,6 +47,7 @@ from web.api.schemas import (
     RepairResultSchema,
     RepairSchema,
     ReplaceDecisionsSchema,
+    ReplaceTextsSchema,
     RevisionQuerySchema,
     SharedConfigurationSchema,
     StateQuerySchema,
@@ -153,6 +157,7 @@ def configuration_json(
             {"index": i.index, "decision": i.decision, "reason": i.reason, "detail": i.detail}
             for i in configuration.invalid
         ],
+        "texts": configuration.texts,
     }
     if with_state:
         document["state"] = configuration.document(locale or request_locale(), reasons=reasons)
@@ -241,13 +246,15 @@ def create(body: dict[str, Any]) -> Response:
 
     Keep ``id`` private (it allows changes); ``share_token`` gives read-only access via ``/shared/{token}``.
     """
-    configuration = service.create_configuration(
-        database.session(),
-        body["product"],
-        body["decisions"],
-        catalog_code=body.get("catalog"),
-        on_conflict=body["on_conflict"],
-    )
+    with _texts_problems():
+        configuration = service.create_configuration(
+            database.session(),
+            body["product"],
+            body["decisions"],
+            catalog_code=body.get("catalog"),
+            on_conflict=body["on_conflict"],
+            texts=body["texts"],
+        )
     return respond_configuration(configuration, 201)
 
 
@@ -329,6 +336,31 @@ def replace_decisions(body: dict[str, Any], configuration_id: str) -> Response:
         body["decisions"],
         on_conflict=body["on_conflict"],
     )
+    return respond_configuration(configuration)
+
+
+@contextmanager
+def _texts_problems() -> Iterator[None]:
+    """A text that cannot be kept: 422 ``invalid_text`` naming ``texts.<code>``."""
+    try:
+        yield
+    except InvalidText as exc:
+        raise UseCaseError("invalid_text", str(exc), field=f"texts.{exc.field}") from None
+
+
+@blp.route(f"{ID_PATH}/texts", methods=["PUT"])
+@public
+@blp.doc(parameters=[ACCEPT_LANGUAGE], summary="Replace the buyer's texts")
+@blp.arguments(ReplaceTextsSchema())
+@blp.response(200, ConfigurationSchema)
+@problems(400, 404, 409, 422, 429)
+def replace_texts(body: dict[str, Any], configuration_id: str) -> Response:
+    """Replace the configuration's free texts (engraving, monogram); the decisions stay as they are.
+    Nothing is stored when one text cannot be kept (422 ``invalid_text``, ``field`` ``texts.<code>``)."""
+    with _texts_problems():
+        configuration = service.set_texts(
+            database.session(), _load(configuration_id, body.get("revision")), body["texts"]
+        )
     return respond_configuration(configuration)
 
 

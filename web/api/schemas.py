@@ -109,6 +109,19 @@ ON_CONFLICT = fields.String(
 )
 
 
+def texts_field(**kwargs: object) -> fields.Dict:
+    """The buyer's free texts (engraving, monogram) by the product's text field code."""
+    return fields.Dict(
+        keys=fields.String(validate=validate.Length(min=1, max=100)),
+        values=fields.String(validate=validate.Length(max=1000)),
+        validate=validate.Length(max=50),
+        metadata={"description": "The buyer's free texts (engraving, monogram) by text field code. Each is "
+                  "checked like an order's (length, pattern); surrounding spaces are removed and empty ones "
+                  "left out. A required text may still be empty here: ordering asks for it."},
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
 class CreateConfigurationSchema(Schema):
     product = fields.String(required=True, validate=validate.Length(min=1, max=200))
     catalog = fields.String(
@@ -118,6 +131,7 @@ class CreateConfigurationSchema(Schema):
     decisions = fields.List(
         fields.Nested(DecisionSchema), load_default=list, validate=validate.Length(max=500)
     )
+    texts = texts_field(load_default=dict)
     on_conflict = ON_CONFLICT
 
 
@@ -142,6 +156,11 @@ class AddDecisionSchema(DecisionSchema):
 class ReplaceDecisionsSchema(Schema):
     decisions = fields.List(fields.Nested(DecisionSchema), required=True, validate=validate.Length(max=500))
     on_conflict = ON_CONFLICT
+    revision = revision_field()
+
+
+class ReplaceTextsSchema(Schema):
+    texts = texts_field(required=True)
     revision = revision_field()
 
 
@@ -295,6 +314,12 @@ class SharedConfigurationSchema(Schema):
         fields.Raw(), required=True, metadata={"description": "Stored history, oldest first."}
     )
     invalid_decisions = fields.List(fields.Nested(InvalidDecisionSchema), required=True)
+    texts = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        required=True,
+        metadata={"description": "The buyer's free texts (engraving, monogram) by text field code, as stored."},
+    )
     state = fields.Nested(StateSchema, required=True)
 
 

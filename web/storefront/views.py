@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from flask import abort, current_app, flash, get_flashed_messages, redirect, render_template, request, url_for
@@ -28,7 +29,7 @@ from werkzeug.wrappers import Response
 
 from bom.errors import BomError
 from catalog.errors import CatalogError
-from catalog.snapshot import Attribute, AttributeKind, Product
+from catalog.snapshot import Attribute, AttributeKind, Product, TextField
 from configurator import (
     AnyDecision,
     ConfiguratorError,
@@ -38,6 +39,9 @@ from configurator import (
     ValueImpossible,
     format_value,
 )
+from configurator.derived import definitions, derived_values
+from configurator.rules import references
+from configurator.texts import InvalidText, check_text
 from usecases import catalogs
 from usecases import configurations as configs
 from web import database
@@ -74,6 +78,84 @@ def value_label(attr: Attribute, value: object) -> str:
                 return label_text(choice.label)
         return str(value)
     return f"{value} {attr.unit}" if attr.unit else str(value)
+
+
+def derived_rows(product: Product, values: Mapping[str, object]) -> list[dict[str, Any]]:
+    """The product's derived attributes, read-only: label, value as the buyer reads it, and what it follows from.
+
+    A value is shown once the attributes it reads are settled (``None`` before), never as a choice.
+    """
+    if not product.derived:
+        return []
+    known = {code: value for code, value in values.items() if value is not None}
+    computed = derived_values(product, known)
+    defs = definitions(product)
+    by_code = {a.code: a for a in product.attributes}
+    rows = []
+    for attr in product.derived:
+        sources = sorted(references(defs[attr.code]), key=lambda c: [a.code for a in product.attributes].index(c)
+                         if c in by_code else len(by_code))
+        names = ", ".join(label_text(by_code[c].label) for c in sources if c in by_code)
+        value = computed.get(attr.code)
+        rows.append({"code": attr.code, "label": label_text(attr.label),
+                     "value": _derived_label(attr, value) if value is not None else None,
+                     "follows": names})
+    return rows
+
+
+def _derived_label(attr: Attribute, value: object) -> str:
+    if attr.kind is AttributeKind.DECIMAL and isinstance(value, Fraction | int) and not isinstance(value, bool):
+        exact = (Decimal(value.numerator) / Decimal(value.denominator)).quantize(Decimal(1).scaleb(-attr.places))
+        return value_label(attr, format(exact, "f"))
+    return value_label(attr, value)
+
+
+def text_error(field: TextField, value: str) -> str | None:
+    """Why a buyer's text cannot be kept, in the request's language (``None`` when it can).
+
+    The check itself is :func:`configurator.texts.check_text` (RE2 pattern); this only words it.
+    """
+    try:
+        check_text(field, value)
+    except InvalidText:
+        text = value.strip()
+        if "\n" in text or "\r" in text:
+            return _("One line only.")
+        if len(text) > field.max_length:
+            return _("At most %(count)s characters; this text has %(length)s.", count=field.max_length,
+                     length=len(text))
+        if not text:
+            return _("Please write this text: it is required.")
+        if len(text) < field.min_length:
+            return _("At least %(count)s characters; this text has %(length)s.", count=field.min_length,
+                     length=len(text))
+        return _("This text has characters that are not allowed here.")
+    return None
+
+
+def texts_view(
+    product: Product, stored: Mapping[str, str], form: Mapping[str, str] | None = None,
+    errors: Mapping[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """One input per text field of the product: label, hint, limits, the value (as typed after an error)."""
+    out = []
+    for f in product.texts:
+        value = form.get(f"text-{f.code}", "") if form is not None else stored.get(f.code, "")
+        if f.description is not None:
+            hint = label_text(f.description)
+        elif f.pattern is not None:  # no wording from the catalog: the pattern itself
+            hint = _("Allowed characters: %(pattern)s", pattern=f.pattern)
+        else:
+            hint = ""
+        out.append({"code": f.code, "label": label_text(f.label), "hint": hint, "max_length": f.max_length,
+                    "required": f.required, "value": value, "error": (errors or {}).get(f.code)})
+    return out
+
+
+def text_rows(product: Product, texts: Mapping[str, str]) -> list[dict[str, str]]:
+    """The buyer's texts for a summary, quote or order page (fields left empty are not listed)."""
+    return [{"code": f.code, "label": label_text(f.label), "value": texts[f.code]}
+            for f in product.texts if texts.get(f.code)]
 
 
 def decision_text(product: Product, decision: AnyDecision) -> str:
@@ -310,6 +392,7 @@ def _current_step(steps: list[dict[str, Any]], view: str | None, why: Why | None
 def panel_context(
     cfg: configs.Configuration, *, why: Why | None = None, changes: list[Change] | None = None,
     error: str | None = None, view: str | None = None, anchor: str | None = None,
+    text_form: Mapping[str, str] | None = None, text_errors: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     locale = current_locale()
     state = cfg.state()
@@ -369,6 +452,8 @@ def panel_context(
         "status": status,
         "error": error,
         "can_undo": bool(cfg.raw),
+        "derived": derived_rows(product, state.values()),
+        "texts": texts_view(product, cfg.texts, text_form, text_errors),
     }
 
 
@@ -489,6 +574,27 @@ def configure(config_id: str) -> str:
         return _with_sequence(render_template("storefront/_panel.html", oob=True, **context), cfg.revision)
     context["status"] = " ".join(str(m) for m in get_flashed_messages(category_filter=["status"]))
     return render_template("storefront/configure.html", **context)
+
+
+@bp.post("/configure/<config_id>/texts")
+def save_texts(config_id: str) -> Response | tuple[str, int]:
+    """Keep the buyer's texts (engraving) on the configuration; a text that cannot be kept is named next
+    to its field, with everything typed still in the form, and nothing is stored."""
+    cfg = _configuration(config_id)
+    typed = {f.code: request.form.get(f"text-{f.code}", "") for f in cfg.product.texts}
+    errors: dict[str, str] = {}
+    for f in cfg.product.texts:
+        message = text_error(replace(f, required=False), typed[f.code])  # required: asked for when ordering
+        if message is not None:
+            errors[f.code] = message
+    if errors:
+        context = panel_context(cfg, view=request.form.get("view"), text_form=request.form, text_errors=errors,
+                                error=_("Your text was not saved: please check it."))
+        return render_template("storefront/configure.html", **context), 422
+    configs.set_texts(database.session(), cfg, typed)
+    flash(_("Your text is saved."), "status")
+    args = {"view": request.form["view"]} if request.form.get("view") else {}
+    return redirect(url_for(".configure", config_id=cfg.id, **args) + "#texts-title", 303)
 
 
 def _set_entries(cfg: configs.Configuration, attr: Attribute) -> list[dict[str, Any]]:
@@ -716,6 +822,7 @@ def shared(token: str) -> str:
     return render_template(
         "storefront/shared.html", cfg=cfg, check=check, product=check.product, state=check.state,
         price=check.state.price, values=check.state.values(), rows=summary_rows(check.product, check.state),
+        derived=derived_rows(check.product, check.state.values()), text_rows=text_rows(check.product, cfg.texts),
     )
 
 
@@ -752,6 +859,7 @@ def quote_context(quote: configs.Quote) -> dict[str, Any]:
     lang = "zh-CN" if current_locale().startswith("zh") else "en"
     lines = [{"label": line.label.get(lang) or line.label.get("en", ""), "amount": line.amount} for line in quote.lines]
     return {"quote": quote, "loaded": loaded, "product": product, "values": values, "rows": rows, "lines": lines,
+            "derived": derived_rows(product, values), "text_rows": text_rows(product, quote.texts),
             "currency": quote.currency, "expired": quote.expired()}
 
 
@@ -1020,6 +1128,7 @@ def _summary_page(
         "storefront/summary.html",
         cfg=cfg, product=cfg.product, state=state, price=state.price, values=state.values(),
         rows=summary_rows(cfg.product, state),
+        derived=derived_rows(cfg.product, state.values()), text_rows=text_rows(cfg.product, cfg.texts),
         orderable=state.conflict is None and len(state.values()) == len(cfg.product.attributes),
         idempotency_key=key, form=form, errors=errors, countries=country_names(), currency=state.price.currency,
         **totals_context(cfg, _quantity_arg(form.get("quantity"))),
@@ -1053,9 +1162,11 @@ def place_order(config_id: str) -> Response | tuple[str, int]:
             delivery_address=delivery_address_of(request.form),
             notes=request.form.get("notes", "").strip() or None,
             purchase_order_ref=request.form.get("purchase_order_ref", "").strip() or None,
+            texts=cfg.texts,
         )
     except UseCaseError as exc:
         message = {
+            "invalid_text": _("Please check your texts on the configure page: %(detail)s", detail=exc.detail),
             "configuration_incomplete": _("Some options are still open: choose them or use “Finish for me”."),
             "configuration_conflict": _("Some of your choices do not go together; please adjust them."),
             "idempotency_key_reused": _("This form was already used for another order; please check and submit again."),
@@ -1097,6 +1208,7 @@ def _order_view(order: Any, body: Mapping[str, Any]) -> dict[str, Any]:
         raw = configuration.get(attr.code)
         value = frozenset(raw) if isinstance(raw, list) else raw
         rows.append({"label": label_text(attr.label), "value": value_label(attr, value)})
+    rows += text_rows(product, _bom_texts(order.bom))
     from datetime import date as _date
 
     due = _date.fromisoformat(body["due_date"]) if body.get("due_date") else None
@@ -1109,6 +1221,27 @@ def _order_view(order: Any, body: Mapping[str, Any]) -> dict[str, Any]:
     return {"order": order, "body": body, "product": product, "rows": rows, "due": due, "address": address,
             "currency": body["currency"], "price": body["price"],
             "values": {k: (frozenset(v) if isinstance(v, list) else v) for k, v in configuration.items()}}
+
+
+def _bom_texts(stored: str | None) -> dict[str, str]:
+    """The buyer's texts as the order's BOM carries them (on the BOM itself or on the line they are printed on)."""
+    import json
+
+    found: dict[str, str] = {}
+
+    def walk(node: object) -> None:
+        if isinstance(node, Mapping):
+            texts = node.get("texts")
+            if isinstance(texts, Mapping):
+                found.update({str(k): str(v) for k, v in texts.items()})
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(json.loads(stored) if stored else None)
+    return found
 
 
 @bp.get("/orders/<number>/thanks")
