@@ -52,6 +52,22 @@ class CatalogRepository:
         )
         return self.session.scalars(query, execution_options=_FRESH).one_or_none()
 
+    def by_code(self, code: str, number: int) -> CatalogVersion | None:
+        """Version ``number`` of catalog ``code`` in one query (catalog joined), its row only
+        (status, validity, hash; the document deferred): the read of every click and order
+        on a saved configuration. None when the catalog or the version does not exist."""
+        query = (
+            _versions(False)
+            .join(CatalogRecord, CatalogRecord.id == CatalogVersion.catalog_id)
+            .where(CatalogRecord.code == code, CatalogVersion.number == number)
+        )
+        return self.session.scalars(query, execution_options=_FRESH).one_or_none()
+
+    def effective_by_code(self, code: str, at: datetime) -> CatalogVersion | None:
+        """:meth:`effective` of catalog ``code`` in one query (catalog joined), its row only."""
+        query = _in_force(_versions(False).join(CatalogRecord, CatalogRecord.id == CatalogVersion.catalog_id), at)
+        return self.session.scalars(query.where(CatalogRecord.code == code), execution_options=_FRESH).first()
+
     def document(self, version_id: int) -> str:
         """The stored document of a version (read when a content cache misses)."""
         document = self.session.scalar(select(CatalogVersion.document).where(CatalogVersion.id == version_id))
@@ -90,21 +106,25 @@ class CatalogRepository:
         whose window opened last wins (then the higher number): publishing a
         version with a future ``valid_from`` schedules it without touching the
         version currently on sale. Archived versions are withdrawn from sale.
-        This is the only query of "the version in force": the storefront, the
-        API and the workspace all reach it through here.
+        This and :meth:`effective_by_code` (the same conditions, :func:`_in_force`)
+        are the only queries of "the version in force": the storefront, the API
+        and the workspace all reach them through here.
         """
-        query = (
-            _versions(with_content)
-            .where(
-                CatalogVersion.catalog_id == catalog_id,
-                CatalogVersion.status == VersionStatus.PUBLISHED.value,
-                CatalogVersion.valid_from <= at,
-                or_(CatalogVersion.valid_to.is_(None), CatalogVersion.valid_to > at),
-            )
-            .order_by(CatalogVersion.valid_from.desc(), CatalogVersion.number.desc())
-            .limit(1)
-        )
+        query = _in_force(_versions(with_content), at).where(CatalogVersion.catalog_id == catalog_id)
         return self.session.scalars(query, execution_options=_FRESH).first()
+
+
+def _in_force(query: Select[CatalogVersion], at: datetime) -> Select[CatalogVersion]:
+    """``query`` narrowed to published versions in force at ``at``, the one in force first."""
+    return (
+        query.where(
+            CatalogVersion.status == VersionStatus.PUBLISHED.value,
+            CatalogVersion.valid_from <= at,
+            or_(CatalogVersion.valid_to.is_(None), CatalogVersion.valid_to > at),
+        )
+        .order_by(CatalogVersion.valid_from.desc(), CatalogVersion.number.desc())
+        .limit(1)
+    )
 
 
 def _versions(with_content: bool) -> Select[CatalogVersion]:

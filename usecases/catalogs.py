@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from threading import Lock
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -40,7 +40,7 @@ from catalog.models import CatalogVersion, VersionStatus
 from catalog.repository import CatalogRepository
 from catalog.services import CatalogNotFound, ContentHashMismatch, VersionNotFound
 from catalog.snapshot import Attribute, AttributeKind, Catalog, Label, Product
-from configurator import Configurator, ConfiguratorError, load_product
+from configurator import AnyDecision, Configurator, ConfiguratorError, State, load_product
 from configurator.artifacts import ArtifactInvalid
 from configurator.errors import BudgetExceeded
 from usecases.caching import BoundedCache
@@ -48,10 +48,12 @@ from usecases.compiled_models import ArtifactStore, ModelPreparing, StoredModel
 from usecases.instrumentation import timed, timed_call
 from usecases.settings import current_settings
 
+if TYPE_CHECKING:
+    from usecases.configurations import InvalidDecision, RenderedState
+
 __all__ = [
     "AmbiguousProduct",
     "LoadedCatalog",
-    "LruCache",
     "ModelCaches",
     "ModelPreparing",
     "ModelTooLarge",
@@ -77,16 +79,16 @@ CATALOG_CACHE_SIZE = 32
 """Parsed catalog contents kept per process (one per content hash)."""
 CONFIGURATOR_CACHE_SIZE = 64
 """Compiled configurators kept per process (one per content hash and product)."""
+STATE_CACHE_SIZE = 1024
+"""Computed states (and their documents, renderings, validated histories) kept per process, each."""
 
-K = TypeVar("K", bound=Hashable)
-V = TypeVar("V")
-
-
-class LruCache(BoundedCache[K, V]):
-    """A :class:`usecases.caching.BoundedCache` named after what it holds (states, documents, ...)."""
-
-    def __init__(self, size: int, name: str = "derived") -> None:
-        super().__init__(name, size)
+Decisions = tuple[AnyDecision, ...]
+StateKey = tuple[str, str, Decisions]
+"""(content hash, product, decisions): a state is a pure function of these."""
+DocumentKey = tuple[str, str, Hashable, str, bool]
+"""(content hash, product, history and its origins, locale, with reasons)."""
+Validated = tuple[tuple[Any, ...], Decisions, "tuple[InvalidDecision, ...]", tuple[str, ...]]
+"""A stored history read against a version: raw entries, valid decisions, invalid entries, origins."""
 
 
 class ModelCaches:
@@ -94,7 +96,15 @@ class ModelCaches:
 
     - ``catalogs``: parsed catalog content by content hash;
     - ``configurators``: compiled configurators by model key and backend;
-    - ``too_large``: models known not to compile within the budget (by the same key).
+    - ``too_large``: models known not to compile within the budget (by the same key);
+    - ``states``, ``soft_states``: engine states by (content hash, product, decisions),
+      the latter with the origins of "Finish for me" entries;
+    - ``validations``: a stored history (its JSON text) validated against a version;
+    - ``documents``, ``rendered``: state documents and their JSON bytes, by state key,
+      locale and whether reasons are included.
+
+    Every key names immutable content (a published version never changes), so
+    no entry goes stale and none is ever invalidated.
 
     With an ``artifacts`` store (:class:`usecases.compiled_models.ArtifactStore`),
     a configurator missing here is loaded from its stored compiled model, and
@@ -106,6 +116,7 @@ class ModelCaches:
         *,
         catalog_size: int = CATALOG_CACHE_SIZE,
         configurator_size: int = CONFIGURATOR_CACHE_SIZE,
+        state_size: int = STATE_CACHE_SIZE,
         artifacts: ArtifactStore | None = None,
     ) -> None:
         self.catalogs: BoundedCache[str, Catalog] = BoundedCache("catalogs", catalog_size)
@@ -115,6 +126,13 @@ class ModelCaches:
         self.too_large: BoundedCache[tuple[str, str, str], ModelTooLarge] = BoundedCache(
             "too_large", configurator_size
         )
+        self.states: BoundedCache[StateKey, State] = BoundedCache("states", state_size)
+        self.soft_states: BoundedCache[tuple[str, str, Decisions, tuple[str, ...]], State] = BoundedCache(
+            "soft_states", state_size
+        )
+        self.validations: BoundedCache[tuple[str, str, str], Validated] = BoundedCache("validations", state_size)
+        self.documents: BoundedCache[DocumentKey, dict[str, Any]] = BoundedCache("documents", state_size)
+        self.rendered: BoundedCache[DocumentKey, RenderedState] = BoundedCache("rendered", state_size)
         self.artifacts = artifacts
         self.artifact_loads = 0
         self.artifact_rejects = 0
@@ -127,15 +145,27 @@ class ModelCaches:
     def stats(self) -> dict[str, object]:
         """Entries, hits, misses and evictions of every cache, plus how configurators were obtained."""
         return {
-            "caches": [c.stats().as_dict() for c in (self.catalogs, self.configurators, self.too_large)],
+            "caches": [c.stats().as_dict() for c in self._all()],
             "artifact_loads": self.artifact_loads,
             "artifact_rejects": self.artifact_rejects,
             "compiles": self.compiles,
             "artifact_store": self.artifacts is not None,
         }
 
+    def _all(self) -> tuple[BoundedCache[Any, Any], ...]:
+        return (
+            self.catalogs,
+            self.configurators,
+            self.too_large,
+            self.states,
+            self.soft_states,
+            self.validations,
+            self.documents,
+            self.rendered,
+        )
+
     def clear(self) -> None:
-        for cache in (self.catalogs, self.configurators, self.too_large):
+        for cache in self._all():
             cache.clear()
         self.artifact_loads = self.artifact_rejects = self.compiles = 0
 
@@ -266,16 +296,19 @@ def load_catalog(
     :raise VersionNotFound: no version in force, or ``number`` is unknown or a draft (404).
     """
     repo = CatalogRepository(session)
-    record = repo.get(code)
-    if record is None:
-        raise CatalogNotFound(code)
+    # One query (the catalog joined) on the way that succeeds; which of catalog or version is
+    # missing is asked only when there is none.
     if number is not None:
-        version = repo.version(record.id, number, with_content=False)
+        version = repo.by_code(code, number)
         if version is None or version.status == VersionStatus.DRAFT.value:
+            if repo.get(code) is None:
+                raise CatalogNotFound(code)
             raise VersionNotFound(code, number, f"catalog {code!r} has no published version {number}")
         return _loaded(version, code, session)
-    version = repo.effective(record.id, at or _now(), with_content=False)
+    version = repo.effective_by_code(code, at or _now())
     if version is None:
+        if repo.get(code) is None:
+            raise CatalogNotFound(code)
         raise VersionNotFound(code, None, f"catalog {code!r} has no published version in force")
     return _loaded(version, code, session)
 
@@ -536,6 +569,9 @@ def cache_info(caches: ModelCaches | None = None) -> dict[str, int]:
         "configurator_misses": caches.configurators.misses,
         "artifact_loads": caches.artifact_loads,
         "compiles": caches.compiles,
+        "states": len(caches.states),
+        "state_hits": caches.states.hits,
+        "state_misses": caches.states.misses,
     }
 
 

@@ -93,8 +93,9 @@ from configurator.modules import module_labels
 from configurator.texts import InvalidText, check_text
 from usecases.catalogs import (
     LoadedCatalog,
-    LruCache,
+    ModelCaches,
     attribute_header,
+    current_caches,
     find_product,
     get_configurator,
     load_catalog,
@@ -135,8 +136,6 @@ __all__ = [
 
 MAX_HISTORY = 200
 """Stored history entries beyond which the history is compacted to the decisions in force."""
-STATE_CACHE_SIZE = 1024
-"""Computed states kept per process."""
 MAX_CHANGES = 64
 """Revisions whose changed attributes are remembered; a late decision made on an older revision is refused."""
 REBASE_ATTEMPTS = 32
@@ -154,23 +153,10 @@ ON_CONFLICT = ("reject", "keep")
 reports the conflict (dropping the oldest culprits to stay usable)."""
 
 
-_states: LruCache[tuple[str, str, tuple[AnyDecision, ...]], State] = LruCache(STATE_CACHE_SIZE)
-_rendered: LruCache[tuple[str, str, tuple[AnyDecision, ...], str, bool], RenderedState] = LruCache(
-    STATE_CACHE_SIZE
-)
-# Validating the stored entries is a pure function of (version content, product, stored
-# JSON text): every read still re-validates against the pinned version, through this cache.
-_validations: LruCache[
-    tuple[str, str, str],
-    tuple[tuple[Any, ...], tuple[AnyDecision, ...], tuple[InvalidDecision, ...], tuple[str, ...]],
-] = LruCache(STATE_CACHE_SIZE)
-_documents: LruCache[tuple[str, str, tuple[AnyDecision, ...], str, bool], dict[str, Any]] = LruCache(
-    STATE_CACHE_SIZE
-)
-# States of histories with completed ("Finish for me") entries: keyed by the decisions and their origins.
-_soft_states: LruCache[tuple[str, str, tuple[AnyDecision, ...], tuple[str, ...]], State] = LruCache(
-    STATE_CACHE_SIZE
-)
+def _caches() -> ModelCaches:
+    """The application's caches (states, documents, validated histories live with the models)."""
+    return current_caches()
+
 
 # --------------------------------------------------------------------------- errors
 
@@ -408,15 +394,16 @@ class Configuration:
         people, or a page reloaded, costs one computation.
         """
         if self._state is None:
+            caches = _caches()
             key = (self.catalog.content_hash, self.product.code, self.history)
-            cached = _states.get(key)
+            cached = caches.states.get(key)
             if cached is None:
-                cached = _states.put(key, self.configurator.state(self.history, budget_ms=click_budget_ms()))
+                cached = caches.states.put(key, self.configurator.state(self.history, budget_ms=click_budget_ms()))
             if self.completed_attributes():
                 soft_key = (*key, self.origins)
-                soft = _soft_states.get(soft_key)
+                soft = caches.soft_states.get(soft_key)
                 if soft is None:
-                    soft = _soft_states.put(soft_key, _soften(self, cached))
+                    soft = caches.soft_states.put(soft_key, _soften(self, cached))
                 cached = soft
             self._state = cached
         return self._state
@@ -444,12 +431,12 @@ class Configuration:
         never modify it.
         """
         key = (self.catalog.content_hash, self.product.code, self._key(), locale, reasons)
-        cached = _documents.get(key)
+        cached = _caches().documents.get(key)
         if cached is None:
             rendered = state_document(
                 self.state(), self.product, locale, configurator=self.configurator, reasons=reasons
             )
-            cached = _documents.put(key, rendered)
+            cached = _caches().documents.put(key, rendered)
         return cached
 
     def rendered(self, locale: str = "en", *, reasons: bool = False) -> RenderedState:
@@ -460,12 +447,12 @@ class Configuration:
         an encoding nor a hash per request.
         """
         key = (self.catalog.content_hash, self.product.code, self._key(), locale, reasons)
-        cached = _rendered.get(key)
+        cached = _caches().rendered.get(key)
         if cached is None:
             body = json.dumps(
                 self.document(locale, reasons=reasons), ensure_ascii=False, separators=(",", ":")
             ).encode("utf-8")
-            cached = _rendered.put(key, RenderedState(body, hashlib.sha256(body).hexdigest()))
+            cached = _caches().rendered.put(key, RenderedState(body, hashlib.sha256(body).hexdigest()))
         return cached
 
     def document_json(self, locale: str = "en", *, reasons: bool = False) -> str:
@@ -527,7 +514,7 @@ def _open(
     product = loaded.product(record.product_code)
     text = record.decisions or "[]"
     key = (loaded.content_hash, product.code, text)
-    validated = _validations.get(key)
+    validated = _caches().validations.get(key)
     if validated is None:
         try:
             raw = json.loads(text)
@@ -540,7 +527,7 @@ def _open(
                 f"configuration {record.id}", "decisions", f"a JSON {type(raw).__name__}, not a list of decisions"
             )
         history, invalid, origins = _validate(product, raw)
-        validated = _validations.put(key, (tuple(raw), history, invalid, origins))
+        validated = _caches().validations.put(key, (tuple(raw), history, invalid, origins))
     entries, history, invalid, origins = validated
     configurator = get_configurator(loaded.catalog, product.code, loaded.content_hash)
     # A fresh list per configuration: the cached entries themselves are shared (read them, never modify them).
@@ -978,9 +965,9 @@ def _soften(configuration: Configuration, state: State) -> State:
     completed = configuration.completed_attributes()
     own = tuple(d for i, d in enumerate(configuration.history) if configuration.origin_of(i) == "buyer")
     key = (configuration.catalog.content_hash, configuration.product.code, own)
-    mine = _states.get(key)
+    mine = _caches().states.get(key)
     if mine is None:
-        mine = _states.put(key, configuration.configurator.state(own, budget_ms=click_budget_ms()))
+        mine = _caches().states.put(key, configuration.configurator.state(own, budget_ms=click_budget_ms()))
     attributes = []
     for attribute, own_attribute in zip(state.attributes, mine.attributes, strict=True):
         source = "completed" if attribute.code in completed and attribute.source == "user" else attribute.source
@@ -1142,9 +1129,9 @@ def never_possible(configuration: Configuration) -> dict[str, frozenset[object]]
     product without any valid configuration hides nothing (everything would be "dead").
     """
     key = (configuration.catalog.content_hash, configuration.product.code, ())
-    root = _states.get(key)
+    root = _caches().states.get(key)
     if root is None:
-        root = _states.put(key, configuration.configurator.state((), budget_ms=click_budget_ms()))
+        root = _caches().states.put(key, configuration.configurator.state((), budget_ms=click_budget_ms()))
     if root.count == 0:
         return {}
     return {a.code: frozenset(v.value for v in a.values if not v.possible) for a in root.attributes}

@@ -90,8 +90,6 @@ __all__ = [
     "order_body",
     "place_order",
     "production_order_summary",
-    "rebuild_production_order",
-    "rebuild_with_catalog",
     "request_hash",
     "transition",
 ]
@@ -1074,16 +1072,6 @@ def list_events(
     return items, int(last or after), len(rows) > limit
 
 
-def rebuild_production_order(session: Session, row: ProductionOrderRecord) -> ProductionOrder:
-    """Regenerate a stored production order from its order's configuration and pinned catalog version.
-
-    The result's canonical JSON is byte-identical to the stored document
-    (checked: a mismatch raises ``UseCaseError`` ``production_order_not_reproducible``
-    naming the production order).
-    """
-    return rebuild_with_catalog(session, row)[0]
-
-
 def stored_with_catalog(session: Session, row: ProductionOrderRecord) -> tuple[ProductionOrder, Catalog]:
     """The production order as stored (its canonical document read back, never re-exploded) and the
     content of the catalog version it was made from (labels, units for the exports).
@@ -1113,34 +1101,4 @@ def stored_with_catalog(session: Session, row: ProductionOrderRecord) -> tuple[P
         )
     order = row.order
     loaded = load_pinned(session, order.catalog_code, order.version_number, production.catalog_hash)
-    return production, loaded.catalog
-
-
-def rebuild_with_catalog(session: Session, row: ProductionOrderRecord) -> tuple[ProductionOrder, Catalog]:
-    """:func:`rebuild_production_order` and the catalog version it was made from (labels, units)."""
-    order = row.order
-    loaded = load_catalog(session, order.catalog_code, order.version_number)
-    stored = json.loads(row.document)
-    feasibility = stored.get("feasibility")
-    production = create_production_order(
-        loaded.catalog,
-        str(order.version_number),
-        loaded.content_hash,
-        order.product_code,
-        json.loads(order.configuration),
-        quantity=order.quantity,
-        due_date=date.fromisoformat(stored["due_date"]),
-        number=row.number,
-        calendar=WorkCalendar(),  # orders are scheduled on the default calendar (see place_order)
-        today=date.fromisoformat(feasibility["today"]) if feasibility else None,
-        texts=stored.get("texts"),  # the buyer's texts live in the order's document
-    )
-    if digest(production) != row.document_hash:
-        raise UseCaseError(
-            "production_order_not_reproducible",
-            f"production order {row.number}: regenerating it from its order and catalog version "
-            f"{order.catalog_code} v{order.version_number} no longer gives the stored document "
-            f"(hash {row.document_hash[:12]}); its JSON document is still served as stored",
-            record=f"production order {row.number}",
-        )
     return production, loaded.catalog

@@ -15,8 +15,25 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from usecases.errors import UseCaseError
 from usecases.outbox import subscribes
 from usecases.records import OutboxEvent, WebhookEndpoint
+
+
+def get_endpoint(session: Session, endpoint_id: int) -> WebhookEndpoint:
+    """The endpoint ``endpoint_id``.
+
+    :raise UseCaseError: ``webhook_not_found``.
+    """
+    row = session.get(WebhookEndpoint, endpoint_id)
+    if row is None:
+        raise UseCaseError("webhook_not_found", f"no webhook endpoint {endpoint_id}")
+    return row
+
+
+def enable_endpoint(endpoint: WebhookEndpoint) -> None:
+    """Resume deliveries to ``endpoint`` (idempotent). The caller commits."""
+    endpoint.active, endpoint.disabled_at = True, None
 
 
 def _iso(moment: datetime | None) -> str | None:

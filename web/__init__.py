@@ -31,7 +31,13 @@ def _install_model_caches(app: Flask) -> None:
     from sqlalchemy.pool import NullPool
 
     from catalog.db import make_engine
-    from usecases.catalogs import CATALOG_CACHE_SIZE, CONFIGURATOR_CACHE_SIZE, ModelCaches, set_caches_source
+    from usecases.catalogs import (
+        CATALOG_CACHE_SIZE,
+        CONFIGURATOR_CACHE_SIZE,
+        STATE_CACHE_SIZE,
+        ModelCaches,
+        set_caches_source,
+    )
     from usecases.compiled_models import ArtifactStore
 
     store = None
@@ -44,6 +50,7 @@ def _install_model_caches(app: Flask) -> None:
     app.extensions["c2m.caches"] = ModelCaches(
         catalog_size=int(app.config.get("CATALOG_CACHE_SIZE") or CATALOG_CACHE_SIZE),
         configurator_size=int(app.config.get("CONFIGURATOR_CACHE_SIZE") or CONFIGURATOR_CACHE_SIZE),
+        state_size=int(app.config.get("STATE_CACHE_SIZE") or STATE_CACHE_SIZE),
         artifacts=store,
     )
     set_caches_source(lambda: current_app.extensions.get("c2m.caches") if has_app_context() else None)

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
+from flask import g
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -58,15 +58,21 @@ def when(value: Any) -> str:
         return str(value or "")
 
 
-@lru_cache(maxsize=64)
 def _product(catalog_code: str, version: int, product_code: str) -> Any:
+    """The product as the pinned version defines it, looked up once per request (a page lists many
+    rows of the same products); the version's content comes from the application's caches by hash."""
+    from catalog.errors import CatalogError
     from usecases import catalogs
     from web import database
 
-    try:
-        return catalogs.load_catalog(database.read_session(), catalog_code, version).product(product_code)
-    except Exception:  # a label is a nicety: an unreadable version shows the code instead
-        return None
+    seen: dict[tuple[str, int, str], Any] = g.setdefault("c2m_label_products", {})
+    key = (catalog_code, version, product_code)
+    if key not in seen:
+        try:
+            seen[key] = catalogs.load_catalog(database.read_session(), catalog_code, version).product(product_code)
+        except CatalogError:  # a label is a nicety: an unknown version or product shows the code instead
+            seen[key] = None
+    return seen[key]
 
 
 @bp.app_template_filter("product_name")

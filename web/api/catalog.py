@@ -35,12 +35,11 @@ from usecases.compiled_models import prepare_version
 from usecases.publishing import ChecksFailed, Published, VersionChecks, publish_checked, version_checks
 from usecases.version_diff import affected_records, diff_json, semantic_diff
 from web import database
+from web.api.http import problems_of
 from web.api.schemas import (
-    PROBLEM_JSON,
     CatalogDiffSchema,
     CatalogSchema,
     CatalogVersionSchema,
-    ProblemSchema,
     ProductDetailSchema,
     ProductPageQuerySchema,
     ProductPageSchema,
@@ -71,15 +70,7 @@ def request_locale() -> str:
     return "zh-CN" if best and best.lower().startswith("zh") else "en"
 
 
-def problems(*statuses: int) -> Any:
-    """Document the problem responses ``statuses`` of a view (application/problem+json)."""
-
-    def decorate(view: Any) -> Any:
-        for status in statuses:
-            view = blp.alt_response(status, schema=ProblemSchema, content_type=PROBLEM_JSON)(view)
-        return view
-
-    return decorate
+problems = problems_of(blp)
 
 
 # --------------------------------------------------------------------------- rendering

@@ -33,8 +33,8 @@ from usecases.configurations import Configuration
 from usecases.errors import UseCaseError
 from web import database
 from web.api.catalog import ACCEPT_LANGUAGE, request_locale
+from web.api.http import problems_of
 from web.api.schemas import (
-    PROBLEM_JSON,
     AddDecisionSchema,
     CompleteSchema,
     CompletionSchema,
@@ -42,7 +42,6 @@ from web.api.schemas import (
     CreateConfigurationSchema,
     ExplainQuerySchema,
     ExplanationSchema,
-    ProblemSchema,
     RemoveDecisionQuerySchema,
     RepairResultSchema,
     RepairSchema,
@@ -65,15 +64,7 @@ blp = Blueprint(
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def problems(*statuses: int) -> Callable[[F], F]:
-    """Document the problem responses ``statuses`` of a view (application/problem+json)."""
-
-    def decorate(view: F) -> F:
-        for status in statuses:
-            view = blp.alt_response(status, schema=ProblemSchema, content_type=PROBLEM_JSON)(view)
-        return view
-
-    return decorate
+problems = problems_of(blp)
 
 
 def _rules(rules: tuple[RuleRef, ...], locale: str) -> list[dict[str, str]]:

@@ -26,7 +26,7 @@ import io
 from decimal import Decimal
 from typing import Any
 
-from flask import Response, g, jsonify, request
+from flask import Response, g, jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -35,7 +35,18 @@ from bom.export import B2MML_REVISION, bom_b2mml
 from usecases import orders as service
 from usecases.records import ProductionOrderRecord
 from web import database
-from web.api.http import BEARER, PROBLEM, json_with_etag, matches, not_modified
+from web.api.http import (
+    BEARER,
+    CSV,
+    JSON,
+    XML,
+    json_with_etag,
+    matches,
+    negotiate,
+    not_modified,
+    problems_of,
+    representation,
+)
 from web.api.order_schemas import (
     ETAG_HEADER,
     IF_NONE_MATCH_PARAMETER,
@@ -50,7 +61,6 @@ from web.api.order_schemas import (
     ShipSchema,
     StatusReasonSchema,
 )
-from web.api.schemas import ProblemSchema
 from web.auth import require_scope, token_catalog
 from web.errors import ApiProblem
 
@@ -61,7 +71,6 @@ blp = Blueprint(
     description="Production orders for the ERP: list, fetch as JSON/CSV/B2MML, act on them.",
 )
 
-JSON, CSV, XML = "application/json", "text/csv", "application/xml"
 OFFERED = (JSON, CSV, XML)
 ACCEPT_PARAMETER: dict[str, Any] = {
     "in": "header",
@@ -90,13 +99,7 @@ OPERATIONS_CSV_COLUMNS = (
 )
 
 
-def problems(*codes: int) -> Any:
-    def decorate(view: Any) -> Any:
-        for code in codes:
-            view = blp.alt_response(code, schema=ProblemSchema, content_type=PROBLEM)(view)
-        return view
-
-    return decorate
+problems = problems_of(blp)
 
 
 def operations_csv(order: ProductionOrder) -> str:
@@ -188,15 +191,7 @@ class ProductionOrderDocument(MethodView):
     def get(self, query: dict[str, Any], number: str) -> Response:
         """The production order; representation by ``Accept``, cached with ``ETag``/``If-None-Match``."""
         row = _require(number)
-        accept = request.accept_mimetypes
-        chosen = accept.best_match(OFFERED) if accept else JSON
-        if chosen is None:
-            raise ApiProblem(
-                406,
-                "not_acceptable",
-                f"this document is available as {', '.join(OFFERED)}",
-                available=list(OFFERED),
-            )
+        chosen = negotiate(OFFERED)
         table = query["table"]
         etag = {
             JSON: row.document_hash,
@@ -216,22 +211,7 @@ class ProductionOrderDocument(MethodView):
                 text = {"bom": bom_csv, "parts": parts_csv}.get(table)
                 body = text(production.bom) if text is not None else operations_csv(production)
                 mimetype = CSV
-        response = Response(body, mimetype=mimetype)  # text/csv gets "; charset=utf-8" from werkzeug
-        if chosen == CSV:
-            response.headers["Content-Disposition"] = f'attachment; filename="{row.number}-{table}.csv"'
-        response.set_etag(etag)
-        response.vary.add("Accept")
-        return response
-
-
-def _negotiate() -> str:
-    accept = request.accept_mimetypes
-    chosen = accept.best_match((JSON, XML)) if accept else JSON
-    if chosen is None:
-        raise ApiProblem(
-            406, "not_acceptable", f"this document is available as {JSON}, {XML}", available=[JSON, XML]
-        )
-    return chosen
+        return representation(body, mimetype, etag, filename=f"{row.number}-{table}.csv" if chosen == CSV else None)
 
 
 @blp.route("/<string:number>/operations-definition")
@@ -259,20 +239,15 @@ class OperationsDefinition(MethodView):
     def get(self, number: str) -> Response:
         """The configured product's operations definition: material bill and operations segments."""
         row = _require(number)
-        chosen = _negotiate()
+        chosen = negotiate((JSON, XML))
         etag = f"{row.order.bom_hash}-{f'b2mml{B2MML_REVISION}' if chosen == XML else 'json'}"
         if matches(etag):
             return not_modified(etag, ("Accept",))
         if chosen == JSON:
-            response = Response(row.order.bom, mimetype=JSON)
-        else:
-            production, catalog = service.stored_with_catalog(database.read_session(), row)
-            routed = [s.operation for s in production.operations]
-            body = xml_bytes(bom_b2mml(production.bom, routed, catalog))
-            response = Response(body, mimetype=XML)
-        response.set_etag(etag)
-        response.vary.add("Accept")
-        return response
+            return representation(row.order.bom, JSON, etag)
+        production, catalog = service.stored_with_catalog(database.read_session(), row)
+        routed = [s.operation for s in production.operations]
+        return representation(xml_bytes(bom_b2mml(production.bom, routed, catalog)), XML, etag)
 
 
 def _by(token: Any) -> str:

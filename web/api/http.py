@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import Response, request
 from flask_smorest import Blueprint
@@ -17,6 +18,9 @@ from marshmallow import Schema
 
 PROBLEM = "application/problem+json"
 BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
+JSON, CSV, XML = "application/json", "text/csv", "application/xml"
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def problems(blp: Blueprint, *codes: int) -> Any:
@@ -29,6 +33,41 @@ def problems(blp: Blueprint, *codes: int) -> Any:
         return view
 
     return decorate
+
+
+def problems_of(blp: Blueprint) -> Callable[..., Callable[[F], F]]:
+    """:func:`problems` bound to ``blp``: ``problems = problems_of(blp)``, then ``@problems(404, 422)``."""
+
+    def bound(*codes: int) -> Callable[[F], F]:
+        return problems(blp, *codes)  # type: ignore[no-any-return]
+
+    return bound
+
+
+def negotiate(offered: tuple[str, ...], what: str = "this document") -> str:
+    """The media type of ``offered`` the request's ``Accept`` prefers (the first without one).
+
+    :raise ApiProblem: 406 ``not_acceptable`` listing what is offered.
+    """
+    from web.errors import ApiProblem
+
+    accept = request.accept_mimetypes
+    chosen = accept.best_match(offered) if accept else offered[0]
+    if chosen is None:
+        raise ApiProblem(
+            406, "not_acceptable", f"{what} is available as {', '.join(offered)}", available=list(offered)
+        )
+    return chosen
+
+
+def representation(body: str | bytes, mimetype: str, etag: str, *, filename: str | None = None) -> Response:
+    """One negotiated representation of a document: its ETag, ``Vary: Accept``, and a CSV as an attachment."""
+    response = Response(body, mimetype=mimetype)  # text/csv gets "; charset=utf-8" from werkzeug
+    if filename is not None:
+        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.set_etag(etag)
+    response.vary.add("Accept")
+    return response
 
 
 def matches(etag: str) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Response, request
+from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import RAISE, Schema, fields, validate
@@ -20,7 +20,7 @@ from marshmallow import RAISE, Schema, fields, validate
 from bom.export import B2MML_REVISION, item_master, item_master_csv, materials_b2mml, xml_bytes
 from usecases.catalogs import load_catalog
 from web import database
-from web.api.http import BEARER, matches, not_modified, problems
+from web.api.http import BEARER, CSV, JSON, XML, matches, negotiate, not_modified, problems, representation
 from web.api.order_schemas import ETAG_HEADER, IF_NONE_MATCH_PARAMETER, NOT_MODIFIED, DocumentLabelSchema
 from web.auth import require_scope, token_catalog
 from web.errors import ApiProblem
@@ -29,7 +29,6 @@ blp = Blueprint(
     "master_data", __name__, url_prefix="/api/v1/catalogs", description="Item master data (parts, modules) for the ERP."
 )
 
-JSON, CSV, XML = "application/json", "text/csv", "application/xml"
 OFFERED = (JSON, CSV, XML)
 
 
@@ -102,12 +101,7 @@ class ItemMaster(MethodView):
         limited = token_catalog()
         if limited is not None and limited != code:
             raise ApiProblem(404, "catalog_not_found", f"no catalog {code!r}")
-        accept = request.accept_mimetypes
-        chosen = accept.best_match(OFFERED) if accept else JSON
-        if chosen is None:
-            raise ApiProblem(
-                406, "not_acceptable", f"the item master is available as {', '.join(OFFERED)}", available=list(OFFERED)
-            )
+        chosen = negotiate(OFFERED, "the item master")
         loaded = load_catalog(database.read_session(), code, query.get("version"))
         suffix = {JSON: "json", CSV: "csv", XML: f"b2mml{B2MML_REVISION}"}[chosen]
         etag = f"{loaded.content_hash}-items-{suffix}"
@@ -120,9 +114,4 @@ class ItemMaster(MethodView):
             body = item_master_csv(loaded.catalog, version)
         else:
             body = xml_bytes(materials_b2mml(loaded.catalog, version))
-        response = Response(body, mimetype=chosen)
-        if chosen == CSV:
-            response.headers["Content-Disposition"] = f'attachment; filename="{code}-{version}-items.csv"'
-        response.set_etag(etag)
-        response.vary.add("Accept")
-        return response
+        return representation(body, chosen, etag, filename=f"{code}-{version}-items.csv" if chosen == CSV else None)

@@ -21,7 +21,7 @@ from usecases import orders as service
 from usecases.errors import UseCaseError
 from usecases.records import ApiToken
 from web import database
-from web.api.http import json_with_etag
+from web.api.http import BEARER, json_with_etag, problems_of
 from web.api.order_schemas import (
     ETAG_HEADER,
     IDEMPOTENCY_KEY_MAX,
@@ -36,25 +36,15 @@ from web.api.order_schemas import (
     OrderSchema,
     PlaceOrderSchema,
 )
-from web.api.schemas import ProblemSchema
 from web.auth import authenticate, require_scope, token_catalog
 from web.errors import ApiProblem, problem_response, status_of
 
 blp = Blueprint("orders", __name__, url_prefix="/api/v1/orders", description="Place orders and follow them.")
 
-PROBLEM = "application/problem+json"
-BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 
 
-def problems(*codes: int) -> Any:
-    """Declare problem responses for ``codes`` on an operation."""
 
-    def decorate(view: Any) -> Any:
-        for code in codes:
-            view = blp.alt_response(code, schema=ProblemSchema, content_type=PROBLEM)(view)
-        return view
-
-    return decorate
+problems = problems_of(blp)
 
 
 def token_scope(token: ApiToken) -> str:

@@ -15,6 +15,7 @@ catalog cannot manage endpoints (403).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import g, jsonify
@@ -24,7 +25,7 @@ from marshmallow import RAISE, Schema, fields, validate
 
 from usecases.outbox import EVENT_TYPES, WebhookError, add_endpoint, disable_endpoint, rotate_secret
 from usecases.records import WebhookEndpoint
-from usecases.webhook_endpoints import deliveries, endpoint_body
+from usecases.webhook_endpoints import deliveries, enable_endpoint, endpoint_body, get_endpoint
 from web import database
 from web.api.http import BEARER, problems
 from web.auth import require_scope
@@ -112,10 +113,15 @@ def _unlimited_token() -> None:
 
 def _endpoint(endpoint_id: int) -> WebhookEndpoint:
     _unlimited_token()
-    row = database.session().get(WebhookEndpoint, endpoint_id)
-    if row is None:
-        raise ApiProblem(404, "webhook_not_found", f"no webhook endpoint {endpoint_id}")
-    return row
+    return get_endpoint(database.session(), endpoint_id)
+
+
+def _change(endpoint_id: int, change: Callable[[WebhookEndpoint], object], *, secret: bool = False) -> dict[str, Any]:
+    """Apply ``change`` to the endpoint, commit, and answer the endpoint as it is now."""
+    row = _endpoint(endpoint_id)
+    change(row)
+    database.session().commit()
+    return endpoint_body(row, secret=secret)
 
 
 @blp.route("")
@@ -167,10 +173,7 @@ class RotateSecret(MethodView):
     @problems(blp, 401, 403, 404)
     def post(self, endpoint_id: int) -> dict[str, Any]:
         """A new secret (returned once); the previous one also signs deliveries for 24 hours."""
-        row = _endpoint(endpoint_id)
-        rotate_secret(row)
-        database.session().commit()
-        return endpoint_body(row, secret=True)
+        return _change(endpoint_id, rotate_secret, secret=True)
 
 
 @blp.route("/<int(max=2147483647):endpoint_id>/disable")
@@ -182,10 +185,7 @@ class Disable(MethodView):
     def post(self, endpoint_id: int) -> dict[str, Any]:
         """Idempotent. Events that go out while it is disabled are not sent to it later (read them
         from the changes feed, ``GET /api/v1/events``)."""
-        row = _endpoint(endpoint_id)
-        disable_endpoint(row)
-        database.session().commit()
-        return endpoint_body(row)
+        return _change(endpoint_id, disable_endpoint)
 
 
 @blp.route("/<int(max=2147483647):endpoint_id>/enable")
@@ -196,10 +196,7 @@ class Enable(MethodView):
     @problems(blp, 401, 403, 404)
     def post(self, endpoint_id: int) -> dict[str, Any]:
         """Idempotent."""
-        row = _endpoint(endpoint_id)
-        row.active, row.disabled_at = True, None
-        database.session().commit()
-        return endpoint_body(row)
+        return _change(endpoint_id, enable_endpoint)
 
 
 @blp.route("/<int(max=2147483647):endpoint_id>/deliveries")

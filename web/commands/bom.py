@@ -81,21 +81,48 @@ def _date(option: str, text: str) -> date:
         raise _fail(f"{option} {text!r}: expected a date YYYY-MM-DD") from None
 
 
+def _configured(
+    catalog_path: str, product_code: str, settings: tuple[str, ...], complete: bool
+) -> tuple[Catalog, Product, dict[str, Any]]:
+    """The catalog file, its product and the configuration the options describe (errors name the option)."""
+    catalog = _load(catalog_path)
+    product = _product(catalog, product_code)
+    return catalog, product, _configuration(catalog, product, settings, complete)
+
+
 def _emit(data: bytes | str) -> None:
     click.echo(data.encode("utf-8") if isinstance(data, str) else data, nl=False)
 
 
+def _options(*decorators: Any) -> Any:
+    """Several click decorators applied as one (in the order written)."""
+
+    def apply(command: Any) -> Any:
+        for decorator in reversed(decorators):
+            command = decorator(command)
+        return command
+
+    return apply
+
+
+configured_product = _options(
+    click.argument("product_code", metavar="PRODUCT"),
+    click.option("--catalog", "catalog_path", required=True, type=click.Path(dir_okay=False), help="Catalog file."),
+    click.option("--set", "settings", multiple=True, metavar="ATTR=VALUE", help="An attribute value (repeatable)."),
+    click.option("--quantity", default=1, show_default=True, type=int, help="Units to build (a positive integer)."),
+)
+"""The product, its catalog file, its settings and the quantity: how both commands name a configured product."""
+configured_product_tail = _options(
+    click.option("--complete", is_flag=True, help="Fill unset attributes with the configurator (defaults first)."),
+    click.option(
+        "--text", "text_settings", multiple=True, metavar="FIELD=TEXT", help="A text field (engraving...), repeatable."
+    ),
+)
+"""``--complete`` and ``--text``, shared by both commands."""
+
+
 @click.command("bom")
-@click.argument("product_code", metavar="PRODUCT")
-@click.option(
-    "--catalog", "catalog_path", required=True, type=click.Path(dir_okay=False), help="Catalog file."
-)
-@click.option(
-    "--set", "settings", multiple=True, metavar="ATTR=VALUE", help="An attribute value (repeatable)."
-)
-@click.option(
-    "--quantity", default=1, show_default=True, type=int, help="Units to build (a positive integer)."
-)
+@configured_product
 @click.option(
     "--format",
     "fmt",
@@ -103,16 +130,7 @@ def _emit(data: bytes | str) -> None:
     show_default=True,
     type=click.Choice(["json", "csv", "csv-flat", "b2mml"]),
 )
-@click.option(
-    "--complete", is_flag=True, help="Fill unset attributes with the configurator (defaults first)."
-)
-@click.option(
-    "--text",
-    "text_settings",
-    multiple=True,
-    metavar="FIELD=TEXT",
-    help="A text field (engraving...), repeatable.",
-)
+@configured_product_tail
 def bom_command(
     product_code: str,
     catalog_path: str,
@@ -123,9 +141,7 @@ def bom_command(
     text_settings: tuple[str, ...],
 ) -> None:
     """Explode the BOM of a configured PRODUCT."""
-    catalog = _load(catalog_path)
-    product = _product(catalog, product_code)
-    configuration = _configuration(catalog, product, settings, complete)
+    catalog, product, configuration = _configured(catalog_path, product_code, settings, complete)
     try:
         bom = explode(catalog, product.code, configuration, quantity=quantity, texts=_texts(text_settings))
         if fmt == "json":
@@ -152,16 +168,7 @@ def _texts(settings: tuple[str, ...]) -> dict[str, str]:
 
 
 @click.command("production-order")
-@click.argument("product_code", metavar="PRODUCT")
-@click.option(
-    "--catalog", "catalog_path", required=True, type=click.Path(dir_okay=False), help="Catalog file."
-)
-@click.option(
-    "--set", "settings", multiple=True, metavar="ATTR=VALUE", help="An attribute value (repeatable)."
-)
-@click.option(
-    "--quantity", default=1, show_default=True, type=int, help="Units to build (a positive integer)."
-)
+@configured_product
 @click.option("--due", "due", required=True, metavar="YYYY-MM-DD", help="Due date.")
 @click.option("--today", "today", metavar="YYYY-MM-DD", help="Check the due date is reachable from this day.")
 @click.option("--number", default=None, help="Order number (default: PO-<due date>-<BOM digest prefix>).")
@@ -169,16 +176,7 @@ def _texts(settings: tuple[str, ...]) -> dict[str, str]:
     "--catalog-version", default="file", show_default=True, help="Catalog version recorded on the order."
 )
 @click.option("--format", "fmt", default="json", show_default=True, type=click.Choice(["json", "b2mml"]))
-@click.option(
-    "--complete", is_flag=True, help="Fill unset attributes with the configurator (defaults first)."
-)
-@click.option(
-    "--text",
-    "text_settings",
-    multiple=True,
-    metavar="FIELD=TEXT",
-    help="A text field (engraving...), repeatable.",
-)
+@configured_product_tail
 def production_order_command(
     product_code: str,
     catalog_path: str,
@@ -193,9 +191,7 @@ def production_order_command(
     text_settings: tuple[str, ...],
 ) -> None:
     """Create a production order for a configured PRODUCT, scheduled backwards from --due."""
-    catalog = _load(catalog_path)
-    product = _product(catalog, product_code)
-    configuration = _configuration(catalog, product, settings, complete)
+    catalog, product, configuration = _configured(catalog_path, product_code, settings, complete)
     due_date = _date("--due", due)
     today_date = _date("--today", today) if today is not None else None
     texts = _texts(text_settings)

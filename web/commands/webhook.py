@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import click
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from usecases.errors import UseCaseError
 from usecases.outbox import (
     EVENT_TYPES,
     WebhookError,
@@ -16,7 +18,7 @@ from usecases.outbox import (
     rotate_secret,
 )
 from usecases.records import WebhookEndpoint
-from usecases.webhook_endpoints import deliveries
+from usecases.webhook_endpoints import deliveries, get_endpoint
 from web.commands.db import database_session, url_option
 
 
@@ -68,15 +70,20 @@ def list_command(url: str | None) -> None:
         )
 
 
+def _endpoint(session: Session, endpoint_id: int) -> WebhookEndpoint:
+    try:
+        return get_endpoint(session, endpoint_id)
+    except UseCaseError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 @webhook_group.command("disable")
 @click.argument("endpoint_id", type=int)
 @url_option
 def disable_command(endpoint_id: int, url: str | None) -> None:
     """Stop sending events to endpoint ENDPOINT_ID."""
     with database_session(url) as session:
-        endpoint = session.get(WebhookEndpoint, endpoint_id)
-        if endpoint is None:
-            raise click.ClickException(f"no webhook endpoint {endpoint_id}")
+        endpoint = _endpoint(session, endpoint_id)
         disable_endpoint(endpoint)
         session.commit()
         click.echo(f"endpoint {endpoint_id} disabled")
@@ -88,9 +95,7 @@ def disable_command(endpoint_id: int, url: str | None) -> None:
 def rotate_command(endpoint_id: int, url: str | None) -> None:
     """Give endpoint ENDPOINT_ID a new secret (printed once); the old one also signs for 24 hours."""
     with database_session(url) as session:
-        endpoint = session.get(WebhookEndpoint, endpoint_id)
-        if endpoint is None:
-            raise click.ClickException(f"no webhook endpoint {endpoint_id}")
+        endpoint = _endpoint(session, endpoint_id)
         secret = rotate_secret(endpoint)
         session.commit()
         click.echo(f"secret: {secret}")
@@ -104,9 +109,7 @@ def rotate_command(endpoint_id: int, url: str | None) -> None:
 def deliveries_command(endpoint_id: int, limit: int, url: str | None) -> None:
     """Recent events for endpoint ENDPOINT_ID: state, attempts, next try, last error."""
     with database_session(url) as session:
-        endpoint = session.get(WebhookEndpoint, endpoint_id)
-        if endpoint is None:
-            raise click.ClickException(f"no webhook endpoint {endpoint_id}")
+        endpoint = _endpoint(session, endpoint_id)
         rows = deliveries(session, endpoint, limit=limit)
         if not rows:
             click.echo("no events for this endpoint yet")
