@@ -113,8 +113,10 @@ def _validated(doc: Document, checker: ExpressionChecker | None, limits: Catalog
     problems.extend(clip_oversized_lists(doc, data, limits))
     found, dirty = schema_problems(data, doc)
     problems.extend(found)
-    problems.extend(unroll_repeats(data, doc, dirty))
-    problems.extend(Validator(doc, dirty, checker, limits).run(data))
+    found, unrolled = unroll_repeats(data, doc, dirty)
+    problems.extend(found)
+    if unrolled:  # else texts naming the repeated component's attributes would only report follow-on problems
+        problems.extend(Validator(doc, dirty, checker, limits).run(data))
     if problems:
         raise CatalogInvalid(problems)
     assert isinstance(data, dict)

@@ -85,25 +85,31 @@ def _canonical(attribute: dict[str, Any]) -> str | None:
     return None if value is None else f"{code} == {value}"
 
 
-def unroll_repeats(data: Any, doc: Document, dirty: list[Path]) -> list[Problem]:
+def unroll_repeats(data: Any, doc: Document, dirty: list[Path]) -> tuple[list[Problem], bool]:
     """Replace every product's ``repeat`` entries in ``data`` by generated entries (see the module doc).
 
     ``dirty`` are the paths that already have schema problems: a product whose
     repeat entries have one is not unrolled (its repeat entries are dropped).
+    Returns the problems found and whether every repeat entry was unrolled
+    (otherwise the product's texts naming its attributes cannot be checked).
     """
     problems: list[Problem] = []
+    complete = True
     if not isinstance(data, dict) or not isinstance(data.get("products"), list):
-        return problems
+        return problems, complete
     for pi, product in enumerate(data["products"]):
         if not isinstance(product, dict) or "repeat" not in product:
             continue
         repeats = product.pop("repeat") or []
         base: Path = ("products", pi, "repeat")
         if any(path[: len(base)] == base for path in dirty):
+            complete = False
             continue
         for ri, repeat in enumerate(repeats):
-            problems.extend(_unroll(product, pi, repeat, (*base, ri), doc))
-    return problems
+            found = _unroll(product, pi, repeat, (*base, ri), doc)
+            complete = complete and not found
+            problems.extend(found)
+    return problems, complete
 
 
 def _check(repeat: dict[str, Any], at: Path, problem: Any) -> dict[str, str]:
@@ -113,7 +119,7 @@ def _check(repeat: dict[str, Any], at: Path, problem: Any) -> dict[str, str]:
     default = repeat.get("default")
     if low > high:
         problem((*at, "min"), f"min {low} is greater than max {high}")
-    if default is not None and not low <= default <= high:
+    elif default is not None and not low <= default <= high:
         problem((*at, "default"), f"default {default} is not between min {low} and max {high}")
     canonical: dict[str, str] = {}
     for k, attribute in enumerate(repeat.get("attributes") or []):
