@@ -7,7 +7,7 @@ A repeated component (a wardrobe's sections, a desk's monitor arms) declares
 sees ordinary attributes, rules and BOM lines:
 
 - ``<code>_count``: an int attribute ``min``..``max`` (default ``default``,
-  else ``min``), the number of instances in use;
+  else ``min``; in the storefront step ``group``), the number of instances in use;
 - instance ``i`` (1..max) gets attribute ``<code><i>_<attribute>`` for each
   instance attribute, in a generated group ``<code>-<i>`` labelled with the
   repeat's ``label`` (``{i}`` in it is replaced by ``i``, else `` i`` is
@@ -190,6 +190,8 @@ def _unroll(
         "max": high,
         "default": low if default is None else default,
     }
+    if repeat.get("group") is not None:
+        count_attribute["group"] = repeat["group"]
     attrs.append(count_attribute)
     doc.aliases[(*prefix, "attributes", len(attrs) - 1)] = at
     for i in range(1, high + 1):
@@ -237,6 +239,11 @@ def _unroll(
     return problems
 
 
+def _param(value: Any, names: dict[str, str]) -> Any:
+    """A module parameter (an expression, or a number or true/false as written) for one instance."""
+    return rename(value, names) if isinstance(value, str) else value
+
+
 def _bom_line(line: dict[str, Any], names: dict[str, str], count: str, i: int, low: int) -> dict[str, Any]:
     """Instance ``i``'s copy of a repeated component's BOM line."""
     instance = copy.deepcopy(line)
@@ -248,9 +255,9 @@ def _bom_line(line: dict[str, Any], names: dict[str, str], count: str, i: int, l
     if when is not None:
         instance["when"] = when
     if line.get("qty") is not None:
-        instance["qty"] = rename(str(line["qty"]), names)
+        instance["qty"] = _param(line["qty"], names)
     if line.get("params"):
-        instance["params"] = {key: rename(str(v), names) for key, v in line["params"].items()}
+        instance["params"] = {key: _param(v, names) for key, v in line["params"].items()}
     return instance
 
 

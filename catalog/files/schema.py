@@ -468,6 +468,7 @@ class RepeatSchema(_Strict):
     min = _int(0, 99, allow_none=True)
     max = _int(1, 99, required=True)
     default = _int(0, 99, allow_none=True)
+    group = fields.String(allow_none=True, validate=_pattern(ID, "group code"), error_messages=_TYPE_MESSAGES)
     attributes = _list(_nested(AttributeSchema), allow_none=True)
     rules = _list(_nested(RuleSchema), allow_none=True)
     bom = _list(_nested(BomLineSchema), allow_none=True)
