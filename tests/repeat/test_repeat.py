@@ -196,3 +196,4 @@ def test_the_unrolled_catalog_round_trips(catalog: Catalog) -> None:
 
     again = catalog_from_document(document_from_catalog(catalog), expression_checker=expression_checker)
     assert again.product("unit") == catalog.product("unit")
+
