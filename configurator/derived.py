@@ -33,6 +33,7 @@ meaning, and counts stay exact (a derived value is a function of the others).
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from decimal import Decimal
@@ -50,7 +51,20 @@ from catalog.snapshot import (
     Value,
 )
 from configurator.rules import check_expression, parse_expression, to_text
-from configurator.rules.ast import Binary, Bool, Call, Dec, Expr, In, Int, Name, Range, Str, Unary
+from configurator.rules.ast import (
+    QUANTIFIERS,
+    Binary,
+    Bool,
+    Call,
+    Dec,
+    Expr,
+    In,
+    Int,
+    Name,
+    Range,
+    Str,
+    Unary,
+)
 from configurator.rules.errors import RuleTypeError
 
 
@@ -241,24 +255,54 @@ def expand(
     target: Attribute | None = None,
     rule_id: str | None = None,
 ) -> str:
-    """``text`` with the derived attributes it names replaced by their definitions (unchanged if none)."""
-    if not product.derived:
+    """``text`` with the derived attributes it names replaced by their definitions and its
+    quantifiers over repeated components expanded (unchanged if none)."""
+    quantified = _QUANTIFIER.search(text) is not None
+    if not product.derived and not quantified:
         return text
     parsed = parse_expression(text, rule_id=rule_id)
     derived_codes = {a.code for a in product.derived}
-    if not _names(parsed) & derived_codes:
+    if not _names(parsed) & derived_codes and not (quantified and _has_quantifier(parsed)):
         return text
     resolved = check_expression(parsed, scope_of(product), kind=kind, rule_id=rule_id, target=target)
     return to_text(substitute(resolved, definitions(product)))
 
 
+_QUANTIFIER = re.compile(r"\b(?:count|sum|all|any)\s*\(")
+
+
+def _has_quantifier(expr: Expr | Range) -> bool:
+    if isinstance(expr, Call):
+        if expr.func in QUANTIFIERS and (expr.func != "count" or len(expr.args) == 2):
+            return True
+        return any(_has_quantifier(a) for a in expr.args)
+    if isinstance(expr, Unary):
+        return _has_quantifier(expr.operand)
+    if isinstance(expr, Binary):
+        return _has_quantifier(expr.left) or _has_quantifier(expr.right)
+    if isinstance(expr, In):
+        return _has_quantifier(expr.operand)
+    return False
+
+
+@functools.lru_cache(maxsize=256)
+def _quantifies(product: Product) -> bool:
+    """Whether some text of ``product`` may use a quantifier over a repeated component."""
+    texts = [r.text for r in product.rules]
+    texts += [t for p in product.prices for t in (p.when, p.add, p.percent)]
+    texts += [t for b in product.bom for t in (b.qty, b.when, *(v for _, v in b.params))]
+    texts += [t for o in product.routing for t in (o.setup_min, o.run_min, o.when)]
+    return any(t is not None and _QUANTIFIER.search(t) for t in texts)
+
+
 def plain_product(product: Product, modules: Sequence[Module] = ()) -> Product:
-    """The product with every text naming a derived attribute rewritten; itself when it has none.
+    """The product with every text naming a derived attribute rewritten and every quantifier
+    over a repeated component (``count(section, shelves > 2)``) expanded; itself when it has none.
 
     ``modules`` (the catalog's) give module parameters their target attribute,
     so that a parameter may be a value code of the module's attribute.
     """
-    if not product.derived:
+    if not product.derived and not _quantifies(product):
         return product
     return _plain(product, tuple(modules))
 

@@ -8,6 +8,7 @@ from catalog.files.build import Builder
 from catalog.files.limits import DEFAULT_LIMITS, CatalogLimits
 from catalog.files.positions import Document, document_from_plain, parse_json, parse_yaml, to_plain
 from catalog.files.problems import CatalogInvalid, Problem
+from catalog.files.repeat import unroll_repeats
 from catalog.files.schema import schema_problems
 from catalog.files.validate import ExpressionChecker, Validator, clip_oversized_lists
 from catalog.snapshot import Catalog
@@ -112,7 +113,10 @@ def _validated(doc: Document, checker: ExpressionChecker | None, limits: Catalog
     problems.extend(clip_oversized_lists(doc, data, limits))
     found, dirty = schema_problems(data, doc)
     problems.extend(found)
-    problems.extend(Validator(doc, dirty, checker, limits).run(data))
+    found, unrolled = unroll_repeats(data, doc, dirty)
+    problems.extend(found)
+    if unrolled:  # else texts naming the repeated component's attributes would only report follow-on problems
+        problems.extend(Validator(doc, dirty, checker, limits).run(data))
     if problems:
         raise CatalogInvalid(problems)
     assert isinstance(data, dict)

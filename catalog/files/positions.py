@@ -84,6 +84,10 @@ class Document:
     source: str = ""
     problems: list[Problem] = field(default_factory=list)
     _line_starts: list[int] = field(default_factory=list)
+    aliases: dict[Path, Path] = field(default_factory=dict)
+    """Generated entries (unrolled repeated components) and the source entry each came from."""
+    rewritten: set[Path] = field(default_factory=set)
+    """Generated texts that differ from their source text: a problem inside one is reported at the text."""
 
     def position_of_offset(self, offset: int) -> tuple[int, int]:
         """1-based (line, column) of a character offset in ``source``."""
@@ -94,6 +98,11 @@ class Document:
 
     def node_at(self, path: Path) -> Node | None:
         """The node at ``path``, or ``None`` when some step does not exist."""
+        for depth in range(len(path), 0, -1):
+            source = self.aliases.get(path[:depth])
+            if source is not None:
+                path = (*source, *path[depth:])
+                break
         node = self.root
         for part in path:
             if isinstance(node, Mapping) and isinstance(part, str):
@@ -134,7 +143,7 @@ class Document:
         skipped) rather than computed with a fixed offset.
         """
         node = self.node_at(path)
-        if not isinstance(node, Scalar) or not self.source:
+        if not isinstance(node, Scalar) or not self.source or path in self.rewritten:
             return self.position(path)
         lines = text.split("\n")
         line = min(max(line, 1), len(lines))

@@ -460,6 +460,20 @@ class RequirementSchema(_Strict):
     message = _label(required=True)
 
 
+class RepeatSchema(_Strict):
+    """A repeated component: ``min``..``max`` instances, each with its own attributes, rules and BOM lines."""
+
+    code = fields.String(required=True, validate=_attribute_code, error_messages=_TYPE_MESSAGES)
+    label = _label(required=True)
+    min = _int(0, 99, allow_none=True)
+    max = _int(1, 99, required=True)
+    default = _int(0, 99, allow_none=True)
+    group = fields.String(allow_none=True, validate=_pattern(ID, "group code"), error_messages=_TYPE_MESSAGES)
+    attributes = _list(_nested(AttributeSchema), allow_none=True)
+    rules = _list(_nested(RuleSchema), allow_none=True)
+    bom = _list(_nested(BomLineSchema), allow_none=True)
+
+
 class ProductSchema(_Strict):
     code = fields.String(
         required=True, validate=_pattern(CATALOG_CODE, "product code"), error_messages=_TYPE_MESSAGES
@@ -478,6 +492,7 @@ class ProductSchema(_Strict):
     tests = _list(_nested(TestSchema), allow_none=True)
     requires = _list(_nested(RequirementSchema), allow_none=True)
     texts = _list(_nested(TextFieldSchema), allow_none=True)
+    repeat = _list(_nested(RepeatSchema), allow_none=True)
 
 
 class CatalogSchema(_Strict):

@@ -104,4 +104,8 @@ Expr = Name | Int | Dec | Bool | Str | Unary | Binary | In | Call
 COMPARISONS = frozenset({"==", "!=", "<", "<=", ">", ">="})
 ARITHMETIC = frozenset({"+", "-", "*", "/"})
 LOGICAL = frozenset({"and", "or", "->", "<->"})
-FUNCTIONS = frozenset({"count", "has", "min", "max", "abs", "ceil", "floor", "round", "if"})
+FUNCTIONS = frozenset(
+    {"count", "has", "min", "max", "abs", "ceil", "floor", "round", "if", "sum", "all", "any"}
+)
+QUANTIFIERS = frozenset({"count", "sum", "all", "any"})
+"""Functions over the instances of a repeated component (``count`` with two arguments)."""

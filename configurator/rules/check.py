@@ -32,13 +32,14 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from catalog.snapshot import Attribute, AttributeKind
 from configurator.rules.ast import (
     ARITHMETIC,
     COMPARISONS,
     LOGICAL,
+    QUANTIFIERS,
     Binary,
     Bool,
     Call,
@@ -386,6 +387,11 @@ class _Checker:
         if problem is not None:
             return e, self.type_error(e, problem)
         f = e.func
+        if f in QUANTIFIERS and (f != "count" or len(e.args) == 2):
+            expanded = self.quantified(e)
+            if expanded is None:
+                return e, _ERROR
+            return self.visit(expanded, ctx)
         if f == "if":
             cond, ct = self.visit(e.args[0])
             self.expect(cond, ct, "bool", "the condition of if()")
@@ -412,6 +418,43 @@ class _Checker:
             self.expect(a, at, "numeric", f"{f}()")
             args.append(a)
         return Call(f, tuple(args), line=e.line, column=e.column), _NUM
+
+    def quantified(self, e: Call) -> Expr | None:
+        """``count``/``sum``/``all``/``any`` over a repeated component's instances in use,
+        as a plain expression over the unrolled attributes (see ``catalog.files.repeat``)."""
+        first = e.args[0]
+        count = f"{first.id}_count" if isinstance(first, Name) else ""
+        counter = self.attrs.get(count)
+        if counter is None or counter.kind is not AttributeKind.INT or counter.maximum is None:
+            repeated = sorted(c.removesuffix("_count") for c in self.attrs if c.endswith("_count"))
+            known = f" (repeated components: {', '.join(repeated)})" if repeated else ""
+            self.type_error(
+                first,
+                f"{e.func}() with two arguments quantifies over a repeated component: its first argument "
+                f"must be a repeated component's code, not {_snippet(first)}{known}",
+            )
+            return None
+        assert isinstance(first, Name)
+        low = counter.minimum or 0
+        at = {"line": e.line, "column": e.column}
+        terms: list[Expr] = []
+        for i in range(1, counter.maximum + 1):
+            body = _prefixed(e.args[1], f"{first.id}{i}_", self.attrs)
+            active = Binary(">=", Name(count, **at), Int(i, **at), **at) if i > low else None
+            if e.func == "count":
+                test = body if active is None else Binary("and", active, body, **at)
+                terms.append(Call("if", (test, Int(1, **at), Int(0, **at)), **at))
+            elif e.func == "sum":
+                terms.append(body if active is None else Call("if", (active, body, Int(0, **at)), **at))
+            elif e.func == "all":
+                terms.append(body if active is None else Binary("->", active, body, **at))
+            else:
+                terms.append(body if active is None else Binary("and", active, body, **at))
+        op = {"count": "+", "sum": "+", "all": "and", "any": "or"}[e.func]
+        out = terms[0]
+        for term in terms[1:]:
+            out = Binary(op, out, term, **at)
+        return out
 
     def join(self, node: Expr, at: _Type, bt: _Type) -> _Type:
         """The type of ``if(c, a, b)``: both branches must be of one kind."""
@@ -470,6 +513,23 @@ class _Checker:
             )
 
 
+def _prefixed(expr: Expr, prefix: str, attrs: Mapping[str, Attribute]) -> Expr:
+    """``expr`` with every name ``n`` for which ``prefix + n`` is an attribute renamed to it."""
+    if isinstance(expr, Name):
+        return replace(expr, id=prefix + expr.id) if prefix + expr.id in attrs else expr
+    if isinstance(expr, Unary):
+        return replace(expr, operand=_prefixed(expr.operand, prefix, attrs))
+    if isinstance(expr, Binary):
+        return replace(
+            expr, left=_prefixed(expr.left, prefix, attrs), right=_prefixed(expr.right, prefix, attrs)
+        )
+    if isinstance(expr, In):
+        return replace(expr, operand=_prefixed(expr.operand, prefix, attrs))
+    if isinstance(expr, Call):
+        return replace(expr, args=tuple(_prefixed(a, prefix, attrs) for a in expr.args))
+    return expr
+
+
 def _int_constant(expr: Expr) -> int | None:
     """The value of an integer literal, possibly negated; None for anything else."""
     if isinstance(expr, Int):
@@ -496,7 +556,9 @@ def _check(
         return expr, [exc]
     checker = _Checker(attributes, kind, rule_id)
     out = checker.top(expr, target)
-    return out, sorted(checker.errors, key=lambda err: (err.line, err.column))
+    # a quantifier checks its body once per instance: report each problem once
+    unique = {(type(err), str(err)): err for err in checker.errors}
+    return out, sorted(unique.values(), key=lambda err: (err.line, err.column))
 
 
 def check_all(

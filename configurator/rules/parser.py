@@ -53,7 +53,7 @@ MAX_NODES = 2_000
 KEYWORDS = frozenset({"and", "or", "not", "in", "true", "false"})
 
 ARITY: dict[str, tuple[int, int | None]] = {
-    "count": (1, 1),
+    "count": (1, 2),
     "has": (2, 2),
     "min": (1, None),
     "max": (1, None),
@@ -62,6 +62,9 @@ ARITY: dict[str, tuple[int, int | None]] = {
     "floor": (1, 1),
     "round": (1, 1),
     "if": (3, 3),
+    "sum": (2, 2),
+    "all": (2, 2),
+    "any": (2, 2),
 }
 """(minimum, maximum) number of arguments of every function (None: no maximum)."""
 
@@ -95,6 +98,8 @@ def arity_problem(func: str, nargs: int) -> str | None:
         return None
     if high is None:
         return f"{func}() takes at least {low} argument{'s' if low > 1 else ''}, got {nargs}"
+    if high != low:
+        return f"{func}() takes {low} to {high} arguments, got {nargs}"
     return f"{func}() takes {low} argument{'s' if low > 1 else ''}, got {nargs}"
 
 

@@ -25,8 +25,21 @@ SHELF_ATTRIBUTES = (
     Attribute("saddle_height", AttributeKind.DECIMAL, Label("Saddle"), minimum=700, maximum=900, step=25, places=1),
     Attribute("legs", AttributeKind.INT, Label("Legs"), minimum=2, maximum=4),
 )
+# the repeated-component examples: 1-3 sections, each with shelves, a width and a hanging rail
+SECTIONS = (
+    Attribute("section_count", AttributeKind.INT, Label("Sections"), minimum=1, maximum=3),
+    *(
+        attribute
+        for i in (1, 2, 3)
+        for attribute in (
+            Attribute(f"section{i}_shelves", AttributeKind.INT, Label("Shelves"), minimum=0, maximum=5),
+            Attribute(f"section{i}_width", AttributeKind.INT, Label("Width"), minimum=400, maximum=1000, step=100),
+            Attribute(f"section{i}_rail", AttributeKind.BOOL, Label("Rail")),
+        )
+    ),
+)
 FINISH = Attribute("finish", AttributeKind.ENUM, Label("Finish"), choices=choices("matte", "gloss"))
-DOC_ATTRIBUTES = BIKE_ATTRIBUTES + SHELF_ATTRIBUTES
+DOC_ATTRIBUTES = BIKE_ATTRIBUTES + SHELF_ATTRIBUTES + SECTIONS
 
 
 def _examples(kind: str) -> list[str]:

@@ -45,8 +45,8 @@ def decisions_of(app: Flask, config: str) -> list[dict[str, object]]:
 
 def test_product_list_shows_every_demo_product_with_picture_and_price(client: FlaskClient) -> None:
     html = client.get("/?lang=en").get_data(as_text=True)
-    assert "Wuhan city e-bike" in html and "Made-to-measure wardrobe" in html
-    assert html.count("<svg class=\"illustration") == 2
+    assert "Wuhan city e-bike" in html and "Made-to-measure wardrobe" in html and "Wardrobe system" in html
+    assert html.count("<svg class=\"illustration") == 3
     assert "From ¥6,999.00" in html
     assert 'href="/p/wuhan-bikes/city-ebike"' in html
 

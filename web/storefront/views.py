@@ -13,6 +13,7 @@ only turns form fields into its JSON decisions and its results into pages.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -389,6 +390,29 @@ def _current_step(steps: list[dict[str, Any]], view: str | None, why: Why | None
     return str(codes[0]) if codes else VIEW_ALL
 
 
+_INSTANCE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*?)([1-9][0-9]?)_[A-Za-z0-9_]+")
+
+
+def unused_instance(product: Product, state: State, codes: list[str]) -> bool:
+    """Whether ``codes`` are the attributes of one instance of a repeated component (``section2_width``, ...)
+    that is not in use: the number of instances (``section_count``, chosen, implied or suggested) is
+    smaller, or when open, the most instances still possible are fewer."""
+    matches = [_INSTANCE.fullmatch(c) for c in codes]
+    if not matches or any(m is None for m in matches):
+        return False
+    instances = {(m.group(1), int(m.group(2))) for m in matches if m is not None}
+    if len(instances) != 1:
+        return False
+    (code, i), = instances
+    if not any(a.code == f"{code}_count" for a in product.attributes):
+        return False
+    count = state.attribute(f"{code}_count")
+    if isinstance(count.value, int):
+        return count.value < i
+    possible = [v for v in count.possible if isinstance(v, int)]
+    return bool(possible) and max(possible) < i
+
+
 def panel_context(
     cfg: configs.Configuration, *, why: Why | None = None, changes: list[Change] | None = None,
     error: str | None = None, view: str | None = None, anchor: str | None = None,
@@ -408,7 +432,7 @@ def panel_context(
     known = {g.code for g in product.groups}
     for group in product.groups:
         attrs = [views[a.code] for a in product.attributes if a.group == group.code]
-        if attrs:
+        if attrs and not unused_instance(product, state, [a["code"] for a in attrs]):
             steps.append({"code": group.code, "label": label_text(group.label), "attributes": attrs,
                           "done": not any(a["code"] in missing for a in attrs)})
     rest = [views[a.code] for a in product.attributes if a.group not in known]
