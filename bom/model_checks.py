@@ -67,7 +67,12 @@ def model_findings(catalog: Catalog, *, backend: str = "auto") -> list[Finding]:
         except (RuleError, RuleSetInvalid, ConfiguratorError):
             continue  # reported by derived_findings
         try:
-            out += quantity_findings(catalog, plain, backend=backend)
+            try:
+                out += quantity_findings(catalog, plain, backend=backend)
+            except RuleError:
+                # The whole-product model does not build (a module parameter product_findings
+                # reports): quantities are still checked over the product's own configurations.
+                out += quantity_findings(catalog, replace(plain, modules=()), backend=backend)
         except (RuleError, RuleSetInvalid, ConfiguratorError) as exc:
             out.append(
                 _finding(
@@ -85,9 +90,17 @@ def product_findings(catalog: Catalog, product: Product, *, backend: str = "auto
         plain = plain_product(product, catalog.modules)
     except (RuleError, RuleSetInvalid, ConfiguratorError):
         return out  # the derived attributes' own findings say why
+    # Parameters are checked against the product's own configurations: the module constraints they
+    # feed are what a wrong parameter breaks.
+    unmoduled = replace(plain, modules=())
     try:
-        out += variant_findings(catalog, plain, backend=backend)
-        out += param_findings(catalog, plain, backend=backend)
+        out += param_findings(catalog, unmoduled, backend=backend)
+        try:
+            out += variant_findings(catalog, plain, backend=backend)
+        except RuleError:
+            # The whole-product model does not build (a module parameter the check above reports):
+            # variant codes are still checked over the product's own configurations.
+            out += variant_findings(catalog, unmoduled, backend=backend)
     except (RuleError, RuleSetInvalid, ConfiguratorError) as exc:
         out.append(
             _finding(
@@ -409,13 +422,16 @@ def derived_findings(product: Product, *, backend: str = "auto") -> list[Finding
             for err in errors
         ]
     derived_codes = {a.code for a in product.derived}
-    # Rules that read a derived attribute would hide a missing key (they cannot be evaluated there).
+    # Rules that read a derived attribute would hide a missing key (they cannot be evaluated there);
+    # the modules' constraints are left out too: they may read derived attributes, and a module
+    # parameter of the wrong type is the parameter check's finding, not a reason to skip this one.
     relaxed = replace(
         product,
         rules=tuple(
             r for r in product.rules if not (r.text is not None and _names_in(r.text) & derived_codes)
         ),
         derived=(),
+        modules=(),
     )
     findings: list[Finding] = []
     for attribute in product.derived:

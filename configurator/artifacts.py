@@ -72,8 +72,11 @@ def model_fingerprint(model: Model) -> str:
     changes when the way a product is turned into a model changes.
 
     >>> from configurator.model import Variable
-    >>> model_fingerprint(Model("k", (Variable("a", (1, 2), "a"),), ()))[:12]
-    '4bb6f1ee4eb1'
+    >>> one = model_fingerprint(Model("k", (Variable("a", (1, 2), "a"),), ()))
+    >>> len(one), one == model_fingerprint(Model("other key", (Variable("a", (1, 2), "a"),), ()))
+    (64, True)
+    >>> one == model_fingerprint(Model("k", (Variable("a", (1, 2, 3), "a"),), ()))
+    False
     """
     text = repr(
         (
