@@ -204,7 +204,8 @@ def place_order(
 
     Either ``configuration_id`` (a saved configuration, pinned to its catalog
     version) or ``catalog`` + ``product`` + ``decisions`` (``version``
-    defaults to the one in force). The configuration is validated once and
+    defaults to the one in force). ``texts`` default to the saved configuration's
+    texts. The configuration is validated once and
     exploded once. The session must have no pending work; this function commits.
 
     :raise UseCaseError: ``idempotency_key_reused`` (same key, other body),
@@ -229,6 +230,7 @@ def place_order(
         "purchase_order_ref": purchase_order_ref,
         "delivery_address": dict(delivery_address) if delivery_address is not None else None,
         "notes": notes,
+        "texts": dict(texts) if texts else None,
     }
     body.update({k: v for k, v in extras.items() if v is not None})  # absent ones keep older fingerprints
     fingerprint = request_hash(body)
@@ -391,6 +393,8 @@ def _prepare(
                 violations=[{"rule": i.reason, "message": i.detail, "attributes": []} for i in saved.invalid],
             )
         loaded, item, engine, chosen = saved.catalog, saved.product, saved.configurator, saved.history
+        # The buyer's texts (an engraving) travel with the saved configuration unless the order names its own.
+        texts = texts or saved.texts
     else:
         if catalog is None or product is None or decisions is None:
             raise UseCaseError(

@@ -347,3 +347,32 @@ def test_an_order_is_validated_once_and_exploded_once(
     assert placed.number.startswith("SO-")
     # One explosion, told that the configurator validated the configuration just before.
     assert calls == {"explode": [True], "product rules checked by the explosion": []}
+
+
+def test_an_order_from_a_saved_configuration_carries_its_texts_unless_the_order_names_its_own(
+    client: FlaskClient, factory: sessionmaker[Session]
+) -> None:
+    decisions = complete_decisions(factory, "wuhan-bikes", "city-ebike")
+    with factory() as session:
+        saved = create_configuration(
+            session, "city-ebike", decisions, catalog_code="wuhan-bikes", texts={"engraving": "Anna 2026"}
+        )
+        session.commit()
+        configuration_id = saved.id
+
+    def engraving_of(number: str) -> Any:
+        with factory() as session:
+            order = session.scalars(select(OrderRecord).where(OrderRecord.number == number)).one()
+            po = session.scalars(
+                select(ProductionOrderRecord).where(ProductionOrderRecord.order_id == order.id)
+            ).one()
+            return json.loads(po.document).get("texts")
+
+    stored = post_order(client, {"configuration_id": configuration_id, "quantity": 1}, "texts-saved")
+    assert stored.status_code == 201, stored.get_json()
+    assert engraving_of(stored.get_json()["number"]) == {"engraving": "Anna 2026"}
+    own = post_order(
+        client, {"configuration_id": configuration_id, "quantity": 1, "texts": {"engraving": "Li Wei"}}, "texts-own"
+    )
+    assert own.status_code == 201, own.get_json()
+    assert engraving_of(own.get_json()["number"]) == {"engraving": "Li Wei"}
