@@ -30,10 +30,14 @@ def test_products_lists_every_product_in_force_with_pagination(client: FlaskClie
     response = client.get("/api/v1/products")
     assert response.status_code == 200
     codes = {(p["catalog"], p["code"]) for p in response.get_json()["items"]}
-    assert codes == {("wuhan-bikes", "city-ebike"), ("foshan-wardrobes", "modular-wardrobe")}
-    assert response.get_json()["total"] == 2
+    assert codes == {
+        ("wuhan-bikes", "city-ebike"),
+        ("foshan-wardrobes", "modular-wardrobe"),
+        ("foshan-wardrobes", "pax-system"),
+    }
+    assert response.get_json()["total"] == 3
     page = client.get("/api/v1/products?page=2&page_size=1").get_json()
-    assert (len(page["items"]), page["page"], page["total"]) == (1, 2, 2)
+    assert (len(page["items"]), page["page"], page["total"]) == (1, 2, 3)
     assert client.get("/api/v1/products?page_size=0").status_code == 422
 
 
