@@ -386,6 +386,50 @@ class BomRequirement:
 
 
 @dataclass(frozen=True, slots=True)
+class Repeat:
+    """A repeated component as the catalog author wrote it (``repeat:``).
+
+    Loading unrolls it into the product's ordinary attributes, groups, rules
+    and BOM lines (``catalog.files.repeat``); the product keeps this authored
+    form as well, so that writing the catalog back out reproduces the file's
+    ``repeat:`` entry instead of the generated entries. ``attributes`` are in
+    the order written (derived ones included); ``minimum`` is 0 when not written.
+    """
+
+    code: str
+    label: Label
+    maximum: int
+    minimum: int = 0
+    default: int | None = None
+    group: str | None = None
+    attributes: tuple[Attribute, ...] = ()
+    rules: tuple[Rule, ...] = ()
+    bom: tuple[BomLine, ...] = ()
+    loc: SourceLoc | None = field(default=None, compare=False, repr=False)
+
+    def generated(self) -> tuple[frozenset[str], frozenset[str], frozenset[str], frozenset[int]]:
+        """The codes of the attributes, groups and rules, and the BOM positions, unrolling generates.
+
+        >>> shelves = Attribute("shelves", AttributeKind.INT, Label("Shelves"), minimum=1, maximum=3)
+        >>> bay = Repeat("bay", Label("Bay"), 2, minimum=1, attributes=(shelves,),
+        ...              rules=(Rule("r", Label("m"), text="shelves > 1"),), bom=(BomLine(10, "SHELF"),))
+        >>> [sorted(names) for names in bay.generated()]
+        [['bay1_shelves', 'bay2_shelves', 'bay_count'], ['bay-1', 'bay-2'], ['bay-2-unused', 'r-1', 'r-2'], [1001, 1002]]
+        """
+        instances = range(1, self.maximum + 1)
+        attributes = {f"{self.code}_count"} | {f"{self.code}{i}_{a.code}" for i in instances for a in self.attributes}
+        groups = {f"{self.code.lower()}-{i}" for i in instances}
+        rules = {f"{r.id}-{i}" for i in instances for r in self.rules}
+        rules |= {f"{self.code.lower()}-{i}-unused" for i in instances if i > self.minimum}
+        positions = {line.pos * REPEAT_POSITION_FACTOR + i for i in instances for line in self.bom}
+        return frozenset(attributes), frozenset(groups), frozenset(rules), frozenset(positions)
+
+
+REPEAT_POSITION_FACTOR = 100
+"""Instance ``i`` of a repeated BOM line at ``pos: p`` is at position ``p * REPEAT_POSITION_FACTOR + i``."""
+
+
+@dataclass(frozen=True, slots=True)
 class Product:
     code: str
     name: Label
@@ -409,6 +453,9 @@ class Product:
     """Derived attributes (each with ``derived`` set): computed, never chosen, not solver variables."""
     texts: tuple[TextField, ...] = ()
     """Free texts the buyer writes (see :class:`TextField`)."""
+    repeats: tuple[Repeat, ...] = ()
+    """Repeated components as written (see :class:`Repeat`); their unrolled entries are in the
+    product's attributes, groups, rules and BOM like any other."""
     modules: tuple[Module, ...] = field(default=(), compare=False, repr=False)
     """The catalog's modules the super BOM reaches (any depth), filled in by :class:`Catalog`:
     the configurator compiles the configurable ones into the product's model."""

@@ -28,6 +28,7 @@ from catalog.snapshot import (
     PriceRule,
     PriceTable,
     Product,
+    Repeat,
     ProductTest,
     Rule,
     SourceLoc,
@@ -129,6 +130,26 @@ class Builder:
                 self.attribute(d, p) for d, p in items("attributes") if d.get("derived") is not None
             ),
             texts=tuple(self.text_field(d, p) for d, p in items("texts")),
+            repeats=tuple(self.repeat(d, p) for d, p in items("repeat")),
+        )
+
+    def repeat(self, data: Data, path: Path) -> Repeat:
+        """A repeated component as written (its unrolled entries are built with the product's)."""
+
+        def items(key: str) -> list[tuple[Data, Path]]:
+            return [(d, (*path, key, i)) for i, d in enumerate(data.get(key) or ())]
+
+        return Repeat(
+            code=data["code"],
+            label=label(data["label"]),
+            maximum=data["max"],
+            minimum=data.get("min") or 0,
+            default=data.get("default"),
+            group=data.get("group"),
+            attributes=tuple(self.attribute(d, p) for d, p in items("attributes")),
+            rules=tuple(self.rule(d, p) for d, p in items("rules")),
+            bom=tuple(self.bom_line(d, p) for d, p in items("bom")),
+            loc=self.loc(path),
         )
 
     def text_field(self, data: Data, path: Path) -> TextField:

@@ -29,6 +29,7 @@ from catalog.snapshot import (
     PriceRule,
     Product,
     ProductTest,
+    Repeat,
     Rule,
     TextField,
     Value,
@@ -138,6 +139,9 @@ def _module(module: Module) -> Document:
 
 
 def _product(product: Product) -> Document:
+    # A repeated component is written as authored (``repeat:``), without the entries unrolling
+    # generated from it: loading the written document unrolls it again to the same product.
+    attributes, groups, rules, positions = _generated(product.repeats)
     out: Document = {
         "code": product.code,
         "name": _label(product.name),
@@ -145,11 +149,11 @@ def _product(product: Product) -> Document:
         "image": product.image,
         "base_price": _decimal(product.base_price),
         "lead_time_days": product.lead_time_days,
-        "groups": [{"code": g.code, "name": _label(g.label)} for g in product.groups],
-        "attributes": [_attribute(a) for a in product.attributes],
-        "rules": [_rule(r) for r in product.rules],
+        "groups": [{"code": g.code, "name": _label(g.label)} for g in product.groups if g.code not in groups],
+        "attributes": [_attribute(a) for a in product.attributes if a.code not in attributes],
+        "rules": [_rule(r) for r in product.rules if r.id not in rules],
         "prices": [_price(p) for p in product.prices],
-        "bom": [_line(line) for line in product.bom],
+        "bom": [_line(line) for line in product.bom if line.pos not in positions],
         "routing": [_operation(o) for o in product.routing],
         "tests": [_test(t) for t in product.tests],
     }
@@ -159,10 +163,43 @@ def _product(product: Product) -> Document:
         out["requires"] = [_requirement(r) for r in product.requires]
     # Derived attributes and texts likewise: written only when present.
     if product.derived:
-        out["attributes"] = [*out["attributes"], *(_attribute(a) for a in product.derived)]
+        out["attributes"] = [
+            *out["attributes"],
+            *(_attribute(a) for a in product.derived if a.code not in attributes),
+        ]
     if product.texts:
         out["texts"] = [_text_field(t) for t in product.texts]
+    if product.repeats:
+        out["repeat"] = [_repeat(r) for r in product.repeats]
     return out
+
+
+def _generated(
+    repeats: tuple[Repeat, ...],
+) -> tuple[frozenset[str], frozenset[str], frozenset[str], frozenset[int]]:
+    """Everything the product's repeated components generate: attribute codes, group codes,
+    rule ids and BOM positions."""
+    parts = [r.generated() for r in repeats]
+    return (
+        frozenset().union(*(p[0] for p in parts)),
+        frozenset().union(*(p[1] for p in parts)),
+        frozenset().union(*(p[2] for p in parts)),
+        frozenset().union(*(p[3] for p in parts)),
+    )
+
+
+def _repeat(repeat: Repeat) -> Document:
+    return {
+        "code": repeat.code,
+        "label": _label(repeat.label),
+        "group": repeat.group,
+        "min": repeat.minimum,
+        "max": repeat.maximum,
+        "default": repeat.default,
+        "attributes": [_attribute(a) for a in repeat.attributes],
+        "rules": [_rule(r) for r in repeat.rules],
+        "bom": [_line(line) for line in repeat.bom],
+    }
 
 
 def _text_field(field: TextField) -> Document:

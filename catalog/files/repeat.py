@@ -39,9 +39,7 @@ from typing import Any
 from catalog.files.limits import MAX_POSITION
 from catalog.files.positions import Document
 from catalog.files.problems import Path, Problem, format_path
-
-POSITION_FACTOR = 100
-"""Instance ``i`` of a repeated BOM line at ``pos: p`` is at position ``p * POSITION_FACTOR + i``."""
+from catalog.snapshot import REPEAT_POSITION_FACTOR as POSITION_FACTOR
 
 _TOKEN = re.compile(r"\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|[0-9][0-9A-Za-z_.]*|[A-Za-z_][A-Za-z0-9_]*")
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -100,7 +98,7 @@ def unroll_repeats(data: Any, doc: Document, dirty: list[Path]) -> tuple[list[Pr
     for pi, product in enumerate(data["products"]):
         if not isinstance(product, dict) or "repeat" not in product:
             continue
-        repeats = product.pop("repeat") or []
+        repeats = product.get("repeat") or []  # kept: the product keeps its authored form
         base: Path = ("products", pi, "repeat")
         if any(path[: len(base)] == base for path in dirty):
             complete = False
