@@ -25,9 +25,20 @@ sees ordinary attributes, rules and BOM lines:
 
 Within an instance's texts a name equal to one of the instance attribute codes
 means that instance's attribute; other names are the product's attributes.
-Set and derived attributes and table rules are not allowed in a repeated
-component (an error names them). Problems in generated entries are reported at
-the repeat entry they come from.
+The same holds for the other instance entries:
+
+- a set attribute is unrolled like any other; an unused instance's set holds
+  its ``default`` values, else the first ``min_count`` values (none when
+  ``min_count`` is 0);
+- a derived attribute (formula or lookup table) is copied per instance with
+  its formula's names, or its table's key columns, meaning the instance's
+  attributes; it needs no value for unused instances (it is computed);
+- a table rule is copied per instance with its columns renamed; for an
+  instance that may be unused, a ``<code>_count`` column is added so the table
+  binds only while the instance is in use (allowed rows get ``i..max`` in it
+  plus one row ``min..i-1`` allowing anything; forbidden rows get ``i..max``).
+
+Problems in generated entries are reported at the repeat entry they come from.
 """
 
 from __future__ import annotations
@@ -69,9 +80,19 @@ def _numbered(label: dict[str, str], i: int) -> dict[str, str]:
     return {k: v.replace("{i}", str(i)) if "{i}" in v else f"{v} {i}" for k, v in label.items()}
 
 
+def _choice_codes(attribute: dict[str, Any]) -> list[str]:
+    return [v.get("code") if isinstance(v, dict) else v for v in attribute.get("values") or []]
+
+
 def _canonical(attribute: dict[str, Any]) -> str | None:
     """The rule text that fixes an unused instance's attribute, or None when it has no canonical value."""
     code, kind, default = attribute["code"], attribute["type"], attribute.get("default")
+    if kind == "set":
+        values = _choice_codes(attribute)
+        held = set(default) if isinstance(default, list) else set(values[: attribute.get("min_count") or 0])
+        if not values:
+            return None
+        return " and ".join(f'has({code}, "{v}")' if v in held else f'not has({code}, "{v}")' for v in values)
     if kind == "bool":
         return code if default is True else f"not {code}"
     if kind == "enum":
@@ -122,13 +143,7 @@ def _check(repeat: dict[str, Any], at: Path, problem: Any) -> dict[str, str]:
     canonical: dict[str, str] = {}
     for k, attribute in enumerate(repeat.get("attributes") or []):
         path = (*at, "attributes", k)
-        if attribute["type"] == "set":
-            problem(
-                (*path, "type"), "a repeated component cannot have a set attribute; use one bool per value"
-            )
-        elif attribute.get("derived") is not None:
-            problem((*path, "derived"), "a repeated component cannot have a derived attribute")
-        else:
+        if attribute.get("derived") is None:
             text = _canonical(attribute)
             if text is None:
                 problem(
@@ -136,11 +151,19 @@ def _check(repeat: dict[str, Any], at: Path, problem: Any) -> dict[str, str]:
                 )
             else:
                 canonical[attribute["code"]] = text
+    codes = {a["code"] for a in repeat.get("attributes") or []}
     for k, rule in enumerate(repeat.get("rules") or []):
-        if rule.get("rule") is None:
+        if rule.get("rule") is None and f"{repeat['code']}_count" in (rule.get("table") or []):
             problem(
-                (*at, "rules", k),
-                "a repeated component's rule must be a rule text (table rules are not allowed)",
+                (*at, "rules", k, "table"),
+                f"a repeated component's table cannot name {repeat['code']}_count: "
+                "unrolling adds that column to the instances that may be unused",
+            )
+        elif rule.get("rule") is None and not codes & set(rule.get("table") or []):
+            problem(
+                (*at, "rules", k, "table"),
+                "a repeated component's table must name at least one of its attributes "
+                f"({', '.join(sorted(codes)) or 'it has none'}); a product table belongs in the product's rules",
             )
     for k, line in enumerate(repeat.get("bom") or []):
         if line["pos"] * POSITION_FACTOR + high > MAX_POSITION:
@@ -201,20 +224,30 @@ def _unroll(
             instance = copy.deepcopy(attribute)
             instance["code"] = names[attribute["code"]]
             instance["group"] = group
+            derived = attribute.get("derived")
+            if isinstance(derived, str):
+                instance["derived"] = rename(derived, names)
+                doc.rewritten.add((*prefix, "attributes", len(attrs), "derived"))
+            elif isinstance(derived, dict) and isinstance(derived.get("table"), list):
+                instance["derived"]["table"] = [names.get(c, c) for c in derived["table"]]
             attrs.append(instance)
             doc.aliases[(*prefix, "attributes", len(attrs) - 1)] = (*at, "attributes", k)
         for k, rule in enumerate(repeat.get("rules") or []):
             instance = copy.deepcopy(rule)
             instance["id"] = f"{rule['id']}-{i}"
-            text = rename(rule["rule"], names)
-            instance["rule"] = text if i <= low else f"{count} >= {i} -> ({text})"
+            if rule.get("rule") is None:
+                _table_rule(instance, names, count, i, low, high)
+            else:
+                text = rename(rule["rule"], names)
+                instance["rule"] = text if i <= low else f"{count} >= {i} -> ({text})"
             instance["message"] = {
                 k: f"{_numbered(label, i).get(k, '')}: {v}" for k, v in _label(rule["message"]).items()
             }
             rules.append(instance)
             path = (*prefix, "rules", len(rules) - 1)
             doc.aliases[path] = (*at, "rules", k)
-            doc.rewritten.add((*path, "rule"))
+            if rule.get("rule") is not None:
+                doc.rewritten.add((*path, "rule"))
         if i > low and canonical:
             fixed = " and ".join(f"({rename(t, names)})" for t in canonical.values())
             rules.append(
@@ -235,6 +268,23 @@ def _unroll(
             for key in ("when", "qty", "params", "item"):
                 doc.rewritten.add((*path, key))
     return problems
+
+
+def _table_rule(rule: dict[str, Any], names: dict[str, str], count: str, i: int, low: int, high: int) -> None:
+    """Rename a table rule's columns for instance ``i``; bind it only while the instance is in use."""
+    columns = [names.get(c, c) if isinstance(c, str) else c for c in rule.get("table") or []]
+    rule["table"] = columns
+    if i <= low:
+        return
+    in_use = f"{i}..{high}"
+    for key in ("allow", "forbid"):
+        rows = rule.get(key)
+        if not isinstance(rows, list):
+            continue
+        rule[key] = [[in_use, *row] if isinstance(row, list) else row for row in rows]
+        if key == "allow":
+            rule[key].append([f"{low}..{i - 1}", *(["*"] * len(columns))])
+    rule["table"] = [count, *columns]
 
 
 def _param(value: Any, names: dict[str, str]) -> Any:

@@ -175,14 +175,13 @@ def test_an_unknown_name_in_an_instance_rule_is_reported_at_that_rule() -> None:
     assert all("shelfs" in p for p in found)
 
 
-def test_set_attributes_and_missing_canonical_values_are_refused() -> None:
-    text = BASE.replace(
-        "type: int, min: 1, max: 3, default: 2}",
-        "type: set, values: [a, b]}",
-    )
+def test_an_instance_attribute_used_against_its_type_is_reported_at_the_authored_rule() -> None:
+    # shelves becomes a set: the instance rule comparing it as a number is wrong, for every instance
+    text = BASE.replace("type: int, min: 1, max: 3, default: 2}", "type: set, values: [a, b]}")
     found = problems(text)
-    line, _ = position_of("type: set", text)
-    assert any(p.startswith(f"unit.yaml:{line}:") and "cannot have a set attribute" in p for p in found), found
+    line, _ = position_of("door == glass -> shelves <= 2", text)
+    at_rule = [p for p in found if p.startswith(f"unit.yaml:{line}:")]
+    assert len(at_rule) == 3 and all("'<=' needs numbers" in p for p in at_rule), found
 
 
 def test_a_quantifier_over_an_attribute_is_an_error() -> None:
