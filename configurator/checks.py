@@ -155,6 +155,7 @@ MESSAGES: Mapping[str, str] = {
     "derived_table_no_row": "derived attribute %(attribute)s: the lookup table has no row for %(keys)s, for "
     "%(configuration)s",
     "derived_no_value": "derived attribute %(attribute)s cannot be computed, for %(configuration)s",
+    "lookup_no_row": "%(owner)s: %(error)s, for %(configuration)s",
 }
 """Every finding message by message id, in English, with ``%(name)s`` parameters. A finding carries
 its ``msgid`` and ``params`` so a user interface can show it in the reader's language; ``message`` is
@@ -444,6 +445,9 @@ def check_product(
         timed("values", lambda: values_findings(product, conf.model, conf.backend))
         timed("redundant_rules", lambda: redundant_rules(product, conf.model))
         timed("golden_tests", lambda: golden_tests(product, conf))
+        from configurator.lookups import lookup_findings  # it builds on this module's checks
+
+        timed("lookups", lambda: lookup_findings(product, backend=backend))
     previous_count: int | None = None
     if previous is not None:
         start = time.perf_counter()

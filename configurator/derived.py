@@ -36,7 +36,6 @@ import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from decimal import Decimal
 
 from catalog.snapshot import (
     Attribute,
@@ -54,18 +53,16 @@ from configurator.rules import check_expression, parse_expression, to_text
 from configurator.rules.ast import (
     QUANTIFIERS,
     Binary,
-    Bool,
     Call,
-    Dec,
     Expr,
     In,
     Int,
     Name,
     Range,
-    Str,
     Unary,
 )
 from configurator.rules.errors import RuleTypeError
+from configurator.rules.lookup import literal
 
 
 class DerivationError(RuleTypeError):
@@ -75,31 +72,6 @@ class DerivationError(RuleTypeError):
 def scope_of(product: Product) -> tuple[Attribute, ...]:
     """The attributes a product's texts may name: its own and its derived ones."""
     return (*product.attributes, *product.derived)
-
-
-def literal(value: Value | Decimal | str, attribute: Attribute | None) -> Expr:
-    """A table cell as a resolved AST literal for ``attribute``'s type.
-
-    >>> literal(3, None), literal("0.5", None), literal(True, None)
-    (Int(value=3), Dec(text='0.5'), Bool(value=True))
-    """
-    if isinstance(value, bool):
-        return Bool(value)
-    if isinstance(value, int):
-        return Int(value) if value >= 0 else Unary("-", Int(-value))
-    if attribute is not None and attribute.kind in (AttributeKind.ENUM, AttributeKind.SET):
-        return Str(str(value))
-    text = str(value).strip()
-    try:
-        number = Decimal(text)
-    except ArithmeticError:
-        return Str(text)
-    if not number.is_finite():
-        return Str(text)
-    negative = number < 0
-    shown = format(abs(number), "f")
-    node: Expr = Dec(shown) if "." in shown else Int(int(shown))
-    return Unary("-", node) if negative else node
 
 
 def _missing(example: Expr, kind: str) -> Expr:

@@ -161,6 +161,12 @@ def _in(operand: Compiled, items: list[tuple[Range | None, Compiled | None]], ne
 
 
 def _call(f: str, args: list[Compiled]) -> Compiled:
+    if f == "lookup":  # a key the lookup table does not list (configurator.rules.lookup)
+        from configurator.rules.lookup import missing_row
+
+        def missing(vals: Sequence[Any]) -> Any:
+            raise missing_row(str(args[0](vals)), [a(vals) for a in args[1:]])
+        return missing
     if f == "if":
         cond, a, b = args
         return lambda vals: a(vals) if _truth(cond(vals)) else b(vals)

@@ -93,7 +93,7 @@ class Range(Node):
 @dataclass(frozen=True, slots=True)
 class Call(Node):
     """A function call: ``count(s)``, ``has(s, v)``, ``min``, ``max``, ``abs``,
-    ``ceil``, ``floor``, ``round``, ``if(cond, a, b)``."""
+    ``ceil``, ``floor``, ``round``, ``if(cond, a, b)``, ``lookup(table, key...)``."""
 
     func: str
     args: tuple[Expr, ...]
@@ -105,7 +105,7 @@ COMPARISONS = frozenset({"==", "!=", "<", "<=", ">", ">="})
 ARITHMETIC = frozenset({"+", "-", "*", "/"})
 LOGICAL = frozenset({"and", "or", "->", "<->"})
 FUNCTIONS = frozenset(
-    {"count", "has", "min", "max", "abs", "ceil", "floor", "round", "if", "sum", "all", "any"}
+    {"count", "has", "min", "max", "abs", "ceil", "floor", "round", "if", "sum", "all", "any", "lookup"}
 )
 QUANTIFIERS = frozenset({"count", "sum", "all", "any"})
 """Functions over the instances of a repeated component (``count`` with two arguments)."""

@@ -33,6 +33,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from decimal import Decimal
 
 from catalog.snapshot import Attribute, AttributeKind
 from configurator.rules.ast import (
@@ -60,6 +61,7 @@ from configurator.rules.errors import (
     UnknownReference,
     UnknownValue,
 )
+from configurator.rules.lookup import LookupTableError, lookup_tree
 from configurator.rules.parser import DEFAULT_LIMITS, Limits, arity_problem, check_limits
 from configurator.rules.printer import to_text
 
@@ -81,6 +83,8 @@ _BOOL = _Type("bool")
 _NUM = _Type("num")
 _VALUE = _Type("value")
 _ERROR = _Type("error")
+_MISS = _Type("miss")
+"""The leaf of a key a lookup table does not list: it never evaluates, so it fits any branch."""
 
 
 def _type_of(attribute: Attribute) -> _Type:
@@ -392,6 +396,8 @@ class _Checker:
             if expanded is None:
                 return e, _ERROR
             return self.visit(expanded, ctx)
+        if f == "lookup":
+            return self.lookup(e, ctx)
         if f == "if":
             cond, ct = self.visit(e.args[0])
             self.expect(cond, ct, "bool", "the condition of if()")
@@ -418,6 +424,91 @@ class _Checker:
             self.expect(a, at, "numeric", f"{f}()")
             args.append(a)
         return Call(f, tuple(args), line=e.line, column=e.column), _NUM
+
+    def lookup(self, e: Call, ctx: Attribute | None) -> tuple[Expr, _Type]:
+        """``lookup(table, key...)``, expanded into exact tests over the table's rows
+        (see ``configurator.rules.lookup``)."""
+        first, keys = e.args[0], e.args[1:]
+        at = {"line": e.line, "column": e.column}
+        if isinstance(first, Str):  # the leaf of a key the table does not list
+            resolved = [self.visit(k)[0] for k in keys]
+            return Call("lookup", (first, *resolved), **at), _MISS
+        table = self.attrs.get(first.id) if isinstance(first, Name) else None
+        derivation = table.derived if table is not None else None
+        if table is None or derivation is None or derivation.formula is not None or not derivation.columns:
+            tables = sorted(
+                a.code
+                for a in self.attrs.values()
+                if a.derived is not None and a.derived.formula is None and a.derived.columns
+            )
+            known = ", ".join(tables) if tables else "this product declares none"
+            return e, self.type_error(
+                first,
+                "lookup() reads a lookup table: its first argument must be a derived attribute defined by a "
+                f"table ({known}), not {_snippet(first)}",
+            )
+        columns = derivation.columns
+        if len(keys) != len(columns):
+            return e, self.type_error(
+                e,
+                f"lookup({table.code}, ...) takes {len(columns)} key{'s' if len(columns) > 1 else ''}, one per "
+                f"column of the table ({', '.join(columns)}), got {len(keys)}",
+            )
+        resolved: list[Expr] = []
+        constants: dict[int, object] = {}
+        failed = False
+        for index, (key, column) in enumerate(zip(keys, columns, strict=True)):
+            col = self.attrs.get(column)
+            if col is None:
+                failed = True
+                self.type_error(e, f"the lookup table {table.code} names an unknown column {column}")
+                continue
+            r, t = self.visit(key, col if col.kind is AttributeKind.ENUM else None)
+            resolved.append(r)
+            if t.kind == "error":
+                failed = True
+                continue
+            want = _type_of(col)
+            if not (
+                t.kind == want.kind == "num"
+                or t.kind == want.kind == "bool"
+                or (want.kind == "enum" and t.kind in ("enum", "value"))
+            ):
+                failed = True
+                self.type_error(
+                    key,
+                    f"lookup({table.code}): the key for the column {column} must be {_describe_type(want)}, "
+                    f"but {_snippet(key)} is {_describe_type(t)}",
+                )
+                continue
+            constant = _constant(r)
+            if constant is not None:
+                constants[index] = constant
+        if failed:
+            return e, _ERROR
+        rows = [
+            (cells, result)
+            for cells, result in derivation.rows
+            if all(_same(cells[i], v) for i, v in constants.items())
+        ]
+        if not rows:
+            shown = ", ".join(f"{columns[i]} = {to_text(resolved[i])}" for i in constants)
+            return e, self.type_error(e, f"the lookup table {table.code} has no row for {shown}")
+        free = [i for i in range(len(columns)) if i not in constants]
+        narrowed = replace(
+            table,
+            derived=replace(
+                derivation,
+                columns=tuple(columns[i] for i in free),
+                rows=tuple((tuple(cells[i] for i in free), result) for cells, result in rows),
+            ),
+        )
+        missing = Call("lookup", (Str(table.code, **at), *resolved), **at)
+        try:
+            tree = lookup_tree(narrowed, [resolved[i] for i in free], self.attrs, missing)
+        except LookupTableError as error:
+            return e, self.type_error(e, str(error))
+        return self.visit(tree, ctx)
 
     def quantified(self, e: Call) -> Expr | None:
         """``count``/``sum``/``all``/``any`` over a repeated component's instances in use,
@@ -460,6 +551,8 @@ class _Checker:
         """The type of ``if(c, a, b)``: both branches must be of one kind."""
         if "error" in (at.kind, bt.kind):
             return _ERROR
+        if "miss" in (at.kind, bt.kind):
+            return bt if at.kind == "miss" else at
         if at.kind == bt.kind and at.kind in ("bool", "num", "value"):
             return at
         if {at.kind, bt.kind} <= {"enum", "value"}:
@@ -528,6 +621,27 @@ def _prefixed(expr: Expr, prefix: str, attrs: Mapping[str, Attribute]) -> Expr:
     if isinstance(expr, Call):
         return replace(expr, args=tuple(_prefixed(a, prefix, attrs) for a in expr.args))
     return expr
+
+
+def _constant(expr: Expr) -> object | None:
+    """The value of a literal key (a value code, a bool, a number), or None."""
+    if isinstance(expr, Str | Bool):
+        return expr.value
+    if isinstance(expr, Dec):
+        return Decimal(expr.text)
+    return _int_constant(expr)
+
+
+def _same(cell: object, value: object) -> bool:
+    """Whether a table cell (a code, a bool, an int, a decimal as text) is ``value``."""
+    if isinstance(cell, bool) or isinstance(value, bool):
+        return cell is value
+    if isinstance(value, int | Decimal) and not isinstance(cell, bool):
+        try:
+            return Decimal(str(cell)) == Decimal(value)
+        except ArithmeticError:
+            return False
+    return cell == value
 
 
 def _int_constant(expr: Expr) -> int | None:

@@ -180,6 +180,11 @@ def _call(expr: Call, env: Mapping[str, EvalValue]) -> EvalValue:
     if f == "if":
         cond, a, b = expr.args
         return evaluate(a, env) if _truth(evaluate(cond, env)) else evaluate(b, env)
+    if f == "lookup" and expr.args and isinstance(expr.args[0], Str):
+        # a key the lookup table does not list (configurator.rules.lookup)
+        from configurator.rules.lookup import missing_row
+
+        raise missing_row(expr.args[0].value, [evaluate(a, env) for a in expr.args[1:]])
     args = [evaluate(a, env) for a in expr.args]
     if f == "count":
         s = args[0]

@@ -65,6 +65,7 @@ ARITY: dict[str, tuple[int, int | None]] = {
     "sum": (2, 2),
     "all": (2, 2),
     "any": (2, 2),
+    "lookup": (2, None),
 }
 """(minimum, maximum) number of arguments of every function (None: no maximum)."""
 

@@ -114,6 +114,7 @@ FINDING_MESSAGES: dict[str, Any] = {
         "%(keys)s, for %(configuration)s"
     ),
     "derived_no_value": _l("derived attribute %(attribute)s cannot be computed, for %(configuration)s"),
+    "lookup_no_row": _l("%(owner)s: %(error)s, for %(configuration)s"),
 }
 
 CHECK_NAMES: dict[str, Any] = {
