@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from catalog.snapshot import Attribute, AttributeKind, Label
+from catalog.snapshot import Attribute, AttributeKind, Derivation, Label
 from configurator.rules import RuleSyntaxError, check_all, parse_expression
 
 from .bike_attributes import BIKE_ATTRIBUTES, choices
@@ -39,7 +39,16 @@ SECTIONS = (
     ),
 )
 FINISH = Attribute("finish", AttributeKind.ENUM, Label("Finish"), choices=choices("matte", "gloss"))
-DOC_ATTRIBUTES = BIKE_ATTRIBUTES + SHELF_ATTRIBUTES + SECTIONS
+# the lookup examples: a decimal lookup table by depth and finish
+SHELF_PRICE = Attribute(
+    "shelf_price", AttributeKind.DECIMAL, Label("Shelf price"), minimum=0, maximum=10000, places=2,
+    derived=Derivation(
+        columns=("depth", "finish"),
+        rows=tuple(((depth, finish), f"{depth / 10 + (5 if finish == 'gloss' else 0):.2f}")
+                   for depth in range(200, 700, 100) for finish in ("matte", "gloss")),
+    ),
+)  # fmt: skip
+DOC_ATTRIBUTES = BIKE_ATTRIBUTES + SHELF_ATTRIBUTES + SECTIONS + (FINISH, SHELF_PRICE)
 
 
 def _examples(kind: str) -> list[str]:
