@@ -81,7 +81,7 @@ def _numbered(label: dict[str, str], i: int) -> dict[str, str]:
 
 
 def _choice_codes(attribute: dict[str, Any]) -> list[str]:
-    return [v.get("code") if isinstance(v, dict) else v for v in attribute.get("values") or []]
+    return [str(v.get("code")) if isinstance(v, dict) else str(v) for v in attribute.get("values") or []]
 
 
 def _canonical(attribute: dict[str, Any]) -> str | None:

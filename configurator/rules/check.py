@@ -431,8 +431,8 @@ class _Checker:
         first, keys = e.args[0], e.args[1:]
         at = {"line": e.line, "column": e.column}
         if isinstance(first, Str):  # the leaf of a key the table does not list
-            resolved = [self.visit(k)[0] for k in keys]
-            return Call("lookup", (first, *resolved), **at), _MISS
+            leaf_keys = [self.visit(k)[0] for k in keys]
+            return Call("lookup", (first, *leaf_keys), **at), _MISS
         table = self.attrs.get(first.id) if isinstance(first, Name) else None
         derivation = table.derived if table is not None else None
         if table is None or derivation is None or derivation.formula is not None or not derivation.columns:
