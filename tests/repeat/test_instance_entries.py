@@ -177,3 +177,18 @@ def test_a_bad_instance_table_cell_is_reported_in_the_repeat_entry() -> None:
     line, _ = position_of("[35, white]", text)
     found = problems(text)
     assert found and all(p.startswith(f"cabinet.yaml:{line}:") for p in found), found
+
+
+def test_an_instance_text_reads_its_own_lookup_table_at_other_keys() -> None:
+    # each drawer with a white front dearer than 20.00 at its height (20 or 30 cm) gets a lock
+    line = '          - {pos: 50, item: LOCK, qty: "if(lookup(front_price, height, white) > 20, 1, 0)"}\n'
+    text = TEXT.replace("          - {pos: 10, item: DRAWER}\n", "          - {pos: 10, item: DRAWER}\n" + line)
+    catalog = load_catalog_text(text, filename="cabinet.yaml", expression_checker=expression_checker)
+    bom = {b.pos: b for b in catalog.product("cabinet").bom}
+    assert bom[5002].qty == "if(lookup(drawer2_front_price, drawer2_height, white) > 20, 1, 0)"
+    for config in VALID:
+        locks = sum(item.quantity_per for item in explode(catalog, "cabinet", config).items if item.item == "LOCK")
+        used = range(1, int(config["drawer_count"]) + 1)  # type: ignore[call-overload]
+        expected = sum("lock" in config[f"drawer{i}_extras"] for i in used)  # type: ignore[operator]
+        expected += sum(config[f"drawer{i}_height"] >= 20 for i in used)  # type: ignore[operator]
+        assert locks == expected, config
