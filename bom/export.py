@@ -73,6 +73,10 @@ B2MML_REVISION = 3
 """Bumped whenever the B2MML of the same production order changes (2: configuration parameters,
 UN/ECE units; 3: repeated components' instances on materials and module operations); HTTP entity tags of B2MML representations include it, so caches see the change."""
 
+CSV_REVISION = 2
+"""Bumped whenever the multi-level BOM CSV of the same production order changes (2: the instance
+columns); HTTP entity tags of CSV representations include it."""
+
 UNECE_REC20: dict[str, str] = {
     "pc": "H87",
     "pcs": "H87",

@@ -11,7 +11,16 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from bom import bom_b2mml, bom_csv, canonical_json, create_production_order, digest, explode, order_b2mml, xml_bytes
+from bom import (
+    bom_b2mml,
+    bom_csv,
+    canonical_json,
+    create_production_order,
+    digest,
+    explode,
+    order_b2mml,
+    xml_bytes,
+)
 from bom.documents import production_order_from_document
 from bom.export import B2MML_NS
 from bom.instances import product_instances, unused_attributes
