@@ -390,12 +390,16 @@ def _current_step(steps: list[dict[str, Any]], view: str | None, why: Why | None
     return str(codes[0]) if codes else VIEW_ALL
 
 
-def unused_instance(product: Product, state: State, codes: list[str]) -> bool:
+def unused_instance(
+    product: Product, state: State, codes: list[str], instances: Iterable[ComponentInstance] | None = None
+) -> bool:
     """Whether ``codes`` are the attributes of one instance of a repeated component that is not in
     use: its guard (``section_count >= 2``) fails for the number of instances chosen, implied or
-    suggested, or when that is open, for the most instances still possible."""
+    suggested, or when that is open, for the most instances still possible. ``instances``: the
+    product's (:func:`~bom.instances.product_instances`) when the caller has them."""
     wanted = set(codes)
-    instance = next((i for i in product_instances(product) if set(i.attributes) == wanted), None)
+    found = product_instances(product) if instances is None else instances
+    instance = next((i for i in found if set(i.attributes) == wanted), None)
     if instance is None or instance.always:
         return False
     count = state.attribute(instance.count)
@@ -422,9 +426,10 @@ def panel_context(
     missing = set(state.missing)
     steps: list[dict[str, Any]] = []
     known = {g.code for g in product.groups}
+    instances = product_instances(product)
     for group in product.groups:
         attrs = [views[a.code] for a in product.attributes if a.group == group.code]
-        if attrs and not unused_instance(product, state, [a["code"] for a in attrs]):
+        if attrs and not (instances and unused_instance(product, state, [a["code"] for a in attrs], instances)):
             steps.append({"code": group.code, "label": label_text(group.label), "attributes": attrs,
                           "done": not any(a["code"] in missing for a in attrs)})
     rest = [views[a.code] for a in product.attributes if a.group not in known]
