@@ -21,7 +21,7 @@ from bom.errors import (
 )
 from bom.explode import explode
 from bom.export import bom_b2mml, bom_csv, order_b2mml, parts_csv, xml_bytes
-from bom.lines import BillOfMaterials, BomItem, ItemKind, PartRequirement, Provenance
+from bom.lines import BillOfMaterials, BomItem, InstanceRef, ItemKind, PartRequirement, Provenance
 from bom.orders import (
     Feasibility,
     MaterialRequirement,
@@ -40,6 +40,7 @@ __all__ = [
     "BomItem",
     "Feasibility",
     "IncompleteConfiguration",
+    "InstanceRef",
     "InvalidConfiguration",
     "InvalidQuantity",
     "ItemKind",

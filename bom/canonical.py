@@ -26,7 +26,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from bom.lines import EXACT, Assignment, BillOfMaterials, BomItem, PartRequirement, Provenance
+from bom.lines import EXACT, Assignment, BillOfMaterials, BomItem, InstanceRef, PartRequirement, Provenance
 from bom.orders import Feasibility, MaterialRequirement, ProductionOrder, ScheduledOperation
 from bom.routing import RoutedOperation
 from catalog.snapshot import Label
@@ -69,10 +69,16 @@ def _provenance(p: Provenance) -> dict[str, Json]:
     return {"condition": p.condition, "quantity_formula": p.quantity_formula, "inputs": _values(p.inputs)}
 
 
+def _instance(ref: InstanceRef) -> dict[str, Json]:
+    return {"component": ref.component, "index": ref.index, "label": label_json(ref.label), "values": _values(ref.values)}
+
+
 def _item(i: BomItem) -> dict[str, Json]:
     out = _item_fields(i)
     if i.texts:  # only when present: BOMs without texts keep their bytes and digests
         out["texts"] = dict(i.texts)
+    if i.instance is not None:  # only on a repeated component's lines, like texts
+        out["instance"] = _instance(i.instance)
     return out
 
 

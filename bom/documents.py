@@ -16,7 +16,16 @@ from decimal import Decimal
 from typing import Any
 
 from bom.errors import BomError
-from bom.lines import Assignment, BillOfMaterials, BomItem, ConfigValue, ItemKind, PartRequirement, Provenance
+from bom.lines import (
+    Assignment,
+    BillOfMaterials,
+    BomItem,
+    ConfigValue,
+    InstanceRef,
+    ItemKind,
+    PartRequirement,
+    Provenance,
+)
 from bom.orders import Feasibility, MaterialRequirement, ProductionOrder, ScheduledOperation
 from bom.routing import RoutedOperation
 from bom.work_calendar import WorkCalendar
@@ -64,6 +73,17 @@ def _provenance(raw: Mapping[str, Any]) -> Provenance:
     return Provenance(raw["condition"], raw["quantity_formula"], _assignment(raw["inputs"]))
 
 
+def _instance(raw: Mapping[str, Any] | None) -> InstanceRef | None:
+    if raw is None:
+        return None
+    return InstanceRef(
+        component=raw["component"],
+        index=int(raw["index"]),
+        label=_label(raw["label"]),
+        values=_assignment(raw["values"]),
+    )
+
+
 def _item(raw: Mapping[str, Any]) -> BomItem:
     return BomItem(
         level=int(raw["level"]),
@@ -83,6 +103,7 @@ def _item(raw: Mapping[str, Any]) -> BomItem:
         provenance=_provenance(raw["provenance"]),
         configuration=_assignment(raw["configuration"]),
         texts=tuple(sorted((raw.get("texts") or {}).items())),
+        instance=_instance(raw.get("instance")),
     )
 
 

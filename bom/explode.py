@@ -49,6 +49,7 @@ from bom.formulas import (
     number,
     value_of,
 )
+from bom.instances import instance_lines
 from bom.lines import (
     EXACT,
     Assignment,
@@ -115,13 +116,15 @@ def explode(
         parts = walker.flat_parts()
         total = sum((p.cost for p in parts), Decimal(0))
     items = _with_texts(tuple(walker.items), product, written)
+    configured = assignment(product.attributes, env)
+    items = instance_lines(product, dict(configured), items)
     return BillOfMaterials(
         catalog=catalog.code,
         currency=catalog.currency,
         product=product.code,
         product_name=product.name,
         quantity=quantity,
-        configuration=assignment(product.attributes, env),
+        configuration=configured,
         items=items,
         parts=parts,
         total_cost=total,

@@ -31,7 +31,19 @@ and Chinese, and for a chosen value with a label (enum, set elements) a
 ``ParameterChild`` per value whose ``Description``s are the value's labels.
 A set attribute's ``ValueString`` is its element codes joined by ``,``. The
 operations of a configurable module occurrence also carry that module's own
-attribute values, with IDs ``<module item>/<attribute>``.
+attribute values, with IDs ``<module item>/<attribute>``. The attributes of a
+repeated component's instance not in use are left out (their values are pinned,
+not chosen).
+
+Repeated components' instances. A material a segment consumes for one instance
+(``MaterialSpecification``, ``MaterialRequirement``) is summed per instance, with
+the instance in its ID (``…:SHELF-PIN:section-2``) and a property (``MaterialSpecificationProperty``,
+``MaterialRequirementProperty``) with ID ``instance``, the value ``section-2``, the
+instance's label as description and its attribute values as child properties
+``instance/<attribute>``. An operation of a module of an instance carries the
+parameter ``instance`` (``section-2``) and its values as ``instance/<attribute>``.
+The bill of materials items (``OperationsMaterialBillItem``) have no property
+element in B2MML: the instance of a BOM line is in the JSON and CSV exports.
 
 The Business To Manufacturing Markup Language (B2MML) is used courtesy of MESA International.
 """
@@ -50,16 +62,20 @@ from typing import Any
 from lxml import etree
 
 from bom.canonical import canonical_json, decimal_text, digest
-from bom.lines import BillOfMaterials, BomItem, ItemKind, to_decimal
-from bom.orders import ProductionOrder, ScheduledOperation
+from bom.lines import Assignment, BillOfMaterials, BomItem, InstanceRef, ItemKind, to_decimal
+from bom.orders import ProductionOrder, ScheduledOperation, in_use
 from bom.routing import RoutedOperation
-from catalog.snapshot import Attribute, Catalog, Label
+from catalog.snapshot import Attribute, Catalog, Label, Product
 
 B2MML_NS = "http://www.mesa.org/xml/B2MML"
 _NSMAP = {None: B2MML_NS}
-B2MML_REVISION = 2
+B2MML_REVISION = 3
 """Bumped whenever the B2MML of the same production order changes (2: configuration parameters,
-UN/ECE units); HTTP entity tags of B2MML representations include it, so caches see the change."""
+UN/ECE units; 3: repeated components' instances on materials and module operations); HTTP entity tags of B2MML representations include it, so caches see the change."""
+
+CSV_REVISION = 2
+"""Bumped whenever the multi-level BOM CSV of the same production order changes (2: the instance
+columns); HTTP entity tags of CSV representations include it."""
 
 UNECE_REC20: dict[str, str] = {
     "pc": "H87",
@@ -133,6 +149,9 @@ BOM_CSV_COLUMNS = (
     "inputs",
     "configuration",
     "texts",
+    "instance_component",
+    "instance_index",
+    "instance_values",
 )
 PARTS_CSV_COLUMNS = (
     "item",
@@ -183,14 +202,17 @@ def bom_csv(bom: BillOfMaterials) -> str:
 
     ``inputs`` and ``configuration`` are ``attr=value`` pairs joined by ``;``
     (set values: codes joined by ``,``); ``texts`` the buyer's texts printed on
-    the line (engraving), ``field=text`` pairs the same way.
+    the line (engraving), ``field=text`` pairs the same way. A line of a repeated
+    component's instance names it in ``instance_component`` and ``instance_index``
+    (1-based) with the instance's values in ``instance_values`` (``attr=value`` pairs,
+    the component's own attribute codes); empty on the other lines.
 
     >>> from bom.explode import explode
     >>> from catalog.snapshot import BomLine, Catalog, Label, Part, Product
     >>> cat = Catalog("c", Label("C"), "CNY", (Part("BOLT", Label("Bolt", "螺栓"), cost=Decimal("0.10")),), (),
     ...     (Product("p", Label("P"), Decimal(0), (), bom=(BomLine(10, "BOLT", "4", scrap_pct=Decimal("25")),)),))
     >>> print(bom_csv(explode(cat, "p", {})).splitlines()[1])
-    1,0010,0010,BOLT,part,Bolt,螺栓,4,4,pc,25,5,0.5,,p,,4,,,
+    1,0010,0010,BOLT,part,Bolt,螺栓,4,4,pc,25,5,0.5,,p,,4,,,,,,
     """
     rows: list[list[object]] = [list(BOM_CSV_COLUMNS)]
     for i in bom.items:
@@ -216,6 +238,9 @@ def bom_csv(bom: BillOfMaterials) -> str:
                 _pairs_text(i.provenance.inputs),
                 _pairs_text(i.configuration),
                 _pairs_text(i.texts),
+                i.instance.component if i.instance is not None else None,
+                i.instance.index if i.instance is not None else None,
+                _pairs_text(i.instance.values) if i.instance is not None else None,
             ]
         )
     return _csv(rows)
@@ -373,13 +398,15 @@ def bom_b2mml(
         equipment = _el(seg, "EquipmentSpecification")
         _el(equipment, "ID", f"{_segment_id(op)}:EQ")
         _el(equipment, "EquipmentClassID", op.work_center)
-        for code, name, unit, qty in consumption[op.key]:
+        for code, name, unit, qty, ref in consumption[op.key]:
             spec = _el(seg, "MaterialSpecification")
-            _el(spec, "ID", f"{_segment_id(op)}:{code}")
+            _el(spec, "ID", _material_id(_segment_id(op), code, ref))
             _el(spec, "MaterialDefinitionID", code)
             _descriptions(spec, name)
             _el(spec, "MaterialUse", "Consumed")
             _quantity(spec, "Quantity", to_decimal(qty), unit)
+            if ref is not None:
+                _instance_property(spec, "MaterialSpecificationProperty", ref)
     _el(definition, "OperationsMaterialBillID", bill_id)
     bill = _el(root, "OperationsMaterialBill")
     _el(bill, "ID", bill_id)
@@ -489,40 +516,88 @@ def _product_attributes(catalog: Catalog | None, code: str) -> tuple[Attribute, 
 
 
 def _segment_parameters(
-    bom: BillOfMaterials, catalog: Catalog | None, path: str
+    bom: BillOfMaterials, catalog: Catalog | None, path: str, configuration: Assignment | None = None
 ) -> list[tuple[str, ParameterValue]]:
-    """(ID prefix, parameter) for an operation at BOM ``path``: the product's configuration,
-    then the configurable module occurrence's own values (prefixed ``<module>/``)."""
-    out = [("", p) for p in configuration_parameters(bom.configuration, _product_attributes(catalog, bom.product))]
+    """(ID prefix, parameter) for an operation at BOM ``path``: the product's configuration
+    (``configuration``, else the BOM's without the attributes of instances not in use when the
+    ``catalog`` tells them), then, for an operation of a module of a repeated component's instance,
+    that instance (``instance``, with its values prefixed ``instance/``), then the configurable
+    module occurrence's own values (prefixed ``<module>/``)."""
+    attributes = _product_attributes(catalog, bom.product)
+    if configuration is None:
+        product = _product(catalog, bom.product)
+        configuration = in_use(product, bom.configuration) if product is not None else bom.configuration
+    out = [("", p) for p in configuration_parameters(configuration, attributes)]
     # The buyer's texts (engraving...) travel as string parameters with the ``text/`` prefix.
     out += [("text/", ParameterValue(code, Label(code), text, "string", None, ())) for code, text in bom.texts]
     if path:
         module = next((i for i in bom.items if i.path == path), None)
+        if module is not None and module.instance is not None:
+            ref = module.instance
+            out.append(("", ParameterValue("instance", ref.label, instance_id(ref), "string", None, ())))
+            out += [("instance/", ParameterValue(c, Label(c), v, _data_type(v), None, ())) for c, v in ref.values]
         if module is not None and module.configuration:
             attributes = _product_attributes(catalog, module.item)
             out += [(f"{module.item}/", p) for p in configuration_parameters(module.configuration, attributes)]
     return out
 
 
-def _consumption(
-    bom: BillOfMaterials, keys: list[tuple[str, int]]
-) -> dict[tuple[str, int], list[tuple[str, Label, str, Fraction]]]:
-    """Parts each operation consumes, summed per part: (item, name, unit, total with scrap).
+def _product(catalog: Catalog | None, code: str) -> Product | None:
+    if catalog is None:
+        return None
+    return next((p for p in catalog.products if p.code == code), None)
+
+
+_Consumed = tuple[str, Label, str, Fraction, InstanceRef | None]
+"""What an operation consumes of one part for one instance: item, name, unit, total with scrap, instance."""
+
+
+def _consumption(bom: BillOfMaterials, keys: list[tuple[str, int]]) -> dict[tuple[str, int], list[_Consumed]]:
+    """Parts each operation consumes, summed per part and repeated component's instance.
 
     Parts whose line links to no operation in ``keys`` go to the first key (needed at order start).
+    Lines of no instance come first for each part, then the instances in order.
     """
     known = set(keys)
-    sums: dict[tuple[str, int], dict[str, tuple[str, Label, str, Fraction]]] = {k: {} for k in keys}
+    sums: dict[tuple[str, int], dict[tuple[str, str, int], _Consumed]] = {k: {} for k in keys}
     for item in bom.items:
         if item.kind is not ItemKind.PART or not keys:
             continue
         key = (item.path.rpartition("/")[0], item.op) if item.op is not None else None
         if key is None or key not in known:
             key = keys[0]
-        seen = sums[key].get(item.item)
+        ref = item.instance
+        slot = (item.item, ref.component, ref.index) if ref is not None else (item.item, "", 0)
+        seen = sums[key].get(slot)
         qty = Fraction(item.total_with_scrap) + (seen[3] if seen else 0)
-        sums[key][item.item] = (item.item, item.name, item.unit, qty)
-    return {k: [v[code] for code in sorted(v)] for k, v in sums.items()}
+        sums[key][slot] = (item.item, item.name, item.unit, qty, ref)
+    return {k: [v[slot] for slot in sorted(v)] for k, v in sums.items()}
+
+
+def instance_id(ref: InstanceRef) -> str:
+    """An instance as one identifier: ``<component>-<index>`` (``section-2``)."""
+    return f"{ref.component}-{ref.index}"
+
+
+def _instance_property(parent: etree._Element, tag: str, ref: InstanceRef) -> None:
+    """The instance a material is for as a ``<tag>`` property: ID ``instance``, the instance's
+    identifier as value, its label as description, its attribute values as child properties."""
+    node = _el(parent, tag)
+    _el(node, "ID", "instance")
+    _descriptions(node, ref.label)
+    value = _el(node, "Value")
+    _el(value, "ValueString", instance_id(ref))
+    _el(value, "DataType", "string")
+    for code, v in ref.values:
+        child = _el(node, f"{tag}Child")
+        _el(child, "ID", f"instance/{code}")
+        child_value = _el(child, "Value")
+        _el(child_value, "ValueString", _value_text(v))
+        _el(child_value, "DataType", _data_type(v))
+
+
+def _material_id(prefix: str, code: str, ref: InstanceRef | None) -> str:
+    return f"{prefix}:{code}" if ref is None else f"{prefix}:{code}:{instance_id(ref)}"
 
 
 def _segment_requirement(
@@ -530,7 +605,7 @@ def _segment_requirement(
     order: ProductionOrder,
     s: ScheduledOperation,
     def_id: str,
-    parts: list[tuple[str, Label, str, Fraction]],
+    parts: list[_Consumed],
     catalog: Catalog | None,
 ) -> None:
     op = s.operation
@@ -546,18 +621,20 @@ def _segment_requirement(
     _el(req, "OperationsDefinitionID", def_id)
     _el(req, "OperationsSegmentID", _segment_id(op))
     _el(req, "SegmentState", "Forecast")
-    for prefix, p in _segment_parameters(order.bom, catalog, op.path):
+    for prefix, p in _segment_parameters(order.bom, catalog, op.path, order.configuration):
         _parameter(req, "SegmentParameter", p, prefix)
     equipment = _el(req, "EquipmentRequirement")
     _el(equipment, "ID", f"{req_id}:EQ")
     _el(equipment, "EquipmentClassID", op.work_center)
-    for code, name, unit, qty in parts:
+    for code, name, unit, qty, ref in parts:
         node = _el(req, "MaterialRequirement")
-        _el(node, "ID", f"{req_id}:{code}")
+        _el(node, "ID", _material_id(req_id, code, ref))
         _el(node, "MaterialDefinitionID", code)
         _descriptions(node, name)
         _el(node, "MaterialUse", "Consumed")
         _quantity(node, "Quantity", to_decimal(qty), unit)
+        if ref is not None:
+            _instance_property(node, "MaterialRequirementProperty", ref)
 
 
 def order_b2mml(order: ProductionOrder, catalog: Catalog | None = None) -> etree._Element:

@@ -99,6 +99,22 @@ class Provenance:
 
 
 @dataclass(frozen=True, slots=True)
+class InstanceRef:
+    """The instance of a repeated component a BOM line belongs to (see :mod:`bom.instances`).
+
+    ``component`` is the repeated component's code, ``index`` the instance number
+    (1-based), ``label`` the instance's label ("Section 2"), ``values`` the
+    instance's attribute values by the component's own attribute codes
+    (``width``, not ``section2_width``), in the product's attribute order.
+    """
+
+    component: str
+    index: int
+    label: Label
+    values: Assignment
+
+
+@dataclass(frozen=True, slots=True)
 class BomItem:
     """One line of the exploded multi-level BOM.
 
@@ -111,7 +127,9 @@ class BomItem:
     scrapped assemblies must be built too). ``cost`` is the rolled-up cost of
     the line: parts ``total_with_scrap * unit cost``, modules the sum of their
     children. ``op`` links to the owner's routing operation; ``configuration``
-    is the module's own attribute values (configurable modules only).
+    is the module's own attribute values (configurable modules only);
+    ``instance`` the repeated component's instance the line belongs to (its
+    own lines and everything below them), ``None`` for the rest.
     """
 
     level: int
@@ -133,6 +151,7 @@ class BomItem:
     configuration: Assignment = ()
     texts: tuple[tuple[str, str], ...] = ()
     """The buyer's texts printed on this line (text fields placed at its position)."""
+    instance: InstanceRef | None = None
 
 
 @dataclass(frozen=True, slots=True)

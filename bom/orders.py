@@ -28,10 +28,11 @@ from fractions import Fraction
 from typing import Any
 
 from bom.explode import explode
+from bom.instances import unused_attributes
 from bom.lines import Assignment, BillOfMaterials, ItemKind
 from bom.routing import RoutedOperation, route
 from bom.work_calendar import WorkCalendar
-from catalog.snapshot import Catalog, Label
+from catalog.snapshot import Catalog, Label, Product
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +82,8 @@ class ProductionOrder:
     product_name: Label
     quantity: int
     configuration: Assignment
+    """The attribute values the product is made with: the BOM's configuration without the
+    attributes of repeated components' instances not in use (see :func:`in_use`)."""
     due_date: date
     planned_start: datetime
     planned_end: datetime
@@ -111,7 +114,7 @@ def create_production_order(
     ``exploded`` is ``(bom, route(catalog, bom))`` of this very configuration and
     quantity when the caller has them already (they are not computed again, nor checked).
 
-    >>> from catalog.snapshot import Catalog, Label, Operation, Part, Product, BomLine
+    >>> from catalog.snapshot import Catalog, Label, Product, Operation, Part, Product, BomLine
     >>> cat = Catalog("c", Label("C"), "CNY", (Part("BOX", Label("Box"), lead_time_days=2),), (),
     ...     (Product("p", Label("P"), Decimal(0), (), bom=(BomLine(10, "BOX", op=10),),
     ...              routing=(Operation(10, Label("Pack"), "PACK", run_min="60"),)),))
@@ -148,7 +151,7 @@ def create_production_order(
         product=bom.product,
         product_name=bom.product_name,
         quantity=quantity,
-        configuration=bom.configuration,
+        configuration=in_use(catalog.product(bom.product), bom.configuration),
         due_date=due_date,
         planned_start=order_start,
         planned_end=order_end,
@@ -158,6 +161,18 @@ def create_production_order(
         calendar=cal,
         feasibility=feasibility,
     )
+
+
+def in_use(product: Product, configuration: Assignment) -> Assignment:
+    """``configuration`` without the attributes of repeated components' instances not in use.
+
+    Their values are pinned by the model, not chosen: the production order lists what
+    the product is made of (its BOM keeps the complete configuration it was exploded from).
+    """
+    unused = unused_attributes(product, dict(configuration))
+    if not unused:
+        return configuration
+    return tuple(pair for pair in configuration if pair[0] not in unused)
 
 
 def _seconds(minutes: Decimal) -> int:

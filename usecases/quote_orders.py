@@ -19,10 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
+from catalog.snapshot import AttributeKind, Product
 from configurator import price
 from usecases.catalogs import load_catalog
 from usecases.configurations import Quote, get_quote
@@ -34,8 +36,13 @@ if TYPE_CHECKING:
 __all__ = ["order_quote", "quote_order_problem"]
 
 
-def _values(quote: Quote) -> dict[str, Any]:
-    return {k: (frozenset(v) if isinstance(v, list) else v) for k, v in quote.values.items()}
+def _values(quote: Quote, product: Product) -> dict[str, Any]:
+    """The quote's stored values as the engine takes them: sets as frozensets, decimals (stored as text) as Decimals."""
+    decimal = {a.code for a in product.attributes if a.kind is AttributeKind.DECIMAL}
+    return {
+        k: frozenset(v) if isinstance(v, list) else Decimal(v) if k in decimal and isinstance(v, str) else v
+        for k, v in quote.values.items()
+    }
 
 
 def quote_order_problem(session: Session, quote: Quote, *, now: datetime | None = None) -> UseCaseError | None:
@@ -62,7 +69,7 @@ def quote_order_problem(session: Session, quote: Quote, *, now: datetime | None 
             valid_to=loaded.valid_to.isoformat(),
         )
     product = loaded.product(quote.product_code)
-    now_priced = price(product, _values(quote), currency=loaded.catalog.currency)
+    now_priced = price(product, _values(quote, product), currency=loaded.catalog.currency)
     frozen = [line.amount for line in quote.lines]
     if (
         loaded.content_hash != quote.content_hash

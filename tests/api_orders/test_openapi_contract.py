@@ -212,3 +212,26 @@ def test_every_operation_answers_as_documented(
     operations = {(m, p) for p, ops in spec["paths"].items() for m in ops if m != "parameters"}
     succeeded = {(m, p) for m, p, status in c.seen if status < 400}
     assert operations - succeeded == set(), "operations never exercised with a success"
+
+
+def test_documents_of_a_product_with_repeated_components_answer_as_documented(
+    checked: Checked, tokens: dict[str, str], factory: Any
+) -> None:
+    """The wardrobe system's BOM lines carry their section (``instance``): the document declares it."""
+    from .conftest import complete_decisions, post_order
+
+    erp = bearer(tokens["erp"])
+    body = {"catalog": "foshan-wardrobes", "product": "pax-system",
+            "decisions": complete_decisions(factory, "foshan-wardrobes", "pax-system"), "quantity": 1}
+    placed = post_order(checked.client, body, str(uuid.uuid4()))
+    assert placed.status_code == 201, placed.get_data(as_text=True)
+    number = placed.get_json()["production_orders"][0]["number"]
+    document = checked("GET", f"/api/v1/production-orders/{number}", 200, headers=erp).get_json()
+    sections = {i["instance"]["index"] for i in document["bom"]["items"] if "instance" in i}
+    assert sections == {1, 2}  # two sections by default
+    assert "section3_width" in document["bom"]["configuration"] and "section3_width" not in document["configuration"]
+    bom = checked("GET", f"/api/v1/production-orders/{number}/operations-definition", 200, headers=erp).get_json()
+    assert any(i.get("instance", {}).get("component") == "section" for i in bom["items"])
+    csv_text = checked("GET", f"/api/v1/production-orders/{number}", 200,
+                       headers={**erp, "Accept": "text/csv"}).get_data(as_text=True)
+    assert csv_text.splitlines()[0].endswith(",instance_component,instance_index,instance_values")

@@ -83,18 +83,15 @@ def product_name(code: str, catalog_code: str, version: int) -> str:
 
 def order_details(order: Any) -> dict[str, Any]:
     """The order's configuration as rows of attribute label and value label, and its delivery address."""
-    from web.storefront.views import value_label
+    from web.storefront.views import order_rows
 
     configuration = json.loads(order.configuration)
     product = _product(order.catalog_code, order.version_number, order.product_code)
     rows = []
     if product is None:
         rows = [{"label": k, "value": v} for k, v in configuration.items()]
-    else:
-        for attr in product.attributes:
-            raw = configuration.get(attr.code)
-            value = frozenset(raw) if isinstance(raw, list) else raw
-            rows.append({"label": label_text(attr.label), "value": value_label(attr, value)})
+    else:  # a repeated component's instance in use as one row, those not in use left out
+        rows = order_rows(product, {k: frozenset(v) if isinstance(v, list) else v for k, v in configuration.items()})
     address = json.loads(order.delivery_address) if getattr(order, "delivery_address", None) else None
     if address:
         from babel import Locale

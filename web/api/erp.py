@@ -31,7 +31,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from bom import ProductionOrder, bom_csv, order_b2mml, parts_csv, xml_bytes
-from bom.export import B2MML_REVISION, bom_b2mml
+from bom.export import B2MML_REVISION, CSV_REVISION, bom_b2mml
 from usecases import orders as service
 from usecases.records import ProductionOrderRecord
 from web import database
@@ -195,7 +195,7 @@ class ProductionOrderDocument(MethodView):
         table = query["table"]
         etag = {
             JSON: row.document_hash,
-            CSV: f"{row.document_hash}-csv-{table}",
+            CSV: f"{row.document_hash}-csv{CSV_REVISION}-{table}",
             XML: f"{row.document_hash}-b2mml{B2MML_REVISION}",
         }[chosen]
         if matches(etag):

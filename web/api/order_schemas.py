@@ -274,6 +274,19 @@ class ProvenanceSchema(Schema):
     inputs = _values_field("The attribute values the line's condition and formula read.")
 
 
+class BomInstanceSchema(Schema):
+    """The instance of a repeated component a BOM line belongs to."""
+
+    component = fields.String(required=True, metadata={"description": "The repeated component's code (`section`)."})
+    index = fields.Integer(required=True, metadata={"description": "The instance number, from 1."})
+    label = fields.Nested(DocumentLabelSchema, required=True, metadata={"description": "The instance's label."})
+    values = _values_field("The instance's attribute values by the component's own attribute codes (`width`).")
+
+
+def _texts_field(description: str) -> fields.Dict:
+    return fields.Dict(keys=fields.String(), values=fields.String(), metadata={"description": description})
+
+
 class BomItemSchema(Schema):
     level = fields.Integer(required=True)
     position = fields.String(required=True)
@@ -291,6 +304,14 @@ class BomItemSchema(Schema):
     owner = fields.String(required=True)
     provenance = fields.Nested(ProvenanceSchema, required=True)
     configuration = _values_field("A configurable module's attribute values (empty for parts).")
+    texts = _texts_field("The buyer's texts printed on this line, by text field code (only when there are some).")
+    instance = fields.Nested(
+        BomInstanceSchema,
+        metadata={
+            "description": "The repeated component's instance the line belongs to: its own lines and the lines "
+            "below them (absent on the other lines)."
+        },
+    )
 
 
 class BomPartSchema(Schema):
@@ -318,6 +339,7 @@ class BomDocumentSchema(Schema):
     items = fields.List(fields.Nested(BomItemSchema), required=True)
     parts = fields.List(fields.Nested(BomPartSchema), required=True)
     total_cost = fields.String(required=True)
+    texts = _texts_field("Every text the buyer wrote, by text field code (only when there are some).")
 
 
 class OperationSchema(Schema):
@@ -380,7 +402,10 @@ class ProductionOrderDocumentSchema(Schema):
     product = fields.String(required=True)
     product_name = fields.Nested(DocumentLabelSchema, required=True)
     quantity = fields.Integer(required=True)
-    configuration = _values_field("Attribute code -> value, every attribute of the product.")
+    configuration = _values_field(
+        "Attribute code -> value: the attributes the product is made with (those of a repeated component's "
+        "instance not in use are left out; `bom.configuration` has every attribute)."
+    )
     due_date = fields.String(required=True)
     planned_start = fields.String(required=True)
     planned_end = fields.String(required=True)
@@ -390,6 +415,7 @@ class ProductionOrderDocumentSchema(Schema):
     feasibility = fields.Nested(FeasibilitySchema, required=True, allow_none=True)
     bom = fields.Nested(BomDocumentSchema, required=True)
     bom_sha256 = fields.String(required=True)
+    texts = _texts_field("Every text the buyer wrote, by text field code (only when there are some).")
 
 
 class ErpActionSchema(Schema):

@@ -13,7 +13,6 @@ only turns form fields into its JSON decisions and its results into pages.
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -29,6 +28,7 @@ from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from bom.errors import BomError
+from bom.instances import ComponentInstance, product_instances, unused_attributes
 from catalog.errors import CatalogError
 from catalog.snapshot import Attribute, AttributeKind, Product, TextField
 from configurator import (
@@ -390,27 +390,23 @@ def _current_step(steps: list[dict[str, Any]], view: str | None, why: Why | None
     return str(codes[0]) if codes else VIEW_ALL
 
 
-_INSTANCE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*?)([1-9][0-9]?)_[A-Za-z0-9_]+")
-
-
-def unused_instance(product: Product, state: State, codes: list[str]) -> bool:
-    """Whether ``codes`` are the attributes of one instance of a repeated component (``section2_width``, ...)
-    that is not in use: the number of instances (``section_count``, chosen, implied or suggested) is
-    smaller, or when open, the most instances still possible are fewer."""
-    matches = [_INSTANCE.fullmatch(c) for c in codes]
-    if not matches or any(m is None for m in matches):
+def unused_instance(
+    product: Product, state: State, codes: list[str], instances: Iterable[ComponentInstance] | None = None
+) -> bool:
+    """Whether ``codes`` are the attributes of one instance of a repeated component that is not in
+    use: its guard (``section_count >= 2``) fails for the number of instances chosen, implied or
+    suggested, or when that is open, for the most instances still possible. ``instances``: the
+    product's (:func:`~bom.instances.product_instances`) when the caller has them."""
+    wanted = set(codes)
+    found = product_instances(product) if instances is None else instances
+    instance = next((i for i in found if set(i.attributes) == wanted), None)
+    if instance is None or instance.always:
         return False
-    instances = {(m.group(1), int(m.group(2))) for m in matches if m is not None}
-    if len(instances) != 1:
-        return False
-    (code, i), = instances
-    if not any(a.code == f"{code}_count" for a in product.attributes):
-        return False
-    count = state.attribute(f"{code}_count")
+    count = state.attribute(instance.count)
     if isinstance(count.value, int):
-        return count.value < i
+        return count.value < instance.index
     possible = [v for v in count.possible if isinstance(v, int)]
-    return bool(possible) and max(possible) < i
+    return bool(possible) and max(possible) < instance.index
 
 
 def panel_context(
@@ -430,9 +426,10 @@ def panel_context(
     missing = set(state.missing)
     steps: list[dict[str, Any]] = []
     known = {g.code for g in product.groups}
+    instances = product_instances(product)
     for group in product.groups:
         attrs = [views[a.code] for a in product.attributes if a.group == group.code]
-        if attrs and not unused_instance(product, state, [a["code"] for a in attrs]):
+        if attrs and not (instances and unused_instance(product, state, [a["code"] for a in attrs], instances)):
             steps.append({"code": group.code, "label": label_text(group.label), "attributes": attrs,
                           "done": not any(a["code"] in missing for a in attrs)})
     rest = [views[a.code] for a in product.attributes if a.group not in known]
@@ -753,9 +750,13 @@ def _estimate(catalog: Any, product: Product, state: State, quantity: int = 1) -
 
 
 def summary_rows(product: Product, state: State) -> list[dict[str, Any]]:
+    """The configuration grouped by step; an instance of a repeated component not in use is left out."""
     rows = []
     labels = {g.code: label_text(g.label) for g in product.groups}
+    unused = unused_attributes(product, state.values())
     for attr in product.attributes:
+        if attr.code in unused:
+            continue
         a = state.attribute(attr.code)
         rows.append({"group": labels.get(attr.group or "", _("More options")), "label": label_text(attr.label),
                      "value": value_label(attr, a.value) if a.value is not None else None, "source": a.source})
@@ -877,9 +878,10 @@ def quote_context(quote: configs.Quote) -> dict[str, Any]:
     product = loaded.product(quote.product_code)
     values = _values_of(quote.values)
     labels = {g.code: label_text(g.label) for g in product.groups}
+    unused = unused_attributes(product, values)
     rows = [{"group": labels.get(a.group or "", _("More options")), "label": label_text(a.label),
              "value": value_label(a, values.get(a.code)), "source": quote.sources.get(a.code)}
-            for a in product.attributes]
+            for a in product.attributes if a.code not in unused]
     lang = "zh-CN" if current_locale().startswith("zh") else "en"
     lines = [{"label": line.label.get(lang) or line.label.get("en", ""), "amount": line.amount} for line in quote.lines]
     return {"quote": quote, "loaded": loaded, "product": product, "values": values, "rows": rows, "lines": lines,
@@ -1227,11 +1229,7 @@ def _order_view(order: Any, body: Mapping[str, Any]) -> dict[str, Any]:
     loaded = catalogs.load_catalog(database.read_session(), order.catalog_code, order.version_number)
     product = loaded.product(order.product_code)
     configuration = body["configuration"]
-    rows = []
-    for attr in product.attributes:
-        raw = configuration.get(attr.code)
-        value = frozenset(raw) if isinstance(raw, list) else raw
-        rows.append({"label": label_text(attr.label), "value": value_label(attr, value)})
+    rows = order_rows(product, {k: (frozenset(v) if isinstance(v, list) else v) for k, v in configuration.items()})
     rows += text_rows(product, _bom_texts(order.bom))
     from datetime import date as _date
 
@@ -1245,6 +1243,37 @@ def _order_view(order: Any, body: Mapping[str, Any]) -> dict[str, Any]:
     return {"order": order, "body": body, "product": product, "rows": rows, "due": due, "address": address,
             "currency": body["currency"], "price": body["price"],
             "values": {k: (frozenset(v) if isinstance(v, list) else v) for k, v in configuration.items()}}
+
+
+def order_rows(product: Product, values: Mapping[str, object]) -> list[dict[str, Any]]:
+    """The ordered configuration, one row per attribute, a repeated component's instance in use as one
+    row ("Section 2": "Width: 800 mm · Drawers ×3 · …"); instances not in use are left out."""
+    instances = product_instances(product)
+    unused = unused_attributes(product, values, instances)
+    of: dict[str, ComponentInstance] = {code: i for i in instances for code in i.attributes}
+    attributes = {a.code: a for a in product.attributes}
+    rows: list[dict[str, Any]] = []
+    done: set[tuple[str, int]] = set()
+    for attr in product.attributes:
+        if attr.code in unused:
+            continue
+        instance = of.get(attr.code)
+        if instance is None:
+            rows.append({"label": label_text(attr.label), "value": value_label(attr, values.get(attr.code))})
+            continue
+        if (instance.component, instance.index) in done:
+            continue
+        done.add((instance.component, instance.index))
+        parts = [_instance_value(attributes[code], values.get(code)) for code in instance.attributes]
+        rows.append({"label": label_text(instance.label), "value": " · ".join(parts), "instance": instance.index})
+    return rows
+
+
+def _instance_value(attr: Attribute, value: object) -> str:
+    """One value of an instance in its row: a count as "Drawers ×3", the rest as "Width: 800 mm"."""
+    if attr.kind is AttributeKind.INT and not attr.unit and isinstance(value, int) and not isinstance(value, bool):
+        return f"{label_text(attr.label)} ×{value}"
+    return _("%(attribute)s: %(value)s", attribute=label_text(attr.label), value=value_label(attr, value))
 
 
 def _bom_texts(stored: str | None) -> dict[str, str]:
