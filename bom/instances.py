@@ -1,32 +1,32 @@
-"""Instances of a product's repeated components, read back from the unrolled product.
+"""Instances of a product's repeated components, from the product's authored ``repeat:`` entries.
 
 Loading a catalog unrolls a repeated component (``repeat:``, see
-:mod:`catalog.files.repeat`) into ordinary attributes, rules and BOM lines;
-the product keeps no separate record of it. The model still says everything
-needed, and this module reads it back:
+:mod:`catalog.files.repeat`) into ordinary attributes, rules and BOM lines and
+keeps the entry as written (:attr:`catalog.snapshot.Product.repeats`). This
+module reads the instances from that record:
 
-- the component ``<code>`` is an int attribute ``<code>_count`` with a maximum
-  (the number of instances in use), exactly as the rule checker's ``count``/
-  ``sum``/``all``/``any`` read it;
+- the component ``<code>`` has the int attribute ``<code>_count`` (the number
+  of instances in use);
 - instance ``i`` (1..maximum) holds the attributes ``<code><i>_<attribute>``
   of its storefront group ``<code>-<i>``, whose label names the instance
   ("Section 2");
 - instance ``i`` is **in use** when its guard holds: ``<code>_count >= i``
-  (always for ``i`` up to the count's minimum). The guard is what the loader
-  puts on the instance's BOM lines, and the instance's ``-unused`` rule pins
-  its attributes to their canonical values when it fails: the values of an
-  instance not in use say nothing about the product;
-- the instance's BOM lines are at position ``p * 100 + i``; the lines below a
-  module of an instance belong to that instance too.
+  (always for ``i`` up to the component's minimum). The guard is what the
+  loader puts on the instance's BOM lines, and the instance's ``-unused`` rule
+  pins its attributes to their canonical values when it fails: the values of
+  an instance not in use say nothing about the product;
+- the instance's BOM lines are the entry's lines at position ``p * 100 + i``;
+  the lines below a module of an instance belong to that instance too.
 
 >>> from decimal import Decimal
->>> from catalog.snapshot import Attribute, AttributeKind, Group, Label, Product
+>>> from catalog.snapshot import Attribute, AttributeKind, BomLine, Group, Label, Product, Repeat
 >>> def a(code, group=None):
 ...     return Attribute(code, AttributeKind.INT, Label(code), minimum=0, maximum=3, group=group)
+>>> bay = Repeat("bay", Label("Bay {i}"), 2, attributes=(a("shelves"),), bom=(BomLine(10, "SHELF"),))
 >>> p = Product("p", Label("P"), Decimal(0), (a("bay_count"), a("bay1_shelves", "bay-1"), a("bay2_shelves", "bay-2")),
-...             groups=(Group("bay-1", Label("Bay 1")), Group("bay-2", Label("Bay 2"))))
->>> [(i.component, i.index, i.attributes) for i in product_instances(p)]
-[('bay', 1, ('bay1_shelves',)), ('bay', 2, ('bay2_shelves',))]
+...             groups=(Group("bay-1", Label("Bay 1")), Group("bay-2", Label("Bay 2"))), repeats=(bay,))
+>>> [(i.component, i.index, i.attributes, sorted(i.positions)) for i in product_instances(p)]
+[('bay', 1, ('bay1_shelves',), [1001]), ('bay', 2, ('bay2_shelves',), [1002])]
 >>> sorted(unused_attributes(p, {"bay_count": 1, "bay1_shelves": 2, "bay2_shelves": 0}))
 ['bay2_shelves']
 """
@@ -39,7 +39,7 @@ from typing import Any
 
 from bom.lines import BomItem, ConfigValue, InstanceRef
 from catalog.files.repeat import POSITION_FACTOR
-from catalog.snapshot import AttributeKind, Label, Product
+from catalog.snapshot import Label, Product
 
 __all__ = ["ComponentInstance", "instance_lines", "product_instances", "unused_attributes"]
 
@@ -60,6 +60,8 @@ class ComponentInstance:
     """The instance's attributes (product attribute codes), in the product's order."""
     label: Label
     """The instance's label ("Section 2"), its storefront group's."""
+    positions: frozenset[int] = frozenset()
+    """The positions of the instance's own lines in the product's BOM (``p * 100 + index``)."""
 
     @property
     def prefix(self) -> str:
@@ -89,23 +91,23 @@ class ComponentInstance:
 
 
 def product_instances(product: Product) -> tuple[ComponentInstance, ...]:
-    """Every instance of every repeated component of ``product`` (components in attribute order)."""
+    """Every instance of every repeated component of ``product``, in the order the components are written."""
     out: list[ComponentInstance] = []
     groups = {g.code: g.label for g in product.groups}
-    for counter in product.attributes:
-        if not counter.code.endswith(COUNT_SUFFIX) or counter.kind is not AttributeKind.INT:
-            continue
-        if counter.maximum is None:
-            continue
-        component = counter.code.removesuffix(COUNT_SUFFIX)
-        low = counter.minimum or 0
-        for i in range(1, counter.maximum + 1):
-            group = f"{component.lower()}-{i}"
-            prefix = f"{component}{i}_"
-            codes = tuple(a.code for a in product.attributes if a.group == group and a.code.startswith(prefix))
-            if not codes or group not in groups:
-                break  # not a repeated component (an ordinary int attribute ending in _count)
-            out.append(ComponentInstance(component, i, counter.code, i <= low, codes, groups[group]))
+    present = {a.code for a in product.attributes} | {a.code for a in product.derived}
+    for repeat in product.repeats:
+        for i in range(1, repeat.maximum + 1):
+            group = f"{repeat.code.lower()}-{i}"
+            codes = tuple(
+                code for a in repeat.attributes if (code := f"{repeat.code}{i}_{a.code}") in present
+            )
+            positions = frozenset(line.pos * POSITION_FACTOR + i for line in repeat.bom)
+            label = groups.get(group, repeat.label)
+            out.append(
+                ComponentInstance(
+                    repeat.code, i, f"{repeat.code}{COUNT_SUFFIX}", i <= repeat.minimum, codes, label, positions
+                )
+            )
     return tuple(out)
 
 
@@ -122,17 +124,14 @@ def instance_lines(
 ) -> tuple[BomItem, ...]:
     """``items`` with each line of an instance carrying it (:attr:`BomItem.instance`).
 
-    A line of the product's own BOM at position ``p * 100 + i`` is instance ``i``'s line
-    when every instance attribute its condition, quantity and parameters read is instance
-    ``i``'s; with several repeated components, the one whose attributes it reads. The
-    lines below it (a module's components) belong to the same instance.
+    A line of the product's own BOM at position ``p * 100 + i``, where ``p`` is a line of a
+    ``repeat:`` entry's BOM, is that component's instance ``i``'s line. The lines below it
+    (a module's components) belong to the same instance.
     """
     instances = product_instances(product)
     if not instances:
         return items
-    owner: dict[str, ComponentInstance] = {code: inst for inst in instances for code in inst.attributes}
-    components = {inst.component for inst in instances}
-    by_key = {(inst.component, inst.index): inst for inst in instances}
+    by_position = {pos: inst for inst in instances for pos in inst.positions}
     refs: dict[tuple[str, int], InstanceRef] = {}
     top: dict[str, InstanceRef] = {}
     out: list[BomItem] = []
@@ -142,16 +141,7 @@ def instance_lines(
             ref = top.get(head)
             out.append(item if ref is None else replace(item, instance=ref))
             continue
-        position = int(item.position)
-        index = position % POSITION_FACTOR
-        read = {owner[code] for code, _ in item.provenance.inputs if code in owner}
-        inst: ComponentInstance | None = None
-        if position >= POSITION_FACTOR and index >= 1:
-            if len(read) == 1:
-                (only,) = read
-                inst = only if only.index == index else None
-            elif not read and len(components) == 1:
-                inst = by_key.get((next(iter(components)), index))
+        inst = by_position.get(int(item.position))
         if inst is None:
             out.append(item)
             continue
