@@ -88,17 +88,19 @@ def statements(app: Flask) -> Iterator[list[str]]:
         event.remove(engine, "before_cursor_execute", record)
 
 
-def test_a_click_reads_the_configuration_and_its_catalog_version_in_two_queries(client: FlaskClient, app: Flask) -> None:
+def test_a_click_reads_the_configuration_with_its_catalog_version_in_one_query(client: FlaskClient, app: Flask) -> None:
     cid = client.post(BASE, json={"product": "city-ebike", "decisions": [CARBON]}).get_json()["id"]
     assert client.post(f"{BASE}/{cid}/decisions", json=STEEL).status_code == 200  # models and states warm
     with statements(app) as seen:
         response = client.post(f"{BASE}/{cid}/decisions", json=CARBON)
     assert response.status_code == 200, response.get_json()
+    assert response.get_json()["revision"] == 3
     reads = [s for s in seen if s.lstrip().upper().startswith("SELECT")]
     writes = [s for s in seen if not s.lstrip().upper().startswith("SELECT")]
-    assert len(reads) == 2, reads  # the configuration; the version with its catalog joined
-    assert "catalog_versions" in reads[1] and "JOIN catalogs" in reads[1]
+    assert len(reads) == 1, reads  # the configuration, its pinned version's status joined
+    assert "catalog_versions" in reads[0] and "JOIN catalogs" in reads[0]
     assert len(writes) == 1 and writes[0].lstrip().upper().startswith("UPDATE CONFIGURATIONS"), writes
+    assert "revision =" in writes[0].split("WHERE", 1)[1], writes  # conditional on the revision read
 
 
 def test_ordering_a_saved_configuration_still_reads_the_version_status_each_time(client: FlaskClient, app: Flask) -> None:
