@@ -64,7 +64,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, inspect, select, update
+from sqlalchemy import Engine, RowMapping, bindparam, inspect, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -680,7 +680,7 @@ def _write(session: Session, record: ConfigurationRecord, read_revision: int | N
 
 
 _UPDATE_AT_REVISION = (
-    update(ConfigurationRecord.__table__)
+    update(ConfigurationRecord)
     .where(
         ConfigurationRecord.__table__.c.id == bindparam("configuration_id"),
         ConfigurationRecord.__table__.c.revision == bindparam("read_revision"),
@@ -865,7 +865,7 @@ def get_configuration(
     return _open(session, record, _pinned(session, record, mapping))
 
 
-def _pinned(session: Session, record: ConfigurationRecord, row: Mapping[str, Any]) -> LoadedCatalog:
+def _pinned(session: Session, record: ConfigurationRecord, row: RowMapping) -> LoadedCatalog:
     """The pinned version of ``record`` from the joined columns of its row, its content from the cache.
 
     Anything but the usual case (the version missing, a draft, another hash, its
