@@ -22,8 +22,9 @@ public limit's and the abuse limit's fixed windows are counted (``INCRBY``, the
 window's ``EXPIRE`` when the key is new, its ``TTL`` for the headers) in one
 pipeline, under the keys of the ``limits`` library's fixed-window strategy.
 Flask-Limiter holds the storage (``RATELIMIT_STORAGE_URI``), the on/off switch
-and the strategy; with another storage than Redis (memory, development) the
-windows are counted through its strategy, one call per window.
+and the strategy (``RATELIMIT_STRATEGY``, fixed windows by default); with another
+storage than Redis (memory, development) or another strategy the windows are
+counted through the strategy, one call per window.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse_many
 from limits.storage import RedisStorage
+from limits.strategies import FixedWindowRateLimiter
 from werkzeug.exceptions import TooManyRequests
 
 DEFAULT_PUBLIC_RATE_LIMIT = "120 per minute;2000 per hour"
@@ -173,7 +175,7 @@ class Window:
 def _count(windows: list[tuple[RateLimitItem, tuple[str, ...]]]) -> list[Window]:
     """Count one request against each window; one Redis round trip for all of them."""
     storage = limiter.storage
-    if isinstance(storage, RedisStorage):
+    if isinstance(storage, RedisStorage) and isinstance(limiter.limiter, FixedWindowRateLimiter):
         pipe = storage.get_connection().pipeline(transaction=False)  # type: ignore[attr-defined]
         for item, key in windows:
             name = storage.prefixed_key(item.key_for(*key))
