@@ -485,14 +485,34 @@ def _without_origin(entry: object) -> object:
     return entry
 
 
+def _appended(before: Sequence[Any], after: Sequence[Any]) -> bool:
+    """Whether ``after`` is ``before`` with one entry appended (the common change: a click)."""
+    return len(after) == len(before) + 1 and list(after[:-1]) == list(before)
+
+
+def _validate_appended(
+    configuration: Configuration, raw: list[Any]
+) -> tuple[tuple[AnyDecision, ...], tuple[InvalidDecision, ...], tuple[str, ...]] | None:
+    """:func:`_validate` of ``raw`` when it is the configuration's entries plus one: only the new
+    entry is checked, the others were when the configuration was read. None otherwise."""
+    before = configuration.raw
+    if not _appended(before, raw) or len(configuration.history) + len(configuration.invalid) != len(before):
+        return None
+    valid, invalid, origins = _validate(configuration.product, raw[-1:], start=len(before))
+    history = configuration.history + valid
+    own = configuration.origins or ("buyer",) * len(configuration.history)
+    every = own + (origins or ("buyer",) * len(valid))
+    return history, configuration.invalid + invalid, every if "completed" in every else ()
+
+
 def _validate(
-    product: Product, raw: list[Any]
+    product: Product, raw: list[Any], *, start: int = 0
 ) -> tuple[tuple[AnyDecision, ...], tuple[InvalidDecision, ...], tuple[str, ...]]:
     """The valid decisions, the invalid entries, and per valid decision its origin (empty when all are the buyer's)."""
     valid: list[AnyDecision] = []
     origins: list[str] = []
     invalid: list[InvalidDecision] = []
-    for index, entry in enumerate(raw):
+    for index, entry in enumerate(raw, start):
         try:
             origin = _origin_of(entry)
             valid.append(decision_from_json(product, _without_origin(entry)))
@@ -557,6 +577,10 @@ def _touched(before: Sequence[Any], after: Sequence[Any]) -> list[str]:
     def key(entry: Any) -> str:
         return json.dumps(entry, sort_keys=True, ensure_ascii=False)
 
+    if _appended(before, after):  # one entry added: only it differs
+        attribute = after[-1].get("attribute") if isinstance(after[-1], Mapping) else None
+        return [attribute if isinstance(attribute, str) else "*"]
+
     old, new = Counter(key(e) for e in before), Counter(key(e) for e in after)
     out: set[str] = set()
     for text in (old - new) + (new - old):
@@ -613,7 +637,7 @@ def _store(
             _stored(decision_to_json(d), "completed" if d.attribute in completed else "buyer")
             for d in effective_decisions(history)
         ]
-    history, invalid, origins = _validate(configuration.product, raw)
+    history, invalid, origins = _validate_appended(configuration, raw) or _validate(configuration.product, raw)
     updated = Configuration(
         configuration.record,
         configuration.catalog,
@@ -1012,6 +1036,8 @@ def _yield_completed(configuration: Configuration, raw: list[Any]) -> list[Any]:
     contradict each other (that conflict is theirs to see). Otherwise the completed entries
     are put back oldest first, each kept only if it still fits.
     """
+    if not any(_completed_entry(entry) for entry in raw):
+        return raw  # no completed entry to yield (the common case: parsing every entry is not needed)
     product, engine = configuration.product, configuration.configurator
     parsed: list[tuple[int, AnyDecision, str]] = []
     for index, entry in enumerate(raw):
