@@ -16,7 +16,9 @@ that a change in the load of a shared machine hits every row alike:
 - order placement: ``POST /api/v1/orders`` from a complete saved configuration
   (one order per configuration, a fresh ``Idempotency-Key`` each): re-validation,
   order, frozen BOM, production order and outbox events in one transaction;
-- an ERP pull: ``GET /api/v1/production-orders?limit=50`` with an ``erp:read`` token.
+- an ERP pull: ``GET /api/v1/production-orders?limit=50`` with an ``erp:read`` token;
+- at a light load (one client thread, no queueing): ``/healthz`` and both clicks again,
+  so the click's own cost shows apart from waiting for the two CPUs.
 
 The configurations the clicks and orders consume are copies (one SQL
 ``INSERT … SELECT``) of configurations made through the API before the run.
@@ -26,7 +28,10 @@ JSON request log, tagged per row with ``X-Request-Id``), server CPU per request
 status). At the end the orders answered 201 are compared with the orders and
 production orders in the database. Exit status 1 on any error or mismatch.
 
-    .venv/bin/python -m benchmarks.bench_api [--seconds 30] [--threads 4] [--rounds 3]
+    .venv/bin/python -m benchmarks.bench_api [--seconds 30] [--threads 4] [--rounds 3] [--repo DIR]
+
+``--repo DIR`` serves the code of another checkout (with its ``DIR/.venv`` Python), so
+a baseline is measured by the same client code, alternating with this checkout's runs.
 
 Writes its table to its section of ``benchmarks/RESULTS.md`` (``--no-write`` not).
 """
@@ -56,8 +61,11 @@ from benchmarks.load.run import free_port, percentile, process_tree_cpu
 
 REPO = Path(__file__).resolve().parents[1]
 PRODUCT = "city-ebike"
-POOL = 6000
+POOL = 12000
 """Configurations copied per consumed kind (fresh, long, complete); a run stops a row when its pool is spent."""
+
+LIGHT = ("healthz", "fresh click", "long click")
+"""The rows measured again with one client thread (``light …``): the cost without queueing."""
 
 LIMITS = ("ORDERS", "CONFIGURATION_WRITES", "ORDER_LOOKUP", "SHARE_LINKS")
 """The abuse limits the measured operations count against (``web.limits``)."""
@@ -119,7 +127,7 @@ def _run(
     lock = threading.Lock()
     stop = time.monotonic() + seconds
     counter = iter(range(10**9))
-    tag = row.name.split()[0]
+    tag = _tag(row.name)
 
     def client() -> None:
         conn = Connection(port)
@@ -158,6 +166,11 @@ def _run(
         t.join()
     row.elapsed += time.monotonic() - began
     row.cpu += process_tree_cpu(master) - cpu
+
+
+def _tag(name: str) -> str:
+    """The row's tag in its request ids (``bench-<tag>-<uuid>``): the name without spaces or dashes."""
+    return name.replace(" ", "_").replace("-", "_")
 
 
 def _server_times(log_path: Path) -> dict[str, list[float]]:
@@ -226,6 +239,9 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - one linear scrip
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--server-threads", type=int, default=4, help="threads per gunicorn worker")
     parser.add_argument("--no-write", action="store_true", help="do not write benchmarks/RESULTS.md")
+    parser.add_argument(
+        "--repo", type=Path, default=REPO, help="serve the code of this checkout (its .venv Python); a baseline"
+    )
     args = parser.parse_args(argv)
     seconds = min(max(args.seconds, 1.0), 120.0)
     threads = min(max(args.threads, 1), 16)
@@ -247,7 +263,10 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - one linear scrip
     url = make_url(admin_url).set(database=dbname).render_as_string(hide_password=False)
     log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"{dbname}.log"
     server: subprocess.Popen[bytes] | None = None
-    rows = {k: Row(k) for k in ("healthz", "fresh click", "long click", "complete", "order", "erp pull")}
+    names = ("healthz", "fresh click", "long click", "complete", "order", "erp pull")
+    rows = {k: Row(k) for k in (*names, *(f"light {k}" for k in LIGHT))}
+    served = args.repo.resolve()
+    python = str(served / ".venv" / "bin" / "python") if served != REPO else sys.executable
     warm = {k: Row(f"warm-{k}") for k in rows}
     placed = production = 0
     prepared: dict[str, Any] = {}
@@ -275,9 +294,9 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - one linear scrip
         env.pop("C2M_READ_DATABASE_URL", None)
         with log_path.open("wb") as log:
             server = subprocess.Popen(
-                [sys.executable, "-c", "from web.cli import main; main()", "serve", "--production",
+                [python, "-c", "from web.cli import main; main()", "serve", "--production",
                  "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers)],
-                cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                cwd=served, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
         deadline = time.monotonic() + 90
         probe = Connection(port)
@@ -314,12 +333,15 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - one linear scrip
             ),
             "erp pull": lambda _: ("GET", "/api/v1/production-orders?limit=50", None, auth, 200),
         }  # fmt: skip
-        for name in rows:  # warm every worker's caches and connections
+        for name in LIGHT:
+            makers[f"light {name}"] = makers[name]
+        for name in names:  # warm every worker's caches and connections
             _run(port, warm[name], makers[name], 1.0, threads, server.pid)
         share = seconds / rounds
         for _ in range(rounds):
             for name, row in rows.items():
-                _run(port, row, makers[name], share, threads, server.pid)
+                light = name.startswith("light ")
+                _run(port, row, makers[name], share, 1 if light else threads, server.pid)
         with engine.connect() as c:
             placed = c.execute(text("SELECT count(*) FROM orders")).scalar_one()
             production = c.execute(text("SELECT count(*) FROM production_orders")).scalar_one()
@@ -339,16 +361,16 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - one linear scrip
     server_ms = _server_times(log_path)
     # The warm-up's orders are stored too; its errors count like the run's.
     ordered_201 = len(rows["order"].latencies) + len(warm["order"].latencies)
-    for name, row in rows.items():
-        row.errors += warm[name].errors
-        row.samples.extend(warm[name].samples)
+    for name, row in warm.items():
+        rows[name].errors += row.errors
+        rows[name].samples.extend(row.samples)
     consistent = placed == production == ordered_201
     if consistent and not any(row.errors for row in rows.values()):
         log_path.unlink(missing_ok=True)
     else:
         print(f"server log kept: {log_path}")
     return _report(
-        rows, server_ms, prepared, ordered_201, placed, production, consistent, args, seconds, threads, rounds
+        rows, server_ms, prepared, ordered_201, placed, production, consistent, args, seconds, threads, rounds, served
     )
 
 
@@ -364,11 +386,12 @@ def _report(
     seconds: float,
     threads: int,
     rounds: int,
+    served: Path,
 ) -> int:
     from benchmarks.results import machine, stamp, write_section
 
     def srv(row: Row, q: float) -> float:
-        return percentile(sorted(server_ms.get(row.name.split()[0], [])), q)
+        return percentile(sorted(server_ms.get(_tag(row.name), [])), q)
 
     labels = {
         "healthz": "`GET /healthz`",
@@ -378,6 +401,8 @@ def _report(
         "order": "`POST /api/v1/orders` (order + BOM + production order)",
         "erp pull": "ERP pull: `GET /api/v1/production-orders?limit=50`",
     }
+    for name in LIGHT:
+        labels[f"light {name}"] = f"{labels[name]} — 1 client thread"
     table = [
         "| operation | requests | req/s | client p50 / p95 / p99 ms | server p50 / p95 ms | server CPU ms/req | errors |",
         "|---|---:|---:|---:|---:|---:|---:|",
@@ -389,21 +414,28 @@ def _report(
         cpu = row.cpu * 1000 / (n + row.errors) if n + row.errors else float("nan")
         table.append(
             f"| {labels[row.name]} | {n} | {rate:.1f} | {percentile(lat, 50):.1f} / {percentile(lat, 95):.1f} / "
-            f"{percentile(lat, 99):.1f} | {srv(row, 50):.1f} / {srv(row, 95):.1f} | {cpu:.2f} | {row.errors} |"
+            f"{percentile(lat, 99):.1f} | {srv(row, 50):.2f} / {srv(row, 95):.2f} | {cpu:.2f} | {row.errors} |"
         )
-    health = srv(rows["healthz"], 50)
     order_rate = len(rows["order"].latencies) / rows["order"].elapsed if rows["order"].elapsed else 0.0
     errors = sum(r.errors for r in rows.values())
 
     def client_p50(row: Row) -> float:
         return percentile(sorted(row.latencies), 50)
 
+    def ratios(prefix: str) -> str:
+        """Click p50 / healthz p50, server and client, for the rows under ``prefix``."""
+        health, client_health = srv(rows[f"{prefix}healthz"], 50), client_p50(rows[f"{prefix}healthz"])
+        parts = []
+        for kind in ("fresh", "long"):
+            row = rows[f"{prefix}{kind} click"]
+            server_ratio, client_ratio = srv(row, 50) / health, client_p50(row) / client_health
+            verdict = "meets" if server_ratio <= 2 else "misses"
+            parts.append(f"{kind} server {server_ratio:.1f}× ({verdict} ≤ 2×), client {client_ratio:.1f}×")
+        return "; ".join(parts)
+
     summary = [
-        f"Click server p50 / healthz server p50: fresh {srv(rows['fresh click'], 50) / health:.1f}×, "
-        f"long {srv(rows['long click'], 50) / health:.1f}× (target ≤ 2×); as the client sees it (p50 "
-        f"with the connection and queueing): fresh "
-        f"{client_p50(rows['fresh click']) / client_p50(rows['healthz']):.1f}×, long "
-        f"{client_p50(rows['long click']) / client_p50(rows['healthz']):.1f}×. "
+        f"Click p50 / healthz p50 at saturation ({threads} client threads): {ratios('')}. "
+        f"At a light load (1 client thread): {ratios('light ')}. "
         f"Orders placed: {order_rate:.1f}/s (target ≥ 100/s). Errors: {errors}.",
         f"Orders answered 201 (run + warm-up): {ordered_201}; orders in the database: {placed}; "
         f"production orders: {production}; {'consistent' if consistent else 'INCONSISTENT'}.",
@@ -421,7 +453,9 @@ def _report(
             f"Machine: {machine()}, shared with other work while this ran (load average "
             f"{os.getloadavg()[0]:.1f} at the end; absolute numbers move with the load; "
             "the ratios within one run less). Command: "
-            f"`python -m benchmarks.bench_api --seconds {seconds:g} --threads {threads} --rounds {rounds}`.",
+            f"`python -m benchmarks.bench_api --seconds {seconds:g} --threads {threads} --rounds {rounds}`"
+            + (f" serving {served}" if served != REPO else "")
+            + ".",
             "",
             *table,
             "",

@@ -64,11 +64,12 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, select
+from sqlalchemy import Engine, RowMapping, bindparam, inspect, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from catalog.models import CatalogRecord, CatalogVersion, VersionStatus
 from catalog.snapshot import Attribute, AttributeKind, Product, Value
 from configurator import (
     AnyDecision,
@@ -290,7 +291,8 @@ def decision_from_json(product: Product, raw: object) -> AnyDecision:
     :raise UnknownAttribute: the product has no such attribute.
     :raise InvalidValue: the value (or element) is not in the attribute's domain.
 
-    >>> from catalog.snapshot import Label
+    >>> from catalog.models import CatalogRecord, CatalogVersion, VersionStatus
+from catalog.snapshot import Label
     >>> p = Product("p", Label("P"), Decimal(0), (Attribute("rack", AttributeKind.BOOL, Label("Rack")),))
     >>> decision_from_json(p, {"attribute": "rack", "value": "yes"})
     Decision(attribute='rack', value=True)
@@ -483,14 +485,34 @@ def _without_origin(entry: object) -> object:
     return entry
 
 
+def _appended(before: Sequence[Any], after: Sequence[Any]) -> bool:
+    """Whether ``after`` is ``before`` with one entry appended (the common change: a click)."""
+    return len(after) == len(before) + 1 and list(after[:-1]) == list(before)
+
+
+def _validate_appended(
+    configuration: Configuration, raw: list[Any]
+) -> tuple[tuple[AnyDecision, ...], tuple[InvalidDecision, ...], tuple[str, ...]] | None:
+    """:func:`_validate` of ``raw`` when it is the configuration's entries plus one: only the new
+    entry is checked, the others were when the configuration was read. None otherwise."""
+    before = configuration.raw
+    if not _appended(before, raw) or len(configuration.history) + len(configuration.invalid) != len(before):
+        return None
+    valid, invalid, origins = _validate(configuration.product, raw[-1:], start=len(before))
+    history = configuration.history + valid
+    own = configuration.origins or ("buyer",) * len(configuration.history)
+    every = own + (origins or ("buyer",) * len(valid))
+    return history, configuration.invalid + invalid, every if "completed" in every else ()
+
+
 def _validate(
-    product: Product, raw: list[Any]
+    product: Product, raw: list[Any], *, start: int = 0
 ) -> tuple[tuple[AnyDecision, ...], tuple[InvalidDecision, ...], tuple[str, ...]]:
     """The valid decisions, the invalid entries, and per valid decision its origin (empty when all are the buyer's)."""
     valid: list[AnyDecision] = []
     origins: list[str] = []
     invalid: list[InvalidDecision] = []
-    for index, entry in enumerate(raw):
+    for index, entry in enumerate(raw, start):
         try:
             origin = _origin_of(entry)
             valid.append(decision_from_json(product, _without_origin(entry)))
@@ -555,6 +577,10 @@ def _touched(before: Sequence[Any], after: Sequence[Any]) -> list[str]:
     def key(entry: Any) -> str:
         return json.dumps(entry, sort_keys=True, ensure_ascii=False)
 
+    if _appended(before, after):  # one entry added: only it differs
+        attribute = after[-1].get("attribute") if isinstance(after[-1], Mapping) else None
+        return [attribute if isinstance(attribute, str) else "*"]
+
     old, new = Counter(key(e) for e in before), Counter(key(e) for e in after)
     out: set[str] = set()
     for text in (old - new) + (new - old):
@@ -611,7 +637,7 @@ def _store(
             _stored(decision_to_json(d), "completed" if d.attribute in completed else "buyer")
             for d in effective_decisions(history)
         ]
-    history, invalid, origins = _validate(configuration.product, raw)
+    history, invalid, origins = _validate_appended(configuration, raw) or _validate(configuration.product, raw)
     updated = Configuration(
         configuration.record,
         configuration.catalog,
@@ -632,15 +658,68 @@ def _store(
         record.changes = json.dumps([*_change_log(record), [read_revision + 1, changed]][-MAX_CHANGES:])
     record.decisions = json.dumps(raw, ensure_ascii=False)
     record.updated_at = _now()
+    _write(session, record, read_revision)
+    return updated
+
+
+def _write(session: Session, record: ConfigurationRecord, read_revision: int | None) -> None:
+    """Store ``record`` and commit: INSERT a new one; otherwise ``UPDATE ... WHERE id = :id AND
+    revision = :read_revision`` (one statement, the revision counted up), so of two writers that
+    read the same revision only one wins.
+
+    A record read by :func:`get_configuration` is in no session: it is written with one Core
+    UPDATE of its changeable columns; one the ORM tracks (new, or loaded through a query) goes
+    through the session's flush and its version counter.
+
+    :raise StaleRevision: another writer stored a later revision since ``read_revision``.
+    """
+    if read_revision is not None and not inspect(record).persistent:
+        written = session.connection().execute(
+            _UPDATE_AT_REVISION,
+            {
+                "configuration_id": record.id,
+                "read_revision": read_revision,
+                "new_decisions": record.decisions,
+                "new_changes": record.changes,
+                "new_texts": record.texts,
+                "new_updated_at": record.updated_at,
+                "new_version_number": record.version_number,
+                "new_content_hash": record.content_hash,
+                "new_revision": read_revision + 1,
+            },
+        )
+        if written.rowcount != 1:
+            session.rollback()
+            raise StaleRevision(record.id, read_revision, _stored_revision(session, record.id))
+        session.commit()
+        record.revision = read_revision + 1
+        return
     session.add(record)
     try:
         # UPDATE ... WHERE id = :id AND revision = :read_revision (SQLAlchemy's version counter).
         session.commit()
     except StaleDataError:
         session.rollback()
-        current = session.scalar(select(ConfigurationRecord.revision).where(ConfigurationRecord.id == record.id))
-        raise StaleRevision(record.id, read_revision, current) from None
-    return updated
+        raise StaleRevision(record.id, read_revision, _stored_revision(session, record.id)) from None
+
+
+_UPDATE_AT_REVISION = (
+    update(ConfigurationRecord)
+    .where(
+        ConfigurationRecord.__table__.c.id == bindparam("configuration_id"),
+        ConfigurationRecord.__table__.c.revision == bindparam("read_revision"),
+    )
+    .values(
+        {
+            name: bindparam(f"new_{name}")
+            for name in ("decisions", "changes", "texts", "updated_at", "version_number", "content_hash", "revision")
+        }
+    )
+)
+
+
+def _stored_revision(session: Session, configuration_id: str) -> int | None:
+    return session.scalar(select(ConfigurationRecord.revision).where(ConfigurationRecord.id == configuration_id))
 
 
 def _field_of(exc: ConfiguratorError, raw: object) -> str:
@@ -772,20 +851,14 @@ def set_texts(session: Session, configuration: Configuration, texts: Mapping[str
     record.texts = _texts_json(written)
     record.changes = json.dumps([*_change_log(record), [read_revision + 1, []]][-MAX_CHANGES:])
     record.updated_at = _now()
-    session.add(record)
-    try:
-        session.commit()
-    except StaleDataError:
-        session.rollback()
-        current = session.scalar(select(ConfigurationRecord.revision).where(ConfigurationRecord.id == record.id))
-        raise StaleRevision(record.id, read_revision, current) from None
+    _write(session, record, read_revision)
     return configuration
 
 
 def get_configuration(
     session: Session, configuration_id: str, *, revision: int | None = None, rebase_decision: bool = False
 ) -> Configuration:
-    """The configuration ``configuration_id``, re-validated.
+    """The configuration ``configuration_id``, re-validated, for changing.
 
     ``revision``: the revision the caller's change was made on; a change on
     another one is refused before anything is computed, except with
@@ -793,21 +866,71 @@ def get_configuration(
     then a configuration at the stored revision is returned with ``made_on``
     set, and :func:`add_decision` decides whether the decision commutes.
 
+    One statement on the session's connection (inside its transaction): the row
+    with the status, validity and hash of its pinned catalog version joined (read
+    on every call, an archived version is refused at once). The record is built
+    from the row without entering the session's identity map; the use cases write
+    it back with one conditional UPDATE (see :func:`_write`).
+
     :raise ConfigurationNotFound: no such configuration.
     :raise StaleRevision: ``revision`` is given and is not the stored one.
     """
-    record = session.get(ConfigurationRecord, configuration_id) if len(configuration_id) <= 36 else None
-    if record is None:
+    if len(configuration_id) > 36:
         raise ConfigurationNotFound(configuration_id)
+    row = session.connection().execute(_READ_WITH_VERSION, {"configuration_id": configuration_id}).one_or_none()
+    if row is None:
+        raise ConfigurationNotFound(configuration_id)
+    mapping = row._mapping
+    record = ConfigurationRecord(**{name: mapping[name] for name in _COLUMN_NAMES})
     if revision is not None and revision != record.revision:
         if not rebase_decision or revision > record.revision:
             raise StaleRevision(configuration_id, revision, record.revision)
-        return replace(_open(session, record), made_on=revision)
-    return _open(session, record)
+        return replace(_open(session, record, _pinned(session, record, mapping)), made_on=revision)
+    return _open(session, record, _pinned(session, record, mapping))
+
+
+def _pinned(session: Session, record: ConfigurationRecord, row: RowMapping) -> LoadedCatalog:
+    """The pinned version of ``record`` from the joined columns of its row, its content from the cache.
+
+    Anything but the usual case (the version missing, a draft, another hash, its
+    content not cached in this process yet) goes through :func:`load_pinned`,
+    which reads it again and raises the specific error.
+    """
+    status, content_hash = row["version_status"], row["version_content_hash"]
+    content = current_caches().catalogs.get(content_hash) if content_hash is not None else None
+    if content is None or status not in _SERVED_STATUSES or content_hash != record.content_hash:
+        return load_pinned(session, record.catalog_code, record.version_number, record.content_hash)
+    return LoadedCatalog(
+        code=record.catalog_code,
+        number=record.version_number,
+        status=status,
+        content_hash=content_hash,
+        valid_from=row["version_valid_from"],
+        valid_to=row["version_valid_to"],
+        catalog=content,
+    )
 
 
 _COLUMNS = ConfigurationRecord.__table__.c
+_COLUMN_NAMES = tuple(column.name for column in _COLUMNS)
 _READ_BY_ID = select(*_COLUMNS).where(_COLUMNS.id == bindparam("configuration_id"))
+_SERVED_STATUSES = frozenset(s.value for s in VersionStatus if s is not VersionStatus.DRAFT)
+_READ_WITH_VERSION = (
+    select(
+        *_COLUMNS,
+        CatalogVersion.status.label("version_status"),
+        CatalogVersion.content_hash.label("version_content_hash"),
+        CatalogVersion.valid_from.label("version_valid_from"),
+        CatalogVersion.valid_to.label("version_valid_to"),
+    )
+    .select_from(ConfigurationRecord.__table__)
+    .outerjoin(CatalogRecord.__table__, CatalogRecord.code == _COLUMNS.catalog_code)
+    .outerjoin(
+        CatalogVersion.__table__,
+        (CatalogVersion.catalog_id == CatalogRecord.id) & (CatalogVersion.number == _COLUMNS.version_number),
+    )
+    .where(_COLUMNS.id == bindparam("configuration_id"))
+)
 
 
 def read_configuration(engine: Engine, configuration_id: str) -> Configuration:
@@ -913,6 +1036,8 @@ def _yield_completed(configuration: Configuration, raw: list[Any]) -> list[Any]:
     contradict each other (that conflict is theirs to see). Otherwise the completed entries
     are put back oldest first, each kept only if it still fits.
     """
+    if not any(_completed_entry(entry) for entry in raw):
+        return raw  # no completed entry to yield (the common case: parsing every entry is not needed)
     product, engine = configuration.product, configuration.configurator
     parsed: list[tuple[int, AnyDecision, str]] = []
     for index, entry in enumerate(raw):

@@ -13,7 +13,18 @@ process memory (one process, or development). Settings (``app.config``):
 
 A client over a limit gets ``429`` with ``Retry-After`` (seconds): as
 ``application/problem+json`` (reason ``too_many_requests``) on the API, as a
-plain page elsewhere.
+plain page elsewhere. Responses of public operations carry the public limit's
+``X-RateLimit-Limit``, ``X-RateLimit-Remaining``, ``X-RateLimit-Reset`` and
+``Retry-After`` (of its shortest window, or of the window that was exceeded).
+
+One request costs one round trip to Redis whatever it counts against: the
+public limit's and the abuse limit's fixed windows are counted (``INCRBY``, the
+window's ``EXPIRE`` when the key is new, its ``TTL`` for the headers) in one
+pipeline, under the keys of the ``limits`` library's fixed-window strategy.
+Flask-Limiter holds the storage (``RATELIMIT_STORAGE_URI``), the on/off switch
+and the strategy (``RATELIMIT_STRATEGY``, fixed windows by default); with another
+storage than Redis (memory, development) or another strategy the windows are
+counted through the strategy, one call per window.
 """
 
 from __future__ import annotations
@@ -21,12 +32,15 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from flask import Flask, current_app, request
+from flask import Flask, Response, current_app, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse_many
+from limits.storage import RedisStorage
+from limits.strategies import FixedWindowRateLimiter
 from werkzeug.exceptions import TooManyRequests
 
 DEFAULT_PUBLIC_RATE_LIMIT = "120 per minute;2000 per hour"
@@ -94,7 +108,17 @@ FAILURE_MEMORY_S = 24 * 3600
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-limiter = Limiter(get_remote_address, default_limits=[], headers_enabled=True)
+limiter = Limiter(get_remote_address, default_limits=[], headers_enabled=False)
+
+
+@limiter.request_filter
+def _counted_by_check_limits() -> bool:
+    """Flask-Limiter evaluates no route limits of its own: :func:`check_limits` counts every window."""
+    return True
+
+
+PUBLIC_MARK = "_c2m_public_limit"
+"""Attribute of a view counted against the public limit (set by :func:`public`)."""
 
 
 def _public_limit() -> str:
@@ -102,13 +126,26 @@ def _public_limit() -> str:
 
 
 def public(view: F) -> F:
-    """Decorator: count the view against the shared public limit of the caller's address."""
-    return limiter.shared_limit(_public_limit, scope="public")(view)  # type: ignore[return-value]
+    """Decorator: count the view against the shared public limit of the caller's address.
+
+    Put it right under the route decorator; :func:`check_limits` counts the request before the view runs.
+    """
+    setattr(view, PUBLIC_MARK, True)
+    return view
+
+
+def _parsed(text: str) -> tuple[RateLimitItem, ...]:
+    """The windows of a limit in Flask-Limiter's notation, shortest first (parsed once per app and text)."""
+    parsed: dict[str, tuple[RateLimitItem, ...]] = current_app.extensions.setdefault("c2m.parsed_limits", {})
+    items = parsed.get(text)
+    if items is None:
+        items = parsed[text] = tuple(sorted(parse_many(text)))
+    return items
 
 
 def abuse_limit(name: str) -> list[RateLimitItem]:
     """The parsed limit ``name`` of the current app (its ``RATE_LIMIT_<NAME>`` or the default)."""
-    return parse_many(str(current_app.config.get(f"RATE_LIMIT_{name}") or ABUSE_LIMITS[name]))
+    return list(_parsed(str(current_app.config.get(f"RATE_LIMIT_{name}") or ABUSE_LIMITS[name])))
 
 
 def _enabled() -> bool:
@@ -120,20 +157,94 @@ def too_many(retry_after: float, detail: str) -> TooManyRequests:
     return TooManyRequests(detail, retry_after=max(1, math.ceil(retry_after)))
 
 
-def check_abuse_limits() -> None:
-    """``before_request``: count the request against its endpoint's abuse limit; 429 when over."""
-    name = ENDPOINT_LIMITS.get((request.endpoint or "", request.method))
-    if name is None or not _enabled():
-        return
+@dataclass(frozen=True, slots=True)
+class Window:
+    """One fixed window counted for this request: the limit, the count after this request, when it resets."""
+
+    item: RateLimitItem
+    key: tuple[str, ...]
+    count: int
+    reset: float
+    """Unix time when the window's counter expires."""
+
+    @property
+    def exceeded(self) -> bool:
+        return self.count > self.item.amount
+
+
+def _count(windows: list[tuple[RateLimitItem, tuple[str, ...]]]) -> list[Window]:
+    """Count one request against each window; one Redis round trip for all of them."""
+    storage = limiter.storage
+    if isinstance(storage, RedisStorage) and isinstance(limiter.limiter, FixedWindowRateLimiter):
+        pipe = storage.get_connection().pipeline(transaction=False)  # type: ignore[attr-defined]
+        for item, key in windows:
+            name = storage.prefixed_key(item.key_for(*key))
+            pipe.incrby(name, 1)
+            pipe.expire(name, item.get_expiry(), nx=True)  # a new window starts its clock
+            pipe.ttl(name)
+        replies = pipe.execute()
+        now = time.time()
+        return [
+            Window(item, key, int(replies[3 * i]), now + max(int(replies[3 * i + 2]), 0))
+            for i, (item, key) in enumerate(windows)
+        ]
     strategy = limiter.limiter
-    key = (_prefix(), "abuse", name, get_remote_address())
-    for item in abuse_limit(name):
-        if not strategy.hit(item, *key):
-            reset = strategy.get_window_stats(item, *key).reset_time
-            raise too_many(
-                reset - time.time(),
-                f"too many requests of this kind ({name.lower().replace('_', ' ')}: {item}); try again later",
-            )
+    out = []
+    for item, key in windows:
+        allowed = strategy.hit(item, *key)
+        reset, remaining = strategy.get_window_stats(item, *key)
+        out.append(Window(item, key, item.amount - remaining if allowed else item.amount + 1, reset))
+    return out
+
+
+def _is_public() -> bool:
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, PUBLIC_MARK, False))
+
+
+def check_limits() -> None:
+    """``before_request``: count the request against the public limit (public operations) and its
+    endpoint's abuse limit, in one round trip; 429 when over one of them."""
+    name = ENDPOINT_LIMITS.get((request.endpoint or "", request.method))
+    public_view = _is_public()
+    if (name is None and not public_view) or not _enabled():
+        return
+    address = get_remote_address()
+    windows: list[tuple[RateLimitItem, tuple[str, ...]]] = []
+    if public_view:
+        windows += [(item, (_prefix(), address, "public")) for item in _parsed(_public_limit())]
+    if name is not None:
+        windows += [(item, (_prefix(), "abuse", name, address)) for item in abuse_limit(name)]
+    counted = _count(windows)
+    public_windows = counted[: len(_parsed(_public_limit()))] if public_view else []
+    over = [w for w in counted if w.exceeded]
+    if public_windows:
+        public_over = [w for w in public_windows if w.exceeded]
+        g.c2m_rate_window = public_over[-1] if public_over else public_windows[0]
+    if over:
+        window = over[0]
+        what = "public operations" if window in public_windows else (name or "").lower().replace("_", " ")
+        raise too_many(
+            window.reset - time.time(),
+            f"too many requests of this kind ({what}: {window.item}); try again later",
+        )
+
+
+def rate_limit_headers(response: Response) -> Response:
+    """``after_request``: the public limit's headers (its shortest window, or the one exceeded)."""
+    window: Window | None = g.pop("c2m_rate_window", None)
+    if window is None:
+        return response
+    reset_at = int(window.reset + 1)
+    response.headers["X-RateLimit-Limit"] = str(window.item.amount)
+    response.headers["X-RateLimit-Remaining"] = str(max(0, window.item.amount - window.count))
+    response.headers["X-RateLimit-Reset"] = str(reset_at)
+    retry_after = max(int(reset_at - time.time()), 0)
+    given = response.headers.get("Retry-After")  # a 429 of another limit says when to come back
+    if given is not None and given.isdigit():
+        retry_after = max(retry_after, int(given))
+    response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 # --------------------------------------------------------------------------- login lockout
@@ -216,5 +327,6 @@ def init_app(app: Flask) -> Limiter:
     # or it would inherit the previous app's setting.
     app.config.setdefault("RATELIMIT_ENABLED", True)
     limiter.init_app(app)
-    app.before_request(check_abuse_limits)
+    app.before_request(check_limits)
+    app.after_request(rate_limit_headers)
     return limiter

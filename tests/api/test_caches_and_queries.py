@@ -4,6 +4,7 @@ a click reads the catalog version with one query."""
 from __future__ import annotations
 
 import importlib
+import json
 import pkgutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,11 +13,13 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 import usecases
 import web
 from tests.api.conftest import make_app
 from usecases.caching import BoundedCache
+from usecases.records import ConfigurationRecord
 
 BASE = "/api/v1/configurations"
 CARBON = {"attribute": "frame_material", "value": "carbon"}
@@ -88,17 +91,19 @@ def statements(app: Flask) -> Iterator[list[str]]:
         event.remove(engine, "before_cursor_execute", record)
 
 
-def test_a_click_reads_the_configuration_and_its_catalog_version_in_two_queries(client: FlaskClient, app: Flask) -> None:
+def test_a_click_reads_the_configuration_with_its_catalog_version_in_one_query(client: FlaskClient, app: Flask) -> None:
     cid = client.post(BASE, json={"product": "city-ebike", "decisions": [CARBON]}).get_json()["id"]
     assert client.post(f"{BASE}/{cid}/decisions", json=STEEL).status_code == 200  # models and states warm
     with statements(app) as seen:
         response = client.post(f"{BASE}/{cid}/decisions", json=CARBON)
     assert response.status_code == 200, response.get_json()
+    assert response.get_json()["revision"] == 3
     reads = [s for s in seen if s.lstrip().upper().startswith("SELECT")]
     writes = [s for s in seen if not s.lstrip().upper().startswith("SELECT")]
-    assert len(reads) == 2, reads  # the configuration; the version with its catalog joined
-    assert "catalog_versions" in reads[1] and "JOIN catalogs" in reads[1]
+    assert len(reads) == 1, reads  # the configuration, its pinned version's status joined
+    assert "catalog_versions" in reads[0] and "JOIN catalogs" in reads[0]
     assert len(writes) == 1 and writes[0].lstrip().upper().startswith("UPDATE CONFIGURATIONS"), writes
+    assert "revision =" in writes[0].split("WHERE", 1)[1], writes  # conditional on the revision read
 
 
 def test_ordering_a_saved_configuration_still_reads_the_version_status_each_time(client: FlaskClient, app: Flask) -> None:
@@ -107,3 +112,31 @@ def test_ordering_a_saved_configuration_still_reads_the_version_status_each_time
         with statements(app) as seen:
             assert client.get(f"{BASE}/{cid}").status_code == 200
         assert sum("catalog_versions" in s for s in seen) == 1, seen
+
+
+def test_a_click_on_stored_junk_and_completed_entries_answers_what_a_fresh_read_shows(
+    client: FlaskClient, app: Flask
+) -> None:
+    """A click validates only the entry it adds; the answer equals re-validating every stored entry."""
+    cid = client.post(BASE, json={"product": "city-ebike"}).get_json()["id"]
+    assert client.post(f"{BASE}/{cid}/complete", json={"objective": "defaults", "apply": True}).status_code == 200
+    with Session(app.extensions["c2m.engine"]) as session:
+        record = session.get(ConfigurationRecord, cid)
+        assert record is not None
+        stored = json.loads(record.decisions)
+        record.decisions = json.dumps([stored[0], "junk", {"attribute": "nope", "value": 1}, *stored[1:]])
+        session.commit()
+    before = client.get(f"{BASE}/{cid}").get_json()
+    for click in (STEEL, CARBON, {"attribute": "nope", "value": 2}):
+        answered = client.post(f"{BASE}/{cid}/decisions", json=click)
+        if click["attribute"] == "nope":
+            assert answered.status_code == 422  # a new decision must be valid; stored ones may not be
+            continue
+        assert answered.status_code == 200, answered.get_json()
+        reread = client.get(f"{BASE}/{cid}").get_json()
+        body = answered.get_json()
+        for key in ("decisions", "invalid_decisions", "state", "revision"):
+            assert body[key] == reread[key], key
+    assert [i["index"] for i in before["invalid_decisions"]] == [1, 2]
+    assert [i["decision"] for i in body["invalid_decisions"]] == ["junk", {"attribute": "nope", "value": 1}]
+    assert any(isinstance(d, dict) and d.get("origin") == "completed" for d in body["decisions"])

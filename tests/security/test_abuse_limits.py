@@ -3,7 +3,9 @@ session revocation, no-store on workspace pages, WWW-Authenticate on 401."""
 
 from __future__ import annotations
 
+import os
 import re
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -29,6 +31,18 @@ def limited(make_app: Callable[..., Flask]) -> Callable[..., Flask]:
         return app
 
     return build
+
+
+def redis_config() -> dict[str, Any]:
+    """Rate-limit storage in the test Redis (a key prefix of its own), or skip the test without one."""
+    import redis
+
+    url = os.environ.get("C2M_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"Redis not reachable at {url}: {exc}")
+    return {"RATELIMIT_STORAGE_URI": url, "RATELIMIT_KEY_PREFIX": f"c2m-test-{uuid.uuid4().hex[:8]}"}
 
 
 def add_user(app: Flask, role: str = "admin") -> str:
@@ -179,3 +193,53 @@ def test_admin_pages_are_not_stored_and_401_says_how_to_authenticate(app: Flask)
     assert unauthorized.headers["WWW-Authenticate"].startswith("Bearer")
     bad = app.test_client().get("/api/v1/production-orders", headers={"Authorization": "Bearer nope"})
     assert bad.status_code == 401 and "WWW-Authenticate" in bad.headers
+
+
+@pytest.mark.parametrize("storage", ["memory", "redis"])
+def test_public_operations_carry_the_public_limits_headers_and_one_429(
+    limited: Callable[..., Flask], storage: str
+) -> None:
+    config: dict[str, Any] = {"PUBLIC_RATE_LIMIT": "3 per minute;50 per hour"}
+    if storage == "redis":
+        config.update(redis_config())
+    app = limited(**config)
+    client = app.test_client()
+    seen = [client.get("/api/v1/products") for _ in range(4)]
+    assert [r.status_code for r in seen] == [200, 200, 200, 429]
+    assert [r.headers["X-RateLimit-Limit"] for r in seen] == ["3"] * 4  # the shortest window
+    assert [r.headers["X-RateLimit-Remaining"] for r in seen] == ["2", "1", "0", "0"]
+    for response in seen:
+        assert 0 < int(response.headers["X-RateLimit-Reset"]) - time.time() <= 61
+        assert 0 <= int(response.headers["Retry-After"]) <= 61
+    assert_429(seen[-1])
+    assert seen[-1].get_json()["reason"] == "too_many_requests"
+    # Operations that are neither public nor abuse-limited count nothing and carry no headers.
+    assert "X-RateLimit-Limit" not in client.get("/healthz").headers
+
+
+def test_a_click_makes_one_round_trip_to_redis_for_every_limit_it_counts_against(
+    limited: Callable[..., Flask], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import redis
+
+    app = limited(**redis_config(), RATE_LIMIT_CONFIGURATION_WRITES="5 per minute;50 per hour")
+    client = app.test_client()
+    cid = client.post("/api/v1/configurations", json={"product": BIKE[1], "catalog": BIKE[0]}).get_json()["id"]
+    click = {"attribute": "frame_material", "value": "steel"}
+    trips: list[str] = []
+    single, batch = redis.Redis.execute_command, redis.client.Pipeline.execute
+
+    def counted_single(self: Any, *args: Any, **kwargs: Any) -> Any:
+        trips.append(str(args[0]))
+        return single(self, *args, **kwargs)
+
+    def counted_batch(self: Any, *args: Any, **kwargs: Any) -> Any:
+        trips.append(f"pipeline of {len(self.command_stack)}")
+        return batch(self, *args, **kwargs)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", counted_single)
+    monkeypatch.setattr(redis.client.Pipeline, "execute", counted_batch)
+    statuses = [client.post(f"/api/v1/configurations/{cid}/decisions", json=click).status_code for _ in range(5)]
+    # Two windows of the public limit and two of the configuration writes limit, three commands each.
+    assert trips == ["pipeline of 12"] * 5, trips
+    assert statuses[:4] == [200] * 4 and statuses[4] == 429, statuses  # the create counted too

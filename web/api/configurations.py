@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 from flask import Response, request
 from flask_smorest import Blueprint
+from sqlalchemy.orm import Session
 
 from configurator import ConflictError, RuleRef
 from configurator.decisions import AnyDecision
@@ -307,10 +308,25 @@ def add_decision(body: dict[str, Any], configuration_id: str) -> Response:
     current configuration."""
     on_conflict = body.pop("on_conflict")
     revision = body.pop("revision", None)
+    session = _single_statement_session()
     configuration = service.add_decision(
-        database.session(), _load(configuration_id, revision, rebase_decision=True), body, on_conflict=on_conflict
+        session,
+        service.get_configuration(session, configuration_id, revision=revision, rebase_decision=True),
+        body,
+        on_conflict=on_conflict,
     )
     return respond_configuration(configuration)
+
+
+def _single_statement_session() -> Session:
+    """The request's session, on PostgreSQL in autocommit: a click is one SELECT and one UPDATE
+    conditional on the revision read, each atomic by itself, so a transaction around them adds
+    nothing but the BEGIN and COMMIT round trips (at READ COMMITTED it isolates nothing more).
+    SQLite keeps its transaction (its explicit ``BEGIN`` makes the read and the write one unit)."""
+    session = database.session()
+    if not session.in_transaction() and session.get_bind().dialect.name == "postgresql":
+        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    return session
 
 
 @blp.route(f"{ID_PATH}/decisions", methods=["PUT"])
