@@ -63,13 +63,22 @@ from bom import (
 )
 from bom.documents import DocumentInvalid, production_order_from_document
 from catalog.snapshot import Catalog, Product
-from configurator import AnyDecision, AttributeValue, Decision, PriceBreakdown, SetElement, State, price
+from configurator import (
+    AnyDecision,
+    AttributeValue,
+    Configurator,
+    Decision,
+    PriceBreakdown,
+    SetElement,
+    State,
+    price,
+)
 from configurator.texts import InvalidText
-from usecases.catalogs import LoadedCatalog, get_configurator, load_catalog, load_pinned
+from usecases.catalogs import LoadedCatalog, current_caches, get_configurator, load_catalog, load_pinned
 from usecases.configurations import decision_from_json, decision_to_json, get_configuration
 from usecases.errors import UseCaseError
 from usecases.instrumentation import fault_delay, timed
-from usecases.outbox import enqueue, enqueue_many, event_payload
+from usecases.outbox import enqueue, event_payload, insert_events
 from usecases.records import IdempotencyKey, OrderRecord, OutboxEvent, ProductionOrderRecord
 
 __all__ = [
@@ -150,6 +159,28 @@ def due_date_for(
 
 
 @dataclass(frozen=True, slots=True)
+class _Computed:
+    """What an order of complete ``values`` computes before anything is written: a pure
+    function of the catalog content, the product, the values, the quantity, the texts, the
+    day and the work calendar, so it is kept in the application's ``orders`` cache under
+    exactly these (:func:`_computed_key`).
+
+    ``document`` is the production order's canonical JSON with :data:`_NUMBER_SLOT` for its
+    number, ``None`` when the slot cannot be placed (then the document is serialised per order).
+    """
+
+    values: dict[str, AttributeValue]
+    breakdown: PriceBreakdown
+    production: ProductionOrder
+    bom_bytes: bytes
+    bom_text: str
+    bom_hash: str
+    configuration: str
+    price_breakdown: str
+    document: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
 class _Prepared:
     """Everything computed for an order before the write transaction."""
 
@@ -157,9 +188,7 @@ class _Prepared:
     product: Product
     configuration_id: str | None
     decisions: tuple[AnyDecision, ...]
-    values: dict[str, AttributeValue]
-    breakdown: PriceBreakdown
-    production: ProductionOrder
+    computed: _Computed
 
 
 @dataclass(frozen=True, slots=True)
@@ -417,6 +446,66 @@ def _prepare(
         # Some attribute was left to the engine: take the state as the buyer saw it
         # (implied and default-filled values included), refusing conflicts and gaps.
         values = _settled_values(engine.state(effective), item)
+    key = _computed_key(loaded.content_hash, item.code, values, quantity, texts, today, calendar)
+    caches = current_caches()
+    computed = caches.orders.get(key) if key is not None else None
+    if computed is None:
+        computed = _compute(loaded, item, engine, values, quantity, texts, today, calendar)
+        if key is not None:
+            computed = caches.orders.put(key, computed)
+    return _Prepared(
+        loaded=loaded,
+        product=item,
+        configuration_id=configuration_id,
+        decisions=effective,
+        computed=computed,
+    )
+
+
+_NUMBER_SLOT = "\x00number\x00"
+"""Stands for the production order's number in a cached document: a NUL is always escaped
+in JSON, so only this text serialises to :data:`_NUMBER_SLOT_JSON`."""
+_NUMBER_SLOT_JSON = b'"\\u0000number\\u0000"'
+
+
+def _computed_key(
+    content_hash: str,
+    product: str,
+    values: Mapping[str, AttributeValue],
+    quantity: int,
+    texts: Mapping[str, Any],
+    today: date,
+    calendar: WorkCalendar,
+) -> tuple[Any, ...] | None:
+    """The cache key of :func:`_compute`: everything its answer depends on (the values with
+    their types, in their order), or None when some part cannot be a key."""
+    key = (
+        content_hash,
+        product,
+        tuple((name, type(value).__name__, value) for name, value in values.items()),
+        quantity,
+        tuple(sorted((str(name), type(text).__name__, text) for name, text in texts.items())),
+        today,
+        calendar,
+    )
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def _compute(
+    loaded: LoadedCatalog,
+    item: Product,
+    engine: Configurator,
+    values: dict[str, AttributeValue],
+    quantity: int,
+    texts: Mapping[str, Any],
+    today: date,
+    calendar: WorkCalendar,
+) -> _Computed:
+    """Validate complete ``values``, price them, explode, route and schedule, serialise the documents."""
     violations = engine.validate(values)
     if violations:
         raise UseCaseError(
@@ -449,15 +538,35 @@ def _prepare(
             today=today,
             exploded=(bom, routed),
         )
-    return _Prepared(
-        loaded=loaded,
-        product=item,
-        configuration_id=configuration_id,
-        decisions=effective,
+        bom_bytes = canonical_json(bom)  # serialised once, hashed once
+        bom_hash = hashlib.sha256(bom_bytes).hexdigest()
+        document: bytes | None = order_document(
+            replace(production, number=_NUMBER_SLOT), bom_hash, bom_bytes=bom_bytes
+        )
+        if document is not None and (
+            document.count(_NUMBER_SLOT_JSON) != 1 or document.count(b"\\u0000number") != 1
+        ):  # pragma: no cover - the number placed in more than its own field
+            document = None
+    return _Computed(
         values=values,
         breakdown=breakdown,
         production=production,
+        bom_bytes=bom_bytes,
+        bom_text=bom_bytes.decode("utf-8"),
+        bom_hash=bom_hash,
+        configuration=json.dumps(to_json_value(values), ensure_ascii=False, sort_keys=True),
+        price_breakdown=json.dumps(_price_json(breakdown, quantity), ensure_ascii=False),
+        document=document,
     )
+
+
+def _production_document(computed: _Computed, number: str) -> bytes:
+    """The production order's canonical JSON with ``number``: the cached document with the
+    number in its slot, byte for byte what :func:`bom.order_document` gives."""
+    if computed.document is None:  # pragma: no cover - see _compute
+        production = replace(computed.production, number=number)
+        return order_document(production, computed.bom_hash, bom_bytes=computed.bom_bytes)
+    return computed.document.replace(_NUMBER_SLOT_JSON, json.dumps(number, ensure_ascii=False).encode("utf-8"))
 
 
 def _decided_values(item: Product, effective: Sequence[AnyDecision]) -> dict[str, AttributeValue] | None:
@@ -552,8 +661,7 @@ def _store(
     lock is taken last.
     """
     now = datetime.now(UTC)
-    bom_bytes = canonical_json(prepared.production.bom)  # serialised once, hashed once
-    bom_hash = hashlib.sha256(bom_bytes).hexdigest()
+    computed = prepared.computed
     access_token = secrets.token_urlsafe(24)
     loaded = prepared.loaded
     events = ("order.created", "production_order.released")
@@ -565,18 +673,18 @@ def _store(
         "content_hash": loaded.content_hash,
         "product_code": prepared.product.code,
         "decisions": json.dumps([decision_to_json(d) for d in prepared.decisions], ensure_ascii=False),
-        "configuration": json.dumps(to_json_value(prepared.values), ensure_ascii=False, sort_keys=True),
+        "configuration": computed.configuration,
         "quantity": quantity,
         "currency": loaded.catalog.currency,
-        "price_total": prepared.breakdown.total * quantity,
-        "price_breakdown": json.dumps(_price_json(prepared.breakdown, quantity), ensure_ascii=False),
-        "bom": bom_bytes.decode("utf-8"),
-        "bom_hash": bom_hash,
+        "price_total": computed.breakdown.total * quantity,
+        "price_breakdown": computed.price_breakdown,
+        "bom": computed.bom_text,
+        "bom_hash": computed.bom_hash,
         "status": "accepted",
         "customer_name": customer_name,
         "customer_email": customer_email,
         "locale": locale,
-        "due_date": prepared.production.due_date.isoformat(),
+        "due_date": computed.production.due_date.isoformat(),
         "access_token_hash": _token_hash(access_token),
         "purchase_order_ref": purchase_order_ref,
         "delivery_address": (
@@ -595,10 +703,10 @@ def _store(
     number = order_number(order_id, now.year)
     connection.execute(_SET_NUMBER, {"order_id": order_id, "number": number})
     order = OrderRecord(id=order_id, **{**values, "number": number})  # transient: read, never added
-    production = replace(prepared.production, number=production_order_number(order_id, now.year))
-    document = order_document(production, bom_hash, bom_bytes=bom_bytes)
+    po_number = production_order_number(order_id, now.year)
+    document = _production_document(computed, po_number)
     po_row = ProductionOrderRecord(
-        number=production.number,
+        number=po_number,
         order_id=order_id,
         document=document.decode("utf-8"),
         document_hash=hashlib.sha256(document).hexdigest(),
@@ -638,7 +746,7 @@ def _store(
         {"production_order": production_order_summary(po_row, order)},
     )
     # Last before committing: the event counter's row lock serialises every order from here on.
-    enqueue_many(session, list(zip(events, payloads, strict=True)), now=now, order=order, new_order=True)
+    insert_events(session, list(zip(events, payloads, strict=True)), now=now, order=order, new_order=True)
     session.commit()
     return PlacedOrder(body=body, document=answer, replayed=False)
 

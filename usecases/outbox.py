@@ -49,9 +49,9 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -165,18 +165,23 @@ def next_sequence(session: Session, count: int = 1) -> int:
     concurrent writer until this transaction ends, so numbers are committed in
     increasing order, and a rolled-back transaction gives its number back (no gaps).
     """
+    counter = cast(Table, EventCounter.__table__)
     take = (
-        update(EventCounter)
-        .where(EventCounter.name == COUNTER)
-        .values(value=EventCounter.value + count)
-        .returning(EventCounter.value)
+        update(counter)
+        .where(counter.c.name == COUNTER)
+        .values(value=counter.c.value + count)
+        .returning(counter.c.value)
     )
-    taken = session.execute(take).scalar_one_or_none()
+    # A Core statement on the session's connection (the ORM's bulk-update bookkeeping is not
+    # needed), after the pending work the session would have flushed for an ORM statement.
+    if session.autoflush:
+        session.flush()
+    taken = session.connection().execute(take).scalar_one_or_none()
     if taken is None:  # a database without the migration's seed row: create it (once, race-free)
         dialect = session.get_bind().dialect.name
         seed = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(EventCounter)
         session.execute(seed.values(name=COUNTER, value=0).on_conflict_do_nothing(index_elements=["name"]))
-        taken = session.execute(take).scalar_one()
+        taken = session.connection().execute(take).scalar_one()
     return int(taken)
 
 
@@ -241,6 +246,41 @@ def enqueue_many(
     transaction and serialises every writer of events: call this last, just
     before committing, and flush other pending work first.
     """
+    rows = [OutboxEvent(**values) for values in _event_rows(session, events, now, order, new_order)]
+    session.add_all(rows)
+    return rows
+
+
+def insert_events(
+    session: Session,
+    events: Sequence[tuple[str, Mapping[str, Any]]],
+    *,
+    now: datetime | None = None,
+    order: OrderRecord | None = None,
+    new_order: bool = False,
+) -> int:
+    """:func:`enqueue_many` written at once with one multi-row Core ``INSERT`` on the
+    session's connection (no unit of work, no row objects); returns the number of events.
+
+    For callers that write rows once and do not read them back in the transaction (an order).
+    """
+    rows = _event_rows(session, events, now, order, new_order)
+    if rows:
+        session.connection().execute(insert(_OUTBOX).values(rows))
+    return len(rows)
+
+
+_OUTBOX = cast(Table, OutboxEvent.__table__)
+
+
+def _event_rows(
+    session: Session,
+    events: Sequence[tuple[str, Mapping[str, Any]]],
+    now: datetime | None,
+    order: OrderRecord | None,
+    new_order: bool,
+) -> list[dict[str, Any]]:
+    """The outbox rows' columns of ``events``, their sequence numbers taken (see :func:`enqueue_many`)."""
     for event_type, _ in events:
         if event_type not in EVENT_TYPES:
             raise ValueError(f"unknown event type {event_type!r}")
@@ -271,19 +311,19 @@ def enqueue_many(
             "order_sequence": order_sequence,
             "data": dict(data),
         }
-        row = OutboxEvent(
-            event_id=event_id,
-            event_type=event_type,
-            sequence=sequence,
-            order_number=order.number if order is not None else None,
-            order_sequence=order_sequence,
-            payload=json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True),
-            created_at=moment,
-            attempts=0,
-            next_attempt_at=moment,
+        rows.append(
+            {
+                "event_id": event_id,
+                "event_type": event_type,
+                "sequence": sequence,
+                "order_number": order.number if order is not None else None,
+                "order_sequence": order_sequence,
+                "payload": json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True),
+                "created_at": moment,
+                "attempts": 0,
+                "next_attempt_at": moment,
+            }
         )
-        session.add(row)
-        rows.append(row)
     return rows
 
 

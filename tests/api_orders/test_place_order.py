@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bom import WorkCalendar, canonical_json, create_production_order, digest, explode
-from usecases.catalogs import load_catalog
+from usecases.catalogs import current_caches, load_catalog
 from usecases.configurations import create_configuration
 from usecases.orders import public_scope
 from usecases.records import IdempotencyKey, OrderRecord, OutboxEvent, ProductionOrderRecord
@@ -73,9 +73,15 @@ def test_placing_an_order_stores_order_bom_production_order_events_and_key(
 def test_bom_regenerated_from_stored_decisions_and_version_is_byte_identical(
     client: FlaskClient, factory: sessionmaker[Session], wardrobe_order: dict[str, Any]
 ) -> None:
-    body = post_order(client, {**wardrobe_order, "quantity": 2}, "regen").get_json()
+    # The second order of the same configuration takes its BOM and documents from the cache.
+    for key in ("regen", "regen-cached"):
+        body = post_order(client, {**wardrobe_order, "quantity": 2}, key).get_json()
+        _check_regenerated(factory, body["number"])
+
+
+def _check_regenerated(factory: sessionmaker[Session], number: str) -> None:
     with factory() as session:
-        order = session.scalars(select(OrderRecord).where(OrderRecord.number == body["number"])).one()
+        order = session.scalars(select(OrderRecord).where(OrderRecord.number == number)).one()
         loaded = load_catalog(session, order.catalog_code, order.version_number)
         assert loaded.content_hash == order.content_hash
         bom = explode(
@@ -342,11 +348,22 @@ def test_an_order_is_validated_once_and_exploded_once(
     monkeypatch.setattr(usecases.orders, "explode", counting_explode)
     monkeypatch.setattr(orders_module, "explode", counting_explode)
     monkeypatch.setattr(explode_module, "rule_violations", counting_rule_violations)
+    current_caches().orders.clear()  # computed orders of this configuration from other tests
     with factory() as session:
         placed = place_order(session, idempotency_key=f"once-{source}", scope="public", **request)
     assert placed.number.startswith("SO-")
     # One explosion, told that the configurator validated the configuration just before.
     assert calls == {"explode": [True], "product rules checked by the explosion": []}
+    # The same configuration ordered again: validation, BOM and documents come from the cache.
+    validations: list[Any] = []
+    monkeypatch.setattr(
+        usecases.orders.Configurator, "validate", lambda *a, **k: validations.append(a) or ()
+    )
+    with factory() as session:
+        again = place_order(session, idempotency_key=f"twice-{source}", scope="public", **request)
+    assert again.number != placed.number and not again.replayed
+    assert calls["explode"] == [True] and validations == []
+    assert current_caches().orders.stats().hits >= 1
 
 
 def test_an_order_from_a_saved_configuration_carries_its_texts_unless_the_order_names_its_own(
