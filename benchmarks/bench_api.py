@@ -15,7 +15,10 @@ that a change in the load of a shared machine hits every row alike:
 - complete: ``POST …/complete`` (defaults, not applied) on a fresh configuration;
 - order placement: ``POST /api/v1/orders`` from a complete saved configuration
   (one order per configuration, a fresh ``Idempotency-Key`` each): re-validation,
-  order, frozen BOM, production order and outbox events in one transaction;
+  order, frozen BOM, production order and outbox events in one transaction. The
+  orders vary: copies of several complete configurations of every demo product
+  (``ORDER_VARIANTS`` each, one enum choice decided and the rest completed by the
+  engine), taken in turn;
 - an ERP pull: ``GET /api/v1/production-orders?limit=50`` with an ``erp:read`` token.
 
 The configurations the clicks and orders consume are copies (one SQL
@@ -24,7 +27,8 @@ Per row: requests/s, client p50/p95/p99, the server's own p50/p95 (from its
 JSON request log, tagged per row with ``X-Request-Id``), server CPU per request
 (user + system of the gunicorn processes, from /proc) and errors (any other
 status). At the end the orders answered 201 are compared with the orders and
-production orders in the database. Exit status 1 on any error or mismatch.
+production orders in the database (and the distinct BOMs among them counted).
+Exit status 1 on any error or mismatch.
 
     .venv/bin/python -m benchmarks.bench_api [--seconds 30] [--threads 4] [--rounds 3]
 
@@ -58,6 +62,15 @@ REPO = Path(__file__).resolve().parents[1]
 PRODUCT = "city-ebike"
 POOL = 6000
 """Configurations copied per consumed kind (fresh, long, complete); a run stops a row when its pool is spent."""
+
+ORDER_PRODUCTS = (
+    ("wuhan-bikes", "city-ebike"),
+    ("foshan-wardrobes", "modular-wardrobe"),
+    ("foshan-wardrobes", "pax-system"),
+)
+"""The demo products ordered in the order row."""
+ORDER_VARIANTS = 3
+"""Different complete configurations ordered per product."""
 
 LIMITS = ("ORDERS", "CONFIGURATION_WRITES", "ORDER_LOOKUP", "SHARE_LINKS")
 """The abuse limits the measured operations count against (``web.limits``)."""
@@ -193,6 +206,46 @@ def _copies(engine: Any, source: str, n: int) -> list[str]:
         )
 
 
+def _order_configurations(session: Any) -> list[tuple[str, str]]:
+    """Saved complete configurations to order: per product of :data:`ORDER_PRODUCTS`, up to
+    :data:`ORDER_VARIANTS` different ones (one enum choice decided, the engine completing the
+    rest with defaults). Returns (product, configuration id) pairs."""
+    from configurator import ConfiguratorError, Decision
+    from usecases.catalogs import get_configurator, load_catalog
+    from usecases.configurations import create_configuration, decision_to_json
+
+    made: list[tuple[str, str]] = []
+    for catalog, product in ORDER_PRODUCTS:
+        loaded = load_catalog(session, catalog)
+        item = loaded.product(product)
+        engine = get_configurator(loaded.catalog, product, loaded.content_hash)
+        seen: list[dict[str, Any]] = []
+        choices = [
+            (a.code, c.code) for a in item.attributes if a.kind.value == "enum" and a.derived is None for c in a.choices
+        ]
+        for attribute, choice in choices:
+            if len(seen) == ORDER_VARIANTS:
+                break
+            try:
+                values = engine.complete([Decision(attribute, choice)])
+            except ConfiguratorError:
+                continue  # this choice rules the product out
+            if values in seen:
+                continue
+            seen.append(values)
+            decisions = [decision_to_json(Decision(code, value)) for code, value in values.items()]
+            saved = create_configuration(session, product, decisions, catalog_code=catalog)
+            made.append((product, saved.record.id))
+    session.commit()
+    return made
+
+
+def _interleaved(groups: list[list[str]]) -> list[str]:
+    """The ids of every group taken in turn (a :class:`Pool` hands them out from the end)."""
+    out = [ids[i] for i in range(max(map(len, groups), default=0)) for ids in groups if i < len(ids)]
+    return out[::-1]
+
+
 def _prepare(port: int) -> dict[str, Any]:
     """A fresh configuration, a long one (all but attribute A decided), a complete one; the click on A."""
     conn = Connection(port)
@@ -249,7 +302,8 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - one linear scrip
     server: subprocess.Popen[bytes] | None = None
     rows = {k: Row(k) for k in ("healthz", "fresh click", "long click", "complete", "order", "erp pull")}
     warm = {k: Row(f"warm-{k}") for k in rows}
-    placed = production = 0
+    placed = production = boms = 0
+    to_order: list[tuple[str, str]] = []
     prepared: dict[str, Any] = {}
     try:
         upgrade_database(url)
@@ -259,6 +313,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - one linear scrip
                 import_catalog(session, load_catalog_file(path), publish=True)
             _, erp_secret = create_token(session, "bench ERP", ["erp:read"])
             session.commit()
+            to_order = _order_configurations(session)
         port = free_port()
         env = {
             **os.environ,
@@ -286,7 +341,8 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - one linear scrip
                 raise SystemExit(f"server did not start; see {log_path}")
             time.sleep(0.3)
         prepared = _prepare(port)
-        pools = {k: Pool(_copies(engine, prepared[k], POOL)) for k in ("fresh", "long", "complete")}
+        pools = {k: Pool(_copies(engine, prepared[k], POOL)) for k in ("fresh", "long")}
+        pools["complete"] = Pool(_interleaved([_copies(engine, c, POOL // len(to_order)) for _, c in to_order]))
         click = prepared["click"]
         base = "/api/v1/configurations"
         auth = {"Authorization": f"Bearer {erp_secret}"}
@@ -323,6 +379,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - one linear scrip
         with engine.connect() as c:
             placed = c.execute(text("SELECT count(*) FROM orders")).scalar_one()
             production = c.execute(text("SELECT count(*) FROM production_orders")).scalar_one()
+            boms = c.execute(text("SELECT count(DISTINCT bom_hash) FROM orders")).scalar_one()
         engine.dispose()
     finally:
         if server is not None and server.poll() is None:
@@ -347,9 +404,11 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - one linear scrip
         log_path.unlink(missing_ok=True)
     else:
         print(f"server log kept: {log_path}")
+    variety = f"{len(to_order)} configurations of {len({p for p, _ in to_order})} products, {boms} distinct BOMs stored"
     return _report(
-        rows, server_ms, prepared, ordered_201, placed, production, consistent, args, seconds, threads, rounds
-    )
+        rows, server_ms, prepared, ordered_201, placed, production, consistent, args, seconds, threads, rounds,
+        variety,
+    )  # fmt: skip
 
 
 def _report(
@@ -364,6 +423,7 @@ def _report(
     seconds: float,
     threads: int,
     rounds: int,
+    variety: str,
 ) -> int:
     from benchmarks.results import machine, stamp, write_section
 
@@ -375,7 +435,7 @@ def _report(
         "fresh click": "click: `POST …/decisions`, fresh configuration",
         "long click": f"click: `POST …/decisions`, {prepared['decided']} decisions made",
         "complete": "`POST …/complete` (defaults, not applied)",
-        "order": "`POST /api/v1/orders` (order + BOM + production order)",
+        "order": "`POST /api/v1/orders` (order + BOM + production order), varied configurations",
         "erp pull": "ERP pull: `GET /api/v1/production-orders?limit=50`",
     }
     table = [
@@ -406,7 +466,8 @@ def _report(
         f"{client_p50(rows['long click']) / client_p50(rows['healthz']):.1f}×. "
         f"Orders placed: {order_rate:.1f}/s (target ≥ 100/s). Errors: {errors}.",
         f"Orders answered 201 (run + warm-up): {ordered_201}; orders in the database: {placed}; "
-        f"production orders: {production}; {'consistent' if consistent else 'INCONSISTENT'}.",
+        f"production orders: {production}; {'consistent' if consistent else 'INCONSISTENT'}. "
+        f"Orders of {variety}.",
     ]
     print("\n".join(table + [""] + summary))
     for row in rows.values():

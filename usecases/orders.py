@@ -264,10 +264,10 @@ def place_order(
     body.update({k: v for k, v in extras.items() if v is not None})  # absent ones keep older fingerprints
     fingerprint = request_hash(body)
     session.rollback()  # start from a clean slate: this function owns its transactions
-    existing = session.get(IdempotencyKey, (idempotency_key, scope))
+    existing = _read_key(session, idempotency_key, scope)
     if existing is not None and _expired(existing):
         # An old key is forgotten: the retry window is over, the key may be used afresh.
-        session.delete(existing)
+        session.connection().execute(_DELETE_KEY, {"key": idempotency_key, "scope": scope})
         session.commit()
         existing = None
     if existing is not None:
@@ -334,11 +334,26 @@ def _is_busy(exc: OperationalError) -> bool:
     return "locked" in text or "deadlock" in text or "could not serialize" in text
 
 
+def _read_key(session: Session, key: str, scope: str) -> IdempotencyKey | None:
+    """The key's row as it is in the database (a transient record: read, never added), or None.
+
+    One Core ``SELECT`` by primary key on the session's connection (its transaction goes on).
+    """
+    row = session.connection().execute(_READ_KEY, {"key": key, "scope": scope}).one_or_none()
+    return IdempotencyKey(**row._mapping) if row is not None else None
+
+
+_KEYS = cast(Table, IdempotencyKey.__table__)
+_KEY_IS = (_KEYS.c.key == bindparam("key")) & (_KEYS.c.scope == bindparam("scope"))
+_READ_KEY = select(*_KEYS.c).where(_KEY_IS)
+_DELETE_KEY = delete(_KEYS).where(_KEY_IS)
+
+
 def _wait_for_key(session: Session, key: str, scope: str) -> IdempotencyKey | None:
     """The key row another request committed; waits briefly while its response is not yet stored."""
     deadline = time.monotonic() + IN_PROGRESS_WAIT
     while True:
-        row = session.get(IdempotencyKey, (key, scope), populate_existing=True)
+        row = _read_key(session, key, scope)
         if row is None or row.status_code is not None or time.monotonic() > deadline:
             return row
         session.rollback()
@@ -756,7 +771,7 @@ _ORDERS = cast(Table, OrderRecord.__table__)
 _INSERT_ORDER = insert(_ORDERS).returning(_ORDERS.c.id)
 _SET_NUMBER = update(_ORDERS).where(_ORDERS.c.id == bindparam("order_id")).values(number=bindparam("number"))
 _INSERT_PRODUCTION_ORDER = insert(cast(Table, ProductionOrderRecord.__table__))
-_INSERT_KEY = insert(cast(Table, IdempotencyKey.__table__))
+_INSERT_KEY = insert(_KEYS)
 _ANSWERED = 201
 """``IdempotencyKey.status_code`` of a request that placed its order (the column keeps the
 status the first answer had; a null one is a request still under way)."""

@@ -259,18 +259,19 @@ def insert_events(
     order: OrderRecord | None = None,
     new_order: bool = False,
 ) -> int:
-    """:func:`enqueue_many` written at once with one multi-row Core ``INSERT`` on the
-    session's connection (no unit of work, no row objects); returns the number of events.
+    """:func:`enqueue_many` written at once with one Core ``INSERT`` executed for every row
+    on the session's connection (no unit of work, no row objects, a statement compiled once);
+    returns the number of events.
 
     For callers that write rows once and do not read them back in the transaction (an order).
     """
     rows = _event_rows(session, events, now, order, new_order)
     if rows:
-        session.connection().execute(insert(_OUTBOX).values(rows))
+        session.connection().execute(_INSERT_EVENT, rows)
     return len(rows)
 
 
-_OUTBOX = cast(Table, OutboxEvent.__table__)
+_INSERT_EVENT = insert(cast(Table, OutboxEvent.__table__))
 
 
 def _event_rows(
