@@ -213,7 +213,10 @@ def _order_configurations(session: Any) -> list[tuple[str, str]]:
     from configurator import ConfiguratorError, Decision
     from usecases.catalogs import get_configurator, load_catalog
     from usecases.configurations import create_configuration, decision_to_json
+    from usecases.settings import set_settings_source
 
+    # Preparation, not a measured click: no click budget on a loaded machine (this process only).
+    set_settings_source(lambda: {"CLICK_BUDGET_MS": 3_600_000})
     made: list[tuple[str, str]] = []
     for catalog, product in ORDER_PRODUCTS:
         loaded = load_catalog(session, catalog)

@@ -66,6 +66,14 @@ def test_placing_an_order_stores_order_bom_production_order_events_and_key(
         assert created["type"] == "order.created" and created["data"]["order"]["number"] == order.number
         released = json.loads(events[1].payload)["data"]["production_order"]
         assert released["number"] == po.number and released["document_sha256"] == po.document_hash
+        # The events' sequence numbers, consecutive, in their columns and their payloads (written in
+        # SQL on PostgreSQL) alike; each payload is canonical JSON.
+        assert events[1].sequence == events[0].sequence + 1
+        for event, order_sequence in zip(events, (1, 2), strict=True):
+            payload = json.loads(event.payload)
+            assert (payload["sequence"], payload["order_sequence"]) == (event.sequence, order_sequence)
+            assert payload["order_number"] == event.order_number == order.number
+            assert event.payload == json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
         key = session.get(IdempotencyKey, ("key-1", public_scope("127.0.0.1")))
         assert key is not None and key.status_code == 201 and key.order_id == order.id
 
@@ -393,3 +401,21 @@ def test_an_order_from_a_saved_configuration_carries_its_texts_unless_the_order_
     )
     assert own.status_code == 201, own.get_json()
     assert engraving_of(own.get_json()["number"]) == {"engraving": "Li Wei"}
+
+
+def test_event_sequences_are_consecutive_in_columns_and_payloads_with_and_without_the_counter_row(
+    client: FlaskClient, factory: sessionmaker[Session], bike_order: dict[str, Any]
+) -> None:
+    # The first order finds no counter row (emptied between tests) and seeds it; the others take
+    # their numbers from it (on PostgreSQL in the statement that inserts the events).
+    numbers = [post_order(client, bike_order, f"seq-{i}").get_json()["number"] for i in range(3)]
+    with factory() as session:
+        events = session.scalars(select(OutboxEvent).order_by(OutboxEvent.id)).all()
+    first = events[0].sequence
+    assert [e.sequence for e in events] == list(range(first, first + 6))
+    assert [e.order_number for e in events] == [n for n in numbers for _ in range(2)]
+    for event in events:
+        payload = json.loads(event.payload)
+        assert payload["sequence"] == event.sequence and payload["order_number"] == event.order_number
+        assert payload["order_sequence"] == event.order_sequence in (1, 2)
+        assert event.payload == json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
