@@ -86,6 +86,7 @@ class Row:
     elapsed: float = 0.0
     errors: int = 0
     cpu: float = 0.0
+    db_cpu: float = 0.0
     samples: list[str] = field(default_factory=list)
 
 
@@ -125,8 +126,32 @@ class Pool:
             return self.ids.pop() if self.ids else None
 
 
+def _backend_cpu(engine: Any) -> dict[int, float]:
+    """User + system CPU seconds of every PostgreSQL backend serving ``engine``'s database but
+    this one (the server's pooled connections), from /proc (the database runs on this host)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    with engine.connect() as c:
+        pids = c.execute(
+            text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        ).scalars()
+        out = {}
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            out[pid] = (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
 def _run(
-    port: int, row: Row, make: Callable[[int], Call | None], seconds: float, threads: int, master: int
+    port: int,
+    row: Row,
+    make: Callable[[int], Call | None],
+    seconds: float,
+    threads: int,
+    master: int,
+    database: Any = None,
 ) -> None:
     """``threads`` clients sending ``make(n)`` for ``seconds``; appends to ``row``."""
     lock = threading.Lock()
@@ -163,6 +188,7 @@ def _run(
             row.samples.extend(samples)
 
     pool = [threading.Thread(target=client) for _ in range(threads)]
+    db_before = _backend_cpu(database) if database is not None else {}
     cpu = process_tree_cpu(master)
     began = time.monotonic()
     for t in pool:
@@ -171,6 +197,8 @@ def _run(
         t.join()
     row.elapsed += time.monotonic() - began
     row.cpu += process_tree_cpu(master) - cpu
+    if database is not None:  # a backend that started during the row counts from 0
+        row.db_cpu += sum(t - db_before.get(pid, 0.0) for pid, t in _backend_cpu(database).items())
 
 
 def _server_times(log_path: Path) -> dict[str, list[float]]:
@@ -378,7 +406,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - one linear scrip
         share = seconds / rounds
         for _ in range(rounds):
             for name, row in rows.items():
-                _run(port, row, makers[name], share, threads, server.pid)
+                _run(port, row, makers[name], share, threads, server.pid, engine if name == "order" else None)
         with engine.connect() as c:
             placed = c.execute(text("SELECT count(*) FROM orders")).scalar_one()
             production = c.execute(text("SELECT count(*) FROM production_orders")).scalar_one()
@@ -458,6 +486,9 @@ def _report(
     order_rate = len(rows["order"].latencies) / rows["order"].elapsed if rows["order"].elapsed else 0.0
     errors = sum(r.errors for r in rows.values())
 
+    orders = rows["order"]
+    order_db_ms = orders.db_cpu * 1000 / max(len(orders.latencies) + orders.errors, 1)
+
     def client_p50(row: Row) -> float:
         return percentile(sorted(row.latencies), 50)
 
@@ -467,7 +498,8 @@ def _report(
         f"with the connection and queueing): fresh "
         f"{client_p50(rows['fresh click']) / client_p50(rows['healthz']):.1f}×, long "
         f"{client_p50(rows['long click']) / client_p50(rows['healthz']):.1f}×. "
-        f"Orders placed: {order_rate:.1f}/s (target ≥ 100/s). Errors: {errors}.",
+        f"Orders placed: {order_rate:.1f}/s (target ≥ 100/s); PostgreSQL CPU per order "
+        f"{order_db_ms:.2f} ms (its backends, from /proc). Errors: {errors}.",
         f"Orders answered 201 (run + warm-up): {ordered_201}; orders in the database: {placed}; "
         f"production orders: {production}; {'consistent' if consistent else 'INCONSISTENT'}. "
         f"Orders of {variety}.",
