@@ -42,9 +42,11 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy import Table, Text, bindparam, case, delete, func, insert, select, update
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -714,9 +716,15 @@ def _store(
     }
     # Core statements on the session's connection: no unit of work for rows written once here.
     connection = session.connection()
-    order_id = connection.execute(_INSERT_ORDER, values).scalar_one()
-    number = order_number(order_id, now.year)
-    connection.execute(_SET_NUMBER, {"order_id": order_id, "number": number})
+    if connection.dialect.name == "postgresql":
+        # One statement: the id from the table's sequence and the number made from it.
+        order_id, number = connection.execute(
+            _numbered_insert(tuple(values)), {**values, "number_prefix": f"SO-{now.year}-"}
+        ).one()
+    else:
+        order_id = connection.execute(_INSERT_ORDER, values).scalar_one()
+        number = order_number(order_id, now.year)
+        connection.execute(_SET_NUMBER, {"order_id": order_id, "number": number})
     order = OrderRecord(id=order_id, **{**values, "number": number})  # transient: read, never added
     po_number = production_order_number(order_id, now.year)
     document = _production_document(computed, po_number)
@@ -770,6 +778,25 @@ def _store(
 _ORDERS = cast(Table, OrderRecord.__table__)
 _INSERT_ORDER = insert(_ORDERS).returning(_ORDERS.c.id)
 _SET_NUMBER = update(_ORDERS).where(_ORDERS.c.id == bindparam("order_id")).values(number=bindparam("number"))
+
+
+@lru_cache(maxsize=4)
+def _numbered_insert(columns: tuple[str, ...]) -> Any:
+    """PostgreSQL: ``WITH next_order AS (SELECT nextval(<orders.id sequence>)) INSERT INTO orders
+    (id, number, <columns>) SELECT id, :number_prefix || <id as order_number() writes it>, …
+    RETURNING id, number`` (``columns``: the other columns, bound by name; ``number`` is ignored)."""
+    following = select(func.nextval(func.pg_get_serial_sequence(_ORDERS.name, "id")).label("id")).cte("next_order")
+    order_id = following.c.id
+    digits = case(
+        (order_id < 1_000_000, func.lpad(sql_cast(order_id, Text()), 6, "0")), else_=sql_cast(order_id, Text())
+    )
+    rest = [c for c in columns if c not in ("id", "number")]
+    source = select(
+        order_id,
+        bindparam("number_prefix", type_=Text()) + digits,
+        *(bindparam(c, type_=_ORDERS.c[c].type) for c in rest),
+    ).select_from(following)
+    return insert(_ORDERS).from_select(["id", "number", *rest], source).returning(_ORDERS.c.id, _ORDERS.c.number)
 _INSERT_PRODUCTION_ORDER = insert(cast(Table, ProductionOrderRecord.__table__))
 _INSERT_KEY = insert(_KEYS)
 _ANSWERED = 201

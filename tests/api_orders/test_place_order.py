@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from bom import WorkCalendar, canonical_json, create_production_order, digest, explode
@@ -419,3 +419,20 @@ def test_event_sequences_are_consecutive_in_columns_and_payloads_with_and_withou
         assert payload["sequence"] == event.sequence and payload["order_number"] == event.order_number
         assert payload["order_sequence"] == event.order_sequence in (1, 2)
         assert event.payload == json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def test_order_numbers_come_from_the_row_id_past_six_digits(
+    client: FlaskClient, factory: sessionmaker[Session], bike_order: dict[str, Any]
+) -> None:
+    with factory() as session:
+        if session.get_bind().dialect.name != "postgresql":
+            pytest.skip("the id and number in one statement is PostgreSQL's path; SQLite's is tested above")
+        session.execute(text("SELECT setval(pg_get_serial_sequence('orders', 'id'), 999998)"))
+        session.commit()
+    year = datetime.now(UTC).year
+    numbers = [post_order(client, bike_order, f"big-{i}").get_json()["number"] for i in range(2)]
+    assert numbers == [f"SO-{year}-999999", f"SO-{year}-1000000"]
+    with factory() as session:
+        rows = session.scalars(select(OrderRecord).order_by(OrderRecord.id)).all()
+        assert [(r.id, r.number) for r in rows] == [(999999, numbers[0]), (1000000, numbers[1])]
+        assert [p.number for r in rows for p in r.production_orders] == [n.replace("SO-", "PO-") for n in numbers]
