@@ -2,14 +2,17 @@
 
 :func:`place_order` validates the configuration once against the catalog
 version it is pinned to, prices it, explodes its BOM once and schedules a
-production order (pure computation, before any write), then stores in ONE
-short transaction of six statements: the order (decisions, complete
+production order (pure computation, before any write; kept in the
+application's cache of computed orders under everything it depends on, so the
+same complete configuration ordered again on the same day is not computed
+again), then stores in ONE short transaction: the order (decisions, complete
 configuration, version, price and breakdown, the frozen canonical BOM and its
 SHA-256) and its number, the production order (canonical document and its
 SHA-256, the BOM's bytes serialised once), the idempotency key with the answer,
 and the outbox events ``order.created`` and ``production_order.released``.
-On PostgreSQL the reads (key, configuration, catalog version) and the writes
-share one transaction and one pooled connection.
+On PostgreSQL that is four statements and the commit, and the reads (key,
+configuration, catalog version) and the writes share one transaction and one
+pooled connection; elsewhere six statements.
 
 Idempotency. The key row is keyed (key, scope) and written in the transaction
 before the events. Two requests with one key therefore race on that insert: on
@@ -22,9 +25,9 @@ can be retried with the same key once fixed. Keys are scoped per API token (or
 ``public``): two clients never see each other's responses.
 
 Numbers. ``SO-<year>-<id>`` and ``PO-<year>-<id>`` come from the order row's id
-after the insert (a placeholder is written first): the database hands out
-ids, so numbers are unique and race-free on every backend without a counter
-table.
+(on PostgreSQL in the insert, from the table's sequence; elsewhere after the
+insert, a placeholder written first): the database hands out ids, so numbers
+are unique and race-free on every backend without a counter table.
 """
 
 from __future__ import annotations
@@ -671,11 +674,11 @@ def _store(
     delivery_address: Mapping[str, Any] | None = None,
     notes: str | None = None,
 ) -> PlacedOrder:
-    """Write the order in one transaction: six statements and the commit.
+    """Write the order in one transaction: four statements and the commit on PostgreSQL, six elsewhere.
 
-    The order row first (its id gives the numbers), then its number, the production
-    order and the Idempotency-Key row with the answer, then the events, whose counter
-    lock is taken last.
+    The order row first (its id gives the numbers) with its number (elsewhere: then its
+    number), the production order and the Idempotency-Key row with the answer, then the
+    events, whose counter lock is taken last (on PostgreSQL with the events' insert).
     """
     now = datetime.now(UTC)
     computed = prepared.computed
