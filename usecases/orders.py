@@ -45,7 +45,6 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import Table, Text, bindparam, case, delete, func, insert, select, update
@@ -722,7 +721,7 @@ def _store(
     if connection.dialect.name == "postgresql":
         # One statement: the id from the table's sequence and the number made from it.
         order_id, number = connection.execute(
-            _numbered_insert(tuple(values)), {**values, "number_prefix": f"SO-{now.year}-"}
+            _INSERT_NUMBERED_ORDER, {**values, "number_prefix": f"SO-{now.year}-"}
         ).one()
     else:
         order_id = connection.execute(_INSERT_ORDER, values).scalar_one()
@@ -783,8 +782,7 @@ _INSERT_ORDER = insert(_ORDERS).returning(_ORDERS.c.id)
 _SET_NUMBER = update(_ORDERS).where(_ORDERS.c.id == bindparam("order_id")).values(number=bindparam("number"))
 
 
-@lru_cache(maxsize=4)
-def _numbered_insert(columns: tuple[str, ...]) -> Any:
+def _numbered_insert(columns: Sequence[str]) -> Any:
     """PostgreSQL: ``WITH next_order AS (SELECT nextval(<orders.id sequence>)) INSERT INTO orders
     (id, number, <columns>) SELECT id, :number_prefix || <id as order_number() writes it>, …
     RETURNING id, number`` (``columns``: the other columns, bound by name; ``number`` is ignored)."""
@@ -800,6 +798,10 @@ def _numbered_insert(columns: tuple[str, ...]) -> Any:
         *(bindparam(c, type_=_ORDERS.c[c].type) for c in rest),
     ).select_from(following)
     return insert(_ORDERS).from_select(["id", "number", *rest], source).returning(_ORDERS.c.id, _ORDERS.c.number)
+
+
+_INSERT_NUMBERED_ORDER = _numbered_insert([c.name for c in _ORDERS.c])
+"""Every column of the order row bound by name (``_store`` gives them all), the id and number made in SQL."""
 _INSERT_PRODUCTION_ORDER = insert(cast(Table, ProductionOrderRecord.__table__))
 _INSERT_KEY = insert(_KEYS)
 _ANSWERED = 201
