@@ -15,7 +15,10 @@ that a change in the load of a shared machine hits every row alike:
 - complete: ``POST …/complete`` (defaults, not applied) on a fresh configuration;
 - order placement: ``POST /api/v1/orders`` from a complete saved configuration
   (one order per configuration, a fresh ``Idempotency-Key`` each): re-validation,
-  order, frozen BOM, production order and outbox events in one transaction;
+  order, frozen BOM, production order and outbox events in one transaction. The
+  orders vary: copies of several complete configurations of every demo product
+  (``ORDER_VARIANTS`` each, one enum choice decided and the rest completed by the
+  engine), taken in turn;
 - an ERP pull: ``GET /api/v1/production-orders?limit=50`` with an ``erp:read`` token;
 - at a light load (one client thread, no queueing): ``/healthz`` and both clicks again,
   so the click's own cost shows apart from waiting for the two CPUs.
@@ -26,7 +29,8 @@ Per row: requests/s, client p50/p95/p99, the server's own p50/p95 (from its
 JSON request log, tagged per row with ``X-Request-Id``), server CPU per request
 (user + system of the gunicorn processes, from /proc) and errors (any other
 status). At the end the orders answered 201 are compared with the orders and
-production orders in the database. Exit status 1 on any error or mismatch.
+production orders in the database (and the distinct BOMs among them counted).
+Exit status 1 on any error or mismatch.
 
     .venv/bin/python -m benchmarks.bench_api [--seconds 30] [--threads 4] [--rounds 3] [--repo DIR]
 
@@ -67,6 +71,15 @@ POOL = 12000
 LIGHT = ("healthz", "fresh click", "long click")
 """The rows measured again with one client thread (``light …``): the cost without queueing."""
 
+ORDER_PRODUCTS = (
+    ("wuhan-bikes", "city-ebike"),
+    ("foshan-wardrobes", "modular-wardrobe"),
+    ("foshan-wardrobes", "pax-system"),
+)
+"""The demo products ordered in the order row."""
+ORDER_VARIANTS = 3
+"""Different complete configurations ordered per product."""
+
 LIMITS = ("ORDERS", "CONFIGURATION_WRITES", "ORDER_LOOKUP", "SHARE_LINKS")
 """The abuse limits the measured operations count against (``web.limits``)."""
 
@@ -81,6 +94,7 @@ class Row:
     elapsed: float = 0.0
     errors: int = 0
     cpu: float = 0.0
+    db_cpu: float = 0.0
     samples: list[str] = field(default_factory=list)
 
 
@@ -120,8 +134,32 @@ class Pool:
             return self.ids.pop() if self.ids else None
 
 
+def _backend_cpu(engine: Any) -> dict[int, float]:
+    """User + system CPU seconds of every PostgreSQL backend serving ``engine``'s database but
+    this one (the server's pooled connections), from /proc (the database runs on this host)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    with engine.connect() as c:
+        pids = c.execute(
+            text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        ).scalars()
+        out = {}
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            out[pid] = (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
 def _run(
-    port: int, row: Row, make: Callable[[int], Call | None], seconds: float, threads: int, master: int
+    port: int,
+    row: Row,
+    make: Callable[[int], Call | None],
+    seconds: float,
+    threads: int,
+    master: int,
+    database: Any = None,
 ) -> None:
     """``threads`` clients sending ``make(n)`` for ``seconds``; appends to ``row``."""
     lock = threading.Lock()
@@ -158,6 +196,7 @@ def _run(
             row.samples.extend(samples)
 
     pool = [threading.Thread(target=client) for _ in range(threads)]
+    db_before = _backend_cpu(database) if database is not None else {}
     cpu = process_tree_cpu(master)
     began = time.monotonic()
     for t in pool:
@@ -166,6 +205,8 @@ def _run(
         t.join()
     row.elapsed += time.monotonic() - began
     row.cpu += process_tree_cpu(master) - cpu
+    if database is not None:  # a backend that started during the row counts from 0
+        row.db_cpu += sum(t - db_before.get(pid, 0.0) for pid, t in _backend_cpu(database).items())
 
 
 def _tag(name: str) -> str:
@@ -204,6 +245,49 @@ def _copies(engine: Any, source: str, n: int) -> list[str]:
                 {"n": n, "id": source},
             ).scalars()
         )
+
+
+def _order_configurations(session: Any) -> list[tuple[str, str]]:
+    """Saved complete configurations to order: per product of :data:`ORDER_PRODUCTS`, up to
+    :data:`ORDER_VARIANTS` different ones (one enum choice decided, the engine completing the
+    rest with defaults). Returns (product, configuration id) pairs."""
+    from configurator import ConfiguratorError, Decision
+    from usecases.catalogs import get_configurator, load_catalog
+    from usecases.configurations import create_configuration, decision_to_json
+    from usecases.settings import set_settings_source
+
+    # Preparation, not a measured click: no click budget on a loaded machine (this process only).
+    set_settings_source(lambda: {"CLICK_BUDGET_MS": 3_600_000})
+    made: list[tuple[str, str]] = []
+    for catalog, product in ORDER_PRODUCTS:
+        loaded = load_catalog(session, catalog)
+        item = loaded.product(product)
+        engine = get_configurator(loaded.catalog, product, loaded.content_hash)
+        seen: list[dict[str, Any]] = []
+        choices = [
+            (a.code, c.code) for a in item.attributes if a.kind.value == "enum" and a.derived is None for c in a.choices
+        ]
+        for attribute, choice in choices:
+            if len(seen) == ORDER_VARIANTS:
+                break
+            try:
+                values = engine.complete([Decision(attribute, choice)])
+            except ConfiguratorError:
+                continue  # this choice rules the product out
+            if values in seen:
+                continue
+            seen.append(values)
+            decisions = [decision_to_json(Decision(code, value)) for code, value in values.items()]
+            saved = create_configuration(session, product, decisions, catalog_code=catalog)
+            made.append((product, saved.record.id))
+    session.commit()
+    return made
+
+
+def _interleaved(groups: list[list[str]]) -> list[str]:
+    """The ids of every group taken in turn (a :class:`Pool` hands them out from the end)."""
+    out = [ids[i] for i in range(max(map(len, groups), default=0)) for ids in groups if i < len(ids)]
+    return out[::-1]
 
 
 def _prepare(port: int) -> dict[str, Any]:
@@ -268,7 +352,8 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - one linear scrip
     served = args.repo.resolve()
     python = str(served / ".venv" / "bin" / "python") if served != REPO else sys.executable
     warm = {k: Row(f"warm-{k}") for k in rows}
-    placed = production = 0
+    placed = production = boms = 0
+    to_order: list[tuple[str, str]] = []
     prepared: dict[str, Any] = {}
     try:
         upgrade_database(url)
@@ -278,6 +363,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - one linear scrip
                 import_catalog(session, load_catalog_file(path), publish=True)
             _, erp_secret = create_token(session, "bench ERP", ["erp:read"])
             session.commit()
+            to_order = _order_configurations(session)
         port = free_port()
         env = {
             **os.environ,
@@ -305,7 +391,8 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - one linear scrip
                 raise SystemExit(f"server did not start; see {log_path}")
             time.sleep(0.3)
         prepared = _prepare(port)
-        pools = {k: Pool(_copies(engine, prepared[k], POOL)) for k in ("fresh", "long", "complete")}
+        pools = {k: Pool(_copies(engine, prepared[k], POOL)) for k in ("fresh", "long")}
+        pools["complete"] = Pool(_interleaved([_copies(engine, c, POOL // len(to_order)) for _, c in to_order]))
         click = prepared["click"]
         base = "/api/v1/configurations"
         auth = {"Authorization": f"Bearer {erp_secret}"}
@@ -341,10 +428,12 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - one linear scrip
         for _ in range(rounds):
             for name, row in rows.items():
                 light = name.startswith("light ")
-                _run(port, row, makers[name], share, 1 if light else threads, server.pid)
+                _run(port, row, makers[name], share, 1 if light else threads, server.pid,
+                     engine if name == "order" else None)  # fmt: skip
         with engine.connect() as c:
             placed = c.execute(text("SELECT count(*) FROM orders")).scalar_one()
             production = c.execute(text("SELECT count(*) FROM production_orders")).scalar_one()
+            boms = c.execute(text("SELECT count(DISTINCT bom_hash) FROM orders")).scalar_one()
         engine.dispose()
     finally:
         if server is not None and server.poll() is None:
@@ -369,9 +458,11 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - one linear scrip
         log_path.unlink(missing_ok=True)
     else:
         print(f"server log kept: {log_path}")
+    variety = f"{len(to_order)} configurations of {len({p for p, _ in to_order})} products, {boms} distinct BOMs stored"
     return _report(
-        rows, server_ms, prepared, ordered_201, placed, production, consistent, args, seconds, threads, rounds, served
-    )
+        rows, server_ms, prepared, ordered_201, placed, production, consistent, args, seconds, threads, rounds,
+        served, variety,
+    )  # fmt: skip
 
 
 def _report(
@@ -387,6 +478,7 @@ def _report(
     threads: int,
     rounds: int,
     served: Path,
+    variety: str,
 ) -> int:
     from benchmarks.results import machine, stamp, write_section
 
@@ -398,7 +490,7 @@ def _report(
         "fresh click": "click: `POST …/decisions`, fresh configuration",
         "long click": f"click: `POST …/decisions`, {prepared['decided']} decisions made",
         "complete": "`POST …/complete` (defaults, not applied)",
-        "order": "`POST /api/v1/orders` (order + BOM + production order)",
+        "order": "`POST /api/v1/orders` (order + BOM + production order), varied configurations",
         "erp pull": "ERP pull: `GET /api/v1/production-orders?limit=50`",
     }
     for name in LIGHT:
@@ -419,6 +511,9 @@ def _report(
     order_rate = len(rows["order"].latencies) / rows["order"].elapsed if rows["order"].elapsed else 0.0
     errors = sum(r.errors for r in rows.values())
 
+    orders = rows["order"]
+    order_db_ms = orders.db_cpu * 1000 / max(len(orders.latencies) + orders.errors, 1)
+
     def client_p50(row: Row) -> float:
         return percentile(sorted(row.latencies), 50)
 
@@ -436,9 +531,11 @@ def _report(
     summary = [
         f"Click p50 / healthz p50 at saturation ({threads} client threads): {ratios('')}. "
         f"At a light load (1 client thread): {ratios('light ')}. "
-        f"Orders placed: {order_rate:.1f}/s (target ≥ 100/s). Errors: {errors}.",
+        f"Orders placed: {order_rate:.1f}/s (target ≥ 100/s); PostgreSQL CPU per order "
+        f"{order_db_ms:.2f} ms (its backends, from /proc). Errors: {errors}.",
         f"Orders answered 201 (run + warm-up): {ordered_201}; orders in the database: {placed}; "
-        f"production orders: {production}; {'consistent' if consistent else 'INCONSISTENT'}.",
+        f"production orders: {production}; {'consistent' if consistent else 'INCONSISTENT'}. "
+        f"Orders of {variety}.",
     ]
     print("\n".join(table + [""] + summary))
     for row in rows.values():

@@ -81,6 +81,8 @@ CONFIGURATOR_CACHE_SIZE = 64
 """Compiled configurators kept per process (one per content hash and product)."""
 STATE_CACHE_SIZE = 1024
 """Computed states (and their documents, renderings, validated histories) kept per process, each."""
+ORDER_CACHE_SIZE = 256
+"""Computed orders of complete configurations kept per process (each holds a BOM and its documents)."""
 
 Decisions = tuple[AnyDecision, ...]
 StateKey = tuple[str, str, Decisions]
@@ -101,7 +103,10 @@ class ModelCaches:
       the latter with the origins of "Finish for me" entries;
     - ``validations``: a stored history (its JSON text) validated against a version;
     - ``documents``, ``rendered``: state documents and their JSON bytes, by state key,
-      locale and whether reasons are included.
+      locale and whether reasons are included;
+    - ``orders``: what an order of a complete configuration computes before it is stored
+      (validation, price, BOM, routing, schedule and their documents), by content hash,
+      product, values, quantity, texts, day and work calendar (``usecases.orders``).
 
     Every key names immutable content (a published version never changes), so
     no entry goes stale and none is ever invalidated.
@@ -133,6 +138,7 @@ class ModelCaches:
         self.validations: BoundedCache[tuple[str, str, str], Validated] = BoundedCache("validations", state_size)
         self.documents: BoundedCache[DocumentKey, dict[str, Any]] = BoundedCache("documents", state_size)
         self.rendered: BoundedCache[DocumentKey, RenderedState] = BoundedCache("rendered", state_size)
+        self.orders: BoundedCache[Hashable, Any] = BoundedCache("orders", ORDER_CACHE_SIZE)
         self.artifacts = artifacts
         self.artifact_loads = 0
         self.artifact_rejects = 0
@@ -162,6 +168,7 @@ class ModelCaches:
             self.validations,
             self.documents,
             self.rendered,
+            self.orders,
         )
 
     def clear(self) -> None:

@@ -2,14 +2,17 @@
 
 :func:`place_order` validates the configuration once against the catalog
 version it is pinned to, prices it, explodes its BOM once and schedules a
-production order (pure computation, before any write), then stores in ONE
-short transaction of six statements: the order (decisions, complete
+production order (pure computation, before any write; kept in the
+application's cache of computed orders under everything it depends on, so the
+same complete configuration ordered again on the same day is not computed
+again), then stores in ONE short transaction: the order (decisions, complete
 configuration, version, price and breakdown, the frozen canonical BOM and its
 SHA-256) and its number, the production order (canonical document and its
 SHA-256, the BOM's bytes serialised once), the idempotency key with the answer,
 and the outbox events ``order.created`` and ``production_order.released``.
-On PostgreSQL the reads (key, configuration, catalog version) and the writes
-share one transaction and one pooled connection.
+On PostgreSQL that is four statements and the commit, and the reads (key,
+configuration, catalog version) and the writes share one transaction and one
+pooled connection; elsewhere six statements.
 
 Idempotency. The key row is keyed (key, scope) and written in the transaction
 before the events. Two requests with one key therefore race on that insert: on
@@ -22,9 +25,9 @@ can be retried with the same key once fixed. Keys are scoped per API token (or
 ``public``): two clients never see each other's responses.
 
 Numbers. ``SO-<year>-<id>`` and ``PO-<year>-<id>`` come from the order row's id
-after the insert (a placeholder is written first): the database hands out
-ids, so numbers are unique and race-free on every backend without a counter
-table.
+(on PostgreSQL in the insert, from the table's sequence; elsewhere after the
+insert, a placeholder written first): the database hands out ids, so numbers
+are unique and race-free on every backend without a counter table.
 """
 
 from __future__ import annotations
@@ -44,7 +47,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy import Table, Text, bindparam, case, delete, func, insert, select, update
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -63,13 +67,22 @@ from bom import (
 )
 from bom.documents import DocumentInvalid, production_order_from_document
 from catalog.snapshot import Catalog, Product
-from configurator import AnyDecision, AttributeValue, Decision, PriceBreakdown, SetElement, State, price
+from configurator import (
+    AnyDecision,
+    AttributeValue,
+    Configurator,
+    Decision,
+    PriceBreakdown,
+    SetElement,
+    State,
+    price,
+)
 from configurator.texts import InvalidText
-from usecases.catalogs import LoadedCatalog, get_configurator, load_catalog, load_pinned
+from usecases.catalogs import LoadedCatalog, current_caches, get_configurator, load_catalog, load_pinned
 from usecases.configurations import decision_from_json, decision_to_json, get_configuration
 from usecases.errors import UseCaseError
 from usecases.instrumentation import fault_delay, timed
-from usecases.outbox import enqueue, enqueue_many, event_payload
+from usecases.outbox import enqueue, event_payload, insert_events
 from usecases.records import IdempotencyKey, OrderRecord, OutboxEvent, ProductionOrderRecord
 
 __all__ = [
@@ -150,6 +163,28 @@ def due_date_for(
 
 
 @dataclass(frozen=True, slots=True)
+class _Computed:
+    """What an order of complete ``values`` computes before anything is written: a pure
+    function of the catalog content, the product, the values, the quantity, the texts, the
+    day and the work calendar, so it is kept in the application's ``orders`` cache under
+    exactly these (:func:`_computed_key`).
+
+    ``document`` is the production order's canonical JSON with :data:`_NUMBER_SLOT` for its
+    number, ``None`` when the slot cannot be placed (then the document is serialised per order).
+    """
+
+    values: dict[str, AttributeValue]
+    breakdown: PriceBreakdown
+    production: ProductionOrder
+    bom_bytes: bytes
+    bom_text: str
+    bom_hash: str
+    configuration: str
+    price_breakdown: str
+    document: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
 class _Prepared:
     """Everything computed for an order before the write transaction."""
 
@@ -157,9 +192,7 @@ class _Prepared:
     product: Product
     configuration_id: str | None
     decisions: tuple[AnyDecision, ...]
-    values: dict[str, AttributeValue]
-    breakdown: PriceBreakdown
-    production: ProductionOrder
+    computed: _Computed
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,10 +268,10 @@ def place_order(
     body.update({k: v for k, v in extras.items() if v is not None})  # absent ones keep older fingerprints
     fingerprint = request_hash(body)
     session.rollback()  # start from a clean slate: this function owns its transactions
-    existing = session.get(IdempotencyKey, (idempotency_key, scope))
+    existing = _read_key(session, idempotency_key, scope)
     if existing is not None and _expired(existing):
         # An old key is forgotten: the retry window is over, the key may be used afresh.
-        session.delete(existing)
+        session.connection().execute(_DELETE_KEY, {"key": idempotency_key, "scope": scope})
         session.commit()
         existing = None
     if existing is not None:
@@ -305,11 +338,26 @@ def _is_busy(exc: OperationalError) -> bool:
     return "locked" in text or "deadlock" in text or "could not serialize" in text
 
 
+def _read_key(session: Session, key: str, scope: str) -> IdempotencyKey | None:
+    """The key's row as it is in the database (a transient record: read, never added), or None.
+
+    One Core ``SELECT`` by primary key on the session's connection (its transaction goes on).
+    """
+    row = session.connection().execute(_READ_KEY, {"key": key, "scope": scope}).one_or_none()
+    return IdempotencyKey(**row._mapping) if row is not None else None
+
+
+_KEYS = cast(Table, IdempotencyKey.__table__)
+_KEY_IS = (_KEYS.c.key == bindparam("key")) & (_KEYS.c.scope == bindparam("scope"))
+_READ_KEY = select(*_KEYS.c).where(_KEY_IS)
+_DELETE_KEY = delete(_KEYS).where(_KEY_IS)
+
+
 def _wait_for_key(session: Session, key: str, scope: str) -> IdempotencyKey | None:
     """The key row another request committed; waits briefly while its response is not yet stored."""
     deadline = time.monotonic() + IN_PROGRESS_WAIT
     while True:
-        row = session.get(IdempotencyKey, (key, scope), populate_existing=True)
+        row = _read_key(session, key, scope)
         if row is None or row.status_code is not None or time.monotonic() > deadline:
             return row
         session.rollback()
@@ -417,6 +465,66 @@ def _prepare(
         # Some attribute was left to the engine: take the state as the buyer saw it
         # (implied and default-filled values included), refusing conflicts and gaps.
         values = _settled_values(engine.state(effective), item)
+    key = _computed_key(loaded.content_hash, item.code, values, quantity, texts, today, calendar)
+    caches = current_caches()
+    computed = caches.orders.get(key) if key is not None else None
+    if computed is None:
+        computed = _compute(loaded, item, engine, values, quantity, texts, today, calendar)
+        if key is not None:
+            computed = caches.orders.put(key, computed)
+    return _Prepared(
+        loaded=loaded,
+        product=item,
+        configuration_id=configuration_id,
+        decisions=effective,
+        computed=computed,
+    )
+
+
+_NUMBER_SLOT = "\x00number\x00"
+"""Stands for the production order's number in a cached document: a NUL is always escaped
+in JSON, so only this text serialises to :data:`_NUMBER_SLOT_JSON`."""
+_NUMBER_SLOT_JSON = b'"\\u0000number\\u0000"'
+
+
+def _computed_key(
+    content_hash: str,
+    product: str,
+    values: Mapping[str, AttributeValue],
+    quantity: int,
+    texts: Mapping[str, Any],
+    today: date,
+    calendar: WorkCalendar,
+) -> tuple[Any, ...] | None:
+    """The cache key of :func:`_compute`: everything its answer depends on (the values with
+    their types, in their order), or None when some part cannot be a key."""
+    key = (
+        content_hash,
+        product,
+        tuple((name, type(value).__name__, value) for name, value in values.items()),
+        quantity,
+        tuple(sorted((str(name), type(text).__name__, text) for name, text in texts.items())),
+        today,
+        calendar,
+    )
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def _compute(
+    loaded: LoadedCatalog,
+    item: Product,
+    engine: Configurator,
+    values: dict[str, AttributeValue],
+    quantity: int,
+    texts: Mapping[str, Any],
+    today: date,
+    calendar: WorkCalendar,
+) -> _Computed:
+    """Validate complete ``values``, price them, explode, route and schedule, serialise the documents."""
     violations = engine.validate(values)
     if violations:
         raise UseCaseError(
@@ -449,15 +557,35 @@ def _prepare(
             today=today,
             exploded=(bom, routed),
         )
-    return _Prepared(
-        loaded=loaded,
-        product=item,
-        configuration_id=configuration_id,
-        decisions=effective,
+        bom_bytes = canonical_json(bom)  # serialised once, hashed once
+        bom_hash = hashlib.sha256(bom_bytes).hexdigest()
+        document: bytes | None = order_document(
+            replace(production, number=_NUMBER_SLOT), bom_hash, bom_bytes=bom_bytes
+        )
+        if document is not None and (
+            document.count(_NUMBER_SLOT_JSON) != 1 or document.count(b"\\u0000number") != 1
+        ):  # pragma: no cover - the number placed in more than its own field
+            document = None
+    return _Computed(
         values=values,
         breakdown=breakdown,
         production=production,
+        bom_bytes=bom_bytes,
+        bom_text=bom_bytes.decode("utf-8"),
+        bom_hash=bom_hash,
+        configuration=json.dumps(to_json_value(values), ensure_ascii=False, sort_keys=True),
+        price_breakdown=json.dumps(_price_json(breakdown, quantity), ensure_ascii=False),
+        document=document,
     )
+
+
+def _production_document(computed: _Computed, number: str) -> bytes:
+    """The production order's canonical JSON with ``number``: the cached document with the
+    number in its slot, byte for byte what :func:`bom.order_document` gives."""
+    if computed.document is None:  # pragma: no cover - see _compute
+        production = replace(computed.production, number=number)
+        return order_document(production, computed.bom_hash, bom_bytes=computed.bom_bytes)
+    return computed.document.replace(_NUMBER_SLOT_JSON, json.dumps(number, ensure_ascii=False).encode("utf-8"))
 
 
 def _decided_values(item: Product, effective: Sequence[AnyDecision]) -> dict[str, AttributeValue] | None:
@@ -545,15 +673,14 @@ def _store(
     delivery_address: Mapping[str, Any] | None = None,
     notes: str | None = None,
 ) -> PlacedOrder:
-    """Write the order in one transaction: six statements and the commit.
+    """Write the order in one transaction: four statements and the commit on PostgreSQL, six elsewhere.
 
-    The order row first (its id gives the numbers), then its number, the production
-    order and the Idempotency-Key row with the answer, then the events, whose counter
-    lock is taken last.
+    The order row first (its id gives the numbers) with its number (elsewhere: then its
+    number), the production order and the Idempotency-Key row with the answer, then the
+    events, whose counter lock is taken last (on PostgreSQL with the events' insert).
     """
     now = datetime.now(UTC)
-    bom_bytes = canonical_json(prepared.production.bom)  # serialised once, hashed once
-    bom_hash = hashlib.sha256(bom_bytes).hexdigest()
+    computed = prepared.computed
     access_token = secrets.token_urlsafe(24)
     loaded = prepared.loaded
     events = ("order.created", "production_order.released")
@@ -565,18 +692,18 @@ def _store(
         "content_hash": loaded.content_hash,
         "product_code": prepared.product.code,
         "decisions": json.dumps([decision_to_json(d) for d in prepared.decisions], ensure_ascii=False),
-        "configuration": json.dumps(to_json_value(prepared.values), ensure_ascii=False, sort_keys=True),
+        "configuration": computed.configuration,
         "quantity": quantity,
         "currency": loaded.catalog.currency,
-        "price_total": prepared.breakdown.total * quantity,
-        "price_breakdown": json.dumps(_price_json(prepared.breakdown, quantity), ensure_ascii=False),
-        "bom": bom_bytes.decode("utf-8"),
-        "bom_hash": bom_hash,
+        "price_total": computed.breakdown.total * quantity,
+        "price_breakdown": computed.price_breakdown,
+        "bom": computed.bom_text,
+        "bom_hash": computed.bom_hash,
         "status": "accepted",
         "customer_name": customer_name,
         "customer_email": customer_email,
         "locale": locale,
-        "due_date": prepared.production.due_date.isoformat(),
+        "due_date": computed.production.due_date.isoformat(),
         "access_token_hash": _token_hash(access_token),
         "purchase_order_ref": purchase_order_ref,
         "delivery_address": (
@@ -591,14 +718,20 @@ def _store(
     }
     # Core statements on the session's connection: no unit of work for rows written once here.
     connection = session.connection()
-    order_id = connection.execute(_INSERT_ORDER, values).scalar_one()
-    number = order_number(order_id, now.year)
-    connection.execute(_SET_NUMBER, {"order_id": order_id, "number": number})
+    if connection.dialect.name == "postgresql":
+        # One statement: the id from the table's sequence and the number made from it.
+        order_id, number = connection.execute(
+            _INSERT_NUMBERED_ORDER, {**values, "number_prefix": f"SO-{now.year}-"}
+        ).one()
+    else:
+        order_id = connection.execute(_INSERT_ORDER, values).scalar_one()
+        number = order_number(order_id, now.year)
+        connection.execute(_SET_NUMBER, {"order_id": order_id, "number": number})
     order = OrderRecord(id=order_id, **{**values, "number": number})  # transient: read, never added
-    production = replace(prepared.production, number=production_order_number(order_id, now.year))
-    document = order_document(production, bom_hash, bom_bytes=bom_bytes)
+    po_number = production_order_number(order_id, now.year)
+    document = _production_document(computed, po_number)
     po_row = ProductionOrderRecord(
-        number=production.number,
+        number=po_number,
         order_id=order_id,
         document=document.decode("utf-8"),
         document_hash=hashlib.sha256(document).hexdigest(),
@@ -638,7 +771,7 @@ def _store(
         {"production_order": production_order_summary(po_row, order)},
     )
     # Last before committing: the event counter's row lock serialises every order from here on.
-    enqueue_many(session, list(zip(events, payloads, strict=True)), now=now, order=order, new_order=True)
+    insert_events(session, list(zip(events, payloads, strict=True)), now=now, order=order, new_order=True)
     session.commit()
     return PlacedOrder(body=body, document=answer, replayed=False)
 
@@ -647,8 +780,30 @@ def _store(
 _ORDERS = cast(Table, OrderRecord.__table__)
 _INSERT_ORDER = insert(_ORDERS).returning(_ORDERS.c.id)
 _SET_NUMBER = update(_ORDERS).where(_ORDERS.c.id == bindparam("order_id")).values(number=bindparam("number"))
+
+
+def _numbered_insert(columns: Sequence[str]) -> Any:
+    """PostgreSQL: ``WITH next_order AS (SELECT nextval(<orders.id sequence>)) INSERT INTO orders
+    (id, number, <columns>) SELECT id, :number_prefix || <id as order_number() writes it>, …
+    RETURNING id, number`` (``columns``: the other columns, bound by name; ``number`` is ignored)."""
+    following = select(func.nextval(func.pg_get_serial_sequence(_ORDERS.name, "id")).label("id")).cte("next_order")
+    order_id = following.c.id
+    digits = case(
+        (order_id < 1_000_000, func.lpad(sql_cast(order_id, Text()), 6, "0")), else_=sql_cast(order_id, Text())
+    )
+    rest = [c for c in columns if c not in ("id", "number")]
+    source = select(
+        order_id,
+        bindparam("number_prefix", type_=Text()) + digits,
+        *(bindparam(c, type_=_ORDERS.c[c].type) for c in rest),
+    ).select_from(following)
+    return insert(_ORDERS).from_select(["id", "number", *rest], source).returning(_ORDERS.c.id, _ORDERS.c.number)
+
+
+_INSERT_NUMBERED_ORDER = _numbered_insert([c.name for c in _ORDERS.c])
+"""Every column of the order row bound by name (``_store`` gives them all), the id and number made in SQL."""
 _INSERT_PRODUCTION_ORDER = insert(cast(Table, ProductionOrderRecord.__table__))
-_INSERT_KEY = insert(cast(Table, IdempotencyKey.__table__))
+_INSERT_KEY = insert(_KEYS)
 _ANSWERED = 201
 """``IdempotencyKey.status_code`` of a request that placed its order (the column keeps the
 status the first answer had; a null one is a request still under way)."""

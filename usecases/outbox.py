@@ -49,9 +49,10 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Integer, String, Table, Text, func, insert, literal, select, union_all, update
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -165,18 +166,23 @@ def next_sequence(session: Session, count: int = 1) -> int:
     concurrent writer until this transaction ends, so numbers are committed in
     increasing order, and a rolled-back transaction gives its number back (no gaps).
     """
+    counter = cast(Table, EventCounter.__table__)
     take = (
-        update(EventCounter)
-        .where(EventCounter.name == COUNTER)
-        .values(value=EventCounter.value + count)
-        .returning(EventCounter.value)
+        update(counter)
+        .where(counter.c.name == COUNTER)
+        .values(value=counter.c.value + count)
+        .returning(counter.c.value)
     )
-    taken = session.execute(take).scalar_one_or_none()
+    # A Core statement on the session's connection (the ORM's bulk-update bookkeeping is not
+    # needed), after the pending work the session would have flushed for an ORM statement.
+    if session.autoflush:
+        session.flush()
+    taken = session.connection().execute(take).scalar_one_or_none()
     if taken is None:  # a database without the migration's seed row: create it (once, race-free)
         dialect = session.get_bind().dialect.name
         seed = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(EventCounter)
         session.execute(seed.values(name=COUNTER, value=0).on_conflict_do_nothing(index_elements=["name"]))
-        taken = session.execute(take).scalar_one()
+        taken = session.connection().execute(take).scalar_one()
     return int(taken)
 
 
@@ -241,26 +247,141 @@ def enqueue_many(
     transaction and serialises every writer of events: call this last, just
     before committing, and flush other pending work first.
     """
+    rows = [OutboxEvent(**values) for values in _event_rows(session, events, now, order, new_order)]
+    session.add_all(rows)
+    return rows
+
+
+def insert_events(
+    session: Session,
+    events: Sequence[tuple[str, Mapping[str, Any]]],
+    *,
+    now: datetime | None = None,
+    order: OrderRecord | None = None,
+    new_order: bool = False,
+) -> int:
+    """:func:`enqueue_many` written at once with Core statements on the session's connection
+    (no unit of work, no row objects); returns the number of events.
+
+    On PostgreSQL the counter's ``UPDATE … RETURNING`` and the events' ``INSERT`` are one
+    statement (a data-modifying ``WITH``): the counter's row lock is taken one round trip
+    before the commit, not two. Elsewhere (and on a database without the counter's seed
+    row) the counter is taken first, then the events are inserted.
+
+    For callers that write rows once and do not read them back in the transaction (an order).
+    """
+    if not events:
+        return 0
+    _check_types(events)
+    moment = now or _now()
+    order_sequences = _order_sequences(session, len(events), order, new_order)
+    if session.get_bind().dialect.name == "postgresql":
+        rows = _event_values(events, moment, order, None, order_sequences)
+        taken = session.connection().execute(_counted_insert(rows)).scalars().all()
+        if len(taken) == len(rows):
+            return len(rows)
+        # No counter row (nothing was inserted): seed it and go the general way.
+    last = next_sequence(session, len(events))
+    rows = _event_values(events, moment, order, range(last - len(events) + 1, last + 1), order_sequences)
+    session.connection().execute(_INSERT_EVENT, rows)
+    return len(rows)
+
+
+_OUTBOX = cast(Table, OutboxEvent.__table__)
+_COUNTER = cast(Table, EventCounter.__table__)
+_INSERT_EVENT = insert(_OUTBOX)
+_SEQUENCE_SLOT = "\x00sequence\x00"
+"""Stands for an event's sequence number in its payload until the counter hands it out in SQL:
+a NUL is always escaped in JSON, so only this text serialises to :data:`_SEQUENCE_SLOT_JSON`."""
+_SEQUENCE_SLOT_JSON = '"sequence":"\\u0000sequence\\u0000"'
+
+
+def _counted_insert(rows: list[dict[str, Any]]) -> Any:
+    """``WITH taken AS (UPDATE event_counters … RETURNING value) INSERT INTO outbox … SELECT …
+    FROM taken RETURNING sequence``: row ``i`` of ``n`` gets ``value - (n - 1 - i)``, in its
+    column and in its payload's slot."""
+    count = len(rows)
+    taken = (
+        update(_COUNTER)
+        .where(_COUNTER.c.name == COUNTER)
+        .values(value=_COUNTER.c.value + count)
+        .returning(_COUNTER.c.value)
+        .cte("taken")
+    )
+    selects = []
+    for i, row in enumerate(rows):
+        sequence = taken.c.value - (count - 1 - i)
+        payload = func.replace(
+            literal(row["payload"], Text()),
+            literal(_SEQUENCE_SLOT_JSON, Text()),
+            literal('"sequence":', Text()) + sql_cast(sequence, Text()),
+        )
+        selects.append(
+            select(
+                literal(row["event_id"], String()),
+                literal(row["event_type"], String()),
+                sequence,
+                literal(row["order_number"], String()),
+                literal(row["order_sequence"], Integer()),
+                payload,
+                literal(row["created_at"], _OUTBOX.c.created_at.type),
+                literal(0, Integer()),
+                literal(row["next_attempt_at"], _OUTBOX.c.next_attempt_at.type),
+            ).select_from(taken)
+        )
+    columns = ["event_id", "event_type", "sequence", "order_number", "order_sequence", "payload", "created_at",
+               "attempts", "next_attempt_at"]  # fmt: skip
+    source = selects[0] if count == 1 else union_all(*selects)
+    return insert(_OUTBOX).from_select(columns, source).returning(_OUTBOX.c.sequence)
+
+
+def _check_types(events: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
     for event_type, _ in events:
         if event_type not in EVENT_TYPES:
             raise ValueError(f"unknown event type {event_type!r}")
+
+
+def _order_sequences(session: Session, count: int, order: OrderRecord | None, new_order: bool) -> list[int | None]:
+    """The ``order_sequence`` of ``count`` new events (of ``order``, if any; see :func:`enqueue_many`)."""
+    if order is not None and new_order:
+        if order.event_count != count:
+            raise ValueError(f"a new order's event_count must be {count}, the number of its first events")
+        return list(range(1, count + 1))
+    if order is not None:
+        last_of_order = _next_order_sequence(session, order, count)
+        return list(range(last_of_order - count + 1, last_of_order + 1))
+    return [None] * count
+
+
+def _event_rows(
+    session: Session,
+    events: Sequence[tuple[str, Mapping[str, Any]]],
+    now: datetime | None,
+    order: OrderRecord | None,
+    new_order: bool,
+) -> list[dict[str, Any]]:
+    """The outbox rows' columns of ``events``, their sequence numbers taken (see :func:`enqueue_many`)."""
+    _check_types(events)
     if not events:
         return []
     moment = now or _now()
     count = len(events)
-    order_sequences: list[int | None] = [None] * count
-    if order is not None and new_order:
-        if order.event_count != count:
-            raise ValueError(f"a new order's event_count must be {count}, the number of its first events")
-        order_sequences = list(range(1, count + 1))
-    elif order is not None:
-        last_of_order = _next_order_sequence(session, order, count)
-        order_sequences = list(range(last_of_order - count + 1, last_of_order + 1))
+    order_sequences = _order_sequences(session, count, order, new_order)
     last = next_sequence(session, count)
+    return _event_values(events, moment, order, range(last - count + 1, last + 1), order_sequences)
+
+
+def _event_values(
+    events: Sequence[tuple[str, Mapping[str, Any]]],
+    moment: datetime,
+    order: OrderRecord | None,
+    sequences: Sequence[int] | None,
+    order_sequences: Sequence[int | None],
+) -> list[dict[str, Any]]:
+    """The rows' columns; without ``sequences``, :data:`_SEQUENCE_SLOT` stands for them in the payloads."""
     rows = []
-    for (event_type, data), sequence, order_sequence in zip(
-        events, range(last - count + 1, last + 1), order_sequences, strict=True
-    ):
+    for i, ((event_type, data), order_sequence) in enumerate(zip(events, order_sequences, strict=True)):
+        sequence: int | str = sequences[i] if sequences is not None else _SEQUENCE_SLOT
         event_id = str(uuid.uuid4())
         payload = {
             "id": event_id,
@@ -271,19 +392,19 @@ def enqueue_many(
             "order_sequence": order_sequence,
             "data": dict(data),
         }
-        row = OutboxEvent(
-            event_id=event_id,
-            event_type=event_type,
-            sequence=sequence,
-            order_number=order.number if order is not None else None,
-            order_sequence=order_sequence,
-            payload=json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True),
-            created_at=moment,
-            attempts=0,
-            next_attempt_at=moment,
+        rows.append(
+            {
+                "event_id": event_id,
+                "event_type": event_type,
+                "sequence": sequence if sequences is not None else None,
+                "order_number": order.number if order is not None else None,
+                "order_sequence": order_sequence,
+                "payload": json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True),
+                "created_at": moment,
+                "attempts": 0,
+                "next_attempt_at": moment,
+            }
         )
-        session.add(row)
-        rows.append(row)
     return rows
 
 

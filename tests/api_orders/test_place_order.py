@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from bom import WorkCalendar, canonical_json, create_production_order, digest, explode
-from usecases.catalogs import load_catalog
+from usecases.catalogs import current_caches, load_catalog
 from usecases.configurations import create_configuration
 from usecases.orders import public_scope
 from usecases.records import IdempotencyKey, OrderRecord, OutboxEvent, ProductionOrderRecord
@@ -66,6 +66,14 @@ def test_placing_an_order_stores_order_bom_production_order_events_and_key(
         assert created["type"] == "order.created" and created["data"]["order"]["number"] == order.number
         released = json.loads(events[1].payload)["data"]["production_order"]
         assert released["number"] == po.number and released["document_sha256"] == po.document_hash
+        # The events' sequence numbers, consecutive, in their columns and their payloads (written in
+        # SQL on PostgreSQL) alike; each payload is canonical JSON.
+        assert events[1].sequence == events[0].sequence + 1
+        for event, order_sequence in zip(events, (1, 2), strict=True):
+            payload = json.loads(event.payload)
+            assert (payload["sequence"], payload["order_sequence"]) == (event.sequence, order_sequence)
+            assert payload["order_number"] == event.order_number == order.number
+            assert event.payload == json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
         key = session.get(IdempotencyKey, ("key-1", public_scope("127.0.0.1")))
         assert key is not None and key.status_code == 201 and key.order_id == order.id
 
@@ -73,9 +81,15 @@ def test_placing_an_order_stores_order_bom_production_order_events_and_key(
 def test_bom_regenerated_from_stored_decisions_and_version_is_byte_identical(
     client: FlaskClient, factory: sessionmaker[Session], wardrobe_order: dict[str, Any]
 ) -> None:
-    body = post_order(client, {**wardrobe_order, "quantity": 2}, "regen").get_json()
+    # The second order of the same configuration takes its BOM and documents from the cache.
+    for key in ("regen", "regen-cached"):
+        body = post_order(client, {**wardrobe_order, "quantity": 2}, key).get_json()
+        _check_regenerated(factory, body["number"])
+
+
+def _check_regenerated(factory: sessionmaker[Session], number: str) -> None:
     with factory() as session:
-        order = session.scalars(select(OrderRecord).where(OrderRecord.number == body["number"])).one()
+        order = session.scalars(select(OrderRecord).where(OrderRecord.number == number)).one()
         loaded = load_catalog(session, order.catalog_code, order.version_number)
         assert loaded.content_hash == order.content_hash
         bom = explode(
@@ -342,11 +356,22 @@ def test_an_order_is_validated_once_and_exploded_once(
     monkeypatch.setattr(usecases.orders, "explode", counting_explode)
     monkeypatch.setattr(orders_module, "explode", counting_explode)
     monkeypatch.setattr(explode_module, "rule_violations", counting_rule_violations)
+    current_caches().orders.clear()  # computed orders of this configuration from other tests
     with factory() as session:
         placed = place_order(session, idempotency_key=f"once-{source}", scope="public", **request)
     assert placed.number.startswith("SO-")
     # One explosion, told that the configurator validated the configuration just before.
     assert calls == {"explode": [True], "product rules checked by the explosion": []}
+    # The same configuration ordered again: validation, BOM and documents come from the cache.
+    validations: list[Any] = []
+    monkeypatch.setattr(
+        usecases.orders.Configurator, "validate", lambda *a, **k: validations.append(a) or ()
+    )
+    with factory() as session:
+        again = place_order(session, idempotency_key=f"twice-{source}", scope="public", **request)
+    assert again.number != placed.number and not again.replayed
+    assert calls["explode"] == [True] and validations == []
+    assert current_caches().orders.stats().hits >= 1
 
 
 def test_an_order_from_a_saved_configuration_carries_its_texts_unless_the_order_names_its_own(
@@ -376,3 +401,38 @@ def test_an_order_from_a_saved_configuration_carries_its_texts_unless_the_order_
     )
     assert own.status_code == 201, own.get_json()
     assert engraving_of(own.get_json()["number"]) == {"engraving": "Li Wei"}
+
+
+def test_event_sequences_are_consecutive_in_columns_and_payloads_with_and_without_the_counter_row(
+    client: FlaskClient, factory: sessionmaker[Session], bike_order: dict[str, Any]
+) -> None:
+    # The first order finds no counter row (emptied between tests) and seeds it; the others take
+    # their numbers from it (on PostgreSQL in the statement that inserts the events).
+    numbers = [post_order(client, bike_order, f"seq-{i}").get_json()["number"] for i in range(3)]
+    with factory() as session:
+        events = session.scalars(select(OutboxEvent).order_by(OutboxEvent.id)).all()
+    first = events[0].sequence
+    assert [e.sequence for e in events] == list(range(first, first + 6))
+    assert [e.order_number for e in events] == [n for n in numbers for _ in range(2)]
+    for event in events:
+        payload = json.loads(event.payload)
+        assert payload["sequence"] == event.sequence and payload["order_number"] == event.order_number
+        assert payload["order_sequence"] == event.order_sequence in (1, 2)
+        assert event.payload == json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def test_order_numbers_come_from_the_row_id_past_six_digits(
+    client: FlaskClient, factory: sessionmaker[Session], bike_order: dict[str, Any]
+) -> None:
+    with factory() as session:
+        if session.get_bind().dialect.name != "postgresql":
+            pytest.skip("the id and number in one statement is PostgreSQL's path; SQLite's is tested above")
+        session.execute(text("SELECT setval(pg_get_serial_sequence('orders', 'id'), 999998)"))
+        session.commit()
+    year = datetime.now(UTC).year
+    numbers = [post_order(client, bike_order, f"big-{i}").get_json()["number"] for i in range(2)]
+    assert numbers == [f"SO-{year}-999999", f"SO-{year}-1000000"]
+    with factory() as session:
+        rows = session.scalars(select(OrderRecord).order_by(OrderRecord.id)).all()
+        assert [(r.id, r.number) for r in rows] == [(999999, numbers[0]), (1000000, numbers[1])]
+        assert [p.number for r in rows for p in r.production_orders] == [n.replace("SO-", "PO-") for n in numbers]
