@@ -31,7 +31,7 @@ from threading import Lock
 from typing import Any
 
 from catalog.snapshot import Attribute, AttributeKind, Label, Product, Value
-from configurator.backends.base import Backend, CompileBudgetExceeded, SearchLimitExceeded
+from configurator.backends.base import Backend, CompileBudgetExceeded, SearchLimitExceeded, retracting
 from configurator.backends.ddnnf import Progress
 from configurator.decisions import (
     AnyDecision,
@@ -431,6 +431,11 @@ class _PerValueCosts:
         return self.backend.solve(restrict, fractions)
 
 
+def _zero_rows(domains: Mapping[str, frozenset[Value]] | None) -> dict[str, dict[Value, int]] | None:
+    """Domains as per-value weights of an unweighted pass (every solution weighs 0)."""
+    return None if domains is None else {n: dict.fromkeys(d, 0) for n, d in domains.items()}
+
+
 @dataclass(slots=True)
 class _Click:
     """Weights that order complete configurations the way the state shows them, for pass-based clicks.
@@ -497,7 +502,7 @@ class _Click:
         each = getattr(self.backend, "value_costs_each", None)
         passes: list[tuple[tuple[bool, ...], Mapping[str, Mapping[Value, int]] | None,
                            Mapping[str, Mapping[Value, int]] | None]] = []
-        lifted_ok = each is not None
+        lifted_ok = True
         for combo in self.combos:
             _check_budget()
             r = self._with(restrict, combo)
@@ -572,9 +577,13 @@ class _Click:
         from the same passes, the same per variable with its own restriction lifted."""
         if not self.weights:
             # No price weights and no defaults: every solution weighs the same, so the passes
-            # reduce to propagation (the backend's fastest query).
-            domains = self.backend.propagate(r)
-            return (None if domains is None else {n: dict.fromkeys(d, 0) for n, d in domains.items()}), None
+            # reduce to propagation (the backend's fastest query), with the retracted domains
+            # from the same passes when the backend gives them.
+            both = retracting(self.backend)
+            if both is not None:
+                domains, each_domain = both.propagate_each(r)
+                return _zero_rows(domains), _zero_rows(each_domain)
+            return _zero_rows(self.backend.propagate(r)), None
         if each is not None:
             found: tuple[Any, Any] = each(r, self.weights)
             return found
@@ -834,7 +843,13 @@ class Configurator:
             if settled is None:
                 raise NoValidConfiguration(self.product.code)
         price = self._price(settled.final)
-        attributes = tuple(self._attribute_state(a, effective, settled, price.total) for a in self.product.attributes)
+        # The alternatives of decided attributes: every variable's domain with its own restriction
+        # retracted, in one query when the backend gives it (else one propagation per decided attribute).
+        both = retracting(self.backend)
+        each = both.propagate_each(self._restrict(effective))[1] if both is not None else None
+        attributes = tuple(
+            self._attribute_state(a, effective, settled, price.total, each) for a in self.product.attributes
+        )
         missing = tuple(
             a.code for a in self.product.attributes
             if any(len(settled.base[n]) != 1 for n in self._attr_vars[a.code])
@@ -1037,7 +1052,12 @@ class Configurator:
         return None
 
     def _attribute_state(
-        self, attr: Attribute, decisions: tuple[AnyDecision, ...], settled: _Settled, total: Decimal
+        self,
+        attr: Attribute,
+        decisions: tuple[AnyDecision, ...],
+        settled: _Settled,
+        total: Decimal,
+        each: Mapping[str, frozenset[Value]] | None = None,
     ) -> AttributeState:
         names = self._attr_vars[attr.code]
         own = [d for d in decisions if d.attribute == attr.code]
@@ -1052,7 +1072,7 @@ class Configurator:
         if attr.kind is AttributeKind.SET:
             values = self._set_values(attr, decisions, own, settled, total)
         else:
-            values = self._single_values(attr, decisions, own, settled, total, source)
+            values = self._single_values(attr, decisions, own, settled, total, source, each)
         return AttributeState(attr.code, attr.kind, value, source, values)
 
     def _delta(self, decisions: tuple[AnyDecision, ...], extra: AnyDecision, total: Decimal) -> Decimal | None:
@@ -1068,13 +1088,18 @@ class Configurator:
         settled: _Settled,
         total: Decimal,
         source: str | None,
+        each: Mapping[str, frozenset[Value]] | None = None,
     ) -> tuple[ValueState, ...]:
         name = attr.code
         if own:
-            # The buyer may switch: what is possible once their own choice is set aside.
-            others = [d for d in decisions if d.attribute != name]
-            domain = self.backend.propagate(self._restrict(others))
-            possible = domain[name] if domain is not None else frozenset()
+            # The buyer may switch: what is possible once their own choice is set aside (decisions
+            # on an attribute restrict its variable alone, so this is its retracted domain).
+            if each is not None:
+                possible = each[name]
+            else:
+                others = [d for d in decisions if d.attribute != name]
+                domain = self.backend.propagate(self._restrict(others))
+                possible = domain[name] if domain is not None else frozenset()
         else:
             possible = settled.base[name]
         fixed = next(iter(settled.final[name])) if len(settled.final[name]) == 1 else None

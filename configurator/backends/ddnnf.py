@@ -568,6 +568,95 @@ class _Ddnnf:
         supported[2 * free + 1] = ok[2 * free + 1]
         return self._domains_of(supported, ok)
 
+    def propagate_each(
+        self, restrict: Restriction
+    ) -> tuple[dict[str, frozenset[Value]] | None, dict[str, frozenset[Value]] | None]:
+        """``propagate``, and per variable the values that extend to a solution under the restrictions
+        of every *other* variable (its own restriction retracted), from one bottom-up and one top-down
+        pass: the Boolean partial derivatives of the circuit (Darwiche's differential approach).
+
+        ``_ok`` puts the evidence on a variable only on its own literals: on the positive "this value"
+        literals of a multi-valued variable (a solution holds exactly one of them) and on the one
+        literal a two-valued variable forbids. The derivative with respect to a value's literal is the
+        disjunction, over the proof trees holding that literal, of the rest of the tree under the
+        evidence; by decomposability the rest holds no other literal of the variable, so this is
+        "some solution takes this value under the other variables' restrictions". A free variable of
+        a gap (or of the whole circuit) holds either literal at once, so both get the derivative of
+        the gap. Top-down: the derivative of a child through an arc is its parent's, with the arc's
+        literals allowed and, under an and-node, every sibling arc alive (dead arcs counted per node);
+        a literal's, the arc's, with the arc's other literals allowed and its child satisfiable.
+
+        The first answer is ``None`` when ``restrict`` has no solution; the second is computed then
+        too (retracting a restriction may make it feasible) and is ``None`` only when ``restrict``
+        leaves some variable no value at all.
+        """
+        ok = self._ok(restrict)
+        if ok is None:
+            if self.cnf.unsat and self._leaves_a_value(restrict):
+                # The model itself has no solution: retracting a restriction does not change that.
+                return None, dict.fromkeys(self._plan().names, frozenset())
+            return None, None
+        bad = ~ok[self.lit_index]
+        cs = np.concatenate([[0], np.cumsum(bad, dtype=np.int64)])
+        arc_bad = cs[self.lit_ptr[1:]] - cs[self.lit_ptr[:-1]]
+        arc_ok = arc_bad == 0
+        sat = self._sat(arc_ok)
+        n_arcs = len(self.parent)
+        deriv = np.zeros(len(sat), dtype=np.bool_)
+        deriv[self.root] = True
+        through = np.zeros(n_arcs, dtype=np.bool_)
+        """Per arc: its parent's derivative with every sibling arc alive under an and-node."""
+        for (lo, hi, starts, _parents), (seg_len, under_and) in zip(
+            reversed(self.level_slices), reversed(self._level_plan()), strict=True
+        ):
+            if hi == lo:
+                continue
+            children = self.child[lo:hi]
+            dead = ~(arc_ok[lo:hi] & sat[children])
+            t = deriv[self.parent[lo:hi]]
+            if under_and.any():
+                dead_n = np.add.reduceat(dead.astype(np.int64), starts)
+                others_dead = np.repeat(dead_n, seg_len) - dead
+                t &= ~under_and | (others_dead == 0)
+            through[lo:hi] = t
+            deriv[children[t & arc_ok[lo:hi]]] = True
+        live = through & sat[self.child]
+        retracted = np.zeros(len(ok), dtype=np.bool_)
+        # A literal: its arc's derivative, the arc's other literals allowed.
+        on = live[self.lit_arc] & (arc_bad[self.lit_arc] == bad)
+        retracted[self.lit_index[on]] = True
+        free = self.gap_vars[(live & arc_ok)[self.gap_arc]]
+        root_sat = bool(sat[self.root])
+        if root_sat:
+            free = np.concatenate([free, self.root_free])
+        retracted[2 * free] = True
+        retracted[2 * free + 1] = True
+        domains = self._domains_of(retracted & ok, ok) if root_sat else None
+        each = self._domains_of(retracted, ok)
+        if not root_sat:
+            # A one-value variable is never restricted here (``_ok`` would have answered None):
+            # retracting its restriction changes nothing, and there is no solution.
+            for i in self._single_value_vars():
+                each[self.model.variables[i].name] = frozenset()
+        return domains, each
+
+    def _leaves_a_value(self, restrict: Restriction) -> bool:
+        """Whether ``restrict`` keeps some domain value of every variable it names."""
+        variables, position = self.model.variables, self._position()
+        return all(any(x in kept for x in variables[position[n]].domain) for n, kept in restrict.items())
+
+    def _level_plan(self) -> list[tuple[IntArray, BoolArray]]:
+        """Per entry of ``level_slices``: the arc count of each segment, and per arc whether its
+        parent is an and-node (built once)."""
+        cached: list[tuple[IntArray, BoolArray]] | None = getattr(self, "_level_plan_cache", None)
+        if cached is None:
+            cached = []
+            for lo, hi, starts, _parents in self.level_slices:
+                seg_len = np.diff(np.concatenate([starts, [hi - lo]])).astype(np.int64)
+                cached.append((seg_len, ~self.is_or[self.parent[lo:hi]]))
+            self._level_plan_cache = cached
+        return cached
+
     def _domains_of(self, supported: BoolArray, ok: BoolArray) -> dict[str, frozenset[Value]]:
         """Per model variable, the values whose literal is ``supported`` (vectorised over the
         two-value variables: each picks one of its four possible domains)."""
@@ -1060,6 +1149,12 @@ class DdnnfBackend:
 
     def propagate(self, restrict: Restriction) -> dict[str, frozenset[Value]] | None:
         return self._d.propagate(restrict)
+
+    def propagate_each(
+        self, restrict: Restriction
+    ) -> tuple[dict[str, frozenset[Value]] | None, dict[str, frozenset[Value]] | None]:
+        """``propagate``, and per variable its domain with its own restriction retracted (one pass)."""
+        return self._d.propagate_each(restrict)
 
     def count(self, restrict: Restriction) -> int:
         return self._d.count(restrict)

@@ -1412,6 +1412,20 @@ class MddBackend:
         restriction lifted (computed also when ``restrict`` has no solution)."""
         return self._d.value_costs_each(restrict, weights)
 
+    def propagate_each(
+        self, restrict: Restriction
+    ) -> tuple[dict[str, frozenset[Value]] | None, dict[str, frozenset[Value]] | None]:
+        """``propagate``, and per variable its domain with its own restriction retracted: the values
+        of :meth:`value_costs_each` without weights (one forward and one backward pass)."""
+        if self._d.empty and self._d.masks(restrict) is not None:
+            # The model itself has no solution: retracting a restriction does not change that.
+            return None, {v.name: frozenset() for v in self.model.variables}
+        first, lifted = self._d.value_costs_each(restrict, {})
+        domains = None if first is None else {n: frozenset(row) for n, row in first.items()}
+        if lifted is None:
+            return domains, None
+        return domains, {v.name: frozenset(lifted[v.name]) for v in self.model.variables}
+
     def min_solution(
         self, restrict: Restriction, weights: Mapping[str, Mapping[Value, int]]
     ) -> dict[str, Value] | None:
