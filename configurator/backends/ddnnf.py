@@ -78,6 +78,11 @@ _PAIRWISE_MAX = 6
 Progress = Callable[[str, float], None]
 """Called about once a second while compiling, with a phase name and the seconds spent so far."""
 
+_NP_INF = 1 << 60
+"""Infinite cost in the numpy min-plus passes."""
+_NP_BOUND = 1 << 58
+"""Largest total weight the numpy passes take (sums stay below ``_NP_INF`` and far from overflow)."""
+
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
@@ -916,6 +921,154 @@ class _Ddnnf:
             out[var.name] = row
         return out
 
+    def value_costs_each(
+        self, restrict: Restriction, weights: Mapping[str, Mapping[Value, int]]
+    ) -> tuple[dict[str, dict[Value, int]] | None, dict[str, dict[Value, int]] | None]:
+        """:meth:`value_costs`, and per variable the same with *its own* restriction retracted (every
+        other restriction kept), from one bottom-up and one top-down pass on numpy arrays: the min-plus
+        partial derivatives of the circuit (as :meth:`propagate_each` in the Boolean semiring).
+
+        A literal's retracted cost is the least cost of a proof tree holding it, with the evidence on
+        its arc's *other* literals kept: the outside cost of its arc (its parent's outside cost plus,
+        under an and-node, the sibling arcs' least costs), the arc's literals and gaps, and its child's
+        least cost. The first answer is ``None`` when ``restrict`` has no solution, the second only when
+        ``restrict`` leaves some variable no value at all. Negative weights, or weights whose sum could
+        leave 64-bit integers, take the exact Python-int passes (and then no retracted answer: ``None``).
+        """
+        check_weights(self.model, {name: {} for name in weights})
+        ok = self._ok(restrict)
+        if ok is None:
+            if self.cnf.unsat and self._leaves_a_value(restrict):
+                return None, {name: {} for name in self._plan().names}
+            return None, None
+        costs = self._np_costs(weights)
+        if costs is None:
+            return self.value_costs(restrict, weights), None
+        lit_cost, constant = costs
+        inf = _NP_INF
+        # Free variables of a gap cost their cheaper allowed value.
+        free_cost = np.zeros(self.cnf.nvars + 1, dtype=np.int64)
+        fv = self.freeable
+        if len(fv):
+            neg = np.where(ok[2 * fv], lit_cost[2 * fv], inf)
+            pos = np.where(ok[2 * fv + 1], lit_cost[2 * fv + 1], inf)
+            free_cost[fv] = np.minimum(neg, pos)
+        bad = ~ok[self.lit_index]
+        cs = np.concatenate([[0], np.cumsum(bad, dtype=np.int64)])
+        arc_bad = cs[self.lit_ptr[1:]] - cs[self.lit_ptr[:-1]]
+        arc_ok = arc_bad == 0
+        cs = np.concatenate([[0], np.cumsum(lit_cost[self.lit_index], dtype=np.int64)])
+        own = cs[self.lit_ptr[1:]] - cs[self.lit_ptr[:-1]]
+        """Per arc: its literals' costs (allowed or not) and its gap's free variables' costs."""
+        if len(self.gap_vars):
+            cs = np.concatenate([[0], np.cumsum(free_cost[self.gap_vars], dtype=np.int64)])
+            own += cs[self.gap_ptr[1:]] - cs[self.gap_ptr[:-1]]
+        best = np.where(self.leaf_sat, 0, inf).astype(np.int64)
+        sums: list[tuple[IntArray, IntArray, BoolArray, IntArray]] = []
+        plan = self._level_plan()
+        for (lo, hi, starts, parents), (_seg_len, under_and) in zip(self.level_slices, plan, strict=True):
+            if hi == lo:
+                sums.append((own[:0], own[:0], arc_ok[:0], own[:0]))
+                continue
+            below = best[self.child[lo:hi]]
+            dead = ~arc_ok[lo:hi] | (below >= inf)
+            c = np.where(dead, 0, below + own[lo:hi])
+            dead_n = np.add.reduceat(dead.astype(np.int64), starts)
+            total = np.add.reduceat(c, starts)
+            least = np.minimum.reduceat(np.where(dead, inf, c), starts)
+            best[parents] = np.where(self.is_or[parents], least, np.where(dead_n > 0, inf, total))
+            sums.append((c, dead_n, dead, total))
+        root_extra = constant + int(free_cost[self.root_free].sum())
+        outside = np.full(len(best), inf, dtype=np.int64)
+        outside[self.root] = root_extra
+        base = np.full(len(self.parent), inf, dtype=np.int64)
+        """Per arc: the least cost of everything outside it in a proof tree through it."""
+        for (lo, hi, _starts, _parents), (seg_len, under_and), (c, dead_n, dead, total) in zip(
+            reversed(self.level_slices), reversed(plan), reversed(sums), strict=True
+        ):
+            if hi == lo:
+                continue
+            out_p = outside[self.parent[lo:hi]]
+            b = out_p
+            if under_and.any():
+                others_dead = np.repeat(dead_n, seg_len) - dead
+                others = np.repeat(total, seg_len) - c
+                b = np.where(under_and, np.where(others_dead == 0, out_p + others, inf), out_p)
+            b = np.where(out_p >= inf, inf, b)
+            base[lo:hi] = b
+            reach = arc_ok[lo:hi] & (b < inf)
+            np.minimum.at(outside, self.child[lo:hi][reach], (b + own[lo:hi])[reach])
+        below = best[self.child]
+        live = (base < inf) & (below < inf)
+        through = np.where(live, base + below + own, inf)
+        each = np.full(len(ok), inf, dtype=np.int64)
+        # A literal: its arc's cost with the arc's other literals allowed (its own may be excluded).
+        on = live[self.lit_arc] & (arc_bad[self.lit_arc] == bad)
+        np.minimum.at(each, self.lit_index[on], through[self.lit_arc[on]])
+        g = (live & arc_ok)[self.gap_arc]
+        gv = self.gap_vars[g]
+        if len(gv):
+            gt = through[self.gap_arc[g]] - free_cost[gv]
+            np.minimum.at(each, 2 * gv, gt + lit_cost[2 * gv])
+            np.minimum.at(each, 2 * gv + 1, gt + lit_cost[2 * gv + 1])
+        feasible = bool(best[self.root] < inf)
+        root_total = int(best[self.root]) + root_extra if feasible else inf
+        rf = self.root_free
+        if feasible and len(rf):
+            rt = root_total - free_cost[rf]
+            each[2 * rf] = np.minimum(each[2 * rf], rt + lit_cost[2 * rf])
+            each[2 * rf + 1] = np.minimum(each[2 * rf + 1], rt + lit_cost[2 * rf + 1])
+        lifted = self._cost_rows(each, root_total)
+        if not feasible:
+            return None, lifted
+        return self._cost_rows(np.where(ok, each, inf), root_total), lifted
+
+    def _np_costs(self, weights: Mapping[str, Mapping[Value, int]]) -> tuple[IntArray, int] | None:
+        """Integer cost per literal and the weight of the one-value variables (a constant of every
+        solution, whatever d4 kept of their literals); ``None`` for negative weights or a sum that
+        could leave 64-bit integers."""
+        lit_cost = np.zeros(2 * (self.cnf.nvars + 1), dtype=np.int64)
+        position = self._position()
+        variables = self.model.variables
+        bound = 0
+        constant = 0
+        index: list[int] = []
+        cost: list[int] = []
+        for name, row in weights.items():
+            i = position[name]
+            lits = self.cnf.value_lits[i]
+            values = [int(row.get(x, 0)) for x in variables[i].domain]
+            if not values:
+                continue
+            if min(values) < 0:
+                return None
+            bound += max(values)
+            if len(lits) == 1:
+                constant += values[0]
+                continue
+            index.extend(2 * abs(lit) + (lit > 0) for lit in lits)
+            cost.extend(values)
+        if bound >= _NP_BOUND:
+            return None
+        lit_cost[np.array(index, dtype=np.int64)] = np.array(cost, dtype=np.int64)
+        return lit_cost, constant
+
+    def _cost_rows(self, cost: IntArray, root_total: int) -> dict[str, dict[Value, int]]:
+        """Per model variable, its values' entries of a per-literal cost array (absent: none)."""
+        costs = cost.tolist()
+        out: dict[str, dict[Value, int]] = {}
+        for var, lits in zip(self.model.variables, self.cnf.value_lits, strict=True):
+            if len(lits) == 1:
+                out[var.name] = {var.domain[0]: root_total} if root_total < _NP_INF else {}
+                continue
+            row: dict[Value, int] = {}
+            for x, lit in zip(var.domain, lits, strict=True):
+                c = costs[2 * abs(lit) + (lit > 0)]
+                if c < _NP_INF:
+                    row[x] = c
+            out[var.name] = row
+        return out
+
     def _outside(
         self,
         best: list[int | None],
@@ -1167,6 +1320,13 @@ class DdnnfBackend:
     ) -> dict[str, dict[Value, int]] | None:
         """Least total integer weight of a solution, per variable and value it takes (absent: none)."""
         return self._d.value_costs(restrict, weights)
+
+    def value_costs_each(
+        self, restrict: Restriction, weights: Mapping[str, Mapping[Value, int]]
+    ) -> tuple[dict[str, dict[Value, int]] | None, dict[str, dict[Value, int]] | None]:
+        """:meth:`value_costs` (``None``: no solution) and, per variable, the same with its own
+        restriction retracted (computed also when ``restrict`` has no solution)."""
+        return self._d.value_costs_each(restrict, weights)
 
     def min_solution(
         self, restrict: Restriction, weights: Mapping[str, Mapping[Value, int]]
