@@ -860,9 +860,13 @@ class _Ddnnf:
         self, restrict: Restriction, weights: Mapping[str, Mapping[Value, int]]
     ) -> dict[str, Value] | None:
         """A solution of least total integer weight (ties: the first arc met, no lexicographic order)."""
+        check_weights(self.model, {name: {} for name in weights})
         ok = self._ok(restrict)
         if ok is None:
             return None
+        costs = self._np_costs(weights)
+        if costs is not None:
+            return self._np_cheapest(ok, costs[0], costs[2])
         lit_cost = [0] * (2 * (self.cnf.nvars + 1))
         for var, lits in zip(self.model.variables, self.cnf.value_lits, strict=True):
             for x, lit in zip(var.domain, lits, strict=True):
@@ -932,8 +936,9 @@ class _Ddnnf:
         its arc's *other* literals kept: the outside cost of its arc (its parent's outside cost plus,
         under an and-node, the sibling arcs' least costs), the arc's literals and gaps, and its child's
         least cost. The first answer is ``None`` when ``restrict`` has no solution, the second only when
-        ``restrict`` leaves some variable no value at all. Negative weights, or weights whose sum could
-        leave 64-bit integers, take the exact Python-int passes (and then no retracted answer: ``None``).
+        ``restrict`` leaves some variable no value at all. Costs are 64-bit integers when every total
+        fits, Python ints (object arrays) beyond; negative weights take the per-node Python passes of
+        :meth:`value_costs` (and then no retracted answer: ``None``).
         """
         check_weights(self.model, {name: {} for name in weights})
         ok = self._ok(restrict)
@@ -944,10 +949,10 @@ class _Ddnnf:
         costs = self._np_costs(weights)
         if costs is None:
             return self.value_costs(restrict, weights), None
-        lit_cost, constant = costs
-        inf = _NP_INF
+        lit_cost, constant, inf = costs
+        dt = lit_cost.dtype
         # Free variables of a gap cost their cheaper allowed value.
-        free_cost = np.zeros(self.cnf.nvars + 1, dtype=np.int64)
+        free_cost = np.zeros(self.cnf.nvars + 1, dtype=dt)
         fv = self.freeable
         if len(fv):
             neg = np.where(ok[2 * fv], lit_cost[2 * fv], inf)
@@ -957,31 +962,18 @@ class _Ddnnf:
         cs = np.concatenate([[0], np.cumsum(bad, dtype=np.int64)])
         arc_bad = cs[self.lit_ptr[1:]] - cs[self.lit_ptr[:-1]]
         arc_ok = arc_bad == 0
-        cs = np.concatenate([[0], np.cumsum(lit_cost[self.lit_index], dtype=np.int64)])
+        cs = np.concatenate([[0], np.cumsum(lit_cost[self.lit_index], dtype=dt)])
         own = cs[self.lit_ptr[1:]] - cs[self.lit_ptr[:-1]]
         """Per arc: its literals' costs (allowed or not) and its gap's free variables' costs."""
         if len(self.gap_vars):
-            cs = np.concatenate([[0], np.cumsum(free_cost[self.gap_vars], dtype=np.int64)])
+            cs = np.concatenate([[0], np.cumsum(free_cost[self.gap_vars], dtype=dt)])
             own += cs[self.gap_ptr[1:]] - cs[self.gap_ptr[:-1]]
-        best = np.where(self.leaf_sat, 0, inf).astype(np.int64)
-        sums: list[tuple[IntArray, IntArray, BoolArray, IntArray]] = []
+        best, sums = self._np_up(own, arc_ok, inf)
         plan = self._level_plan()
-        for (lo, hi, starts, parents), (_seg_len, under_and) in zip(self.level_slices, plan, strict=True):
-            if hi == lo:
-                sums.append((own[:0], own[:0], arc_ok[:0], own[:0]))
-                continue
-            below = best[self.child[lo:hi]]
-            dead = ~arc_ok[lo:hi] | (below >= inf)
-            c = np.where(dead, 0, below + own[lo:hi])
-            dead_n = np.add.reduceat(dead.astype(np.int64), starts)
-            total = np.add.reduceat(c, starts)
-            least = np.minimum.reduceat(np.where(dead, inf, c), starts)
-            best[parents] = np.where(self.is_or[parents], least, np.where(dead_n > 0, inf, total))
-            sums.append((c, dead_n, dead, total))
         root_extra = constant + int(free_cost[self.root_free].sum())
-        outside = np.full(len(best), inf, dtype=np.int64)
+        outside = np.full(len(best), inf, dtype=dt)
         outside[self.root] = root_extra
-        base = np.full(len(self.parent), inf, dtype=np.int64)
+        base = np.full(len(self.parent), inf, dtype=dt)
         """Per arc: the least cost of everything outside it in a proof tree through it."""
         for (lo, hi, _starts, _parents), (seg_len, under_and), (c, dead_n, dead, total) in zip(
             reversed(self.level_slices), reversed(plan), reversed(sums), strict=True
@@ -1001,7 +993,7 @@ class _Ddnnf:
         below = best[self.child]
         live = (base < inf) & (below < inf)
         through = np.where(live, base + below + own, inf)
-        each = np.full(len(ok), inf, dtype=np.int64)
+        each = np.full(len(ok), inf, dtype=dt)
         # A literal: its arc's cost with the arc's other literals allowed (its own may be excluded).
         on = live[self.lit_arc] & (arc_bad[self.lit_arc] == bad)
         np.minimum.at(each, self.lit_index[on], through[self.lit_arc[on]])
@@ -1018,16 +1010,84 @@ class _Ddnnf:
             rt = root_total - free_cost[rf]
             each[2 * rf] = np.minimum(each[2 * rf], rt + lit_cost[2 * rf])
             each[2 * rf + 1] = np.minimum(each[2 * rf + 1], rt + lit_cost[2 * rf + 1])
-        lifted = self._cost_rows(each, root_total)
+        lifted = self._cost_rows(each, root_total, inf)
         if not feasible:
             return None, lifted
-        return self._cost_rows(np.where(ok, each, inf), root_total), lifted
+        return self._cost_rows(np.where(ok, each, inf), root_total, inf), lifted
 
-    def _np_costs(self, weights: Mapping[str, Mapping[Value, int]]) -> tuple[IntArray, int] | None:
-        """Integer cost per literal and the weight of the one-value variables (a constant of every
-        solution, whatever d4 kept of their literals); ``None`` for negative weights or a sum that
-        could leave 64-bit integers."""
-        lit_cost = np.zeros(2 * (self.cnf.nvars + 1), dtype=np.int64)
+    def _np_up(
+        self, own: IntArray, arc_ok: BoolArray, inf: int, choice: IntArray | None = None
+    ) -> tuple[IntArray, list[tuple[IntArray, IntArray, BoolArray, IntArray]]]:
+        """Bottom-up least cost per node (``inf``: none) given each arc's own cost, and per level
+        the arcs' costs (0 when dead), the dead arcs per node, the dead mask and the sum per node.
+        With ``choice``, the first least-cost arc of every or-node is written into it."""
+
+        best = np.full(len(self.is_or), inf, dtype=own.dtype)
+        best[self.leaf_sat] = 0
+        sums: list[tuple[IntArray, IntArray, BoolArray, IntArray]] = []
+        for lo, hi, starts, parents in self.level_slices:
+            if hi == lo:
+                sums.append((own[:0], own[:0], arc_ok[:0], own[:0]))
+                continue
+            below = best[self.child[lo:hi]]
+            dead = ~arc_ok[lo:hi] | (below >= inf)
+            c = np.where(dead, 0, below + own[lo:hi])
+            dead_n = np.add.reduceat(dead.astype(np.int64), starts)
+            total = np.add.reduceat(c, starts)
+            masked = np.where(dead, inf, c)
+            least = np.minimum.reduceat(masked, starts)
+            best[parents] = np.where(self.is_or[parents], least, np.where(dead_n > 0, inf, total))
+            if choice is not None:
+                seg_len = self._level_plan()[len(sums)][0]
+                first = np.where(masked == np.repeat(least, seg_len), np.arange(lo, hi), len(self.parent))
+                choice[parents] = np.minimum.reduceat(first, starts)
+            sums.append((c, dead_n, dead, total))
+        return best, sums
+
+    def _np_cheapest(self, ok: BoolArray, lit_cost: IntArray, inf: int) -> dict[str, Value] | None:
+        """:meth:`_cheapest` on numpy arrays (the same solution: ties go to the first arc met)."""
+
+        fv = self.freeable
+        free_cost = np.zeros(self.cnf.nvars + 1, dtype=lit_cost.dtype)
+        free_pick = np.zeros(self.cnf.nvars + 1, dtype=np.int64)
+        if len(fv):
+            neg = np.where(ok[2 * fv], lit_cost[2 * fv], inf)
+            pos = np.where(ok[2 * fv + 1], lit_cost[2 * fv + 1], inf)
+            free_cost[fv] = np.minimum(neg, pos)
+            free_pick[fv] = pos < neg
+        arc_ok = self._arc_ok(ok)
+        cs = np.concatenate([[0], np.cumsum(lit_cost[self.lit_index], dtype=lit_cost.dtype)])
+        own = cs[self.lit_ptr[1:]] - cs[self.lit_ptr[:-1]]
+        if len(self.gap_vars):
+            cs = np.concatenate([[0], np.cumsum(free_cost[self.gap_vars], dtype=lit_cost.dtype)])
+            own += cs[self.gap_ptr[1:]] - cs[self.gap_ptr[:-1]]
+        choice = np.full(len(self.is_or), -1, dtype=np.int64)
+        best, _sums = self._np_up(own, arc_ok, inf, choice)
+        if best[self.root] >= inf:
+            return None
+        reach = np.zeros(len(best), dtype=np.bool_)
+        reach[self.root] = True
+        used = np.zeros(len(self.parent), dtype=np.bool_)
+        for (lo, hi, _starts, _parents), (_seg_len, under_and) in zip(
+            reversed(self.level_slices), reversed(self._level_plan()), strict=True
+        ):
+            if hi == lo:
+                continue
+            ps = self.parent[lo:hi]
+            u = reach[ps] & (under_and | (choice[ps] == np.arange(lo, hi)))
+            used[lo:hi] = u
+            reach[self.child[lo:hi][u]] = True
+        value = np.full(self.cnf.nvars + 1, -1, dtype=np.int64)
+        lits = self.lits[used[self.lit_arc]]
+        value[np.abs(lits)] = lits > 0
+        free = np.concatenate([self.gap_vars[used[self.gap_arc]], self.root_free])
+        value[free] = free_pick[free]
+        return self._solution_of(value.tolist())
+
+    def _np_costs(self, weights: Mapping[str, Mapping[Value, int]]) -> tuple[IntArray, int, int] | None:
+        """Cost per literal, the weight of the one-value variables (a constant of every solution,
+        whatever d4 kept of their literals) and a cost above every total ("none"); ``None`` for
+        negative weights. 64-bit integers when the totals fit, Python ints (object arrays) beyond."""
         position = self._position()
         variables = self.model.variables
         bound = 0
@@ -1048,23 +1108,25 @@ class _Ddnnf:
                 continue
             index.extend(2 * abs(lit) + (lit > 0) for lit in lits)
             cost.extend(values)
-        if bound >= _NP_BOUND:
-            return None
-        lit_cost[np.array(index, dtype=np.int64)] = np.array(cost, dtype=np.int64)
-        return lit_cost, constant
+        exact = bound >= _NP_BOUND
+        dt = np.dtype(object) if exact else np.dtype(np.int64)
+        lit_cost = np.zeros(2 * (self.cnf.nvars + 1), dtype=dt)
+        if index:
+            lit_cost[np.array(index, dtype=np.int64)] = np.array(cost, dtype=dt)
+        return lit_cost, constant, (2 * bound + 1 if exact else _NP_INF)
 
-    def _cost_rows(self, cost: IntArray, root_total: int) -> dict[str, dict[Value, int]]:
+    def _cost_rows(self, cost: IntArray, root_total: int, inf: int) -> dict[str, dict[Value, int]]:
         """Per model variable, its values' entries of a per-literal cost array (absent: none)."""
         costs = cost.tolist()
         out: dict[str, dict[Value, int]] = {}
         for var, lits in zip(self.model.variables, self.cnf.value_lits, strict=True):
             if len(lits) == 1:
-                out[var.name] = {var.domain[0]: root_total} if root_total < _NP_INF else {}
+                out[var.name] = {var.domain[0]: root_total} if root_total < inf else {}
                 continue
             row: dict[Value, int] = {}
             for x, lit in zip(var.domain, lits, strict=True):
                 c = costs[2 * abs(lit) + (lit > 0)]
-                if c < _NP_INF:
+                if c < inf:
                     row[x] = c
             out[var.name] = row
         return out
@@ -1191,6 +1253,10 @@ class _Ddnnf:
                 stack.append(child[a])
         for v in self.root_free.tolist():
             value[v] = free_pick[v]
+        return self._solution_of(value)
+
+    def _solution_of(self, value: list[int]) -> dict[str, Value]:
+        """The model's values from a 0 / 1 per CNF variable (-1: not set; a one-value variable needs none)."""
         out: dict[str, Value] = {}
         for var, lits in zip(self.model.variables, self.cnf.value_lits, strict=True):
             if len(lits) == 1:

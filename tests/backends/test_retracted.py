@@ -114,17 +114,19 @@ def test_ddnnf_retracted_costs_match_enumeration(data: st.DataObject) -> None:
 @needs_d4
 @FAST
 @given(data=st.data())
-def test_ddnnf_costs_beyond_64_bits_keep_the_exact_value_costs(data: st.DataObject) -> None:
+def test_ddnnf_costs_beyond_64_bits_stay_exact(data: st.DataObject) -> None:
     model = data.draw(models())
     restrict = data.draw(restrictions(model))
     w = data.draw(int_weights(model))
     big = {n: {x: c << 70 for x, c in row.items()} for n, row in w.items()}
     first, lifted = make_backend(model, prefer="ddnnf").value_costs_each(restrict, big)  # type: ignore[attr-defined]
-    truth = brute_costs_each(model, restrict, big)
-    assert first == truth[0]
-    # The exact passes give no retracted answer (the click then asks per variable), except the
-    # trivial ones: no weight, or a model without solutions.
-    assert lifted is None or lifted == truth[1]
+    assert (first, lifted) == brute_costs_each(model, restrict, big)
+    solution = make_backend(model, prefer="ddnnf").min_solution(restrict, big)  # type: ignore[attr-defined]
+    if first is None:
+        assert solution is None
+    else:
+        least = min(c for row in first.values() for c in row.values())
+        assert sum(big.get(n, {}).get(x, 0) for n, x in solution.items()) == least
 
 
 def _random_restrictions(model: Model, seed: int, n: int) -> list[dict[str, frozenset[Value]]]:
@@ -181,3 +183,32 @@ def test_a_corpus_feature_model_retracted_domains_match_propagation() -> None:
         domains, each = ddnnf.propagate_each(restrict)  # type: ignore[attr-defined]
         assert domains == ddnnf.propagate(restrict)
         assert each == brute_retracted(ddnnf, model, restrict)
+
+
+@needs_d4
+@FAST
+@given(data=st.data())
+def test_ddnnf_min_solution_on_arrays_is_the_least_weight_solution_of_the_exact_pass(data: st.DataObject) -> None:
+    model = data.draw(models())
+    restrict = data.draw(restrictions(model))
+    w = data.draw(int_weights(model))
+    backend = make_backend(model, prefer="ddnnf")
+    got = backend.min_solution(restrict, w)  # type: ignore[attr-defined]
+    solutions = list(BruteBackend(model).solutions(restrict))
+    if not solutions:
+        assert got is None
+        return
+    assert got in solutions
+
+    def weight(s: dict[str, Value]) -> int:
+        return sum(w.get(n, {}).get(x, 0) for n, x in s.items())
+
+    assert weight(got) == min(weight(s) for s in solutions)
+    # The same solution as the exact Python-int pass (ties: the first arc met, both ways).
+    d = backend._d  # type: ignore[attr-defined]
+    ok = d._ok(restrict)
+    lit_cost = [0] * (2 * (d.cnf.nvars + 1))
+    for var, lits in zip(model.variables, d.cnf.value_lits, strict=True):
+        for x, lit in zip(var.domain, lits, strict=True):
+            lit_cost[2 * abs(lit) + (lit > 0)] = int(w.get(var.name, {}).get(x, 0))
+    assert got == d._cheapest(ok, lit_cost)
