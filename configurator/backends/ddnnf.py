@@ -78,6 +78,8 @@ _PAIRWISE_MAX = 6
 Progress = Callable[[str, float], None]
 """Called about once a second while compiling, with a phase name and the seconds spent so far."""
 
+_CODE_BITS = 62
+"""Largest domain whose propagated values are read as one integer bit code."""
 _NP_INF = 1 << 60
 """Infinite cost in the numpy min-plus passes."""
 _NP_BOUND = 1 << 58
@@ -355,6 +357,16 @@ class _OutputPlan:
     pair_neg: IntArray
     pair_pos: IntArray
     others: tuple[tuple[str, tuple[Value, ...], tuple[int, ...]], ...]
+    """One-value variables and domains too large for a bit code: value by value."""
+    multi_names: tuple[str, ...]
+    """Multi-valued variables of at most ``_CODE_BITS`` values: one bit code per variable."""
+    multi_domains: tuple[tuple[Value, ...], ...]
+    multi_index: IntArray
+    """Their "this value" literals' indices, variable after variable."""
+    multi_shift: IntArray
+    multi_starts: IntArray
+    multi_memo: tuple[dict[int, frozenset[Value]], ...]
+    """Per variable, the domain of each bit code met (the same objects click after click)."""
 
 
 class _Ddnnf:
@@ -671,6 +683,18 @@ class _Ddnnf:
             code = supported[plan.pair_neg].astype(np.int64) + 2 * supported[plan.pair_pos]
             for name, options, c in zip(plan.pair_names, plan.pair_options, code.tolist(), strict=True):
                 out[name] = options[c]
+        if len(plan.multi_names):
+            bits = supported[plan.multi_index].astype(np.int64) << plan.multi_shift
+            codes = np.add.reduceat(bits, plan.multi_starts).tolist()
+            for name, domain, memo, c in zip(plan.multi_names, plan.multi_domains, plan.multi_memo, codes, strict=True):
+                fs = memo.get(c)
+                if fs is None:
+                    fs = frozenset(x for k, x in enumerate(domain) if c >> k & 1)
+                    if len(memo) < 4096:
+                        memo[c] = fs
+                out[name] = fs
+        if not plan.others:
+            return out
         sup = supported.tolist()
         okl = ok.tolist()
         for name, domain, lits in plan.others:
@@ -691,6 +715,7 @@ class _Ddnnf:
             neg: list[int] = []
             pos: list[int] = []
             others: list[tuple[str, tuple[Value, ...], tuple[int, ...]]] = []
+            multi: list[tuple[str, tuple[Value, ...], tuple[int, ...]]] = []
             for var, lits in zip(self.model.variables, self.cnf.value_lits, strict=True):
                 if len(lits) == 2 and lits[0] == -lits[1]:
                     a, b = var.domain
@@ -698,11 +723,20 @@ class _Ddnnf:
                     pair_options.append((frozenset(), frozenset({a}), frozenset({b}), frozenset({a, b})))
                     neg.append(2 * abs(lits[0]) + (lits[0] > 0))
                     pos.append(2 * abs(lits[1]) + (lits[1] > 0))
+                elif 1 < len(lits) <= _CODE_BITS:
+                    multi.append((var.name, tuple(var.domain), tuple(lits)))
                 else:
                     others.append((var.name, tuple(var.domain), tuple(lits)))
+            index = [2 * abs(lit) + (lit > 0) for _, _, lits in multi for lit in lits]
+            shift = [k for _, _, lits in multi for k in range(len(lits))]
+            sizes = [len(lits) for _, _, lits in multi]
             plan = self._plan_cache = _OutputPlan(
                 names, tuple(pair_names), tuple(pair_options),
                 np.array(neg, dtype=np.int64), np.array(pos, dtype=np.int64), tuple(others),
+                tuple(m[0] for m in multi), tuple(m[1] for m in multi),
+                np.array(index, dtype=np.int64), np.array(shift, dtype=np.int64),
+                np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64) if sizes else np.zeros(0, np.int64),
+                tuple({} for _ in multi),
             )
         return plan
 
