@@ -21,7 +21,7 @@ import itertools
 import math
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -1058,8 +1058,6 @@ class Configurator:
 
         attributes: list[AttributeState] = []
         missing: list[str] = []
-        # Value states are immutable and repeat from click to click: shared instead of rebuilt.
-        known = self._value_states
         attr_memo = self._attribute_states
 
         def row_of(name: str) -> Mapping[Value, Decimal]:
@@ -1093,17 +1091,9 @@ class Configurator:
                     if hit is not None:
                         attributes.append(hit)
                         continue
-                for v in domain:
-                    t = row.get(v)
-                    if value is not None and v == value:
-                        key: tuple[Any, ...] = (name, v, t is not None, True, source, zero)
-                    else:
-                        key = (name, v, t is not None, False, None, None if t is None else delta_of(t))
-                    vs = known.get(key)
-                    if vs is None:
-                        vs = known[key] = ValueState(*key[1:])
-                    values.append(vs)
-                attr_state = AttributeState(a.code, a.kind, value, source, tuple(values))
+                attr_state = AttributeState(
+                    a.code, a.kind, value, source, self._value_row(name, domain, row, value, source, delta_of)
+                )
                 if memo_key is not None:
                     attr_memo[memo_key] = attr_state
                 attributes.append(attr_state)
@@ -1128,6 +1118,32 @@ class Configurator:
                 missing.append(a.code)
             attributes.append(AttributeState(a.code, a.kind, set_value, set_source, tuple(values)))
         return attributes, missing
+
+    def _value_row(
+        self,
+        name: str,
+        domain: Sequence[Value],
+        row: Mapping[Value, Decimal],
+        value: Value | None,
+        source: str | None,
+        delta_of: Callable[[Decimal], Decimal],
+    ) -> tuple[ValueState, ...]:
+        """The value states of a single-valued attribute from its row of totals."""
+        zero = Decimal("0.00")
+        # Value states are immutable and repeat from click to click: shared instead of rebuilt.
+        known = self._value_states
+        values: list[ValueState] = []
+        for v in domain:
+            t = row.get(v)
+            if value is not None and v == value:
+                key: tuple[Any, ...] = (name, v, t is not None, True, source, zero)
+            else:
+                key = (name, v, t is not None, False, None, None if t is None else delta_of(t))
+            vs = known.get(key)
+            if vs is None:
+                vs = known[key] = ValueState(*key[1:])
+            values.append(vs)
+        return tuple(values)
 
     def _source(self, name: str, settled: _Settled) -> str | None:
         if name in settled.restrict and name not in settled.defaulted:
