@@ -458,6 +458,11 @@ class _Ddnnf:
         """d4's output as read, kept for ``configurator.artifacts`` (None when built from one)."""
         self._plan_cache: _OutputPlan | None = None
         self._position_cache: dict[str, int] | None = None
+        # What every click reads and no restriction changes, built with the circuit rather than by
+        # the first click: the output plan, the per-level arc plan, the unrestricted node counts.
+        self._plan()
+        self._level_plan()
+        self._base_counts()
 
     def _free_gaps(self, model: Model, cnf: Cnf, children_of: list[list[int]]) -> None:
         """Per or-arc, the two-value model variables free on it; and the ones free everywhere."""
