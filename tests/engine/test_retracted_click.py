@@ -95,3 +95,30 @@ def test_the_click_by_retracted_domains_equals_the_click_per_decided_attribute(s
             if step is None:
                 break
             decisions.append(step)
+
+
+def test_a_price_the_passes_cannot_write_still_shows_the_switches_of_the_exhaustive_model() -> None:
+    """More conditional percentages than the passes take: the click prices value by value and reads
+    decided attributes' alternatives from one ``propagate_each``; it shows what the exhaustive model does."""
+    from catalog.snapshot import Label, PriceRule
+
+    from .conftest import bike_model, bike_product
+    from .fake_backend import ExhaustiveBackend
+    from .test_engine import PRICES
+
+    extra = tuple(
+        PriceRule(f"p{k}", Label(f"P{k}"), when=when, percent=str(k + 1))
+        for k, when in enumerate(["rack", "frame == carbon", "gears == 9", "has(acc, lights)", "not rack"])
+    )
+    product = bike_product(PRICES + extra)
+    reference = Configurator(product, solver=ExhaustiveBackend(bike_model()))
+    assert reference._click() is None  # the per-value path
+    scenarios: list[list[Decision | SetElement]] = [
+        [Decision("frame", "carbon")],
+        [Decision("gears", 9), Decision("rack", True)],
+        [SetElement("acc", "lights"), Decision("frame", "steel"), Decision("gears", 3)],
+    ]
+    for backend in COMPILED:
+        real = Configurator(product, backend=backend, catalog_key="test-retracted-click-percent")
+        for decisions in scenarios:
+            assert real.state(decisions) == reference.state(decisions)
