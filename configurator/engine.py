@@ -21,7 +21,7 @@ import itertools
 import math
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -31,7 +31,13 @@ from threading import Lock
 from typing import Any
 
 from catalog.snapshot import Attribute, AttributeKind, Label, Product, Value
-from configurator.backends.base import Backend, CompileBudgetExceeded, SearchLimitExceeded
+from configurator.backends.base import (
+    Backend,
+    CompileBudgetExceeded,
+    RetractingBackend,
+    SearchLimitExceeded,
+    retracting,
+)
 from configurator.backends.ddnnf import Progress
 from configurator.decisions import (
     AnyDecision,
@@ -431,6 +437,51 @@ class _PerValueCosts:
         return self.backend.solve(restrict, fractions)
 
 
+class _Uniform(Mapping[Value, Any]):
+    """A row of an unweighted pass: every value of ``domain`` has the one ``total`` (a mapping that
+    keeps the domain instead of building a dict per variable and click)."""
+
+    __slots__ = ("domain", "total")
+
+    def __init__(self, domain: frozenset[Value], total: Any) -> None:
+        self.domain = domain
+        self.total = total
+
+    def __getitem__(self, value: Value) -> Any:
+        if value in self.domain:
+            return self.total
+        raise KeyError(value)
+
+    def get(self, value: Value, default: Any = None) -> Any:
+        return self.total if value in self.domain else default
+
+    def __contains__(self, value: object) -> bool:
+        return value in self.domain
+
+    def __len__(self) -> int:
+        return len(self.domain)
+
+    def __iter__(self) -> Iterator[Value]:
+        return iter(self.domain)
+
+
+def _uniform(row: Mapping[Value, Any], total: Any) -> _Uniform:
+    """``row``'s values, each with ``total``."""
+    return _Uniform(row.domain if type(row) is _Uniform else frozenset(row), total)
+
+
+def _distinct_totals(row: Mapping[Value, Any]) -> int:
+    """How many different totals ``row`` holds."""
+    if type(row) is _Uniform:
+        return 1 if row.domain else 0
+    return len(set(row.values()))
+
+
+def _zero_rows(domains: Mapping[str, frozenset[Value]] | None) -> dict[str, Mapping[Value, int]] | None:
+    """Domains as per-value weights of an unweighted pass (every solution weighs 0)."""
+    return None if domains is None else {n: _Uniform(d, 0) for n, d in domains.items()}
+
+
 @dataclass(slots=True)
 class _Click:
     """Weights that order complete configurations the way the state shows them, for pass-based clicks.
@@ -489,15 +540,19 @@ class _Click:
 
     def best(
         self, restrict: Mapping[str, frozenset[Value]]
-    ) -> tuple[dict[str, frozenset[Value]], dict[str, dict[Value, Decimal]], dict[str, dict[Value, Decimal]] | None] | None:
+    ) -> tuple[dict[str, frozenset[Value]], dict[str, Mapping[Value, Decimal]], dict[str, Mapping[Value, Decimal]] | None] | None:
         """The restriction (with flags) of the configuration to show; per attribute variable and value
         the total shown after choosing it; and, when the backend gives it from the same passes, the
         same with that variable's own restriction lifted. ``None`` when ``restrict`` has no solution."""
+        if not self.weights and len(self.combos) == 1:
+            both = retracting(self.backend)
+            if both is not None:
+                return self._best_unweighted(both, restrict)
         chosen: tuple[tuple[int, int], dict[str, frozenset[Value]]] | None = None
         each = getattr(self.backend, "value_costs_each", None)
         passes: list[tuple[tuple[bool, ...], Mapping[str, Mapping[Value, int]] | None,
                            Mapping[str, Mapping[Value, int]] | None]] = []
-        lifted_ok = each is not None
+        lifted_ok = True
         for combo in self.combos:
             _check_budget()
             r = self._with(restrict, combo)
@@ -520,9 +575,28 @@ class _Click:
             lifted = self._totals([(combo, lc) for combo, _, lc in passes if lc is not None])
         return chosen[1], per_value, lifted
 
+    def _best_unweighted(
+        self, backend: RetractingBackend, restrict: Mapping[str, frozenset[Value]]
+    ) -> tuple[dict[str, frozenset[Value]], dict[str, Mapping[Value, Decimal]], dict[str, Mapping[Value, Decimal]] | None] | None:
+        """:meth:`best` when every solution weighs the same and there is one pass: one query for the
+        domains and the retracted domains, one total for every value."""
+        _check_budget()
+        combo = self.combos[0]
+        r = self._with(restrict, combo)
+        domains, each = backend.propagate_each(r)
+        if domains is None:
+            return None
+        same = Decimal(self._key(0, combo)[1]).scaleb(-2)
+        per_value: dict[str, Mapping[Value, Decimal]] = {n: _Uniform(domains[n], same) for n in self.names}
+        lifted: dict[str, Mapping[Value, Decimal]] | None = None
+        if each is not None:
+            # Only the restricted variables' rows are asked for (a click replaces their decision).
+            lifted = {n: _Uniform(each[n], same) for n in restrict if n in per_value}
+        return r, per_value, lifted
+
     def _totals(
         self, tables: Sequence[tuple[tuple[bool, ...], Mapping[str, Mapping[Value, int]]]]
-    ) -> dict[str, dict[Value, Decimal]]:
+    ) -> dict[str, Mapping[Value, Decimal]]:
         """Per attribute variable and value, the least shown total over the passes (one per combination of
         conditional percentages), as money."""
         memo: dict[tuple[int, tuple[bool, ...]], tuple[int, int]] = {}
@@ -540,12 +614,12 @@ class _Click:
                 m = money[cents] = Decimal(cents).scaleb(-2)
             return m
 
-        out: dict[str, dict[Value, Decimal]] = {}
+        out: dict[str, Mapping[Value, Decimal]] = {}
         if len(tables) == 1:
             combo, costs = tables[0]
             if not self.weights:  # every solution weighs 0: one total for every value
                 same = as_money(key(0, combo)[1])
-                return {name: dict.fromkeys(costs[name], same) for name in self.names}
+                return {name: _uniform(costs[name], same) for name in self.names}
             for name in self.names:
                 row = costs[name]
                 values = set(row.values())
@@ -572,15 +646,19 @@ class _Click:
         from the same passes, the same per variable with its own restriction lifted."""
         if not self.weights:
             # No price weights and no defaults: every solution weighs the same, so the passes
-            # reduce to propagation (the backend's fastest query).
-            domains = self.backend.propagate(r)
-            return (None if domains is None else {n: dict.fromkeys(d, 0) for n, d in domains.items()}), None
+            # reduce to propagation (the backend's fastest query), with the retracted domains
+            # from the same passes when the backend gives them.
+            both = retracting(self.backend)
+            if both is not None:
+                domains, each_domain = both.propagate_each(r)
+                return _zero_rows(domains), _zero_rows(each_domain)
+            return _zero_rows(self.backend.propagate(r)), None
         if each is not None:
             found: tuple[Any, Any] = each(r, self.weights)
             return found
         return self.backend.value_costs(r, self.weights), None
 
-    def values_without(self, restrict: Mapping[str, frozenset[Value]], name: str) -> dict[Value, Decimal]:
+    def values_without(self, restrict: Mapping[str, frozenset[Value]], name: str) -> Mapping[Value, Decimal]:
         """The totals after choosing each value of ``name`` under ``restrict`` (one variable's row of
         :meth:`best`; without weights, one propagation per combination)."""
         _check_budget()
@@ -674,6 +752,9 @@ class Configurator:
                 self._rule_order.append(c.rule_id)
         self._click_cache: _Click | bool | None = None
         self._value_states: dict[tuple[Any, ...], ValueState] = {}
+        self._attribute_states: dict[tuple[Any, ...], AttributeState] = {}
+        """States of single-valued attributes whose values share one total, by what they are built
+        from (the attribute, its possible values, the total's delta, the shown value and source)."""
         self._attr_plan = tuple(
             (a, a.kind is AttributeKind.SET, self._attr_vars[a.code],
              () if a.kind is AttributeKind.SET else self._variables[a.code].domain)
@@ -834,7 +915,13 @@ class Configurator:
             if settled is None:
                 raise NoValidConfiguration(self.product.code)
         price = self._price(settled.final)
-        attributes = tuple(self._attribute_state(a, effective, settled, price.total) for a in self.product.attributes)
+        # The alternatives of decided attributes: every variable's domain with its own restriction
+        # retracted, in one query when the backend gives it (else one propagation per decided attribute).
+        both = retracting(self.backend)
+        each = both.propagate_each(self._restrict(effective))[1] if both is not None else None
+        attributes = tuple(
+            self._attribute_state(a, effective, settled, price.total, each) for a in self.product.attributes
+        )
         missing = tuple(
             a.code for a in self.product.attributes
             if any(len(settled.base[n]) != 1 for n in self._attr_vars[a.code])
@@ -886,8 +973,8 @@ class Configurator:
         tie_break = [
             n for n in self._attr_names
             if len(per_value[n]) > 1 and (
-                n in click.defaults or n in self._priced_names or len(set(per_value[n].values())) > 1)
-        ]
+                n in click.defaults or n in self._priced_names or _distinct_totals(per_value[n]) > 1)
+        ] if click.weights else []  # without weights there is no solution to show (see _Click.solution)
         solution = click.solution(shown_restrict, tie_break)
         shown, sources = self._shown(click, restrict, per_value, solution)
         if solution is None:
@@ -899,6 +986,8 @@ class Configurator:
         total = price.total
         if len(self._value_states) > _VALUE_STATES_KEPT:
             self._value_states.clear()
+        if len(self._attribute_states) > _VALUE_STATES_KEPT:
+            self._attribute_states.clear()
         attributes, missing = self._pass_attributes(click, restrict, per_value, lifted, shown, sources, total)
         return State(
             product=self.product.code,
@@ -935,7 +1024,7 @@ class Configurator:
                 v = solution[name]
                 shown[name] = v
                 sources[name] = "default" if v == defaults[name] else "cheapest"
-            elif solution is not None and len(set(row.values())) > 1:
+            elif solution is not None and _distinct_totals(row) > 1:
                 shown[name] = solution[name]
                 sources[name] = "cheapest"
             else:
@@ -969,8 +1058,7 @@ class Configurator:
 
         attributes: list[AttributeState] = []
         missing: list[str] = []
-        # Value states are immutable and repeat from click to click: shared instead of rebuilt.
-        known = self._value_states
+        attr_memo = self._attribute_states
 
         def row_of(name: str) -> Mapping[Value, Decimal]:
             # A click on this value replaces the buyer's own decision on this variable (for a set
@@ -992,19 +1080,23 @@ class Configurator:
                 row = row_of(name)
                 value = shown[name]
                 source = sources[name] if value is not None else None
-                for v in domain:
-                    t = row.get(v)
-                    if value is not None and v == value:
-                        key: tuple[Any, ...] = (name, v, t is not None, True, source, zero)
-                    else:
-                        key = (name, v, t is not None, False, None, None if t is None else delta_of(t))
-                    vs = known.get(key)
-                    if vs is None:
-                        vs = known[key] = ValueState(*key[1:])
-                    values.append(vs)
                 if len(per_value[name]) != 1:
                     missing.append(a.code)
-                attributes.append(AttributeState(a.code, a.kind, value, source, tuple(values)))
+                memo_key: tuple[Any, ...] | None = None
+                if type(row) is _Uniform:
+                    # One total for every possible value: the attribute's state depends on its possible
+                    # values (the same frozenset object click after click), that total, the shown value.
+                    memo_key = (name, row.domain, delta_of(row.total) if row.domain else None, value, source)
+                    hit = attr_memo.get(memo_key)
+                    if hit is not None:
+                        attributes.append(hit)
+                        continue
+                attr_state = AttributeState(
+                    a.code, a.kind, value, source, self._value_row(name, domain, row, value, source, delta_of)
+                )
+                if memo_key is not None:
+                    attr_memo[memo_key] = attr_state
+                attributes.append(attr_state)
                 continue
             rows = [row_of(name) for name in names]
             kinds = [sources[n] for n in names]
@@ -1027,6 +1119,32 @@ class Configurator:
             attributes.append(AttributeState(a.code, a.kind, set_value, set_source, tuple(values)))
         return attributes, missing
 
+    def _value_row(
+        self,
+        name: str,
+        domain: Sequence[Value],
+        row: Mapping[Value, Decimal],
+        value: Value | None,
+        source: str | None,
+        delta_of: Callable[[Decimal], Decimal],
+    ) -> tuple[ValueState, ...]:
+        """The value states of a single-valued attribute from its row of totals."""
+        zero = Decimal("0.00")
+        # Value states are immutable and repeat from click to click: shared instead of rebuilt.
+        known = self._value_states
+        values: list[ValueState] = []
+        for v in domain:
+            t = row.get(v)
+            if value is not None and v == value:
+                key: tuple[Any, ...] = (name, v, t is not None, True, source, zero)
+            else:
+                key = (name, v, t is not None, False, None, None if t is None else delta_of(t))
+            vs = known.get(key)
+            if vs is None:
+                vs = known[key] = ValueState(*key[1:])
+            values.append(vs)
+        return tuple(values)
+
     def _source(self, name: str, settled: _Settled) -> str | None:
         if name in settled.restrict and name not in settled.defaulted:
             return "user"
@@ -1037,7 +1155,12 @@ class Configurator:
         return None
 
     def _attribute_state(
-        self, attr: Attribute, decisions: tuple[AnyDecision, ...], settled: _Settled, total: Decimal
+        self,
+        attr: Attribute,
+        decisions: tuple[AnyDecision, ...],
+        settled: _Settled,
+        total: Decimal,
+        each: Mapping[str, frozenset[Value]] | None = None,
     ) -> AttributeState:
         names = self._attr_vars[attr.code]
         own = [d for d in decisions if d.attribute == attr.code]
@@ -1052,7 +1175,7 @@ class Configurator:
         if attr.kind is AttributeKind.SET:
             values = self._set_values(attr, decisions, own, settled, total)
         else:
-            values = self._single_values(attr, decisions, own, settled, total, source)
+            values = self._single_values(attr, decisions, own, settled, total, source, each)
         return AttributeState(attr.code, attr.kind, value, source, values)
 
     def _delta(self, decisions: tuple[AnyDecision, ...], extra: AnyDecision, total: Decimal) -> Decimal | None:
@@ -1068,13 +1191,18 @@ class Configurator:
         settled: _Settled,
         total: Decimal,
         source: str | None,
+        each: Mapping[str, frozenset[Value]] | None = None,
     ) -> tuple[ValueState, ...]:
         name = attr.code
         if own:
-            # The buyer may switch: what is possible once their own choice is set aside.
-            others = [d for d in decisions if d.attribute != name]
-            domain = self.backend.propagate(self._restrict(others))
-            possible = domain[name] if domain is not None else frozenset()
+            # The buyer may switch: what is possible once their own choice is set aside (decisions
+            # on an attribute restrict its variable alone, so this is its retracted domain).
+            if each is not None:
+                possible = each[name]
+            else:
+                others = [d for d in decisions if d.attribute != name]
+                domain = self.backend.propagate(self._restrict(others))
+                possible = domain[name] if domain is not None else frozenset()
         else:
             possible = settled.base[name]
         fixed = next(iter(settled.final[name])) if len(settled.final[name]) == 1 else None

@@ -41,6 +41,27 @@ class Backend(Protocol):
         ...
 
 
+class RetractingBackend(Backend, Protocol):
+    """A backend that also answers, in the same passes as ``propagate``, every variable's domain with
+    its *own* restriction retracted (the compiled backends: circuit derivatives on the d-DNNF, forward
+    and backward passes on the decision diagram). A click uses it for the alternatives of decided
+    attributes: one query instead of one propagation per decided attribute."""
+
+    def propagate_each(
+        self, restrict: Restriction
+    ) -> tuple[dict[str, frozenset[Value]] | None, dict[str, frozenset[Value]] | None]:
+        """``propagate(restrict)``, and per variable ``x`` the values ``v`` such that ``restrict``
+        with its entry for ``x`` replaced by ``{v}`` has a solution. The second answer is computed
+        also when ``restrict`` has no solution, and is ``None`` only when ``restrict`` leaves some
+        variable no value at all."""
+        ...
+
+
+def retracting(backend: object) -> RetractingBackend | None:
+    """``backend`` when it offers :meth:`RetractingBackend.propagate_each`, else ``None``."""
+    return backend if callable(getattr(backend, "propagate_each", None)) else None  # type: ignore[return-value]
+
+
 class CompileBudgetExceeded(BudgetExceeded):
     """A backend could not compile the model within its node or time budget."""
 

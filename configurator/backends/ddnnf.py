@@ -78,6 +78,13 @@ _PAIRWISE_MAX = 6
 Progress = Callable[[str, float], None]
 """Called about once a second while compiling, with a phase name and the seconds spent so far."""
 
+_CODE_BITS = 62
+"""Largest domain whose propagated values are read as one integer bit code."""
+_NP_INF = 1 << 60
+"""Infinite cost in the numpy min-plus passes."""
+_NP_BOUND = 1 << 58
+"""Largest total weight the numpy passes take (sums stay below ``_NP_INF`` and far from overflow)."""
+
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
@@ -350,6 +357,16 @@ class _OutputPlan:
     pair_neg: IntArray
     pair_pos: IntArray
     others: tuple[tuple[str, tuple[Value, ...], tuple[int, ...]], ...]
+    """One-value variables and domains too large for a bit code: value by value."""
+    multi_names: tuple[str, ...]
+    """Multi-valued variables of at most ``_CODE_BITS`` values: one bit code per variable."""
+    multi_domains: tuple[tuple[Value, ...], ...]
+    multi_index: IntArray
+    """Their "this value" literals' indices, variable after variable."""
+    multi_shift: IntArray
+    multi_starts: IntArray
+    multi_memo: tuple[dict[int, frozenset[Value]], ...]
+    """Per variable, the domain of each bit code met (the same objects click after click)."""
 
 
 class _Ddnnf:
@@ -441,6 +458,11 @@ class _Ddnnf:
         """d4's output as read, kept for ``configurator.artifacts`` (None when built from one)."""
         self._plan_cache: _OutputPlan | None = None
         self._position_cache: dict[str, int] | None = None
+        # What every click reads and no restriction changes, built with the circuit rather than by
+        # the first click: the output plan, the per-level arc plan, the unrestricted node counts.
+        self._plan()
+        self._level_plan()
+        self._base_counts()
 
     def _free_gaps(self, model: Model, cnf: Cnf, children_of: list[list[int]]) -> None:
         """Per or-arc, the two-value model variables free on it; and the ones free everywhere."""
@@ -568,6 +590,95 @@ class _Ddnnf:
         supported[2 * free + 1] = ok[2 * free + 1]
         return self._domains_of(supported, ok)
 
+    def propagate_each(
+        self, restrict: Restriction
+    ) -> tuple[dict[str, frozenset[Value]] | None, dict[str, frozenset[Value]] | None]:
+        """``propagate``, and per variable the values that extend to a solution under the restrictions
+        of every *other* variable (its own restriction retracted), from one bottom-up and one top-down
+        pass: the Boolean partial derivatives of the circuit (Darwiche's differential approach).
+
+        ``_ok`` puts the evidence on a variable only on its own literals: on the positive "this value"
+        literals of a multi-valued variable (a solution holds exactly one of them) and on the one
+        literal a two-valued variable forbids. The derivative with respect to a value's literal is the
+        disjunction, over the proof trees holding that literal, of the rest of the tree under the
+        evidence; by decomposability the rest holds no other literal of the variable, so this is
+        "some solution takes this value under the other variables' restrictions". A free variable of
+        a gap (or of the whole circuit) holds either literal at once, so both get the derivative of
+        the gap. Top-down: the derivative of a child through an arc is its parent's, with the arc's
+        literals allowed and, under an and-node, every sibling arc alive (dead arcs counted per node);
+        a literal's, the arc's, with the arc's other literals allowed and its child satisfiable.
+
+        The first answer is ``None`` when ``restrict`` has no solution; the second is computed then
+        too (retracting a restriction may make it feasible) and is ``None`` only when ``restrict``
+        leaves some variable no value at all.
+        """
+        ok = self._ok(restrict)
+        if ok is None:
+            if self.cnf.unsat and self._leaves_a_value(restrict):
+                # The model itself has no solution: retracting a restriction does not change that.
+                return None, dict.fromkeys(self._plan().names, frozenset())
+            return None, None
+        bad = ~ok[self.lit_index]
+        cs = np.concatenate([[0], np.cumsum(bad, dtype=np.int64)])
+        arc_bad = cs[self.lit_ptr[1:]] - cs[self.lit_ptr[:-1]]
+        arc_ok = arc_bad == 0
+        sat = self._sat(arc_ok)
+        n_arcs = len(self.parent)
+        deriv = np.zeros(len(sat), dtype=np.bool_)
+        deriv[self.root] = True
+        through = np.zeros(n_arcs, dtype=np.bool_)
+        """Per arc: its parent's derivative with every sibling arc alive under an and-node."""
+        for (lo, hi, starts, _parents), (seg_len, under_and) in zip(
+            reversed(self.level_slices), reversed(self._level_plan()), strict=True
+        ):
+            if hi == lo:
+                continue
+            children = self.child[lo:hi]
+            dead = ~(arc_ok[lo:hi] & sat[children])
+            t = deriv[self.parent[lo:hi]]
+            if under_and.any():
+                dead_n = np.add.reduceat(dead.astype(np.int64), starts)
+                others_dead = np.repeat(dead_n, seg_len) - dead
+                t &= ~under_and | (others_dead == 0)
+            through[lo:hi] = t
+            deriv[children[t & arc_ok[lo:hi]]] = True
+        live = through & sat[self.child]
+        retracted = np.zeros(len(ok), dtype=np.bool_)
+        # A literal: its arc's derivative, the arc's other literals allowed.
+        on = live[self.lit_arc] & (arc_bad[self.lit_arc] == bad)
+        retracted[self.lit_index[on]] = True
+        free = self.gap_vars[(live & arc_ok)[self.gap_arc]]
+        root_sat = bool(sat[self.root])
+        if root_sat:
+            free = np.concatenate([free, self.root_free])
+        retracted[2 * free] = True
+        retracted[2 * free + 1] = True
+        domains = self._domains_of(retracted & ok, ok) if root_sat else None
+        each = self._domains_of(retracted, ok)
+        if not root_sat:
+            # A one-value variable is never restricted here (``_ok`` would have answered None):
+            # retracting its restriction changes nothing, and there is no solution.
+            for i in self._single_value_vars():
+                each[self.model.variables[i].name] = frozenset()
+        return domains, each
+
+    def _leaves_a_value(self, restrict: Restriction) -> bool:
+        """Whether ``restrict`` keeps some domain value of every variable it names."""
+        variables, position = self.model.variables, self._position()
+        return all(any(x in kept for x in variables[position[n]].domain) for n, kept in restrict.items())
+
+    def _level_plan(self) -> list[tuple[IntArray, BoolArray]]:
+        """Per entry of ``level_slices``: the arc count of each segment, and per arc whether its
+        parent is an and-node (built once)."""
+        cached: list[tuple[IntArray, BoolArray]] | None = getattr(self, "_level_plan_cache", None)
+        if cached is None:
+            cached = []
+            for lo, hi, starts, _parents in self.level_slices:
+                seg_len = np.diff(np.concatenate([starts, [hi - lo]])).astype(np.int64)
+                cached.append((seg_len, ~self.is_or[self.parent[lo:hi]]))
+            self._level_plan_cache = cached
+        return cached
+
     def _domains_of(self, supported: BoolArray, ok: BoolArray) -> dict[str, frozenset[Value]]:
         """Per model variable, the values whose literal is ``supported`` (vectorised over the
         two-value variables: each picks one of its four possible domains)."""
@@ -577,6 +688,18 @@ class _Ddnnf:
             code = supported[plan.pair_neg].astype(np.int64) + 2 * supported[plan.pair_pos]
             for name, options, c in zip(plan.pair_names, plan.pair_options, code.tolist(), strict=True):
                 out[name] = options[c]
+        if len(plan.multi_names):
+            bits = supported[plan.multi_index].astype(np.int64) << plan.multi_shift
+            codes = np.add.reduceat(bits, plan.multi_starts).tolist()
+            for name, domain, memo, c in zip(plan.multi_names, plan.multi_domains, plan.multi_memo, codes, strict=True):
+                fs = memo.get(c)
+                if fs is None:
+                    fs = frozenset(x for k, x in enumerate(domain) if c >> k & 1)
+                    if len(memo) < 4096:
+                        memo[c] = fs
+                out[name] = fs
+        if not plan.others:
+            return out
         sup = supported.tolist()
         okl = ok.tolist()
         for name, domain, lits in plan.others:
@@ -597,6 +720,7 @@ class _Ddnnf:
             neg: list[int] = []
             pos: list[int] = []
             others: list[tuple[str, tuple[Value, ...], tuple[int, ...]]] = []
+            multi: list[tuple[str, tuple[Value, ...], tuple[int, ...]]] = []
             for var, lits in zip(self.model.variables, self.cnf.value_lits, strict=True):
                 if len(lits) == 2 and lits[0] == -lits[1]:
                     a, b = var.domain
@@ -604,11 +728,20 @@ class _Ddnnf:
                     pair_options.append((frozenset(), frozenset({a}), frozenset({b}), frozenset({a, b})))
                     neg.append(2 * abs(lits[0]) + (lits[0] > 0))
                     pos.append(2 * abs(lits[1]) + (lits[1] > 0))
+                elif 1 < len(lits) <= _CODE_BITS:
+                    multi.append((var.name, tuple(var.domain), tuple(lits)))
                 else:
                     others.append((var.name, tuple(var.domain), tuple(lits)))
+            index = [2 * abs(lit) + (lit > 0) for _, _, lits in multi for lit in lits]
+            shift = [k for _, _, lits in multi for k in range(len(lits))]
+            sizes = [len(lits) for _, _, lits in multi]
             plan = self._plan_cache = _OutputPlan(
                 names, tuple(pair_names), tuple(pair_options),
                 np.array(neg, dtype=np.int64), np.array(pos, dtype=np.int64), tuple(others),
+                tuple(m[0] for m in multi), tuple(m[1] for m in multi),
+                np.array(index, dtype=np.int64), np.array(shift, dtype=np.int64),
+                np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64) if sizes else np.zeros(0, np.int64),
+                tuple({} for _ in multi),
             )
         return plan
 
@@ -766,9 +899,13 @@ class _Ddnnf:
         self, restrict: Restriction, weights: Mapping[str, Mapping[Value, int]]
     ) -> dict[str, Value] | None:
         """A solution of least total integer weight (ties: the first arc met, no lexicographic order)."""
+        check_weights(self.model, {name: {} for name in weights})
         ok = self._ok(restrict)
         if ok is None:
             return None
+        costs = self._np_costs(weights)
+        if costs is not None:
+            return self._np_cheapest(ok, costs[0], costs[2])
         lit_cost = [0] * (2 * (self.cnf.nvars + 1))
         for var, lits in zip(self.model.variables, self.cnf.value_lits, strict=True):
             for x, lit in zip(var.domain, lits, strict=True):
@@ -824,6 +961,212 @@ class _Ddnnf:
                     c = lit_best[2 * abs(lit) + (lit > 0)]
                     if c is not None:
                         row[x] = c
+            out[var.name] = row
+        return out
+
+    def value_costs_each(
+        self, restrict: Restriction, weights: Mapping[str, Mapping[Value, int]]
+    ) -> tuple[dict[str, dict[Value, int]] | None, dict[str, dict[Value, int]] | None]:
+        """:meth:`value_costs`, and per variable the same with *its own* restriction retracted (every
+        other restriction kept), from one bottom-up and one top-down pass on numpy arrays: the min-plus
+        partial derivatives of the circuit (as :meth:`propagate_each` in the Boolean semiring).
+
+        A literal's retracted cost is the least cost of a proof tree holding it, with the evidence on
+        its arc's *other* literals kept: the outside cost of its arc (its parent's outside cost plus,
+        under an and-node, the sibling arcs' least costs), the arc's literals and gaps, and its child's
+        least cost. The first answer is ``None`` when ``restrict`` has no solution, the second only when
+        ``restrict`` leaves some variable no value at all. Costs are 64-bit integers when every total
+        fits, Python ints (object arrays) beyond; negative weights take the per-node Python passes of
+        :meth:`value_costs` (and then no retracted answer: ``None``).
+        """
+        check_weights(self.model, {name: {} for name in weights})
+        ok = self._ok(restrict)
+        if ok is None:
+            if self.cnf.unsat and self._leaves_a_value(restrict):
+                return None, {name: {} for name in self._plan().names}
+            return None, None
+        costs = self._np_costs(weights)
+        if costs is None:
+            return self.value_costs(restrict, weights), None
+        lit_cost, constant, inf = costs
+        dt = lit_cost.dtype
+        # Free variables of a gap cost their cheaper allowed value.
+        free_cost = np.zeros(self.cnf.nvars + 1, dtype=dt)
+        fv = self.freeable
+        if len(fv):
+            neg = np.where(ok[2 * fv], lit_cost[2 * fv], inf)
+            pos = np.where(ok[2 * fv + 1], lit_cost[2 * fv + 1], inf)
+            free_cost[fv] = np.minimum(neg, pos)
+        bad = ~ok[self.lit_index]
+        cs = np.concatenate([[0], np.cumsum(bad, dtype=np.int64)])
+        arc_bad = cs[self.lit_ptr[1:]] - cs[self.lit_ptr[:-1]]
+        arc_ok = arc_bad == 0
+        cs = np.concatenate([[0], np.cumsum(lit_cost[self.lit_index], dtype=dt)])
+        own = cs[self.lit_ptr[1:]] - cs[self.lit_ptr[:-1]]
+        """Per arc: its literals' costs (allowed or not) and its gap's free variables' costs."""
+        if len(self.gap_vars):
+            cs = np.concatenate([[0], np.cumsum(free_cost[self.gap_vars], dtype=dt)])
+            own += cs[self.gap_ptr[1:]] - cs[self.gap_ptr[:-1]]
+        best, sums = self._np_up(own, arc_ok, inf)
+        plan = self._level_plan()
+        root_extra = constant + int(free_cost[self.root_free].sum())
+        outside = np.full(len(best), inf, dtype=dt)
+        outside[self.root] = root_extra
+        base = np.full(len(self.parent), inf, dtype=dt)
+        """Per arc: the least cost of everything outside it in a proof tree through it."""
+        for (lo, hi, _starts, _parents), (seg_len, under_and), (c, dead_n, dead, total) in zip(
+            reversed(self.level_slices), reversed(plan), reversed(sums), strict=True
+        ):
+            if hi == lo:
+                continue
+            out_p = outside[self.parent[lo:hi]]
+            b = out_p
+            if under_and.any():
+                others_dead = np.repeat(dead_n, seg_len) - dead
+                others = np.repeat(total, seg_len) - c
+                b = np.where(under_and, np.where(others_dead == 0, out_p + others, inf), out_p)
+            b = np.where(out_p >= inf, inf, b)
+            base[lo:hi] = b
+            reach = arc_ok[lo:hi] & (b < inf)
+            np.minimum.at(outside, self.child[lo:hi][reach], (b + own[lo:hi])[reach])
+        below = best[self.child]
+        live = (base < inf) & (below < inf)
+        through = np.where(live, base + below + own, inf)
+        each = np.full(len(ok), inf, dtype=dt)
+        # A literal: its arc's cost with the arc's other literals allowed (its own may be excluded).
+        on = live[self.lit_arc] & (arc_bad[self.lit_arc] == bad)
+        np.minimum.at(each, self.lit_index[on], through[self.lit_arc[on]])
+        g = (live & arc_ok)[self.gap_arc]
+        gv = self.gap_vars[g]
+        if len(gv):
+            gt = through[self.gap_arc[g]] - free_cost[gv]
+            np.minimum.at(each, 2 * gv, gt + lit_cost[2 * gv])
+            np.minimum.at(each, 2 * gv + 1, gt + lit_cost[2 * gv + 1])
+        feasible = bool(best[self.root] < inf)
+        root_total = int(best[self.root]) + root_extra if feasible else inf
+        rf = self.root_free
+        if feasible and len(rf):
+            rt = root_total - free_cost[rf]
+            each[2 * rf] = np.minimum(each[2 * rf], rt + lit_cost[2 * rf])
+            each[2 * rf + 1] = np.minimum(each[2 * rf + 1], rt + lit_cost[2 * rf + 1])
+        lifted = self._cost_rows(each, root_total, inf)
+        if not feasible:
+            return None, lifted
+        return self._cost_rows(np.where(ok, each, inf), root_total, inf), lifted
+
+    def _np_up(
+        self, own: IntArray, arc_ok: BoolArray, inf: int, choice: IntArray | None = None
+    ) -> tuple[IntArray, list[tuple[IntArray, IntArray, BoolArray, IntArray]]]:
+        """Bottom-up least cost per node (``inf``: none) given each arc's own cost, and per level
+        the arcs' costs (0 when dead), the dead arcs per node, the dead mask and the sum per node.
+        With ``choice``, the first least-cost arc of every or-node is written into it."""
+
+        best = np.full(len(self.is_or), inf, dtype=own.dtype)
+        best[self.leaf_sat] = 0
+        sums: list[tuple[IntArray, IntArray, BoolArray, IntArray]] = []
+        for lo, hi, starts, parents in self.level_slices:
+            if hi == lo:
+                sums.append((own[:0], own[:0], arc_ok[:0], own[:0]))
+                continue
+            below = best[self.child[lo:hi]]
+            dead = ~arc_ok[lo:hi] | (below >= inf)
+            c = np.where(dead, 0, below + own[lo:hi])
+            dead_n = np.add.reduceat(dead.astype(np.int64), starts)
+            total = np.add.reduceat(c, starts)
+            masked = np.where(dead, inf, c)
+            least = np.minimum.reduceat(masked, starts)
+            best[parents] = np.where(self.is_or[parents], least, np.where(dead_n > 0, inf, total))
+            if choice is not None:
+                seg_len = self._level_plan()[len(sums)][0]
+                first = np.where(masked == np.repeat(least, seg_len), np.arange(lo, hi), len(self.parent))
+                choice[parents] = np.minimum.reduceat(first, starts)
+            sums.append((c, dead_n, dead, total))
+        return best, sums
+
+    def _np_cheapest(self, ok: BoolArray, lit_cost: IntArray, inf: int) -> dict[str, Value] | None:
+        """:meth:`_cheapest` on numpy arrays (the same solution: ties go to the first arc met)."""
+
+        fv = self.freeable
+        free_cost = np.zeros(self.cnf.nvars + 1, dtype=lit_cost.dtype)
+        free_pick = np.zeros(self.cnf.nvars + 1, dtype=np.int64)
+        if len(fv):
+            neg = np.where(ok[2 * fv], lit_cost[2 * fv], inf)
+            pos = np.where(ok[2 * fv + 1], lit_cost[2 * fv + 1], inf)
+            free_cost[fv] = np.minimum(neg, pos)
+            free_pick[fv] = pos < neg
+        arc_ok = self._arc_ok(ok)
+        cs = np.concatenate([[0], np.cumsum(lit_cost[self.lit_index], dtype=lit_cost.dtype)])
+        own = cs[self.lit_ptr[1:]] - cs[self.lit_ptr[:-1]]
+        if len(self.gap_vars):
+            cs = np.concatenate([[0], np.cumsum(free_cost[self.gap_vars], dtype=lit_cost.dtype)])
+            own += cs[self.gap_ptr[1:]] - cs[self.gap_ptr[:-1]]
+        choice = np.full(len(self.is_or), -1, dtype=np.int64)
+        best, _sums = self._np_up(own, arc_ok, inf, choice)
+        if best[self.root] >= inf:
+            return None
+        reach = np.zeros(len(best), dtype=np.bool_)
+        reach[self.root] = True
+        used = np.zeros(len(self.parent), dtype=np.bool_)
+        for (lo, hi, _starts, _parents), (_seg_len, under_and) in zip(
+            reversed(self.level_slices), reversed(self._level_plan()), strict=True
+        ):
+            if hi == lo:
+                continue
+            ps = self.parent[lo:hi]
+            u = reach[ps] & (under_and | (choice[ps] == np.arange(lo, hi)))
+            used[lo:hi] = u
+            reach[self.child[lo:hi][u]] = True
+        value = np.full(self.cnf.nvars + 1, -1, dtype=np.int64)
+        lits = self.lits[used[self.lit_arc]]
+        value[np.abs(lits)] = lits > 0
+        free = np.concatenate([self.gap_vars[used[self.gap_arc]], self.root_free])
+        value[free] = free_pick[free]
+        return self._solution_of(value.tolist())
+
+    def _np_costs(self, weights: Mapping[str, Mapping[Value, int]]) -> tuple[IntArray, int, int] | None:
+        """Cost per literal, the weight of the one-value variables (a constant of every solution,
+        whatever d4 kept of their literals) and a cost above every total ("none"); ``None`` for
+        negative weights. 64-bit integers when the totals fit, Python ints (object arrays) beyond."""
+        position = self._position()
+        variables = self.model.variables
+        bound = 0
+        constant = 0
+        index: list[int] = []
+        cost: list[int] = []
+        for name, row in weights.items():
+            i = position[name]
+            lits = self.cnf.value_lits[i]
+            values = [int(row.get(x, 0)) for x in variables[i].domain]
+            if not values:
+                continue
+            if min(values) < 0:
+                return None
+            bound += max(values)
+            if len(lits) == 1:
+                constant += values[0]
+                continue
+            index.extend(2 * abs(lit) + (lit > 0) for lit in lits)
+            cost.extend(values)
+        exact = bound >= _NP_BOUND
+        dt = np.dtype(object) if exact else np.dtype(np.int64)
+        lit_cost = np.zeros(2 * (self.cnf.nvars + 1), dtype=dt)
+        if index:
+            lit_cost[np.array(index, dtype=np.int64)] = np.array(cost, dtype=dt)
+        return lit_cost, constant, (2 * bound + 1 if exact else _NP_INF)
+
+    def _cost_rows(self, cost: IntArray, root_total: int, inf: int) -> dict[str, dict[Value, int]]:
+        """Per model variable, its values' entries of a per-literal cost array (absent: none)."""
+        costs = cost.tolist()
+        out: dict[str, dict[Value, int]] = {}
+        for var, lits in zip(self.model.variables, self.cnf.value_lits, strict=True):
+            if len(lits) == 1:
+                out[var.name] = {var.domain[0]: root_total} if root_total < inf else {}
+                continue
+            row: dict[Value, int] = {}
+            for x, lit in zip(var.domain, lits, strict=True):
+                c = costs[2 * abs(lit) + (lit > 0)]
+                if c < inf:
+                    row[x] = c
             out[var.name] = row
         return out
 
@@ -949,6 +1292,10 @@ class _Ddnnf:
                 stack.append(child[a])
         for v in self.root_free.tolist():
             value[v] = free_pick[v]
+        return self._solution_of(value)
+
+    def _solution_of(self, value: list[int]) -> dict[str, Value]:
+        """The model's values from a 0 / 1 per CNF variable (-1: not set; a one-value variable needs none)."""
         out: dict[str, Value] = {}
         for var, lits in zip(self.model.variables, self.cnf.value_lits, strict=True):
             if len(lits) == 1:
@@ -1061,6 +1408,12 @@ class DdnnfBackend:
     def propagate(self, restrict: Restriction) -> dict[str, frozenset[Value]] | None:
         return self._d.propagate(restrict)
 
+    def propagate_each(
+        self, restrict: Restriction
+    ) -> tuple[dict[str, frozenset[Value]] | None, dict[str, frozenset[Value]] | None]:
+        """``propagate``, and per variable its domain with its own restriction retracted (one pass)."""
+        return self._d.propagate_each(restrict)
+
     def count(self, restrict: Restriction) -> int:
         return self._d.count(restrict)
 
@@ -1072,6 +1425,13 @@ class DdnnfBackend:
     ) -> dict[str, dict[Value, int]] | None:
         """Least total integer weight of a solution, per variable and value it takes (absent: none)."""
         return self._d.value_costs(restrict, weights)
+
+    def value_costs_each(
+        self, restrict: Restriction, weights: Mapping[str, Mapping[Value, int]]
+    ) -> tuple[dict[str, dict[Value, int]] | None, dict[str, dict[Value, int]] | None]:
+        """:meth:`value_costs` (``None``: no solution) and, per variable, the same with its own
+        restriction retracted (computed also when ``restrict`` has no solution)."""
+        return self._d.value_costs_each(restrict, weights)
 
     def min_solution(
         self, restrict: Restriction, weights: Mapping[str, Mapping[Value, int]]

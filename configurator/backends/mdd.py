@@ -1412,6 +1412,28 @@ class MddBackend:
         restriction lifted (computed also when ``restrict`` has no solution)."""
         return self._d.value_costs_each(restrict, weights)
 
+    def propagate_each(
+        self, restrict: Restriction
+    ) -> tuple[dict[str, frozenset[Value]] | None, dict[str, frozenset[Value]] | None]:
+        """``propagate``, and per variable its domain with its own restriction retracted.
+
+        An unrestricted variable's retracted domain is its propagated one; a restricted variable's
+        takes one propagation without its restriction. (:meth:`value_costs_each` without weights
+        gives all of them from one forward and one backward pass over every layer, but the bitset
+        propagation is several times cheaper per query at the sizes the diagram compiles, and a
+        click restricts few variables.)"""
+        d = self._d
+        names = [v.name for v in self.model.variables]
+        if d.masks(restrict) is None:
+            return None, None
+        domains = d.propagate(restrict)
+        empty: frozenset[Value] = frozenset()
+        each = dict(domains) if domains is not None else dict.fromkeys(names, empty)
+        for name in restrict:
+            without = d.propagate({n: r for n, r in restrict.items() if n != name})
+            each[name] = without[name] if without is not None else empty
+        return domains, each
+
     def min_solution(
         self, restrict: Restriction, weights: Mapping[str, Mapping[Value, int]]
     ) -> dict[str, Value] | None:
