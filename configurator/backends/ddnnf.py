@@ -158,8 +158,9 @@ def encode_cnf(model: Model, *, table_limit: int = TABLE_LIMIT) -> Cnf:
             clauses.append((-s_prev, -lits[-1]))
     index = {v.name: i for i, v in enumerate(model.variables)}
     shapes = ShapeCache()
+    row_plans: dict[tuple[tuple[int, ...], frozenset[tuple[int, ...]], tuple[int, ...]], _Plan] = {}
     for c in model.constraints:
-        if not _encode_constraint(model, c, index, value_lits, clauses, counter, table_limit, shapes):
+        if not _encode_constraint(model, c, index, value_lits, clauses, counter, table_limit, shapes, row_plans):
             unsat = True
     if unsat:
         clauses.append(())
@@ -176,6 +177,7 @@ def _encode_constraint(
     counter: itertools.count[int],
     table_limit: int,
     shapes: ShapeCache,
+    row_plans: dict[tuple[tuple[int, ...], frozenset[tuple[int, ...]], tuple[int, ...]], _Plan],
 ) -> bool:
     """Append the clauses of ``c``; False when it allows nothing."""
     if not c.scope:
@@ -221,11 +223,13 @@ def _encode_constraint(
                 if predicate(*values)
             )
             shapes.put(key, combos)
-    # Equal tables over equal domain sizes share one plan (the decomposer's chains repeat their links).
-    plan_key = (key if key is not None else (sizes, combos), pattern)
-    plan = shapes.plans.get(plan_key)
-    if plan is None:
-        plan = shapes.plans[plan_key] = _plan(combos, pattern, list(sizes))
+    if key is not None:
+        plan = shapes.plans[(key, pattern)] = _plan(combos, pattern, list(sizes))
+    else:
+        # Equal tables over equal domain sizes share one plan (the decomposer's chains repeat their links).
+        plan = row_plans.get((sizes, combos, pattern))
+        if plan is None:
+            plan = row_plans[(sizes, combos, pattern)] = _plan(combos, pattern, list(sizes))
     return _emit(plan, [value_lits[i] for i in distinct], clauses, counter)
 
 
@@ -351,72 +355,104 @@ class _OutputPlan:
     others: tuple[tuple[str, tuple[Value, ...], tuple[int, ...]], ...]
 
 
+_OR, _AND, _TRUE, _FALSE = 1, 2, 3, 4
+_KINDS = {"o": _OR, "a": _AND, "t": _TRUE, "f": _FALSE}
+
+
+def _parse_nnf(text: str, model_key: str) -> tuple[IntArray, IntArray, IntArray, IntArray, IntArray, IntArray]:
+    r"""d4's NNF text as arrays: sorted node ids and their kinds (:data:`_KINDS`), arcs as (parent, child) node
+    positions in the order printed, and the arcs' literals (count per arc, then all of them in arc order).
+
+    Lines are ``o|a|t|f <id> 0`` (a node) or ``<parent> <child> <literal>... 0`` (an arc); ``c`` lines are
+    comments. The text is read by numpy in one pass: a node's kind letter becomes its negated kind code, so
+    every line is a run of integers ended by its 0 and a line starting below zero is a node.
+
+    >>> ids, kind, parent, child, lens, lits = _parse_nnf("o 1 0\nt 2 0\nf 3 0\n1 2 -4 5 0\n1 3 4 0\n", "k")
+    >>> ids.tolist(), kind.tolist(), parent.tolist(), child.tolist(), lens.tolist(), lits.tolist()
+    ([1, 2, 3], [1, 3, 4], [0, 0], [1, 2], [2, 1], [-4, 5, 4])
+    """
+    if "c" in text:
+        text = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("c"))
+    for letter, code in _KINDS.items():
+        text = text.replace(letter, str(-code))
+    try:
+        nums = np.array(text.split(), dtype=np.int64)
+    except ValueError:
+        raise CompileBudgetExceeded("ddnnf", f"d4 printed an unreadable circuit for model {model_key!r}") from None
+    ends = np.flatnonzero(nums == 0)
+    if len(ends) == 0 or ends[-1] != len(nums) - 1:
+        raise CompileBudgetExceeded("ddnnf", f"d4 printed no circuit for model {model_key!r}")
+    starts = np.concatenate([[0], ends[:-1] + 1])
+    if np.any(ends - starts < 2):
+        raise CompileBudgetExceeded("ddnnf", f"d4 printed a malformed line for model {model_key!r}")
+    is_node = nums[starts] < 0
+    node_ids, first = np.unique(nums[starts[is_node] + 1], return_index=True)
+    kind = -nums[starts[is_node]][first]
+    if len(node_ids) == 0:
+        raise CompileBudgetExceeded("ddnnf", f"d4 printed no circuit for model {model_key!r}")
+    if np.any(kind > len(_KINDS)):
+        raise CompileBudgetExceeded("ddnnf", f"d4 printed an unknown node kind for model {model_key!r}")
+    arc_start, arc_end = starts[~is_node], ends[~is_node]
+    ends_points = np.concatenate([nums[arc_start], nums[arc_start + 1]])
+    where = np.searchsorted(node_ids, ends_points)
+    if len(ends_points) and (where.max() >= len(node_ids) or np.any(node_ids[where] != ends_points)):
+        raise CompileBudgetExceeded("ddnnf", f"d4 printed an arc to an undeclared node for model {model_key!r}")
+    parent, child = where[: len(arc_start)], where[len(arc_start) :]
+    lens = arc_end - arc_start - 2
+    lit_pos = np.repeat(arc_start + 2 - np.concatenate([[0], np.cumsum(lens)])[:-1], lens) + np.arange(int(lens.sum()))
+    return node_ids, kind, parent, child, lens, nums[lit_pos]
+
+
 class _Ddnnf:
     """A parsed decision-DNNF with the arrays every query walks. Immutable after construction."""
 
     def __init__(self, model: Model, cnf: Cnf, text: str, compile_seconds: float) -> None:
         self.model = model
         self.cnf = cnf
-        types: dict[int, str] = {}
-        arc_parent: list[int] = []
-        arc_child: list[int] = []
-        arc_lits: list[list[int]] = []
-        for line in text.splitlines():
-            parts = line.split()
-            if not parts or parts[0] == "c":
-                continue
-            if parts[0] in ("o", "a", "t", "f"):
-                types[int(parts[1])] = parts[0]
-            else:
-                nums = [int(x) for x in parts]
-                arc_parent.append(nums[0])
-                arc_child.append(nums[1])
-                arc_lits.append(nums[2:-1])
-        if not types:
-            raise CompileBudgetExceeded("ddnnf", f"d4 printed no circuit for model {model.key!r}")
-        ids = sorted(types)
-        pos = {n: i for i, n in enumerate(ids)}
+        ids, kind, parent, child, lens, flat = _parse_nnf(text, model.key)
         n_nodes = len(ids)
-        self.root = pos[1] if 1 in pos else 0
-        kind = np.array([types[n] for n in ids])
-        self.is_or = kind == "o"
-        is_true = kind == "t"
-        parent = np.array([pos[p] for p in arc_parent], dtype=np.int64)
-        child = np.array([pos[c] for c in arc_child], dtype=np.int64)
-        # Heights: leaves 0, a node one above its highest child (Kahn over reversed arcs).
-        children_of: list[list[int]] = [[] for _ in range(n_nodes)]
-        parents_of: list[list[int]] = [[] for _ in range(n_nodes)]
-        for a, (p, c) in enumerate(zip(parent.tolist(), child.tolist(), strict=True)):
-            children_of[p].append(a)
-            parents_of[c].append(p)
-        height = [0] * n_nodes
-        pending = [len(ch) for ch in children_of]
-        ready = [n for n in range(n_nodes) if pending[n] == 0]
-        order: list[int] = []
-        while ready:
-            n = ready.pop()
-            order.append(n)
-            for p in parents_of[n]:
-                height[p] = max(height[p], height[n] + 1)
-                pending[p] -= 1
-                if pending[p] == 0:
-                    ready.append(p)
-        if len(order) != n_nodes:
+        self.root = int(np.searchsorted(ids, 1)) if 1 in ids else 0
+        self.is_or = kind == _OR
+        # Heights: leaves 0, a node one above its highest child. Kahn's algorithm in rounds: a node
+        # becomes ready in the round after its last child, so its round is its height.
+        by_child = np.argsort(child, kind="stable")
+        child_ptr = np.concatenate([[0], np.cumsum(np.bincount(child, minlength=n_nodes))])
+        pending = np.bincount(parent, minlength=n_nodes)
+        h = np.zeros(n_nodes, dtype=np.int64)
+        ready = np.flatnonzero(pending == 0)
+        rounds: list[IntArray] = []
+        done = 0
+        while len(ready):
+            rounds.append(ready)
+            h[ready] = len(rounds) - 1
+            done += len(ready)
+            counts = child_ptr[ready + 1] - child_ptr[ready]
+            arcs = by_child[np.repeat(child_ptr[ready] - np.cumsum(counts) + counts, counts)
+                            + np.arange(int(counts.sum()))]
+            touched, drops = np.unique(parent[arcs], return_counts=True)
+            pending[touched] -= drops
+            ready = touched[pending[touched] == 0]
+        if done != n_nodes:
             raise CompileBudgetExceeded("ddnnf", f"d4 printed a cyclic circuit for model {model.key!r}")
-        self.order = order
+        self.order = np.concatenate(rounds).tolist() if rounds else []
         """Nodes children first."""
-        h = np.array(height, dtype=np.int64)
+        by_parent = np.argsort(parent, kind="stable")
+        parent_ptr = np.concatenate([[0], np.cumsum(np.bincount(parent, minlength=n_nodes))]).tolist()
+        arc_ids = by_parent.tolist()
+        children_of = [arc_ids[parent_ptr[n] : parent_ptr[n + 1]] for n in range(n_nodes)]
         self.levels = int(h.max()) if n_nodes else 0
         # Leaves: true nodes, and-nodes without arcs, are satisfied; false and empty or-nodes are not.
-        self.leaf_sat = (h == 0) & (is_true | (kind == "a"))
+        self.leaf_sat = (h == 0) & ((kind == _TRUE) | (kind == _AND))
         # Arcs sorted by (parent height, parent): one contiguous slice per level, one segment per parent.
         arc_order = np.lexsort((parent, h[parent])) if len(parent) else np.zeros(0, dtype=np.int64)
         self.parent = parent[arc_order]
         self.child = child[arc_order]
-        sorted_lits = [arc_lits[a] for a in arc_order.tolist()]
-        lens = np.array([len(x) for x in sorted_lits], dtype=np.int64)
+        # The literals of the sorted arcs, gathered from the arcs' slices of ``flat`` in one indexing.
+        starts = np.concatenate([[0], np.cumsum(lens)])[:-1]
+        lens = lens[arc_order]
         self.lit_ptr = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
-        flat = np.array([x for lits in sorted_lits for x in lits], dtype=np.int64)
+        gather = np.repeat(starts[arc_order] - self.lit_ptr[:-1], lens) + np.arange(int(self.lit_ptr[-1]))
+        flat = flat[gather]
         self.lits = flat
         self.lit_index = 2 * np.abs(flat) + (flat > 0)
         """Index of each arc literal in a per-literal array: ``2 * var + (literal is positive)``."""
