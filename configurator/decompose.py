@@ -98,6 +98,7 @@ class Decomposer:
         self._out: list[Constraint] = []
         self._memo: dict[tuple[Expr, int | None], str] = {}
         self._scopes: dict[int, tuple[Expr, tuple[str, ...]]] = {}
+        self._ref_memo: dict[int, tuple[Expr, frozenset[str]]] = {}
 
     # -- public
 
@@ -113,7 +114,7 @@ class Decomposer:
         """
         if _has_division(expr):
             raise NotDecomposable(f"rule {rule_id!r} divides; it is kept whole")
-        self._rule, self._out, self._memo, self._scopes = rule_id, [], {}, {}
+        self._rule, self._out, self._memo, self._scopes, self._ref_memo = rule_id, [], {}, {}, {}
         kept = len(self.variables)
         try:
             top = self._lower(_expand_sets(expr, self.vars_of, self.by_code))
@@ -272,9 +273,23 @@ class Decomposer:
         self._scopes[id(e)] = (e, scope)
         return scope
 
+    def _refs(self, e: Expr) -> frozenset[str]:
+        """``references(e)``, built from the children's (memoised by identity like :meth:`_scope`):
+        lowering rebuilds a node many times over the same children."""
+        known = self._ref_memo.get(id(e))
+        if known is not None and known[0] is e:
+            return known[1]
+        if isinstance(e, Name):
+            refs = frozenset((e.id,))
+        else:
+            kids = _children(e)
+            refs = frozenset().union(*(self._refs(k) for k in kids)) if kids else references(e)
+        self._ref_memo[id(e)] = (e, refs)
+        return refs
+
     def _scope_of(self, e: Expr) -> tuple[str, ...]:
         out: list[str] = []
-        for n in sorted(references(e)):
+        for n in sorted(self._refs(e)):
             if n in self.domains:
                 out.append(n)
             elif n in self.vars_of:

@@ -56,6 +56,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -88,20 +89,19 @@ _NP_BOUND = 1 << 58
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
-# The child process: read DIMACS from a file, compile, write d4's NNF text to another file.
+D4_ORDER_BUDGET = 1
+"""Effort d4 spends on the tree decomposition behind its branching order (its partial-order heuristic's
+``budget``, default 100). On the corpus the default spends most of d4's time there (Automotive02_V4: 9 s of
+CPU, 1.6 s with 1; generated 10,000 attributes: 35 s, 3 s) for a circuit of the same size (within 4 %)."""
+
+# The child process: d4 reads the DIMACS file itself, compiles, writes its NNF text to another file.
 _WORKER = r"""
 import sys
 import py_d4
-src, dst = sys.argv[1], sys.argv[2]
-nvars = 0
-clauses = []
-with open(src) as fh:
-    for line in fh:
-        if line.startswith("p "):
-            nvars = int(line.split()[2])
-        elif line.strip() and not line.startswith("c"):
-            clauses.append([int(x) for x in line.split()[:-1]])
-result = py_d4.Solver(clauses, nvars).compile()
+src, dst, budget = sys.argv[1], sys.argv[2], int(sys.argv[3])
+options = py_d4.OptionDpllStyleMethod()
+options.optionBranchingHeuristic.optionPartialOrderHeuristic.budget = budget
+result = py_d4.Solver(src, options).compile()
 with open(dst, "w") as fh:
     fh.write(result.getNNFString())
 """
@@ -165,8 +165,9 @@ def encode_cnf(model: Model, *, table_limit: int = TABLE_LIMIT) -> Cnf:
             clauses.append((-s_prev, -lits[-1]))
     index = {v.name: i for i, v in enumerate(model.variables)}
     shapes = ShapeCache()
+    row_plans: dict[tuple[tuple[int, ...], frozenset[tuple[int, ...]], tuple[int, ...]], _Plan] = {}
     for c in model.constraints:
-        if not _encode_constraint(model, c, index, value_lits, clauses, counter, table_limit, shapes):
+        if not _encode_constraint(model, c, index, value_lits, clauses, counter, table_limit, shapes, row_plans):
             unsat = True
     if unsat:
         clauses.append(())
@@ -183,6 +184,7 @@ def _encode_constraint(
     counter: itertools.count[int],
     table_limit: int,
     shapes: ShapeCache,
+    row_plans: dict[tuple[tuple[int, ...], frozenset[tuple[int, ...]], tuple[int, ...]], _Plan],
 ) -> bool:
     """Append the clauses of ``c``; False when it allows nothing."""
     if not c.scope:
@@ -193,17 +195,19 @@ def _encode_constraint(
     size = math.prod(len(d) for d in domains)
     combos: set[tuple[int, ...]] | frozenset[tuple[int, ...]] = set()
     pattern = tuple(distinct.index(p) for p in positions)
+    sizes = tuple(len(value_lits[i]) for i in distinct)
     key: object = None
-    if c.allowed is not None and size > 4 * max(len(c.allowed), 1):
+    if c.allowed is not None:
+        # Listed rows (tables, the decomposer's definitions): their value positions, no enumeration.
         value_index = [{v: k for k, v in enumerate(d)} for d in domains]
         found: set[tuple[int, ...]] = set()
         for row in c.allowed:
-            ks = [value_index[j].get(v) for j, v in enumerate(row)]
-            if all(k is not None for k in ks):
-                found.add(tuple(k for k in ks if k is not None))
-        combos = found
+            ks = tuple(value_index[j].get(v) for j, v in enumerate(row))
+            if None not in ks:
+                found.add(cast("tuple[int, ...]", ks))
+        combos = frozenset(found)
     else:
-        key = shape_key(c.predicate, tuple(domains)) if c.allowed is None else None
+        key = shape_key(c.predicate, tuple(domains))
         plan = shapes.plans.get((key, pattern)) if key is not None else None
         if plan is not None:
             return _emit(plan, [value_lits[i] for i in distinct], clauses, counter)
@@ -217,26 +221,29 @@ def _encode_constraint(
                     f"rule {c.rule_id!r} spans {size} value combinations over {', '.join(c.scope)}, "
                     f"more than the table limit of {table_limit}",
                 )
-            allowed = c.allowed
             predicate = c.predicate
-            tabulated: set[tuple[int, ...]] = set()
-            for combo, values in zip(
-                itertools.product(*(range(len(d)) for d in domains)), itertools.product(*domains), strict=True
-            ):
-                if values in allowed if allowed is not None else bool(predicate(*values)):
-                    tabulated.add(combo)
-            combos = frozenset(tabulated)
+            combos = frozenset(
+                combo
+                for combo, values in zip(
+                    itertools.product(*(range(len(d)) for d in domains)), itertools.product(*domains), strict=True
+                )
+                if predicate(*values)
+            )
             shapes.put(key, combos)
-    plan = _plan(combos, pattern, [len(value_lits[i]) for i in distinct])
     if key is not None:
-        shapes.plans[(key, pattern)] = plan
+        plan = shapes.plans[(key, pattern)] = _plan(combos, pattern, list(sizes))
+    else:
+        # Equal tables over equal domain sizes share one plan (the decomposer's chains repeat their links).
+        plan = row_plans.get((sizes, combos, pattern))
+        if plan is None:
+            plan = row_plans[(sizes, combos, pattern)] = _plan(combos, pattern, list(sizes))
     return _emit(plan, [value_lits[i] for i in distinct], clauses, counter)
 
 
 _Plan = tuple[str, tuple[tuple[int, ...], ...]]
-"""How one table becomes CNF, independent of the literals: ("none" | "all", ()), ("clauses", clauses over
-placeholder literals ``p * M + k + 1``, ``M`` = :data:`_PLACE`) or ("supports", rows)."""
-_PLACE = 1 << 20
+"""How one table becomes CNF, independent of the literals: ("none" | "all", ()), ("clauses", clauses whose
+entries ``±(j + 1)`` stand for ``±`` the ``j``-th literal of the scope's values laid end to end) or
+("supports", rows)."""
 
 
 def _plan(combos: Set[tuple[int, ...]], pattern: tuple[int, ...], sizes: list[int]) -> _Plan:
@@ -254,7 +261,8 @@ def _plan(combos: Set[tuple[int, ...]], pattern: tuple[int, ...], sizes: list[in
         return ("none", ())
     if len(rows) == math.prod(sizes):
         return ("all", ())
-    placeholders = [[p * _PLACE + k + 1 for k in range(size)] for p, size in enumerate(sizes)]
+    starts = list(itertools.accumulate(sizes, initial=0))
+    placeholders = [[starts[p] + k + 1 for k in range(size)] for p, size in enumerate(sizes)]
     table = _table_cnf(rows, sizes, placeholders)
     if sum(map(len, table)) <= len(rows) * (2 * n + 1):
         return ("clauses", tuple(tuple(cl) for cl in table))
@@ -269,13 +277,8 @@ def _emit(
     if kind == "none":
         return False
     if kind == "clauses":
-        for cl in body:
-            out = []
-            for t in cl:
-                p, k = divmod(abs(t) - 1, _PLACE)
-                lit = lits[p][k]
-                out.append(lit if t > 0 else -lit)
-            clauses.append(tuple(out))
+        flat = [0, *itertools.chain.from_iterable(lits)]
+        clauses.extend(tuple(flat[t] if t > 0 else -flat[-t] for t in cl) for cl in body)
     elif kind == "supports":
         supports: list[int] = []
         for row in body:
@@ -299,7 +302,7 @@ def run_d4(cnf: Cnf, *, time_budget_s: float, what: str, progress: Progress | No
             fh.writelines(" ".join(map(str, cl)) + " 0\n" for cl in cnf.clauses)
         started = time.monotonic()
         child = subprocess.Popen(  # nosec B603: fixed script, this interpreter, no shell
-            [sys.executable, "-c", _WORKER, src, dst],
+            [sys.executable, "-c", _WORKER, src, dst, str(D4_ORDER_BUDGET)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
@@ -369,72 +372,104 @@ class _OutputPlan:
     """Per variable, the domain of each bit code met (the same objects click after click)."""
 
 
+_OR, _AND, _TRUE, _FALSE = 1, 2, 3, 4
+_KINDS = {"o": _OR, "a": _AND, "t": _TRUE, "f": _FALSE}
+
+
+def _parse_nnf(text: str, model_key: str) -> tuple[IntArray, IntArray, IntArray, IntArray, IntArray, IntArray]:
+    r"""d4's NNF text as arrays: sorted node ids and their kinds (:data:`_KINDS`), arcs as (parent, child) node
+    positions in the order printed, and the arcs' literals (count per arc, then all of them in arc order).
+
+    Lines are ``o|a|t|f <id> 0`` (a node) or ``<parent> <child> <literal>... 0`` (an arc); ``c`` lines are
+    comments. The text is read by numpy in one pass: a node's kind letter becomes its negated kind code, so
+    every line is a run of integers ended by its 0 and a line starting below zero is a node.
+
+    >>> ids, kind, parent, child, lens, lits = _parse_nnf("o 1 0\nt 2 0\nf 3 0\n1 2 -4 5 0\n1 3 4 0\n", "k")
+    >>> ids.tolist(), kind.tolist(), parent.tolist(), child.tolist(), lens.tolist(), lits.tolist()
+    ([1, 2, 3], [1, 3, 4], [0, 0], [1, 2], [2, 1], [-4, 5, 4])
+    """
+    if "c" in text:
+        text = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("c"))
+    for letter, code in _KINDS.items():
+        text = text.replace(letter, str(-code))
+    try:
+        nums = np.array(text.split(), dtype=np.int64)
+    except ValueError:
+        raise CompileBudgetExceeded("ddnnf", f"d4 printed an unreadable circuit for model {model_key!r}") from None
+    ends = np.flatnonzero(nums == 0)
+    if len(ends) == 0 or ends[-1] != len(nums) - 1:
+        raise CompileBudgetExceeded("ddnnf", f"d4 printed no circuit for model {model_key!r}")
+    starts = np.concatenate([[0], ends[:-1] + 1])
+    if np.any(ends - starts < 2):
+        raise CompileBudgetExceeded("ddnnf", f"d4 printed a malformed line for model {model_key!r}")
+    is_node = nums[starts] < 0
+    node_ids, first = np.unique(nums[starts[is_node] + 1], return_index=True)
+    kind = -nums[starts[is_node]][first]
+    if len(node_ids) == 0:
+        raise CompileBudgetExceeded("ddnnf", f"d4 printed no circuit for model {model_key!r}")
+    if np.any(kind > len(_KINDS)):
+        raise CompileBudgetExceeded("ddnnf", f"d4 printed an unknown node kind for model {model_key!r}")
+    arc_start, arc_end = starts[~is_node], ends[~is_node]
+    ends_points = np.concatenate([nums[arc_start], nums[arc_start + 1]])
+    where = np.searchsorted(node_ids, ends_points)
+    if len(ends_points) and (where.max() >= len(node_ids) or np.any(node_ids[where] != ends_points)):
+        raise CompileBudgetExceeded("ddnnf", f"d4 printed an arc to an undeclared node for model {model_key!r}")
+    parent, child = where[: len(arc_start)], where[len(arc_start) :]
+    lens = arc_end - arc_start - 2
+    lit_pos = np.repeat(arc_start + 2 - np.concatenate([[0], np.cumsum(lens)])[:-1], lens) + np.arange(int(lens.sum()))
+    return node_ids, kind, parent, child, lens, nums[lit_pos]
+
+
 class _Ddnnf:
     """A parsed decision-DNNF with the arrays every query walks. Immutable after construction."""
 
     def __init__(self, model: Model, cnf: Cnf, text: str, compile_seconds: float) -> None:
         self.model = model
         self.cnf = cnf
-        types: dict[int, str] = {}
-        arc_parent: list[int] = []
-        arc_child: list[int] = []
-        arc_lits: list[list[int]] = []
-        for line in text.splitlines():
-            parts = line.split()
-            if not parts or parts[0] == "c":
-                continue
-            if parts[0] in ("o", "a", "t", "f"):
-                types[int(parts[1])] = parts[0]
-            else:
-                nums = [int(x) for x in parts]
-                arc_parent.append(nums[0])
-                arc_child.append(nums[1])
-                arc_lits.append(nums[2:-1])
-        if not types:
-            raise CompileBudgetExceeded("ddnnf", f"d4 printed no circuit for model {model.key!r}")
-        ids = sorted(types)
-        pos = {n: i for i, n in enumerate(ids)}
+        ids, kind, parent, child, lens, flat = _parse_nnf(text, model.key)
         n_nodes = len(ids)
-        self.root = pos[1] if 1 in pos else 0
-        kind = np.array([types[n] for n in ids])
-        self.is_or = kind == "o"
-        is_true = kind == "t"
-        parent = np.array([pos[p] for p in arc_parent], dtype=np.int64)
-        child = np.array([pos[c] for c in arc_child], dtype=np.int64)
-        # Heights: leaves 0, a node one above its highest child (Kahn over reversed arcs).
-        children_of: list[list[int]] = [[] for _ in range(n_nodes)]
-        parents_of: list[list[int]] = [[] for _ in range(n_nodes)]
-        for a, (p, c) in enumerate(zip(parent.tolist(), child.tolist(), strict=True)):
-            children_of[p].append(a)
-            parents_of[c].append(p)
-        height = [0] * n_nodes
-        pending = [len(ch) for ch in children_of]
-        ready = [n for n in range(n_nodes) if pending[n] == 0]
-        order: list[int] = []
-        while ready:
-            n = ready.pop()
-            order.append(n)
-            for p in parents_of[n]:
-                height[p] = max(height[p], height[n] + 1)
-                pending[p] -= 1
-                if pending[p] == 0:
-                    ready.append(p)
-        if len(order) != n_nodes:
+        self.root = int(np.searchsorted(ids, 1)) if 1 in ids else 0
+        self.is_or = kind == _OR
+        # Heights: leaves 0, a node one above its highest child. Kahn's algorithm in rounds: a node
+        # becomes ready in the round after its last child, so its round is its height.
+        by_child = np.argsort(child, kind="stable")
+        child_ptr = np.concatenate([[0], np.cumsum(np.bincount(child, minlength=n_nodes))])
+        pending = np.bincount(parent, minlength=n_nodes)
+        h = np.zeros(n_nodes, dtype=np.int64)
+        ready = np.flatnonzero(pending == 0)
+        rounds: list[IntArray] = []
+        done = 0
+        while len(ready):
+            rounds.append(ready)
+            h[ready] = len(rounds) - 1
+            done += len(ready)
+            counts = child_ptr[ready + 1] - child_ptr[ready]
+            arcs = by_child[np.repeat(child_ptr[ready] - np.cumsum(counts) + counts, counts)
+                            + np.arange(int(counts.sum()))]
+            touched, drops = np.unique(parent[arcs], return_counts=True)
+            pending[touched] -= drops
+            ready = touched[pending[touched] == 0]
+        if done != n_nodes:
             raise CompileBudgetExceeded("ddnnf", f"d4 printed a cyclic circuit for model {model.key!r}")
-        self.order = order
+        self.order = np.concatenate(rounds).tolist() if rounds else []
         """Nodes children first."""
-        h = np.array(height, dtype=np.int64)
+        by_parent = np.argsort(parent, kind="stable")
+        parent_ptr = np.concatenate([[0], np.cumsum(np.bincount(parent, minlength=n_nodes))]).tolist()
+        arc_ids = by_parent.tolist()
+        children_of = [arc_ids[parent_ptr[n] : parent_ptr[n + 1]] for n in range(n_nodes)]
         self.levels = int(h.max()) if n_nodes else 0
         # Leaves: true nodes, and-nodes without arcs, are satisfied; false and empty or-nodes are not.
-        self.leaf_sat = (h == 0) & (is_true | (kind == "a"))
+        self.leaf_sat = (h == 0) & ((kind == _TRUE) | (kind == _AND))
         # Arcs sorted by (parent height, parent): one contiguous slice per level, one segment per parent.
         arc_order = np.lexsort((parent, h[parent])) if len(parent) else np.zeros(0, dtype=np.int64)
         self.parent = parent[arc_order]
         self.child = child[arc_order]
-        sorted_lits = [arc_lits[a] for a in arc_order.tolist()]
-        lens = np.array([len(x) for x in sorted_lits], dtype=np.int64)
+        # The literals of the sorted arcs, gathered from the arcs' slices of ``flat`` in one indexing.
+        starts = np.concatenate([[0], np.cumsum(lens)])[:-1]
+        lens = lens[arc_order]
         self.lit_ptr = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
-        flat = np.array([x for lits in sorted_lits for x in lits], dtype=np.int64)
+        gather = np.repeat(starts[arc_order] - self.lit_ptr[:-1], lens) + np.arange(int(self.lit_ptr[-1]))
+        flat = flat[gather]
         self.lits = flat
         self.lit_index = 2 * np.abs(flat) + (flat > 0)
         """Index of each arc literal in a per-literal array: ``2 * var + (literal is positive)``."""
@@ -1343,8 +1378,9 @@ def compile_ddnnf(
     started = time.perf_counter()
     try:
         cnf = encode_cnf(model)
-        # A CNF with an empty clause has no model: the circuit is the false leaf (UNSAT is data).
-        text = "f 1 0\n" if cnf.unsat else run_d4(
+        # A CNF with an empty clause has no model: the circuit is the false leaf (UNSAT is data); one without
+        # variables has exactly one (d4 cannot read an empty formula).
+        text = "f 1 0\n" if cnf.unsat else "t 1 0\n" if cnf.nvars == 0 else run_d4(
             cnf, time_budget_s=time_budget_s, what=f"model {model.key!r}", progress=progress
         )
         if progress is not None:

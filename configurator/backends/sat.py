@@ -53,6 +53,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from fractions import Fraction
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from pysat.card import CardEnc, EncType
 from pysat.examples.rc2 import RC2
 from pysat.formula import WCNF, IDPool
@@ -444,6 +446,17 @@ def _integer_weights(
     return [[int(w * scale) for w in row] for row in rows]
 
 
+_VECTOR_ROWS = 32
+"""Tables with more rows than this are scanned by the counter with numpy instead of row by row."""
+
+
+def _bits(column: npt.NDArray[np.int64], width: int) -> int:
+    """The bitset of the value indices present in ``column``."""
+    present = np.zeros(width, dtype=np.bool_)
+    present[column] = True
+    return sum(1 << k for k in np.flatnonzero(present).tolist())
+
+
 class _NodeLimit(Exception):
     pass
 
@@ -467,6 +480,14 @@ class _ComponentCounter:
         for number, (scope, _) in enumerate(tables):
             for i in scope:
                 self._touching[i].append(number)
+        # Large tables are scanned with numpy: rows as an array, per column its width (largest index + 1).
+        self._arrays: list[tuple[npt.NDArray[np.int64], list[int]] | None] = []
+        for scope, rows in tables:
+            if len(rows) > _VECTOR_ROWS:
+                arr = np.array(rows, dtype=np.int64).reshape(len(rows), len(scope))
+                self._arrays.append((arr, [int(w) + 1 for w in arr.max(axis=0).tolist()]))
+            else:
+                self._arrays.append(None)
         self._node_limit = node_limit
         self._nodes = 0
         self._cache: dict[tuple[tuple[int, ...], tuple[int, ...]], int] = {}
@@ -484,11 +505,17 @@ class _ComponentCounter:
             number = queue.pop()
             queued.discard(number)
             scope, rows = self._tables[number]
-            support = [0] * len(scope)
-            for row in rows:
-                if all(domains[i] >> k & 1 for i, k in zip(scope, row, strict=True)):
-                    for p, k in enumerate(row):
-                        support[p] |= 1 << k
+            vector = self._arrays[number]
+            if vector is not None:
+                arr, widths = vector
+                inside = self._inside(domains, scope, arr, widths)
+                support = [_bits(arr[inside, p], widths[p]) for p in range(len(scope))]
+            else:
+                support = [0] * len(scope)
+                for row in rows:
+                    if all(domains[i] >> k & 1 for i, k in zip(scope, row, strict=True)):
+                        for p, k in enumerate(row):
+                            support[p] |= 1 << k
             for p, i in enumerate(scope):
                 narrowed = domains[i] & support[p]
                 if narrowed != domains[i]:
@@ -512,11 +539,14 @@ class _ComponentCounter:
                 i = parent[i]
             return i
 
-        for i in free:
-            for number in self._touching[i]:
-                for j in self._tables[number][0]:
-                    if j in parent:
-                        parent[root(j)] = root(i)
+        linking = {n for i in free for n in self._touching[i]}
+        for number in linking:
+            scope = self._tables[number][0]
+            inside = [j for j in scope if j in parent]
+            if len(inside) < 2 or self._entailed(domains, number):
+                continue  # a constraint every remaining combination satisfies links nothing
+            for j in inside[1:]:
+                parent[root(j)] = root(inside[0])
         components: dict[int, list[int]] = {}
         for i in free:
             components.setdefault(root(i), []).append(i)
@@ -530,6 +560,30 @@ class _ComponentCounter:
             if total == 0:
                 return 0
         return total
+
+    def _entailed(self, domains: list[int], number: int) -> bool:
+        """Whether every combination of the current domains of the constraint's scope is one of its rows
+        (the rows are distinct: count those inside the domains)."""
+        scope, rows = self._tables[number]
+        space = math.prod(domains[i].bit_count() for i in scope)
+        if space > len(rows):
+            return False
+        vector = self._arrays[number]
+        if vector is not None:
+            return int(np.count_nonzero(self._inside(domains, scope, *vector))) == space
+        inside = sum(1 for row in rows if all(domains[i] >> k & 1 for i, k in zip(scope, row, strict=True)))
+        return inside == space
+
+    @staticmethod
+    def _inside(
+        domains: list[int], scope: tuple[int, ...], arr: npt.NDArray[np.int64], widths: list[int]
+    ) -> npt.NDArray[np.bool_]:
+        """Which rows of a table lie inside the current domains."""
+        inside = np.ones(len(arr), dtype=np.bool_)
+        for p, i in enumerate(scope):
+            d = domains[i]
+            inside &= np.array([d >> k & 1 for k in range(widths[p])], dtype=np.bool_)[arr[:, p]]
+        return inside
 
     def _component(self, domains: list[int], component: list[int]) -> int:
         touching = sorted({n for i in component for n in self._touching[i]})

@@ -172,15 +172,16 @@ def _auto(
             _choices.pop(next(iter(_choices)))
         return backend
 
-    mdd = _mdd_class()
     width = width_estimate(model, stop_above=AUTO_MDD_MAX_WIDTH) if ddnnf.available() else 0
-    if mdd is None:
-        notes.append("mdd: configurator.backends.mdd cannot be imported")
-        log.warning("model %s: decision-diagram backend unavailable", model.key)
-    elif width > AUTO_MDD_MAX_WIDTH:
+    # Too wide: the decision diagram's module (and its libraries) is not even imported.
+    mdd = _mdd_class() if width <= AUTO_MDD_MAX_WIDTH else None
+    if width > AUTO_MDD_MAX_WIDTH:
         notes.append(f"mdd: skipped, the constraint graph's treewidth estimate {width} exceeds {AUTO_MDD_MAX_WIDTH}")
         log.warning("model %s: treewidth estimate %d > %d; trying the d-DNNF first", model.key, width,
                     AUTO_MDD_MAX_WIDTH)
+    elif mdd is None:
+        notes.append("mdd: configurator.backends.mdd cannot be imported")
+        log.warning("model %s: decision-diagram backend unavailable", model.key)
     else:
         budget = time_budget_s if time_budget_s is not None else AUTO_MDD_TIME_BUDGET_S
         try:

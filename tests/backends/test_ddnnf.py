@@ -158,3 +158,35 @@ def test_rules_of_one_form_are_encoded_once_with_the_same_clauses(name: str, mon
     assert 0 < len(caches[0].plans) <= shaped
     if name.endswith(".xml"):
         assert len(caches[0].plans) < shaped // 2  # most feature-model rules share a form
+
+
+def test_a_model_without_variables_has_one_solution_without_running_d4(monkeypatch: pytest.MonkeyPatch) -> None:
+    ddnnf = _ddnnf()
+
+    def no_d4(*args: object, **kwargs: object) -> str:
+        raise AssertionError("d4 must not run on an empty formula (it cannot read one)")
+
+    monkeypatch.setattr(ddnnf, "run_d4", no_d4)
+    backend = make_backend(Model("ddnnf-no-variables", (), ()), prefer="ddnnf")
+    assert backend.count({}) == 1
+    assert backend.propagate({}) == {}
+    assert backend.solve({}) == {}
+
+
+def test_the_circuit_text_is_read_into_the_same_arrays_with_comments_and_any_line_order() -> None:
+    ddnnf = _ddnnf()
+    text = "o 1 0\nt 2 0\nf 3 0\na 4 0\n1 4 -1 0\n1 2 1 2 0\n4 2 2 0\n"
+    ids, kind, parent, child, lens, lits = ddnnf._parse_nnf(text, "k")
+    assert ids.tolist() == [1, 2, 3, 4]
+    assert kind.tolist() == [ddnnf._OR, ddnnf._TRUE, ddnnf._FALSE, ddnnf._AND]
+    assert (parent.tolist(), child.tolist(), lens.tolist(), lits.tolist()) == ([0, 0, 3], [3, 1, 1], [1, 2, 1], [-1, 1, 2, 2])
+    commented = "c made by d4\n" + "\n".join(reversed(text.splitlines()[3:])) + "\n" + "\n".join(text.splitlines()[:3])
+    again = ddnnf._parse_nnf(commented, "k")
+    assert again[0].tolist() == ids.tolist() and again[1].tolist() == kind.tolist()
+    assert sorted(zip(again[2].tolist(), again[3].tolist(), again[4].tolist(), strict=True)) == sorted(
+        zip(parent.tolist(), child.tolist(), lens.tolist(), strict=True)
+    )
+    with pytest.raises(CompileBudgetExceeded, match="undeclared node"):
+        ddnnf._parse_nnf("o 1 0\n1 7 0\n", "k")
+    with pytest.raises(CompileBudgetExceeded, match="no circuit"):
+        ddnnf._parse_nnf("", "k")

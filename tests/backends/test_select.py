@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import logging
+from pathlib import Path
 
 import pytest
 
@@ -164,3 +165,23 @@ def test_every_budget_error_is_one_type_with_its_reason() -> None:
     ]
     assert all(isinstance(e, BudgetExceeded) for e in errors)
     assert [e.reason for e in errors] == ["compile_budget", "search_limit", "compile_budget", "click_budget"]
+
+
+def test_sat_counts_the_unrolled_wardrobe_within_a_small_search() -> None:
+    """pax-system repeats its sections: constraints already satisfied by every remaining combination must not
+    join the sections into one component, or the count explores their product."""
+    pytest.importorskip("configurator.backends.mdd")
+    from catalog.files import load_catalog_file
+    from configurator.backends.sat import SatBackend
+    from configurator.build import build_model
+    from configurator.rules import expression_checker
+
+    demo = Path(__file__).resolve().parents[2] / "catalog" / "demo" / "wardrobes.yaml"
+    catalog = load_catalog_file(demo, expression_checker=expression_checker)
+    product = next(p for p in catalog.products if p.code == "pax-system")
+    model = build_model(product, key="test-select:pax-system")
+    expected = make_backend(model, prefer="mdd").count({})
+    assert SatBackend(model, count_node_limit=20_000).count({}) == expected
+    first = model.variables[0]
+    restrict = {first.name: frozenset(first.domain[:1])}
+    assert SatBackend(model, count_node_limit=20_000).count(restrict) == make_backend(model, prefer="mdd").count(restrict)
