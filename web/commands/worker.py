@@ -278,8 +278,13 @@ def _ask(url: str | None, request: Any, wait: float | None) -> None:
     from jobs.engine import NoJobEngine, send_report
     from usecases.check_reports import get_report
 
+    from catalog.errors import CatalogError
+
     with database_session(url) as session:
-        report, new = request(session)
+        try:
+            report, new = request(session)
+        except CatalogError as exc:
+            raise click.ClickException(str(exc)) from exc
         session.commit()
         if new:
             try:
@@ -315,11 +320,15 @@ _again_option = click.option("--again", is_flag=True, help="Run it again even wh
               help="The version to check (default: the draft, else the version in force).")
 @_wait_option
 @_again_option
+@url_option
 @click.pass_obj
-def jobs_check(url: str | None, code: str, number: int | None, wait: float | None, again: bool) -> None:
+def jobs_check(
+    group_url: str | None, code: str, number: int | None, wait: float | None, again: bool, url: str | None
+) -> None:
     """Queue every catalog check of CODE as a job; its result is stored (see `c2m jobs report`)."""
     from usecases.check_reports import request_check
 
+    url = url or group_url
     _ask(url, lambda s: request_check(s, code, number, requested_by="cli", again=again), wait)
 
 
@@ -329,21 +338,27 @@ def jobs_check(url: str | None, code: str, number: int | None, wait: float | Non
 @click.argument("b", type=click.IntRange(min=1))
 @_wait_option
 @_again_option
+@url_option
 @click.pass_obj
-def jobs_diff(url: str | None, code: str, a: int, b: int, wait: float | None, again: bool) -> None:
+def jobs_diff(
+    group_url: str | None, code: str, a: int, b: int, wait: float | None, again: bool, url: str | None
+) -> None:
     """Queue the semantic diff of versions A and B of CODE (and the records on A that B refuses) as a job."""
     from usecases.version_diff import request_diff
 
+    url = url or group_url
     _ask(url, lambda s: request_diff(s, code, a, b, requested_by="cli", again=again), wait)
 
 
 @jobs_group.command("reports")
 @click.option("--catalog", "code", default=None, help="Only this catalog's.")
+@url_option
 @click.pass_obj
-def jobs_reports(url: str | None, code: str | None) -> None:
+def jobs_reports(group_url: str | None, code: str | None, url: str | None) -> None:
     """The checks and diffs asked for, newest first, with their state."""
     from usecases.check_reports import list_reports
 
+    url = url or group_url
     with database_session(url) as session:
         for report in list_reports(session, code=code):
             _print_report(report, full=False)
@@ -351,11 +366,13 @@ def jobs_reports(url: str | None, code: str | None) -> None:
 
 @jobs_group.command("report")
 @click.argument("report_id", type=click.IntRange(min=1))
+@url_option
 @click.pass_obj
-def jobs_report(url: str | None, report_id: int) -> None:
+def jobs_report(group_url: str | None, report_id: int, url: str | None) -> None:
     """One check or diff: its state and, when done, its result."""
     from usecases.check_reports import ReportNotFound, get_report
 
+    url = url or group_url
     with database_session(url) as session:
         try:
             report = get_report(session, report_id)
