@@ -131,7 +131,7 @@ def _stub_counts(broker: StubBroker, name: str) -> QueueCounts:
     dead = len(broker.dead_letters_by_queue.get(name, []))
     oldest = None
     if queued:
-        waiting = list(broker.queues[name].queue)  # type: ignore[attr-defined]
+        waiting = list(broker.queues[name].queue)
         oldest = _age(waiting[0]) if waiting else None
     return QueueCounts(name, queued, delayed, 0, dead, oldest)
 

@@ -35,6 +35,7 @@ __all__ = [
     "ReportNotFound",
     "get_report",
     "list_reports",
+    "not_sent",
     "request_check",
     "request_report",
     "run_report",
@@ -401,6 +402,15 @@ def request_check(
     key = f"check:{code}:{target.content_hash}:{base.content_hash if base else '-'}"
     return request_report(session, "check", key, code, target.number, base.number if base else None,
                           requested_by=requested_by, again=again)
+
+
+def not_sent(session: Session, report_id: int, error: str) -> None:
+    """Its job could not be queued (the broker away): the row is ``failed`` with why, so asking
+    again queues it again instead of waiting for a job that was never sent. Committed."""
+    row = session.get(CatalogReportRecord, report_id, populate_existing=True)
+    if row is not None and row.status == "queued":
+        row.status, row.error, row.finished_at = "failed", f"not queued: {error}"[:2000], _now()
+    session.commit()
 
 
 def get_report(session: Session, report_id: int) -> ReportInfo:

@@ -93,3 +93,57 @@ def test_an_admin_queues_the_given_up_webhooks_again(
     with factory() as session:
         row = session.query(OutboxEvent).filter_by(event_id=given_up).one()
         assert row.failed_at is None and row.attempts == 0
+
+
+def test_jobs_page_says_no_worker_is_alive_with_what_waits(
+    login: Callable[[str], FlaskClient], stub_jobs: Jobs
+) -> None:
+    from jobs.heartbeat import WorkerHeartbeat, forget_all_in_memory
+
+    forget_all_in_memory()
+    stub_jobs.cleanup.send()
+    html = login("viewer").get("/admin/jobs").get_data(as_text=True)
+    assert 'id="jobs-problem"' in html and "No job worker is alive" in html and "1 job(s) waiting" in html
+    assert "No worker alive." in html
+    beat = WorkerHeartbeat(stub_jobs.settings.namespace, 5.0, ("models", "reports"))
+    beat.after_worker_boot(stub_jobs.broker, None)
+    try:
+        html = login("viewer").get("/admin/jobs").get_data(as_text=True)
+    finally:
+        beat.before_worker_shutdown(stub_jobs.broker, None)
+    assert 'id="jobs-problem"' not in html and "models, reports" in html
+
+
+def test_an_editor_queues_a_check_job_and_sees_it_queued_then_done(
+    app: Flask, login: Callable[[str], FlaskClient], stub_jobs: Jobs, factory: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.jobs.conftest import run_jobs
+
+    assert post(login("viewer"), "/admin/catalogs/boxes/checks/job").status_code == 403
+    editor = login("editor")
+    response = post(editor, "/admin/catalogs/boxes/checks/job")
+    assert response.status_code == 303
+    page = editor.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'id="report-status">queued<' in page and "check of boxes v1" in page
+    assert "check of boxes v1" in editor.get("/admin/jobs").get_data(as_text=True)
+    monkeypatch.setenv("C2M_DATABASE_URL", app.config["DATABASE_URL"])
+    run_jobs(stub_jobs)
+    page = editor.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'id="report-status">done<' in page and 'id="report-findings"' in page
+    again = post(editor, "/admin/catalogs/boxes/checks/job", follow_redirects=True).get_data(as_text=True)
+    assert "Already done: check of boxes v1." in again  # the stored report, not a second job
+
+
+def test_without_a_job_engine_a_check_job_is_not_queued_and_the_page_says_so(
+    login: Callable[[str], FlaskClient], monkeypatch: pytest.MonkeyPatch, factory: sessionmaker[Session]
+) -> None:
+    from usecases.check_reports import list_reports
+
+    monkeypatch.delenv("C2M_BROKER_URL", raising=False)
+    monkeypatch.delenv("C2M_REDIS_URL", raising=False)
+    jobs.engine.reset()
+    page = post(login("editor"), "/admin/catalogs/boxes/checks/job", follow_redirects=True).get_data(as_text=True)
+    assert "Not queued: no job engine is configured" in page  # said, and nothing stored to wait forever
+    with factory() as session:
+        assert list_reports(session) == []

@@ -25,7 +25,7 @@ from tests.jobs.conftest import run_jobs
 from usecases.catalogs import ModelCaches, get_configurator
 from usecases.check_reports import get_report, list_reports, request_check, run_report
 from usecases.compile_guard import check_catalog_compiles
-from usecases.compiled_models import ArtifactStore, ModelPreparing, QUEUED
+from usecases.compiled_models import QUEUED, ArtifactStore, ModelPreparing
 from usecases.publishing import publish_checked
 from usecases.records import CatalogReportRecord, CompiledModelRecord
 from usecases.settings import set_settings_source

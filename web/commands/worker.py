@@ -275,11 +275,11 @@ def _ask(url: str | None, request: Any, wait: float | None) -> None:
     optionally wait for its result."""
     import time
 
-    from jobs.engine import NoJobEngine, send_report
-    from usecases.check_reports import get_report
-
     from catalog.errors import CatalogError
+    from jobs.engine import send_report
+    from usecases.check_reports import get_report, not_sent
 
+    _engine_or_fail()  # nothing would ever run it: refuse before storing anything
     with database_session(url) as session:
         try:
             report, new = request(session)
@@ -289,8 +289,9 @@ def _ask(url: str | None, request: Any, wait: float | None) -> None:
         if new:
             try:
                 message = send_report(report.id)
-            except NoJobEngine as exc:
-                raise click.UsageError(str(exc)) from exc
+            except Exception as exc:  # the broker away: the row says so, asking again queues it again
+                not_sent(session, report.id, f"{type(exc).__name__}: {exc}")
+                raise click.ClickException(f"report {report.id} not queued: {exc}") from exc
             click.echo(f"queued report {report.id} ({report.title()}) as {message}")
         else:
             click.echo(f"report {report.id} ({report.title()}) is already {report.status} (use --again to redo it)")
