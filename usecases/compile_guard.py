@@ -166,6 +166,7 @@ def check_catalog_compiles(
     if session is not None:
         ready = stored_statuses(session, digest, budget.backend)
         stored = [p.code for p in catalog.products if ready.get(p.code) == "ready"]
+        session.commit()  # hold no transaction (on SQLite: no write lock) while the child compiles
     remaining = [p.code for p in catalog.products if p.code not in stored]
     compiled: list[str] = []
     deferred: list[str] = []

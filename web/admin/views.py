@@ -40,7 +40,7 @@ from usecases.compile_guard import (
     current_limits,
 )
 from usecases.compiled_models import prepare_version
-from usecases.publishing import ChecksFailed, publish_checked, version_checks
+from usecases.publishing import ChecksFailed, compile_jobs_available, publish_checked, version_checks
 from usecases.records import OrderRecord, ProductionOrderRecord, User
 from usecases.version_diff import affected_records, semantic_diff
 from web import database
@@ -149,7 +149,10 @@ def _validate_text(text: str, filename: str) -> tuple[Catalog | None, list[Probl
     except ValueError as exc:  # an unknown format name
         return None, [Problem(filename, 0, 0, "", str(exc))]
     try:
-        check_catalog_compiles(catalog)  # before anything is stored
+        # Before anything is stored; each model compiled here is kept (publishing will not compile it
+        # again). With a job engine a model over the request's time budget is accepted: publishing
+        # leaves it to the compile job.
+        check_catalog_compiles(catalog, session=database.session(), defer=compile_jobs_available())
     except CatalogTooComplex as exc:
         loc = catalog.product(exc.product).loc
         line, column = (loc.line, loc.column) if loc else (0, 0)
