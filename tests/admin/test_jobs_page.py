@@ -147,3 +147,18 @@ def test_without_a_job_engine_a_check_job_is_not_queued_and_the_page_says_so(
     assert "Not queued: no job engine is configured" in page  # said, and nothing stored to wait forever
     with factory() as session:
         assert list_reports(session) == []
+
+
+def test_the_catalog_page_shows_a_model_left_to_the_compile_job_as_preparing(
+    login: Callable[[str], FlaskClient], factory: sessionmaker[Session]
+) -> None:
+    from catalog.services import load_version
+    from usecases.compiled_models import QUEUED, mark_queued
+
+    with factory() as session:
+        info = load_version(session, "boxes")[0]
+        mark_queued(session, info.content_hash, ["box"], "auto")
+        session.commit()
+    html = login("viewer").get("/admin/catalogs/boxes").get_data(as_text=True)
+    assert 'id="compiled-models"' in html and 'class="model-preparing"' in html
+    assert "preparing: a compile job stores it" in html and QUEUED in html

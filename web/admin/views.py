@@ -355,9 +355,14 @@ def catalog(code: str) -> Any:
     session = database.session()
     versions = list_versions(session, code)
     current = _published_in_force(code)
+    from usecases.compiled_models import list_compiled
+
     return render_template(
         "admin/catalog.html",
         code=code,
+        # The compiled models of the version in force: ready, failed, or preparing (a compile job
+        # has not stored them yet, and the storefront answers 503 model_preparing for them).
+        models=list_compiled(session, current[0].content_hash) if current else [],
         checks=version_checks(session, code),
         versions=list(reversed(versions)),
         current=current[0] if current else None,
