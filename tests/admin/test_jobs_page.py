@@ -162,3 +162,30 @@ def test_the_catalog_page_shows_a_model_left_to_the_compile_job_as_preparing(
     html = login("viewer").get("/admin/catalogs/boxes").get_data(as_text=True)
     assert 'id="compiled-models"' in html and 'class="model-preparing"' in html
     assert "preparing: a compile job stores it" in html and QUEUED in html
+
+
+def test_readyz_reports_the_job_engine_without_a_worker_and_with_one(app: Flask, stub_jobs: Jobs) -> None:
+    from jobs.heartbeat import WorkerHeartbeat, forget_all_in_memory
+
+    forget_all_in_memory()
+    stub_jobs.prepare_version.send("boxes", 1)
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 200  # this process serves requests; the jobs wait in the broker
+    figures = response.get_json()["jobs"]
+    assert figures["status"] == "no_worker" and figures["workers_alive"] == 0 and figures["queued"] == 1
+    assert figures["oldest_queued_s"] is not None and "no job worker is alive" in figures["problem"]
+    beat = WorkerHeartbeat(stub_jobs.settings.namespace, 5.0, ("models",))
+    beat.after_worker_boot(stub_jobs.broker, None)
+    try:
+        figures = app.test_client().get("/readyz").get_json()["jobs"]
+    finally:
+        beat.before_worker_shutdown(stub_jobs.broker, None)
+    assert figures["status"] == "ok" and figures["workers_alive"] == 1 and figures["problem"] is None
+
+
+def test_readyz_without_a_job_engine_says_so(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("C2M_BROKER_URL", raising=False)
+    monkeypatch.delenv("C2M_REDIS_URL", raising=False)
+    jobs.engine.reset()
+    figures = app.test_client().get("/readyz").get_json()["jobs"]
+    assert figures["status"] == "not_configured" and figures["workers_alive"] == 0
