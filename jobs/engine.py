@@ -130,6 +130,7 @@ def build_broker(url: str, settings: JobSettings) -> dramatiq.Broker:
         url=url,
         namespace=settings.namespace,
         heartbeat_timeout=settings.heartbeat_timeout_ms,
+        maintenance_chance=settings.maintenance_chance,
         middleware=middleware,
         socket_connect_timeout=3,  # a status probe (/readyz) must not hang on an unreachable Redis
     )

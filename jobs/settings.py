@@ -45,6 +45,10 @@ class JobSettings:
     configuration_age: timedelta
     heartbeat_timeout_ms: int
     """A worker silent this long is dead: its unfinished messages go back to the queue."""
+    maintenance_chance: int = 10_000
+    """Broker commands per million that also requeue the jobs of dead workers
+    (``C2M_JOBS_MAINTENANCE_CHANCE``, default 10,000 = 1 %; Dramatiq's own default, 1,000, can
+    leave a killed worker's job waiting for minutes)."""
     heartbeat_every: float = 5.0
     """Seconds between two beats of a worker (``C2M_JOBS_HEARTBEAT_EVERY_S``); a worker is shown
     alive while its last beat is younger than three of them."""
@@ -68,6 +72,7 @@ class JobSettings:
             ),
             heartbeat_timeout_ms=int(_float("C2M_JOBS_HEARTBEAT_TIMEOUT_S", 60.0) * 1000),
             heartbeat_every=_float("C2M_JOBS_HEARTBEAT_EVERY_S", 5.0),
+            maintenance_chance=int(_float("C2M_JOBS_MAINTENANCE_CHANCE", 10_000)),
         )
 
 

@@ -6,6 +6,9 @@ annotate the right line. JSON is the machine form (also what the API returns
 and what is stored with a published version); JUnit XML has one test case per
 product and check, so GitHub and GitLab list what passed and what failed.
 
+The second half keeps checks (and, with :mod:`usecases.version_diff`, diffs) run as
+background jobs: a request is a ``catalog_reports`` row, a job fills in its result.
+
 Nothing here imports Flask: the command line uses it too.
 """
 

@@ -59,7 +59,8 @@ def test_kill_9_during_a_check_job_and_a_compile_job_loses_nothing_and_repeats_n
         "C2M_JOBS_NAMESPACE": namespace,
         "C2M_SOLVER_BACKEND": "mdd",
         "C2M_JOBS_HEARTBEAT_TIMEOUT_S": "3",
-        "C2M_JOBS_HEARTBEAT_EVERY_S": "0.5",
+        "C2M_JOBS_HEARTBEAT_EVERY_S": "2",
+        "C2M_JOBS_MAINTENANCE_CHANCE": "1000000",  # every command: a dead worker's jobs come back at once
         "C2M_JOBS_SWEEP_S": "0.5",
     }
     # A request could not compile these models (1 ns): publishing leaves them to the compile job.
@@ -77,7 +78,7 @@ def test_kill_9_during_a_check_job_and_a_compile_job_loses_nothing_and_repeats_n
     log = tmp_path / "worker.log"
     first = _worker(env, migrated_url, log)
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 300
         while not any(r.status == "running" for r in _state(migrated_url)[1]):
             assert time.monotonic() < deadline, log.read_text()
             assert first.poll() is None, log.read_text()
@@ -90,7 +91,7 @@ def test_kill_9_during_a_check_job_and_a_compile_job_loses_nothing_and_repeats_n
 
     second = _worker(env, migrated_url, log)
     try:
-        deadline = time.monotonic() + 180
+        deadline = time.monotonic() + 400
         while True:
             models, reports = _state(migrated_url)
             if reports[0].status in ("done", "failed") and all(m.status != "preparing" for m in models):
