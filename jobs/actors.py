@@ -10,7 +10,9 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from usecases.check_reports import run_report as run_catalog_report
 from usecases.cleanup import clean_up
+from usecases.compiled_models import JOB_OWNER, QUEUED
 from usecases.compiled_models import prepare_version as prepare_models
 from usecases.outbox import deliver_claimed
 
@@ -53,19 +55,46 @@ def deliver_webhook(event_id: int, lease: str) -> None:
         log.warning("webhook event %s %s: %s (next %s)", event_id, outcome.status, outcome.error, outcome.retry_at)
 
 
+def job_owner() -> str | None:
+    """``job:<message id>`` of the job running on this thread (the same after a redelivery)."""
+    from dramatiq.middleware import CurrentMessage
+
+    message = CurrentMessage.get_current_message()
+    return f"{JOB_OWNER}{message.message_id}" if message is not None else None
+
+
 def prepare(session: Any, code: str, number: int) -> int:
     """Compile the models of catalog ``code`` version ``number`` once and store them as artifacts
     (``usecases.compiled_models``) for every web worker; returns the products ready (compiled now
-    or already stored). A product another process is preparing, or over the budget, is not counted."""
-    prepared = prepare_models(session, code, number)
+    or already stored). A product another process is preparing, or over the budget, is not counted.
+    The models publishing left to this job (too large for a request) are compiled here."""
+    prepared = prepare_models(session, code, number, owner=job_owner() or QUEUED)
     return sum(1 for model in prepared if model.status in ("ready", "stored"))
 
 
 def prepare_version(code: str, number: int) -> None:
-    """Compile-on-publish: prepare the models of a version just published."""
+    """Compile-on-publish: prepare the models of a version just published (mostly already stored by
+    publishing's compile guard; what it left, too large for a request, is compiled here)."""
     with session_factory()() as session:
         compiled = prepare(session, code, number)
     log.info("catalog %s version %s: %d product model(s) prepared", code, number, compiled)
+
+
+REPORT_RETRIES = 3
+"""Retries of a check or diff job (with the broker's exponential backoff) before it is failed."""
+
+
+def run_report(report_id: int) -> None:
+    """Run a catalog check or version diff asked for in ``catalog_reports`` and store its result there."""
+    from dramatiq.middleware import CurrentMessage
+
+    message = CurrentMessage.get_current_message()
+    retries = int(message.options.get("retries", 0)) if message is not None else REPORT_RETRIES
+    with session_factory()() as session:
+        report = run_catalog_report(
+            session, report_id, owner=job_owner() or "job:inline", final_attempt=retries >= REPORT_RETRIES
+        )
+    log.info("%s: %s", report.title(), report.status)
 
 
 def cleanup(configuration_age_days: float | None = None) -> None:

@@ -27,17 +27,26 @@ from typing import Any
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
-from dramatiq.middleware import AgeLimit, Middleware, Retries, ShutdownNotifications, TimeLimit
+from dramatiq.middleware import (
+    AgeLimit,
+    CurrentMessage,
+    Middleware,
+    Retries,
+    ShutdownNotifications,
+    TimeLimit,
+)
 
 from catalog.errors import CatalogError
+from usecases.errors import UseCaseError
 
 from . import actors
 from .settings import JobSettings, broker_url
 
 WEBHOOKS = "webhooks"
 MODELS = "models"
+REPORTS = "reports"
 MAINTENANCE = "maintenance"
-QUEUES = (WEBHOOKS, MODELS, MAINTENANCE)
+QUEUES = (WEBHOOKS, MODELS, REPORTS, MAINTENANCE)
 FAILURES_KEPT = 100
 MINUTE_MS = 60_000
 
@@ -96,11 +105,12 @@ class Jobs:
     failures: FailureLog
     deliver_webhook: dramatiq.Actor[Any, Any]
     prepare_version: dramatiq.Actor[Any, Any]
+    run_report: dramatiq.Actor[Any, Any]
     cleanup: dramatiq.Actor[Any, Any]
     extra: dict[str, Any] = field(default_factory=dict)
 
     def actors(self) -> list[dramatiq.Actor[Any, Any]]:
-        return [self.deliver_webhook, self.prepare_version, self.cleanup]
+        return [self.deliver_webhook, self.prepare_version, self.run_report, self.cleanup]
 
 
 def build_broker(url: str, settings: JobSettings) -> dramatiq.Broker:
@@ -109,6 +119,7 @@ def build_broker(url: str, settings: JobSettings) -> dramatiq.Broker:
         AgeLimit(),
         TimeLimit(),
         ShutdownNotifications(),
+        CurrentMessage(),
         Retries(max_retries=5, min_backoff=5_000, max_backoff=30 * MINUTE_MS),
     ]
     if url.startswith("stub:"):
@@ -119,7 +130,9 @@ def build_broker(url: str, settings: JobSettings) -> dramatiq.Broker:
         url=url,
         namespace=settings.namespace,
         heartbeat_timeout=settings.heartbeat_timeout_ms,
+        maintenance_chance=settings.maintenance_chance,
         middleware=middleware,
+        socket_connect_timeout=3,  # a status probe (/readyz) must not hang on an unreachable Redis
     )
 
 
@@ -162,6 +175,18 @@ def install(broker: dramatiq.Broker, settings: JobSettings | None = None) -> Job
             time_limit=60 * MINUTE_MS,
             throws=(CatalogError,),  # no such catalog or version: retrying cannot help
         )(actors.prepare_version),
+        # A check or diff that fails (the database away, a worker out of memory) is retried with
+        # exponential backoff; the row says "queued" with the error meanwhile, "failed" after the last.
+        run_report=dramatiq.actor(
+            actor_name="run_report",
+            queue_name=REPORTS,
+            broker=broker,
+            max_retries=actors.REPORT_RETRIES,
+            min_backoff=5_000,
+            max_backoff=10 * MINUTE_MS,
+            time_limit=30 * MINUTE_MS,
+            throws=(CatalogError, UseCaseError),  # the version is gone: retrying cannot help
+        )(actors.run_report),
         cleanup=dramatiq.actor(
             actor_name="cleanup",
             queue_name=MAINTENANCE,
@@ -203,8 +228,37 @@ def send_prepare(code: str, number: int, content_hash: str) -> None:
         jobs.prepare_version.send(code, number)
 
 
+def send_report(report_id: int) -> str:
+    """Queue the job of a check or diff asked for (``usecases.check_reports.request_check``,
+    ``usecases.version_diff.request_diff``); returns the message id.
+
+    :raise NoJobEngine: no job engine is configured (nothing would ever run it).
+    """
+    jobs = current()
+    if jobs is None:
+        raise NoJobEngine()
+    return str(jobs.run_report.send(report_id).message_id)
+
+
+class NoJobEngine(RuntimeError):
+    """Background work asked for without a job engine configured."""
+
+    def __init__(self) -> None:
+        super().__init__("no job engine is configured: set C2M_BROKER_URL (or C2M_REDIS_URL) and run `c2m worker`")
+
+
+def compile_jobs_configured() -> bool:
+    """A job engine is configured: publishing may leave a large model to a compile job."""
+    try:
+        return current() is not None
+    except ValueError:  # a malformed broker URL: no job engine (the jobs page and c2m jobs say why)
+        return False
+
+
 def hook_publishing() -> None:
-    """Queue ``prepare_version`` after every commit that publishes a version (the web app calls this)."""
-    from usecases.publishing import on_published
+    """Queue ``prepare_version`` after every commit that publishes a version (the web app calls this),
+    and let publishing accept models over the request budget for the compile job."""
+    from usecases.publishing import on_compile_jobs, on_published
 
     on_published(send_prepare)
+    on_compile_jobs(compile_jobs_configured)

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from usecases.cleanup import DEFAULT_CONFIGURATION_AGE
 from usecases.outbox import DEFAULT_LEASE, DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT
+from usecases.settings import DEFAULT_COMPILE_NODE_BUDGET
 
 
 def _float(name: str, default: float) -> float:
@@ -44,6 +45,17 @@ class JobSettings:
     configuration_age: timedelta
     heartbeat_timeout_ms: int
     """A worker silent this long is dead: its unfinished messages go back to the queue."""
+    maintenance_chance: int = 10_000
+    """Broker commands per million that also requeue the jobs of dead workers
+    (``C2M_JOBS_MAINTENANCE_CHANCE``, default 10,000 = 1 %; Dramatiq's own default, 1,000, can
+    leave a killed worker's job waiting for minutes)."""
+    heartbeat_every: float = 5.0
+    """Seconds between two beats of a worker (``C2M_JOBS_HEARTBEAT_EVERY_S``); a worker is shown
+    alive while its last beat is younger than three of them."""
+
+    @property
+    def alive_after(self) -> float:
+        return 3 * self.heartbeat_every
 
     @classmethod
     def from_env(cls) -> JobSettings:
@@ -59,4 +71,31 @@ class JobSettings:
                 days=_float("C2M_CLEANUP_CONFIGURATION_AGE_DAYS", DEFAULT_CONFIGURATION_AGE.days)
             ),
             heartbeat_timeout_ms=int(_float("C2M_JOBS_HEARTBEAT_TIMEOUT_S", 60.0) * 1000),
+            heartbeat_every=_float("C2M_JOBS_HEARTBEAT_EVERY_S", 5.0),
+            maintenance_chance=int(_float("C2M_JOBS_MAINTENANCE_CHANCE", 10_000)),
         )
+
+
+DEFAULT_COMPILE_JOB_BUDGET_S = 1800.0
+"""Seconds a compile job may spend on one product's model (``C2M_COMPILE_JOB_BUDGET_S``): far more
+than a request's ``C2M_COMPILE_BUDGET_S``, since the models left to the job exceeded that."""
+
+
+def compile_settings() -> dict[str, object]:
+    """What the use cases compile with in a job worker (``usecases.settings``): the web app's backend
+    (``C2M_SOLVER_BACKEND``, so artifacts are stored under the key requests look up) and node budget,
+    and the job's own time budget."""
+    nodes = os.environ.get("C2M_COMPILE_NODE_BUDGET")
+    return {
+        "SOLVER_BACKEND": os.environ.get("C2M_SOLVER_BACKEND") or "auto",
+        "COMPILE_NODE_BUDGET": int(nodes) if nodes and nodes.strip() else DEFAULT_COMPILE_NODE_BUDGET,
+        "COMPILE_BUDGET_S": _float("C2M_COMPILE_JOB_BUDGET_S", DEFAULT_COMPILE_JOB_BUDGET_S),
+    }
+
+
+def install_compile_settings() -> None:
+    """Make :func:`compile_settings` the use cases' settings in this (worker) process."""
+    from usecases.settings import set_settings_source
+
+    settings = compile_settings()
+    set_settings_source(lambda: settings)

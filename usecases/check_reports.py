@@ -6,20 +6,42 @@ annotate the right line. JSON is the machine form (also what the API returns
 and what is stored with a published version); JUnit XML has one test case per
 product and check, so GitHub and GitLab list what passed and what failed.
 
+The second half keeps checks (and, with :mod:`usecases.version_diff`, diffs) run as
+background jobs: a request is a ``catalog_reports`` row, a job fills in its result.
+
 Nothing here imports Flask: the command line uses it too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+import traceback
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from catalog.errors import CatalogError
+from catalog.services import CatalogVersionInfo, VersionNotFound, list_versions, load_version
 from catalog.snapshot import SourceLoc
 from configurator.checks import CatalogReport, Finding, Severity
+from usecases.errors import UseCaseError
+from usecases.records import CatalogReportRecord
 
 __all__ = [
     "CheckedFile",
+    "ReportInfo",
+    "ReportNotFound",
+    "get_report",
+    "list_reports",
+    "not_sent",
+    "request_check",
+    "request_report",
+    "run_report",
     "finding_json",
     "finding_line",
     "junit_xml",
@@ -228,3 +250,262 @@ def junit_xml(files: Sequence[CheckedFile]) -> bytes:
 
 def _problem_line(path: str, loc: SourceLoc | None, message: str) -> str:
     return message if loc is None else f"{loc}: {message}"
+
+
+# --------------------------------------------------------------------------- checks and diffs as jobs
+#
+# A check or a diff of a large catalog can take minutes: the workspace and ``c2m jobs check|diff``
+# ask for one (:func:`request_check`, :func:`usecases.version_diff.request_diff`), which stores a
+# ``queued`` row in ``catalog_reports``; the job engine runs it (:func:`run_report`) and stores the
+# result there. The row is the source of truth: a job sent twice, or redelivered after its worker
+# died, finds the row and either takes it over (same job) or leaves it (done, or run by another).
+
+REPORT_STALE_S = 3600.0
+"""Seconds after which a ``running`` row of another job is taken as abandoned (longer than a job's time limit)."""
+
+
+class ReportNotFound(UseCaseError):
+    """No catalog report with this id."""
+
+    def __init__(self, report_id: int) -> None:
+        super().__init__("not_found", f"catalog report {report_id} does not exist", report_id=report_id)
+
+
+@dataclass(frozen=True, slots=True)
+class ReportInfo:
+    """A catalog check or version diff asked for, its state and (when done) its result."""
+
+    id: int
+    kind: str
+    catalog: str
+    version: int
+    base: int | None
+    status: str
+    attempts: int
+    error: str | None
+    requested_by: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    result: dict[str, Any] | None = None
+
+    def title(self) -> str:
+        """``check of shop v3 (against v2)`` / ``diff of shop v2 -> v3``."""
+        if self.kind == "diff":
+            return f"diff of {self.catalog} v{self.base} -> v{self.version}"
+        against = f" (against v{self.base})" if self.base is not None else ""
+        return f"check of {self.catalog} v{self.version}{against}"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "catalog": self.catalog,
+            "version": self.version,
+            "base": self.base,
+            "status": self.status,
+            "attempts": self.attempts,
+            "error": self.error,
+            "requested_by": self.requested_by,
+            "created_at": self.created_at.isoformat(),
+            "started_at": self.started_at.isoformat() if self.started_at else None,
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "result": self.result,
+        }
+
+
+def _info(row: CatalogReportRecord, *, with_result: bool = False) -> ReportInfo:
+    result = json.loads(row.result) if with_result and row.result else None
+    return ReportInfo(
+        row.id, row.kind, row.catalog_code, row.version_number, row.base_number, row.status, row.attempts,
+        row.error, row.requested_by, row.created_at, row.started_at, row.finished_at, result,
+    )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def request_report(
+    session: Session,
+    kind: str,
+    request_key: str,
+    code: str,
+    version: int,
+    base: int | None,
+    *,
+    requested_by: str | None = None,
+    again: bool = False,
+) -> tuple[ReportInfo, bool]:
+    """The row for ``request_key``, created ``queued`` when there is none; returns it and whether a
+    job must be sent (a new or failed row, or ``again`` on a finished one). Flushed, not committed:
+    the caller commits, then sends the job."""
+    row = session.scalars(
+        select(CatalogReportRecord).where(CatalogReportRecord.request_key == request_key)
+    ).one_or_none()
+    if row is not None:
+        if row.status in ("queued", "running") or (row.status == "done" and not again):
+            return _info(row), False
+        row.status, row.error, row.attempts, row.owner = "queued", None, 0, None
+        row.started_at = row.finished_at = None
+        row.created_at = _now()
+        row.requested_by = requested_by
+        session.flush()
+        return _info(row), True
+    row = CatalogReportRecord(
+        kind=kind, catalog_code=code, version_number=version, base_number=base, request_key=request_key,
+        status="queued", attempts=0, requested_by=requested_by, created_at=_now(),
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:  # asked at the same moment by someone else: theirs is the one
+        return request_report(session, kind, request_key, code, version, base, requested_by=requested_by)
+    return _info(row), True
+
+
+def _resolve(session: Session, code: str, number: int | None) -> CatalogVersionInfo:
+    """Version ``number`` of ``code``; without one the draft, else the version in force."""
+    versions = list_versions(session, code)
+    if number is None:
+        draft = next((v for v in versions if v.is_draft), None)
+        if draft is not None:
+            return draft
+        return load_version(session, code)[0]
+    found = next((v for v in versions if v.number == number), None)
+    if found is None:
+        raise VersionNotFound(code, number)
+    return found
+
+
+def base_version(session: Session, code: str, before: int) -> CatalogVersionInfo | None:
+    """The version in force, else the latest published or archived one, below ``before``."""
+    try:
+        current = load_version(session, code)[0]
+    except CatalogError:
+        current = None
+    if current is not None and current.number < before:
+        return current
+    candidates = [v for v in list_versions(session, code) if not v.is_draft and v.number < before]
+    return candidates[-1] if candidates else None
+
+
+def request_check(
+    session: Session, code: str, number: int | None = None, *, requested_by: str | None = None,
+    again: bool = False,
+) -> tuple[ReportInfo, bool]:
+    """Ask for every catalog check on version ``number`` (the draft, else the version in force) against
+    the last version published before it. See :func:`request_report`."""
+    target = _resolve(session, code, number)
+    base = base_version(session, code, target.number)
+    key = f"check:{code}:{target.content_hash}:{base.content_hash if base else '-'}"
+    return request_report(session, "check", key, code, target.number, base.number if base else None,
+                          requested_by=requested_by, again=again)
+
+
+def not_sent(session: Session, report_id: int, error: str) -> None:
+    """Its job could not be queued (the broker away): the row is ``failed`` with why, so asking
+    again queues it again instead of waiting for a job that was never sent. Committed."""
+    row = session.get(CatalogReportRecord, report_id, populate_existing=True)
+    if row is not None and row.status == "queued":
+        row.status, row.error, row.finished_at = "failed", f"not queued: {error}"[:2000], _now()
+    session.commit()
+
+
+def get_report(session: Session, report_id: int) -> ReportInfo:
+    row = session.get(CatalogReportRecord, report_id, populate_existing=True)
+    if row is None:
+        raise ReportNotFound(report_id)
+    return _info(row, with_result=True)
+
+
+def list_reports(session: Session, *, code: str | None = None, limit: int = 50) -> list[ReportInfo]:
+    """The most recent reports asked for (of one catalog when given), newest first."""
+    query = select(CatalogReportRecord).order_by(CatalogReportRecord.created_at.desc(), CatalogReportRecord.id.desc())
+    if code is not None:
+        query = query.where(CatalogReportRecord.catalog_code == code)
+    return [_info(row) for row in session.scalars(query.limit(limit))]
+
+
+ReportRunner = Callable[[Session, CatalogReportRecord, str], dict[str, Any]]
+
+
+def run_report(
+    session: Session, report_id: int, *, owner: str, final_attempt: bool = True, backend: str = "auto"
+) -> ReportInfo:
+    """Run the check or diff of row ``report_id`` and store its result (the job's body).
+
+    Idempotent: a ``done`` row is returned as it is; a row ``running`` under another owner (and not
+    abandoned) is left to it; the same ``owner`` (a redelivered job) takes its row over. A failure is
+    stored on the row (``queued`` with the error while the job will be retried, ``failed`` on the
+    ``final_attempt``) and raised again for the job engine's retry.
+
+    :raise ReportNotFound: no such row (not worth retrying).
+    """
+    if session.in_transaction():
+        session.commit()
+    row = session.get(CatalogReportRecord, report_id, populate_existing=True)
+    if row is None:
+        raise ReportNotFound(report_id)
+    if row.status == "done":
+        return _info(row, with_result=True)
+    if row.status == "running" and row.owner != owner and row.started_at is not None:
+        if _now() - _aware(row.started_at) < timedelta(seconds=REPORT_STALE_S):
+            return _info(row)
+    row.status, row.owner, row.started_at = "running", owner, _now()
+    row.attempts += 1
+    session.commit()
+    runner: ReportRunner
+    if row.kind == "check":
+        runner = _run_check
+    else:
+        from usecases.version_diff import run_diff
+
+        runner = run_diff
+    try:
+        result = runner(session, row, backend)
+    except Exception as exc:
+        session.rollback()
+        row = session.get(CatalogReportRecord, report_id, populate_existing=True)
+        if row is not None:
+            # No retry helps a version that is gone (or any refusal of the use cases): failed now.
+            final_attempt = final_attempt or isinstance(exc, CatalogError | UseCaseError)
+            row.status = "failed" if final_attempt else "queued"
+            row.error = "".join(traceback.format_exception_only(type(exc), exc)).strip()[:2000]
+            row.finished_at = _now() if final_attempt else None
+            session.commit()
+        raise
+    row.result = json.dumps(result, ensure_ascii=False, default=str)
+    row.status, row.error, row.finished_at = "done", None, _now()
+    session.commit()
+    return _info(row, with_result=True)
+
+
+def _run_check(session: Session, row: CatalogReportRecord, backend: str) -> dict[str, Any]:
+    from bom.checks import check_catalog
+
+    info, content = load_version(session, row.catalog_code, row.version_number, published_only=False)
+    previous = None
+    if row.base_number is not None:
+        previous = load_version(session, row.catalog_code, row.base_number, published_only=False)[1]
+    report = check_catalog(
+        content,
+        previous=previous,
+        backend=backend,
+        catalog_key=f"draft:{info.content_hash}" if info.is_draft else info.content_hash,
+    )
+    source = info.source or f"{row.catalog_code}@{row.version_number}"
+    checked = CheckedFile(source, report)
+    return {
+        "content_hash": info.content_hash,
+        "publishable": report.publishable,
+        "errors": checked.count(Severity.ERROR),
+        "warnings": checked.count(Severity.WARNING),
+        "products": report_json([checked])["files"][0]["products"],
+        "findings": [finding_json(f, source) for f in report.all_findings()],
+        "lines": [finding_line(f, source) for f in report.all_findings()],
+    }

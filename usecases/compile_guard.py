@@ -32,9 +32,11 @@ import re
 import selectors
 import subprocess  # nosec B404 - runs this module with the current interpreter, no shell
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -119,18 +121,93 @@ def load_draft_catalog(session: Session, code: str, number: int) -> Catalog:
     return load_version(session, code, number, published_only=False)[1]
 
 
-def check_catalog_compiles(catalog: Catalog, budget: CompileBudget | None = None) -> float:
+@dataclass(frozen=True, slots=True)
+class GuardReport:
+    """What the compile guard did with each product of a catalog."""
+
+    seconds: float
+    compiled: tuple[str, ...] = ()
+    """Compiled by the guard's child (and stored as an artifact when a session was given)."""
+    stored: tuple[str, ...] = ()
+    """A ready artifact of this content was already stored: not compiled again."""
+    deferred: tuple[str, ...] = ()
+    """Over the request's time budget, accepted for a compile job (``defer`` only)."""
+
+
+def check_catalog_compiles(
+    catalog: Catalog,
+    budget: CompileBudget | None = None,
+    *,
+    session: Session | None = None,
+    defer: bool = False,
+) -> GuardReport:
     """Compile every product of ``catalog`` within ``budget`` in a child process.
 
-    Returns the seconds taken. :raise CatalogTooComplex: a product exceeds the budget.
+    With a ``session`` each compiled model is kept: the child writes its artifact
+    (:mod:`configurator.artifacts`, keyed by the catalog's content hash) and it is
+    stored in ``compiled_models`` (committed on ``session``), so neither publishing nor
+    a worker compiles that model key again; a product whose artifact is already
+    stored is not compiled at all. With ``defer`` (a job engine runs the compile
+    jobs) a product over the *time* budget is not refused but reported in
+    ``deferred``: the caller leaves it to a compile job. Node and memory budgets
+    always refuse.
+
+    :raise CatalogTooComplex: a product exceeds the budget (and is not deferred).
     """
+    from catalog.files import content_hash as hash_of
+    from usecases.compiled_models import store_artifact, stored_statuses
+
     budget = budget or current_budget()
-    if not catalog.products:
-        return 0.0
     started = time.monotonic()
+    if not catalog.products:
+        return GuardReport(0.0)
+    digest = hash_of(catalog)
+    stored: list[str] = []
+    if session is not None:
+        ready = stored_statuses(session, digest, budget.backend)
+        stored = [p.code for p in catalog.products if ready.get(p.code) == "ready"]
+        session.commit()  # hold no transaction (on SQLite: no write lock) while the child compiles
+    remaining = [p.code for p in catalog.products if p.code not in stored]
+    compiled: list[str] = []
+    deferred: list[str] = []
     document = json.dumps(document_from_catalog(catalog), ensure_ascii=False).encode()
+    with tempfile.TemporaryDirectory(prefix="c2m-guard-") as folder:
+        while remaining:
+            options = {
+                "products": remaining,
+                "content_hash": digest,
+                "artifacts": folder if session is not None else None,
+                "defer": defer,
+            }
+            for event in _run_child(catalog, document, budget, options):
+                kind = event["event"]
+                if kind == "compiled":
+                    code = str(event["product"])
+                    compiled.append(code)
+                    if session is not None:
+                        artifact = Path(str(event["file"]))
+                        store_artifact(session, digest, code, budget.backend, artifact.read_bytes(),
+                                       str(event["backend"]), float(event["seconds"]))
+                        session.commit()
+                        artifact.unlink()
+                elif kind == "deferred":
+                    deferred.append(str(event["product"]))
+            done = set(compiled) | set(deferred)
+            remaining = [code for code in remaining if code not in done]
+    return GuardReport(time.monotonic() - started, tuple(compiled), tuple(stored), tuple(deferred))
+
+
+def _run_child(
+    catalog: Catalog, document: bytes, budget: CompileBudget, options: dict[str, Any]
+) -> Iterator[dict[str, Any]]:
+    """Run the child on ``options["products"]`` and yield its ``compiled`` and ``deferred`` events.
+
+    A child still compiling one product ``COMPILE_GUARD_GRACE_S`` past the time
+    budget is killed: with ``options["defer"]`` that product is deferred (the
+    caller runs a new child on the rest), otherwise it is refused.
+    """
     child = subprocess.Popen(  # nosec B603 - fixed argument list, no shell
-        [sys.executable, "-m", "usecases.compile_guard", json.dumps(asdict(budget))],
+        [sys.executable, "-m", "usecases.compile_guard", json.dumps(asdict(budget)), json.dumps(options)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -151,10 +228,15 @@ def check_catalog_compiles(catalog: Catalog, budget: CompileBudget | None = None
                 raise CatalogTooComplex(
                     str(event["product"]), event.get("attribute"), str(event["limit"]), str(event["detail"])
                 )
+            elif kind in ("compiled", "deferred"):
+                yield event
             elif kind == "done":
-                return time.monotonic() - started
+                return
+        product = current or options["products"][0]
         if time.monotonic() >= deadline[0]:
-            product = current or catalog.products[0].code
+            if options["defer"]:
+                yield {"event": "deferred", "product": product}
+                return
             raise CatalogTooComplex(
                 product,
                 _largest_attribute(catalog.product(product)),
@@ -162,7 +244,6 @@ def check_catalog_compiles(catalog: Catalog, budget: CompileBudget | None = None
                 f"still compiling after {budget.time_s + COMPILE_GUARD_GRACE_S:g} s",
             )
         child.wait(timeout=5)
-        product = current or catalog.products[0].code
         stderr = child.stderr.read().decode(errors="replace")[-500:] if child.stderr else ""
         if "MemoryError" in stderr or child.returncode < 0 or "bad_alloc" in stderr:
             raise CatalogTooComplex(
@@ -227,12 +308,14 @@ def _rule_attributes(product: Product, model: Any, detail: str) -> set[str]:
     return out
 
 
-def _child(budget: CompileBudget) -> int:
-    """The child process: compile each product of the catalog on stdin, report on stdout."""
+def _child(budget: CompileBudget, options: dict[str, Any]) -> int:
+    """The child process: compile the products named in ``options`` of the catalog on stdin, report
+    on stdout; with ``options["artifacts"]`` (a folder) write each compiled model there."""
     import resource
 
     memory = budget.memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    from configurator.artifacts import dump
     from configurator.backends.select import make_backend
     from configurator.build import build_model
 
@@ -241,9 +324,15 @@ def _child(budget: CompileBudget) -> int:
         sys.stdout.flush()
 
     catalog = catalog_from_document(json.loads(sys.stdin.buffer.read()))
-    for product in catalog.products:
+    wanted = options.get("products")
+    folder = options.get("artifacts")
+    for index, product in enumerate(catalog.products):
+        if wanted is not None and product.code not in wanted:
+            continue
         emit(event="start", product=product.code)
-        model = build_model(product, key=f"compile-guard:{catalog.code}:{product.code}")
+        started = time.perf_counter()
+        # The engine's model key (content hash and product): the artifact is the one requests load.
+        model = build_model(product, key=f"{options.get('content_hash') or 'compile-guard'}:{product.code}")
         try:
             solver = make_backend(
                 model, prefer=budget.backend, node_budget=budget.nodes, time_budget_s=budget.time_s
@@ -251,6 +340,9 @@ def _child(budget: CompileBudget) -> int:
         except BudgetExceeded as exc:
             detail = str(exc)
             if "time budget" in detail:
+                if options.get("defer"):
+                    emit(event="deferred", product=product.code, detail=detail)
+                    continue
                 limit = f"time budget of {budget.time_s:g} s"
             elif "node budget" in detail or "memory allowance" in detail:
                 limit = f"node budget of {budget.nodes:,} nodes"
@@ -265,10 +357,17 @@ def _child(budget: CompileBudget) -> int:
                 detail=detail,
             )
             return 0
+        seconds = time.perf_counter() - started
+        path = None
+        if folder:
+            path = os.path.join(folder, f"{index}.c2m-model")
+            with open(path, "wb") as out:
+                out.write(dump(solver))
+        emit(event="compiled", product=product.code, backend=solver.name, seconds=seconds, file=path)
         del solver
     emit(event="done")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(_child(CompileBudget(**json.loads(sys.argv[1]))))
+    sys.exit(_child(CompileBudget(**json.loads(sys.argv[1])), json.loads(sys.argv[2]) if len(sys.argv) > 2 else {}))

@@ -43,6 +43,7 @@ from usecases.records import CompiledModelRecord
 
 __all__ = [
     "PREPARING_STALE_S",
+    "QUEUED",
     "ArtifactStore",
     "ModelPreparing",
     "PreparedModel",
@@ -59,6 +60,13 @@ PREPARING_STALE_S = 900.0
 """Seconds after which a "preparing" marker is taken as abandoned (longer than any compile budget)."""
 RETRY_AFTER_S = 5
 """What a request for a model being prepared is told to wait before asking again."""
+QUEUED = "queued for a compile job"
+"""``detail`` of a "preparing" marker written when a version was published with a model too large
+to compile within the request budget: the compile job (:func:`prepare_version` on the job engine)
+owns it. Such a marker (and one a job wrote, ``job:<message id>``) never goes stale for
+requests: they answer :class:`ModelPreparing` until the job stores the artifact, instead of
+compiling a model known to exceed their budget."""
+JOB_OWNER = "job:"
 
 
 class ModelPreparing(UseCaseError):
@@ -103,7 +111,14 @@ class StoredModel:
 
     @property
     def abandoned(self) -> bool:
-        return self.status == "preparing" and _now() - _aware(self.updated_at) > timedelta(seconds=PREPARING_STALE_S)
+        if self.status != "preparing" or _job_marker(self.detail):
+            return False
+        return _now() - _aware(self.updated_at) > timedelta(seconds=PREPARING_STALE_S)
+
+
+def _job_marker(detail: str | None) -> bool:
+    """A marker the job engine owns (queued at publishing, or taken by a compile job)."""
+    return detail is not None and (detail == QUEUED or detail.startswith(JOB_OWNER))
 
 
 def _compile(catalog: Catalog, product: Product, content_hash: str, backend: str,
@@ -142,6 +157,13 @@ class ArtifactStore:
             _store_ready(session, content_hash, product, backend, built)
             session.commit()
 
+    def save_artifact(self, content_hash: str, product_code: str, backend: str, data: bytes,
+                      compiled_backend: str, seconds: float) -> None:
+        """Store an artifact compiled elsewhere (the compile guard's child process)."""
+        with self.session_factory() as session:
+            store_artifact(session, content_hash, product_code, backend, data, compiled_backend, seconds)
+            session.commit()
+
     def save_failure(self, content_hash: str, product: Product, backend: str, detail: str) -> None:
         with self.session_factory() as session:
             _store_failed(session, content_hash, product, backend, detail)
@@ -169,13 +191,14 @@ def _row(session: Session, key: str, backend: str, *, with_artifact: bool = Fals
     return session.scalars(query, execution_options={"populate_existing": True}).one_or_none()
 
 
-def _upsert(session: Session, content_hash: str, product: Product, backend: str) -> CompiledModelRecord:
-    key = model_key(content_hash, product.code)
+def _upsert(session: Session, content_hash: str, product: Product | str, backend: str) -> CompiledModelRecord:
+    code = product if isinstance(product, str) else product.code
+    key = model_key(content_hash, code)
     row = _row(session, key, backend)
     now = _now()
     if row is None:
         row = CompiledModelRecord(
-            model_key=key, content_hash=content_hash, product_code=product.code, backend=backend,
+            model_key=key, content_hash=content_hash, product_code=code, backend=backend,
             format_version=FORMAT_VERSION, status="preparing", created_at=now, updated_at=now,
         )
         session.add(row)
@@ -184,15 +207,44 @@ def _upsert(session: Session, content_hash: str, product: Product, backend: str)
 
 
 def _store_ready(session: Session, content_hash: str, product: Product, backend: str, built: Configurator) -> None:
-    data = dump(built.backend)
-    row = _upsert(session, content_hash, product, backend)
+    store_artifact(session, content_hash, product.code, backend, dump(built.backend), built.backend.name,
+                   built.compile_seconds)
+
+
+def store_artifact(session: Session, content_hash: str, product_code: str, backend: str, data: bytes,
+                   compiled_backend: str, seconds: float) -> None:
+    """Write (or replace) the ``ready`` row of a model key with ``data`` (flushed, not committed)."""
+    row = _upsert(session, content_hash, product_code, backend)
     row.status = "ready"
-    row.compiled_backend = built.backend.name
+    row.compiled_backend = compiled_backend
     row.artifact = data
     row.artifact_sha256 = hashlib.sha256(data).hexdigest()
     row.size_bytes = len(data)
-    row.compile_seconds = built.compile_seconds
+    row.compile_seconds = seconds
     row.detail = None
+    session.flush()
+
+
+def stored_statuses(session: Session, content_hash: str, backend: str) -> dict[str, str]:
+    """``{product code: status}`` of the rows of one content hash and backend (no artifact read)."""
+    rows = session.execute(
+        select(CompiledModelRecord.product_code, CompiledModelRecord.status).where(
+            CompiledModelRecord.content_hash == content_hash,
+            CompiledModelRecord.backend == backend,
+            CompiledModelRecord.format_version == FORMAT_VERSION,
+        )
+    ).all()
+    return {code: status for code, status in rows}
+
+
+def mark_queued(session: Session, content_hash: str, product_codes: list[str], backend: str) -> None:
+    """Write a :data:`QUEUED` "preparing" marker for each product without a ready artifact (in the
+    caller's transaction: publishing commits it with the version)."""
+    for code in product_codes:
+        row = _upsert(session, content_hash, code, backend)
+        if row.status != "ready":
+            row.status = "preparing"
+            row.detail = QUEUED
     session.flush()
 
 
@@ -230,6 +282,8 @@ def prepare(
     node_budget: int | None = None,
     time_budget_s: float | None = None,
     force: bool = False,
+    owner: str | None = None,
+    compiled: Callable[[str], None] | None = None,
 ) -> list[PreparedModel]:
     """Compile every product of a catalog version and store its artifact.
 
@@ -240,6 +294,11 @@ def prepare(
     soon as it is compiled. A product with a valid stored artifact is skipped
     unless ``force``; one with a fresh marker of another process is reported
     ``busy``. A model over the budget is stored as ``failed`` with the reason.
+
+    ``owner`` names a compile job (``job:<message id>``): its markers, and the :data:`QUEUED`
+    markers publishing left for the job engine, are taken over instead of reported ``busy``, so a
+    job redelivered after its worker died compiles what the dead one did not finish.
+    ``compiled(product)`` is called before each compilation (counting, progress).
     """
     if session.in_transaction():
         session.commit()
@@ -251,21 +310,26 @@ def prepare(
             if row.status == "ready":
                 out.append(PreparedModel(product.code, "stored", row.compiled_backend, 0.0, row.size_bytes))
                 continue
-            if row.status == "preparing" and not StoredModel(
-                row.id, row.status, None, None, None, row.updated_at
+            ours = owner is not None and row.detail in (QUEUED, owner)
+            if row.status == "preparing" and not ours and not StoredModel(
+                row.id, row.status, None, None, row.detail, row.updated_at
             ).abandoned:
                 out.append(PreparedModel(product.code, "busy", None, 0.0, None))
                 continue
-        _upsert(session, content_hash, product, backend).status = "preparing"
+        marker = _upsert(session, content_hash, product, backend)
+        marker.status = "preparing"
+        marker.detail = owner
         todo.append(product)
     try:
         session.commit()
     except IntegrityError:  # another process inserted its markers first: it prepares them
         session.rollback()
         return prepare(session, catalog, content_hash, backend=backend, node_budget=node_budget,
-                       time_budget_s=time_budget_s, force=False)
+                       time_budget_s=time_budget_s, force=False, owner=owner, compiled=compiled)
     for product in todo:
         started = time.perf_counter()
+        if compiled is not None:
+            compiled(product.code)
         try:
             built = _compile(catalog, product, content_hash, backend, node_budget, time_budget_s)
         except BudgetExceeded as exc:
@@ -276,7 +340,7 @@ def prepare(
         except BaseException:
             # Leave no marker behind that would make requests wait for nothing.
             session.rollback()
-            _forget_markers(session, content_hash, todo, backend)
+            _forget_markers(session, content_hash, todo, backend, requeue=owner is not None)
             raise
         _store_ready(session, content_hash, product, backend, built)
         session.commit()
@@ -286,24 +350,32 @@ def prepare(
     return out
 
 
-def prepare_version(session: Session, code: str, number: int, *, force: bool = False) -> list[PreparedModel]:
+def prepare_version(session: Session, code: str, number: int, *, force: bool = False,
+                    owner: str | None = None) -> list[PreparedModel]:
     """:func:`prepare` for version ``number`` of catalog ``code``, with the application's
-    backend and compile budgets: what publishing calls (directly, or from a background job)."""
+    backend and compile budgets: what publishing calls (directly, or from a background job,
+    which passes its ``owner``)."""
     from usecases.catalogs import load_catalog, solver_settings
 
     loaded = load_catalog(session, code, number)
     backend, node_budget, time_budget_s = solver_settings()
     return prepare(
         session, loaded.catalog, loaded.content_hash, backend=backend,
-        node_budget=node_budget, time_budget_s=time_budget_s, force=force,
+        node_budget=node_budget, time_budget_s=time_budget_s, force=force, owner=owner,
     )
 
 
-def _forget_markers(session: Session, content_hash: str, products: list[Product], backend: str) -> None:
+def _forget_markers(session: Session, content_hash: str, products: list[Product], backend: str,
+                    *, requeue: bool = False) -> None:
+    """Drop the markers of an interrupted preparation; a job's go back to :data:`QUEUED` (its retry
+    takes them over, and requests keep waiting instead of compiling)."""
     for product in products:
         row = _row(session, model_key(content_hash, product.code), backend)
         if row is not None and row.status == "preparing":
-            session.delete(row)
+            if requeue:
+                row.detail = QUEUED
+            else:
+                session.delete(row)
     session.commit()
 
 

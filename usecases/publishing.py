@@ -61,6 +61,8 @@ __all__ = [
     "SkipReasonMissing",
     "VersionChecks",
     "check_content",
+    "compile_jobs_available",
+    "on_compile_jobs",
     "on_published",
     "publish_checked",
     "version_checks",
@@ -115,6 +117,10 @@ class Published:
     info: CatalogVersionInfo
     report: CatalogReport | None
     skipped: bool
+    compiled: tuple[str, ...] = ()
+    """Products whose model this publish compiled (and stored); the others were already stored."""
+    deferred: tuple[str, ...] = ()
+    """Products over the request's compile budget, "preparing" until the compile job stores them."""
 
     @property
     def warnings(self) -> tuple[Finding, ...]:
@@ -157,6 +163,20 @@ class VersionChecks:
 PublishedHook = Callable[[str, int, str], None]
 _published_hooks: list[PublishedHook] = []
 _PENDING = "c2m.published"
+
+
+_compile_jobs: list[Callable[[], bool]] = []
+
+
+def on_compile_jobs(available: Callable[[], bool]) -> None:
+    """Tell publishing how to know whether a job engine runs compile jobs (the job engine installs
+    it). Only then is a model over the request's time budget accepted, and compiled by a job."""
+    if available not in _compile_jobs:
+        _compile_jobs.append(available)
+
+
+def compile_jobs_available() -> bool:
+    return any(check() for check in _compile_jobs)
 
 
 def on_published(hook: PublishedHook) -> None:
@@ -258,7 +278,13 @@ def publish_checked(
         checked_hash, where = info.content_hash, info.source or f"{code}@{number}"
     # Never skipped: a model over the compile budget is refused before anything is stored or
     # checked (CatalogTooComplex, 422 catalog_too_complex), whatever the path to publishing.
-    check_catalog_compiles(content)
+    # The guard's compilation is the one kept: each model's artifact is stored as it compiles
+    # (a model already stored is not compiled again), so compile-on-publish finds it ready.
+    # With a job engine a model over the request's time budget is accepted and left to the
+    # compile job (marked "preparing" below, with the version).
+    if session.in_transaction():
+        session.commit()
+    guard = check_catalog_compiles(content, session=session, defer=compile_jobs_available())
     report: CatalogReport | None = None
     if skip_checks:
         log.warning(
@@ -303,9 +329,16 @@ def publish_checked(
         ),
     )
     session.add(record)
+    if guard.deferred:
+        from usecases.compile_guard import current_budget
+        from usecases.compiled_models import mark_queued
+
+        mark_queued(session, published[0].content_hash, list(guard.deferred), current_budget().backend)
+        log.info("catalog %s version %s: %s left to the compile job (over the request budget)",
+                 code, published[0].number, ", ".join(guard.deferred))
     session.flush()
     session.info.setdefault(_PENDING, []).append((code, published[0].number, published[0].content_hash))
-    return Published(published[0], report, skip_checks)
+    return Published(published[0], report, skip_checks, guard.compiled, guard.deferred)
 
 
 def _publish_locked(

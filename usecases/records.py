@@ -363,3 +363,41 @@ class CompiledModelRecord(Base):
     detail: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class CatalogReportRecord(Base):
+    """A catalog check or version diff run as a background job, and its result.
+
+    ``request_key`` names what was asked (the kind and the content hashes compared), so asking
+    again for the same contents returns the same row instead of queueing the work twice. ``status``
+    goes ``queued`` → ``running`` → ``done`` (``result`` holds the JSON) or ``failed`` (``error``,
+    after the job's retries); a failed attempt that will be retried is ``queued`` again with its
+    ``error``. ``owner`` is the job (``job:<message id>``) running it: a job redelivered after its
+    worker died has the same id and takes the row over.
+    """
+
+    __tablename__ = "catalog_reports"
+    __table_args__ = (
+        UniqueConstraint("request_key", name="uq_catalog_reports_request_key"),
+        CheckConstraint("kind IN ('check', 'diff')", name="catalog_report_kind"),
+        CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="catalog_report_status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    catalog_code: Mapped[str] = mapped_column(String(64), index=True)
+    version_number: Mapped[int] = mapped_column(Integer)
+    """The version checked, or side B of a diff."""
+    base_number: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """The version compared against (count changes of a check, side A of a diff)."""
+    request_key: Mapped[str] = mapped_column(String(160))
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    owner: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    requested_by: Mapped[str | None] = mapped_column(Text, nullable=True)
+    result: Mapped[str | None] = deferred(mapped_column(Text, nullable=True))
+    """JSON: the check report (``summary`` and ``findings``) or the diff (``diff_json`` and ``lines``)."""
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)

@@ -16,13 +16,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from catalog.services import load_version
 from catalog.snapshot import Catalog, Product
 from configurator.checks import conflict_rules
 from configurator.decisions import AnyDecision, AttributeValue, Decision
 from configurator.diff import CatalogDiff, Example, ProductDiff, diff_catalogs, reasons_not_in
 from configurator.engine import Configurator
 from configurator.errors import ConfiguratorError
-from usecases.records import ConfigurationRecord, OrderRecord
+from usecases.check_reports import ReportInfo, request_report
+from usecases.records import CatalogReportRecord, ConfigurationRecord, OrderRecord
 
 __all__ = [
     "Affected",
@@ -31,6 +33,8 @@ __all__ = [
     "affected_records",
     "diff_json",
     "diff_text",
+    "request_diff",
+    "run_diff",
     "semantic_diff",
 ]
 
@@ -313,3 +317,35 @@ def diff_text(d: CatalogDiff, affected: Affected | None = None, *, a: str = "A",
             for o in affected.orders[:20]
         ]
     return lines
+
+
+# --------------------------------------------------------------------------- the diff as a job
+
+
+def request_diff(
+    session: Session, code: str, a: int, b: int, *, requested_by: str | None = None, again: bool = False
+) -> tuple[ReportInfo, bool]:
+    """Ask for the semantic diff of versions ``a`` and ``b`` of ``code`` (with the saved configurations
+    and open orders on ``a`` that ``b`` does not accept), run by a job. Asking again for the same
+    versions returns the same report unless ``again`` (the records on ``a`` change over time).
+    See :func:`usecases.check_reports.request_report`."""
+    info_a = load_version(session, code, a, published_only=False)[0]
+    info_b = load_version(session, code, b, published_only=False)[0]
+    key = f"diff:{code}:{a}:{b}:{info_a.content_hash[:24]}:{info_b.content_hash[:24]}"
+    return request_report(session, "diff", key, code, b, a, requested_by=requested_by, again=again)
+
+
+def run_diff(session: Session, row: CatalogReportRecord, backend: str) -> dict[str, Any]:
+    """The body of a diff job: the diff's JSON (:func:`diff_json`) and its text lines."""
+    assert row.base_number is not None
+    _, before = load_version(session, row.catalog_code, row.base_number, published_only=False)
+    _, after = load_version(session, row.catalog_code, row.version_number, published_only=False)
+    names = (f"v{row.base_number}", f"v{row.version_number}")
+    d = semantic_diff(before, after, backend=backend, names=names)
+    affected = affected_records(
+        session, row.catalog_code, row.base_number, before, after, backend=backend, name_b=names[1]
+    )
+    return {
+        **diff_json(d, affected, a=names[0], b=names[1]),
+        "lines": diff_text(d, affected, a=names[0], b=names[1]),
+    }

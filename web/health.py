@@ -24,7 +24,22 @@ def readyz():  # type: ignore[no-untyped-def]
             conn.execute(text("SELECT 1"))
     except Exception as exc:  # any driver error means "not ready"
         return jsonify(status="unavailable", detail=type(exc).__name__), 503
-    return jsonify(status="ok", models=_model_caches())
+    return jsonify(status="ok", models=_model_caches(), jobs=_jobs())
+
+
+def _jobs() -> dict[str, object]:
+    """The job engine as the web app sees it: ``status`` (``ok``, ``no_worker``, ``unreachable``,
+    ``not_configured``, ``misconfigured``), workers alive (heartbeats), jobs waiting and the oldest
+    one's age. A missing worker does not make this process unready (it serves requests; the jobs
+    wait in Redis), but it is reported here, with what is waiting, for monitoring to alert on."""
+    from jobs.engine import current
+    from jobs.status import engine_status
+
+    try:
+        engine = current()
+    except ValueError as exc:
+        return {"status": "misconfigured", "problem": str(exc)}
+    return engine_status(engine).summary()
 
 
 def _model_caches() -> dict[str, object] | None:

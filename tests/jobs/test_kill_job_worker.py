@@ -158,4 +158,7 @@ def test_publishing_from_the_command_line_queues_compile_on_publish_on_redis(
         cwd=REPO, env=env, capture_output=True, text=True, timeout=60,
     )
     models = next(line for line in status.stdout.splitlines() if line.startswith("models"))
-    assert models.split()[1:] == ["1", "0", "0", "0"], status.stdout
+    assert models.split()[1:5] == ["1", "0", "0", "0"], status.stdout
+    assert models.split()[5].endswith("s")  # how long the job has waited
+    assert "workers alive: 0" in status.stdout  # no worker runs: said, not hidden
+    assert "WARNING: no job worker is alive (start `c2m worker`); 1 job(s) waiting" in status.stdout

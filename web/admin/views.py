@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -40,7 +40,7 @@ from usecases.compile_guard import (
     current_limits,
 )
 from usecases.compiled_models import prepare_version
-from usecases.publishing import ChecksFailed, publish_checked, version_checks
+from usecases.publishing import ChecksFailed, compile_jobs_available, publish_checked, version_checks
 from usecases.records import OrderRecord, ProductionOrderRecord, User
 from usecases.version_diff import affected_records, semantic_diff
 from web import database
@@ -149,7 +149,10 @@ def _validate_text(text: str, filename: str) -> tuple[Catalog | None, list[Probl
     except ValueError as exc:  # an unknown format name
         return None, [Problem(filename, 0, 0, "", str(exc))]
     try:
-        check_catalog_compiles(catalog)  # before anything is stored
+        # Before anything is stored; each model compiled here is kept (publishing will not compile it
+        # again). With a job engine a model over the request's time budget is accepted: publishing
+        # leaves it to the compile job.
+        check_catalog_compiles(catalog, session=database.session(), defer=compile_jobs_available())
     except CatalogTooComplex as exc:
         loc = catalog.product(exc.product).loc
         line, column = (loc.line, loc.column) if loc else (0, 0)
@@ -352,9 +355,14 @@ def catalog(code: str) -> Any:
     session = database.session()
     versions = list_versions(session, code)
     current = _published_in_force(code)
+    from usecases.compiled_models import list_compiled
+
     return render_template(
         "admin/catalog.html",
         code=code,
+        # The compiled models of the version in force: ready, failed, or preparing (a compile job
+        # has not stored them yet, and the storefront answers 503 model_preparing for them).
+        models=list_compiled(session, current[0].content_hash) if current else [],
         checks=version_checks(session, code),
         versions=list(reversed(versions)),
         current=current[0] if current else None,
@@ -948,8 +956,87 @@ def jobs() -> Any:
         config_error = None
     except ValueError as exc:  # a malformed C2M_BROKER_URL: shown, the outbox still listed
         engine, config_error = None, str(exc)
-    status = jobs_status(database.session(), engine)
-    return render_template("admin/jobs.html", status=status, config_error=config_error)
+    from usecases.check_reports import list_reports
+
+    session = database.session()
+    status = jobs_status(session, engine)
+    return render_template(
+        "admin/jobs.html", status=status, config_error=config_error, reports=list_reports(session, limit=20)
+    )
+
+
+def _queue_report(request_report: Callable[[Any], Any], code: str) -> Any:
+    """Store the request and send its job, then show the report; without a job engine say so."""
+    from jobs.engine import current, send_report
+    from usecases.check_reports import not_sent
+
+    try:
+        engine = current()
+    except ValueError as exc:
+        engine, problem = None, str(exc)
+    else:
+        problem = "no job engine is configured: set C2M_BROKER_URL (or C2M_REDIS_URL) and run `c2m worker`"
+    if engine is None:  # nothing would ever run it: say so, store nothing
+        flash(_("Not queued: %(reason)s", reason=problem), "error")
+        return redirect(url_for("admin.catalog", code=code), 303)
+    session = database.session()
+    try:
+        report, new = request_report(session)
+        session.commit()
+    except CatalogError as exc:
+        session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("admin.catalog", code=code), 303)
+    if new:
+        try:
+            send_report(report.id)
+        except Exception as exc:  # the broker away: the row says so, asking again queues it again
+            not_sent(session, report.id, f"{type(exc).__name__}: {exc}")
+            flash(_("Not queued: %(reason)s", reason=exc), "error")
+            return redirect(url_for("admin.report", report_id=report.id), 303)
+        flash(_("Queued: %(title)s.", title=report.title()), "info")
+    else:
+        flash(_("Already %(status)s: %(title)s.", status=report.status, title=report.title()), "info")
+    return redirect(url_for("admin.report", report_id=report.id), 303)
+
+
+@bp.post("/catalogs/<code>/checks/job")
+@require_role("editor")
+def check_job(code: str) -> Any:
+    """Run every check of the draft (or ``version``) as a background job; its report is stored."""
+    from usecases.check_reports import request_check
+
+    number = request.form.get("version", type=int)
+    again = request.form.get("again") == "1"
+    actor = f"workspace:{current_user.email}"
+    return _queue_report(lambda s: request_check(s, code, number, requested_by=actor, again=again), code)
+
+
+@bp.post("/catalogs/<code>/diff/job")
+@require_role("editor")
+def diff_job(code: str) -> Any:
+    """Run the semantic diff of versions ``a`` and ``b`` as a background job; its result is stored."""
+    from usecases.version_diff import request_diff
+
+    a, b = request.form.get("a", type=int), request.form.get("b", type=int)
+    if a is None or b is None:
+        abort(400, "the diff needs two version numbers, a and b")
+    again = request.form.get("again") == "1"
+    actor = f"workspace:{current_user.email}"
+    return _queue_report(lambda s: request_diff(s, code, a, b, requested_by=actor, again=again), code)
+
+
+@bp.get("/reports/<int:report_id>")
+@require_role("viewer")
+def report(report_id: int) -> Any:
+    """A check or diff run as a job: queued, running, failed (with the error) or done (with the result)."""
+    from usecases.check_reports import ReportNotFound, get_report
+
+    try:
+        found = get_report(database.session(), report_id)
+    except ReportNotFound as exc:
+        abort(404, str(exc))
+    return render_template("admin/report.html", report=found)
 
 
 @bp.post("/jobs/webhooks/retry")

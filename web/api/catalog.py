@@ -32,7 +32,14 @@ from usecases.catalogs import (
 )
 from usecases.compile_guard import check_catalog_compiles, current_limits
 from usecases.compiled_models import prepare_version
-from usecases.publishing import ChecksFailed, Published, VersionChecks, publish_checked, version_checks
+from usecases.publishing import (
+    ChecksFailed,
+    Published,
+    VersionChecks,
+    compile_jobs_available,
+    publish_checked,
+    version_checks,
+)
 from usecases.version_diff import affected_records, diff_json, semantic_diff
 from web import database
 from web.api.http import problems_of
@@ -320,7 +327,7 @@ def upload_catalog(query: dict[str, Any]) -> dict[str, Any]:
             raise ApiProblem(400, "bad_request", "skip_checks only applies with publish=true")
         # Before anything is stored: a model over the compile budget is refused (422,
         # catalog_too_complex). Publishing checks it inside publish_checked.
-        check_catalog_compiles(catalog)
+        check_catalog_compiles(catalog, session=session, defer=compile_jobs_available())
         info = import_catalog(session, catalog, source=name, publish=False, comment=query.get("comment"))
         session.commit()
         return _version(info)

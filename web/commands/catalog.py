@@ -305,6 +305,14 @@ def _publish(
             session.rollback()
             raise click.ClickException(str(exc)) from exc
     info = published.info
+    if not quiet and published.compiled:
+        click.echo(f"models compiled and stored while checking: {', '.join(published.compiled)}")
+    if published.deferred:
+        click.echo(
+            f"models PREPARING (over the request compile budget, left to the compile job): "
+            f"{', '.join(published.deferred)}; the storefront answers 503 model_preparing for them "
+            "until `c2m worker` has stored them (see `c2m model artifacts`, `c2m jobs`)"
+        )
     _prepare(url, code, info.number, quiet=quiet)
     if not quiet:
         for finding in published.warnings:
@@ -339,6 +347,7 @@ def _prepare(url: str | None, code: str, number: int, *, quiet: bool) -> None:
     if broker_url() is not None:
         if not quiet:
             click.echo("models: compile-on-publish queued on the job engine")
+            _warn_without_worker()
         return
     use_app_settings()
     with database_session(url) as session:
@@ -350,6 +359,19 @@ def _prepare(url: str | None, code: str, number: int, *, quiet: bool) -> None:
                 f"model {model.product}: {model.status} ({model.backend or '-'}, {model.seconds:.2f} s{size})"
                 + (f": {model.detail}" if model.detail else "")
             )
+
+
+def _warn_without_worker() -> None:
+    """Say so when no job worker is alive: the queued job waits until one starts."""
+    from jobs.engine import current
+    from jobs.status import engine_status
+
+    try:
+        problem = engine_status(current()).problem()
+    except ValueError as exc:
+        problem = str(exc)
+    if problem:
+        click.echo(f"WARNING: {problem}", err=True)
 
 
 def _stored_ref(text: str) -> tuple[str, int | None] | None:

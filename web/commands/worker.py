@@ -34,9 +34,16 @@ def _print_status(url: str | None) -> None:
         elif not status.reachable:
             click.echo(f"job engine: UNREACHABLE ({status.error})")
         else:
-            click.echo(f"{'queue':<12} {'queued':>7} {'delayed':>8} {'running':>8} {'dead':>6}")
+            click.echo(f"{'queue':<12} {'queued':>7} {'delayed':>8} {'running':>8} {'dead':>6} {'oldest':>8}")
             for q in status.queues:
-                click.echo(f"{q.name:<12} {q.queued:>7} {q.delayed:>8} {q.running:>8} {q.dead:>6}")
+                oldest = f"{q.oldest_queued_s:.0f}s" if q.oldest_queued_s is not None else "-"
+                click.echo(f"{q.name:<12} {q.queued:>7} {q.delayed:>8} {q.running:>8} {q.dead:>6} {oldest:>8}")
+            click.echo(f"workers alive: {len(status.workers)}")
+            for w in status.workers:
+                click.echo(f"  {w.host} pid {w.pid}  last beat {w.age():.0f} s ago  queues {', '.join(w.queues)}")
+            problem = status.problem()
+            if problem:
+                click.echo(f"WARNING: {problem}")
             if status.failures:
                 click.echo("recent failures:")
             for f in status.failures:
@@ -248,6 +255,131 @@ def jobs_prepare(code: str, number: int) -> None:
     """Queue compiling the models of catalog CODE version NUMBER."""
     message = _engine_or_fail().prepare_version.send(code, number)
     click.echo(f"queued prepare_version({code!r}, {number}) as {message.message_id}")
+
+
+def _print_report(report: Any, *, full: bool) -> None:
+    when = report.finished_at or report.started_at or report.created_at
+    attempts = f", {report.attempts} attempt(s)" if report.attempts else ""
+    click.echo(f"report {report.id}: {report.title()}: {report.status}{attempts} ({when:%Y-%m-%d %H:%M:%S} UTC)")
+    if report.error:
+        click.echo(f"  error: {report.error}")
+    if full and report.result is not None:
+        if report.kind == "check":
+            click.echo(f"  {report.result['errors']} error(s), {report.result['warnings']} warning(s)")
+        for line in report.result.get("lines", []):
+            click.echo(f"  {line}")
+
+
+def _ask(url: str | None, request: Any, wait: float | None) -> None:
+    """Store the request, queue its job (unless the same one is queued, running or done) and
+    optionally wait for its result."""
+    import time
+
+    from catalog.errors import CatalogError
+    from jobs.engine import send_report
+    from usecases.check_reports import get_report, not_sent
+
+    _engine_or_fail()  # nothing would ever run it: refuse before storing anything
+    with database_session(url) as session:
+        try:
+            report, new = request(session)
+        except CatalogError as exc:
+            raise click.ClickException(str(exc)) from exc
+        session.commit()
+        if new:
+            try:
+                message = send_report(report.id)
+            except Exception as exc:  # the broker away: the row says so, asking again queues it again
+                not_sent(session, report.id, f"{type(exc).__name__}: {exc}")
+                raise click.ClickException(f"report {report.id} not queued: {exc}") from exc
+            click.echo(f"queued report {report.id} ({report.title()}) as {message}")
+        else:
+            click.echo(f"report {report.id} ({report.title()}) is already {report.status} (use --again to redo it)")
+        deadline = None if wait is None else time.monotonic() + wait
+        while True:
+            report = get_report(session, report.id)
+            session.commit()
+            if report.status in ("done", "failed") or deadline is None or time.monotonic() >= deadline:
+                break
+            time.sleep(0.5)
+        _print_report(report, full=True)
+        if report.status == "failed" or (report.status == "done" and report.kind == "check"
+                                          and report.result and report.result["errors"]):
+            raise SystemExit(1)
+
+
+_wait_option = click.option(
+    "--wait", type=click.FloatRange(min=0), default=None,
+    help="Wait up to this many seconds for the result (the status is printed either way).",
+)
+_again_option = click.option("--again", is_flag=True, help="Run it again even when a result is stored.")
+
+
+@jobs_group.command("check")
+@click.argument("code")
+@click.option("--version", "number", type=click.IntRange(min=1), default=None,
+              help="The version to check (default: the draft, else the version in force).")
+@_wait_option
+@_again_option
+@url_option
+@click.pass_obj
+def jobs_check(
+    group_url: str | None, code: str, number: int | None, wait: float | None, again: bool, url: str | None
+) -> None:
+    """Queue every catalog check of CODE as a job; its result is stored (see `c2m jobs report`)."""
+    from usecases.check_reports import request_check
+
+    url = url or group_url
+    _ask(url, lambda s: request_check(s, code, number, requested_by="cli", again=again), wait)
+
+
+@jobs_group.command("diff")
+@click.argument("code")
+@click.argument("a", type=click.IntRange(min=1))
+@click.argument("b", type=click.IntRange(min=1))
+@_wait_option
+@_again_option
+@url_option
+@click.pass_obj
+def jobs_diff(
+    group_url: str | None, code: str, a: int, b: int, wait: float | None, again: bool, url: str | None
+) -> None:
+    """Queue the semantic diff of versions A and B of CODE (and the records on A that B refuses) as a job."""
+    from usecases.version_diff import request_diff
+
+    url = url or group_url
+    _ask(url, lambda s: request_diff(s, code, a, b, requested_by="cli", again=again), wait)
+
+
+@jobs_group.command("reports")
+@click.option("--catalog", "code", default=None, help="Only this catalog's.")
+@url_option
+@click.pass_obj
+def jobs_reports(group_url: str | None, code: str | None, url: str | None) -> None:
+    """The checks and diffs asked for, newest first, with their state."""
+    from usecases.check_reports import list_reports
+
+    url = url or group_url
+    with database_session(url) as session:
+        for report in list_reports(session, code=code):
+            _print_report(report, full=False)
+
+
+@jobs_group.command("report")
+@click.argument("report_id", type=click.IntRange(min=1))
+@url_option
+@click.pass_obj
+def jobs_report(group_url: str | None, report_id: int, url: str | None) -> None:
+    """One check or diff: its state and, when done, its result."""
+    from usecases.check_reports import ReportNotFound, get_report
+
+    url = url or group_url
+    with database_session(url) as session:
+        try:
+            report = get_report(session, report_id)
+        except ReportNotFound as exc:
+            raise click.UsageError(str(exc)) from exc
+        _print_report(report, full=True)
 
 
 @jobs_group.command("cleanup")
