@@ -745,11 +745,11 @@ class Configurator:
             else:
                 self._attr_vars[a.code] = (a.code,)
         self._rule_labels = {**module_labels(product), **{r.id: r.message for r in product.rules}}
-        self._rule_order: list[str] = []
-        for c in self.model.constraints:
-            # Module line guards define auxiliary variables: structure every rule subset keeps.
-            if c.rule_id not in self._rule_order and not c.rule_id.startswith(GUARD_PREFIX):
-                self._rule_order.append(c.rule_id)
+        # Rule ids in the order of their first constraint (a dict keeps insertion order). Module line
+        # guards define auxiliary variables: structure every rule subset keeps.
+        self._rule_order: list[str] = list(
+            dict.fromkeys(c.rule_id for c in self.model.constraints if not c.rule_id.startswith(GUARD_PREFIX))
+        )
         self._click_cache: _Click | bool | None = None
         self._value_states: dict[tuple[Any, ...], ValueState] = {}
         self._attribute_states: dict[tuple[Any, ...], AttributeState] = {}
