@@ -1420,13 +1420,20 @@ class Configurator:
     def _branch_and_bound(
         self, restrict: dict[str, frozenset[Value]], node_limit: int = 20_000
     ) -> dict[str, frozenset[Value]]:
-        # Depth-first over attributes in product order. Global consistency means
-        # every branch reaches a solution (no dead ends), so the search only
-        # spends nodes on optimality; the price model's lower bound prunes.
-        order = [n for a in self.product.attributes for n in self._attr_vars[a.code]]
+        # Depth-first over the priced attributes first (product order), then the
+        # rest. Global consistency means every branch reaches a solution (no dead
+        # ends), so the search only spends nodes on optimality; the price model's
+        # lower bound prunes. Children are visited cheapest bound first, so the
+        # first leaf is already a good incumbent; once every priced attribute is
+        # fixed the bound is the exact total, and siblings of that leaf are cut.
+        priced = [n for a in self._priced_attrs for n in self._attr_vars[a.code]]
+        order = priced + [n for a in self.product.attributes for n in self._attr_vars[a.code] if n not in self._priced_names]
         best_total: Decimal | None = None
         best: dict[str, frozenset[Value]] | None = None
         nodes = 0
+
+        def bound_of(domains: Mapping[str, frozenset[Value]]) -> Fraction | None:
+            return self.pricing.lower_bound(self._candidates(domains, priced_only=True))
 
         def visit(current: dict[str, frozenset[Value]]) -> None:
             nonlocal best_total, best, nodes
@@ -1442,12 +1449,21 @@ class Configurator:
                     best_total, best = total, domains
                 return
             if best_total is not None:
-                bound = self.pricing.lower_bound(self._candidates(domains))
+                bound = bound_of(domains)
                 if bound is not None and bound >= Fraction(best_total):
                     return
-            for v in self._variables[name].domain:
-                if v in domains[name]:
-                    visit({**current, name: frozenset({v})})
+            values = [v for v in self._variables[name].domain if v in domains[name]]
+            if name in self._priced_names:
+                # Cheapest-looking value first (bound with just this value fixed,
+                # before propagation; an unknown bound goes last, ties keep domain order).
+                keyed = []
+                for i, v in enumerate(values):
+                    b = bound_of({**domains, name: frozenset({v})})
+                    keyed.append((b is None, b if b is not None else 0, i, v))
+                keyed.sort(key=lambda k: k[:3])
+                values = [k[3] for k in keyed]
+            for v in values:
+                visit({**current, name: frozenset({v})})
 
         visit(dict(restrict))
         assert best is not None

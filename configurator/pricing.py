@@ -31,10 +31,11 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
+from typing import Any
 
 from catalog.snapshot import AttributeKind, Label, PriceRule, PriceTable, Product, Value
 from configurator.derived import plain_product
@@ -123,6 +124,8 @@ class _Line:
     percent: Expr | None
     reads: tuple[str, ...]
     table: tuple[tuple[tuple[frozenset[Value], ...], Fraction], ...] | None
+    _sets: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+    _single: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def outcome(self, env: Mapping[str, AttrValue]) -> Fraction | None:
         """Amount (add/table) or percentage (percent) when the line applies, else ``None``.
@@ -144,20 +147,50 @@ class _Line:
         return Fraction(value)
 
     def outcomes(self, candidates: Mapping[str, Sequence[AttrValue]]) -> set[Fraction | None] | None:
-        """Every outcome over the remaining combinations, or ``None`` when undetermined."""
-        known = [a for a in self.reads if a in candidates]
+        """Every outcome over the remaining combinations, or ``None`` when undetermined.
+
+        Memoised per remaining value sets and per combination: a search prices
+        the same few value sets of a line at many nodes.
+        """
+        known = tuple(a for a in self.reads if a in candidates)
+        key = (known, tuple(tuple(candidates[a]) for a in known))
+        cached = self._sets.get(key, _MISSING)
+        if cached is not _MISSING:
+            return None if cached is None else set(cached)
         size = 1
-        for a in known:
-            size *= len(candidates[a])
+        for values in key[1]:
+            size *= len(values)
         if size == 0 or size > MAX_COMBINATIONS:
-            return None
+            return self._remember(self._sets, key, None)
         found: set[Fraction | None] = set()
-        for combo in itertools.product(*(candidates[a] for a in known)):
-            try:
-                found.add(self.outcome(dict(zip(known, combo, strict=True))))
-            except KeyError:
-                return None
+        single = self._single
+        for combo in itertools.product(*key[1]):
+            ckey = (known, combo)
+            amount = single.get(ckey, _MISSING)
+            if amount is _MISSING:
+                try:
+                    amount = self.outcome(dict(zip(known, combo, strict=True)))
+                except KeyError:
+                    amount = _UNDETERMINED
+                self._remember(single, ckey, amount)
+            if amount is _UNDETERMINED:
+                return self._remember(self._sets, key, None)
+            found.add(amount)
+        self._remember(self._sets, key, frozenset(found))
         return found
+
+    @staticmethod
+    def _remember(memo: dict[Any, Any], key: Any, value: Any) -> Any:
+        if len(memo) >= _MEMO_LIMIT:
+            memo.clear()
+        memo[key] = value
+        return value
+
+
+_MISSING = object()
+_UNDETERMINED = object()
+_MEMO_LIMIT = 200_000
+"""Entries kept per line and memo before it starts over (bounds the memory of long searches)."""
 
 
 def _compile(product: Product, rule: PriceRule, text: str, kind: str) -> Expr:
