@@ -161,7 +161,8 @@ class _Line:
         for values in key[1]:
             size *= len(values)
         if size == 0 or size > MAX_COMBINATIONS:
-            return self._remember(self._sets, key, None)
+            self._remember(self._sets, key, None)
+            return None
         found: set[Fraction | None] = set()
         single = self._single
         for combo in itertools.product(*key[1]):
@@ -174,17 +175,17 @@ class _Line:
                     amount = _UNDETERMINED
                 self._remember(single, ckey, amount)
             if amount is _UNDETERMINED:
-                return self._remember(self._sets, key, None)
+                self._remember(self._sets, key, None)
+                return None
             found.add(amount)
         self._remember(self._sets, key, frozenset(found))
         return found
 
     @staticmethod
-    def _remember(memo: dict[Any, Any], key: Any, value: Any) -> Any:
+    def _remember(memo: dict[Any, Any], key: Any, value: Any) -> None:
         if len(memo) >= _MEMO_LIMIT:
             memo.clear()
         memo[key] = value
-        return value
 
 
 _MISSING = object()
