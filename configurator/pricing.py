@@ -126,6 +126,7 @@ class _Line:
     table: tuple[tuple[tuple[frozenset[Value], ...], Fraction], ...] | None
     _sets: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
     _single: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+    _extents: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def outcome(self, env: Mapping[str, AttrValue]) -> Fraction | None:
         """Amount (add/table) or percentage (percent) when the line applies, else ``None``.
@@ -180,6 +181,24 @@ class _Line:
             found.add(amount)
         self._remember(self._sets, key, frozenset(found))
         return found
+
+    def extent(self, candidates: Mapping[str, Sequence[AttrValue]]) -> tuple[Fraction, Fraction] | None:
+        """Smallest and largest outcome over the remaining combinations (a line that does not
+        apply counts 0; ``add``/``table`` amounts rounded to cents, percentages as they are), or
+        ``None`` when undetermined. Memoised like :meth:`outcomes`."""
+        known = tuple(a for a in self.reads if a in candidates)
+        key = (known, tuple(tuple(candidates[a]) for a in known))
+        cached = self._extents.get(key, _MISSING)
+        if cached is not _MISSING:
+            return cached  # type: ignore[no-any-return]
+        found = self.outcomes(candidates)
+        extent: tuple[Fraction, Fraction] | None = None
+        if found is not None:
+            amounts = [Fraction(0) if a is None else a for a in found]
+            lo, hi = min(amounts), max(amounts)
+            extent = (lo, hi) if self.percent is not None else (Fraction(to_cents(lo)), Fraction(to_cents(hi)))
+        self._remember(self._extents, key, extent)
+        return extent
 
     @staticmethod
     def _remember(memo: dict[Any, Any], key: Any, value: Any) -> None:
@@ -262,15 +281,14 @@ class PriceModel:
         lo = hi = Fraction(self.product.base_price)
         percents: list[tuple[Fraction, Fraction]] = []
         for line in self.lines:
-            found = line.outcomes(candidates)
-            if found is None:
+            extent = line.extent(candidates)
+            if extent is None:
                 return None
-            amounts = [Fraction(0) if a is None else a for a in found]
             if line.percent is not None:
-                percents.append((min(amounts), max(amounts)))
+                percents.append(extent)
             else:
-                lo += Fraction(to_cents(min(amounts)))
-                hi += Fraction(to_cents(max(amounts)))
+                lo += extent[0]
+                hi += extent[1]
         bound = lo
         for plo, phi in percents:
             # Rounding is monotone, so rounding the smallest corner bounds the rounded amount.
