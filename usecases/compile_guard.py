@@ -128,8 +128,6 @@ class GuardReport:
     seconds: float
     compiled: tuple[str, ...] = ()
     """Compiled by the guard's child (and stored as an artifact when a session was given)."""
-    stored: tuple[str, ...] = ()
-    """A ready artifact of this content was already stored: not compiled again."""
     deferred: tuple[str, ...] = ()
     """Over the request's time budget, accepted for a compile job (``defer`` only)."""
 
@@ -145,9 +143,11 @@ def check_catalog_compiles(
 
     With a ``session`` each compiled model is kept: the child writes its artifact
     (:mod:`configurator.artifacts`, keyed by the catalog's content hash) and it is
-    stored in ``compiled_models`` (committed on ``session``), so neither publishing nor
-    a worker compiles that model key again; a product whose artifact is already
-    stored is not compiled at all. With ``defer`` (a job engine runs the compile
+    stored in ``compiled_models`` (committed on ``session``), so no worker compiles
+    that model key again. A product whose artifact is already stored is compiled
+    all the same: the artifact may come from a more generous budget (an upload
+    checked before the budget was lowered), and publishing must hold the budget in
+    force. With ``defer`` (a job engine runs the compile
     jobs) a product over the *time* budget is not refused but reported in
     ``deferred``: the caller leaves it to a compile job. Node and memory budgets
     always refuse.
@@ -155,19 +155,16 @@ def check_catalog_compiles(
     :raise CatalogTooComplex: a product exceeds the budget (and is not deferred).
     """
     from catalog.files import content_hash as hash_of
-    from usecases.compiled_models import store_artifact, stored_statuses
+    from usecases.compiled_models import store_artifact
 
     budget = budget or current_budget()
     started = time.monotonic()
     if not catalog.products:
         return GuardReport(0.0)
     digest = hash_of(catalog)
-    stored: list[str] = []
     if session is not None:
-        ready = stored_statuses(session, digest, budget.backend)
-        stored = [p.code for p in catalog.products if ready.get(p.code) == "ready"]
         session.commit()  # hold no transaction (on SQLite: no write lock) while the child compiles
-    remaining = [p.code for p in catalog.products if p.code not in stored]
+    remaining = [p.code for p in catalog.products]
     compiled: list[str] = []
     deferred: list[str] = []
     document = json.dumps(document_from_catalog(catalog), ensure_ascii=False).encode()
@@ -194,7 +191,7 @@ def check_catalog_compiles(
                     deferred.append(str(event["product"]))
             done = set(compiled) | set(deferred)
             remaining = [code for code in remaining if code not in done]
-    return GuardReport(time.monotonic() - started, tuple(compiled), tuple(stored), tuple(deferred))
+    return GuardReport(time.monotonic() - started, tuple(compiled), tuple(deferred))
 
 
 def _run_child(

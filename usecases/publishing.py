@@ -118,7 +118,7 @@ class Published:
     report: CatalogReport | None
     skipped: bool
     compiled: tuple[str, ...] = ()
-    """Products whose model this publish compiled (and stored); the others were already stored."""
+    """Products whose model this publish compiled (and stored: each under the budget in force)."""
     deferred: tuple[str, ...] = ()
     """Products over the request's compile budget, "preparing" until the compile job stores them."""
 
@@ -279,7 +279,8 @@ def publish_checked(
     # Never skipped: a model over the compile budget is refused before anything is stored or
     # checked (CatalogTooComplex, 422 catalog_too_complex), whatever the path to publishing.
     # The guard's compilation is the one kept: each model's artifact is stored as it compiles
-    # (a model already stored is not compiled again), so compile-on-publish finds it ready.
+    # (under the budget in force, even when an upload stored one before), so compile-on-publish
+    # finds it ready.
     # With a job engine a model over the request's time budget is accepted and left to the
     # compile job (marked "preparing" below, with the version).
     if session.in_transaction():

@@ -276,7 +276,15 @@ def parse_yaml(text: str, file: str) -> Document:
         pass
     else:
         return _converted(doc, fast, text)
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as error:  # a character YAML does not allow (control characters, NUL)
+        line = text.count("\n", 0, error.position) + 1
+        column = error.position - (text.rfind("\n", 0, error.position) + 1) + 1
+        doc.problems.append(
+            Problem(file, line, column, "", f"YAML error: the text contains the control character U+{error.character:04X}")
+        )
+        return doc
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as error:

@@ -43,7 +43,7 @@ def workspace_rules(app: Flask) -> list[tuple[str, set[str]]]:
     for rule in app.url_map.iter_rules():
         if not rule.endpoint.startswith("admin.") or rule.endpoint in ("admin.login", "admin.static"):
             continue
-        values = {arg: {"code": "boxes", "number": 1, "user_id": 1}.get(arg, "X") for arg in rule.arguments}
+        values = {arg: {"code": "boxes", "number": 1, "user_id": 1, "report_id": 1}.get(arg, "X") for arg in rule.arguments}
         out.append((rule.build(values)[1], set(rule.methods or ()) - {"HEAD", "OPTIONS"}))
     return out
 

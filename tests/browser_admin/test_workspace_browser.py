@@ -73,7 +73,7 @@ def test_anonymous_visitor_is_refused_every_workspace_page(server: dict[str, Any
             continue
         if "GET" not in (rule.methods or ()):
             continue
-        values = {arg: {"code": "boxes", "number": 1, "user_id": 1}.get(arg, "X") for arg in rule.arguments}
+        values = {arg: {"code": "boxes", "number": 1, "user_id": 1, "report_id": 1}.get(arg, "X") for arg in rule.arguments}
         urls.append(rule.build(values)[1])
     assert len(urls) >= 12
     context = browser.new_context()

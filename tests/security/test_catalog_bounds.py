@@ -110,6 +110,7 @@ def test_over_deep_nesting_is_a_problem_not_a_crash(text: str, filename: str) ->
     [
         (HEAD.replace("name: X", 'name: "a\\ud800b"'), "f.yaml", "f.yaml:3:7: name: the text contains a lone surrogate U+D800"),
         (HEAD.replace("name: X", 'name: "a\\x00b"'), "f.yaml", "f.yaml:3:7: name: the text contains the control character U+0000"),
+        (HEAD.replace("name: X", "name: a\x01b"), "f.yaml", "f.yaml:3:8: YAML error: the text contains the control character U+0001"),
         ('{"format": "c2m-catalog/1", "code": "x", "name": "a\\u0000b", "currency": "CNY"}', "f.json",
          "f.json:1:50: JSON syntax error: the text contains the control character U+0000"),
     ],
