@@ -614,9 +614,22 @@ def redundant_rules(product: Product, model: Model, *, budget_s: float = REDUNDA
         return findings
     selectors = {rule_id: f"check:on[{rule_id}]" for rule_id in ids}
     constraints: list[Constraint] = [c for c in model.constraints if c.rule_id not in selectors]
+    parts: list[str] = []
     for rule_id in ids:
-        constraints.append(_selected(rule_id, selectors[rule_id], by_rule[rule_id]))
-    variables = (*model.variables, *(Variable(name, (False, True), name) for name in selectors.values()))
+        rule_constraints = by_rule[rule_id]
+        if len(rule_constraints) == 1:
+            constraints.append(_selected(rule_id, selectors[rule_id], rule_constraints))
+            continue
+        # A rule of several constraints: one selector per constraint (each tabulated over its own
+        # scope, not over the union of the scopes) and the rule's selector true exactly when all are.
+        own = [f"{selectors[rule_id]}#{k}" for k in range(len(rule_constraints))]
+        parts.extend(own)
+        constraints.extend(_selected(rule_id, name, [c]) for name, c in zip(own, rule_constraints, strict=True))
+        constraints.append(Constraint(f"selected:{rule_id}", (selectors[rule_id], *own), _all_of))
+    variables = (
+        *model.variables,
+        *(Variable(name, (False, True), name) for name in (*selectors.values(), *parts)),
+    )
     backend = make_backend(
         dataclasses.replace(
             model, key=f"{model.key}#redundancy", variables=variables, constraints=tuple(constraints)
@@ -691,6 +704,11 @@ def _budget_finding(product: Product, check: str, budget_s: float, left: int, to
         ),
         loc=product.loc,
     )
+
+
+def _all_of(on: Value, *parts: Value) -> bool:
+    """A rule's selector is true exactly when the selectors of all its constraints are."""
+    return all(parts) is on
 
 
 def _selected(rule_id: str, selector: str, constraints: Sequence[Constraint]) -> Constraint:
