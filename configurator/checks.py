@@ -250,6 +250,11 @@ SELECTOR_TABLE_LIMIT = 1_000_000
 (the SAT backend tabulates each constraint; it refuses tables beyond its own limit)."""
 
 
+REDUNDANCY_BUDGET_S = 60.0
+"""Seconds the redundancy check may spend on one product's satisfiability questions (one per rule);
+the rules left when it runs out are reported in one ``check_failed`` warning, never skipped silently."""
+
+
 # --------------------------------------------------------------------------- helpers
 
 
@@ -567,7 +572,7 @@ def _values_text(attribute: Attribute, values: Sequence[Value]) -> str:
     return ", ".join(str(a) if a == b else f"{a}..{b}" for a, b in runs)
 
 
-def redundant_rules(product: Product, model: Model) -> list[Finding]:
+def redundant_rules(product: Product, model: Model, *, budget_s: float = REDUNDANCY_BUDGET_S) -> list[Finding]:
     """Rules the other rules already imply: removing one leaves the solution set unchanged.
 
     Removing a rule can only add solutions, so rule r is redundant exactly
@@ -579,14 +584,17 @@ def redundant_rules(product: Product, model: Model) -> list[Finding]:
     constraints (a set's count limits) hold in every query.
     """
     declared = {r.id: r for r in product.rules}
-    ids = [i for i in dict.fromkeys(c.rule_id for c in model.constraints) if i in declared]
+    by_rule: dict[str, list[Constraint]] = {}
+    for c in model.constraints:
+        by_rule.setdefault(c.rule_id, []).append(c)
+    ids = [i for i in by_rule if i in declared]
     findings: list[Finding] = []
     # A rule whose constraints together span too many value combinations (a large rule the
     # engine split with auxiliary variables) cannot get a selector: it stays a plain
     # constraint, and the report says its redundancy was not checked.
     sizes = {v.name: len(v.domain) for v in model.variables}
     for rule_id in list(ids):
-        scope = {n for c in model.constraints if c.rule_id == rule_id for n in c.scope}
+        scope = {n for c in by_rule[rule_id] for n in c.scope}
         combinations = 2 * math.prod(sizes[n] for n in scope)
         if combinations > SELECTOR_TABLE_LIMIT:
             ids.remove(rule_id)
@@ -606,20 +614,35 @@ def redundant_rules(product: Product, model: Model) -> list[Finding]:
         return findings
     selectors = {rule_id: f"check:on[{rule_id}]" for rule_id in ids}
     constraints: list[Constraint] = [c for c in model.constraints if c.rule_id not in selectors]
+    parts: list[str] = []
     for rule_id in ids:
-        constraints.append(
-            _selected(rule_id, selectors[rule_id], [c for c in model.constraints if c.rule_id == rule_id])
-        )
-    variables = (*model.variables, *(Variable(name, (False, True), name) for name in selectors.values()))
+        rule_constraints = by_rule[rule_id]
+        if len(rule_constraints) == 1:
+            constraints.append(_selected(rule_id, selectors[rule_id], rule_constraints))
+            continue
+        # A rule of several constraints: one selector per constraint (each tabulated over its own
+        # scope, not over the union of the scopes) and the rule's selector true exactly when all are.
+        own = [f"{selectors[rule_id]}#{k}" for k in range(len(rule_constraints))]
+        parts.extend(own)
+        constraints.extend(_selected(rule_id, name, [c]) for name, c in zip(own, rule_constraints, strict=True))
+        constraints.append(Constraint(f"selected:{rule_id}", (selectors[rule_id], *own), _all_of))
+    variables = (
+        *model.variables,
+        *(Variable(name, (False, True), name) for name in (*selectors.values(), *parts)),
+    )
     backend = make_backend(
         dataclasses.replace(
             model, key=f"{model.key}#redundancy", variables=variables, constraints=tuple(constraints)
         ),
         prefer="sat",
     )
-    for rule_id in ids:
-        restrict = {name: frozenset({r != rule_id}) for r, name in selectors.items()}
-        if backend.solve(restrict) is None:
+    satisfiable = _rule_off_queries(backend, selectors)
+    deadline = time.perf_counter() + budget_s
+    for number, rule_id in enumerate(ids):
+        if time.perf_counter() > deadline:
+            findings.append(_budget_finding(product, "redundant rules", budget_s, len(ids) - number, len(ids)))
+            break
+        if not satisfiable(rule_id):
             findings.append(
                 Finding(
                     "redundant_rule",
@@ -632,6 +655,60 @@ def redundant_rules(product: Product, model: Model) -> list[Finding]:
                 )
             )
     return findings
+
+
+def _rule_off_queries(backend: Backend, selectors: Mapping[str, str]) -> Callable[[str], bool]:
+    """For a rule id, whether some solution has that rule's selector false and every other one true.
+
+    On the SAT backend this is one solver call under assumptions (one literal per selector, the
+    list built once); ``solve`` would also minimise the solution (one call per variable) and
+    ``propagate`` would look for every value's support, which a yes/no question does not need.
+    Other backends answer with ``propagate``.
+    """
+    lits = getattr(backend, "_lits", None)
+    index = getattr(backend, "_index", None)
+    solver = getattr(backend, "_solver", None)
+    if lits is not None and index is not None and solver is not None and not getattr(backend, "_unsat", True):
+        domains = {name: backend.model.variables[index[name]].domain for name in selectors.values()}
+        assert all(d == (False, True) for d in domains.values())
+        position = {rule_id: k for k, rule_id in enumerate(selectors)}
+        on = [lits[index[name]][1] for name in selectors.values()]
+        off = [lits[index[name]][0] for name in selectors.values()]
+
+        def sat_query(rule_id: str) -> bool:
+            k = position[rule_id]
+            assumptions = on.copy()
+            assumptions[k] = off[k]
+            return bool(solver.solve(assumptions=assumptions))
+
+        return sat_query
+
+    def query(rule_id: str) -> bool:
+        restrict = {name: frozenset({r != rule_id}) for r, name in selectors.items()}
+        return backend.propagate(restrict) is not None
+
+    return query
+
+
+def _budget_finding(product: Product, check: str, budget_s: float, left: int, total: int) -> Finding:
+    """The warning that ``check`` stopped at its time budget with ``left`` of ``total`` questions unanswered."""
+    return Finding(
+        "check_failed",
+        Severity.WARNING,
+        product.code,
+        check.replace(" ", "_"),
+        **say(
+            "check_failed",
+            check=check,
+            error=f"not checked: budget exceeded ({budget_s:g} s; {left} of {total} not checked)",
+        ),
+        loc=product.loc,
+    )
+
+
+def _all_of(on: Value, *parts: Value) -> bool:
+    """A rule's selector is true exactly when the selectors of all its constraints are."""
+    return all(parts) is on
 
 
 def _selected(rule_id: str, selector: str, constraints: Sequence[Constraint]) -> Constraint:
