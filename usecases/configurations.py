@@ -291,8 +291,8 @@ def decision_from_json(product: Product, raw: object) -> AnyDecision:
     :raise UnknownAttribute: the product has no such attribute.
     :raise InvalidValue: the value (or element) is not in the attribute's domain.
 
-    >>> from catalog.models import CatalogRecord, CatalogVersion, VersionStatus
-from catalog.snapshot import Label
+    >>> from decimal import Decimal
+    >>> from catalog.snapshot import Attribute, AttributeKind, Label, Product
     >>> p = Product("p", Label("P"), Decimal(0), (Attribute("rack", AttributeKind.BOOL, Label("Rack")),))
     >>> decision_from_json(p, {"attribute": "rack", "value": "yes"})
     Decision(attribute='rack', value=True)
