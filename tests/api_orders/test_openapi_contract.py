@@ -235,3 +235,17 @@ def test_documents_of_a_product_with_repeated_components_answer_as_documented(
     csv_text = checked("GET", f"/api/v1/production-orders/{number}", 200,
                        headers={**erp, "Accept": "text/csv"}).get_data(as_text=True)
     assert csv_text.splitlines()[0].endswith(",instance_component,instance_index,instance_values")
+
+
+@pytest.mark.parametrize(
+    ("catalog", "product"),
+    [("wuhan-bikes", "city-ebike"), ("foshan-wardrobes", "modular-wardrobe"), ("foshan-wardrobes", "pax-system")],
+)
+def test_every_demo_product_and_its_state_answer_as_documented(checked: Checked, catalog: str, product: str) -> None:
+    """Every kind of attribute the demos use (decimal bounds as exact text, sets, ints) is declared."""
+    detail = checked("GET", f"/api/v1/products/{product}?catalog={catalog}", 200).get_json()
+    created = checked("POST", "/api/v1/configurations", 201, json={"catalog": catalog, "product": product}).get_json()
+    state = checked("GET", f"/api/v1/configurations/{created['id']}", 200).get_json()["state"]
+    for attribute in (*detail["attributes"], *state["attributes"]):
+        if attribute["kind"] == "decimal":
+            assert isinstance(attribute["min"], str) and isinstance(attribute["places"], int), attribute

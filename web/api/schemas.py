@@ -23,7 +23,8 @@ VALUE_JSON_SCHEMA: dict[str, Any] = {
         {"type": "boolean"},
         {"type": "array", "items": {"type": "string"}},
     ],
-    "description": "A value code, an integer, a boolean, or for a set attribute a list of element codes.",
+    "description": "A value code, an integer, a boolean, exact decimal text (\"7.5\") for a decimal attribute, "
+                   "or for a set attribute a list of element codes.",
 }
 ATTRIBUTE_CODE = validate.Length(min=1, max=200)
 
@@ -34,6 +35,21 @@ def value_field(**kwargs: Any) -> fields.Raw:
     if kwargs.get("allow_none"):
         metadata = {"oneOf": [*VALUE_JSON_SCHEMA["oneOf"], {"type": "null"}]}
     return fields.Raw(metadata=metadata, **kwargs)
+
+
+ATTRIBUTE_KINDS = ("enum", "bool", "int", "decimal", "set")
+DECIMAL_TEXT = r"^-?[0-9]+(\.[0-9]+)?$"
+
+
+def bound_field() -> fields.Raw:
+    """A bound or step of a numeric attribute: an integer, or for a decimal attribute its exact text ("72.5")."""
+    return fields.Raw(
+        allow_none=True,
+        metadata={
+            "oneOf": [{"type": "integer"}, {"type": "string", "pattern": DECIMAL_TEXT}, {"type": "null"}],
+            "description": "An integer; for a decimal attribute exact decimal text; null when not numeric.",
+        },
+    )
 
 
 # --------------------------------------------------------------------------- problems
@@ -242,12 +258,13 @@ class AttributeStateSchema(Schema):
     code = fields.String(required=True)
     label = fields.String(required=True)
     description = fields.String(allow_none=True)
-    kind = fields.String(required=True, validate=validate.OneOf(("enum", "bool", "int", "set")))
+    kind = fields.String(required=True, validate=validate.OneOf(ATTRIBUTE_KINDS))
     group = fields.String(allow_none=True)
     unit = fields.String(allow_none=True)
-    min = fields.Integer(allow_none=True)
-    max = fields.Integer(allow_none=True)
-    step = fields.Integer(allow_none=True)
+    min = bound_field()
+    max = bound_field()
+    step = bound_field()
+    places = fields.Integer(metadata={"description": "Decimal attributes only: decimal places of their values."})
     min_count = fields.Integer(allow_none=True)
     max_count = fields.Integer(allow_none=True)
     value = value_field(allow_none=True)
@@ -287,6 +304,24 @@ class ConflictSchema(Schema):
     dropped = fields.List(fields.Nested(DecisionOutSchema), required=True)
 
 
+class DerivedAttributeSchema(Schema):
+    """A derived attribute: computed from others, read-only."""
+
+    code = fields.String(required=True)
+    label = fields.String(required=True)
+    description = fields.String(allow_none=True, required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(ATTRIBUTE_KINDS))
+    group = fields.String(allow_none=True, required=True)
+    unit = fields.String(allow_none=True, required=True)
+    min = bound_field()
+    max = bound_field()
+    step = bound_field()
+    places = fields.Integer(metadata={"description": "Decimal attributes only: decimal places of their values."})
+    min_count = fields.Integer(allow_none=True)
+    max_count = fields.Integer(allow_none=True)
+    value = value_field(allow_none=True, required=True)
+
+
 class StateSchema(Schema):
     product = fields.String(required=True)
     label = fields.String(required=True)
@@ -299,6 +334,11 @@ class StateSchema(Schema):
     missing = fields.List(fields.String(), required=True)
     count = fields.Integer(required=True)
     conflict = fields.Nested(ConflictSchema, allow_none=True, required=True)
+    derived = fields.List(
+        fields.Nested(DerivedAttributeSchema),
+        metadata={"description": "Products with derived attributes only: each one's value once the attributes "
+                  "it reads are settled (null before)."},
+    )
 
 
 class SharedConfigurationSchema(Schema):
@@ -391,12 +431,13 @@ class AttributeSchema(Schema):
     code = fields.String(required=True)
     label = fields.String(required=True)
     description = fields.String(allow_none=True)
-    kind = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(ATTRIBUTE_KINDS))
     group = fields.String(allow_none=True)
     unit = fields.String(allow_none=True)
-    min = fields.Integer(allow_none=True)
-    max = fields.Integer(allow_none=True)
-    step = fields.Integer(allow_none=True)
+    min = bound_field()
+    max = bound_field()
+    step = bound_field()
+    places = fields.Integer(metadata={"description": "Decimal attributes only: decimal places of their values."})
     min_count = fields.Integer(allow_none=True)
     max_count = fields.Integer(allow_none=True)
     default = value_field(allow_none=True)
