@@ -12,8 +12,8 @@ from typing import Any
 
 from usecases.check_reports import run_report as run_catalog_report
 from usecases.cleanup import clean_up
+from usecases.compile_guard import JobModel, ModelsNotCompiled, current_budget, prepare_capped
 from usecases.compiled_models import JOB_OWNER, QUEUED
-from usecases.compiled_models import prepare_version as prepare_models
 from usecases.outbox import deliver_claimed
 
 from .db import session_factory
@@ -63,21 +63,38 @@ def job_owner() -> str | None:
     return f"{JOB_OWNER}{message.message_id}" if message is not None else None
 
 
-def prepare(session: Any, code: str, number: int) -> int:
+def prepare(session: Any, code: str, number: int, *, again: bool = False) -> list[JobModel]:
     """Compile the models of catalog ``code`` version ``number`` once and store them as artifacts
-    (``usecases.compiled_models``) for every web worker; returns the products ready (compiled now
-    or already stored). A product another process is preparing, or over the budget, is not counted.
-    The models publishing left to this job (too large for a request) are compiled here."""
-    prepared = prepare_models(session, code, number, owner=job_owner() or QUEUED)
-    return sum(1 for model in prepared if model.status in ("ready", "stored"))
+    (``compiled_models``) for every web worker, each in a child process under the job's budget:
+    ``C2M_COMPILE_JOB_BUDGET_S`` seconds, ``C2M_COMPILE_NODE_BUDGET`` nodes and an address space
+    of ``C2M_COMPILE_MEMORY_MB`` (``usecases.compile_guard.prepare_capped``), so a runaway compile
+    fails alone, recorded on its model, and never takes the worker down.
+
+    :raise ModelsNotCompiled: a model went over a budget now (its row says ``failed``, naming the
+        product, model key and limit); the job ends failed without a retry, visibly.
+    """
+    from usecases.catalogs import load_catalog
+
+    settings = JobSettings.from_env()
+    loaded = load_catalog(session, code, number)
+    out = prepare_capped(
+        session, loaded.catalog, loaded.content_hash, current_budget(),
+        owner=job_owner() or QUEUED, max_attempts=settings.compile_attempts, again=again,
+    )
+    failed = [model for model in out if model.status == "failed"]
+    if failed:
+        raise ModelsNotCompiled(code, number, failed)
+    return out
 
 
-def prepare_version(code: str, number: int) -> None:
+def prepare_version(code: str, number: int, again: bool = False) -> None:
     """Compile-on-publish: prepare the models of a version just published (mostly already stored by
-    publishing's compile guard; what it left, too large for a request, is compiled here)."""
+    publishing's compile guard; what it left, too large for a request, is compiled here). ``again``
+    (``c2m jobs prepare``) compiles models recorded as failed once more, with fresh attempts."""
     with session_factory()() as session:
-        compiled = prepare(session, code, number)
-    log.info("catalog %s version %s: %d product model(s) prepared", code, number, compiled)
+        out = prepare(session, code, number, again=again)
+    ready = sum(1 for model in out if model.status in ("ready", "stored"))
+    log.info("catalog %s version %s: %d product model(s) prepared", code, number, ready)
 
 
 REPORT_RETRIES = 3

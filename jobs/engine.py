@@ -37,6 +37,7 @@ from dramatiq.middleware import (
 )
 
 from catalog.errors import CatalogError
+from usecases.compile_guard import ModelsNotCompiled
 from usecases.errors import UseCaseError
 
 from . import actors
@@ -173,7 +174,8 @@ def install(broker: dramatiq.Broker, settings: JobSettings | None = None) -> Job
             max_retries=3,
             min_backoff=10_000,
             time_limit=60 * MINUTE_MS,
-            throws=(CatalogError,),  # no such catalog or version: retrying cannot help
+            # No such catalog or version, or models over the budget (recorded failed): retrying cannot help.
+            throws=(CatalogError, ModelsNotCompiled),
         )(actors.prepare_version),
         # A check or diff that fails (the database away, a worker out of memory) is retried with
         # exponential backoff; the row says "queued" with the error meanwhile, "failed" after the last.

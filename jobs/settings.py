@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from usecases.cleanup import DEFAULT_CONFIGURATION_AGE
+from usecases.compile_guard import DEFAULT_COMPILE_JOB_ATTEMPTS
 from usecases.outbox import DEFAULT_LEASE, DEFAULT_MAX_ATTEMPTS, DEFAULT_TIMEOUT
-from usecases.settings import DEFAULT_COMPILE_NODE_BUDGET
+from usecases.settings import DEFAULT_COMPILE_MEMORY_MB, DEFAULT_COMPILE_NODE_BUDGET
 
 
 def _float(name: str, default: float) -> float:
@@ -22,6 +23,10 @@ def _float(name: str, default: float) -> float:
     if value <= 0:
         raise ValueError(f"{name} must be positive, got {raw!r}")
     return value
+
+
+DEFAULT_PREPARING_STALE_S = 600.0
+"""Default of ``C2M_COMPILE_RESCUE_AFTER_S``."""
 
 
 def broker_url() -> str | None:
@@ -52,6 +57,11 @@ class JobSettings:
     heartbeat_every: float = 5.0
     """Seconds between two beats of a worker (``C2M_JOBS_HEARTBEAT_EVERY_S``); a worker is shown
     alive while its last beat is younger than three of them."""
+    compile_attempts: int = DEFAULT_COMPILE_JOB_ATTEMPTS
+    """Compile jobs that may start on one model before it is marked failed (``C2M_COMPILE_JOB_ATTEMPTS``)."""
+    preparing_stale: float = DEFAULT_PREPARING_STALE_S
+    """Seconds a model may stay "preparing" without a live compile job before the sweeper queues its
+    compile again (``C2M_COMPILE_RESCUE_AFTER_S``)."""
 
     @property
     def alive_after(self) -> float:
@@ -73,6 +83,8 @@ class JobSettings:
             heartbeat_timeout_ms=int(_float("C2M_JOBS_HEARTBEAT_TIMEOUT_S", 60.0) * 1000),
             heartbeat_every=_float("C2M_JOBS_HEARTBEAT_EVERY_S", 5.0),
             maintenance_chance=int(_float("C2M_JOBS_MAINTENANCE_CHANCE", 10_000)),
+            compile_attempts=int(_float("C2M_COMPILE_JOB_ATTEMPTS", DEFAULT_COMPILE_JOB_ATTEMPTS)),
+            preparing_stale=_float("C2M_COMPILE_RESCUE_AFTER_S", DEFAULT_PREPARING_STALE_S),
         )
 
 
@@ -83,13 +95,14 @@ than a request's ``C2M_COMPILE_BUDGET_S``, since the models left to the job exce
 
 def compile_settings() -> dict[str, object]:
     """What the use cases compile with in a job worker (``usecases.settings``): the web app's backend
-    (``C2M_SOLVER_BACKEND``, so artifacts are stored under the key requests look up) and node budget,
-    and the job's own time budget."""
+    (``C2M_SOLVER_BACKEND``, so artifacts are stored under the key requests look up), node budget and
+    address-space cap (``C2M_COMPILE_MEMORY_MB``), and the job's own time budget."""
     nodes = os.environ.get("C2M_COMPILE_NODE_BUDGET")
     return {
         "SOLVER_BACKEND": os.environ.get("C2M_SOLVER_BACKEND") or "auto",
         "COMPILE_NODE_BUDGET": int(nodes) if nodes and nodes.strip() else DEFAULT_COMPILE_NODE_BUDGET,
         "COMPILE_BUDGET_S": _float("C2M_COMPILE_JOB_BUDGET_S", DEFAULT_COMPILE_JOB_BUDGET_S),
+        "COMPILE_MEMORY_MB": int(_float("C2M_COMPILE_MEMORY_MB", DEFAULT_COMPILE_MEMORY_MB)),
     }
 
 

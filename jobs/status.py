@@ -14,6 +14,7 @@ from dramatiq.brokers.stub import StubBroker
 from dramatiq.message import Message
 from sqlalchemy.orm import Session
 
+from usecases.compile_guard import ModelNotReady, models_not_ready
 from usecases.outbox import OutboxStatus, outbox_status
 
 from .engine import QUEUES, Jobs
@@ -56,6 +57,8 @@ class JobsStatus:
     outbox: OutboxStatus
     workers: tuple[WorkerBeat, ...] = ()
     """Workers whose heartbeat is recent (``jobs.heartbeat``)."""
+    models: tuple[ModelNotReady, ...] = ()
+    """Compiled models still preparing, or failed (with the reason and the compile attempts)."""
 
     @property
     def queued(self) -> int:
@@ -145,14 +148,15 @@ def queue_counts(broker: dramatiq.Broker) -> tuple[QueueCounts, ...]:
 def jobs_status(session: Session, jobs: Jobs | None, *, failures: int = 20) -> JobsStatus:
     """The queues (when a job engine is configured and reachable), the last failures and the outbox."""
     outbox = outbox_status(session)
+    models = tuple(models_not_ready(session, limit=50))
     if jobs is None:
-        return JobsStatus(False, False, None, (), (), outbox)
+        return JobsStatus(False, False, None, (), (), outbox, models=models)
     try:
         counts = queue_counts(jobs.broker)
         recent = jobs.failures.recent(jobs.broker, failures)
         workers = alive_workers(jobs.broker, jobs.settings.namespace, jobs.settings.alive_after)
     except Exception as exc:  # the broker unreachable: say so, the outbox still shows
-        return JobsStatus(True, False, f"{type(exc).__name__}: {exc}", (), (), outbox)
+        return JobsStatus(True, False, f"{type(exc).__name__}: {exc}", (), (), outbox, models=models)
     return JobsStatus(
         True,
         True,
@@ -172,6 +176,7 @@ def jobs_status(session: Session, jobs: Jobs | None, *, failures: int = 20) -> J
         ),
         outbox,
         workers,
+        models,
     )
 
 

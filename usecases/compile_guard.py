@@ -39,6 +39,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from catalog.files import CatalogLimits, catalog_from_document, document_from_catalog
@@ -46,6 +47,7 @@ from catalog.files.limits import DEFAULT_MAX_ATTRIBUTE_VALUES, DEFAULT_MAX_MODEL
 from catalog.services import load_version
 from catalog.snapshot import Catalog, Product
 from configurator.errors import BudgetExceeded, ConfiguratorError
+from usecases.errors import UseCaseError
 from usecases.settings import (
     DEFAULT_COMPILE_BUDGET_S,
     DEFAULT_COMPILE_MEMORY_MB,
@@ -192,6 +194,298 @@ def check_catalog_compiles(
             done = set(compiled) | set(deferred)
             remaining = [code for code in remaining if code not in done]
     return GuardReport(time.monotonic() - started, tuple(compiled), tuple(deferred))
+
+
+DEFAULT_COMPILE_JOB_ATTEMPTS = 3
+"""Compile jobs that may start on one model before it is marked ``failed`` (``C2M_COMPILE_JOB_ATTEMPTS``):
+a job whose worker is killed (SIGKILL, the host's out-of-memory killer) or whose broker message is
+lost every time would otherwise leave the model "preparing" for ever."""
+
+
+@dataclass(frozen=True, slots=True)
+class JobModel:
+    """What a compile job did with one product's model."""
+
+    product: str
+    model_key: str
+    status: str
+    """``ready`` (compiled now), ``stored`` (already there), ``busy`` (another process is
+    preparing it), ``failed`` (over a budget now, or given up after its attempts) or
+    ``failed_before`` (a failure recorded earlier, kept)."""
+    detail: str | None = None
+    attempts: int = 0
+
+
+class ModelsNotCompiled(UseCaseError):
+    """A compile job ended with models over the budget: their rows say ``failed`` (requests answer
+    "too large"); this error makes the job's failure visible (``c2m jobs``, the workspace's jobs page)."""
+
+    def __init__(self, code: str, number: int, failed: list[JobModel]) -> None:
+        listed = "; ".join(f"product {m.product!r} (model {m.model_key}): {m.detail}" for m in failed)
+        super().__init__(
+            "models_not_compiled", f"catalog {code!r} v{number}: {len(failed)} model(s) not compiled: {listed}",
+            products=[m.product for m in failed],
+        )
+        self.failed = failed
+
+
+def _model_row(session: Session, key: str, backend: str) -> Any:
+    from sqlalchemy import select
+
+    from configurator.artifacts import FORMAT_VERSION
+    from usecases.records import CompiledModelRecord
+
+    return session.scalars(
+        select(CompiledModelRecord).where(
+            CompiledModelRecord.model_key == key,
+            CompiledModelRecord.backend == backend,
+            CompiledModelRecord.format_version == FORMAT_VERSION,
+        ),
+        execution_options={"populate_existing": True},
+    ).one_or_none()
+
+
+def _mark_failed(session: Session, row: Any, detail: str) -> None:
+    """Record a model as over the budget (requests then answer "too large" with ``detail``)."""
+    row.status = "failed"
+    row.compiled_backend = None
+    row.artifact = None
+    row.artifact_sha256 = None
+    row.size_bytes = None
+    row.detail = detail
+    row.updated_at = _utcnow()
+    session.flush()
+
+
+def _gave_up(attempts: int) -> str:
+    return (
+        f"the compile job gave up after {attempts} attempt(s) (C2M_COMPILE_JOB_ATTEMPTS): each was "
+        "killed or lost before it finished (a worker out of memory or killed, a broker message lost)"
+    )
+
+
+def _utcnow() -> Any:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
+
+
+def _take_markers(
+    session: Session, catalog: Catalog, content_hash: str, backend: str, *, owner: str,
+    max_attempts: int, again: bool,
+) -> tuple[list[str], list[JobModel]]:
+    """The marker phase of a compile job (the same rules as ``usecases.compiled_models.prepare``):
+    returns the products this job compiles (their markers taken, attempt counted, committed) and
+    the outcomes of the others."""
+    from configurator.artifacts import FORMAT_VERSION
+    from usecases.compiled_models import QUEUED, StoredModel, model_key
+    from usecases.records import CompiledModelRecord
+
+    todo: list[str] = []
+    out: list[JobModel] = []
+    now = _utcnow()
+    for product in catalog.products:
+        key = model_key(content_hash, product.code)
+        row = _model_row(session, key, backend)
+        if row is not None:
+            if row.status == "ready":
+                out.append(JobModel(product.code, key, "stored", attempts=row.attempts))
+                continue
+            if row.status == "failed" and not again:
+                out.append(JobModel(product.code, key, "failed_before", row.detail, row.attempts))
+                continue
+            ours = row.detail in (QUEUED, owner)
+            if row.status == "preparing" and not ours and not StoredModel(
+                row.id, row.status, None, None, row.detail, row.updated_at
+            ).abandoned:
+                out.append(JobModel(product.code, key, "busy", row.detail, row.attempts))
+                continue
+        else:
+            row = CompiledModelRecord(
+                model_key=key, content_hash=content_hash, product_code=product.code, backend=backend,
+                format_version=FORMAT_VERSION, status="preparing", created_at=now, updated_at=now, attempts=0,
+            )
+            session.add(row)
+        if again and row.status == "failed":
+            row.attempts = 0
+        if row.attempts >= max_attempts:
+            detail = _gave_up(row.attempts)
+            _mark_failed(session, row, detail)
+            out.append(JobModel(product.code, key, "failed", detail, row.attempts))
+            continue
+        row.status = "preparing"
+        row.detail = owner
+        row.attempts = (row.attempts or 0) + 1
+        row.updated_at = now
+        todo.append(product.code)
+    session.commit()
+    return todo, out
+
+
+def prepare_capped(
+    session: Session,
+    catalog: Catalog,
+    content_hash: str,
+    budget: CompileBudget,
+    *,
+    owner: str,
+    max_attempts: int = DEFAULT_COMPILE_JOB_ATTEMPTS,
+    again: bool = False,
+) -> list[JobModel]:
+    """Compile the models of one catalog content off the request path, each in a child process under
+    ``budget`` (time, nodes, and the address space ``RLIMIT_AS`` of ``budget.memory_mb``), and
+    store them in ``compiled_models``: what a compile job runs.
+
+    The markers are taken as :func:`usecases.compiled_models.prepare` takes them (``owner`` is the
+    job, ``job:<message id>``; :data:`~usecases.compiled_models.QUEUED` markers are taken over)
+    and each take counts one attempt on the row; a model already at ``max_attempts`` is marked
+    ``failed`` instead (its jobs were killed or lost each time). A model over a budget (the child
+    ran out of memory, overran its time, or the compiler gave up) is stored ``failed`` naming the
+    product, the model key and the limit; the worker itself never compiles. A failed row stays
+    failed unless ``again`` (``c2m jobs prepare``), which also resets its attempts.
+
+    An interruption (the job's time limit, a shutdown, the child crashing for another reason) puts
+    this job's markers back to "queued for a compile job", so the retry takes them over.
+    """
+    from usecases.compiled_models import QUEUED, model_key, store_artifact
+
+    if session.in_transaction():
+        session.commit()
+    try:
+        todo, out = _take_markers(session, catalog, content_hash, budget.backend, owner=owner,
+                                  max_attempts=max_attempts, again=again)
+    except IntegrityError:  # another process inserted its markers first: take what is left
+        session.rollback()
+        todo, out = _take_markers(session, catalog, content_hash, budget.backend, owner=owner,
+                                  max_attempts=max_attempts, again=again)
+    remaining = list(todo)
+    if not remaining:
+        return out
+    document = json.dumps(document_from_catalog(catalog), ensure_ascii=False).encode()
+    try:
+        with tempfile.TemporaryDirectory(prefix="c2m-compile-job-") as folder:
+            while remaining:
+                options = {"products": remaining, "content_hash": content_hash, "artifacts": folder,
+                           "defer": False}
+                try:
+                    for event in _run_child(catalog, document, budget, options):
+                        if event["event"] != "compiled":
+                            continue
+                        code = str(event["product"])
+                        artifact = Path(str(event["file"]))
+                        store_artifact(session, content_hash, code, budget.backend, artifact.read_bytes(),
+                                       str(event["backend"]), float(event["seconds"]))
+                        session.commit()
+                        artifact.unlink()
+                        remaining.remove(code)
+                        out.append(JobModel(code, model_key(content_hash, code), "ready"))
+                except CatalogTooComplex as exc:
+                    key = model_key(content_hash, exc.product)
+                    detail = f"over the {exc.limit} (model {key}): {exc}"
+                    row = _model_row(session, key, budget.backend)
+                    if row is not None:
+                        _mark_failed(session, row, detail)
+                        session.commit()
+                    remaining.remove(exc.product)
+                    out.append(JobModel(exc.product, key, "failed", detail, row.attempts if row else 0))
+    except BaseException:
+        session.rollback()
+        for code in remaining:
+            row = _model_row(session, model_key(content_hash, code), budget.backend)
+            if row is not None and row.status == "preparing" and row.detail == owner:
+                row.detail = QUEUED
+        session.commit()
+        raise
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class ModelNotReady:
+    """A compiled-model row still "preparing", or "failed", with the versions it serves."""
+
+    record_id: int
+    product: str
+    model_key: str
+    backend: str
+    status: str
+    detail: str | None
+    attempts: int
+    updated_at: Any
+    versions: tuple[tuple[str, int], ...]
+    """The published versions (catalog code, number) of its content hash."""
+
+    @property
+    def owner(self) -> str | None:
+        """The job's message id when a compile job holds the marker (``job:<id>``)."""
+        from usecases.compiled_models import JOB_OWNER
+
+        if self.detail is not None and self.detail.startswith(JOB_OWNER):
+            return self.detail.removeprefix(JOB_OWNER)
+        return None
+
+
+def models_not_ready(
+    session: Session, *, status: str | None = None, older_than_s: float | None = None, limit: int = 200
+) -> list[ModelNotReady]:
+    """The compiled-model rows "preparing" or "failed" (or of ``status``), oldest first; with
+    ``older_than_s`` only those not touched for that long. For ``c2m jobs``, the workspace's jobs
+    page and the sweeper."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from catalog.models import CatalogRecord as CatalogRow
+    from catalog.models import CatalogVersion
+    from usecases.records import CompiledModelRecord
+
+    query = select(CompiledModelRecord).where(
+        CompiledModelRecord.status.in_([status] if status else ["preparing", "failed"])
+    )
+    if older_than_s is not None:
+        query = query.where(CompiledModelRecord.updated_at < _utcnow() - timedelta(seconds=older_than_s))
+    rows = list(session.scalars(query.order_by(CompiledModelRecord.updated_at, CompiledModelRecord.id).limit(limit)))
+    hashes = {row.content_hash for row in rows}
+    versions: dict[str, list[tuple[str, int]]] = {}
+    if hashes:
+        for digest, code, number in session.execute(
+            select(CatalogVersion.content_hash, CatalogRow.code, CatalogVersion.number)
+            .join(CatalogRow, CatalogRow.id == CatalogVersion.catalog_id)
+            .where(CatalogVersion.content_hash.in_(hashes), CatalogVersion.status != "draft")
+            .order_by(CatalogRow.code, CatalogVersion.number)
+        ):
+            versions.setdefault(digest, []).append((code, number))
+    return [
+        ModelNotReady(row.id, row.product_code, row.model_key, row.backend, row.status, row.detail,
+                      row.attempts or 0, row.updated_at, tuple(versions.get(row.content_hash, ())))
+        for row in rows
+    ]
+
+
+def requeue_stale(
+    session: Session, record_id: int, *, max_attempts: int
+) -> str:
+    """A "preparing" model whose compile job is lost: mark it failed when its attempts are spent
+    (returns ``failed``), else put its marker back to "queued for a compile job" with a fresh time
+    (returns ``queued``: the caller sends the job). ``gone`` when the row moved on meanwhile."""
+    from sqlalchemy import select
+
+    from usecases.compiled_models import QUEUED
+    from usecases.records import CompiledModelRecord
+
+    row = session.scalars(
+        select(CompiledModelRecord).where(CompiledModelRecord.id == record_id),
+        execution_options={"populate_existing": True},
+    ).one_or_none()
+    if row is None or row.status != "preparing":
+        return "gone"
+    if (row.attempts or 0) >= max_attempts:
+        _mark_failed(session, row, _gave_up(row.attempts))
+        session.commit()
+        return "failed"
+    row.detail = QUEUED
+    row.updated_at = _utcnow()
+    session.commit()
+    return "queued"
 
 
 def _run_child(

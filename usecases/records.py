@@ -361,6 +361,9 @@ class CompiledModelRecord(Base):
     size_bytes: Mapped[int | None] = mapped_column(Integer, nullable=True)
     compile_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
     detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Compile jobs started on it (``usecases.compile_guard.prepare_capped``): a job killed or lost
+    every time ends the model ``failed`` after ``C2M_COMPILE_JOB_ATTEMPTS`` of them."""
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 

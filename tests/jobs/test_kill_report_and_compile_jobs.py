@@ -118,3 +118,114 @@ def test_kill_9_during_a_check_job_and_a_compile_job_loses_nothing_and_repeats_n
     assert reports_line.split()[1] == "0"
     shown = _cli(["jobs", "report", str(report.id), "--url", migrated_url], env, timeout=60)
     assert f"report {report.id}: check of foshan-wardrobes v1: done, 2 attempt(s)" in shown.stdout, shown.stdout
+
+
+def _publish_preparing(env: dict[str, str], db_url: str) -> list[str]:
+    """Publish the wardrobes with a request budget no compile meets: the models are left to the job."""
+    published = _cli(["catalog", "import", "--publish", "--url", db_url, str(WARDROBES)],
+                     {**env, "C2M_COMPILE_BUDGET_S": "1e-9"})
+    assert published.returncode == 0, published.stderr + published.stdout
+    models, _ = _state(db_url)
+    assert models and all(m.status == "preparing" for m in models)
+    return sorted(m.product_code for m in models)
+
+
+def _compile_env(namespace: str) -> dict[str, str]:  # noqa: F811
+    return {
+        **os.environ,
+        "C2M_BROKER_URL": BROKER_URL,
+        "C2M_JOBS_NAMESPACE": namespace,
+        "C2M_SOLVER_BACKEND": "mdd",
+        "C2M_JOBS_HEARTBEAT_TIMEOUT_S": "3",
+        "C2M_JOBS_HEARTBEAT_EVERY_S": "2",
+        "C2M_JOBS_MAINTENANCE_CHANCE": "1000000",
+        "C2M_JOBS_SWEEP_S": "0.5",
+        "C2M_COMPILE_RESCUE_AFTER_S": "2",
+    }
+
+
+def _stop(worker: subprocess.Popen[bytes], log: Path) -> None:
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(30) == 0, log.read_text()
+
+
+def test_kill_9_during_a_compile_counts_an_attempt_and_the_model_fails_at_the_limit(
+    migrated_url: str, namespace: str, tmp_path: Path  # noqa: F811
+) -> None:
+    """The worker (and the compile's child process, in its process group) killed while a model
+    compiles: the redelivered job counts a second attempt; with ``C2M_COMPILE_JOB_ATTEMPTS=1`` the
+    model is then failed with the reason, shown by ``c2m jobs``, instead of compiled for ever."""
+    env = _compile_env(namespace)
+    products = _publish_preparing(env, migrated_url)
+    log = tmp_path / "worker.log"
+    first = _worker(env, migrated_url, log)
+    try:
+        deadline = time.monotonic() + 300
+        while not any(m.status == "preparing" and (m.detail or "").startswith("job:")
+                      for m in _state(migrated_url)[0]):
+            assert time.monotonic() < deadline, log.read_text()
+            assert first.poll() is None, log.read_text()
+            time.sleep(0.05)
+    finally:
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait(10)
+    killed = [m for m in _state(migrated_url)[0] if m.status == "preparing"]
+    assert killed and all(m.attempts == 1 and (m.detail or "").startswith("job:") for m in killed)
+
+    second = _worker({**env, "C2M_COMPILE_JOB_ATTEMPTS": "1"}, migrated_url, log)
+    try:
+        deadline = time.monotonic() + 300
+        while any(m.status == "preparing" for m in _state(migrated_url)[0]):
+            assert time.monotonic() < deadline, log.read_text()
+            assert second.poll() is None, log.read_text()
+            time.sleep(0.2)
+        status = _cli(["jobs", "--url", migrated_url], env, timeout=60)
+        _stop(second, log)
+    finally:
+        if _group_alive(second.pid):
+            os.killpg(second.pid, signal.SIGKILL)
+            second.wait(10)
+    models, _ = _state(migrated_url)
+    assert sorted(m.product_code for m in models) == products  # no duplicate row
+    failed = [m for m in models if m.status == "failed"]
+    assert sorted(m.product_code for m in failed) == sorted(m.product_code for m in killed)
+    assert all("gave up after 1 attempt(s)" in (m.detail or "") for m in failed)
+    assert all(m.status == "ready" for m in models if m not in failed)
+    assert f"failed: {len(failed)}" in status.stdout, status.stdout
+    assert "prepare_version('foshan-wardrobes', 1)  given up  usecases.compile_guard.ModelsNotCompiled" in status.stdout, status.stdout
+
+
+def test_a_compile_job_deleted_from_redis_is_sent_again_by_the_sweeper(
+    migrated_url: str, namespace: str, tmp_path: Path  # noqa: F811
+) -> None:
+    import redis
+
+    env = _compile_env(namespace)
+    products = _publish_preparing(env, migrated_url)
+    client = redis.Redis.from_url(BROKER_URL)
+    try:
+        (message_id,) = client.lrange(f"{namespace}:models", 0, -1)
+        pipe = client.pipeline()  # the message lost: gone from the queue and from the broker's store
+        pipe.lrem(f"{namespace}:models", 0, message_id)
+        pipe.hdel(f"{namespace}:models.msgs", message_id)
+        pipe.execute()
+        assert client.llen(f"{namespace}:models") == 0
+    finally:
+        client.close()
+    log = tmp_path / "worker.log"
+    worker = _worker(env, migrated_url, log)
+    try:
+        deadline = time.monotonic() + 300
+        while any(m.status != "ready" for m in _state(migrated_url)[0]):
+            assert time.monotonic() < deadline, log.read_text()
+            assert worker.poll() is None, log.read_text()
+            time.sleep(0.2)
+        _stop(worker, log)
+    finally:
+        if _group_alive(worker.pid):
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait(10)
+    models, _ = _state(migrated_url)
+    assert sorted(m.product_code for m in models) == products
+    assert all(m.status == "ready" and m.attempts == 1 for m in models)
+    assert "compile job of catalog foshan-wardrobes v1 was lost; sent again" in log.read_text()

@@ -49,6 +49,13 @@ def _print_status(url: str | None) -> None:
             for f in status.failures:
                 state = "given up" if f.given_up else f"retry {f.retries}"
                 click.echo(f"  {f.at:%Y-%m-%d %H:%M:%S} UTC  {f.actor}{tuple(f.args)}  {state}  {f.error}")
+        preparing = [m for m in status.models if m.status == "preparing"]
+        failed = [m for m in status.models if m.status == "failed"]
+        click.echo(f"models preparing: {len(preparing)}  failed: {len(failed)}")
+        for m in status.models:
+            versions = ", ".join(f"{c} v{n}" for c, n in m.versions) or "no published version"
+            click.echo(f"  {m.status.upper():<9} {m.product} ({versions})  model {m.model_key}  "
+                       f"attempts={m.attempts}  since {m.updated_at:%Y-%m-%d %H:%M:%S} UTC  {m.detail or ''}")
         click.echo(f"pending: {outbox.pending}  delivered: {outbox.delivered}  given up: {outbox.failed}")
         for e in outbox.dead_letters:
             when = e.failed_at.strftime("%Y-%m-%d %H:%M UTC") if e.failed_at else "-"
@@ -252,8 +259,9 @@ def _engine_or_fail() -> Any:
 @click.argument("code")
 @click.argument("number", type=click.IntRange(min=1))
 def jobs_prepare(code: str, number: int) -> None:
-    """Queue compiling the models of catalog CODE version NUMBER."""
-    message = _engine_or_fail().prepare_version.send(code, number)
+    """Queue compiling the models of catalog CODE version NUMBER (a model recorded as failed is
+    compiled again, with fresh attempts)."""
+    message = _engine_or_fail().prepare_version.send(code, number, True)
     click.echo(f"queued prepare_version({code!r}, {number}) as {message.message_id}")
 
 
