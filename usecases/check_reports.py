@@ -340,15 +340,19 @@ def request_report(
     *,
     requested_by: str | None = None,
     again: bool = False,
+    requeue_failed: bool = True,
 ) -> tuple[ReportInfo, bool]:
     """The row for ``request_key``, created ``queued`` when there is none; returns it and whether a
     job must be sent (a new or failed row, or ``again`` on a finished one). Flushed, not committed:
-    the caller commits, then sends the job."""
+    the caller commits, then sends the job. Without ``requeue_failed`` a failed row is returned as
+    it is (a page that shows the report does not run a failing job again at every view)."""
     row = session.scalars(
         select(CatalogReportRecord).where(CatalogReportRecord.request_key == request_key)
     ).one_or_none()
     if row is not None:
         if row.status in ("queued", "running") or (row.status == "done" and not again):
+            return _info(row, with_result=True), False
+        if row.status == "failed" and not again and not requeue_failed:
             return _info(row), False
         row.status, row.error, row.attempts, row.owner = "queued", None, 0, None
         row.started_at = row.finished_at = None
@@ -364,7 +368,8 @@ def request_report(
         with session.begin_nested():
             session.add(row)
     except IntegrityError:  # asked at the same moment by someone else: theirs is the one
-        return request_report(session, kind, request_key, code, version, base, requested_by=requested_by)
+        return request_report(session, kind, request_key, code, version, base, requested_by=requested_by,
+                              requeue_failed=requeue_failed)
     return _info(row), True
 
 
@@ -396,7 +401,7 @@ def base_version(session: Session, code: str, before: int) -> CatalogVersionInfo
 
 def request_check(
     session: Session, code: str, number: int | None = None, *, requested_by: str | None = None,
-    again: bool = False,
+    again: bool = False, requeue_failed: bool = True,
 ) -> tuple[ReportInfo, bool]:
     """Ask for every catalog check on version ``number`` (the draft, else the version in force) against
     the last version published before it. See :func:`request_report`."""
@@ -404,7 +409,7 @@ def request_check(
     base = base_version(session, code, target.number)
     key = f"check:{code}:{target.content_hash}:{base.content_hash if base else '-'}"
     return request_report(session, "check", key, code, target.number, base.number if base else None,
-                          requested_by=requested_by, again=again)
+                          requested_by=requested_by, again=again, requeue_failed=requeue_failed)
 
 
 def not_sent(session: Session, report_id: int, error: str) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -20,7 +21,7 @@ from catalog.services import load_version
 from catalog.snapshot import Catalog, Product
 from configurator.checks import conflict_rules
 from configurator.decisions import AnyDecision, AttributeValue, Decision
-from configurator.diff import CatalogDiff, Example, ProductDiff, diff_catalogs, reasons_not_in
+from configurator.diff import CatalogDiff, Example, PriceChange, ProductDiff, diff_catalogs, reasons_not_in
 from configurator.engine import Configurator
 from configurator.errors import ConfiguratorError
 from usecases.check_reports import ReportInfo, request_report
@@ -323,7 +324,8 @@ def diff_text(d: CatalogDiff, affected: Affected | None = None, *, a: str = "A",
 
 
 def request_diff(
-    session: Session, code: str, a: int, b: int, *, requested_by: str | None = None, again: bool = False
+    session: Session, code: str, a: int, b: int, *, requested_by: str | None = None, again: bool = False,
+    requeue_failed: bool = True,
 ) -> tuple[ReportInfo, bool]:
     """Ask for the semantic diff of versions ``a`` and ``b`` of ``code`` (with the saved configurations
     and open orders on ``a`` that ``b`` does not accept), run by a job. Asking again for the same
@@ -332,7 +334,8 @@ def request_diff(
     info_a = load_version(session, code, a, published_only=False)[0]
     info_b = load_version(session, code, b, published_only=False)[0]
     key = f"diff:{code}:{a}:{b}:{info_a.content_hash[:24]}:{info_b.content_hash[:24]}"
-    return request_report(session, "diff", key, code, b, a, requested_by=requested_by, again=again)
+    return request_report(session, "diff", key, code, b, a, requested_by=requested_by, again=again,
+                          requeue_failed=requeue_failed)
 
 
 def run_diff(session: Session, row: CatalogReportRecord, backend: str) -> dict[str, Any]:
@@ -349,3 +352,46 @@ def run_diff(session: Session, row: CatalogReportRecord, backend: str) -> dict[s
         **diff_json(d, affected, a=names[0], b=names[1]),
         "lines": diff_text(d, affected, a=names[0], b=names[1]),
     }
+
+
+def _configuration_from_json(values: dict[str, Any]) -> tuple[tuple[str, AttributeValue], ...]:
+    return tuple((code, frozenset(v) if isinstance(v, list) else v) for code, v in values.items())
+
+
+def _example_from_json(raw: dict[str, Any] | None) -> Example | None:
+    if raw is None:
+        return None
+    return Example(_configuration_from_json(raw["configuration"]), tuple(raw["reasons"]))
+
+
+def diff_from_json(result: dict[str, Any]) -> tuple[CatalogDiff, Affected | None]:
+    """A stored diff (:func:`diff_json`, the result of a diff job) as the objects it was made from,
+    so a page shows a stored diff the way it shows one computed in the request."""
+    products = tuple(
+        ProductDiff(
+            product=p["product"],
+            status=p["status"],
+            count_a=p["configurations_a"],
+            count_b=p["configurations_b"],
+            both=p["in_both"],
+            attributes_added=tuple(p["attributes_added"]),
+            attributes_removed=tuple(p["attributes_removed"]),
+            rules_changed=tuple(p["rules_changed"]),
+            example_only_a=_example_from_json(p["example_only_in_a"]),
+            example_only_b=_example_from_json(p["example_only_in_b"]),
+            price_changes=tuple(
+                PriceChange(_configuration_from_json(c["configuration"]), Decimal(c["before"]),
+                            Decimal(c["after"]), tuple(c["lines"]))
+                for c in p["price_changes"]
+            ),
+            priced=p["priced_configurations"],
+            error=p["error"],
+        )
+        for p in result["products"]
+    )
+    raw = result.get("affected")
+    affected = None
+    if raw is not None:
+        affected = Affected(raw["configurations_checked"], raw["orders_checked"], list(raw["configurations"]),
+                            list(raw["orders"]))
+    return CatalogDiff(result["catalog"], products), affected

@@ -460,14 +460,24 @@ def diff(code: str) -> Any:
         after_name=f"{code} {_version_label(info)}",
     )
     changes = structural_changes(before, after)
-    semantic = affected = None
+    semantic = affected = job = None
     if before is not None and base is not None:
-        # What the change does to the space of products, and to what buyers saved or ordered on the base.
-        names = (f"v{base[0].number}", f"v{info.number}")
-        semantic = semantic_diff(before, after, backend=_backend(), names=names)
-        affected = affected_records(
-            session, code, base[0].number, before, after, backend=_backend(), name_b=names[1]
-        )
+        # What the change does to the space of products, and to what buyers saved or ordered on the base:
+        # with a job engine, the stored diff or its job (never computed here); without one, computed here.
+        from usecases.version_diff import diff_from_json, request_diff
+
+        actor = f"workspace:{current_user.email}"
+        job = _report_on_view(lambda s: request_diff(s, code, base[0].number, info.number, requested_by=actor,
+                                                     requeue_failed=False))
+        if job is not None:
+            if job.status == "done" and job.result is not None:
+                semantic, affected = diff_from_json(job.result)
+        else:
+            names = (f"v{base[0].number}", f"v{info.number}")
+            semantic = semantic_diff(before, after, backend=_backend(), names=names)
+            affected = affected_records(
+                session, code, base[0].number, before, after, backend=_backend(), name_b=names[1]
+            )
     return render_template(
         "admin/diff.html",
         code=code,
@@ -478,6 +488,7 @@ def diff(code: str) -> Any:
         summary=summary(changes),
         semantic=semantic,
         affected=affected,
+        job=job,
         format_configuration=format_configuration,
     )
 
@@ -509,7 +520,19 @@ def _run_checks(
 @bp.get("/catalogs/<code>/checks")
 @require_role("viewer")
 def checks(code: str) -> Any:
-    info, report, base = _run_checks(code, request.args.get("version", type=int))
+    """Every check of the draft (or ``?version=N``): with a job engine, the stored report (its job sent
+    when there is none yet, shown queued or running until done); without one, computed here."""
+    from usecases.check_reports import request_check
+
+    number = request.args.get("version", type=int)
+    actor = f"workspace:{current_user.email}"
+    try:
+        job = _report_on_view(lambda s: request_check(s, code, number, requested_by=actor, requeue_failed=False))
+    except CatalogError as exc:
+        abort(404, str(exc))
+    if job is not None:
+        return redirect(url_for("admin.report", report_id=job.id), 303)
+    info, report, base = _run_checks(code, number)
     return render_template("admin/checks.html", code=code, info=info, report=report, base=base, blocked=False)
 
 
@@ -963,6 +986,31 @@ def jobs() -> Any:
     return render_template(
         "admin/jobs.html", status=status, config_error=config_error, reports=list_reports(session, limit=20)
     )
+
+
+def _report_on_view(request_report: Callable[[Any], Any]) -> Any:
+    """With a job engine configured: the stored report of a check or diff page, its job sent when it is
+    new (a failed one is shown as it is: "Run it again" queues it). None without a job engine: the
+    page computes in the request, under its budget, as before."""
+    from jobs.engine import current, send_report
+    from usecases.check_reports import get_report, not_sent
+
+    try:
+        engine = current()
+    except ValueError:  # a malformed broker URL: no job engine (the jobs page says why)
+        engine = None
+    if engine is None:
+        return None
+    session = database.session()
+    report, new = request_report(session)
+    session.commit()
+    if new:
+        try:
+            send_report(report.id)
+        except Exception as exc:  # the broker away: the row says so, the page shows it failed
+            not_sent(session, report.id, f"{type(exc).__name__}: {exc}")
+        report = get_report(session, report.id)
+    return report
 
 
 def _queue_report(request_report: Callable[[Any], Any], code: str) -> Any:
