@@ -464,9 +464,10 @@ def models_not_ready(
 def requeue_stale(
     session: Session, record_id: int, *, max_attempts: int
 ) -> str:
-    """A "preparing" model whose compile job is lost: mark it failed when its attempts are spent
-    (returns ``failed``), else put its marker back to "queued for a compile job" with a fresh time
-    (returns ``queued``: the caller sends the job). ``gone`` when the row moved on meanwhile."""
+    """A "preparing" model whose compile job is lost (one more attempt when the job never took its
+    marker): mark it failed when its attempts are spent (returns ``failed``), else put its marker
+    back to "queued for a compile job" with a fresh time (returns ``queued``: the caller sends the
+    job). ``gone`` when the row moved on meanwhile."""
     from sqlalchemy import select
 
     from usecases.compiled_models import QUEUED
@@ -478,6 +479,10 @@ def requeue_stale(
     ).one_or_none()
     if row is None or row.status != "preparing":
         return "gone"
+    if row.detail == QUEUED:
+        # The job sent for it was lost before it took the marker: that counts as an attempt too
+        # (a job taking a marker counts its own), so a message lost every time also ends.
+        row.attempts = (row.attempts or 0) + 1
     if (row.attempts or 0) >= max_attempts:
         _mark_failed(session, row, _gave_up(row.attempts))
         session.commit()

@@ -163,9 +163,26 @@ def test_a_lost_compile_job_is_sent_again_by_the_sweeper_and_the_model_compiled(
 
     monkeypatch.setenv("C2M_SOLVER_BACKEND", "mdd")
     install_compile_settings()
+    assert _row(db).attempts == 1  # the lost job counts as an attempt
     run_jobs(stub_jobs)
     row = _row(db)
-    assert (row.status, row.attempts) == ("ready", 1)
+    assert (row.status, row.attempts) == ("ready", 2)
+
+
+def test_a_message_lost_every_time_ends_the_model_failed(
+    stub_jobs: Jobs, db: Session, settings: dict[str, Any]
+) -> None:
+    _publish_preparing(db, settings)
+    attempts = stub_jobs.settings.compile_attempts
+    for _ in range(attempts - 1):
+        _lose(stub_jobs.broker.queues["models"])
+        _age(db, stub_jobs.settings.preparing_stale + 1)
+        assert rescue_models(stub_jobs) == {"queued": 1, "failed": 0}
+    _lose(stub_jobs.broker.queues["models"])
+    _age(db, stub_jobs.settings.preparing_stale + 1)
+    assert rescue_models(stub_jobs) == {"queued": 0, "failed": 1}
+    row = _row(db)
+    assert row.status == "failed" and row.attempts == attempts and "gave up" in (row.detail or "")
 
 
 def test_a_job_lost_every_time_ends_the_model_failed_after_its_attempts(
