@@ -27,7 +27,7 @@ from tests.admin.test_translations import DATA, ENGLISH, _Text
 from tests.jobs.conftest import run_jobs
 from usecases.records import CatalogReportRecord, CompiledModelRecord
 
-REFRESH = '<meta http-equiv="refresh" content="5">'
+REFRESH = 'data-job-state="queued"'  # admin.js asks for the page again until the state changes
 PRICIER = BOXES.replace('- {id: large, when: size == large, add: "5.00", label: Large}',
                         '- {id: large, when: size == large, add: "7.00", label: Large}')
 

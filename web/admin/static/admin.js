@@ -38,3 +38,24 @@ document.addEventListener("change", (event) => {
   const select = event.target.closest("select[data-autosubmit]");
   if (select && select.form) select.form.submit();
 });
+// A report a background job is computing ([data-job-state] queued or running): ask the server for
+// the page every 5 s and reload it only once the job's state has changed (the result is in).
+document.addEventListener("DOMContentLoaded", () => {
+  const marker = document.querySelector("[data-job-state]");
+  if (!marker || !["queued", "running"].includes(marker.dataset.jobState)) return;
+  const poll = async () => {
+    try {
+      const response = await fetch(window.location.href, { headers: { Accept: "text/html" } });
+      const page = new DOMParser().parseFromString(await response.text(), "text/html");
+      const now = page.querySelector("[data-job-state]");
+      if (now && now.dataset.jobState !== marker.dataset.jobState) {
+        window.location.reload();
+        return;
+      }
+    } catch (error) {
+      // The server away for a moment: try again at the next tick.
+    }
+    window.setTimeout(poll, 5000);
+  };
+  window.setTimeout(poll, 5000);
+});
