@@ -330,6 +330,11 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
+NOT_SENT = "not queued: "
+"""Start of the error of a report whose job could not be sent (:func:`not_sent`): asked again, even
+by a page that does not run failed reports again, it is queued again."""
+
+
 def request_report(
     session: Session,
     kind: str,
@@ -345,14 +350,16 @@ def request_report(
     """The row for ``request_key``, created ``queued`` when there is none; returns it and whether a
     job must be sent (a new or failed row, or ``again`` on a finished one). Flushed, not committed:
     the caller commits, then sends the job. Without ``requeue_failed`` a failed row is returned as
-    it is (a page that shows the report does not run a failing job again at every view)."""
+    it is (a page that shows the report does not run a failing job again at every view), unless its
+    job was never sent (the broker was away)."""
     row = session.scalars(
         select(CatalogReportRecord).where(CatalogReportRecord.request_key == request_key)
     ).one_or_none()
     if row is not None:
         if row.status in ("queued", "running") or (row.status == "done" and not again):
             return _info(row, with_result=True), False
-        if row.status == "failed" and not again and not requeue_failed:
+        never_sent = (row.error or "").startswith(NOT_SENT)
+        if row.status == "failed" and not again and not requeue_failed and not never_sent:
             return _info(row), False
         row.status, row.error, row.attempts, row.owner = "queued", None, 0, None
         row.started_at = row.finished_at = None
@@ -417,7 +424,7 @@ def not_sent(session: Session, report_id: int, error: str) -> None:
     again queues it again instead of waiting for a job that was never sent. Committed."""
     row = session.get(CatalogReportRecord, report_id, populate_existing=True)
     if row is not None and row.status == "queued":
-        row.status, row.error, row.finished_at = "failed", f"not queued: {error}"[:2000], _now()
+        row.status, row.error, row.finished_at = "failed", f"{NOT_SENT}{error}"[:2000], _now()
     session.commit()
 
 

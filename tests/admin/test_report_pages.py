@@ -94,6 +94,26 @@ def test_a_failed_check_is_shown_failed_on_view_not_run_again(
     assert stub_jobs.broker.queues["reports"].qsize() == 0  # "Run it again" (an editor) queues it
 
 
+def test_a_check_whose_job_could_not_be_sent_is_sent_when_viewed_again(
+    login: Callable[[str], FlaskClient], stub_jobs: Jobs, factory: sessionmaker[Session],
+    no_request_compute: None, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    viewer = login("viewer")
+    real_send = jobs.engine.send_report
+
+    def broker_away(report_id: int) -> str:
+        raise ConnectionError("Redis is away")
+
+    monkeypatch.setattr(jobs.engine, "send_report", broker_away)
+    location = viewer.get("/admin/catalogs/boxes/checks").headers["Location"]
+    page = viewer.get(location).get_data(as_text=True)
+    assert 'id="report-status">failed<' in page and "not queued: ConnectionError: Redis is away" in page
+    monkeypatch.setattr(jobs.engine, "send_report", real_send)
+    assert viewer.get("/admin/catalogs/boxes/checks").headers["Location"] == location
+    assert 'id="report-status">queued<' in viewer.get(location).get_data(as_text=True)
+    assert stub_jobs.broker.queues["reports"].qsize() == 1
+
+
 def _draft(factory: sessionmaker[Session]) -> None:
     with factory() as session:
         import_catalog(session, load_catalog_text(PRICIER), source="boxes.yaml")
