@@ -191,3 +191,23 @@ def test_the_jobs_page_models_in_chinese_have_no_english_sentences(
     parser.feed(html)
     english = [t for t in parser.nodes if ENGLISH.search(t) and not any(d in t for d in DATA)]
     assert not english, english
+
+
+def test_an_admin_queues_the_compile_of_a_failed_model_again(
+    login: Callable[[str], FlaskClient], stub_jobs: Jobs, factory: sessionmaker[Session]
+) -> None:
+    from tests.admin.conftest import post
+
+    _models(factory)
+    assert "Compile again" not in login("editor").get("/admin/jobs").get_data(as_text=True)
+    assert post(login("editor"), "/admin/jobs/models/prepare", {"code": "boxes", "number": "1"}).status_code == 403
+    admin = login("admin")
+    assert "Compile again" in admin.get("/admin/jobs").get_data(as_text=True)
+    page = post(admin, "/admin/jobs/models/prepare", {"code": "boxes", "number": "1"}, follow_redirects=True)
+    assert "Compile job queued for boxes v1." in page.get_data(as_text=True)
+    (message,) = [stub_jobs.broker.queues["models"].get_nowait()]
+    from dramatiq.message import Message
+
+    decoded = Message.decode(message)
+    assert (decoded.actor_name, decoded.args) == ("prepare_version", ("boxes", 1, True))
+    stub_jobs.broker.queues["models"].task_done()

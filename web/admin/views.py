@@ -1087,6 +1087,35 @@ def report(report_id: int) -> Any:
     return render_template("admin/report.html", report=found)
 
 
+@bp.post("/jobs/models/prepare")
+@require_role("admin")
+def prepare_models() -> Any:
+    """Queue the compile job of a catalog version once more: its failed models are compiled again
+    with fresh attempts (``c2m jobs prepare CODE N``)."""
+    from jobs.engine import current
+
+    code = request.form.get("code") or ""
+    number = request.form.get("number", type=int)
+    if not code or number is None:
+        abort(400, "the compile job needs a catalog code and a version number")
+    try:
+        engine = current()
+    except ValueError as exc:
+        engine, problem = None, str(exc)
+    else:
+        problem = "no job engine is configured: set C2M_BROKER_URL (or C2M_REDIS_URL) and run `c2m worker`"
+    if engine is None:
+        flash(_("Not queued: %(reason)s", reason=problem), "error")
+        return redirect(url_for("admin.jobs"), 303)
+    try:
+        engine.prepare_version.send(code, number, True)
+    except Exception as exc:  # the broker away
+        flash(_("Not queued: %(reason)s", reason=exc), "error")
+        return redirect(url_for("admin.jobs"), 303)
+    flash(_("Compile job queued for %(code)s v%(number)s.", code=code, number=number), "info")
+    return redirect(url_for("admin.jobs"), 303)
+
+
 @bp.post("/jobs/webhooks/retry")
 @require_role("admin")
 def retry_webhooks() -> Any:
