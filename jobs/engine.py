@@ -173,7 +173,9 @@ def install(broker: dramatiq.Broker, settings: JobSettings | None = None) -> Job
             broker=broker,
             max_retries=3,
             min_backoff=10_000,
-            time_limit=60 * MINUTE_MS,
+            # Each product's compile is bounded by its child's own deadline (C2M_COMPILE_JOB_BUDGET_S
+            # plus a grace); this bounds a whole catalog's job, however many products it has.
+            time_limit=6 * 60 * MINUTE_MS,
             # No such catalog or version, or models over the budget (recorded failed): retrying cannot help.
             throws=(CatalogError, ModelsNotCompiled),
         )(actors.prepare_version),

@@ -30,6 +30,7 @@ import json
 import os
 import re
 import selectors
+import signal
 import subprocess  # nosec B404 - runs this module with the current interpreter, no shell
 import sys
 import tempfile
@@ -57,6 +58,15 @@ from usecases.settings import (
 
 COMPILE_GUARD_GRACE_S = 15.0
 """Extra seconds (interpreter start-up, the SAT fallback) before the child is killed."""
+
+
+STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT, signal.SIGHUP})
+"""Signals that stop a compile child from outside (a shutdown), unlike running out of memory
+(``MemoryError``, ``std::bad_alloc`` → abort, a segfault, the kernel's SIGKILL)."""
+
+
+class CompileInterrupted(RuntimeError):
+    """The compile child was stopped by a shutdown signal: nothing is known about the model."""
 
 
 class CatalogTooComplex(ConfiguratorError):
@@ -541,6 +551,9 @@ def _run_child(
             )
         child.wait(timeout=5)
         stderr = child.stderr.read().decode(errors="replace")[-500:] if child.stderr else ""
+        if -child.returncode in STOP_SIGNALS:
+            # Stopped with its process group (a worker's graceful shutdown, Ctrl-C): not the model's fault.
+            raise CompileInterrupted(f"the compile of {product!r} was stopped by signal {-child.returncode}")
         if "MemoryError" in stderr or child.returncode < 0 or "bad_alloc" in stderr:
             raise CatalogTooComplex(
                 product,

@@ -229,3 +229,47 @@ def test_a_redelivered_job_counts_an_attempt_and_stops_at_the_limit(
     with pytest.raises(Exception, match="gave up after 2 attempt"):
         prepare(db, "boxes", 1)
     assert _row(db).status == "failed"
+
+
+def test_a_compile_stopped_by_a_shutdown_signal_is_not_a_failure_of_the_model(
+    stub_jobs: Jobs, db: Session, settings: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGTERM reaches the compile child with its worker's process group (a graceful shutdown): the
+    model goes back to "queued for a compile job" for the retry, it is not recorded as too large."""
+    import signal
+    import subprocess
+    import threading
+
+    import usecases.compile_guard as guard
+    from usecases.compile_guard import CompileBudget, CompileInterrupted, prepare_capped
+
+    content_hash = _publish_preparing(db, settings)
+    children: list[subprocess.Popen[bytes]] = []
+    real_popen = subprocess.Popen
+
+    def recording(*args: Any, **kwargs: Any) -> subprocess.Popen[bytes]:
+        child = real_popen(*args, **kwargs)
+        children.append(child)
+        return child
+
+    monkeypatch.setattr(guard.subprocess, "Popen", recording)
+    outcome: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
+            prepare_capped(db, load_catalog_text(BOXES), content_hash, CompileBudget(backend="mdd"), owner="job:x")
+            outcome.append(None)
+        except BaseException as exc:  # noqa: BLE001 - handed to the test thread
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    deadline = datetime.now(UTC) + timedelta(seconds=30)
+    while not children:
+        assert datetime.now(UTC) < deadline
+        threading.Event().wait(0.01)
+    children[0].send_signal(signal.SIGTERM)  # before it could have compiled (interpreter start-up)
+    thread.join(60)
+    assert isinstance(outcome[0], CompileInterrupted), outcome
+    row = _row(db)
+    assert (row.status, row.detail, row.attempts) == ("preparing", QUEUED, 1)
