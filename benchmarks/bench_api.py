@@ -36,7 +36,7 @@ status). At the end the orders answered 201 are compared with the orders and
 production orders in the database (and the distinct BOMs among them counted).
 Exit status 1 on any error or mismatch.
 
-    .venv/bin/python -m benchmarks.bench_api [--seconds 30] [--threads 4] [--rounds 3] [--repo DIR]
+    .venv/bin/python -m benchmarks.bench_api [--seconds 30] [--threads 4] [--rounds 3] [--unique-orders 4500] [--repo DIR]
 
 ``--repo DIR`` serves the code of another checkout (with its ``DIR/.venv`` Python), so
 a baseline is measured by the same client code, alternating with this checkout's runs.

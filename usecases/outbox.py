@@ -39,7 +39,6 @@ event while a batch runs (see :func:`drain`), and a worker asked to stop
 from __future__ import annotations
 
 import base64
-import functools
 import json
 import random
 import secrets
@@ -309,12 +308,17 @@ a NUL is always escaped in JSON, so only this text serialises to :data:`_SEQUENC
 _SEQUENCE_SLOT_JSON = '"sequence":"\\u0000sequence\\u0000"'
 
 
-@functools.lru_cache(maxsize=16)
 def _counted_insert(count: int) -> Any:
+    """:func:`_counted_insert_statement` of ``count``: built at import for the usual counts."""
+    statement = _COUNTED_INSERTS.get(count)
+    return statement if statement is not None else _counted_insert_statement(count)
+
+
+def _counted_insert_statement(count: int) -> Any:
     """``WITH taken AS (UPDATE event_counters … RETURNING value) INSERT INTO outbox … SELECT …
     FROM taken RETURNING sequence``: row ``i`` of ``count`` gets ``value - (count - 1 - i)``, in
-    its column and in its payload's slot. Built once per ``count`` (the rows' values are bound
-    by :func:`_counted_parameters`), so SQLAlchemy's compiled cache serves it."""
+    its column and in its payload's slot. The rows' values are bound (:func:`_counted_parameters`),
+    so one statement per ``count`` serves every call and SQLAlchemy's compiled cache serves it."""
     taken = (
         update(_COUNTER)
         .where(_COUNTER.c.name == COUNTER)
@@ -349,6 +353,8 @@ def _counted_insert(count: int) -> Any:
     return insert(_OUTBOX).from_select(columns, source).returning(_OUTBOX.c.sequence)
 
 
+_COUNTED_INSERTS = {count: _counted_insert_statement(count) for count in range(1, 5)}
+"""The statements of up to four events (an order writes two), built once: constants, not a cache."""
 _COUNTED_FIELDS = ("event_id", "event_type", "order_number", "order_sequence", "payload", "created_at", "next_attempt_at")
 
 
