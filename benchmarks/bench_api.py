@@ -15,10 +15,14 @@ that a change in the load of a shared machine hits every row alike:
 - complete: ``POST …/complete`` (defaults, not applied) on a fresh configuration;
 - order placement: ``POST /api/v1/orders`` from a complete saved configuration
   (one order per configuration, a fresh ``Idempotency-Key`` each): re-validation,
-  order, frozen BOM, production order and outbox events in one transaction. The
-  orders vary: copies of several complete configurations of every demo product
+  order, frozen BOM, production order and outbox events in one transaction, in two rows:
+  ``order`` cycles copies of a few complete configurations of every demo product
   (``ORDER_VARIANTS`` each, one enum choice decided and the rest completed by the
-  engine), taken in turn;
+  engine), taken in turn, so after the first round the server's computed-order cache
+  answers their validation, explosion and documents; ``new order`` orders each of
+  ``UNIQUE_ORDERS`` different complete configurations (a random walk over the valid
+  complete configurations of the demo products, every one checked by the engine) once,
+  so every order pays its whole computation, as a campaign's orders mostly do;
 - an ERP pull: ``GET /api/v1/production-orders?limit=50`` with an ``erp:read`` token;
 - at a light load (one client thread, no queueing): ``/healthz`` and both clicks again,
   so the click's own cost shows apart from waiting for the two CPUs.
@@ -32,7 +36,7 @@ status). At the end the orders answered 201 are compared with the orders and
 production orders in the database (and the distinct BOMs among them counted).
 Exit status 1 on any error or mismatch.
 
-    .venv/bin/python -m benchmarks.bench_api [--seconds 30] [--threads 4] [--rounds 3] [--repo DIR]
+    .venv/bin/python -m benchmarks.bench_api [--seconds 30] [--threads 4] [--rounds 3] [--unique-orders 4500] [--repo DIR]
 
 ``--repo DIR`` serves the code of another checkout (with its ``DIR/.venv`` Python), so
 a baseline is measured by the same client code, alternating with this checkout's runs.
@@ -78,7 +82,9 @@ ORDER_PRODUCTS = (
 )
 """The demo products ordered in the order row."""
 ORDER_VARIANTS = 3
-"""Different complete configurations ordered per product."""
+"""Different complete configurations ordered per product in the cycled order row."""
+UNIQUE_ORDERS = 4500
+"""Complete configurations never ordered before, for the ``new order`` row (each ordered once)."""
 
 LIMITS = ("ORDERS", "CONFIGURATION_WRITES", "ORDER_LOOKUP", "SHARE_LINKS")
 """The abuse limits the measured operations count against (``web.limits``)."""
@@ -284,6 +290,76 @@ def _order_configurations(session: Any) -> list[tuple[str, str]]:
     return made
 
 
+def _unique_configurations(session: Any, n: int, seed: int = 19) -> list[str]:
+    """``n`` different complete configurations of the demo products of :data:`ORDER_PRODUCTS`
+    (about a third each), saved, ids interleaved by product.
+
+    A random walk over valid complete configurations per product: from the engine's default
+    completion, change one single-valued attribute to a random value of its domain and keep
+    the result when the engine's :meth:`Configurator.validate` finds no violation. Each kept
+    configuration differs from every other one; it is stored with every attribute decided
+    (copies of one configuration saved through the use case, with other decisions, in one
+    ``INSERT`` per product).
+    """
+    import random
+
+    from configurator import Decision
+    from usecases.catalogs import get_configurator, load_catalog
+    from usecases.configurations import create_configuration, decision_to_json
+
+    rng = random.Random(seed)  # nosec B311 - benchmark data, not security
+    groups: list[list[str]] = []
+    per_product = -(-n // len(ORDER_PRODUCTS))
+    for catalog, product in ORDER_PRODUCTS:
+        loaded = load_catalog(session, catalog)
+        item = loaded.product(product)
+        configurator = get_configurator(loaded.catalog, product, loaded.content_hash)
+        walk = [a for a in item.attributes if a.derived is None and a.kind.value in ("enum", "bool", "int", "decimal")]
+        current = configurator.complete([])
+        seen = {tuple((k, str(v)) for k, v in current.items())}
+        found = [current]
+        tries = 0
+        while len(found) < per_product and tries < per_product * 20:
+            tries += 1
+            attribute = rng.choice(walk)
+            domain = attribute.domain()
+            candidate = {**current, attribute.code: domain[rng.randrange(len(domain))]}
+            if configurator.validate(candidate):
+                continue
+            current = candidate
+            key = tuple((k, str(v)) for k, v in candidate.items())
+            if key not in seen:
+                seen.add(key)
+                found.append(candidate)
+        template = create_configuration(session, product, [], catalog_code=catalog).record.id
+        session.flush()
+        rows = [
+            {
+                "src": template,
+                "decisions": json.dumps(
+                    [decision_to_json(Decision(code, value)) for code, value in values.items()], ensure_ascii=False
+                ),
+            }
+            for values in found
+        ]
+        ids = [
+            session.execute(
+                text(
+                    "INSERT INTO configurations (id, share_token, catalog_code, version_number, content_hash,"
+                    " product_code, decisions, created_at, updated_at)"
+                    " SELECT gen_random_uuid()::text, md5(random()::text) || md5(random()::text), catalog_code,"
+                    " version_number, content_hash, product_code, :decisions, created_at, updated_at"
+                    " FROM configurations WHERE id = :src RETURNING id"
+                ),
+                row,
+            ).scalar_one()
+            for row in rows
+        ]
+        groups.append(ids)
+    session.commit()
+    return _interleaved(groups)
+
+
 def _interleaved(groups: list[list[str]]) -> list[str]:
     """The ids of every group taken in turn (a :class:`Pool` hands them out from the end)."""
     out = [ids[i] for i in range(max(map(len, groups), default=0)) for ids in groups if i < len(ids)]
@@ -322,6 +398,9 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - one linear scrip
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (max 10)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--server-threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument(
+        "--unique-orders", type=int, default=UNIQUE_ORDERS, help="configurations prepared for the new-order row"
+    )
     parser.add_argument("--no-write", action="store_true", help="do not write benchmarks/RESULTS.md")
     parser.add_argument(
         "--repo", type=Path, default=REPO, help="serve the code of this checkout (its .venv Python); a baseline"
@@ -347,13 +426,14 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - one linear scrip
     url = make_url(admin_url).set(database=dbname).render_as_string(hide_password=False)
     log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"{dbname}.log"
     server: subprocess.Popen[bytes] | None = None
-    names = ("healthz", "fresh click", "long click", "complete", "order", "erp pull")
+    names = ("healthz", "fresh click", "long click", "complete", "order", "new order", "erp pull")
     rows = {k: Row(k) for k in (*names, *(f"light {k}" for k in LIGHT))}
     served = args.repo.resolve()
     python = str(served / ".venv" / "bin" / "python") if served != REPO else sys.executable
     warm = {k: Row(f"warm-{k}") for k in rows}
-    placed = production = boms = 0
+    placed = production = boms = repeated = 0
     to_order: list[tuple[str, str]] = []
+    unique: list[str] = []
     prepared: dict[str, Any] = {}
     try:
         upgrade_database(url)
@@ -364,6 +444,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - one linear scrip
             _, erp_secret = create_token(session, "bench ERP", ["erp:read"])
             session.commit()
             to_order = _order_configurations(session)
+            unique = _unique_configurations(session, args.unique_orders)
         port = free_port()
         env = {
             **os.environ,
@@ -393,6 +474,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - one linear scrip
         prepared = _prepare(port)
         pools = {k: Pool(_copies(engine, prepared[k], POOL)) for k in ("fresh", "long")}
         pools["complete"] = Pool(_interleaved([_copies(engine, c, POOL // len(to_order)) for _, c in to_order]))
+        pools["unique"] = Pool(list(unique))
         click = prepared["click"]
         base = "/api/v1/configurations"
         auth = {"Authorization": f"Bearer {erp_secret}"}
@@ -418,6 +500,13 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - one linear scrip
                     {"Idempotency-Key": str(uuid.uuid4())}, 201,
                 ),
             ),
+            "new order": consume(
+                "unique",
+                lambda c: (
+                    "POST", "/api/v1/orders", {"configuration_id": c, "customer_name": "Bench"},
+                    {"Idempotency-Key": str(uuid.uuid4())}, 201,
+                ),
+            ),
             "erp pull": lambda _: ("GET", "/api/v1/production-orders?limit=50", None, auth, 200),
         }  # fmt: skip
         for name in LIGHT:
@@ -429,11 +518,15 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - one linear scrip
             for name, row in rows.items():
                 light = name.startswith("light ")
                 _run(port, row, makers[name], share, 1 if light else threads, server.pid,
-                     engine if name == "order" else None)  # fmt: skip
+                     engine if name in ("order", "new order") else None)  # fmt: skip
         with engine.connect() as c:
             placed = c.execute(text("SELECT count(*) FROM orders")).scalar_one()
             production = c.execute(text("SELECT count(*) FROM production_orders")).scalar_one()
             boms = c.execute(text("SELECT count(DISTINCT bom_hash) FROM orders")).scalar_one()
+            repeated = c.execute(
+                text("SELECT count(*) - count(DISTINCT configuration_id) FROM orders WHERE configuration_id = ANY(:ids)"),
+                {"ids": unique},
+            ).scalar_one()
         engine.dispose()
     finally:
         if server is not None and server.poll() is None:
@@ -449,16 +542,21 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - one linear scrip
 
     server_ms = _server_times(log_path)
     # The warm-up's orders are stored too; its errors count like the run's.
-    ordered_201 = len(rows["order"].latencies) + len(warm["order"].latencies)
+    ordered_201 = sum(len(rows[k].latencies) + len(warm[k].latencies) for k in ("order", "new order"))
     for name, row in warm.items():
         rows[name].errors += row.errors
         rows[name].samples.extend(row.samples)
-    consistent = placed == production == ordered_201
+    consistent = placed == production == ordered_201 and repeated == 0
     if consistent and not any(row.errors for row in rows.values()):
         log_path.unlink(missing_ok=True)
     else:
         print(f"server log kept: {log_path}")
-    variety = f"{len(to_order)} configurations of {len({p for p, _ in to_order})} products, {boms} distinct BOMs stored"
+    new_orders = len(rows["new order"].latencies) + len(warm["new order"].latencies)
+    variety = (
+        f"cycled row: {len(to_order)} configurations of {len({p for p, _ in to_order})} products taken in turn; "
+        f"new-order row: {new_orders} orders of as many different configurations (of {len(unique)} prepared), "
+        f"none ordered twice ({repeated} repeated); {boms} distinct BOMs stored"
+    )
     return _report(
         rows, server_ms, prepared, ordered_201, placed, production, consistent, args, seconds, threads, rounds,
         served, variety,
@@ -490,7 +588,8 @@ def _report(
         "fresh click": "click: `POST …/decisions`, fresh configuration",
         "long click": f"click: `POST …/decisions`, {prepared['decided']} decisions made",
         "complete": "`POST …/complete` (defaults, not applied)",
-        "order": "`POST /api/v1/orders` (order + BOM + production order), varied configurations",
+        "order": "`POST /api/v1/orders` (order + BOM + production order), 9 configurations cycled",
+        "new order": "`POST /api/v1/orders`, every configuration ordered for the first time",
         "erp pull": "ERP pull: `GET /api/v1/production-orders?limit=50`",
     }
     for name in LIGHT:
@@ -508,11 +607,15 @@ def _report(
             f"| {labels[row.name]} | {n} | {rate:.1f} | {percentile(lat, 50):.1f} / {percentile(lat, 95):.1f} / "
             f"{percentile(lat, 99):.1f} | {srv(row, 50):.2f} / {srv(row, 95):.2f} | {cpu:.2f} | {row.errors} |"
         )
-    order_rate = len(rows["order"].latencies) / rows["order"].elapsed if rows["order"].elapsed else 0.0
     errors = sum(r.errors for r in rows.values())
 
-    orders = rows["order"]
-    order_db_ms = orders.db_cpu * 1000 / max(len(orders.latencies) + orders.errors, 1)
+    def order_figures(name: str) -> tuple[float, float]:
+        """Orders per second and PostgreSQL CPU ms per order of row ``name``."""
+        row = rows[name]
+        rate = len(row.latencies) / row.elapsed if row.elapsed else 0.0
+        return rate, row.db_cpu * 1000 / max(len(row.latencies) + row.errors, 1)
+
+    (order_rate, order_db_ms), (new_rate, new_db_ms) = order_figures("order"), order_figures("new order")
 
     def client_p50(row: Row) -> float:
         return percentile(sorted(row.latencies), 50)
@@ -531,8 +634,9 @@ def _report(
     summary = [
         f"Click p50 / healthz p50 at saturation ({threads} client threads): {ratios('')}. "
         f"At a light load (1 client thread): {ratios('light ')}. "
-        f"Orders placed: {order_rate:.1f}/s (target ≥ 100/s); PostgreSQL CPU per order "
-        f"{order_db_ms:.2f} ms (its backends, from /proc). Errors: {errors}.",
+        f"Orders placed (target ≥ 100/s): {new_rate:.1f}/s when every configuration is ordered for the "
+        f"first time, {order_rate:.1f}/s cycling 9 configurations; PostgreSQL CPU per order {new_db_ms:.2f} "
+        f"and {order_db_ms:.2f} ms (its backends, from /proc). Errors: {errors}.",
         f"Orders answered 201 (run + warm-up): {ordered_201}; orders in the database: {placed}; "
         f"production orders: {production}; {'consistent' if consistent else 'INCONSISTENT'}. "
         f"Orders of {variety}.",

@@ -122,8 +122,10 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
     >>> engine.dispose()
     """
     if not is_sqlite(url):
-        # A server restart or a failover kills pooled connections; checking each one
-        # when it is checked out lets the next request reconnect instead of failing.
+        # A server restart or a failover kills pooled connections; checking each one when it
+        # is checked out (a round trip) lets the next use reconnect instead of failing. The
+        # command line and the job workers keep this default; the web application turns it
+        # off and handles a lost connection when it meets one (web.database).
         kwargs.setdefault("pool_pre_ping", True)
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":

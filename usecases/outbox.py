@@ -51,7 +51,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Integer, String, Table, Text, func, insert, literal, select, union_all, update
+from sqlalchemy import (
+    Integer,
+    String,
+    Table,
+    Text,
+    bindparam,
+    func,
+    insert,
+    literal,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -277,7 +289,7 @@ def insert_events(
     order_sequences = _order_sequences(session, len(events), order, new_order)
     if session.get_bind().dialect.name == "postgresql":
         rows = _event_values(events, moment, order, None, order_sequences)
-        taken = session.connection().execute(_counted_insert(rows)).scalars().all()
+        taken = session.connection().execute(_counted_insert(len(rows)), _counted_parameters(rows)).scalars().all()
         if len(taken) == len(rows):
             return len(rows)
         # No counter row (nothing was inserted): seed it and go the general way.
@@ -296,11 +308,17 @@ a NUL is always escaped in JSON, so only this text serialises to :data:`_SEQUENC
 _SEQUENCE_SLOT_JSON = '"sequence":"\\u0000sequence\\u0000"'
 
 
-def _counted_insert(rows: list[dict[str, Any]]) -> Any:
+def _counted_insert(count: int) -> Any:
+    """:func:`_counted_insert_statement` of ``count``: built at import for the usual counts."""
+    statement = _COUNTED_INSERTS.get(count)
+    return statement if statement is not None else _counted_insert_statement(count)
+
+
+def _counted_insert_statement(count: int) -> Any:
     """``WITH taken AS (UPDATE event_counters … RETURNING value) INSERT INTO outbox … SELECT …
-    FROM taken RETURNING sequence``: row ``i`` of ``n`` gets ``value - (n - 1 - i)``, in its
-    column and in its payload's slot."""
-    count = len(rows)
+    FROM taken RETURNING sequence``: row ``i`` of ``count`` gets ``value - (count - 1 - i)``, in
+    its column and in its payload's slot. The rows' values are bound (:func:`_counted_parameters`),
+    so one statement per ``count`` serves every call and SQLAlchemy's compiled cache serves it."""
     taken = (
         update(_COUNTER)
         .where(_COUNTER.c.name == COUNTER)
@@ -309,30 +327,40 @@ def _counted_insert(rows: list[dict[str, Any]]) -> Any:
         .cte("taken")
     )
     selects = []
-    for i, row in enumerate(rows):
+    for i in range(count):
         sequence = taken.c.value - (count - 1 - i)
         payload = func.replace(
-            literal(row["payload"], Text()),
+            bindparam(f"payload_{i}", type_=Text()),
             literal(_SEQUENCE_SLOT_JSON, Text()),
             literal('"sequence":', Text()) + sql_cast(sequence, Text()),
         )
         selects.append(
             select(
-                literal(row["event_id"], String()),
-                literal(row["event_type"], String()),
+                bindparam(f"event_id_{i}", type_=String()),
+                bindparam(f"event_type_{i}", type_=String()),
                 sequence,
-                literal(row["order_number"], String()),
-                literal(row["order_sequence"], Integer()),
+                bindparam(f"order_number_{i}", type_=String()),
+                bindparam(f"order_sequence_{i}", type_=Integer()),
                 payload,
-                literal(row["created_at"], _OUTBOX.c.created_at.type),
+                bindparam(f"created_at_{i}", type_=_OUTBOX.c.created_at.type),
                 literal(0, Integer()),
-                literal(row["next_attempt_at"], _OUTBOX.c.next_attempt_at.type),
+                bindparam(f"next_attempt_at_{i}", type_=_OUTBOX.c.next_attempt_at.type),
             ).select_from(taken)
         )
     columns = ["event_id", "event_type", "sequence", "order_number", "order_sequence", "payload", "created_at",
                "attempts", "next_attempt_at"]  # fmt: skip
     source = selects[0] if count == 1 else union_all(*selects)
     return insert(_OUTBOX).from_select(columns, source).returning(_OUTBOX.c.sequence)
+
+
+_COUNTED_INSERTS = {count: _counted_insert_statement(count) for count in range(1, 5)}
+"""The statements of up to four events (an order writes two), built once: constants, not a cache."""
+_COUNTED_FIELDS = ("event_id", "event_type", "order_number", "order_sequence", "payload", "created_at", "next_attempt_at")
+
+
+def _counted_parameters(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The bound values of :func:`_counted_insert` for ``rows``."""
+    return {f"{name}_{i}": row[name] for i, row in enumerate(rows) for name in _COUNTED_FIELDS}
 
 
 def _check_types(events: Sequence[tuple[str, Mapping[str, Any]]]) -> None:

@@ -26,6 +26,9 @@ What it does, from scratch every run:
 Everything is bounded: the run stops after ``--seconds`` (at most 120), the
 server gets 60 s to start, and the database is dropped at the end.
 Exit status 1 when any request failed or the order counts differ.
+
+``--repo DIR`` serves the code of another checkout (with its ``DIR/.venv`` Python): a
+baseline measured by the same client code, run alternately with this checkout.
 """
 
 from __future__ import annotations
@@ -291,7 +294,12 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - one linear scrip
         help="separate `c2m serve --production` instances on their own ports; clients go round-robin",
     )
     parser.add_argument("--no-results", action="store_true", help="Do not append to benchmarks/RESULTS.md.")
+    parser.add_argument(
+        "--repo", type=Path, default=REPO, help="serve the code of this checkout (its .venv Python); a baseline"
+    )
     args = parser.parse_args(argv)
+    served = args.repo.resolve()
+    python = str(served / ".venv" / "bin" / "python") if served != REPO else sys.executable
     seconds = min(args.seconds, MAX_SECONDS)
 
     from sqlalchemy.orm import Session
@@ -336,9 +344,9 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - one linear scrip
             for port in ports:
                 servers.append(
                     subprocess.Popen(
-                        [sys.executable, "-c", "from web.cli import main; main()", "serve", "--production",
+                        [python, "-c", "from web.cli import main; main()", "serve", "--production",
                          "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers)],
-                        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                        cwd=served, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                     )
                 )  # fmt: skip
         wait_ready(ports, servers, log_path)
@@ -414,7 +422,8 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - one linear scrip
         f"Machine: {os.cpu_count()} CPUs shared with other work; client and server on the same host. "
         f"Command: `python -m benchmarks.load.run --seconds {seconds:g} --users {args.users} "
         f"--workers {args.workers} --threads {args.threads}"
-        f"{f' --servers {len(servers)}' if len(servers) > 1 else ''}`.",
+        f"{f' --servers {len(servers)}' if len(servers) > 1 else ''}`"
+        f"{f' serving {served}' if served != REPO else ''}; load average {os.getloadavg()[0]:.1f} at the end.",
         "",
         *table(stats, elapsed),
         "",
