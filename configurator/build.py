@@ -45,6 +45,7 @@ import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 
+from catalog.gcpause import gc_paused
 from catalog.snapshot import Attribute, AttributeKind, Product, Rule, Value
 from configurator.decompose import Decomposer, NotDecomposable
 from configurator.derived import plain_product
@@ -77,6 +78,11 @@ def build_model(product: Product, *, key: str) -> Model:
     subclasses, or :class:`~configurator.rules.RuleSetInvalid` for several in
     one text) with ``where`` and ``source`` filled in.
     """
+    with gc_paused():  # the model of a large product is a million objects that all stay alive
+        return _build_model(product, key)
+
+
+def _build_model(product: Product, key: str) -> Model:
     reached = product.modules
     product = plain_product(product)  # derived attributes read their definitions
     if product.modules is not reached:

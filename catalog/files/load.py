@@ -11,6 +11,7 @@ from catalog.files.problems import CatalogInvalid, Problem
 from catalog.files.repeat import unroll_repeats
 from catalog.files.schema import schema_problems
 from catalog.files.validate import ExpressionChecker, Validator, clip_oversized_lists
+from catalog.gcpause import gc_paused
 from catalog.snapshot import Catalog
 
 FORMATS = ("yaml", "json")
@@ -102,8 +103,9 @@ def catalog_from_document(
     >>> catalog_from_document({"format": "c2m-catalog/1", "code": "shop", "name": "Shop", "currency": "EUR"}).currency
     'EUR'
     """
-    doc, data = plain_document(document, filename)
-    return _validated(doc, expression_checker, limits, data)
+    with gc_paused():  # a large catalog is a million objects that all stay alive
+        doc, data = plain_document(document, filename)
+        return _validated(doc, expression_checker, limits, data)
 
 
 _PARSED: PlainValue = object()

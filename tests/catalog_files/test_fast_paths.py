@@ -189,3 +189,45 @@ def test_schema_fast_path_gives_marshmallow_s_errors_on_a_mutated_feature_model(
 def test_schema_fast_path_keeps_odd_shapes_to_marshmallow() -> None:
     for data in [None, [], {"products": None}, {"products": [None, 3, {"rules": "x"}, {"attributes": [1, {}]}]}]:
         assert _validate(data) == CatalogSchema().validate(data)  # type: ignore[arg-type]
+
+
+# --- the collector pause ---------------------------------------------------------
+
+
+def test_gc_pause_nests_and_restores_the_collector_once() -> None:
+    import gc
+    import threading
+
+    from catalog.gcpause import gc_paused
+
+    assert gc.isenabled()
+    entered, release = threading.Event(), threading.Event()
+
+    def other() -> None:
+        with gc_paused():
+            entered.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    entered.wait(10)
+    with gc_paused():
+        with gc_paused():
+            assert not gc.isenabled()
+    assert not gc.isenabled()  # the other thread still builds
+    release.set()
+    thread.join(10)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()  # off before: left off
+    finally:
+        gc.enable()
+    try:
+        with gc_paused():
+            raise ValueError("boom")
+    except ValueError:
+        pass
+    assert gc.isenabled()
