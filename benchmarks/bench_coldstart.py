@@ -47,6 +47,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from benchmarks.results import machine, stamp, write_section
 
@@ -380,7 +381,7 @@ def steps(args: argparse.Namespace) -> int:
         return str(own) if own.exists() else sys.executable
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("C2M_")}
-    results: dict[tuple[str, str], list[dict]] = {}
+    results: dict[tuple[str, str], list[dict[str, Any]]] = {}
     load = os.getloadavg()[0]
     began = time.perf_counter()
     for round_ in range(args.runs):
