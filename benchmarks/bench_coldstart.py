@@ -21,6 +21,18 @@ a new process asking for it gets ``ModelPreparing`` (503 model_preparing); a
 ``c2m worker`` compiles it (the compile job) and stores the artifact; then each
 run is a new process that builds the app, parses the catalog and loads the
 stored model, timed step by step.
+
+``python -m benchmarks.bench_coldstart --steps [--runs 3] [--repo DIR] [--automotive] [--db FILE]``
+times the steps of a cold start one by one, each run a new process: ``create_app``;
+``usecases.catalogs.load_catalog`` (the stored document read and turned into the
+immutable ``Catalog``); ``configurator.build.build_model`` of the product; the rest of
+``get_configurator`` from the stored artifact. ``--repo DIR`` runs a baseline
+checkout's code (its ``DIR/.venv`` Python) on the same database, alternating with
+this checkout's runs; the table gives medians and the ratio baseline / this. The
+SQLite database (default ``$TMPDIR/c2m-coldstart-steps/bench.sqlite``) is prepared
+once (the demo catalogs and, with ``--automotive``, Automotive02_V4 imported and
+published with their compiled models stored; ``C2M_COMPILE_BUDGET_S=180`` so the
+d-DNNF compiles without a job engine) and reused by later runs.
 """
 
 from __future__ import annotations
@@ -35,6 +47,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from benchmarks.results import machine, stamp, write_section
 
@@ -137,6 +150,73 @@ with app.app_context():
 """
 
 
+STEPS_CHILD = r"""
+import json, sys, time
+started = time.perf_counter()
+cpu0 = time.process_time()
+url, code, product = sys.argv[1], sys.argv[2], sys.argv[3]
+from web import create_app
+app = create_app({"DATABASE_URL": url, "TESTING": True, "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False})
+from web import database
+from usecases.catalogs import current_caches, get_configurator, load_catalog
+from configurator.build import build_model
+from usecases.compiled_models import model_key
+out = {"app": time.perf_counter() - started, "app_cpu": time.process_time() - cpu0}
+with app.app_context():
+    t, c = time.perf_counter(), time.process_time()
+    loaded = load_catalog(database.session(), code)
+    out["catalog"], out["catalog_cpu"] = time.perf_counter() - t, time.process_time() - c
+    prod = loaded.catalog.product(product)
+    t, c = time.perf_counter(), time.process_time()
+    model = build_model(prod, key=model_key(loaded.content_hash, product))
+    out["model"], out["model_cpu"] = time.perf_counter() - t, time.process_time() - c
+    out["variables"], out["constraints"] = len(model.variables), len(model.constraints)
+    del model
+    t, c = time.perf_counter(), time.process_time()
+    conf = get_configurator(loaded.catalog, product, loaded.content_hash)
+    out["rest"], out["rest_cpu"] = time.perf_counter() - t, time.process_time() - c
+    caches = current_caches()
+    out["artifact_loads"], out["compiles"], out["backend"] = caches.artifact_loads, caches.compiles, conf.backend.name
+    out["hash"] = loaded.content_hash
+print(json.dumps(out))
+"""
+
+STEP_KEYS = (("app", "create_app"), ("catalog", "load_catalog"), ("model", "build_model"),
+             ("rest", "rest of get_configurator (artifact)"))
+
+
+def steps_database(path: Path, automotive: bool) -> list[tuple[str, str, str]]:
+    """The (file, catalog code, product) cases of a prepared database, preparing it when new."""
+    url = f"sqlite:///{path}"
+    env = {**os.environ, "C2M_DATABASE_URL": url, "C2M_COMPILE_BUDGET_S": os.environ.get("C2M_COMPILE_BUDGET_S", "180")}
+    env.pop("C2M_BROKER_URL", None)  # no job engine: publishing compiles and stores the models itself
+    files = sorted((ROOT / "catalog" / "demo").glob("*.yaml"))
+    if automotive and AUTOMOTIVE.exists():
+        files.append(AUTOMOTIVE)
+    elif automotive:
+        print(f"skipping Automotive02_V4: {AUTOMOTIVE} is not here (the shared corpus is absent)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        c2m("db", "upgrade", env=env)
+    sidecar = path.with_suffix(".cases.json")  # file name -> catalog code, of what this database holds
+    known = json.loads(sidecar.read_text()) if sidecar.exists() else {}
+    cases = []
+    for file in files:
+        code = known.get(file.name)
+        if code is None:
+            started = time.perf_counter()
+            done = c2m("catalog", "import", str(file), "--publish", "--skip-checks", "--reason",
+                       "cold-start steps benchmark", env=env)
+            code = next(line.split()[1] for line in done.stdout.splitlines() if line.startswith("published "))
+            known[file.name] = code
+            sidecar.write_text(json.dumps(known))
+            print(f"prepared {file.name} as {code} in {time.perf_counter() - started:.0f} s")
+        rows = json.loads(c2m("model", "artifacts", "--catalog", code, "--json", env=env).stdout)["models"]
+        for row in rows:
+            cases.append((file.name, code, row["model"].split(":", 1)[1]))
+    return cases
+
+
 def automotive_job(runs: int, write: bool) -> int:
     """Automotive02_V4 through publishing with a job engine, the compile job, then cold starts."""
     import uuid
@@ -229,17 +309,21 @@ def automotive_job(runs: int, write: bool) -> int:
     ])
     print(body)
     if write:
-        from benchmarks.results import RESULTS
-
-        text = RESULTS.read_text(encoding="utf-8")
-        begin, end = "<!-- section: coldstart -->", "<!-- end: coldstart -->"
-        head, _, rest = text.partition(begin)
-        section, _, tail = rest.partition(end)
-        marker = "### "
-        first = section.find(marker)
-        section = section[:first] + body + "\n" + section[first:] if first >= 0 else section + body + "\n"
-        RESULTS.write_text(head + begin + section + end + tail, encoding="utf-8")
+        prepend_entry(body)
     return 0
+
+
+def prepend_entry(body: str) -> None:
+    """Put ``body`` first in the cold-start section of RESULTS.md, keeping the older entries."""
+    from benchmarks.results import RESULTS
+
+    text = RESULTS.read_text(encoding="utf-8")
+    begin, end = "<!-- section: coldstart -->", "<!-- end: coldstart -->"
+    head, _, rest = text.partition(begin)
+    section, _, tail = rest.partition(end)
+    first = section.find("### ")
+    section = section[:first] + body + "\n\n" + section[first:] if first >= 0 else section + body + "\n"
+    RESULTS.write_text(head + begin + section + end + tail, encoding="utf-8")
 
 
 def c2m(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -283,6 +367,87 @@ def cold_start(url: str, code: str, product: str, store: bool, *, model_only: bo
     return figures
 
 
+def steps(args: argparse.Namespace) -> int:
+    """Each step of a cold start, this checkout against ``--repo`` alternating, medians and ratios."""
+    db = Path(args.db) if args.db else Path(tempfile.gettempdir()) / "c2m-coldstart-steps" / "bench.sqlite"
+    cases = steps_database(db, args.automotive)
+    url = f"sqlite:///{db}"
+    checkouts = [("this", ROOT)]
+    if args.repo:
+        checkouts.insert(0, ("baseline", Path(args.repo).resolve()))
+
+    def python_of(repo: Path) -> str:
+        own = repo / ".venv" / "bin" / "python"
+        return str(own) if own.exists() else sys.executable
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("C2M_")}
+    results: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    load = os.getloadavg()[0]
+    began = time.perf_counter()
+    for round_ in range(args.runs):
+        for name, code, product in cases:
+            if name == AUTOMOTIVE.name and round_ >= args.automotive_runs:
+                continue
+            for label, repo in checkouts:
+                done = subprocess.run([python_of(repo), "-c", STEPS_CHILD, url, code, product], cwd=repo, env=env,
+                                      capture_output=True, text=True)
+                if done.returncode != 0:
+                    raise SystemExit(f"{label} ({repo}) on {product} failed:\n{done.stderr[-3000:]}")
+                figures = json.loads(done.stdout.strip().splitlines()[-1])
+                results.setdefault((product, label), []).append(figures)
+                print(label, product, {k: round(v, 3) if isinstance(v, float) else v for k, v in figures.items()},
+                      flush=True)
+    lines = [
+        "| product (catalog file) | code | runs | " + " | ".join(f"{title} s (cpu s)" for _, title in STEP_KEYS)
+        + " | catalog + model s | loads / compiles |",
+        "|---|---|---:|" + "---:|" * len(STEP_KEYS) + "---:|---|",
+    ]
+    for name, _code, product in cases:
+        for label, repo in checkouts:
+            runs = results[(product, label)]
+            med = {key: statistics.median(r[key] for r in runs) for key, _ in STEP_KEYS}
+            cpu = {key: statistics.median(r[f"{key}_cpu"] for r in runs) for key, _ in STEP_KEYS}
+            both = statistics.median(r["catalog"] + r["model"] for r in runs)
+            lines.append(
+                f"| {product} ({name}) | {label} ({repo.name}) | {len(runs)} | "
+                + " | ".join(f"{med[key]:.3f} ({cpu[key]:.3f})" for key, _ in STEP_KEYS)
+                + f" | {both:.3f} | {runs[-1]['artifact_loads']} / {runs[-1]['compiles']} |"
+            )
+        if len(checkouts) == 2:
+            base, this = results[(product, "baseline")], results[(product, "this")]
+            ratios = []
+            for key, _ in STEP_KEYS:
+                b, t = statistics.median(r[key] for r in base), statistics.median(r[key] for r in this)
+                ratios.append(f"×{b / t:.1f}" if t > 0 else "-")
+            b = statistics.median(r["catalog"] + r["model"] for r in base)
+            t = statistics.median(r["catalog"] + r["model"] for r in this)
+            lines.append(f"| {product} | baseline / this | | " + " | ".join(ratios) + f" | ×{b / t:.1f} | |")
+        hashes = {r["hash"] for label, _ in checkouts for r in results[(product, label)]}
+        if len(hashes) != 1:
+            raise SystemExit(f"{product}: the content hashes differ between runs: {sorted(hashes)}")
+    command = (f"python -m benchmarks.bench_coldstart --steps --runs {args.runs}"
+               f"{' --automotive' if args.automotive else ''}"
+               f"{f' --automotive-runs {args.automotive_runs}' if args.automotive else ''}"
+               f"{f' --repo {args.repo}' if args.repo else ''}")
+    body = "\n".join([
+        f"### {stamp()} — steps of a cold start, {args.runs} runs per row, alternating",
+        "",
+        f"Machine: {machine()} (shared; load {load:.2f} at the start). Command: `{command}` on SQLite "
+        f"(took {time.perf_counter() - began:.0f} s).",
+        "",
+        *lines,
+        "",
+        "Each run is a new process on the same prepared database: `create_app`; `load_catalog` (the stored "
+        "document read and turned into the immutable `Catalog`); `build_model` of the product; the rest of "
+        "`get_configurator` (which builds the model again, then loads the stored artifact and wraps it). "
+        "Wall seconds, medians; CPU seconds of the process in brackets. The ratio row is baseline / this.",
+    ])
+    print(body)
+    if not args.no_write:
+        prepend_entry(body)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
@@ -293,7 +458,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true", help="Print only; leave RESULTS.md alone.")
     parser.add_argument("--automotive-job", action="store_true",
                         help="Only Automotive02_V4 published with a job engine, compiled by the job, then cold starts.")
+    parser.add_argument("--steps", action="store_true",
+                        help="Time create_app, load_catalog, build_model and the artifact load one by one.")
+    parser.add_argument("--repo", help="With --steps: a baseline checkout run on the same database, alternating.")
+    parser.add_argument("--db", help="With --steps: the SQLite file to prepare once and reuse.")
     args = parser.parse_args(argv)
+    if args.steps:
+        return steps(args)
     if args.automotive_job:
         return automotive_job(args.runs, not args.no_write)
     tmp = Path(tempfile.mkdtemp(prefix="c2m-coldstart-"))

@@ -43,8 +43,9 @@ import heapq
 import itertools
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
+from catalog.gcpause import gc_paused
 from catalog.snapshot import Attribute, AttributeKind, Product, Rule, Value
 from configurator.decompose import Decomposer, NotDecomposable
 from configurator.derived import plain_product
@@ -77,6 +78,11 @@ def build_model(product: Product, *, key: str) -> Model:
     subclasses, or :class:`~configurator.rules.RuleSetInvalid` for several in
     one text) with ``where`` and ``source`` filled in.
     """
+    with gc_paused():  # the model of a large product is a million objects that all stay alive
+        return _build_model(product, key)
+
+
+def _build_model(product: Product, key: str) -> Model:
     reached = product.modules
     product = plain_product(product)  # derived attributes read their definitions
     if product.modules is not reached:
@@ -266,9 +272,36 @@ def _expression_constraint(
             readers.append((code, len(scope), None))
         scope.extend(names)
 
+    frozen_scope = tuple(scope)
+    compiled: list[Callable[[Sequence[Value]], object]] = []
+
+    def compute(values: Sequence[Value]) -> object:
+        # Compiled on the first call: a model loaded with a stored compiled form (or a backend that
+        # tabulates rules by shape) never calls most predicates, and a large model then keeps no
+        # tree of closures per rule.
+        if not compiled:
+            compiled.append(_compiled(expr, frozen_scope, readers))
+        return compiled[0](values)
+
+    def predicate(*values: Value) -> bool:
+        try:
+            return compute(values) is True
+        except EvaluationError:
+            return False
+
+    # Lets backends tabulate rules of the same form once (configurator.backends.tabulate).
+    predicate.shape = (expr, tuple(readers))  # type: ignore[attr-defined]
+    return Constraint(rule_id, tuple(scope), predicate)
+
+
+def _compiled(
+    expr: Expr, scope: tuple[str, ...], readers: Sequence[tuple[str, int, tuple[str, ...] | None]]
+) -> Callable[[Sequence[Value]], object]:
+    """``evaluate(expr, env)`` as a function of the values of ``scope``."""
+    vars_of = {code: scope[start : start + len(elements)] for code, start, elements in readers if elements is not None}
     sets = {code: (elements, vars_of[code]) for code, _, elements in readers if elements is not None}
     try:
-        compute = positional(expr, scope, sets)  # evaluate(expr, env), without walking the tree per call
+        return positional(expr, scope, sets)  # evaluate(expr, env), without walking the tree per call
     except KeyError:  # a name outside the scope: evaluated on the attributes' values, as it reads them
         def compute(values: Sequence[Value]) -> object:
             env: dict[str, object] = {}
@@ -281,15 +314,7 @@ def _expression_constraint(
                     )
             return evaluate(expr, env)
 
-    def predicate(*values: Value) -> bool:
-        try:
-            return compute(values) is True
-        except EvaluationError:
-            return False
-
-    # Lets backends tabulate rules of the same form once (configurator.backends.tabulate).
-    predicate.shape = (expr, tuple(readers))  # type: ignore[attr-defined]
-    return Constraint(rule_id, tuple(scope), predicate)
+        return compute
 
 
 def _place_guards(

@@ -20,6 +20,7 @@ differences, products and comparisons are the same integers and truth values.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
@@ -61,6 +62,44 @@ def positional(
         return fails
 
 
+# What a compiled node is known to return, when it returns: ``_BOOL`` (always a bool), ``_INT``
+# (an int or a bool) or nothing known. Nodes of known kinds skip the type checks of
+# ``evaluate`` (``_truth``, the ``Fraction`` round trip), whose results they cannot change.
+_BOOL, _INT = "bool", "int"
+_NO_CONST: Any = object()
+
+
+def _tag(f: Compiled, kind: str | None, const: Any = _NO_CONST, index: int | None = None) -> Compiled:
+    f.kind = kind  # type: ignore[attr-defined]
+    f.const = const  # type: ignore[attr-defined]
+    f.index = index  # type: ignore[attr-defined]
+    return f
+
+
+def _kind(f: Compiled) -> str | None:
+    return getattr(f, "kind", None)
+
+
+def _const(f: Compiled) -> Any:
+    return getattr(f, "const", _NO_CONST)
+
+
+def _truthy(f: Compiled) -> Compiled:
+    """``lambda vals: _truth(f(vals))``, skipping the check where ``f`` always gives a bool."""
+    if _kind(f) == _BOOL:
+        return f
+    const = _const(f)
+    if type(const) is bool:
+        return _tag(lambda vals: const, _BOOL, const)
+    i = getattr(f, "index", None)
+    if i is not None:  # a variable: its value is the bool itself, or _truth raises as it would
+        def variable(vals: Sequence[Any], i: int = i) -> bool:
+            v = vals[i]
+            return v if type(v) is bool else _truth(f(vals))
+        return _tag(variable, _BOOL)
+    return _tag(lambda vals: _truth(f(vals)), _BOOL)
+
+
 def _compile(e: Expr, index: Mapping[str, int], sets: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]]) -> Compiled:
     def c(x: Expr) -> Compiled:
         return _compile(x, index, sets)
@@ -71,7 +110,7 @@ def _compile(e: Expr, index: Mapping[str, int], sets: Mapping[str, tuple[tuple[s
             def name(vals: Sequence[Any], i: int = i) -> Any:
                 v = vals[i]
                 return _norm(Fraction(v)) if type(v) is Decimal else v
-            return name
+            return _tag(name, None, index=i)
         if e.id in sets:
             elements, names = sets[e.id]
             if not all(n in index for n in names):
@@ -81,32 +120,35 @@ def _compile(e: Expr, index: Mapping[str, int], sets: Mapping[str, tuple[tuple[s
         raise _Unsupported(e.id)
     if isinstance(e, Bool | Int | Str):
         const = e.value
-        return lambda vals: const
+        kind = _BOOL if type(const) is bool else _INT if type(const) is int else None
+        return _tag(lambda vals: const, kind, const)
     if isinstance(e, Dec):
         dec = Fraction(Decimal(e.text))
         return lambda vals: dec
     if isinstance(e, Unary):
         operand = c(e.operand)
         if e.op == "not":
-            return lambda vals: not _truth(operand(vals))
+            truth = _truthy(operand)
+            return _tag(lambda vals: not truth(vals), _BOOL)
         return lambda vals: -_num(operand(vals))
     if isinstance(e, Binary):
         return _binary(e.op, c(e.left), c(e.right))
     if isinstance(e, In):
-        return _in(c(e.operand), [(i, None) if isinstance(i, Range) else (None, c(i)) for i in e.items], e.negated)
+        return _tag(_in(c(e.operand), [(i, None) if isinstance(i, Range) else (None, c(i)) for i in e.items], e.negated), _BOOL)
     if isinstance(e, Call):
         return _call(e.func, [c(a) for a in e.args])
     raise EvaluationError(f"cannot evaluate {e!r}")
 
 
 def _logic(op: str, left: Compiled, right: Compiled) -> Compiled:
+    a, b = _truthy(left), _truthy(right)  # _truth(left(vals)), _truth(right(vals)), the same short circuits
     if op == "and":
-        return lambda vals: _truth(left(vals)) and _truth(right(vals))
+        return _tag(lambda vals: a(vals) and b(vals), _BOOL)
     if op == "or":
-        return lambda vals: _truth(left(vals)) or _truth(right(vals))
+        return _tag(lambda vals: a(vals) or b(vals), _BOOL)
     if op == "->":
-        return lambda vals: (not _truth(left(vals))) or _truth(right(vals))
-    return lambda vals: _truth(left(vals)) == _truth(right(vals))
+        return _tag(lambda vals: (not a(vals)) or b(vals), _BOOL)
+    return _tag(lambda vals: a(vals) == b(vals), _BOOL)
 
 
 _INTS = (int, bool)
@@ -115,25 +157,38 @@ _INTS = (int, bool)
 def _binary(op: str, left: Compiled, right: Compiled) -> Compiled:
     if op in ("and", "or", "->", "<->"):
         return _logic(op, left, right)
-    if op == "==":
-        return lambda vals: _norm(left(vals)) == _norm(right(vals))
-    if op == "!=":
-        return lambda vals: _norm(left(vals)) != _norm(right(vals))
+    if op in ("==", "!="):
+        equal = operator.eq if op == "==" else operator.ne
+        # _norm only turns an integral Fraction into its int; beside an int, a bool or a str
+        # that changes no comparison's outcome, so operands of those kinds go as they are.
+        if {_kind(left), _kind(right)} <= {_INT, _BOOL} or type(_const(right)) in (int, bool, str):
+            if type(_const(right)) in (int, bool, str):
+                const = _const(right)
+                return _tag(lambda vals: equal(left(vals), const), _BOOL)
+            return _tag(lambda vals: equal(left(vals), right(vals)), _BOOL)
+        return _tag(lambda vals: equal(_norm(left(vals)), _norm(right(vals))), _BOOL)
     compare: Callable[[Any, Any], Any] | None = {
-        "<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
-        "+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
+        "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+        "+": operator.add, "-": operator.sub, "*": operator.mul,
     }.get(op)
     if compare is not None:
         arithmetic = op in ("+", "-", "*")
+        kind = _INT if arithmetic else _BOOL
+        # On ints and bools the operators give the same integer or truth value as through Fraction.
+        if _kind(left) in (_INT, _BOOL) and _kind(right) in (_INT, _BOOL):
+            const, g = _const(right), compare
+            if const is not _NO_CONST:
+                return _tag(lambda vals: g(left(vals), const), kind)
+            return _tag(lambda vals: g(left(vals), right(vals)), kind)
 
         def exact(vals: Sequence[Any], f: Callable[[Any, Any], Any] = compare) -> Any:
             a, b = left(vals), right(vals)
             if type(a) in _INTS and type(b) in _INTS:
-                return f(int(a), int(b))  # the same integer or truth value as through Fraction
+                return f(a, b)  # the same integer or truth value as through Fraction
             out = f(_num(a), _num(b))
             return _norm(out) if arithmetic else out
 
-        return exact
+        return _tag(exact, None if arithmetic else _BOOL)
     if op == "/":
         def divide(vals: Sequence[Any]) -> Any:
             a, b = _num(left(vals)), _num(right(vals))
@@ -169,21 +224,26 @@ def _call(f: str, args: list[Compiled]) -> Compiled:
         return missing
     if f == "if":
         cond, a, b = args
-        return lambda vals: a(vals) if _truth(cond(vals)) else b(vals)
+        truth = _truthy(cond)
+        kind = _kind(a) if _kind(a) == _kind(b) else _INT if {_kind(a), _kind(b)} <= {_INT, _BOOL} else None
+        x, y = _const(a), _const(b)
+        if x is not _NO_CONST and y is not _NO_CONST:
+            return _tag(lambda vals: x if truth(vals) else y, kind)
+        return _tag(lambda vals: a(vals) if truth(vals) else b(vals), kind)
     if f == "count":
         def count(vals: Sequence[Any]) -> Any:
             s = args[0](vals)
             if not isinstance(s, frozenset):
                 raise EvaluationError("count() takes a set attribute")
             return len(s)
-        return count
+        return _tag(count, _INT)
     if f == "has":
         def has(vals: Sequence[Any]) -> Any:
             s, v = args[0](vals), args[1](vals)
             if not isinstance(s, frozenset):
                 raise EvaluationError("has() takes a set attribute")
             return v in s
-        return has
+        return _tag(has, _BOOL)
     numeric: dict[str, Callable[[list[Fraction]], Any]] = {
         "min": lambda ns: _norm(min(ns)), "max": lambda ns: _norm(max(ns)), "abs": lambda ns: _norm(abs(ns[0])),
         "ceil": lambda ns: math.ceil(ns[0]), "floor": lambda ns: math.floor(ns[0]), "round": lambda ns: round(ns[0]),

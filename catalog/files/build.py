@@ -51,6 +51,8 @@ class Builder:
 
     def text_loc(self, path: Path) -> SourceLoc:
         """Position of the first character of the text at ``path``."""
+        if not self.doc.source:  # built from plain data: every position is (0, 0)
+            return SourceLoc(self.doc.file, 0, 0)
         node = self.doc.node_at(path)
         if isinstance(node, Scalar) and isinstance(node.value, str):
             line, column = self.doc.text_position(path, node.value, 1, 1)

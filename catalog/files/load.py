@@ -6,11 +6,12 @@ from pathlib import Path as FilePath
 
 from catalog.files.build import Builder
 from catalog.files.limits import DEFAULT_LIMITS, CatalogLimits
-from catalog.files.positions import Document, document_from_plain, parse_json, parse_yaml, to_plain
+from catalog.files.positions import Document, PlainValue, parse_json, parse_yaml, plain_document, to_plain
 from catalog.files.problems import CatalogInvalid, Problem
 from catalog.files.repeat import unroll_repeats
 from catalog.files.schema import schema_problems
 from catalog.files.validate import ExpressionChecker, Validator, clip_oversized_lists
+from catalog.gcpause import gc_paused
 from catalog.snapshot import Catalog
 
 FORMATS = ("yaml", "json")
@@ -102,14 +103,23 @@ def catalog_from_document(
     >>> catalog_from_document({"format": "c2m-catalog/1", "code": "shop", "name": "Shop", "currency": "EUR"}).currency
     'EUR'
     """
-    return _validated(document_from_plain(document, filename), expression_checker, limits)
+    with gc_paused():  # a large catalog is a million objects that all stay alive
+        doc, data = plain_document(document, filename)
+        return _validated(doc, expression_checker, limits, data)
 
 
-def _validated(doc: Document, checker: ExpressionChecker | None, limits: CatalogLimits) -> Catalog:
+_PARSED: PlainValue = object()
+
+
+def _validated(
+    doc: Document, checker: ExpressionChecker | None, limits: CatalogLimits, data: PlainValue = _PARSED
+) -> Catalog:
+    """``data``: the plain copy of a document built from plain data (default: ``to_plain`` of its tree)."""
     problems = list(doc.problems)
-    if doc.root is None:
-        raise CatalogInvalid(problems)
-    data = to_plain(doc.root)
+    if data is _PARSED:
+        if doc.root is None:
+            raise CatalogInvalid(problems)
+        data = to_plain(doc.root)
     problems.extend(clip_oversized_lists(doc, data, limits))
     found, dirty = schema_problems(data, doc)
     problems.extend(found)

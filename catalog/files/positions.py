@@ -35,6 +35,9 @@ from catalog.files.problems import Path, Problem, format_path
 PlainValue = object
 """A plain document value: str, int, Decimal, bool, None, list or dict."""
 
+_NO_PLAIN: Any = object()
+"""``Document.plain`` of a document that has its tree from the start."""
+
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Scalar:
@@ -88,6 +91,8 @@ class Document:
     """Generated entries (unrolled repeated components) and the source entry each came from."""
     rewritten: set[Path] = field(default_factory=set)
     """Generated texts that differ from their source text: a problem inside one is reported at the text."""
+    plain: PlainValue = _NO_PLAIN
+    """For :func:`plain_document`: the plain data whose tree ``root`` is built on first use."""
 
     def position_of_offset(self, offset: int) -> tuple[int, int]:
         """1-based (line, column) of a character offset in ``source``."""
@@ -98,6 +103,8 @@ class Document:
 
     def node_at(self, path: Path) -> Node | None:
         """The node at ``path``, or ``None`` when some step does not exist."""
+        if self.root is None and self.plain is not _NO_PLAIN:
+            self.root = _plain_node(self.plain, (), Document(self.file, None))  # problems already recorded
         for depth in range(len(path), 0, -1):
             source = self.aliases.get(path[:depth])
             if source is not None:
@@ -120,6 +127,8 @@ class Document:
         The value (or with ``at_key`` the key) when it exists; otherwise the
         deepest existing ancestor, which for a missing key is its mapping.
         """
+        if not self.source:  # built from plain data: every node is at (0, 0)
+            return (0, 0)
         for depth in range(len(path), -1, -1):
             prefix = path[:depth]
             if at_key and depth == len(path) and depth > 0 and isinstance(prefix[-1], str):
@@ -611,6 +620,56 @@ def document_from_plain(data: PlainValue, file: str) -> Document:
     doc = Document(file, None)
     doc.root = _plain_node(data, (), doc)
     return doc
+
+
+def plain_document(data: PlainValue, file: str) -> tuple[Document, PlainValue]:
+    """``document_from_plain(data, file)`` and ``to_plain`` of its root, without building the tree.
+
+    The copy and the problems are those of the tree (floats become ``Decimal``
+    from their shortest repr, tuples lists, non-string keys and non-plain values
+    are reported and dropped or nulled). Positions of such a document are all
+    0, so the tree is only needed to describe a bad value: :meth:`Document.node_at`
+    builds it from ``data`` on first use (``data`` must not change meanwhile).
+    """
+    doc = Document(file, None)
+    copied = _plain_copy(data, (), doc)
+    doc.plain = data
+    return doc, copied
+
+
+def _plain_copy(data: PlainValue, path: Path, doc: Document) -> PlainValue:
+    # The same walk as _plain_node, so the problems come in the same order.
+    kind = type(data)
+    if kind is str or kind is int or kind is bool or data is None:
+        return data
+    if isinstance(data, dict):
+        out: dict[str, PlainValue] = {}
+        for key, value in data.items():
+            if type(key) is not str and not isinstance(key, str):
+                where = format_path(path)
+                doc.problems.append(
+                    Problem(
+                        doc.file, 0, 0, where, f"{where or 'document'}: mapping key {key!r} must be a string"
+                    )
+                )
+                continue
+            vkind = type(value)
+            if vkind is str or vkind is int or vkind is bool or value is None:
+                out[key] = value
+            else:
+                out[key] = _plain_copy(value, (*path, key), doc)
+        return out
+    if isinstance(data, list | tuple):
+        return [_plain_copy(v, (*path, i), doc) for i, v in enumerate(data)]
+    if isinstance(data, float):
+        return Decimal(repr(data))
+    if isinstance(data, str | int | Decimal | bool):
+        return data
+    where = format_path(path)
+    doc.problems.append(
+        Problem(doc.file, 0, 0, where, f"{where}: {type(data).__name__} is not a plain document value")
+    )
+    return None
 
 
 def _plain_node(data: PlainValue, path: Path, doc: Document) -> Node:

@@ -44,6 +44,31 @@ def references(expr: Expr | Range) -> frozenset[str]:
     >>> sorted(references(Binary("and", Name("a"), Binary("==", Name("b"), Str("x")))))
     ['a', 'b']
     """
+    if type(expr) is Name:
+        return frozenset((expr.id,))
+    found: set[str] = set()
+    stack: list[Expr | Range] = [expr]
+    while stack:  # one walk into one set (rules of large products are read many times)
+        node = stack.pop()
+        kind = type(node)
+        if kind is Name:
+            found.add(node.id)  # type: ignore[union-attr]
+        elif kind is Binary:
+            stack.append(node.left)  # type: ignore[union-attr]
+            stack.append(node.right)  # type: ignore[union-attr]
+        elif kind is Unary:
+            stack.append(node.operand)  # type: ignore[union-attr]
+        elif kind is Call:
+            stack.extend(node.args)  # type: ignore[union-attr]
+        elif kind is In:
+            stack.append(node.operand)  # type: ignore[union-attr]
+            stack.extend(node.items)  # type: ignore[union-attr]
+        elif isinstance(node, Name | Unary | Binary | Call | In):  # a subclass: the general way
+            found |= _references_of(node)
+    return frozenset(found)
+
+
+def _references_of(expr: Expr | Range) -> frozenset[str]:
     if isinstance(expr, Name):
         return frozenset({expr.id})
     if isinstance(expr, Unary):

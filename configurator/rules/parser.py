@@ -483,9 +483,18 @@ def measure(expr: Expr | Range) -> tuple[int, int]:
     return depth, count
 
 
-def check_limits(expr: Expr | Range, limits: Limits = DEFAULT_LIMITS, rule_id: str | None = None) -> None:
-    """Raise :class:`RuleTooComplex` if ``expr`` is deeper or larger than ``limits`` allow."""
-    depth, count = measure(expr)
+def check_limits(
+    expr: Expr | Range,
+    limits: Limits = DEFAULT_LIMITS,
+    rule_id: str | None = None,
+    *,
+    measured: tuple[int, int] | None = None,
+) -> None:
+    """Raise :class:`RuleTooComplex` if ``expr`` is deeper or larger than ``limits`` allow.
+
+    ``measured``: ``measure(expr)`` when already known.
+    """
+    depth, count = measured or measure(expr)
     if depth > limits.max_depth:
         raise RuleTooComplex(
             f"the expression nests operators {depth} deep; the limit is {limits.max_depth}",
@@ -507,9 +516,11 @@ _CACHED_LENGTH = 512
 
 
 @lru_cache(maxsize=2048)
-def _parse_cached(text: str) -> Expr:
-    """The AST of ``text`` (immutable, so shared); errors are raised afresh every time, never cached."""
-    return _LARK.parse(text)  # type: ignore[return-value]  # the embedded transformer returns the AST
+def _parse_cached(text: str) -> tuple[Expr, tuple[int, int]]:
+    """The AST of ``text`` (immutable, so shared) and its ``measure``; errors are raised afresh every
+    time, never cached."""
+    tree: Expr = _LARK.parse(text)  # type: ignore[assignment]  # the embedded transformer returns the AST
+    return tree, measure(tree)
 
 
 def parse_expression(text: str, *, rule_id: str | None = None, limits: Limits = DEFAULT_LIMITS) -> Expr:
@@ -527,14 +538,18 @@ def parse_expression(text: str, *, rule_id: str | None = None, limits: Limits = 
     """
     _prescan(text, limits, rule_id)
     try:
-        tree = _parse_cached(text) if len(text) <= _CACHED_LENGTH else _LARK.parse(text)
+        measured: tuple[int, int] | None = None
+        if len(text) <= _CACHED_LENGTH:
+            tree, measured = _parse_cached(text)
+        else:
+            tree = _LARK.parse(text)  # type: ignore[assignment]  # the embedded transformer returns the AST
     except UnexpectedInput as exc:
         raise _syntax_error(text, exc, rule_id) from None
     except RuleSyntaxError as exc:
         exc.rule_id = rule_id
         raise
-    expr: Expr = tree  # type: ignore[assignment]  # the embedded transformer returns the AST
-    check_limits(expr, limits, rule_id)
+    expr: Expr = tree
+    check_limits(expr, limits, rule_id, measured=measured)
     return expr
 
 

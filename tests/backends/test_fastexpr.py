@@ -59,3 +59,33 @@ def test_a_name_outside_the_scope_is_a_key_error() -> None:
         assert "missing" in str(exc)
     else:
         raise AssertionError("expected KeyError")
+
+
+def test_forms_of_feature_models_agree_with_evaluate_on_values_of_every_kind() -> None:
+    """The shortcuts for operands of known kinds (ints and bools: sums of if(f, 1, 0), truth values of
+    variables, comparisons with constants) give evaluate's value or error on values of any kind."""
+    from decimal import Decimal
+
+    from configurator.rules.ast import Bool, In, Range, Str
+
+    odd = (True, False, 0, 1, 2, Decimal("1"), Decimal("0.5"), "x", "y", frozenset({"a"}))
+    forms = [
+        Binary("<=", Binary("+", Call("if", (Name("a"), Int(1), Int(0))), Call("if", (Name("b"), Int(1), Int(0)))),
+               Int(1)),
+        Binary("==", Binary("+", Name("a"), Call("if", (Name("b"), Int(1), Int(0)))), Int(1)),
+        Binary("and", Name("a"), Unary("not", Name("b"))),
+        Binary("->", Name("a"), Binary("or", Name("b"), Bool(False))),
+        Binary("<->", Name("a"), Binary("==", Name("b"), Str("x"))),
+        Binary("!=", Name("a"), Int(1)),
+        Binary("==", Name("a"), Name("b")),
+        Binary("*", Call("if", (Name("a"), Int(2), Bool(True))), Call("if", (Name("b"), Bool(False), Int(3)))),
+        Binary(">", Binary("-", Name("a"), Int(1)), Name("b")),
+        Call("if", (Binary("<", Name("a"), Int(2)), Name("b"), Int(0))),
+        In(Name("a"), (Int(1), Range(2, 3), Name("b"))),
+        Unary("not", Binary(">=", Name("a"), Dec("0.5"))),
+    ]
+    for expr in forms:
+        compiled = positional(expr, ("a", "b"))
+        for combo in itertools.product(odd, repeat=2):
+            env = {"a": combo[0], "b": combo[1]}
+            assert _outcome(compiled, combo) == _outcome(evaluate, expr, env), (expr, env)
