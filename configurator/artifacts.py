@@ -47,8 +47,11 @@ from configurator.model import Model
 
 __all__ = ["FORMAT_VERSION", "MAGIC", "ArtifactInvalid", "dump", "load", "model_fingerprint", "read_header"]
 
-FORMAT_VERSION = 1
-"""Bumped whenever the payload of any backend changes meaning: older artifacts are then refused."""
+FORMAT_VERSION = 2
+"""Bumped whenever the payload of any backend changes meaning: older artifacts are then refused.
+
+2: the d-DNNF is stored as the arrays queries walk (arcs sorted by level, literals, gaps) instead of
+d4's text, so loading one parses and recomputes nothing."""
 MAGIC = b"C2M-MODEL\n"
 _COMPILED = ("mdd", "ddnnf")
 _REBUILT = ("sat", "reference", "brute")
@@ -212,19 +215,36 @@ def _mdd_backend(model: Model, arrays: dict[str, Any], meta: dict[str, Any]) -> 
     return MddBackend.from_artifact_parts(model, order, kids, MddStats(**raw))
 
 
-# -- d-DNNF: the CNF d4 compiled and the circuit it printed ----------------------------------------
+# -- d-DNNF: the CNF d4 compiled and the circuit's arrays (sorted arcs, literals, gaps) -------------
 
 
 def _ddnnf_payload(backend: Backend) -> tuple[dict[str, Any], dict[str, Any]]:
+    from configurator.backends.ddnnf import Circuit, PackedClauses
+
     cnf, circuit, seconds = backend.artifact_parts()  # type: ignore[attr-defined]
-    arrays = {
-        "clause_lengths": np.asarray([len(c) for c in cnf.clauses], dtype=np.int64),
-        "clause_literals": np.asarray([lit for c in cnf.clauses for lit in c], dtype=np.int64),
-        "value_counts": np.asarray([len(v) for v in cnf.value_lits], dtype=np.int64),
-        "value_literals": np.asarray([lit for v in cnf.value_lits for lit in v], dtype=np.int64),
-        "circuit": np.frombuffer(circuit.encode("ascii"), dtype=np.uint8),
+    clauses = PackedClauses.of(cnf.clauses)
+    arrays: dict[str, Any] = {
+        "clause_lengths": _int32(clauses.lengths),
+        "clause_literals": _int32(clauses.literals),
+        "value_counts": _int32(np.asarray([len(v) for v in cnf.value_lits], dtype=np.int64)),
+        "value_literals": _int32(np.asarray([lit for v in cnf.value_lits for lit in v], dtype=np.int64)),
     }
-    return arrays, {"nvars": cnf.nvars, "unsat": cnf.unsat, "compile_seconds": seconds}
+    for name in Circuit.ARRAYS:
+        values = getattr(circuit, name)
+        arrays[f"circuit_{name}"] = values if name in _BOOLEAN else _int32(values)
+    meta = {"nvars": cnf.nvars, "unsat": cnf.unsat, "compile_seconds": seconds, "root": circuit.root}
+    return arrays, meta
+
+
+_BOOLEAN = ("is_or", "leaf_sat")
+"""The circuit's per-node flags (stored as booleans; every other array as 32-bit integers)."""
+
+
+def _int32(values: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """``values`` as 32-bit integers (half the bytes to read); a circuit too large for them is refused."""
+    if len(values) and max(-int(values.min()), int(values.max())) >= 2**31:
+        raise ValueError(f"an array of the d-DNNF holds {int(np.abs(values).max())}, beyond 32-bit integers")
+    return values.astype(np.int32)
 
 
 def _split(lengths: list[int], flat: list[int]) -> tuple[tuple[int, ...], ...]:
@@ -238,17 +258,25 @@ def _split(lengths: list[int], flat: list[int]) -> tuple[tuple[int, ...], ...]:
 
 
 def _ddnnf_backend(model: Model, arrays: dict[str, Any], meta: dict[str, Any]) -> Backend:
-    from configurator.backends.ddnnf import Cnf, DdnnfBackend
+    from configurator.backends.ddnnf import Circuit, Cnf, DdnnfBackend, PackedClauses
 
     cnf = Cnf(
         nvars=int(meta["nvars"]),
-        clauses=_split(arrays["clause_lengths"].tolist(), arrays["clause_literals"].tolist()),
+        clauses=PackedClauses(arrays["clause_lengths"].astype(np.int64), arrays["clause_literals"].astype(np.int64)),
         value_lits=_split(arrays["value_counts"].tolist(), arrays["value_literals"].tolist()),
         unsat=bool(meta["unsat"]),
     )
     if len(cnf.value_lits) != len(model.variables):
         raise ValueError(f"{len(cnf.value_lits)} variables encoded, the model has {len(model.variables)}")
-    circuit = arrays["circuit"].tobytes().decode("ascii")
-    return DdnnfBackend.from_artifact_parts(
-        model, cnf, circuit, float(meta["compile_seconds"])
-    )
+    for var, lits in zip(model.variables, cnf.value_lits, strict=True):
+        if len(lits) != len(var.domain):
+            raise ValueError(f"variable {var.name!r} has {len(var.domain)} values, {len(lits)} literals stored")
+    parts: dict[str, Any] = {}
+    for name in Circuit.ARRAYS:
+        values = arrays[f"circuit_{name}"]
+        boolean = values.dtype == np.bool_
+        if values.ndim != 1 or boolean != (name in _BOOLEAN) or not (boolean or values.dtype.kind == "i"):
+            raise ValueError(f"circuit array {name!r} has shape {values.shape} and type {values.dtype}")
+        parts[name] = values if boolean else values.astype(np.int64)
+    circuit = Circuit(root=int(meta["root"]), **parts)
+    return DdnnfBackend.from_artifact_parts(model, cnf, circuit, float(meta["compile_seconds"]))

@@ -744,7 +744,10 @@ class Configurator:
                 self._attr_vars[a.code] = tuple(self.model.set_elements.get(a.code, ()))
             else:
                 self._attr_vars[a.code] = (a.code,)
-        self._rule_labels = {**module_labels(product), **{r.id: r.message for r in product.rules}}
+        # Module constraints' labels (a product that reaches no module has none: not walked, which on a large
+        # product saves a pass over its texts).
+        labels = module_labels(product) if product.modules else {}
+        self._rule_labels = {**labels, **{r.id: r.message for r in product.rules}}
         # Rule ids in the order of their first constraint (a dict keeps insertion order). Module line
         # guards define auxiliary variables: structure every rule subset keeps.
         self._rule_order: list[str] = list(

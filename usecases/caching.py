@@ -112,3 +112,7 @@ class BoundedCache(Generic[K, V]):
     @property
     def misses(self) -> int:
         return self._misses
+
+    @property
+    def evictions(self) -> int:
+        return self._evictions

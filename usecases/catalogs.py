@@ -22,6 +22,8 @@ configurations and orders keep pointing at them.
 
 from __future__ import annotations
 
+import gc
+import itertools
 import json
 import logging
 from collections.abc import Callable, Hashable
@@ -44,7 +46,7 @@ from configurator import AnyDecision, Configurator, ConfiguratorError, State, lo
 from configurator.artifacts import ArtifactInvalid
 from configurator.errors import BudgetExceeded
 from usecases.caching import BoundedCache
-from usecases.compiled_models import ArtifactStore, ModelPreparing, StoredModel
+from usecases.compiled_models import OUTDATED, ArtifactStore, ModelPreparing, StoredModel
 from usecases.instrumentation import timed, timed_call
 from usecases.settings import current_settings
 
@@ -83,6 +85,9 @@ STATE_CACHE_SIZE = 1024
 """Computed states (and their documents, renderings, validated histories) kept per process, each."""
 ORDER_CACHE_SIZE = 256
 """Computed orders of complete configurations kept per process (each holds a BOM and its documents)."""
+FREEZE_MIN_VARIABLES = 1000
+"""Models of at least this many solver variables are moved out of the garbage collector's generations
+once their configurator is cached (the ``GC_FREEZE`` setting, on by default; see :func:`_freeze`)."""
 
 Decisions = tuple[AnyDecision, ...]
 StateKey = tuple[str, str, Decisions]
@@ -91,6 +96,9 @@ DocumentKey = tuple[str, str, Hashable, str, bool]
 """(content hash, product, history and its origins, locale, with reasons)."""
 Validated = tuple[tuple[Any, ...], Decisions, "tuple[InvalidDecision, ...]", tuple[str, ...]]
 """A stored history read against a version: raw entries, valid decisions, invalid entries, origins."""
+
+
+_serials = itertools.count(1)
 
 
 class ModelCaches:
@@ -143,6 +151,9 @@ class ModelCaches:
         self.artifact_loads = 0
         self.artifact_rejects = 0
         self.compiles = 0
+        self.clears = 0
+        self.serial = next(_serials)
+        """How many times :meth:`clear` dropped every entry (a frozen heap must then be unfrozen)."""
         # Building a configurator compiles a model (or loads its artifact): one lock per
         # key would be finer, but builds are rare (once per model per process) and one
         # lock keeps two threads from compiling the same model.
@@ -156,6 +167,7 @@ class ModelCaches:
             "artifact_rejects": self.artifact_rejects,
             "compiles": self.compiles,
             "artifact_store": self.artifacts is not None,
+            "gc_frozen_objects": gc.get_freeze_count(),
         }
 
     def _all(self) -> tuple[BoundedCache[Any, Any], ...]:
@@ -175,6 +187,7 @@ class ModelCaches:
         for cache in self._all():
             cache.clear()
         self.artifact_loads = self.artifact_rejects = self.compiles = 0
+        self.clears += 1
 
 
 CachesSource = Callable[[], "ModelCaches | None"]
@@ -429,6 +442,45 @@ def _instrument(built: Configurator) -> Configurator:
     return built
 
 
+_freeze_lock = Lock()
+_last_freeze: tuple[int, int, int] | None = None
+"""(serial number of the caches, their configurator and catalog evictions, their clears) at this process's last freeze."""
+
+
+def _freeze(caches: ModelCaches, built: Configurator) -> None:
+    """Move what the process keeps (a large model's configurator, its catalog) out of the collector's
+    generations, so that clicks stop paying full collections over objects that live as long as the cache.
+
+    A large model holds about a million objects (Automotive02_V4: its constraints, the catalog, the
+    compiled form); every full collection walked them all, pausing clicks for up to a second. Frozen
+    objects are never collected as cycles (reference counting still frees the others), so: garbage is
+    collected before each freeze, only models of at least :data:`FREEZE_MIN_VARIABLES` variables are
+    frozen (small ones cost the collector little), and once a configurator or catalog has left the
+    caches since the last freeze (evicted, cleared, or another set of caches froze last), everything is
+    unfrozen first, so the dropped entries are collected by the same pass: what stays frozen is bounded
+    by what the caches hold.
+    """
+    global _last_freeze
+    config = current_settings() or {}
+    if not config.get("GC_FREEZE", True) or len(built.model.variables) < FREEZE_MIN_VARIABLES:
+        return
+    mark = (caches.serial, caches.configurators.evictions + caches.catalogs.evictions, caches.clears)
+    with _freeze_lock, timed("gc_freeze"):
+        if _last_freeze is not None and _last_freeze != mark:
+            gc.unfreeze()
+        gc.collect()
+        gc.freeze()
+        _last_freeze = mark
+
+
+def _keep(caches: ModelCaches, key: tuple[str, str, str], built: Configurator) -> Configurator:
+    """Cache a configurator built here (instrumented) and freeze a large one (see :func:`_freeze`)."""
+    kept = caches.configurators.put(key, _instrument(built))
+    if kept is built:
+        _freeze(caches, built)
+    return kept
+
+
 def get_configurator(
     catalog: Catalog,
     product_code: str,
@@ -445,8 +497,11 @@ def get_configurator(
     miss the compiled model is loaded from the artifact store when it holds
     it (:func:`usecases.compiled_models.prepare` writes it off the request
     path); otherwise it is compiled here, as for a version never prepared.
-    A stored artifact that fails its checks is logged naming its record,
-    never used, and replaced by the compilation done here.
+    A stored artifact that fails its checks, or one of an older artifact format
+    only, is logged naming its record, never used, and replaced by the
+    compilation done here (stored in the current format). A large model's
+    configurator is moved out of the garbage collector's generations once
+    cached (:func:`_freeze`).
     ``backend`` defaults to the app's ``SOLVER_BACKEND``; compilation is bounded
     by ``COMPILE_NODE_BUDGET`` / ``COMPILE_BUDGET_S`` when set. A model that
     exceeds them is remembered, so later requests fail at once instead of
@@ -478,7 +533,7 @@ def get_configurator(
             stored = caches.artifacts.find(content_hash, product_code, chosen)
             built = _from_store(caches, stored, catalog, product, content_hash, key)
             if built is not None:
-                return caches.configurators.put(key, _instrument(built))
+                return _keep(caches, key, built)
         try:
             with timed("compile"):
                 built = load_product(
@@ -496,11 +551,11 @@ def get_configurator(
             caches.too_large.put(key, error)
             raise error from None
         caches.compiles += 1
-        if stored is not None and stored.status == "ready" and product is not None:
-            # The stored artifact was rejected: replace it with this compilation.
+        if stored is not None and stored.status in ("ready", OUTDATED) and product is not None:
+            # The stored artifact was rejected (damaged, or of an older format): store this compilation.
             assert caches.artifacts is not None
             _store(caches.artifacts, catalog, product, content_hash, chosen, built)
-        return caches.configurators.put(key, _instrument(built))
+        return _keep(caches, key, built)
 
 
 def _from_store(
@@ -513,6 +568,12 @@ def _from_store(
 ) -> Configurator | None:
     """The configurator of a stored compiled model, or None when it must be compiled here."""
     if stored is None or stored.abandoned:
+        return None
+    if stored.status == OUTDATED:
+        # Written by an older release: never read (its layout may mean something else now).
+        caches.artifact_rejects += 1
+        log.warning("compiled model record %s (%s:%s): %s; compiling the model again", stored.record_id,
+                    content_hash, product.code, stored.detail)
         return None
     if stored.status == "preparing":
         raise ModelPreparing(product.code, content_hash, stored.updated_at)

@@ -42,6 +42,7 @@ from usecases.errors import UseCaseError
 from usecases.records import CompiledModelRecord
 
 __all__ = [
+    "OUTDATED",
     "PREPARING_STALE_S",
     "QUEUED",
     "ArtifactStore",
@@ -67,6 +68,11 @@ owns it. Such a marker (and one a job wrote, ``job:<message id>``) never goes st
 requests: they answer :class:`ModelPreparing` until the job stores the artifact, instead of
 compiling a model known to exceed their budget."""
 JOB_OWNER = "job:"
+OUTDATED = "outdated"
+"""Status :meth:`ArtifactStore.find` reports when the only stored artifact of a model is of another
+:data:`~configurator.artifacts.FORMAT_VERSION` (written by an older release): it is never read, the
+model is compiled again and stored in the current format beside it (older processes of a rolling
+deployment keep using theirs)."""
 
 
 class ModelPreparing(UseCaseError):
@@ -144,10 +150,27 @@ class ArtifactStore:
         self.session_factory = session_factory
 
     def find(self, content_hash: str, product_code: str, backend: str) -> StoredModel | None:
+        """The row of the current format; else an :data:`OUTDATED` one naming a row of another format
+        (its artifact not read); else None."""
+        key = model_key(content_hash, product_code)
         with self.session_factory() as session:
-            row = _row(session, model_key(content_hash, product_code), backend, with_artifact=True)
+            row = _row(session, key, backend, with_artifact=True)
             if row is None:
-                return None
+                old = session.scalars(
+                    select(CompiledModelRecord)
+                    .where(
+                        CompiledModelRecord.model_key == key,
+                        CompiledModelRecord.backend == backend,
+                        CompiledModelRecord.format_version != FORMAT_VERSION,
+                        CompiledModelRecord.status == "ready",
+                    )
+                    .order_by(CompiledModelRecord.format_version.desc())
+                    .limit(1)
+                ).one_or_none()
+                if old is None:
+                    return None
+                detail = f"artifact format {old.format_version}, this release reads format {FORMAT_VERSION}"
+                return StoredModel(old.id, OUTDATED, old.compiled_backend, None, detail, old.updated_at)
             return StoredModel(row.id, row.status, row.compiled_backend, row.artifact, row.detail, row.updated_at)
 
     def save(self, catalog: Catalog, product: Product, content_hash: str, backend: str,

@@ -53,10 +53,10 @@ import tempfile
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence, Set
+from collections.abc import Callable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import cast
+from typing import cast, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -110,12 +110,76 @@ with open(dst, "w") as fh:
 # -- encoding ------------------------------------------------------------------------------------
 
 
+class PackedClauses(Sequence[tuple[int, ...]]):
+    """Clauses stored as two flat arrays (length per clause, then every literal), read as tuples on demand.
+
+    A CNF read back from an artifact keeps its clauses this way: answering queries never reads them, so
+    loading a model creates no object per clause.
+
+    >>> packed = PackedClauses.of([(1, -2), (3,)])
+    >>> len(packed), packed[1], list(packed) == [(1, -2), (3,)], packed == ((1, -2), (3,))
+    (2, (3,), True, True)
+    """
+
+    __slots__ = ("lengths", "literals", "_starts")
+
+    def __init__(self, lengths: IntArray, literals: IntArray) -> None:
+        if len(lengths) and (int(lengths.min()) < 0 or int(lengths.sum()) != len(literals)):
+            raise ValueError(f"{int(lengths.sum())} clause literals announced, {len(literals)} stored")
+        self.lengths = lengths
+        self.literals = literals
+        self._starts = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+
+    @classmethod
+    def of(cls, clauses: Sequence[tuple[int, ...]]) -> PackedClauses:
+        if isinstance(clauses, PackedClauses):
+            return clauses
+        lengths = np.fromiter((len(c) for c in clauses), dtype=np.int64, count=len(clauses))
+        literals = np.fromiter(itertools.chain.from_iterable(clauses), dtype=np.int64, count=int(lengths.sum()))
+        return cls(lengths, literals)
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[int, ...]: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[tuple[int, ...], ...]: ...
+    def __getitem__(self, index: int | slice) -> tuple[int, ...] | tuple[tuple[int, ...], ...]:
+        if isinstance(index, slice):
+            return tuple(self[i] for i in range(*index.indices(len(self))))
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return tuple(self.literals[self._starts[index] : self._starts[index + 1]].tolist())
+
+    def __iter__(self) -> Iterator[tuple[int, ...]]:
+        flat = self.literals.tolist()
+        starts = self._starts.tolist()
+        for i in range(len(self)):
+            yield tuple(flat[starts[i] : starts[i + 1]])
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, PackedClauses):
+            return np.array_equal(self.lengths, other.lengths) and np.array_equal(self.literals, other.literals)
+        if isinstance(other, Sequence):
+            return len(other) == len(self) and all(a == tuple(b) for a, b in zip(self, other, strict=True))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"PackedClauses({len(self)} clauses, {len(self.literals)} literals)"
+
+
 @dataclass(frozen=True, slots=True)
 class Cnf:
     """A CNF over variables ``1..nvars`` and the literal of every model value."""
 
     nvars: int
-    clauses: tuple[tuple[int, ...], ...]
+    clauses: Sequence[tuple[int, ...]]
+    """A tuple of clauses as encoded, or :class:`PackedClauses` when read back from an artifact."""
     value_lits: tuple[tuple[int, ...], ...]
     """Per model variable, per domain index: the literal meaning "variable = that value"."""
     unsat: bool = False
@@ -420,77 +484,210 @@ def _parse_nnf(text: str, model_key: str) -> tuple[IntArray, IntArray, IntArray,
     return node_ids, kind, parent, child, lens, nums[lit_pos]
 
 
+@dataclass(frozen=True, slots=True)
+class Circuit:
+    """A parsed d-DNNF as flat arrays, with its gaps: what an artifact stores, so that loading a compiled
+    model parses no text and recomputes nothing per node (:func:`circuit_of_text` builds it from d4's
+    output, :func:`check_circuit` checks one read back)."""
+
+    root: int
+    is_or: BoolArray
+    """Per node: an or-node (else an and-node or a leaf)."""
+    leaf_sat: BoolArray
+    """Per node: a satisfied leaf (a true node, an and-node without arcs)."""
+    height: IntArray
+    """Per node: leaves 0, a node one above its highest child."""
+    parent: IntArray
+    child: IntArray
+    """Per arc, arcs sorted by (parent height, parent): one contiguous slice per level and per parent."""
+    lit_ptr: IntArray
+    lits: IntArray
+    """The arcs' literals: arc ``a`` holds ``lits[lit_ptr[a]:lit_ptr[a + 1]]``."""
+    gap_ptr: IntArray
+    gap_vars: IntArray
+    """Per arc, the two-value model variables free on it (an or-arc's "gap"), laid out as the literals."""
+    root_free: IntArray
+    """Two-value model variables mentioned nowhere (free in every solution)."""
+
+    ARRAYS = ("is_or", "leaf_sat", "height", "parent", "child", "lit_ptr", "lits", "gap_ptr", "gap_vars", "root_free")
+    """The array fields, in the order an artifact stores them."""
+
+
+def _freeable(cnf: Cnf) -> list[int]:
+    """The CNF variables of the two-value model variables: the only ones that can be free on an arc."""
+    return [lits[1] for lits in cnf.value_lits if len(lits) == 2 and lits[0] == -lits[1]]
+
+
+def circuit_of_text(text: str, cnf: Cnf, model_key: str) -> Circuit:
+    """The :class:`Circuit` of d4's NNF ``text`` for ``cnf``: arcs sorted by level, gaps computed."""
+    ids, kind, parent, child, lens, flat = _parse_nnf(text, model_key)
+    n_nodes = len(ids)
+    root = int(np.searchsorted(ids, 1)) if 1 in ids else 0
+    # Heights: leaves 0, a node one above its highest child. Kahn's algorithm in rounds: a node
+    # becomes ready in the round after its last child, so its round is its height.
+    by_child = np.argsort(child, kind="stable")
+    child_ptr = np.concatenate([[0], np.cumsum(np.bincount(child, minlength=n_nodes))])
+    pending = np.bincount(parent, minlength=n_nodes)
+    h = np.zeros(n_nodes, dtype=np.int64)
+    ready = np.flatnonzero(pending == 0)
+    rounds = 0
+    done = 0
+    while len(ready):
+        h[ready] = rounds
+        rounds += 1
+        done += len(ready)
+        counts = child_ptr[ready + 1] - child_ptr[ready]
+        arcs = by_child[np.repeat(child_ptr[ready] - np.cumsum(counts) + counts, counts)
+                        + np.arange(int(counts.sum()))]
+        touched, drops = np.unique(parent[arcs], return_counts=True)
+        pending[touched] -= drops
+        ready = touched[pending[touched] == 0]
+    if done != n_nodes:
+        raise CompileBudgetExceeded("ddnnf", f"d4 printed a cyclic circuit for model {model_key!r}")
+    is_or = kind == _OR
+    # Leaves: true nodes, and-nodes without arcs, are satisfied; false and empty or-nodes are not.
+    leaf_sat = (h == 0) & ((kind == _TRUE) | (kind == _AND))
+    # Arcs sorted by (parent height, parent): one contiguous slice per level, one segment per parent.
+    arc_order = np.lexsort((parent, h[parent])) if len(parent) else np.zeros(0, dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(lens)])[:-1]
+    lens = lens[arc_order]
+    lit_ptr = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
+    # The literals of the sorted arcs, gathered from the arcs' slices of ``flat`` in one indexing.
+    gather = np.repeat(starts[arc_order] - lit_ptr[:-1], lens) + np.arange(int(lit_ptr[-1]))
+    parent, child, lits = parent[arc_order], child[arc_order], flat[gather]
+    gap_ptr, gap_vars, root_free = _gaps(cnf, n_nodes, root, is_or, np.argsort(h, kind="stable"), parent, child,
+                                         lit_ptr, lits)
+    return Circuit(root, is_or, leaf_sat, h, parent, child, lit_ptr, lits, gap_ptr, gap_vars, root_free)
+
+
+def _gaps(
+    cnf: Cnf, n_nodes: int, root: int, is_or: BoolArray, order: IntArray, parent: IntArray, child: IntArray,
+    lit_ptr: IntArray, lits: IntArray,
+) -> tuple[IntArray, IntArray, IntArray]:
+    """Per or-arc, the two-value model variables free on it (CSR: pointers, variables); and the ones
+    free everywhere. Sets of variables are Python ints used as bit sets, nodes children first."""
+    freeable = _freeable(cnf)
+    bit_of = np.full(cnf.nvars + 1, -1, dtype=np.int64)
+    bit_of[np.array(freeable, dtype=np.int64)] = np.arange(len(freeable))
+    n_arcs = len(parent)
+    arc_bits = [0] * n_arcs
+    bits_of_lit = bit_of[np.abs(lits)]
+    on = bits_of_lit >= 0
+    lit_arc = np.repeat(np.arange(n_arcs, dtype=np.int64), np.diff(lit_ptr))
+    for a, b in zip(lit_arc[on].tolist(), bits_of_lit[on].tolist(), strict=True):
+        arc_bits[a] |= 1 << b
+    arcs_of: list[list[int]] = [[] for _ in range(n_nodes)]
+    for a, p in enumerate(parent.tolist()):
+        arcs_of[p].append(a)
+    mentioned = [0] * n_nodes
+    child_list = child.tolist()
+    or_list = is_or.tolist()
+    gaps: dict[int, int] = {}
+    for n in order.tolist():
+        arcs = arcs_of[n]
+        below = [arc_bits[a] | mentioned[child_list[a]] for a in arcs]
+        total = 0
+        for b in below:
+            total |= b
+        mentioned[n] = total
+        if or_list[n]:
+            for a, b in zip(arcs, below, strict=True):
+                if b != total:
+                    gaps[a] = total & ~b
+    ptr = [0]
+    flat: list[int] = []
+    for a in range(n_arcs):
+        bits = gaps.get(a, 0)
+        while bits:
+            low = bits & -bits
+            flat.append(low.bit_length() - 1)
+            bits ^= low
+        ptr.append(len(flat))
+    free = np.array(freeable, dtype=np.int64)
+    gap_vars = free[np.array(flat, dtype=np.int64)] if flat else np.zeros(0, np.int64)
+    everywhere = ~mentioned[root] if n_nodes else -1
+    root_free = np.array([v for b, v in enumerate(freeable) if everywhere >> b & 1], dtype=np.int64)
+    return np.array(ptr, dtype=np.int64), gap_vars, root_free
+
+
+def check_circuit(c: Circuit, cnf: Cnf) -> None:
+    """Raise ``ValueError`` naming the first inconsistency of a circuit read back for ``cnf``: array
+    shapes, pointers, node and variable numbers, heights and the arc order every pass relies on
+    (a few vectorised passes over the arrays, no loop per node)."""
+    n, m = len(c.is_or), len(c.parent)
+    for name in ("leaf_sat", "height"):
+        if len(getattr(c, name)) != n:
+            raise ValueError(f"circuit: {name} has {len(getattr(c, name))} entries for {n} nodes")
+    if n == 0 or not 0 <= c.root < n:
+        raise ValueError(f"circuit: root {c.root} outside the {n} nodes")
+    if len(c.child) != m:
+        raise ValueError(f"circuit: {m} arc parents, {len(c.child)} arc children")
+    for ptr_name, data_name in (("lit_ptr", "lits"), ("gap_ptr", "gap_vars")):
+        ptr, data = getattr(c, ptr_name), getattr(c, data_name)
+        if len(ptr) != m + 1 or ptr[0] != 0 or ptr[-1] != len(data) or np.any(ptr[1:] < ptr[:-1]):
+            raise ValueError(f"circuit: {ptr_name} does not delimit the {len(data)} {data_name} over {m} arcs")
+    if m and (c.parent.min() < 0 or c.parent.max() >= n or c.child.min() < 0 or c.child.max() >= n):
+        raise ValueError(f"circuit: an arc ends outside the {n} nodes")
+    expected = np.zeros(n, dtype=np.int64)
+    if m:
+        np.maximum.at(expected, c.parent, c.height[c.child] + 1)
+    if not np.array_equal(expected, c.height):
+        raise ValueError("circuit: node heights do not match the arcs (or the circuit has a cycle)")
+    key = c.height[c.parent] * n + c.parent
+    if m and np.any(key[1:] < key[:-1]):
+        raise ValueError("circuit: arcs are not sorted by parent height and parent")
+    if np.any(c.leaf_sat & (c.height > 0)):
+        raise ValueError("circuit: an inner node is marked as a satisfied leaf")
+    if len(c.lits) and (np.any(c.lits == 0) or np.abs(c.lits).max() > cnf.nvars):
+        raise ValueError(f"circuit: an arc literal is not a variable of the {cnf.nvars} of the CNF")
+    freeable = np.array(_freeable(cnf), dtype=np.int64)
+    for name in ("gap_vars", "root_free"):
+        if not np.all(np.isin(getattr(c, name), freeable)):
+            raise ValueError(f"circuit: {name} holds a variable that is not a two-value model variable")
+
+
 class _Ddnnf:
     """A parsed decision-DNNF with the arrays every query walks. Immutable after construction."""
 
-    def __init__(self, model: Model, cnf: Cnf, text: str, compile_seconds: float) -> None:
+    def __init__(self, model: Model, cnf: Cnf, c: Circuit, compile_seconds: float) -> None:
         self.model = model
         self.cnf = cnf
-        ids, kind, parent, child, lens, flat = _parse_nnf(text, model.key)
-        n_nodes = len(ids)
-        self.root = int(np.searchsorted(ids, 1)) if 1 in ids else 0
-        self.is_or = kind == _OR
-        # Heights: leaves 0, a node one above its highest child. Kahn's algorithm in rounds: a node
-        # becomes ready in the round after its last child, so its round is its height.
-        by_child = np.argsort(child, kind="stable")
-        child_ptr = np.concatenate([[0], np.cumsum(np.bincount(child, minlength=n_nodes))])
-        pending = np.bincount(parent, minlength=n_nodes)
-        h = np.zeros(n_nodes, dtype=np.int64)
-        ready = np.flatnonzero(pending == 0)
-        rounds: list[IntArray] = []
-        done = 0
-        while len(ready):
-            rounds.append(ready)
-            h[ready] = len(rounds) - 1
-            done += len(ready)
-            counts = child_ptr[ready + 1] - child_ptr[ready]
-            arcs = by_child[np.repeat(child_ptr[ready] - np.cumsum(counts) + counts, counts)
-                            + np.arange(int(counts.sum()))]
-            touched, drops = np.unique(parent[arcs], return_counts=True)
-            pending[touched] -= drops
-            ready = touched[pending[touched] == 0]
-        if done != n_nodes:
-            raise CompileBudgetExceeded("ddnnf", f"d4 printed a cyclic circuit for model {model.key!r}")
-        self.order = np.concatenate(rounds).tolist() if rounds else []
-        """Nodes children first."""
-        by_parent = np.argsort(parent, kind="stable")
-        parent_ptr = np.concatenate([[0], np.cumsum(np.bincount(parent, minlength=n_nodes))]).tolist()
-        arc_ids = by_parent.tolist()
-        children_of = [arc_ids[parent_ptr[n] : parent_ptr[n + 1]] for n in range(n_nodes)]
+        self.circuit = c
+        """The arrays as built or loaded, kept for ``configurator.artifacts``."""
+        n_nodes = len(c.is_or)
+        self.root = c.root
+        self.is_or = c.is_or
+        self.leaf_sat = c.leaf_sat
+        self.parent, self.child = c.parent, c.child
+        self.lit_ptr, self.lits = c.lit_ptr, c.lits
+        self.gap_ptr, self.gap_vars, self.root_free = c.gap_ptr, c.gap_vars, c.root_free
+        self.freeable = np.array(_freeable(cnf), dtype=np.int64)
+        h = c.height
+        self.order = np.argsort(h, kind="stable").tolist()
+        """Nodes children first (by height, then number)."""
         self.levels = int(h.max()) if n_nodes else 0
-        # Leaves: true nodes, and-nodes without arcs, are satisfied; false and empty or-nodes are not.
-        self.leaf_sat = (h == 0) & ((kind == _TRUE) | (kind == _AND))
-        # Arcs sorted by (parent height, parent): one contiguous slice per level, one segment per parent.
-        arc_order = np.lexsort((parent, h[parent])) if len(parent) else np.zeros(0, dtype=np.int64)
-        self.parent = parent[arc_order]
-        self.child = child[arc_order]
-        # The literals of the sorted arcs, gathered from the arcs' slices of ``flat`` in one indexing.
-        starts = np.concatenate([[0], np.cumsum(lens)])[:-1]
-        lens = lens[arc_order]
-        self.lit_ptr = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
-        gather = np.repeat(starts[arc_order] - self.lit_ptr[:-1], lens) + np.arange(int(self.lit_ptr[-1]))
-        flat = flat[gather]
-        self.lits = flat
-        self.lit_index = 2 * np.abs(flat) + (flat > 0)
+        n_arcs = len(self.parent)
+        self.lit_index = 2 * np.abs(self.lits) + (self.lits > 0)
         """Index of each arc literal in a per-literal array: ``2 * var + (literal is positive)``."""
-        self.lit_arc = np.repeat(np.arange(len(lens), dtype=np.int64), lens)
+        self.lit_arc = np.repeat(np.arange(n_arcs, dtype=np.int64), np.diff(self.lit_ptr))
+        self.gap_arc = np.repeat(np.arange(n_arcs, dtype=np.int64), np.diff(self.gap_ptr))
+        # Per parent node, its arcs: one contiguous run of the sorted arcs.
+        seg = np.flatnonzero(np.concatenate([[True], self.parent[1:] != self.parent[:-1]])) if n_arcs else np.zeros(
+            0, np.int64)
+        self._seg_starts = seg
         parent_h = h[self.parent]
         self.level_slices: list[tuple[int, int, IntArray, IntArray]] = []
         """Per height 1..max: (first arc, end arc, segment starts relative to first, parent nodes)."""
         bounds = np.searchsorted(parent_h, np.arange(1, self.levels + 2))
+        seg_bounds = np.searchsorted(seg, bounds)
         for lv in range(self.levels):
             lo, hi = int(bounds[lv]), int(bounds[lv + 1])
-            ps = self.parent[lo:hi]
-            starts = np.flatnonzero(np.concatenate([[True], ps[1:] != ps[:-1]])) if hi > lo else np.zeros(0, np.int64)
-            self.level_slices.append((lo, hi, starts.astype(np.int64), ps[starts]))
-        self._free_gaps(model, cnf, children_of)
+            starts = seg[seg_bounds[lv] : seg_bounds[lv + 1]]
+            self.level_slices.append((lo, hi, (starts - lo).astype(np.int64), self.parent[starts]))
         self.stats = DdnnfStats(
-            compile_seconds, cnf.nvars, len(cnf.clauses), n_nodes, len(self.parent), self.levels,
-            int(len(self.gap_vars)),
+            compile_seconds, cnf.nvars, len(cnf.clauses), n_nodes, n_arcs, self.levels, int(len(self.gap_vars)),
         )
-        self._arcs_cache: list[list[int]] | None = None
-        self.circuit: str | None = None
-        """d4's output as read, kept for ``configurator.artifacts`` (None when built from one)."""
+        self._arcs_cache: list[range] | None = None
         self._plan_cache: _OutputPlan | None = None
         self._position_cache: dict[str, int] | None = None
         # What every click reads and no restriction changes, built with the circuit rather than by
@@ -498,55 +695,6 @@ class _Ddnnf:
         self._plan()
         self._level_plan()
         self._base_counts()
-
-    def _free_gaps(self, model: Model, cnf: Cnf, children_of: list[list[int]]) -> None:
-        """Per or-arc, the two-value model variables free on it; and the ones free everywhere."""
-        freeable = [lits[1] for lits in cnf.value_lits if len(lits) == 2 and lits[0] == -lits[1]]
-        bit_of = {v: b for b, v in enumerate(freeable)}
-        self.freeable = np.array(freeable, dtype=np.int64)
-        # Unsorted arc ids -> sorted positions, to attach gap lists to sorted arcs.
-        n_arcs = len(self.parent)
-        arc_bits = [0] * n_arcs
-        for a in range(n_arcs):
-            bits = 0
-            for lit in self.lits[self.lit_ptr[a] : self.lit_ptr[a + 1]].tolist():
-                b = bit_of.get(abs(lit))
-                if b is not None:
-                    bits |= 1 << b
-            arc_bits[a] = bits
-        arcs_of: list[list[int]] = [[] for _ in range(len(self.is_or))]
-        for a, p in enumerate(self.parent.tolist()):
-            arcs_of[p].append(a)
-        mentioned = [0] * len(self.is_or)
-        child_list = self.child.tolist()
-        gaps: dict[int, int] = {}
-        for n in self.order:
-            arcs = arcs_of[n]
-            below = [arc_bits[a] | mentioned[child_list[a]] for a in arcs]
-            total = 0
-            for b in below:
-                total |= b
-            mentioned[n] = total
-            if self.is_or[n]:
-                for a, b in zip(arcs, below, strict=True):
-                    if b != total:
-                        gaps[a] = total & ~b
-        ptr = [0]
-        flat: list[int] = []
-        for a in range(n_arcs):
-            bits = gaps.get(a, 0)
-            while bits:
-                low = bits & -bits
-                flat.append(low.bit_length() - 1)
-                bits ^= low
-            ptr.append(len(flat))
-        self.gap_ptr = np.array(ptr, dtype=np.int64)
-        self.gap_vars = self.freeable[np.array(flat, dtype=np.int64)] if flat else np.zeros(0, np.int64)
-        self.gap_arc = np.repeat(np.arange(n_arcs, dtype=np.int64), np.diff(self.gap_ptr))
-        everywhere = ~mentioned[self.root] if len(self.is_or) else -1
-        self.root_free = np.array(
-            [v for b, v in enumerate(freeable) if everywhere >> b & 1], dtype=np.int64
-        )
 
     # -- restriction -> per-literal allowed mask
 
@@ -756,11 +904,18 @@ class _Ddnnf:
             pos: list[int] = []
             others: list[tuple[str, tuple[Value, ...], tuple[int, ...]]] = []
             multi: list[tuple[str, tuple[Value, ...], tuple[int, ...]]] = []
+            # Equal two-value domains share their four options (a feature model's are all (False, True)).
+            # Keyed by the values' types too: (0, 1) equals (False, True) but must not answer False for 0.
+            shared: dict[tuple[object, ...], tuple[frozenset[Value], ...]] = {}
             for var, lits in zip(self.model.variables, self.cnf.value_lits, strict=True):
                 if len(lits) == 2 and lits[0] == -lits[1]:
                     a, b = var.domain
+                    key = (a, b, type(a), type(b))
+                    options = shared.get(key)
+                    if options is None:
+                        options = shared[key] = (frozenset(), frozenset({a}), frozenset({b}), frozenset({a, b}))
                     pair_names.append(var.name)
-                    pair_options.append((frozenset(), frozenset({a}), frozenset({b}), frozenset({a, b})))
+                    pair_options.append(options)
                     neg.append(2 * abs(lits[0]) + (lits[0] > 0))
                     pos.append(2 * abs(lits[1]) + (lits[1] > 0))
                 elif 1 < len(lits) <= _CODE_BITS:
@@ -879,13 +1034,17 @@ class _Ddnnf:
             cached = self._base_cache = counts
         return cached
 
-    def _arcs_of(self) -> list[list[int]]:
+    def _arcs_of(self) -> list[range]:
+        """Per node, its arcs (a run of the sorted arcs; ranges are no work for the garbage collector)."""
         cached = self._arcs_cache
         if cached is None:
-            cached = [[] for _ in range(len(self.is_or))]
-            for a, p in enumerate(self.parent.tolist()):
-                cached[p].append(a)
-            self._arcs_cache = cached
+            lo = np.zeros(len(self.is_or), dtype=np.int64)
+            hi = np.zeros(len(self.is_or), dtype=np.int64)
+            seg = self._seg_starts
+            if len(seg):
+                lo[self.parent[seg]] = seg
+                hi[self.parent[seg]] = np.concatenate([seg[1:], [len(self.parent)]])
+            cached = self._arcs_cache = list(map(range, lo.tolist(), hi.tolist()))
         return cached
 
     def _lit_costs(self, weights: Weights | None) -> list[int]:
@@ -1385,8 +1544,7 @@ def compile_ddnnf(
         )
         if progress is not None:
             progress("reading", time.perf_counter() - started)
-        compiled = _Ddnnf(model, cnf, text, 0.0)
-        compiled.circuit = text
+        compiled = _Ddnnf(model, cnf, circuit_of_text(text, cnf, model.key), 0.0)
     except CompileBudgetExceeded as exc:
         with _lock:
             _failures[failure_key] = exc
@@ -1426,16 +1584,18 @@ class DdnnfBackend:
     def stats(self) -> DdnnfStats:
         return self._d.stats
 
-    def artifact_parts(self) -> tuple[Cnf, str, float]:
-        """The CNF, d4's circuit text and the compile time: what :meth:`from_artifact_parts`
+    def artifact_parts(self) -> tuple[Cnf, Circuit, float]:
+        """The CNF, the circuit's arrays and the compile time: what :meth:`from_artifact_parts`
         rebuilds this backend from without running d4 (``configurator.artifacts``)."""
-        if self._d.circuit is None:
-            raise ValueError(f"model {self.model.key!r}: this d-DNNF was loaded, not compiled; dump the original")
         return self._d.cnf, self._d.circuit, self._d.stats.compile_seconds
 
     @classmethod
-    def from_artifact_parts(cls, model: Model, cnf: Cnf, circuit: str, compile_seconds: float) -> DdnnfBackend:
-        """The backend of a circuit d4 printed earlier for ``cnf`` (see :meth:`artifact_parts`)."""
+    def from_artifact_parts(cls, model: Model, cnf: Cnf, circuit: Circuit, compile_seconds: float) -> DdnnfBackend:
+        """The backend of a circuit compiled earlier for ``cnf`` (see :meth:`artifact_parts`), checked first.
+
+        :raise ValueError: the circuit's arrays are inconsistent (see :func:`check_circuit`).
+        """
+        check_circuit(circuit, cnf)
         backend = cls.__new__(cls)
         backend.model = model
         backend._d = _Ddnnf(model, cnf, circuit, compile_seconds)
@@ -1476,4 +1636,7 @@ class DdnnfBackend:
         return self._d.min_solution(restrict, weights)
 
 
-__all__ = ["DdnnfBackend", "DdnnfStats", "clear_cache", "compile_ddnnf", "encode_cnf"]
+__all__ = [
+    "Circuit", "Cnf", "DdnnfBackend", "DdnnfStats", "PackedClauses", "check_circuit", "circuit_of_text", "clear_cache",
+    "compile_ddnnf", "encode_cnf",
+]
