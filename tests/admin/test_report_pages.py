@@ -76,6 +76,8 @@ def test_the_checks_page_shows_the_stored_report_or_queues_its_job(
     page = viewer.get(viewer.get("/admin/catalogs/boxes/checks").headers["Location"]).get_data(as_text=True)
     assert 'id="report-status">done<' in page and REFRESH not in page and 'id="report-findings"' in page
     assert stub_jobs.broker.queues["reports"].qsize() == 0 and len(_reports(factory)) == 1
+    chinese = viewer.get(response.headers["Location"] + "?lang=zh_CN").get_data(as_text=True)
+    assert "boxes 版本 1 的检查" in chinese and "check of" not in chinese  # the title in the reader's language
 
 
 def test_a_failed_check_is_shown_failed_on_view_not_run_again(

@@ -99,3 +99,20 @@ def order_details(order: Any) -> dict[str, Any]:
         territories = Locale.parse(current_locale()).territories
         address["country"] = territories.get(address.get("country", ""), address.get("country", ""))
     return {"configuration_rows": rows, "address": address}
+
+
+REPORT_STATUS = {"queued": _l("queued"), "running": _l("running"), "failed": _l("failed"), "done": _l("done")}
+report_status = _lookup(REPORT_STATUS)
+bp.add_app_template_filter(report_status, "report_status")
+
+
+@bp.app_template_filter("report_title")
+def report_title(report: Any) -> str:
+    """A check or diff report's title in the reader's language ("check of shop v3 (against v2)")."""
+    if report.kind == "diff":
+        return _("diff of %(catalog)s v%(base)s → v%(version)s", catalog=report.catalog, base=report.base,
+                 version=report.version)
+    if report.base is not None:
+        return _("check of %(catalog)s v%(version)s (against v%(base)s)", catalog=report.catalog,
+                 version=report.version, base=report.base)
+    return _("check of %(catalog)s v%(version)s", catalog=report.catalog, version=report.version)

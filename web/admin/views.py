@@ -58,7 +58,7 @@ from web.accounts import (
 from web.admin import bp
 from web.admin.diff import structural_changes, summary, unified_diff
 from web.admin.gantt import gantt_svg
-from web.admin.labels import order_details
+from web.admin.labels import order_details, report_status, report_title
 from web.i18n import current_locale, label_text
 from web.limits import login_check, login_failed, login_succeeded
 
@@ -1042,9 +1042,10 @@ def _queue_report(request_report: Callable[[Any], Any], code: str) -> Any:
             not_sent(session, report.id, f"{type(exc).__name__}: {exc}")
             flash(_("Not queued: %(reason)s", reason=exc), "error")
             return redirect(url_for("admin.report", report_id=report.id), 303)
-        flash(_("Queued: %(title)s.", title=report.title()), "info")
+        flash(_("Queued: %(title)s.", title=report_title(report)), "info")
     else:
-        flash(_("Already %(status)s: %(title)s.", status=report.status, title=report.title()), "info")
+        flash(_("Already %(status)s: %(title)s.", status=report_status(report.status), title=report_title(report)),
+              "info")
     return redirect(url_for("admin.report", report_id=report.id), 303)
 
 
