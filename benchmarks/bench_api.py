@@ -11,7 +11,11 @@ that a change in the load of a shared machine hits every row alike:
 - ``GET /healthz`` (the baseline: no database, no engine);
 - a click: ``POST /api/v1/configurations/{id}/decisions`` on a fresh
   configuration (no decision yet) and on a long one (every attribute but one
-  decided); every click goes to its own configuration, as every buyer's does;
+  decided); every click goes to its own configuration, as every buyer's does. These
+  repeat one decision history, so the state after the click comes from the server's
+  state cache; a third click row (``new click``) gives every click a decision history
+  never made before (1–4 decisions and the click, all from one valid complete
+  configuration), so the engine computes every state, as a buyer's own path mostly does;
 - complete: ``POST …/complete`` (defaults, not applied) on a fresh configuration;
 - order placement: ``POST /api/v1/orders`` from a complete saved configuration
   (one order per configuration, a fresh ``Idempotency-Key`` each): re-validation,
@@ -24,7 +28,7 @@ that a change in the load of a shared machine hits every row alike:
   complete configurations of the demo products, every one checked by the engine) once,
   so every order pays its whole computation, as a campaign's orders mostly do;
 - an ERP pull: ``GET /api/v1/production-orders?limit=50`` with an ``erp:read`` token;
-- at a light load (one client thread, no queueing): ``/healthz`` and both clicks again,
+- at a light load (one client thread, no queueing): ``/healthz`` and the clicks again,
   so the click's own cost shows apart from waiting for the two CPUs.
 
 The configurations the clicks and orders consume are copies (one SQL
@@ -72,7 +76,7 @@ PRODUCT = "city-ebike"
 POOL = 12000
 """Configurations copied per consumed kind (fresh, long, complete); a run stops a row when its pool is spent."""
 
-LIGHT = ("healthz", "fresh click", "long click")
+LIGHT = ("healthz", "fresh click", "long click", "new click")
 """The rows measured again with one client thread (``light …``): the cost without queueing."""
 
 ORDER_PRODUCTS = (
@@ -83,6 +87,8 @@ ORDER_PRODUCTS = (
 """The demo products ordered in the order row."""
 ORDER_VARIANTS = 3
 """Different complete configurations ordered per product in the cycled order row."""
+NEW_CLICKS = 5000
+"""Configurations prepared for the ``new click`` rows, each clicked once with its own decision."""
 UNIQUE_ORDERS = 4500
 """Complete configurations never ordered before, for the ``new order`` row (each ordered once)."""
 
@@ -131,11 +137,11 @@ class Connection:
 class Pool:
     """Configuration ids handed out once each, across threads."""
 
-    def __init__(self, ids: list[str]) -> None:
+    def __init__(self, ids: list[Any]) -> None:
         self.ids = ids
         self.lock = threading.Lock()
 
-    def take(self) -> str | None:
+    def take(self) -> Any:
         with self.lock:
             return self.ids.pop() if self.ids else None
 
@@ -290,13 +296,90 @@ def _order_configurations(session: Any) -> list[tuple[str, str]]:
     return made
 
 
+WALKED_KINDS = ("enum", "bool", "int", "decimal")
+"""The single-valued attribute kinds the random walk changes (and a new click decides)."""
+
+
+def _walk(configurator: Any, item: Any, n: int, rng: Any) -> list[dict[str, Any]]:
+    """Up to ``n`` different valid complete configurations of ``item``: from the engine's default
+    completion, change one single-valued attribute to a random value of its domain and keep the
+    result when :meth:`Configurator.validate` finds no violation."""
+    walk = [a for a in item.attributes if a.derived is None and a.kind.value in WALKED_KINDS]
+    current = configurator.complete([])
+    seen = {tuple((k, str(v)) for k, v in current.items())}
+    found = [current]
+    tries = 0
+    while len(found) < n and tries < n * 20:
+        tries += 1
+        attribute = rng.choice(walk)
+        domain = attribute.domain()
+        candidate = {**current, attribute.code: domain[rng.randrange(len(domain))]}
+        if configurator.validate(candidate):
+            continue
+        current = candidate
+        key = tuple((k, str(v)) for k, v in candidate.items())
+        if key not in seen:
+            seen.add(key)
+            found.append(candidate)
+    return found
+
+
+def _new_clicks(session: Any, n: int, seed: int = 33) -> list[tuple[str, dict[str, Any]]]:
+    """``n`` configurations of :data:`PRODUCT`, each with its own click, so that no two clicks leave
+    the same decision history (every click's state is computed by the engine, none comes from
+    the state cache). Each is 1–4 decisions taken from one valid complete configuration (of
+    :func:`_walk`) and the click is another single-valued attribute's value in that same
+    configuration, so it fits. Returns (configuration id, click body) pairs."""
+    import random
+
+    from configurator import Decision
+    from usecases.catalogs import get_configurator
+    from usecases.configurations import create_configuration, decision_to_json
+
+    rng = random.Random(seed)  # nosec B311 - benchmark data, not security
+    saved = create_configuration(session, PRODUCT, [])
+    session.flush()
+    item, loaded = saved.product, saved.catalog
+    configurator = get_configurator(loaded.catalog, item.code, loaded.content_hash)
+    kinds = {a.code: a.kind.value for a in item.attributes if a.derived is None}
+    made: list[tuple[str, dict[str, Any]]] = []
+    seen: set[tuple[Any, ...]] = set()
+    for values in _walk(configurator, item, n, rng) * 3:
+        if len(made) == n:
+            break
+        decided = [code for code in values if code in kinds]
+        rng.shuffle(decided)
+        clickable = [code for code in decided if kinds[code] in WALKED_KINDS]
+        if not clickable:
+            continue
+        click_on = clickable[0]
+        before = [code for code in decided if code != click_on][: rng.randint(1, 4)]
+        click = decision_to_json(Decision(click_on, values[click_on]))
+        history = tuple(sorted((code, str(values[code])) for code in before)) + ((click_on, str(values[click_on])),)
+        if history in seen:
+            continue
+        seen.add(history)
+        decisions = json.dumps([decision_to_json(Decision(code, values[code])) for code in before], ensure_ascii=False)
+        new_id = session.execute(
+            text(
+                "INSERT INTO configurations (id, share_token, catalog_code, version_number, content_hash,"
+                " product_code, decisions, created_at, updated_at)"
+                " SELECT gen_random_uuid()::text, md5(random()::text) || md5(random()::text), catalog_code,"
+                " version_number, content_hash, product_code, :decisions, created_at, updated_at"
+                " FROM configurations WHERE id = :src RETURNING id"
+            ),
+            {"src": saved.record.id, "decisions": decisions},
+        ).scalar_one()
+        made.append((new_id, click))
+    session.commit()
+    return made
+
+
 def _unique_configurations(session: Any, n: int, seed: int = 19) -> list[str]:
     """``n`` different complete configurations of the demo products of :data:`ORDER_PRODUCTS`
     (about a third each), saved, ids interleaved by product.
 
-    A random walk over valid complete configurations per product: from the engine's default
-    completion, change one single-valued attribute to a random value of its domain and keep
-    the result when the engine's :meth:`Configurator.validate` finds no violation. Each kept
+    A random walk over valid complete configurations per product (:func:`_walk`). Each kept
     configuration differs from every other one; it is stored with every attribute decided
     (copies of one configuration saved through the use case, with other decisions, in one
     ``INSERT`` per product).
@@ -314,23 +397,7 @@ def _unique_configurations(session: Any, n: int, seed: int = 19) -> list[str]:
         loaded = load_catalog(session, catalog)
         item = loaded.product(product)
         configurator = get_configurator(loaded.catalog, product, loaded.content_hash)
-        walk = [a for a in item.attributes if a.derived is None and a.kind.value in ("enum", "bool", "int", "decimal")]
-        current = configurator.complete([])
-        seen = {tuple((k, str(v)) for k, v in current.items())}
-        found = [current]
-        tries = 0
-        while len(found) < per_product and tries < per_product * 20:
-            tries += 1
-            attribute = rng.choice(walk)
-            domain = attribute.domain()
-            candidate = {**current, attribute.code: domain[rng.randrange(len(domain))]}
-            if configurator.validate(candidate):
-                continue
-            current = candidate
-            key = tuple((k, str(v)) for k, v in candidate.items())
-            if key not in seen:
-                seen.add(key)
-                found.append(candidate)
+        found = _walk(configurator, item, per_product, rng)
         template = create_configuration(session, product, [], catalog_code=catalog).record.id
         session.flush()
         rows = [
@@ -426,7 +493,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - one linear scrip
     url = make_url(admin_url).set(database=dbname).render_as_string(hide_password=False)
     log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"{dbname}.log"
     server: subprocess.Popen[bytes] | None = None
-    names = ("healthz", "fresh click", "long click", "complete", "order", "new order", "erp pull")
+    names = ("healthz", "fresh click", "long click", "new click", "complete", "order", "new order", "erp pull")
     rows = {k: Row(k) for k in (*names, *(f"light {k}" for k in LIGHT))}
     served = args.repo.resolve()
     python = str(served / ".venv" / "bin" / "python") if served != REPO else sys.executable
@@ -434,6 +501,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - one linear scrip
     placed = production = boms = repeated = 0
     to_order: list[tuple[str, str]] = []
     unique: list[str] = []
+    new_clicks: list[tuple[str, dict[str, Any]]] = []
     prepared: dict[str, Any] = {}
     try:
         upgrade_database(url)
@@ -445,6 +513,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - one linear scrip
             session.commit()
             to_order = _order_configurations(session)
             unique = _unique_configurations(session, args.unique_orders)
+            new_clicks = _new_clicks(session, NEW_CLICKS)
         port = free_port()
         env = {
             **os.environ,
@@ -475,6 +544,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - one linear scrip
         pools = {k: Pool(_copies(engine, prepared[k], POOL)) for k in ("fresh", "long")}
         pools["complete"] = Pool(_interleaved([_copies(engine, c, POOL // len(to_order)) for _, c in to_order]))
         pools["unique"] = Pool(list(unique))
+        pools["new clicks"] = Pool(list(new_clicks))
         click = prepared["click"]
         base = "/api/v1/configurations"
         auth = {"Authorization": f"Bearer {erp_secret}"}
@@ -490,6 +560,10 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901 - one linear scrip
             "healthz": lambda _: ("GET", "/healthz", None, {}, 200),
             "fresh click": consume("fresh", lambda c: ("POST", f"{base}/{c}/decisions", click, {}, 200)),
             "long click": consume("long", lambda c: ("POST", f"{base}/{c}/decisions", click, {}, 200)),
+            "new click": lambda _: (
+                None if (taken := pools["new clicks"].take()) is None
+                else ("POST", f"{base}/{taken[0]}/decisions", taken[1], {}, 200)
+            ),
             "complete": lambda _: (
                 "POST", f"{base}/{prepared['fresh']}/complete", {"objective": "defaults", "apply": False}, {}, 200,
             ),
@@ -587,6 +661,7 @@ def _report(
         "healthz": "`GET /healthz`",
         "fresh click": "click: `POST …/decisions`, fresh configuration",
         "long click": f"click: `POST …/decisions`, {prepared['decided']} decisions made",
+        "new click": "click: `POST …/decisions`, a decision history never made before (state computed)",
         "complete": "`POST …/complete` (defaults, not applied)",
         "order": "`POST /api/v1/orders` (order + BOM + production order), 9 configurations cycled",
         "new order": "`POST /api/v1/orders`, every configuration ordered for the first time",
@@ -624,7 +699,7 @@ def _report(
         """Click p50 / healthz p50, server and client, for the rows under ``prefix``."""
         health, client_health = srv(rows[f"{prefix}healthz"], 50), client_p50(rows[f"{prefix}healthz"])
         parts = []
-        for kind in ("fresh", "long"):
+        for kind in ("fresh", "long", "new"):
             row = rows[f"{prefix}{kind} click"]
             server_ratio, client_ratio = srv(row, 50) / health, client_p50(row) / client_health
             verdict = "meets" if server_ratio <= 2 else "misses"
