@@ -129,10 +129,15 @@ def _build_model(product: Product, key: str) -> Model:
     position = {code: i for i, code in enumerate(order)}
     # Rules over huge scopes (a 40-option group) are split with functional auxiliary variables.
     decomposer = Decomposer(by_code, vars_of)
+    # Value combinations of each attribute's variables: a rule whose scope has at most the
+    # decomposer's threshold of them is not large, without asking it to walk the rule again.
+    combinations = {v.name: len(v.domain) for v in variables}
+    per_attribute = {code: math.prod(combinations[n] for n in names) for code, names in vars_of.items()}
     for rule, expr, scope_attrs in compiled:
         ordered = sorted(scope_attrs, key=position.__getitem__)
         if expr is not None:
-            constraints.extend(_split_or_whole(decomposer, rule.id, expr, ordered, by_code, vars_of))
+            size = math.prod(per_attribute[code] for code in scope_attrs)
+            constraints.extend(_split_or_whole(decomposer, rule.id, expr, ordered, by_code, vars_of, size))
         else:
             constraints.append(_table_constraint(rule, attrs, by_code))
     if guards or in_modules:
@@ -156,9 +161,13 @@ def _split_or_whole(
     scope_attrs: Sequence[str],
     by_code: Mapping[str, Attribute],
     vars_of: Mapping[str, tuple[str, ...]],
+    size: int,
 ) -> list[Constraint]:
-    """The rule as small constraints (``configurator.decompose``) when its scope is large, else whole."""
-    if decomposer.is_large(expr):
+    """The rule as small constraints (``configurator.decompose``) when its scope is large, else whole.
+
+    ``size``: the value combinations of the scope; at most the decomposer's threshold, the rule is
+    not large (what ``is_large`` would say, without walking the rule again)."""
+    if size > decomposer.threshold and decomposer.is_large(expr):
         try:
             return decomposer.split(rule_id, expr)
         except NotDecomposable:
