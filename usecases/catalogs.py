@@ -453,12 +453,13 @@ def _freeze(caches: ModelCaches, built: Configurator) -> None:
 
     A large model holds about a million objects (Automotive02_V4: its constraints, the catalog, the
     compiled form); every full collection walked them all, pausing clicks for up to a second. Frozen
-    objects are never collected as cycles (reference counting still frees the others), so: garbage is
-    collected before each freeze, only models of at least :data:`FREEZE_MIN_VARIABLES` variables are
-    frozen (small ones cost the collector little), and once a configurator or catalog has left the
-    caches since the last freeze (evicted, cleared, or another set of caches froze last), everything is
-    unfrozen first, so the dropped entries are collected by the same pass: what stays frozen is bounded
-    by what the caches hold.
+    objects are never collected as cycles (reference counting still frees the others), so: the young
+    generations are collected before each freeze, only models of at least :data:`FREEZE_MIN_VARIABLES`
+    variables are frozen (small ones cost the collector little), and once a configurator or catalog has
+    left the caches since the last freeze (evicted, cleared, or another set of caches froze last),
+    everything is unfrozen first and fully collected, so the dropped entries are reclaimed: what stays
+    frozen is bounded by what the caches hold (plus old garbage present at a freeze, until the next
+    unfreeze).
     """
     global _last_freeze
     config = current_settings() or {}
@@ -468,7 +469,11 @@ def _freeze(caches: ModelCaches, built: Configurator) -> None:
     with _freeze_lock, timed("gc_freeze"):
         if _last_freeze is not None and _last_freeze != mark:
             gc.unfreeze()
-        gc.collect()
+            gc.collect()  # a full pass: what left the caches is reclaimed now
+        else:
+            # The young generations only: a full pass walks the whole heap (0.9 s on Automotive02_V4)
+            # and finds nothing there after a build; old garbage is frozen until the next unfreeze.
+            gc.collect(1)
         gc.freeze()
         _last_freeze = mark
 
