@@ -12,13 +12,21 @@ An artifact is::
     MAGIC  (b"C2M-MODEL\\n")
     header length (8 bytes, big endian) + header (JSON, UTF-8):
         {"format": FORMAT_VERSION, "model_key": ..., "backend": ...,
-         "model_fingerprint": ..., "payload_sha256": ..., "meta": {...}}
+         "model_fingerprint": ..., "payload_sha256": ..., "payload_size": ...,
+         "meta": {...}, "priced": null or {the same keys, for the priced part}}
     payload (numpy ``savez_compressed`` of the backend's arrays; empty for the
     search backends, which compile nothing and are rebuilt from the model)
+    priced payload (only when "priced" is set)
 
-:func:`load` refuses (:class:`ArtifactInvalid`, naming the artifact) any
-artifact whose magic, format version, model key, model fingerprint or
-payload digest does not match: a stale or damaged artifact is never used.
+The *priced part* is the backend over the model with price auxiliaries
+(:func:`configurator.priced.priced_model`), which a product whose price lines
+read several attributes needs on its first click: storing it beside the model
+keeps that compilation off the request path too (:func:`load_priced`).
+
+:func:`load` and :func:`load_priced` refuse (:class:`ArtifactInvalid`, naming
+the artifact and the part) any artifact whose magic, format version, model
+key, model fingerprint or payload digest does not match: a stale or damaged
+artifact is never used.
 
 >>> from configurator.model import Model, Variable
 >>> from configurator.backends.brute import BruteBackend
@@ -45,13 +53,25 @@ from configurator.backends.base import Backend
 from configurator.errors import ConfiguratorError
 from configurator.model import Model
 
-__all__ = ["FORMAT_VERSION", "MAGIC", "ArtifactInvalid", "dump", "load", "model_fingerprint", "read_header"]
+__all__ = [
+    "FORMAT_VERSION",
+    "MAGIC",
+    "ArtifactInvalid",
+    "dump",
+    "has_priced",
+    "load",
+    "load_priced",
+    "model_fingerprint",
+    "read_header",
+]
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 """Bumped whenever the payload of any backend changes meaning: older artifacts are then refused.
 
 2: the d-DNNF is stored as the arrays queries walk (arcs sorted by level, literals, gaps) instead of
-d4's text, so loading one parses and recomputes nothing."""
+d4's text, so loading one parses and recomputes nothing.
+3: an artifact may hold a second, *priced* part (the backend over the model with price auxiliaries),
+each part with its own size and digest."""
 MAGIC = b"C2M-MODEL\n"
 _COMPILED = ("mdd", "ddnnf")
 _REBUILT = ("sat", "reference", "brute")
@@ -90,8 +110,21 @@ def model_fingerprint(model: Model) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def dump(backend: Backend) -> bytes:
-    """The artifact of a compiled ``backend`` (its ``model`` must be the model it compiled)."""
+def dump(backend: Backend, *, priced: Backend | None = None) -> bytes:
+    """The artifact of a compiled ``backend`` (its ``model`` must be the model it compiled), with
+    ``priced``, the backend over the model with price auxiliaries, as its priced part when given."""
+    header, payload = _part(backend)
+    header["format"] = FORMAT_VERSION
+    header["priced"] = None
+    if priced is not None:
+        header["priced"], extra = _part(priced)
+        payload += extra
+    raw = json.dumps(header, sort_keys=True).encode()
+    return MAGIC + len(raw).to_bytes(8, "big") + raw + payload
+
+
+def _part(backend: Backend) -> tuple[dict[str, Any], bytes]:
+    """The header entries and payload of one compiled backend."""
     model: Model = backend.model
     arrays: dict[str, Any] = {}
     meta: dict[str, Any] = {}
@@ -106,22 +139,31 @@ def dump(backend: Backend) -> bytes:
         buffer = io.BytesIO()
         np.savez_compressed(buffer, **arrays)
         payload = buffer.getvalue()
-    header = json.dumps(
-        {
-            "format": FORMAT_VERSION,
-            "model_key": model.key,
-            "backend": backend.name,
-            "model_fingerprint": model_fingerprint(model),
-            "payload_sha256": hashlib.sha256(payload).hexdigest(),
-            "meta": meta,
-        },
-        sort_keys=True,
-    ).encode()
-    return MAGIC + len(header).to_bytes(8, "big") + header + payload
+    header = {
+        "model_key": model.key,
+        "backend": backend.name,
+        "model_fingerprint": model_fingerprint(model),
+        "payload_sha256": hashlib.sha256(payload).hexdigest(),
+        "payload_size": len(payload),
+        "meta": meta,
+    }
+    return header, payload
 
 
 def read_header(data: bytes, *, what: str) -> tuple[dict[str, Any], bytes]:
-    """The header and payload of an artifact, checked for shape, format version and payload digest."""
+    """The header and (main) payload of an artifact, checked for shape, format version and payload digest."""
+    header, payload, _ = _read(data, what=what)
+    return header, payload
+
+
+def has_priced(data: bytes, *, what: str) -> bool:
+    """Whether artifact ``data`` holds a priced part (its header checked as by :func:`read_header`)."""
+    return _read(data, what=what)[0].get("priced") is not None
+
+
+def _read(data: bytes, *, what: str) -> tuple[dict[str, Any], bytes, bytes]:
+    """Header, main payload and priced payload (empty without a priced part); the main part's digest
+    is checked here, the priced part's by :func:`load_priced`."""
     if not data.startswith(MAGIC):
         raise ArtifactInvalid(what, "not a compiled-model artifact (bad magic bytes)")
     start = len(MAGIC) + 8
@@ -136,10 +178,19 @@ def read_header(data: bytes, *, what: str) -> tuple[dict[str, Any], bytes]:
         raise ArtifactInvalid(what, "header is not a JSON object")
     if header.get("format") != FORMAT_VERSION:
         raise ArtifactInvalid(what, f"format {header.get('format')!r}, expected {FORMAT_VERSION}")
-    payload = data[start + size :]
+    priced = header.get("priced")
+    if priced is not None and not isinstance(priced, dict):
+        raise ArtifactInvalid(what, "the priced part's header is not a JSON object")
+    main_size, priced_size = header.get("payload_size"), 0 if priced is None else priced.get("payload_size")
+    body = data[start + size :]
+    if not isinstance(main_size, int) or not isinstance(priced_size, int) or main_size < 0 or priced_size < 0 \
+            or main_size + priced_size != len(body):
+        raise ArtifactInvalid(what, f"payload sizes {main_size!r} + {priced_size!r} do not fit the {len(body)} "
+                                    "bytes after the header (damaged)")
+    payload = body[:main_size]
     if hashlib.sha256(payload).hexdigest() != header.get("payload_sha256"):
         raise ArtifactInvalid(what, "payload digest does not match its header (damaged)")
-    return header, payload
+    return header, payload, body[main_size:]
 
 
 def load(data: bytes, model: Model, *, what: str) -> Backend:
@@ -148,6 +199,27 @@ def load(data: bytes, model: Model, *, what: str) -> Backend:
     :raise ArtifactInvalid: the artifact is damaged, of another format version, or of another model.
     """
     header, payload = read_header(data, what=what)
+    return _backend(header, payload, model, what)
+
+
+def load_priced(data: bytes, model: Model, *, what: str) -> Backend:
+    """The priced part of artifact ``data``: the backend over ``model``, the model with price
+    auxiliaries. Errors name the part (``what`` + " (priced part)").
+
+    :raise ArtifactInvalid: the artifact has no priced part, or it is damaged or of another model.
+    """
+    header, _, payload = _read(data, what=what)
+    what = f"{what} (priced part)"
+    part = header.get("priced")
+    if part is None:
+        raise ArtifactInvalid(what, "the artifact holds no priced part")
+    if hashlib.sha256(payload).hexdigest() != part.get("payload_sha256"):
+        raise ArtifactInvalid(what, "payload digest does not match its header (damaged)")
+    return _backend(part, payload, model, what)
+
+
+def _backend(header: dict[str, Any], payload: bytes, model: Model, what: str) -> Backend:
+    """The backend of one part, after checking its model key and fingerprint against ``model``."""
     if header.get("model_key") != model.key:
         raise ArtifactInvalid(what, f"the artifact is for model {header.get('model_key')!r}, not {model.key!r}")
     if header.get("model_fingerprint") != model_fingerprint(model):

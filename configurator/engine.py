@@ -754,6 +754,8 @@ class Configurator:
             dict.fromkeys(c.rule_id for c in self.model.constraints if not c.rule_id.startswith(GUARD_PREFIX))
         )
         self._click_cache: _Click | bool | None = None
+        self._priced_cache: PricedModel | bool | None = None
+        self._priced_solver: Backend | None = None
         self._value_states: dict[tuple[Any, ...], ValueState] = {}
         self._attribute_states: dict[tuple[Any, ...], AttributeState] = {}
         """States of single-valued attributes whose values share one total, by what they are built
@@ -947,15 +949,46 @@ class Configurator:
         when the backend has no ``value_costs`` or the price is not a sum of weights (then value by value)."""
         if self._click_cache is not None:
             return self._click_cache if isinstance(self._click_cache, _Click) else None
-        from configurator.priced import priced_model
-
         click: _Click | None = None
-        priced = priced_model(self.product, self.model, self.pricing)
+        priced = self.priced_model()
         if priced is not None:
-            backend = self.backend if priced.model is self.model else _priced_backend(self.backend, priced.model)
+            backend = self.priced_backend() or self.backend
             click = _Click.build(self, priced, backend if hasattr(backend, "value_costs") else _PerValueCosts(backend))
         self._click_cache = click if click is not None else False
         return click
+
+    def priced_model(self) -> PricedModel | None:
+        """The price as weights over the model plus price auxiliaries (built once), or ``None`` when
+        the price is not a sum of weights (:func:`configurator.priced.priced_model`)."""
+        if self._priced_cache is None:
+            from configurator.priced import priced_model
+
+            self._priced_cache = priced_model(self.product, self.model, self.pricing) or False
+        return self._priced_cache if isinstance(self._priced_cache, PricedModel) else None
+
+    def priced_backend(self) -> Backend | None:
+        """The backend over the model with price auxiliaries, or ``None`` when the product has none
+        (the click then passes over :attr:`backend`). Compiled on first use unless one was given to
+        :meth:`use_priced_backend` (a stored compiled model's priced part)."""
+        priced = self.priced_model()
+        if priced is None or priced.model is self.model:
+            return None
+        if self._priced_solver is None:
+            self._priced_solver = _priced_backend(self.backend, priced.model)
+        return self._priced_solver
+
+    def use_priced_backend(self, backend: Backend) -> None:
+        """Use ``backend``, built over :meth:`priced_model`'s model, instead of compiling it.
+
+        :raise ValueError: the product has no price auxiliaries, or ``backend`` is over another model.
+        """
+        priced = self.priced_model()
+        if priced is None or priced.model is self.model:
+            raise ValueError(f"product {self.product.code!r}: its price needs no priced backend")
+        if backend.model is not priced.model:
+            raise ValueError(f"product {self.product.code!r}: the priced backend is over model "
+                             f"{backend.model.key!r}, not this configurator's priced model")
+        self._priced_solver = backend
 
     def _state_by_passes(self, click: _Click, effective: tuple[AnyDecision, ...]) -> State:
         conflict: Conflict | None = None

@@ -605,7 +605,8 @@ def _store(
     """Share a model compiled here; a failure to store is logged, the request still gets its answer."""
     try:
         store.save(catalog, product, content_hash, backend, built)
-    except (SQLAlchemyError, ValueError) as exc:
+    except (SQLAlchemyError, ValueError, BudgetExceeded) as exc:
+        # BudgetExceeded: the priced part (compiled to be stored with the model) is over its budget.
         log.warning("compiled model %s:%s not stored: %s", content_hash, product.code, exc)
 
 

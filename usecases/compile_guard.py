@@ -624,6 +624,7 @@ def _child(budget: CompileBudget, options: dict[str, Any]) -> int:
 
     memory = budget.memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    from configurator import Configurator
     from configurator.artifacts import dump
     from configurator.backends.select import make_backend
     from configurator.build import build_model
@@ -646,6 +647,9 @@ def _child(budget: CompileBudget, options: dict[str, Any]) -> int:
             solver = make_backend(
                 model, prefer=budget.backend, node_budget=budget.nodes, time_budget_s=budget.time_s
             )
+            # The backend over the model with price auxiliaries, which the first click would compile
+            # otherwise: stored as the artifact's priced part.
+            priced = Configurator(product, solver=solver).priced_backend() if folder else None
         except BudgetExceeded as exc:
             detail = str(exc)
             if "time budget" in detail:
@@ -671,9 +675,9 @@ def _child(budget: CompileBudget, options: dict[str, Any]) -> int:
         if folder:
             path = os.path.join(folder, f"{index}.c2m-model")
             with open(path, "wb") as out:
-                out.write(dump(solver))
+                out.write(dump(solver, priced=priced))
         emit(event="compiled", product=product.code, backend=solver.name, seconds=seconds, file=path)
-        del solver
+        del solver, priced
     emit(event="done")
     return 0
 

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session, undefer
 
 from catalog.snapshot import Catalog, Product
 from configurator import Configurator
-from configurator.artifacts import FORMAT_VERSION, ArtifactInvalid, dump, load
+from configurator.artifacts import FORMAT_VERSION, ArtifactInvalid, dump, has_priced, load, load_priced
 from configurator.build import build_model
 from configurator.errors import BudgetExceeded
 from usecases.errors import UseCaseError
@@ -129,7 +129,7 @@ def _job_marker(detail: str | None) -> bool:
 
 def _compile(catalog: Catalog, product: Product, content_hash: str, backend: str,
              node_budget: int | None, time_budget_s: float | None) -> Configurator:
-    return Configurator(
+    built = Configurator(
         product,
         catalog_key=content_hash,
         backend=backend,
@@ -137,6 +137,8 @@ def _compile(catalog: Catalog, product: Product, content_hash: str, backend: str
         node_budget=node_budget,
         time_budget_s=time_budget_s,
     )
+    built.priced_backend()  # compiled here too (stored with the model), not on the first click
+    return built
 
 
 class ArtifactStore:
@@ -193,14 +195,23 @@ class ArtifactStore:
             session.commit()
 
     def load(self, stored: StoredModel, catalog: Catalog, product: Product, content_hash: str) -> Configurator:
-        """The configurator of a ``ready`` row, built from its artifact.
+        """The configurator of a ``ready`` row, built from its artifact (with the backend over the
+        model with price auxiliaries from its priced part, when the product has them).
 
-        :raise ArtifactInvalid: the artifact is damaged or not of this model (names the record).
+        :raise ArtifactInvalid: the artifact is damaged or not of this model, or its priced part is
+            missing, damaged or not of this product's priced model (names the record and the part).
         """
         assert stored.artifact is not None
         model = build_model(product, key=model_key(content_hash, product.code))
-        solver = load(stored.artifact, model, what=f"record {stored.record_id} ({model.key})")
-        return Configurator(product, catalog_key=content_hash, currency=catalog.currency, solver=solver)
+        what = f"record {stored.record_id} ({model.key})"
+        solver = load(stored.artifact, model, what=what)
+        built = Configurator(product, catalog_key=content_hash, currency=catalog.currency, solver=solver)
+        priced = built.priced_model()
+        if priced is not None and priced.model is not model:
+            built.use_priced_backend(load_priced(stored.artifact, priced.model, what=what))
+        elif has_priced(stored.artifact, what=what):
+            raise ArtifactInvalid(f"{what} (priced part)", "the product's price has no auxiliaries to price")
+        return built
 
 
 def _row(session: Session, key: str, backend: str, *, with_artifact: bool = False) -> CompiledModelRecord | None:
@@ -230,8 +241,8 @@ def _upsert(session: Session, content_hash: str, product: Product | str, backend
 
 
 def _store_ready(session: Session, content_hash: str, product: Product, backend: str, built: Configurator) -> None:
-    store_artifact(session, content_hash, product.code, backend, dump(built.backend), built.backend.name,
-                   built.compile_seconds)
+    store_artifact(session, content_hash, product.code, backend, dump(built.backend, priced=built.priced_backend()),
+                   built.backend.name, built.compile_seconds)
 
 
 def store_artifact(session: Session, content_hash: str, product_code: str, backend: str, data: bytes,

@@ -112,7 +112,7 @@ def _repack(data: bytes, model_key: str, change: Callable[[dict[str, np.ndarray]
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)
     body = buffer.getvalue()
-    header = {**header, "meta": meta, "payload_sha256": hashlib.sha256(body).hexdigest()}
+    header = {**header, "meta": meta, "payload_sha256": hashlib.sha256(body).hexdigest(), "payload_size": len(body)}
     raw = json.dumps(header, sort_keys=True).encode()
     assert header["model_key"] == model_key
     return MAGIC + len(raw).to_bytes(8, "big") + raw + body
@@ -154,9 +154,9 @@ def test_an_inconsistent_ddnnf_payload_is_refused_naming_what(
 def test_a_ddnnf_artifact_of_the_previous_format_is_refused_not_misread() -> None:
     # Format 1 stored d4's text; this release stores arrays. The header's version is checked before any array.
     data, conf = _ddnnf_demo()
-    assert FORMAT_VERSION == 2
-    older = data.replace(b'"format": 2', b'"format": 1', 1)
-    with pytest.raises(ArtifactInvalid, match="format 1, expected 2"):
+    assert FORMAT_VERSION == 3
+    older = data.replace(b'"format": 3', b'"format": 1', 1)
+    with pytest.raises(ArtifactInvalid, match="format 1, expected 3"):
         load(older, conf.model, what="record 3")
 
 
