@@ -199,7 +199,7 @@ class ArtifactStore:
         model with price auxiliaries from its priced part, when the product has them).
 
         :raise ArtifactInvalid: the artifact is damaged or not of this model, or its priced part is
-            missing, damaged or not of this product's priced model (names the record and the part).
+            damaged or not of this product's priced model (names the record and the part).
         """
         assert stored.artifact is not None
         model = build_model(product, key=model_key(content_hash, product.code))
@@ -208,7 +208,12 @@ class ArtifactStore:
         built = Configurator(product, catalog_key=content_hash, currency=catalog.currency, solver=solver)
         priced = built.priced_model()
         if priced is not None and priced.model is not model:
-            built.use_priced_backend(load_priced(stored.artifact, priced.model, what=what))
+            if has_priced(stored.artifact, what=what):
+                built.use_priced_backend(load_priced(stored.artifact, priced.model, what=what))
+            else:
+                # Written by a tool that stored the backend alone (``dump(backend)``): usable, but its
+                # first click compiles the priced backend. prepare and the compile jobs store both.
+                log.warning("compiled model %s holds no priced part; the first click compiles it", what)
         elif has_priced(stored.artifact, what=what):
             raise ArtifactInvalid(f"{what} (priced part)", "the product's price has no auxiliaries to price")
         return built

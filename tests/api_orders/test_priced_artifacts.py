@@ -14,7 +14,7 @@ from catalog.demo import demo_catalog_paths
 from catalog.files import load_catalog_file
 from catalog.snapshot import AttributeKind, Catalog
 from configurator import Configurator, Decision, engine
-from configurator.artifacts import ArtifactInvalid, has_priced, load_priced
+from configurator.artifacts import ArtifactInvalid, dump, has_priced, load_priced
 from usecases.catalogs import ModelCaches, get_configurator
 from usecases.compile_guard import check_catalog_compiles
 from usecases.compiled_models import ArtifactStore, model_key, prepare
@@ -124,3 +124,24 @@ def test_a_damaged_priced_part_is_refused_naming_it_and_compiled_again(
     fresh = ModelCaches(artifacts=ArtifactStore(factory))
     get_configurator(catalog, PRODUCT, "priced-damaged", backend="mdd", caches=fresh)
     assert (fresh.artifact_loads, fresh.compiles) == (1, 0)
+
+
+def test_an_artifact_without_a_priced_part_is_used_and_its_first_click_compiles_it(
+    factory: sessionmaker[Session], caplog: pytest.LogCaptureFixture
+) -> None:
+    # As a tool that stores the backend alone writes it (dump(backend)): same answers, compiled on the click.
+    catalog = _wardrobes()
+    product = catalog.product(PRODUCT)
+    compiled = Configurator(product, catalog_key="priced-absent", backend="mdd", currency=catalog.currency)
+    data = dump(compiled.backend)
+    priced = compiled.priced_model()
+    assert priced is not None and not has_priced(data, what="test")
+    with pytest.raises(ArtifactInvalid, match=r"record 2 \(priced part\): the artifact holds no priced part"):
+        load_priced(data, priced.model, what="record 2")
+    ArtifactStore(factory).save_artifact("priced-absent", PRODUCT, "mdd", data, "mdd", 0.0)
+    caches = ModelCaches(artifacts=ArtifactStore(factory))
+    with caplog.at_level(logging.WARNING, logger="usecases.compiled_models"):
+        loaded = get_configurator(catalog, PRODUCT, "priced-absent", backend="mdd", caches=caches)
+    assert "holds no priced part; the first click compiles it" in caplog.text
+    assert (caches.artifact_loads, caches.compiles, caches.artifact_rejects) == (1, 0, 0)
+    assert loaded.state([]) == compiled.state([])
