@@ -12,16 +12,15 @@ from __future__ import annotations
 import importlib
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import ConnectionPoolEntry
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 NAMING_CONVENTION: dict[str, str] = {
     "ix": "ix_%(column_0_label)s",
@@ -160,6 +159,10 @@ def alembic_config(url: str | URL) -> Config:
     >>> alembic_config("sqlite://").get_main_option("script_location") == str(MIGRATIONS_DIR)
     True
     """
+    # Alembic is imported by the functions that migrate, not at start-up: a web worker that
+    # only serves requests never loads it.
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     # ConfigParser interpolation: a literal % in a password must be doubled.
@@ -173,6 +176,8 @@ def alembic_config(url: str | URL) -> Config:
 
 def upgrade_database(url: str | URL, revision: str = "head") -> None:
     """Apply the migrations up to ``revision`` (default: the latest)."""
+    from alembic import command
+
     command.upgrade(alembic_config(url), revision)
 
 
@@ -182,11 +187,15 @@ def head_revisions() -> tuple[str, ...]:
     >>> len(head_revisions()) >= 1
     True
     """
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory.from_config(alembic_config("sqlite://"))
     return tuple(sorted(script.get_heads()))
 
 
 def current_revisions(engine: Engine) -> tuple[str, ...]:
     """The revision ids the database is at; empty for a database never migrated."""
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as conn:
         return tuple(sorted(MigrationContext.configure(conn).get_current_heads()))

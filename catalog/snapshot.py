@@ -11,7 +11,7 @@ exact place; ``loc`` never takes part in equality or hashing.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal
 from enum import StrEnum
 
@@ -429,8 +429,23 @@ REPEAT_POSITION_FACTOR = 100
 """Instance ``i`` of a repeated BOM line at ``pos: p`` is at position ``p * REPEAT_POSITION_FACTOR + i``."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Product:
+    """A product of a catalog: attributes, rules, prices, super BOM and routing.
+
+    Products serve as keys of the engine's caches (price model, rewritten
+    product, compiled model), so their hash is computed once and kept: a
+    product of a large catalog (tens of thousands of attributes) would
+    otherwise be hashed in full at every cache lookup. The kept hash is not a
+    field: it takes no part in equality, ``repr``, ``replace`` or the catalog
+    document, and it is left out when a product is pickled or copied (string
+    hashes differ between processes).
+
+    >>> p = Product("bike", Label("Bike"), Decimal("100"), ())
+    >>> hash(p) == hash(p) == hash(replace(p, loc=SourceLoc("c.yaml", 1, 1))), "_hash" in p.__getstate__()
+    (True, False)
+    """
+
     code: str
     name: Label
     base_price: Decimal
@@ -465,6 +480,22 @@ class Product:
             if a.code == code:
                 return a
         raise KeyError(code)
+
+    def __hash__(self) -> int:
+        try:
+            return self.__dict__["_hash"]  # type: ignore[no-any-return]
+        except KeyError:
+            pass
+        value = hash(tuple(getattr(self, name) for name in _PRODUCT_HASHED))
+        object.__setattr__(self, "_hash", value)
+        return value
+
+    def __getstate__(self) -> dict[str, object]:
+        return {name: value for name, value in self.__dict__.items() if name != "_hash"}
+
+
+_PRODUCT_HASHED = tuple(f.name for f in fields(Product) if (f.compare if f.hash is None else f.hash))
+"""The fields a product's hash covers: those of its equality (as the generated hash would)."""
 
 
 @dataclass(frozen=True, slots=True)

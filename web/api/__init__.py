@@ -3,11 +3,13 @@ interactive docs at ``/api/v1/docs`` served from local files."""
 
 from __future__ import annotations
 
+import functools
 import importlib
 from typing import Any
 
 from flask import Blueprint, Flask, send_from_directory
 from flask_smorest import Api
+from marshmallow import Schema
 
 API_MODULES = (
     "web.api.catalog",
@@ -68,6 +70,34 @@ def _merge_manual_parameters(blueprint: Any) -> None:
         blueprint._prepare_doc_cbks.append(_manual_parameters_doc)
 
 
+def _share_schemas(blueprint: Any) -> None:
+    """Let the copies of ``blueprint``'s documentation share its schema instances.
+
+    flask-smorest deep-copies a blueprint's whole documentation when it registers
+    it (so that registering it again, for another application, starts from the
+    same source), and a deep copy of a marshmallow schema rebuilds all its fields.
+    The documentation only reads the schemas, and the views already share these
+    very instances to parse and dump, so each is its own deep copy: the
+    documentation dictionaries are still copied, the schemas are not.
+    """
+
+    def share(node: Any) -> None:
+        if isinstance(node, dict):
+            for value in node.values():
+                share(value)
+        elif isinstance(node, list | tuple):
+            for value in node:
+                share(value)
+        elif isinstance(node, Schema) and "__deepcopy__" not in vars(node):
+            node.__deepcopy__ = functools.partial(_itself, node)  # type: ignore[attr-defined]
+
+    share(blueprint._docs)
+
+
+def _itself(schema: Schema, memo: dict[int, Any]) -> Schema:
+    return schema
+
+
 class ProblemApi(Api):  # type: ignore[misc]
     """flask-smorest's Api without its generic ``default`` JSON error response: every operation
     declares its own problem responses as ``application/problem+json``."""
@@ -92,6 +122,7 @@ def init_app(app: Flask) -> Api:
                 raise
             continue
         _merge_manual_parameters(module.blp)
+        _share_schemas(module.blp)
         api.register_blueprint(module.blp)
     _document_input_refusals(api)
     app.extensions["c2m.api"] = api

@@ -24,12 +24,23 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def problems(blp: Blueprint, *codes: int) -> Any:
-    """Declare RFC 9457 problem responses for ``codes`` on an operation of ``blp``."""
+    """Declare RFC 9457 problem responses for ``codes`` on an operation of ``blp``.
+
+    flask-smorest deep-copies an operation's documentation at each of its
+    decorators, and a deep copy of a marshmallow schema rebuilds all its fields:
+    with a schema instance per problem response, importing the API rebuilt
+    hundreds of them. The documentation only reads the schema (apispec names
+    the component ``Problem`` after its class), so the operation's problem
+    responses share one instance that is its own deep copy.
+    """
     from web.api.schemas import ProblemSchema
+
+    schema = ProblemSchema()
+    schema.__deepcopy__ = lambda memo: schema  # type: ignore[attr-defined]
 
     def decorate(view: Any) -> Any:
         for code in codes:
-            view = blp.alt_response(code, schema=ProblemSchema, content_type=PROBLEM)(view)
+            view = blp.alt_response(code, schema=schema, content_type=PROBLEM)(view)
         return view
 
     return decorate
