@@ -64,8 +64,11 @@ product = catalog.product(code)
 model = build_model(product, key=model_key(content_hash, code))
 started = time.perf_counter()
 solver = make_backend(model, prefer=backend)
+from configurator import Configurator
+# The priced part too (products whose price has auxiliaries), as prepare and the compile jobs store it.
+priced = Configurator(product, catalog_key=content_hash, currency=catalog.currency, solver=solver).priced_backend()
 seconds = time.perf_counter() - started
-data = dump(solver)
+data = dump(solver, priced=priced)
 with open(out, "wb") as fh:
     fh.write(data)
 print(json.dumps({"backend": solver.name, "compile_s": seconds, "bytes": len(data)}))

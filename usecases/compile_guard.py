@@ -554,14 +554,14 @@ def _run_child(
         if -child.returncode in STOP_SIGNALS:
             # Stopped with its process group (a worker's graceful shutdown, Ctrl-C): not the model's fault.
             raise CompileInterrupted(f"the compile of {product!r} was stopped by signal {-child.returncode}")
-        if "MemoryError" in stderr or child.returncode < 0 or "bad_alloc" in stderr:
+        if child.returncode < 0 or any(sign in stderr for sign in OUT_OF_MEMORY):
             raise CatalogTooComplex(
                 product,
                 _largest_attribute(catalog.product(product)),
                 f"memory budget of {budget.memory_mb} MB",
                 "the compiler ran out of memory",
             )
-        raise RuntimeError(f"catalog compile check failed (exit {child.returncode}): {stderr}")
+        raise RuntimeError(f"catalog compile check failed (exit {child.returncode}): {stderr.strip()}")
     finally:
         if child.poll() is None:
             child.kill()
@@ -617,17 +617,28 @@ def _rule_attributes(product: Product, model: Any, detail: str) -> set[str]:
     return out
 
 
+OUT_OF_MEMORY = (
+    "MemoryError", "bad_alloc", "failed to map segment", "Cannot allocate memory", "out of memory",
+)
+"""What a child capped in address space writes when the cap is reached (Python, C++, the loader, libc,
+the decision-diagram library CUDD)."""
+
+
 def _child(budget: CompileBudget, options: dict[str, Any]) -> int:
     """The child process: compile the products named in ``options`` of the catalog on stdin, report
     on stdout; with ``options["artifacts"]`` (a folder) write each compiled model there."""
     import resource
 
-    memory = budget.memory_mb * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    # The code first, then the cap: the budget is for the model's compile, and an import under a small
+    # cap fails in ways that do not say "memory" (a shared library that cannot be mapped).
     from configurator import Configurator
     from configurator.artifacts import dump
-    from configurator.backends.select import make_backend
+    from configurator.backends.select import available_backends, make_backend
     from configurator.build import build_model
+
+    available_backends()  # imports the decision-diagram library too, when installed
+    memory = budget.memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
 
     def emit(**event: Any) -> None:
         sys.stdout.write(json.dumps(event) + "\n")
@@ -682,5 +693,26 @@ def _child(budget: CompileBudget, options: dict[str, Any]) -> int:
     return 0
 
 
+def _main() -> None:
+    budget = CompileBudget(**json.loads(sys.argv[1]))
+    options = json.loads(sys.argv[2]) if len(sys.argv) > 2 else {}
+    try:
+        code = _child(budget, options)
+    except MemoryError:
+        # At the cap even a traceback may not be printable: say it in bytes already allocated.
+        os.write(2, OUT_OF_MEMORY_LINE)
+        os._exit(1)
+    except Exception as exc:  # its name and message, which the parent reads (a traceback may not fit)
+        try:
+            line = f"{type(exc).__name__}: {exc}\n".encode(errors="replace")[-2000:]
+        except MemoryError:
+            line = OUT_OF_MEMORY_LINE
+        os.write(2, line)
+        os._exit(1)
+    sys.exit(code)
+
+
+OUT_OF_MEMORY_LINE = b"MemoryError: the compile reached its address-space cap\n"
+
 if __name__ == "__main__":
-    sys.exit(_child(CompileBudget(**json.loads(sys.argv[1])), json.loads(sys.argv[2]) if len(sys.argv) > 2 else {}))
+    _main()
