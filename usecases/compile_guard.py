@@ -702,9 +702,11 @@ def _main() -> None:
         # At the cap even a traceback may not be printable: say it in bytes already allocated.
         os.write(2, OUT_OF_MEMORY_LINE)
         os._exit(1)
-    except Exception as exc:  # its name and message, which the parent reads (a traceback may not fit)
+    except Exception:  # the traceback, whose last line the parent reads (at the cap it may not fit)
+        import traceback
+
         try:
-            line = f"{type(exc).__name__}: {exc}\n".encode(errors="replace")[-2000:]
+            line = traceback.format_exc().encode(errors="replace")[-4000:]
         except MemoryError:
             line = OUT_OF_MEMORY_LINE
         os.write(2, line)
