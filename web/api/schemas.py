@@ -254,7 +254,10 @@ class ValueStateSchema(Schema):
     )
 
 
-class AttributeStateSchema(Schema):
+class AttributeHeaderSchema(Schema):
+    """The catalog facts of an attribute (``usecases.catalogs.attribute_header``), shared by the product
+    detail, the state and derived attributes."""
+
     code = fields.String(required=True)
     label = fields.String(required=True)
     description = fields.String(allow_none=True)
@@ -267,6 +270,9 @@ class AttributeStateSchema(Schema):
     places = fields.Integer(metadata={"description": "Decimal attributes only: decimal places of their values."})
     min_count = fields.Integer(allow_none=True)
     max_count = fields.Integer(allow_none=True)
+
+
+class AttributeStateSchema(AttributeHeaderSchema):
     value = value_field(allow_none=True)
     source = fields.String(
         allow_none=True,
@@ -304,21 +310,12 @@ class ConflictSchema(Schema):
     dropped = fields.List(fields.Nested(DecisionOutSchema), required=True)
 
 
-class DerivedAttributeSchema(Schema):
+class DerivedAttributeSchema(AttributeHeaderSchema):
     """A derived attribute: computed from others, read-only."""
 
-    code = fields.String(required=True)
-    label = fields.String(required=True)
     description = fields.String(allow_none=True, required=True)
-    kind = fields.String(required=True, validate=validate.OneOf(ATTRIBUTE_KINDS))
     group = fields.String(allow_none=True, required=True)
     unit = fields.String(allow_none=True, required=True)
-    min = bound_field()
-    max = bound_field()
-    step = bound_field()
-    places = fields.Integer(metadata={"description": "Decimal attributes only: decimal places of their values."})
-    min_count = fields.Integer(allow_none=True)
-    max_count = fields.Integer(allow_none=True)
     value = value_field(allow_none=True, required=True)
 
 
@@ -427,19 +424,7 @@ class ChoiceSchema(Schema):
     description = fields.String(allow_none=True)
 
 
-class AttributeSchema(Schema):
-    code = fields.String(required=True)
-    label = fields.String(required=True)
-    description = fields.String(allow_none=True)
-    kind = fields.String(required=True, validate=validate.OneOf(ATTRIBUTE_KINDS))
-    group = fields.String(allow_none=True)
-    unit = fields.String(allow_none=True)
-    min = bound_field()
-    max = bound_field()
-    step = bound_field()
-    places = fields.Integer(metadata={"description": "Decimal attributes only: decimal places of their values."})
-    min_count = fields.Integer(allow_none=True)
-    max_count = fields.Integer(allow_none=True)
+class AttributeSchema(AttributeHeaderSchema):
     default = value_field(allow_none=True)
     values = fields.List(fields.Nested(ChoiceSchema), required=True)
 
