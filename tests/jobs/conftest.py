@@ -21,6 +21,7 @@ from catalog.db import make_engine
 from jobs.engine import Jobs
 from jobs.settings import JobSettings
 from usecases.outbox import add_endpoint, enqueue
+from usecases.settings import set_settings_source
 
 
 class Receiver:
@@ -134,3 +135,20 @@ def run_jobs(engine: Jobs, *, timeout_ms: int = 30_000) -> None:
     finally:
         worker.stop()
 
+
+@pytest.fixture
+def db(jobs_db: str) -> Iterator[Session]:
+    """A session on the jobs' database."""
+    engine = make_engine(jobs_db)
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+    engine.dispose()
+
+
+@pytest.fixture
+def settings() -> Iterator[dict[str, Any]]:
+    """The application's settings as the use cases read them (empty: the defaults)."""
+    values: dict[str, Any] = {}
+    set_settings_source(lambda: values)
+    yield values
+    set_settings_source(lambda: None)

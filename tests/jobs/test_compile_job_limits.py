@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,7 +19,6 @@ from click.testing import CliRunner
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from catalog.db import make_engine
 from catalog.files import load_catalog_text
 from catalog.services import import_catalog
 from jobs.engine import Jobs, hook_publishing
@@ -33,23 +31,6 @@ from usecases.catalogs import ModelCaches, ModelTooLarge, get_configurator
 from usecases.compiled_models import QUEUED, ArtifactStore, ModelPreparing
 from usecases.publishing import publish_checked
 from usecases.records import CompiledModelRecord
-from usecases.settings import set_settings_source
-
-
-@pytest.fixture
-def db(jobs_db: str) -> Iterator[Session]:
-    engine = make_engine(jobs_db)
-    with Session(engine, expire_on_commit=False) as session:
-        yield session
-    engine.dispose()
-
-
-@pytest.fixture
-def settings() -> Iterator[dict[str, Any]]:
-    values: dict[str, Any] = {}
-    set_settings_source(lambda: values)
-    yield values
-    set_settings_source(lambda: None)
 
 
 def _publish_preparing(db: Session, settings: dict[str, Any]) -> str:

@@ -4,7 +4,6 @@ the request's compile budget left to the compile job, and the workers' heartbeat
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,7 +12,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import usecases.compiled_models
-from catalog.db import make_engine
 from catalog.files import load_catalog_text
 from catalog.services import import_catalog
 from jobs.engine import Jobs, hook_publishing, send_report
@@ -28,28 +26,10 @@ from usecases.compile_guard import check_catalog_compiles
 from usecases.compiled_models import QUEUED, ArtifactStore, ModelPreparing
 from usecases.publishing import publish_checked
 from usecases.records import CatalogReportRecord, CompiledModelRecord
-from usecases.settings import set_settings_source
 from usecases.version_diff import request_diff
 
 BOXES_V2 = BOXES.replace("- {id: large, when: size == large, add: \"5.00\", label: Large}",
                          "- {id: large, when: size == large, add: \"7.00\", label: Large}")
-
-
-@pytest.fixture
-def db(jobs_db: str) -> Iterator[Session]:
-    engine = make_engine(jobs_db)
-    with Session(engine, expire_on_commit=False) as session:
-        yield session
-    engine.dispose()
-
-
-@pytest.fixture
-def settings() -> Iterator[dict[str, Any]]:
-    """The application's settings as the use cases read them (empty: the defaults)."""
-    values: dict[str, Any] = {}
-    set_settings_source(lambda: values)
-    yield values
-    set_settings_source(lambda: None)
 
 
 @pytest.fixture
