@@ -177,3 +177,32 @@ def test_wardrobe_picture_changes_with_the_doors(page: Page, server: dict[str, A
     page.select_option("#sel-width", "1200")  # htmx submits the select on change
     expect(page.locator("#panel svg.wardrobe")).to_contain_text("1200 mm")
     page.screenshot(path=str(artifacts / "wardrobe-en.png"), full_page=False)
+
+
+def test_a_change_right_after_a_panel_swap_is_not_lost(page: Page, server: dict[str, Any]) -> None:
+    """A control of a freshly swapped-in panel answers at once, not only after htmx's settle delay.
+
+    The change is made in the first task after the swap (a fast second tap); htmx's default settle
+    delay (20 ms) bound the new panel's controls only later, and the change silently went nowhere.
+    """
+    page.goto(f"{server['url']}/p/foshan-wardrobes/modular-wardrobe?lang=en")
+    page.click("#start")
+    page.wait_for_url(re.compile(r"/configure/"))
+    page.goto(f"{page.url.split('?')[0]}?view=all")
+    page.evaluate(
+        """() => {
+            document.body.addEventListener("htmx:afterSwap", function once(event) {
+                if (!event.detail.target || event.detail.target.id !== "panel") { return; }
+                document.body.removeEventListener("htmx:afterSwap", once);
+                setTimeout(function () {
+                    var select = document.getElementById("sel-width");
+                    select.value = "1200";
+                    select.dispatchEvent(new Event("change", { bubbles: true }));
+                }, 0);
+            });
+        }"""
+    )
+    page.click("#v-door_count-2")
+    expect(page.locator("#panel svg.wardrobe g.door")).to_have_count(2)
+    expect(page.locator("#panel svg.wardrobe")).to_contain_text("1200 mm")
+    expect(page.locator("#sel-width")).to_have_value("1200")
