@@ -179,3 +179,21 @@ def test_model_check_findings_carry_message_ids_and_are_shown_in_chinese(app) ->
             template = FINDING_MESSAGES[msgid]
             assert str(template) != template._args[0] or msgid == "model_error", msgid
             assert not ENGLISH.search(re.sub(r"%\(\w+\)s", "", str(template))), msgid
+
+
+def test_the_translation_template_holds_every_message_in_the_code() -> None:
+    """``messages.pot`` (what a translator of another language starts from) is current: regenerate
+    it with the first command in ``web/translations/babel.cfg`` when a message is added."""
+    with (ROOT / "web" / "translations" / "messages.pot").open("rb") as handle:
+        template = {m.id[0] if isinstance(m.id, tuple) else m.id for m in read_po(handle) if m.id}
+    methods, options = _method_map()
+    extracted = {
+        (message[0] if isinstance(message, tuple) else message)
+        for _f, _l, message, _c, _x in extract_from_dir(
+            str(ROOT), methods, options, keywords={"_": None, "gettext": None, "ngettext": (1, 2), "_l": None,
+                                                   "lazy_gettext": None}
+        )
+    }
+    extracted.discard("")
+    missing = sorted(extracted - template)
+    assert not missing, "not in messages.pot (regenerate it, see babel.cfg): " + "; ".join(missing[:20])
