@@ -53,7 +53,7 @@ from enum import StrEnum
 from typing import Any
 
 from catalog.snapshot import Attribute, AttributeKind, Product, Rule, SourceLoc, Value
-from configurator.backends.base import Backend
+from configurator.backends.base import Backend, satisfiable
 from configurator.backends.select import make_backend
 from configurator.build import build_model
 from configurator.decisions import AnyDecision, AttributeValue, Decision, format_value
@@ -660,32 +660,18 @@ def redundant_rules(product: Product, model: Model, *, budget_s: float = REDUNDA
 def _rule_off_queries(backend: Backend, selectors: Mapping[str, str]) -> Callable[[str], bool]:
     """For a rule id, whether some solution has that rule's selector false and every other one true.
 
-    On the SAT backend this is one solver call under assumptions (one literal per selector, the
-    list built once); ``solve`` would also minimise the solution (one call per variable) and
-    ``propagate`` would look for every value's support, which a yes/no question does not need.
-    Other backends answer with ``propagate``.
+    One yes/no question per rule (:func:`configurator.backends.base.satisfiable`: on the SAT
+    backend one solver call under assumptions; ``solve`` would also minimise the solution and
+    ``propagate`` would look for every value's support, which a yes/no question does not need).
     """
-    lits = getattr(backend, "_lits", None)
-    index = getattr(backend, "_index", None)
-    solver = getattr(backend, "_solver", None)
-    if lits is not None and index is not None and solver is not None and not getattr(backend, "_unsat", True):
-        domains = {name: backend.model.variables[index[name]].domain for name in selectors.values()}
-        assert all(d == (False, True) for d in domains.values())
-        position = {rule_id: k for k, rule_id in enumerate(selectors)}
-        on = [lits[index[name]][1] for name in selectors.values()]
-        off = [lits[index[name]][0] for name in selectors.values()]
-
-        def sat_query(rule_id: str) -> bool:
-            k = position[rule_id]
-            assumptions = on.copy()
-            assumptions[k] = off[k]
-            return bool(solver.solve(assumptions=assumptions))
-
-        return sat_query
+    on = frozenset({True})
+    off = frozenset({False})
+    every_on = {name: on for name in selectors.values()}
 
     def query(rule_id: str) -> bool:
-        restrict = {name: frozenset({r != rule_id}) for r, name in selectors.items()}
-        return backend.propagate(restrict) is not None
+        restrict = dict(every_on)
+        restrict[selectors[rule_id]] = off
+        return satisfiable(backend, restrict)
 
     return query
 

@@ -62,6 +62,16 @@ def retracting(backend: object) -> RetractingBackend | None:
     return backend if callable(getattr(backend, "propagate_each", None)) else None  # type: ignore[return-value]
 
 
+def satisfiable(backend: Backend, restrict: Restriction) -> bool:
+    """Whether ``restrict`` has a solution: the backend's own yes/no query when it offers one (the SAT
+    backend: one solver call, where ``propagate`` would also look for every value's support), else
+    ``propagate``."""
+    own = getattr(backend, "satisfiable", None)
+    if callable(own):
+        return bool(own(restrict))
+    return backend.propagate(restrict) is not None
+
+
 class CompileBudgetExceeded(BudgetExceeded):
     """A backend could not compile the model within its node or time budget."""
 

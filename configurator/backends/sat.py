@@ -61,7 +61,7 @@ from pysat.formula import WCNF, IDPool
 from pysat.solvers import Solver
 
 from catalog.snapshot import Value
-from configurator.backends.base import SearchLimitExceeded
+from configurator.backends.base import SearchLimitExceeded, UnknownVariable
 from configurator.backends.brute import Weights, check_weights, restricted_domains
 from configurator.model import Constraint, Model, Restriction
 
@@ -239,6 +239,25 @@ class SatBackend:
         model = self._solver.get_model()
         assert model is not None
         return self._values(model)
+
+    def satisfiable(self, restrict: Restriction) -> bool:
+        """Whether some full solution respects ``restrict``: one solver call under assumptions built
+        from ``restrict``'s own entries (not a walk over every variable), nothing minimised and no
+        supports looked for. A name that is not a model variable raises :class:`UnknownVariable`."""
+        if self._unsat:
+            return False
+        assumptions: list[int] = []
+        variables = self.model.variables
+        for name, kept in restrict.items():
+            i = self._index.get(name)
+            if i is None:
+                raise UnknownVariable(name, self.model.key)
+            excluded = [-lit for x, lit in zip(variables[i].domain, self._lits[i], strict=True) if x not in kept]
+            if len(excluded) == len(self._lits[i]):
+                return False
+            assumptions.extend(excluded)
+        with self._lock:
+            return bool(self._solver.solve(assumptions=assumptions))
 
     def propagate(self, restrict: Restriction) -> dict[str, frozenset[Value]] | None:
         assumptions = self._assumptions(restrict)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from configurator.backends.base import Backend
+from configurator.backends.base import Backend, satisfiable
 from configurator.backends.brute import BruteBackend
 from configurator.backends.select import make_backend
 from configurator.model import Model
@@ -45,6 +45,28 @@ def test_propagate_matches_brute_force(name: str, data: st.DataObject) -> None:
     model = data.draw(models())
     restrict = data.draw(restrictions(model))
     assert backend(name, model).propagate(restrict) == BruteBackend(model).propagate(restrict)
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+@FAST
+@given(data=st.data())
+def test_satisfiable_matches_brute_force(name: str, data: st.DataObject) -> None:
+    """The yes/no question (the SAT backend's own one-call query; ``propagate`` elsewhere) agrees with
+    brute force, the same SAT solver answering many restrictions in a row."""
+    model = data.draw(models())
+    solver = backend(name, model)
+    for _ in range(3):
+        restrict = data.draw(restrictions(model))
+        assert satisfiable(solver, restrict) == (BruteBackend(model).propagate(restrict) is not None)
+
+
+def test_satisfiable_names_an_unknown_variable() -> None:
+    from configurator.backends.base import UnknownVariable
+    from configurator.model import Variable
+
+    model = Model("k", (Variable("a", (1, 2), "a"),), ())
+    with pytest.raises(UnknownVariable):
+        satisfiable(make_backend(model, prefer="sat"), {"b": frozenset({1})})
 
 
 @pytest.mark.parametrize("name", BACKENDS)
