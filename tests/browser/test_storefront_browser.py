@@ -206,3 +206,23 @@ def test_a_change_right_after_a_panel_swap_is_not_lost(page: Page, server: dict[
     expect(page.locator("#panel svg.wardrobe g.door")).to_have_count(2)
     expect(page.locator("#panel svg.wardrobe")).to_contain_text("1200 mm")
     expect(page.locator("#sel-width")).to_have_value("1200")
+
+
+def test_a_tap_far_down_the_page_keeps_the_tapped_choice_in_view(phone_page: Page, server: dict[str, Any]) -> None:
+    """On a phone, the panel htmx swaps in takes the old panel's place under the finger: the browser's
+    scroll anchoring, holding on to the old panel while the new one was inserted above it, used to
+    jump the view by a whole panel's height (about 2,900 px on the wardrobe) to the page's foot."""
+    page = phone_page
+    page.goto(f"{server['url']}/p/foshan-wardrobes/modular-wardrobe?lang=en")
+    page.click("#start")
+    page.wait_for_url(re.compile(r"/configure/"))
+    page.goto(f"{page.url.split('?')[0]}?view=all")
+    button = page.locator("#v-door_count-2")
+    button.scroll_into_view_if_needed()
+    before = page.evaluate("window.scrollY")
+    assert before > 500, "the choice should be far down the page for this test to mean anything"
+    button.tap()
+    expect(button).to_have_attribute("aria-pressed", "true")
+    box = button.bounding_box()
+    assert box is not None
+    assert 0 <= box["y"] and box["y"] + box["height"] <= 844, (before, page.evaluate("window.scrollY"), box)
