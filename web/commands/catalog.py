@@ -513,7 +513,11 @@ def diff_command(
 
 @catalog_group.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--publish", is_flag=True, help="Publish the imported version right away (after every check).")
+@click.option(
+    "--publish",
+    is_flag=True,
+    help="Publish the imported version right away (after every check), then compile its models (capped; see above).",
+)
 @click.option("--comment", default=None, help="A note stored with the version.")
 @skip_checks_options
 @backend_option
@@ -533,7 +537,13 @@ def import_command(
 
     With --publish every catalog check runs first (as `c2m catalog check`):
     an error stores nothing and exits 1; warnings are printed and stored with
-    the version.
+    the version. Then the version's models are compiled and stored
+    (compile-on-publish): with a job engine (C2M_BROKER_URL) a compile job is
+    queued; without one, each model compiles in a child process under a
+    compile job's limits (C2M_COMPILE_MEMORY_MB, C2M_COMPILE_JOB_BUDGET_S,
+    C2M_COMPILE_NODE_BUDGET), and a model over one is stored as failed and
+    the command exits 1 naming the product, the model key and the limit (the
+    version stays published; see `c2m model prepare`).
     """
     from catalog.errors import CatalogError
     from catalog.services import import_catalog
@@ -710,6 +720,11 @@ def publish_command(
     """Run every catalog check on draft version NUMBER of catalog CODE, then publish it.
 
     An error finding publishes nothing and exits 1; warnings are stored with the version.
+    Compile-on-publish then runs as with `c2m catalog import --publish`: a job when a job
+    engine is configured, else each model in a child process under a compile job's limits
+    (C2M_COMPILE_MEMORY_MB, C2M_COMPILE_JOB_BUDGET_S, C2M_COMPILE_NODE_BUDGET); a model over
+    one is stored as failed and the command exits 1 naming the product, the model key and
+    the limit.
     """
     _publish(
         url,
