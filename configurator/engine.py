@@ -264,11 +264,16 @@ class ModelNotCompiled(BudgetExceeded):
 
     reason = "compile_budget"
 
-    def __init__(self, product: str, backend: str, detail: str) -> None:
-        super().__init__(f"product {product!r}: the {backend} backend did not compile the model: {detail}")
+    def __init__(self, product: str, backend: str, detail: str, *, part: str = "the model") -> None:
+        super().__init__(f"product {product!r}: the {backend} backend did not compile {part}: {detail}")
         self.product = product
         self.backend = backend
         self.detail = detail
+        self.part = part
+
+
+PRICED_PART = "the model's priced part (the model with price auxiliaries)"
+"""How :class:`ModelNotCompiled` names the priced part (:meth:`Configurator.priced_backend`)."""
 
 
 class UnknownObjective(ConfiguratorError):
@@ -389,14 +394,23 @@ class _Settled:
     defaulted: set[str] = field(default_factory=set)
 
 
-def _priced_backend(backend: Backend, model: Model) -> Backend:
-    """A backend of the same kind as ``backend`` over the model with price auxiliaries."""
+def _priced_backend(
+    product: str, backend: Backend, model: Model, node_budget: int | None, time_budget_s: float | None
+) -> Backend:
+    """A backend of the same kind as ``backend`` over the model with price auxiliaries, compiled within
+    the same budgets as the model (``None``: the backend's own defaults).
+
+    :raise ModelNotCompiled: over a budget, naming the priced part.
+    """
     from configurator.backends.brute import BruteBackend
     from configurator.backends.select import BACKEND_NAMES, make_backend
 
     if backend.name not in BACKEND_NAMES:
         return BruteBackend(model)  # an injected backend of another kind: the exhaustive ground truth
-    return make_backend(model, prefer=backend.name)
+    try:
+        return make_backend(model, prefer=backend.name, node_budget=node_budget, time_budget_s=time_budget_s)
+    except (CompileBudgetExceeded, SearchLimitExceeded) as exc:
+        raise ModelNotCompiled(product, exc.backend, exc.detail, part=PRICED_PART) from exc
 
 
 class _PerValueCosts:
@@ -712,6 +726,8 @@ class Configurator:
 
     ``backend`` is "auto" (decision diagram, SAT fallback) or a backend name;
     ``solver`` injects an already-built backend (its ``model`` is used as is).
+    ``node_budget`` and ``time_budget_s`` bound compiling the model and, later, its priced part
+    (:meth:`priced_backend`), also when ``solver`` is given.
     """
 
     def __init__(
@@ -729,6 +745,7 @@ class Configurator:
         self.product = product
         self.currency = currency
         self.catalog_key = catalog_key
+        self._budgets = (node_budget, time_budget_s)
         if solver is None:
             # node_budget / time_budget_s bound the decision-diagram compilation (see make_backend)
             self.model, self.backend, self.compile_seconds = _compiled(
@@ -969,12 +986,16 @@ class Configurator:
     def priced_backend(self) -> Backend | None:
         """The backend over the model with price auxiliaries, or ``None`` when the product has none
         (the click then passes over :attr:`backend`). Compiled on first use unless one was given to
-        :meth:`use_priced_backend` (a stored compiled model's priced part)."""
+        :meth:`use_priced_backend` (a stored compiled model's priced part), within the budgets the
+        configurator was given (the model's own).
+
+        :raise ModelNotCompiled: the priced part does not compile within them (names the priced part).
+        """
         priced = self.priced_model()
         if priced is None or priced.model is self.model:
             return None
         if self._priced_solver is None:
-            self._priced_solver = _priced_backend(self.backend, priced.model)
+            self._priced_solver = _priced_backend(self.product.code, self.backend, priced.model, *self._budgets)
         return self._priced_solver
 
     def use_priced_backend(self, backend: Backend) -> None:

@@ -35,7 +35,7 @@ import subprocess  # nosec B404 - runs this module with the current interpreter,
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -369,35 +369,23 @@ def prepare_capped(
         todo, out = _take_markers(session, catalog, content_hash, budget.backend, owner=owner,
                                   max_attempts=max_attempts, again=again)
     remaining = list(todo)
-    if not remaining:
-        return out
-    document = json.dumps(document_from_catalog(catalog), ensure_ascii=False).encode()
     try:
-        with tempfile.TemporaryDirectory(prefix="c2m-compile-job-") as folder:
-            while remaining:
-                options = {"products": remaining, "content_hash": content_hash, "artifacts": folder,
-                           "defer": False}
-                try:
-                    for event in _run_child(catalog, document, budget, options):
-                        if event["event"] != "compiled":
-                            continue
-                        code = str(event["product"])
-                        artifact = Path(str(event["file"]))
-                        store_artifact(session, content_hash, code, budget.backend, artifact.read_bytes(),
-                                       str(event["backend"]), float(event["seconds"]))
-                        session.commit()
-                        artifact.unlink()
-                        remaining.remove(code)
-                        out.append(JobModel(code, model_key(content_hash, code), "ready"))
-                except CatalogTooComplex as exc:
-                    key = model_key(content_hash, exc.product)
-                    detail = f"over the {exc.limit} (model {key}): {exc}"
-                    row = _model_row(session, key, budget.backend)
-                    if row is not None:
-                        _mark_failed(session, row, detail)
-                        session.commit()
-                    remaining.remove(exc.product)
-                    out.append(JobModel(exc.product, key, "failed", detail, row.attempts if row else 0))
+        for done in compile_in_children(catalog, content_hash, todo, budget):
+            key = model_key(content_hash, done.product)
+            if done.too_large is None:
+                assert done.artifact is not None and done.backend is not None
+                store_artifact(session, content_hash, done.product, budget.backend, done.artifact, done.backend,
+                               done.seconds)
+                session.commit()
+                out.append(JobModel(done.product, key, "ready"))
+            else:
+                detail = too_large_detail(done.too_large, key)
+                row = _model_row(session, key, budget.backend)
+                if row is not None:
+                    _mark_failed(session, row, detail)
+                    session.commit()
+                out.append(JobModel(done.product, key, "failed", detail, row.attempts if row else 0))
+            remaining.remove(done.product)
     except BaseException:
         session.rollback()
         for code in remaining:
@@ -407,6 +395,68 @@ def prepare_capped(
         session.commit()
         raise
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class ChildCompiled:
+    """What a capped child did with one product's model: its artifact (``artifact``, ``backend``,
+    ``seconds``), or the budget it went over (``too_large``)."""
+
+    product: str
+    artifact: bytes | None = None
+    backend: str | None = None
+    seconds: float = 0.0
+    too_large: CatalogTooComplex | None = None
+
+
+def too_large_detail(exc: CatalogTooComplex, model_key: str) -> str:
+    """The ``detail`` of a model stored ``failed`` over a budget: the limit, the model key, the product."""
+    return f"over the {exc.limit} (model {model_key}): {exc}"
+
+
+def compile_in_children(
+    catalog: Catalog,
+    content_hash: str,
+    products: list[str],
+    budget: CompileBudget,
+    *,
+    started: Callable[[str], None] | None = None,
+) -> Iterator[ChildCompiled]:
+    """Compile the models of ``products`` (codes) with their priced parts, in child processes under
+    ``budget`` (time, nodes, and the address space ``RLIMIT_AS`` of ``budget.memory_mb``), and yield
+    one :class:`ChildCompiled` per product as it ends. A product over a budget ends its child: the
+    next child compiles the rest. ``started(product)`` is called as each product's compile starts.
+
+    What a compile job and the command line (``c2m model prepare``, compile-on-publish without a
+    job engine) run, so that no runaway compile takes their process down.
+
+    :raise CompileInterrupted: a child was stopped by a shutdown signal.
+    :raise RuntimeError: a child failed for another reason than a budget (its last error line).
+    """
+    remaining = list(products)
+    if not remaining:
+        return
+    document = json.dumps(document_from_catalog(catalog), ensure_ascii=False).encode()
+    with tempfile.TemporaryDirectory(prefix="c2m-compile-") as folder:
+        while remaining:
+            options = {"products": remaining, "content_hash": content_hash, "artifacts": folder, "defer": False}
+            try:
+                for event in _run_child(catalog, document, budget, options):
+                    if event["event"] == "start":
+                        if started is not None and event.get("part") is None:
+                            started(str(event["product"]))
+                        continue
+                    if event["event"] != "compiled":
+                        continue
+                    code = str(event["product"])
+                    artifact = Path(str(event["file"]))
+                    data = artifact.read_bytes()
+                    artifact.unlink()
+                    remaining.remove(code)
+                    yield ChildCompiled(code, data, str(event["backend"]), float(event["seconds"]))
+            except CatalogTooComplex as exc:
+                remaining.remove(exc.product)
+                yield ChildCompiled(exc.product, too_large=exc)
 
 
 @dataclass(frozen=True, slots=True)
@@ -506,11 +556,14 @@ def requeue_stale(
 def _run_child(
     catalog: Catalog, document: bytes, budget: CompileBudget, options: dict[str, Any]
 ) -> Iterator[dict[str, Any]]:
-    """Run the child on ``options["products"]`` and yield its ``compiled`` and ``deferred`` events.
+    """Run the child on ``options["products"]`` and yield its ``start``, ``compiled`` and ``deferred``
+    events.
 
     A child still compiling one product ``COMPILE_GUARD_GRACE_S`` past the time
     budget is killed: with ``options["defer"]`` that product is deferred (the
-    caller runs a new child on the rest), otherwise it is refused.
+    caller runs a new child on the rest), otherwise it is refused. The priced
+    part of a model (``start`` with ``part: priced``) is a second compile step
+    with the time budget afresh, as each step of the "auto" chain has.
     """
     child = subprocess.Popen(  # nosec B603 - fixed argument list, no shell
         [sys.executable, "-m", "usecases.compile_guard", json.dumps(asdict(budget)), json.dumps(options)],
@@ -519,6 +572,7 @@ def _run_child(
         stderr=subprocess.PIPE,
     )
     current: str | None = None
+    part = "model"
     try:
         assert child.stdin is not None and child.stdout is not None
         child.stdin.write(document)
@@ -529,7 +583,9 @@ def _run_child(
             kind = event.get("event")
             if kind == "start":
                 current = str(event["product"])
+                part = str(event.get("part") or "model")
                 deadline[0] = time.monotonic() + per_product
+                yield event
             elif kind == "too_large":
                 raise CatalogTooComplex(
                     str(event["product"]), event.get("attribute"), str(event["limit"]), str(event["detail"])
@@ -543,11 +599,12 @@ def _run_child(
             if options["defer"]:
                 yield {"event": "deferred", "product": product}
                 return
+            what = "its priced part (the model with price auxiliaries)" if part == "priced" else "the model"
             raise CatalogTooComplex(
                 product,
                 _largest_attribute(catalog.product(product)),
                 f"time budget of {budget.time_s:g} s",
-                f"still compiling after {budget.time_s + COMPILE_GUARD_GRACE_S:g} s",
+                f"still compiling {what} after {budget.time_s + COMPILE_GUARD_GRACE_S:g} s",
             )
         child.wait(timeout=5)
         stderr = child.stderr.read().decode(errors="replace")[-500:] if child.stderr else ""
@@ -559,7 +616,8 @@ def _run_child(
                 product,
                 _largest_attribute(catalog.product(product)),
                 f"memory budget of {budget.memory_mb} MB",
-                "the compiler ran out of memory",
+                "the compiler ran out of memory"
+                + (" on its priced part (the model with price auxiliaries)" if part == "priced" else ""),
             )
         raise RuntimeError(f"catalog compile check failed (exit {child.returncode}): {stderr.strip()}")
     finally:
@@ -659,8 +717,15 @@ def _child(budget: CompileBudget, options: dict[str, Any]) -> int:
                 model, prefer=budget.backend, node_budget=budget.nodes, time_budget_s=budget.time_s
             )
             # The backend over the model with price auxiliaries, which the first click would compile
-            # otherwise: stored as the artifact's priced part.
-            priced = Configurator(product, solver=solver).priced_backend() if folder else None
+            # otherwise: stored as the artifact's priced part, compiled within the same budgets (a
+            # second step: the parent gives it the time budget afresh).
+            priced = None
+            if folder:
+                built = Configurator(product, solver=solver, node_budget=budget.nodes, time_budget_s=budget.time_s)
+                with_prices = built.priced_model()
+                if with_prices is not None and with_prices.model is not model:
+                    emit(event="start", product=product.code, part="priced")
+                    priced = built.priced_backend()
         except BudgetExceeded as exc:
             detail = str(exc)
             if "time budget" in detail:

@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -40,6 +41,9 @@ from configurator.build import build_model
 from configurator.errors import BudgetExceeded
 from usecases.errors import UseCaseError
 from usecases.records import CompiledModelRecord
+
+if TYPE_CHECKING:
+    from usecases.compile_guard import CompileBudget
 
 __all__ = [
     "OUTDATED",
@@ -137,7 +141,8 @@ def _compile(catalog: Catalog, product: Product, content_hash: str, backend: str
         node_budget=node_budget,
         time_budget_s=time_budget_s,
     )
-    built.priced_backend()  # compiled here too (stored with the model), not on the first click
+    # Compiled here too (stored with the model), not on the first click, within the model's budgets.
+    built.priced_backend()
     return built
 
 
@@ -287,7 +292,7 @@ def mark_queued(session: Session, content_hash: str, product_codes: list[str], b
     session.flush()
 
 
-def _store_failed(session: Session, content_hash: str, product: Product, backend: str, detail: str) -> None:
+def _store_failed(session: Session, content_hash: str, product: Product | str, backend: str, detail: str) -> None:
     row = _upsert(session, content_hash, product, backend)
     row.status = "failed"
     row.compiled_backend = None
@@ -323,6 +328,7 @@ def prepare(
     force: bool = False,
     owner: str | None = None,
     compiled: Callable[[str], None] | None = None,
+    capped: CompileBudget | None = None,
 ) -> list[PreparedModel]:
     """Compile every product of a catalog version and store its artifact.
 
@@ -334,37 +340,25 @@ def prepare(
     unless ``force``; one with a fresh marker of another process is reported
     ``busy``. A model over the budget is stored as ``failed`` with the reason.
 
+    With ``capped`` (the command line's compiles) each model compiles in a child process under
+    that budget, its backend, nodes, time and address space (``RLIMIT_AS``,
+    :func:`usecases.compile_guard.compile_in_children`), as a compile job's do, instead of in this
+    process: ``capped`` replaces ``backend``, ``node_budget`` and ``time_budget_s``, and a model over
+    it is stored ``failed`` naming the product, the model key and the limit.
+
     ``owner`` names a compile job (``job:<message id>``): its markers, and the :data:`QUEUED`
     markers publishing left for the job engine, are taken over instead of reported ``busy``, so a
     job redelivered after its worker died compiles what the dead one did not finish.
     ``compiled(product)`` is called before each compilation (counting, progress).
     """
+    if capped is not None:
+        backend = capped.backend
     if session.in_transaction():
         session.commit()
-    todo: list[Product] = []
-    out: list[PreparedModel] = []
-    for product in catalog.products:
-        row = _row(session, model_key(content_hash, product.code), backend)
-        if row is not None and not force:
-            if row.status == "ready":
-                out.append(PreparedModel(product.code, "stored", row.compiled_backend, 0.0, row.size_bytes))
-                continue
-            ours = owner is not None and row.detail in (QUEUED, owner)
-            if row.status == "preparing" and not ours and not StoredModel(
-                row.id, row.status, None, None, row.detail, row.updated_at
-            ).abandoned:
-                out.append(PreparedModel(product.code, "busy", None, 0.0, None))
-                continue
-        marker = _upsert(session, content_hash, product, backend)
-        marker.status = "preparing"
-        marker.detail = owner
-        todo.append(product)
-    try:
-        session.commit()
-    except IntegrityError:  # another process inserted its markers first: it prepares them
-        session.rollback()
-        return prepare(session, catalog, content_hash, backend=backend, node_budget=node_budget,
-                       time_budget_s=time_budget_s, force=False, owner=owner, compiled=compiled)
+    todo, out = _take_markers(session, catalog, content_hash, backend, force=force, owner=owner)
+    if capped is not None:
+        return out + _prepare_in_children(session, catalog, content_hash, todo, capped, owner=owner,
+                                          compiled=compiled)
     for product in todo:
         started = time.perf_counter()
         if compiled is not None:
@@ -389,18 +383,95 @@ def prepare(
     return out
 
 
+def _take_markers(session: Session, catalog: Catalog, content_hash: str, backend: str, *, force: bool,
+                  owner: str | None) -> tuple[list[Product], list[PreparedModel]]:
+    """The marker phase of :func:`prepare` (committed): the products to compile, their markers
+    taken, and the outcomes of the others."""
+    todo: list[Product] = []
+    out: list[PreparedModel] = []
+    for product in catalog.products:
+        row = _row(session, model_key(content_hash, product.code), backend)
+        if row is not None and not force:
+            if row.status == "ready":
+                out.append(PreparedModel(product.code, "stored", row.compiled_backend, 0.0, row.size_bytes))
+                continue
+            ours = owner is not None and row.detail in (QUEUED, owner)
+            if row.status == "preparing" and not ours and not StoredModel(
+                row.id, row.status, None, None, row.detail, row.updated_at
+            ).abandoned:
+                out.append(PreparedModel(product.code, "busy", None, 0.0, None))
+                continue
+        marker = _upsert(session, content_hash, product, backend)
+        marker.status = "preparing"
+        marker.detail = owner
+        todo.append(product)
+    try:
+        session.commit()
+    except IntegrityError:  # another process inserted its markers first: it prepares them
+        session.rollback()
+        return _take_markers(session, catalog, content_hash, backend, force=False, owner=owner)
+    return todo, out
+
+
+def _prepare_in_children(
+    session: Session,
+    catalog: Catalog,
+    content_hash: str,
+    todo: list[Product],
+    budget: CompileBudget,
+    *,
+    owner: str | None,
+    compiled: Callable[[str], None] | None,
+) -> list[PreparedModel]:
+    """The compile phase of :func:`prepare` with ``capped``: each model in a capped child process."""
+    from usecases.compile_guard import compile_in_children, too_large_detail
+
+    out: list[PreparedModel] = []
+    started = time.perf_counter()
+
+    def starting(code: str) -> None:
+        nonlocal started
+        started = time.perf_counter()
+        if compiled is not None:
+            compiled(code)
+
+    try:
+        for done in compile_in_children(catalog, content_hash, [p.code for p in todo], budget,
+                                        started=starting):
+            seconds = time.perf_counter() - started
+            if done.too_large is None:
+                assert done.artifact is not None and done.backend is not None
+                store_artifact(session, content_hash, done.product, budget.backend, done.artifact, done.backend,
+                               done.seconds)
+                session.commit()
+                out.append(PreparedModel(done.product, "ready", done.backend, seconds, len(done.artifact)))
+            else:
+                detail = too_large_detail(done.too_large, model_key(content_hash, done.product))
+                _store_failed(session, content_hash, done.product, budget.backend, detail)
+                session.commit()
+                out.append(PreparedModel(done.product, "failed", None, seconds, None, detail))
+    except BaseException:
+        # Leave no marker behind that would make requests wait for nothing (those stored are no
+        # longer "preparing": they stay).
+        session.rollback()
+        _forget_markers(session, content_hash, todo, budget.backend, requeue=owner is not None)
+        raise
+    return out
+
+
 def prepare_version(session: Session, code: str, number: int, *, force: bool = False,
-                    owner: str | None = None) -> list[PreparedModel]:
+                    owner: str | None = None, capped: CompileBudget | None = None) -> list[PreparedModel]:
     """:func:`prepare` for version ``number`` of catalog ``code``, with the application's
     backend and compile budgets: what publishing calls (directly, or from a background job,
-    which passes its ``owner``)."""
+    which passes its ``owner``); with ``capped`` (the command line), in capped child processes
+    under that budget instead."""
     from usecases.catalogs import load_catalog, solver_settings
 
     loaded = load_catalog(session, code, number)
     backend, node_budget, time_budget_s = solver_settings()
     return prepare(
         session, loaded.catalog, loaded.content_hash, backend=backend,
-        node_budget=node_budget, time_budget_s=time_budget_s, force=force, owner=owner,
+        node_budget=node_budget, time_budget_s=time_budget_s, force=force, owner=owner, capped=capped,
     )
 
 

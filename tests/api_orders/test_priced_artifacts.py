@@ -145,3 +145,59 @@ def test_an_artifact_without_a_priced_part_is_used_and_its_first_click_compiles_
     assert "holds no priced part; the first click compiles it" in caplog.text
     assert (caches.artifact_loads, caches.compiles, caches.artifact_rejects) == (1, 0, 0)
     assert loaded.state([]) == compiled.state([])
+
+
+PRICED_NODE_BUDGET = 20_000
+"""Enough decision-diagram nodes for modular-wardrobe's model (about 5,400), not for its priced part
+(about 50,000): the priced part is held to the model's budget."""
+
+
+def test_the_priced_part_compiles_within_the_configurators_budget() -> None:
+    from configurator import ModelNotCompiled
+
+    product = _wardrobes().product(PRODUCT)
+    conf = Configurator(product, catalog_key="priced-budget", backend="mdd", node_budget=PRICED_NODE_BUDGET)
+    assert conf.backend.name == "mdd"  # the model itself fits
+    with pytest.raises(ModelNotCompiled, match=r"did not compile the model's priced part .*node budget of 20000"):
+        conf.priced_backend()
+
+
+def test_prepare_stores_a_model_whose_priced_part_is_over_the_budget_failed_naming_the_priced_part(
+    factory: sessionmaker[Session],
+) -> None:
+    catalog = _wardrobes()
+    with factory() as session:
+        prepared = {m.product: m for m in prepare(session, catalog, "priced-over", backend="mdd",
+                                                  node_budget=PRICED_NODE_BUDGET)}
+    assert prepared["pax-system"].status == "ready"  # its priced part fits
+    failed = prepared[PRODUCT]
+    assert failed.status == "failed" and "priced part" in (failed.detail or "")
+    assert "node budget of 20000" in (failed.detail or "")
+    assert _row(factory, "priced-over").status == "failed"
+
+
+@pytest.mark.parametrize("path", ["guard", "job"])
+def test_the_capped_child_compiles_the_priced_part_within_the_budget(
+    factory: sessionmaker[Session], path: str
+) -> None:
+    """The publish guard (the app's budget) and a compile job (the job's budget) compile the priced part
+    in their child under the same budget as the model: over it, the model is refused or stored failed,
+    naming the priced part and the limit."""
+    from usecases.compile_guard import CatalogTooComplex, CompileBudget, prepare_capped
+
+    catalog = _wardrobes()
+    budget = CompileBudget(backend="mdd", nodes=PRICED_NODE_BUDGET)
+    limit = "node budget of 20,000 nodes"
+    with factory() as session:
+        if path == "guard":
+            with pytest.raises(CatalogTooComplex, match=f"product '{PRODUCT}'.*{limit}.*priced part") as caught:
+                check_catalog_compiles(catalog, budget, session=session)
+            assert caught.value.limit == limit
+            return
+        # A content hash of its own: the database may hold this catalog's artifacts from other tests.
+        out = {m.product: m for m in prepare_capped(session, catalog, "priced-capped", budget, owner="job:x")}
+    assert out["pax-system"].status == "ready"
+    failed = out[PRODUCT]
+    assert failed.status == "failed" and failed.model_key == model_key("priced-capped", PRODUCT)
+    assert limit in (failed.detail or "") and failed.model_key in (failed.detail or "")
+    assert "priced part" in (failed.detail or "")

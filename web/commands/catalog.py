@@ -18,6 +18,8 @@ from web.commands.db import database_session, url_option
 if TYPE_CHECKING:
     from catalog.files import ExpressionChecker
     from catalog.snapshot import Catalog
+    from usecases.compile_guard import CompileBudget
+    from usecases.compiled_models import PreparedModel
 
 
 FEATURE_MODEL_SUFFIXES = (".uvl", ".xml", ".sxfm", ".splx")
@@ -313,7 +315,7 @@ def _publish(
             f"{', '.join(published.deferred)}; the storefront answers 503 model_preparing for them "
             "until `c2m worker` has stored them (see `c2m model artifacts`, `c2m jobs`)"
         )
-    _prepare(url, code, info.number, quiet=quiet)
+    failed = _prepare(url, code, info.number, quiet=quiet)
     if not quiet:
         for finding in published.warnings:
             click.echo(finding_line(finding, source or f"{code}@{info.number}"))
@@ -324,6 +326,9 @@ def _publish(
         f"published {info.catalog_code} version {info.number}, {len(info.products)} products, "
         f"sha256 {info.content_hash} ({verdict})"
     )
+    if failed:
+        click.echo(f"error: {failed}", err=True)
+        raise SystemExit(1)
 
 
 def use_app_settings() -> None:
@@ -338,9 +343,36 @@ def use_app_settings() -> None:
     set_settings_source(lambda: settings)
 
 
-def _prepare(url: str | None, code: str, number: int, *, quiet: bool) -> None:
+def capped_budget() -> CompileBudget:
+    """The limits of a compile run from the command line, a compile job's (``jobs.settings.compile_settings``):
+    ``C2M_SOLVER_BACKEND``, ``C2M_COMPILE_NODE_BUDGET``, the address-space cap ``C2M_COMPILE_MEMORY_MB``
+    and the time budget ``C2M_COMPILE_JOB_BUDGET_S``."""
+    from jobs.settings import compile_settings
+    from usecases.compile_guard import CompileBudget
+
+    try:
+        return CompileBudget.from_config(compile_settings())
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def not_compiled(code: str, number: int, prepared: list[PreparedModel]) -> str | None:
+    """The error of the models stored ``failed`` now (each detail names the product, the model key and
+    the limit), or None."""
+    failed = [m for m in prepared if m.status == "failed"]
+    if not failed:
+        return None
+    listed = "; ".join(f"product {m.product!r}: {m.detail}" for m in failed)
+    return (
+        f"catalog {code!r} v{number}: {len(failed)} model(s) not compiled, stored as failed "
+        f"(requests answer model_too_large): {listed}"
+    )
+
+
+def _prepare(url: str | None, code: str, number: int, *, quiet: bool) -> str | None:
     """Compile the published version's products once and store them (``usecases.compiled_models``),
-    so that no web worker compiles them again."""
+    so that no web worker compiles them again: each in a child process under a compile job's limits
+    (:func:`capped_budget`), never in this one. Returns the error of the models over a limit."""
     from jobs.settings import broker_url
     from usecases.compiled_models import prepare_version
 
@@ -348,10 +380,11 @@ def _prepare(url: str | None, code: str, number: int, *, quiet: bool) -> None:
         if not quiet:
             click.echo("models: compile-on-publish queued on the job engine")
             _warn_without_worker()
-        return
+        return None
     use_app_settings()
+    budget = capped_budget()
     with database_session(url) as session:
-        prepared = prepare_version(session, code, number)
+        prepared = prepare_version(session, code, number, capped=budget)
     if not quiet:
         for model in prepared:
             size = f", {model.size_bytes} bytes" if model.size_bytes is not None else ""
@@ -359,6 +392,7 @@ def _prepare(url: str | None, code: str, number: int, *, quiet: bool) -> None:
                 f"model {model.product}: {model.status} ({model.backend or '-'}, {model.seconds:.2f} s{size})"
                 + (f": {model.detail}" if model.detail else "")
             )
+    return not_compiled(code, number, prepared)
 
 
 def _warn_without_worker() -> None:
@@ -479,7 +513,11 @@ def diff_command(
 
 @catalog_group.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--publish", is_flag=True, help="Publish the imported version right away (after every check).")
+@click.option(
+    "--publish",
+    is_flag=True,
+    help="Publish the imported version right away (after every check), then compile its models (capped; see above).",
+)
 @click.option("--comment", default=None, help="A note stored with the version.")
 @skip_checks_options
 @backend_option
@@ -499,7 +537,13 @@ def import_command(
 
     With --publish every catalog check runs first (as `c2m catalog check`):
     an error stores nothing and exits 1; warnings are printed and stored with
-    the version.
+    the version. Then the version's models are compiled and stored
+    (compile-on-publish): with a job engine (C2M_BROKER_URL) a compile job is
+    queued; without one, each model compiles in a child process under a
+    compile job's limits (C2M_COMPILE_MEMORY_MB, C2M_COMPILE_JOB_BUDGET_S,
+    C2M_COMPILE_NODE_BUDGET), and a model over one is stored as failed and
+    the command exits 1 naming the product, the model key and the limit (the
+    version stays published; see `c2m model prepare`).
     """
     from catalog.errors import CatalogError
     from catalog.services import import_catalog
@@ -676,6 +720,11 @@ def publish_command(
     """Run every catalog check on draft version NUMBER of catalog CODE, then publish it.
 
     An error finding publishes nothing and exits 1; warnings are stored with the version.
+    Compile-on-publish then runs as with `c2m catalog import --publish`: a job when a job
+    engine is configured, else each model in a child process under a compile job's limits
+    (C2M_COMPILE_MEMORY_MB, C2M_COMPILE_JOB_BUDGET_S, C2M_COMPILE_NODE_BUDGET); a model over
+    one is stored as failed and the command exits 1 naming the product, the model key and
+    the limit.
     """
     _publish(
         url,

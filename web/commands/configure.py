@@ -258,22 +258,33 @@ def stats(product: str, catalog_file: str, backend: str, as_json: bool) -> None:
 @url_option
 def prepare_command(code: str, number: int | None, force: bool, url: str | None) -> None:
     """Compile every product of a stored catalog version once and store the compiled models,
-    so web workers and new processes load them instead of compiling."""
+    so web workers and new processes load them instead of compiling.
+
+    Each model (with its priced part) compiles in a child process under a compile job's limits:
+    the address space C2M_COMPILE_MEMORY_MB, the time budget C2M_COMPILE_JOB_BUDGET_S and the node
+    budget C2M_COMPILE_NODE_BUDGET. A model over one is stored as failed (requests answer
+    model_too_large) and the command exits 1 naming the product, the model key and the limit;
+    run it again with a higher limit to compile it.
+    """
     from usecases.catalogs import load_catalog
     from usecases.compiled_models import prepare_version
-    from web.commands.catalog import use_app_settings
+    from web.commands.catalog import capped_budget, not_compiled, use_app_settings
 
     use_app_settings()
+    budget = capped_budget()
     with database_session(url) as session:
         try:
             number = number if number is not None else load_catalog(session, code).number
-            prepared = prepare_version(session, code, number, force=force)
+            prepared = prepare_version(session, code, number, force=force, capped=budget)
         except CatalogError as exc:
             raise click.ClickException(str(exc)) from exc
     for m in prepared:
         size = "-" if m.size_bytes is None else str(m.size_bytes)
         click.echo(f"{m.product:<32}{m.status:<9}{m.backend or '-':<7}{m.seconds:>9.2f} s {size:>12} bytes"
                    + (f"  {m.detail}" if m.detail else ""))
+    failed = not_compiled(code, number, prepared)
+    if failed:
+        _fail(failed)
 
 
 @model.command("artifacts")
