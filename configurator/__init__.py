@@ -50,7 +50,6 @@ from configurator.errors import ConfiguratorError
 
 if TYPE_CHECKING:
     from catalog.snapshot import Catalog
-    from configurator.backends.ddnnf import Progress
     from configurator.decisions import (
         AnyDecision,
         AttributeValue,
@@ -84,6 +83,7 @@ if TYPE_CHECKING:
         Violation,
     )
     from configurator.pricing import PriceBreakdown, PriceLine, PriceRuleError, price
+    from configurator.progress import Progress
 
 # The facade's names are imported on first use (PEP 562), so importing a light
 # submodule such as ``configurator.rules`` does not load the engine and its solvers.
@@ -104,7 +104,7 @@ _LAZY: dict[str, str] = {
         "configurator.engine",
     ),
     **dict.fromkeys(("PriceBreakdown", "PriceLine", "PriceRuleError", "price"), "configurator.pricing"),
-    "Progress": "configurator.backends.ddnnf",
+    "Progress": "configurator.progress",
 }
 
 

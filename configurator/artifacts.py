@@ -45,13 +45,18 @@ import dataclasses
 import hashlib
 import io
 import json
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from configurator.backends.base import Backend
 from configurator.errors import ConfiguratorError
 from configurator.model import Model
+
+if TYPE_CHECKING:
+    import numpy as np
+
+# numpy is imported by the functions that write or read arrays, not here: the use cases import
+# this module for ArtifactInvalid and the format version, and a new worker should not pay for
+# numpy until it loads or stores a compiled model.
 
 __all__ = [
     "FORMAT_VERSION",
@@ -136,6 +141,8 @@ def _part(backend: Backend) -> tuple[dict[str, Any], bytes]:
         raise ValueError(f"model {model.key!r}: backend {backend.name!r} has no artifact form")
     payload = b""
     if arrays:
+        import numpy as np
+
         buffer = io.BytesIO()
         np.savez_compressed(buffer, **arrays)
         payload = buffer.getvalue()
@@ -240,6 +247,8 @@ def _backend(header: dict[str, Any], payload: bytes, model: Model, what: str) ->
 
 
 def _arrays(payload: bytes) -> dict[str, np.ndarray[Any, Any]]:
+    import numpy as np
+
     with np.load(io.BytesIO(payload), allow_pickle=False) as npz:
         return {name: npz[name] for name in npz.files}
 
@@ -248,6 +257,8 @@ def _arrays(payload: bytes) -> dict[str, np.ndarray[Any, Any]]:
 
 
 def _mdd_payload(backend: Backend) -> tuple[dict[str, Any], dict[str, Any]]:
+    import numpy as np
+
     order, kids, stats = backend.artifact_parts()  # type: ignore[attr-defined]
     per_node = [len(node) for layer in kids for node in layer]
     edges = [edge for layer in kids for node in layer for edge in node]
@@ -291,6 +302,8 @@ def _mdd_backend(model: Model, arrays: dict[str, Any], meta: dict[str, Any]) -> 
 
 
 def _ddnnf_payload(backend: Backend) -> tuple[dict[str, Any], dict[str, Any]]:
+    import numpy as np
+
     from configurator.backends.ddnnf import Circuit, PackedClauses
 
     cnf, circuit, seconds = backend.artifact_parts()  # type: ignore[attr-defined]
@@ -314,6 +327,8 @@ _BOOLEAN = ("is_or", "leaf_sat")
 
 def _int32(values: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
     """``values`` as 32-bit integers (half the bytes to read); a circuit too large for them is refused."""
+    import numpy as np
+
     if len(values) and max(-int(values.min()), int(values.max())) >= 2**31:
         raise ValueError(f"an array of the d-DNNF holds {int(np.abs(values).max())}, beyond 32-bit integers")
     return values.astype(np.int32)
@@ -330,6 +345,8 @@ def _split(lengths: list[int], flat: list[int]) -> tuple[tuple[int, ...], ...]:
 
 
 def _ddnnf_backend(model: Model, arrays: dict[str, Any], meta: dict[str, Any]) -> Backend:
+    import numpy as np
+
     from configurator.backends.ddnnf import Circuit, Cnf, DdnnfBackend, PackedClauses
 
     cnf = Cnf(

@@ -38,7 +38,6 @@ from configurator.backends.base import (
     SearchLimitExceeded,
     retracting,
 )
-from configurator.backends.ddnnf import Progress
 from configurator.decisions import (
     AnyDecision,
     AttributeValue,
@@ -57,6 +56,7 @@ from configurator.model import Constraint, Model
 from configurator.modules import GUARD_PREFIX, module_labels
 from configurator.priced import PricedModel
 from configurator.pricing import PriceBreakdown, PriceModel
+from configurator.progress import Progress
 
 SOURCES = ("user", "implied", "default", "cheapest")
 """Where a fixed value came from: a buyer decision, forced by the rules and decisions, the attribute's

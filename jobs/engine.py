@@ -41,6 +41,7 @@ from usecases.compile_guard import ModelsNotCompiled
 from usecases.errors import UseCaseError
 
 from . import actors
+from .hooks import hook_publishing as hook_publishing  # the web app installs it from jobs.hooks
 from .settings import JobSettings, broker_url
 
 WEBHOOKS = "webhooks"
@@ -257,12 +258,3 @@ def compile_jobs_configured() -> bool:
         return current() is not None
     except ValueError:  # a malformed broker URL: no job engine (the jobs page and c2m jobs say why)
         return False
-
-
-def hook_publishing() -> None:
-    """Queue ``prepare_version`` after every commit that publishes a version (the web app calls this),
-    and let publishing accept models over the request budget for the compile job."""
-    from usecases.publishing import on_compile_jobs, on_published
-
-    on_published(send_prepare)
-    on_compile_jobs(compile_jobs_configured)

@@ -72,7 +72,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from web import api, database, errors, health, i18n, inputs, limits, observability, security, storefront
 
     _install_settings_source()
-    from jobs.engine import hook_publishing
+    from jobs.hooks import hook_publishing
 
     hook_publishing()  # compile-on-publish goes to the job engine when one is configured
     security.init_app(app)  # first: refuses unsafe production settings before anything connects

@@ -53,7 +53,7 @@ import tempfile
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping, Sequence, Set
+from collections.abc import Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import cast, overload
@@ -67,6 +67,7 @@ from configurator.backends.brute import Weights, check_weights
 from configurator.backends.sat import _table_cnf
 from configurator.backends.tabulate import ShapeCache, shape_key
 from configurator.model import Constraint, Model, Restriction
+from configurator.progress import Progress as Progress  # re-exported: callers named it here
 
 DEFAULT_TIME_BUDGET_S = 120.0
 """Wall-clock seconds d4 may spend compiling one model."""
@@ -75,9 +76,6 @@ TABLE_LIMIT = 2_000_000
 CACHE_SIZE = 16
 """Compiled d-DNNFs kept in the module-level LRU (keyed by ``Model.key``)."""
 _PAIRWISE_MAX = 6
-
-Progress = Callable[[str, float], None]
-"""Called about once a second while compiling, with a phase name and the seconds spent so far."""
 
 _CODE_BITS = 62
 """Largest domain whose propagated values are read as one integer bit code."""

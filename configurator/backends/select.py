@@ -33,11 +33,9 @@ from typing import Any, cast
 
 from configurator.backends.base import Backend, CompileBudgetExceeded, SearchLimitExceeded
 from configurator.backends.brute import BruteBackend
-from configurator.backends.ddnnf import Progress
-from configurator.backends.reference import ReferenceBackend
-from configurator.backends.sat import SatBackend
 from configurator.errors import ConfiguratorError
 from configurator.model import Model
+from configurator.progress import Progress
 
 log = logging.getLogger("configurator.backends")
 
@@ -141,9 +139,15 @@ def make_backend(
         return ddnnf.DdnnfBackend(model, time_budget_s=budget, progress=progress)
     if prefer == "auto":
         return _auto(model, node_budget, time_budget_s, progress)
+    # Each solver backend is imported when it is chosen, so importing this module (the checks,
+    # the diff) loads neither numpy, pysat nor python-constraint.
     if prefer == "sat":
+        from configurator.backends.sat import SatBackend
+
         return SatBackend(model)
     if prefer == "reference":
+        from configurator.backends.reference import ReferenceBackend
+
         return ReferenceBackend(model, timeout_s=time_budget_s)
     return BruteBackend(model)
 
@@ -199,6 +203,8 @@ def _auto(
         except (CompileBudgetExceeded, SearchLimitExceeded) as exc:
             notes.append(f"ddnnf: {exc.detail}")
             log.warning("model %s: d-DNNF not compiled (%s); falling back to SAT", model.key, exc)
+    from configurator.backends.sat import SatBackend
+
     return chose(SatBackend(model))
 
 

@@ -271,7 +271,7 @@ def _publish(
 ) -> None:
     """Check and publish (``usecases.publishing.publish_checked``); print the findings like ``check``."""
     from catalog.errors import CatalogError
-    from jobs.engine import hook_publishing
+    from jobs.hooks import hook_publishing
     from usecases.check_reports import finding_line
     from usecases.compile_guard import CatalogTooComplex
     from usecases.publishing import ChecksFailed, publish_checked
