@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from fractions import Fraction
 
@@ -97,13 +98,20 @@ class Decomposer:
         self._rule = ""
         self._out: list[Constraint] = []
         self._memo: dict[tuple[Expr, int | None], str] = {}
-        self._scopes: dict[int, tuple[Expr, tuple[str, ...]]] = {}
+        self._scopes: dict[int, tuple[Expr, tuple[str, ...], int]] = {}
         self._ref_memo: dict[int, tuple[Expr, frozenset[str]]] = {}
+        self._signs: dict[int, tuple[Expr, bool]] = {}
+        self._sizes: dict[int, tuple[Expr, int]] = {}
+        """Scope sizes of the subtrees of the rule last measured (:meth:`_measure`)."""
+        self._tables: dict[object, tuple[frozenset[tuple[Value, ...]], tuple[Value, ...]]] = {}
+        """Definitions by form (:func:`_form`) over all rules: feature models repeat the same
+        pieces (``if(a, 1, 0) + ... + if(h, 1, 0)`` saturated at 2) hundreds of times."""
 
     # -- public
 
     def is_large(self, expr: Expr) -> bool:
         """Whether ``expr``'s scope has more value combinations than the threshold."""
+        self._measure(expr)
         return self._size(expr) > self.threshold
 
     def split(self, rule_id: str, expr: Expr) -> list[Constraint]:
@@ -114,10 +122,13 @@ class Decomposer:
         """
         if _has_division(expr):
             raise NotDecomposable(f"rule {rule_id!r} divides; it is kept whole")
-        self._rule, self._out, self._memo, self._scopes, self._ref_memo = rule_id, [], {}, {}, {}
+        self._rule, self._out, self._memo = rule_id, [], {}
+        self._scopes, self._ref_memo, self._signs = {}, {}, {}
         kept = len(self.variables)
         try:
-            top = self._lower(_expand_sets(expr, self.vars_of, self.by_code))
+            expanded = _expand_sets(expr, self.vars_of, self.by_code)
+            self._measure(expanded)
+            top = self._lower(expanded)
             if self._size(top) > DEFINITION_LIMIT:
                 raise NotDecomposable(f"rule {rule_id!r}: a part over {self._scope(top)} stays too large")
             self._out.append(self._constraint(top, lambda v: v is True, None))
@@ -197,7 +208,16 @@ class Decomposer:
 
     def _non_negative(self, e: Expr) -> bool:
         """Whether ``e`` is an integer expression that is never negative (literals, variables with
-        non-negative int domains, ``if(c, a, b)`` and sums of such)."""
+        non-negative int domains, ``if(c, a, b)`` and sums of such); memoised by identity like
+        :meth:`_scope` (every level of a chain asks again about the whole chain below it)."""
+        known = self._signs.get(id(e))
+        if known is not None and known[0] is e:
+            return known[1]
+        sign = self._non_negative_of(e)
+        self._signs[id(e)] = (e, sign)
+        return sign
+
+    def _non_negative_of(self, e: Expr) -> bool:
         if isinstance(e, Int):
             return e.value >= 0
         if isinstance(e, Name):
@@ -220,27 +240,16 @@ class Decomposer:
             return known
         scope = self._scope(e)
         doms = [self.domains[n] for n in scope]
-        rows: list[tuple[Value, ...]] = []
-        compute = self._compiled(e, scope)
-        for combo in itertools.product(*doms):
-            try:
-                value = _value(compute(combo))
-                if cap is not None and type(value) is int:
-                    value = min(value, cap)
-            except EvaluationError:
-                continue  # undefined: the rule is violated there, as when evaluated whole
-            rows.append((*combo, value))
-        values = sorted({r[-1] for r in rows}, key=_order)
+        definition, values = self._table(e, scope, cap)
         if math.prod(len(d) for d in doms) * max(len(values), 1) > DEFINITION_LIMIT:
             raise NotDecomposable(f"rule {self._rule!r}: a part over {scope} takes too many values")
         name = f"{self._rule}#{len(self.variables) + 1}"
         while name in self.domains:
             name += "'"
-        domain = tuple(values)
+        domain = values
         self.variables.append(Variable(name, domain, name, auxiliary=True))
         self.domains[name] = domain
         self._memo[(e, cap)] = name
-        definition = frozenset(rows)
 
         def predicate(*values: Value) -> bool:
             return tuple(values) in definition
@@ -249,13 +258,62 @@ class Decomposer:
         self._out.append(Constraint(self._rule, (*scope, name), predicate, definition))
         return name
 
+    def _table(
+        self, e: Expr, scope: tuple[str, ...], cap: int | None
+    ) -> tuple[frozenset[tuple[Value, ...]], tuple[Value, ...]]:
+        """The rows ``(*values of scope, value of e)`` where ``e`` is defined, and its values in order.
+
+        Tabulated once per form: ``e`` with its variables renamed in order of appearance, their
+        domains and ``cap`` (:func:`_form`); another rule's piece of the same form takes the same
+        rows with the columns put in its own scope order."""
+        form = _form(e, self.domains)
+        if form is None:
+            return self._tabulate(e, scope, cap)
+        shape, literals, order = form
+        doms = [self.domains[n] for n in order]
+        key = (shape, literals, tuple(map(_typed, doms)), cap)
+        known = self._tables.get(key)
+        if known is None:
+            known = self._tabulate(shape, tuple(_placeholder(i) for i in range(len(order))), cap, doms)
+            self._tables[key] = known
+        rows, values = known
+        column = {n: i for i, n in enumerate(order)}
+        permutation = [column[n] for n in scope]
+        if permutation == list(range(len(order))):
+            return rows, values
+        return frozenset(map(operator.itemgetter(*permutation, len(order)), rows)), values
+
+    def _tabulate(
+        self, e: Expr, scope: tuple[str, ...], cap: int | None, doms: Sequence[tuple[Value, ...]] | None = None
+    ) -> tuple[frozenset[tuple[Value, ...]], tuple[Value, ...]]:
+        """:meth:`_table` computed: ``e`` (or ``min(e, cap)``) over every combination of ``doms`` (by
+        default the domains of ``scope``), leaving out those where it is undefined."""
+        if doms is None:
+            doms = [self.domains[n] for n in scope]
+        rows: list[tuple[Value, ...]] = []
+        compute = _compiled(e, scope, self._set_positions, self._sets)
+        for combo in itertools.product(*doms):
+            try:
+                value = _value(compute(combo))
+                if cap is not None and type(value) is int:
+                    value = min(value, cap)
+            except EvaluationError:
+                continue  # undefined: the rule is violated there, as when evaluated whole
+            rows.append((*combo, value))
+        return frozenset(rows), tuple(sorted({r[-1] for r in rows}, key=_order))
+
     def _constraint(self, e: Expr, accept: Callable[[object], bool], allowed: frozenset[tuple[Value, ...]] | None) -> Constraint:
         scope = self._scope(e)
-        compute = self._compiled(e, scope)
+        set_positions, sets = self._set_positions, self._sets
+        compiled: list[Callable[[Sequence[Value]], object]] = []
 
         def predicate(*values: Value) -> bool:
+            # Compiled on the first call, as build_model's whole rules: a model loaded with a stored
+            # compiled form never calls it.
+            if not compiled:
+                compiled.append(_compiled(e, scope, set_positions, sets))
             try:
-                return accept(compute(values))
+                return accept(compiled[0](values))
             except EvaluationError:
                 return False
 
@@ -266,12 +324,18 @@ class Decomposer:
     def _scope(self, e: Expr) -> tuple[str, ...]:
         # Lowering asks for the scope of the same subtrees again and again: memoised by identity
         # (the memo keeps each tree alive, so an id is never reused while it is there).
+        return self._scoped(e)[1]
+
+    def _scoped(self, e: Expr) -> tuple[Expr, tuple[str, ...], int]:
+        """``(e, its scope, the scope's value combinations)``, memoised by identity."""
         known = self._scopes.get(id(e))
         if known is not None and known[0] is e:
-            return known[1]
+            return known
         scope = self._scope_of(e)
-        self._scopes[id(e)] = (e, scope)
-        return scope
+        domains = self.domains
+        known = (e, scope, math.prod(len(domains[n]) for n in scope))
+        self._scopes[id(e)] = known
+        return known
 
     def _refs(self, e: Expr) -> frozenset[str]:
         """``references(e)``, built from the children's (memoised by identity like :meth:`_scope`):
@@ -297,22 +361,123 @@ class Decomposer:
         return tuple(dict.fromkeys(out))
 
     def _size(self, e: Expr) -> int:
-        return math.prod(len(self.domains[n]) for n in self._scope(e))
+        """The value combinations of ``e``'s scope (from :meth:`_measure` for the subtrees of the rule)."""
+        known = self._sizes.get(id(e))
+        if known is not None and known[0] is e:
+            return known[1]
+        return self._scoped(e)[2]
 
-    def _compiled(self, e: Expr, scope: Sequence[str]) -> Callable[[Sequence[Value]], object]:
-        """``e`` as a function of the values of ``scope`` (``configurator.fastexpr``), the same as
-        evaluating it in :meth:`_env`."""
-        try:
-            return positional(e, scope, self._set_positions)
-        except KeyError:
-            return lambda values: evaluate(e, self._env(scope, values))
+    def _measure(self, root: Expr) -> None:
+        """Record the scope size of every subtree of ``root`` in one pass, iteratively.
 
-    def _env(self, scope: Sequence[str], values: Iterable[Value]) -> dict[str, object]:
-        env: dict[str, object] = dict(zip(scope, values, strict=True))
-        for code, elements, names in self._sets:
-            if names and names[0] in env:
-                env[code] = frozenset(e for e, n in zip(elements, names, strict=True) if env.get(n))
-        return env
+        Asking :meth:`_scoped` node by node copies and sorts the names of every prefix of a
+        chain ``a or b or c ...`` (quadratic in its length; hundreds of terms in feature models).
+        Here each node takes over the variable set of its largest child and adds the others'
+        variables (small-to-large merging), multiplying in the domain size of each new one.
+        Measuring another root forgets the sizes of the previous one (:meth:`is_large`, then
+        :meth:`split` of the same rule, measure once)."""
+        known = self._sizes.get(id(root))
+        if known is not None and known[0] is root:
+            return
+        self._sizes = sizes = {}
+        domains, vars_of = self.domains, self.vars_of
+        stack: list[tuple[Expr, list[Expr] | None]] = [(root, None)]
+        done: list[tuple[set[str], int]] = []
+        while stack:
+            e, kids = stack.pop()
+            if kids is None:
+                kids = _children(e)
+                if kids:
+                    stack.append((e, kids))
+                    stack.extend((k, None) for k in kids)
+                    continue
+            names: set[str]
+            size = 1
+            if kids:
+                parts = done[-len(kids):]
+                del done[-len(kids):]
+                names, size = max(parts, key=lambda part: len(part[0]))
+                others = [n for part, _ in parts if part is not names for n in part]
+            elif type(e) is Name:
+                names = set()
+                others = [e.id] if e.id in domains else list(vars_of.get(e.id, ()))
+            else:
+                names = set()
+                others = [v for n in references(e) for v in ((n,) if n in domains else vars_of.get(n, ()))]
+            for n in others:
+                if n not in names:
+                    names.add(n)
+                    size *= len(domains[n])
+            sizes[id(e)] = (e, size)
+            done.append((names, size))
+
+
+_SetPositions = Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]]
+_Sets = Sequence[tuple[str, tuple[str, ...], tuple[str, ...]]]
+
+
+def _compiled(e: Expr, scope: Sequence[str], set_positions: _SetPositions, sets: _Sets) -> Callable[[Sequence[Value]], object]:
+    """``e`` as a function of the values of ``scope`` (``configurator.fastexpr``), the same as
+    evaluating it in :func:`_env`. ``set_positions``, ``sets``: the decomposer's set attributes."""
+    try:
+        return positional(e, scope, set_positions)
+    except KeyError:
+        return lambda values: evaluate(e, _env(scope, values, sets))
+
+
+def _env(scope: Sequence[str], values: Iterable[Value], sets: _Sets) -> dict[str, object]:
+    env: dict[str, object] = dict(zip(scope, values, strict=True))
+    for code, elements, names in sets:
+        if names and names[0] in env:
+            env[code] = frozenset(e for e, n in zip(elements, names, strict=True) if env.get(n))
+    return env
+
+
+def _placeholder(i: int) -> str:
+    return f"#{i}"  # not an identifier: no attribute or set is called that
+
+
+def _form(e: Expr, domains: Mapping[str, object]) -> tuple[Expr, tuple[type, ...], tuple[str, ...]] | None:
+    """``e``'s form: the tree with its variables renamed :func:`_placeholder` ``0, 1, ...`` in order
+    of first appearance, the type of every literal (``Int(1) == Int(True)``) and the variables in
+    that order; ``None`` when it reads a name that is not a variable of ``domains`` (a whole set
+    attribute). Two pieces of one form compute the same value from the same values of their
+    variables in that order."""
+    order: dict[str, str] = {}
+    types: list[type] = []
+
+    def walk(x: Expr) -> Expr | None:
+        if isinstance(x, Name):
+            if x.id not in domains:
+                return None
+            known = order.get(x.id)
+            if known is None:
+                known = order[x.id] = _placeholder(len(order))
+            return Name(known)
+        kids = _children(x)
+        if not kids:
+            types.append(type(getattr(x, "value", None)))
+            return x
+        if isinstance(x, In):
+            types.extend(type(i.low) for i in x.items if isinstance(i, Range))
+            types.extend(type(i.high) for i in x.items if isinstance(i, Range))
+        renamed: list[Expr] = []
+        for k in kids:
+            r = walk(k)
+            if r is None:
+                return None
+            renamed.append(r)
+        return _rebuild(x, renamed)
+
+    shape = walk(e)
+    if shape is None:
+        return None
+    return shape, tuple(types), tuple(order)
+
+
+def _typed(domain: tuple[Value, ...]) -> tuple[tuple[type, Value], ...]:
+    """A domain as a key that tells ``(False, True)`` from ``(0, 1)``."""
+    return tuple((type(v), v) for v in domain)
 
 
 def _value(v: object) -> Value:
@@ -379,7 +544,10 @@ def _expand_sets(e: Expr, vars_of: Mapping[str, tuple[str, ...]], by_code: Mappi
     kids = _children(e)
     if not kids:
         return e
-    return _rebuild(e, [_expand_sets(k, vars_of, by_code) for k in kids])
+    expanded = [_expand_sets(k, vars_of, by_code) for k in kids]
+    if all(x is k for x, k in zip(expanded, kids, strict=True)):
+        return e  # nothing to expand below: the same tree (measured already by is_large)
+    return _rebuild(e, expanded)
 
 
 __all__ = ["DEFINITION_LIMIT", "LARGE_SCOPE", "PIECE", "Decomposer", "NotDecomposable"]
