@@ -242,9 +242,22 @@ class PriceModel:
         self.lines = tuple(lines)
 
     @staticmethod
-    @lru_cache(maxsize=64)
     def of(product: Product) -> PriceModel:
-        return PriceModel(product)
+        """The price model of ``product``, built once per product.
+
+        Looked up by identity first: an equal product held as another object (the catalog's
+        and the compiled model's copies) would otherwise be compared field by field with the
+        cached one at every lookup. An entry keeps its product alive, so its id is never
+        another object's.
+        """
+        hit = _MODELS_BY_IDENTITY.get(id(product))
+        if hit is not None and hit[0] is product:
+            return hit[1]
+        model = _price_model(product)
+        if len(_MODELS_BY_IDENTITY) >= _MODELS_KEPT:
+            _MODELS_BY_IDENTITY.clear()
+        _MODELS_BY_IDENTITY[id(product)] = (product, model)
+        return model
 
     def breakdown(self, candidates: Mapping[str, Sequence[AttrValue]], *, currency: str = "CNY") -> PriceBreakdown:
         """The price of a (partial) configuration given each attribute's remaining values."""
@@ -325,6 +338,16 @@ class PriceModel:
                 amount = line.outcome({attr.code: v})
                 per_value[v] = per_value.get(v, Fraction(0)) + (Fraction(to_cents(amount)) if amount else 0)
         return weights
+
+
+_MODELS_KEPT = 64
+_MODELS_BY_IDENTITY: dict[int, tuple[Product, PriceModel]] = {}
+
+
+@lru_cache(maxsize=_MODELS_KEPT)
+def _price_model(product: Product) -> PriceModel:
+    """The price model of ``product``, one per equal product (see :meth:`PriceModel.of`)."""
+    return PriceModel(product)
 
 
 def price(

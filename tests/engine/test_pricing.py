@@ -114,3 +114,26 @@ def test_lower_bound_never_exceeds_any_remaining_price() -> None:
 def test_configurator_prices_in_its_currency() -> None:
     conf = Configurator(with_prices(), solver=ExhaustiveBackend(bike_model()), currency="EUR")
     assert conf.state([]).price.currency == "EUR"
+
+
+def test_an_equal_product_held_as_another_object_finds_its_price_model_without_comparing(monkeypatch) -> None:
+    """The catalog's product and the compiled model's copy are equal, not identical: the price
+    model is shared and, once looked up, found by identity (no field-by-field comparison)."""
+    import pickle
+
+    product = with_prices(PriceRule("c", Label("C"), when="frame == carbon", add="500"))
+    twin = pickle.loads(pickle.dumps(product))
+    assert twin == product and twin is not product
+    model = PriceModel.of(product)
+    assert PriceModel.of(twin) is model
+    compared: list[object] = []
+    real_eq = Product.__eq__
+
+    def counting_eq(self: Product, other: object) -> bool:
+        compared.append(other)
+        return real_eq(self, other)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(Product, "__eq__", counting_eq)
+    assert PriceModel.of(twin) is model and PriceModel.of(product) is model
+    assert price(twin, {"frame": "carbon"}).total == price(product, {"frame": "carbon"}).total
+    assert compared == []
