@@ -15,6 +15,7 @@ datetime.datetime(2025, 3, 7, 15, 0)
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -85,17 +86,11 @@ class WorkCalendar:
         >>> WorkCalendar().subtract_working_days(date(2025, 3, 10), 1)   # Monday -> Friday
         datetime.date(2025, 3, 7)
         """
-        current = self.working_day_on_or_before(day)
-        for _ in range(days):
-            current = self.working_day_on_or_before(current - timedelta(days=1))
-        return current
+        return _subtract_working_days(self, day, days)
 
     def add_working_days(self, day: date, days: int) -> date:
         """The working day ``days`` working days after ``day`` (moved forward to a working day first)."""
-        current = self.working_day_on_or_after(day)
-        for _ in range(days):
-            current = self.working_day_on_or_after(current + timedelta(days=1))
-        return current
+        return _add_working_days(self, day, days)
 
     def subtract(self, end: datetime, seconds: int) -> datetime:
         """The instant ``seconds`` working seconds before ``end``.
@@ -159,3 +154,24 @@ class WorkCalendar:
             "working_days": sorted(self.working_days),
             "holidays": [d.isoformat() for d in sorted(self.holidays)],
         }
+
+
+# A production order counts the working days back from each part's need date and forward from
+# today by its lead time: the same few (calendar, day, days) for every order of a day, each a
+# walk day by day. Kept by value (a calendar is frozen; an error is raised again, not kept).
+
+
+@functools.lru_cache(maxsize=4096, typed=True)
+def _subtract_working_days(calendar: WorkCalendar, day: date, days: int) -> date:
+    current = calendar.working_day_on_or_before(day)
+    for _ in range(days):
+        current = calendar.working_day_on_or_before(current - timedelta(days=1))
+    return current
+
+
+@functools.lru_cache(maxsize=4096, typed=True)
+def _add_working_days(calendar: WorkCalendar, day: date, days: int) -> date:
+    current = calendar.working_day_on_or_after(day)
+    for _ in range(days):
+        current = calendar.working_day_on_or_after(current + timedelta(days=1))
+    return current

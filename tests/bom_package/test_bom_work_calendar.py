@@ -86,3 +86,20 @@ def test_blocks_ending_at_midnight_are_counted_on_their_own_day():
     assert cal.subtract(datetime(2025, 3, 8, 0, 0), 3600) == datetime(2025, 3, 7, 23, 0)
     assert cal.subtract(datetime(2025, 3, 8, 12, 0), 3600) == datetime(2025, 3, 7, 23, 0)
     assert cal.add(datetime(2025, 3, 7, 23, 30), 3600) == datetime(2025, 3, 10, 8, 30)
+
+
+def test_working_day_counts_are_kept_per_calendar_and_day(monkeypatch):
+    """Every production order counts the same lead times from the same days: counted once per
+    calendar, day and number of days, then found again without walking the days."""
+    christmas = WorkCalendar(holidays=frozenset({date(2026, 12, 25)}))
+    assert christmas.add_working_days(date(2026, 12, 21), 7) == date(2026, 12, 31)
+    assert christmas.subtract_working_days(date(2027, 1, 4), 7) == date(2026, 12, 23)
+    walked: list[date] = []
+    real = WorkCalendar.is_working_day
+    monkeypatch.setattr(WorkCalendar, "is_working_day", lambda self, day: walked.append(day) or real(self, day))
+    assert christmas.add_working_days(date(2026, 12, 21), 7) == date(2026, 12, 31)
+    assert christmas.subtract_working_days(date(2027, 1, 4), 7) == date(2026, 12, 23)
+    assert walked == []
+    assert WorkCalendar().add_working_days(date(2026, 12, 21), 7) == date(2026, 12, 30)  # its own calendar's count
+    assert walked
+
