@@ -983,6 +983,12 @@ class Configurator:
             self._priced_cache = priced_model(self.product, self.model, self.pricing) or False
         return self._priced_cache if isinstance(self._priced_cache, PricedModel) else None
 
+    def priced_part_model(self) -> Model | None:
+        """The model the priced part is over (the model plus price auxiliaries), or ``None`` when the
+        product needs no priced part (no price as weights, or weights over the model itself)."""
+        priced = self.priced_model()
+        return None if priced is None or priced.model is self.model else priced.model
+
     def priced_backend(self) -> Backend | None:
         """The backend over the model with price auxiliaries, or ``None`` when the product has none
         (the click then passes over :attr:`backend`). Compiled on first use unless one was given to
@@ -991,11 +997,11 @@ class Configurator:
 
         :raise ModelNotCompiled: the priced part does not compile within them (names the priced part).
         """
-        priced = self.priced_model()
-        if priced is None or priced.model is self.model:
+        model = self.priced_part_model()
+        if model is None:
             return None
         if self._priced_solver is None:
-            self._priced_solver = _priced_backend(self.product.code, self.backend, priced.model, *self._budgets)
+            self._priced_solver = _priced_backend(self.product.code, self.backend, model, *self._budgets)
         return self._priced_solver
 
     def use_priced_backend(self, backend: Backend) -> None:
@@ -1003,10 +1009,10 @@ class Configurator:
 
         :raise ValueError: the product has no price auxiliaries, or ``backend`` is over another model.
         """
-        priced = self.priced_model()
-        if priced is None or priced.model is self.model:
+        model = self.priced_part_model()
+        if model is None:
             raise ValueError(f"product {self.product.code!r}: its price needs no priced backend")
-        if backend.model is not priced.model:
+        if backend.model is not model:
             raise ValueError(f"product {self.product.code!r}: the priced backend is over model "
                              f"{backend.model.key!r}, not this configurator's priced model")
         self._priced_solver = backend

@@ -255,18 +255,6 @@ def _model_row(session: Session, key: str, backend: str) -> Any:
     ).one_or_none()
 
 
-def _mark_failed(session: Session, row: Any, detail: str) -> None:
-    """Record a model as over the budget (requests then answer "too large" with ``detail``)."""
-    row.status = "failed"
-    row.compiled_backend = None
-    row.artifact = None
-    row.artifact_sha256 = None
-    row.size_bytes = None
-    row.detail = detail
-    row.updated_at = _utcnow()
-    session.flush()
-
-
 def _gave_up(attempts: int) -> str:
     return (
         f"the compile job gave up after {attempts} attempt(s) (C2M_COMPILE_JOB_ATTEMPTS): each was "
@@ -288,7 +276,7 @@ def _take_markers(
     returns the products this job compiles (their markers taken, attempt counted, committed) and
     the outcomes of the others."""
     from configurator.artifacts import FORMAT_VERSION
-    from usecases.compiled_models import QUEUED, StoredModel, model_key
+    from usecases.compiled_models import QUEUED, StoredModel, mark_failed, model_key
     from usecases.records import CompiledModelRecord
 
     todo: list[str] = []
@@ -320,7 +308,7 @@ def _take_markers(
             row.attempts = 0
         if row.attempts >= max_attempts:
             detail = _gave_up(row.attempts)
-            _mark_failed(session, row, detail)
+            mark_failed(session, row, detail)
             out.append(JobModel(product.code, key, "failed", detail, row.attempts))
             continue
         row.status = "preparing"
@@ -357,7 +345,7 @@ def prepare_capped(
     An interruption (the job's time limit, a shutdown, the child crashing for another reason) puts
     this job's markers back to "queued for a compile job", so the retry takes them over.
     """
-    from usecases.compiled_models import QUEUED, model_key, store_artifact
+    from usecases.compiled_models import QUEUED, mark_failed, model_key, store_artifact
 
     if session.in_transaction():
         session.commit()
@@ -382,7 +370,7 @@ def prepare_capped(
                 detail = too_large_detail(done.too_large, key)
                 row = _model_row(session, key, budget.backend)
                 if row is not None:
-                    _mark_failed(session, row, detail)
+                    mark_failed(session, row, detail)
                     session.commit()
                 out.append(JobModel(done.product, key, "failed", detail, row.attempts if row else 0))
             remaining.remove(done.product)
@@ -530,7 +518,7 @@ def requeue_stale(
     job). ``gone`` when the row moved on meanwhile."""
     from sqlalchemy import select
 
-    from usecases.compiled_models import QUEUED
+    from usecases.compiled_models import QUEUED, mark_failed
     from usecases.records import CompiledModelRecord
 
     row = session.scalars(
@@ -544,7 +532,7 @@ def requeue_stale(
         # (a job taking a marker counts its own), so a message lost every time also ends.
         row.attempts = (row.attempts or 0) + 1
     if (row.attempts or 0) >= max_attempts:
-        _mark_failed(session, row, _gave_up(row.attempts))
+        mark_failed(session, row, _gave_up(row.attempts))
         session.commit()
         return "failed"
     row.detail = QUEUED
@@ -722,8 +710,7 @@ def _child(budget: CompileBudget, options: dict[str, Any]) -> int:
             priced = None
             if folder:
                 built = Configurator(product, solver=solver, node_budget=budget.nodes, time_budget_s=budget.time_s)
-                with_prices = built.priced_model()
-                if with_prices is not None and with_prices.model is not model:
+                if built.priced_part_model() is not None:
                     emit(event="start", product=product.code, part="priced")
                     priced = built.priced_backend()
         except BudgetExceeded as exc:

@@ -211,10 +211,10 @@ class ArtifactStore:
         what = f"record {stored.record_id} ({model.key})"
         solver = load(stored.artifact, model, what=what)
         built = Configurator(product, catalog_key=content_hash, currency=catalog.currency, solver=solver)
-        priced = built.priced_model()
-        if priced is not None and priced.model is not model:
+        priced_model = built.priced_part_model()
+        if priced_model is not None:
             if has_priced(stored.artifact, what=what):
-                built.use_priced_backend(load_priced(stored.artifact, priced.model, what=what))
+                built.use_priced_backend(load_priced(stored.artifact, priced_model, what=what))
             else:
                 # Written by a tool that stored the backend alone (``dump(backend)``): usable, but its
                 # first click compiles the priced backend. prepare and the compile jobs store both.
@@ -293,13 +293,19 @@ def mark_queued(session: Session, content_hash: str, product_codes: list[str], b
 
 
 def _store_failed(session: Session, content_hash: str, product: Product | str, backend: str, detail: str) -> None:
-    row = _upsert(session, content_hash, product, backend)
+    mark_failed(session, _upsert(session, content_hash, product, backend), detail)
+
+
+def mark_failed(session: Session, row: CompiledModelRecord, detail: str) -> None:
+    """Record a model as over its budget, dropping any artifact (requests then answer "too large"
+    with ``detail``)."""
     row.status = "failed"
     row.compiled_backend = None
     row.artifact = None
     row.artifact_sha256 = None
     row.size_bytes = None
     row.detail = detail
+    row.updated_at = _now()
     session.flush()
 
 
